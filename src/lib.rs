@@ -1,0 +1,8 @@
+//! xinvoke: invoke AWS Lambda functions across accounts, classify every outcome, retry with
+//! judgement, and load-test the path. See README.md for the two commands that matter.
+
+pub mod adapters;
+pub mod cli;
+pub mod core;
+pub mod lambdas;
+pub mod local;
