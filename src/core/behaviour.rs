@@ -71,9 +71,7 @@ pub fn plan(payload: &[u8]) -> Plan {
         if n > MAX_RESPONSE_BYTES {
             Err(FunctionFailure {
                 error_type: "InvalidInstruction".to_string(),
-                error_message: format!(
-                    "bytes: {n} exceeds the {MAX_RESPONSE_BYTES}-byte response limit; ask for less"
-                ),
+                error_message: format!("bytes: {n} exceeds the {MAX_RESPONSE_BYTES}-byte response limit; ask for less"),
             })
         } else {
             Ok(filler(n as usize))

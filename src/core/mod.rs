@@ -2,4 +2,15 @@
 //! budget, and the sample target's behaviour. Plain data in, plain data out: no SDK, no HTTP,
 //! no runtime, no environment.
 
+pub mod arn;
 pub mod behaviour;
+pub mod classify;
+pub mod invocation;
+pub mod record;
+pub mod retry;
+
+pub use arn::{ArnError, FunctionArn, Qualifier, RoleArn};
+pub use classify::{classify, Class, Classification, RawOutcome, ServiceError};
+pub use invocation::InvocationType;
+pub use record::{AttemptRecord, InvokeRecord};
+pub use retry::{Decision, RetryBudget, RetryPolicy, StopReason};

@@ -1,0 +1,358 @@
+//! Typed ARNs. A target or role ARN is parsed once, when configuration is read, so the rest of
+//! the code holds values that cannot be malformed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// Why a string is not an ARN of the expected kind. Each message says what a valid one is.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ArnError {
+    #[error("{value:?} is not a function ARN: expected arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], e.g. arn:aws:lambda:us-east-1:222222222222:function:target:live ({problem})")]
+    Function { value: String, problem: &'static str },
+    #[error("{value:?} is not an IAM role ARN: expected arn:PARTITION:iam::ACCOUNT:role/NAME, e.g. arn:aws:iam::222222222222:role/xinvoke-invoke ({problem})")]
+    Role { value: String, problem: &'static str },
+    #[error("{value:?} is not a valid qualifier: use a version number (1, 2, ...) or an alias name (letters, digits, - and _, not starting with a digit; at most 128 characters); $LATEST is not allowed across accounts")]
+    Qualifier { value: String },
+}
+
+fn valid_partition(p: &str) -> bool {
+    matches!(
+        p,
+        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f" | "aws-eusc"
+    )
+}
+
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn valid_account(a: &str) -> bool {
+    a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn valid_function_name(n: &str) -> bool {
+    (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A function qualifier: a published version number or an alias name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Qualifier(String);
+
+impl Qualifier {
+    /// The qualifier as sent in `?Qualifier=`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Qualifier {
+    type Err = ArnError;
+    fn from_str(s: &str) -> Result<Self, ArnError> {
+        let err = || ArnError::Qualifier { value: s.to_string() };
+        let is_version = !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+        let is_alias = (1..=128).contains(&s.len())
+            && !s.as_bytes()[0].is_ascii_digit()
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if is_version || is_alias {
+            Ok(Qualifier(s.to_string()))
+        } else {
+            Err(err())
+        }
+    }
+}
+
+impl TryFrom<String> for Qualifier {
+    type Error = ArnError;
+    fn try_from(s: String) -> Result<Self, ArnError> {
+        s.parse()
+    }
+}
+
+impl From<Qualifier> for String {
+    fn from(q: Qualifier) -> String {
+        q.0
+    }
+}
+
+impl fmt::Display for Qualifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A full Lambda function ARN, optionally qualified with an alias or version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FunctionArn {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub name: String,
+    pub qualifier: Option<Qualifier>,
+}
+
+impl FunctionArn {
+    /// The ARN without its qualifier.
+    pub fn unqualified(&self) -> String {
+        format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            self.partition, self.region, self.account, self.name
+        )
+    }
+
+    /// The same function with another qualifier (or none).
+    pub fn with_qualifier(&self, qualifier: Option<Qualifier>) -> FunctionArn {
+        FunctionArn {
+            qualifier,
+            ..self.clone()
+        }
+    }
+}
+
+impl FromStr for FunctionArn {
+    type Err = ArnError;
+    fn from_str(s: &str) -> Result<Self, ArnError> {
+        let err = |problem| ArnError::Function {
+            value: s.to_string(),
+            problem,
+        };
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() < 7 || parts.len() > 8 {
+            return Err(err("wrong number of ':'-separated parts"));
+        }
+        if parts[0] != "arn" {
+            return Err(err("it must start with arn:"));
+        }
+        if !valid_partition(parts[1]) {
+            return Err(err("unknown partition"));
+        }
+        if parts[2] != "lambda" {
+            return Err(err("the service must be lambda"));
+        }
+        if !valid_region(parts[3]) {
+            return Err(err("the region is not valid"));
+        }
+        if !valid_account(parts[4]) {
+            return Err(err("the account must be 12 digits"));
+        }
+        if parts[5] != "function" {
+            return Err(err("the resource type must be function"));
+        }
+        if !valid_function_name(parts[6]) {
+            return Err(err("the function name must be 1-64 letters, digits, - or _"));
+        }
+        let qualifier = match parts.get(7) {
+            None => None,
+            Some(q) if *q == "$LATEST" => return Err(err("use an alias or version, not $LATEST, across accounts")),
+            Some(q) => Some(
+                q.parse()
+                    .map_err(|_| err("the qualifier must be a version number or an alias name"))?,
+            ),
+        };
+        Ok(FunctionArn {
+            partition: parts[1].to_string(),
+            region: parts[3].to_string(),
+            account: parts[4].to_string(),
+            name: parts[6].to_string(),
+            qualifier,
+        })
+    }
+}
+
+impl TryFrom<String> for FunctionArn {
+    type Error = ArnError;
+    fn try_from(s: String) -> Result<Self, ArnError> {
+        s.parse()
+    }
+}
+
+impl From<FunctionArn> for String {
+    fn from(a: FunctionArn) -> String {
+        a.to_string()
+    }
+}
+
+impl fmt::Display for FunctionArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.unqualified())?;
+        if let Some(q) = &self.qualifier {
+            write!(f, ":{q}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An IAM role ARN (the role to assume in account 2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoleArn {
+    pub partition: String,
+    pub account: String,
+    /// The role name, with its path if any (`path/to/name`).
+    pub name: String,
+}
+
+impl FromStr for RoleArn {
+    type Err = ArnError;
+    fn from_str(s: &str) -> Result<Self, ArnError> {
+        let err = |problem| ArnError::Role {
+            value: s.to_string(),
+            problem,
+        };
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" {
+            return Err(err("wrong number of ':'-separated parts"));
+        }
+        if !valid_partition(parts[1]) {
+            return Err(err("unknown partition"));
+        }
+        if parts[2] != "iam" || !parts[3].is_empty() {
+            return Err(err("the service must be iam with an empty region"));
+        }
+        if !valid_account(parts[4]) {
+            return Err(err("the account must be 12 digits"));
+        }
+        let Some(name) = parts[5].strip_prefix("role/") else {
+            return Err(err("the resource must be role/NAME"));
+        };
+        let leaf = name.rsplit('/').next().unwrap_or("");
+        let ok_char = |b: u8| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b);
+        if !(1..=64).contains(&leaf.len()) || !name.bytes().all(|b| ok_char(b) || b == b'/') {
+            return Err(err("the role name must be 1-64 of letters, digits and +=,.@_-"));
+        }
+        Ok(RoleArn {
+            partition: parts[1].to_string(),
+            account: parts[4].to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+impl TryFrom<String> for RoleArn {
+    type Error = ArnError;
+    fn try_from(s: String) -> Result<Self, ArnError> {
+        s.parse()
+    }
+}
+
+impl From<RoleArn> for String {
+    fn from(a: RoleArn) -> String {
+        a.to_string()
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arn:{}:iam::{}:role/{}", self.partition, self.account, self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_function_arn_with_alias_parses_into_its_parts() {
+        let a: FunctionArn = "arn:aws:lambda:us-east-1:222222222222:function:target:live"
+            .parse()
+            .unwrap();
+        assert_eq!(a.partition, "aws");
+        assert_eq!(a.region, "us-east-1");
+        assert_eq!(a.account, "222222222222");
+        assert_eq!(a.name, "target");
+        assert_eq!(a.qualifier.as_ref().map(Qualifier::as_str), Some("live"));
+        assert_eq!(
+            a.to_string(),
+            "arn:aws:lambda:us-east-1:222222222222:function:target:live"
+        );
+        assert_eq!(a.unqualified(), "arn:aws:lambda:us-east-1:222222222222:function:target");
+    }
+
+    #[test]
+    fn function_arn_with_version_and_without_qualifier_parse() {
+        let v: FunctionArn = "arn:aws-cn:lambda:cn-north-1:222222222222:function:t_1:7"
+            .parse()
+            .unwrap();
+        assert_eq!(v.qualifier.unwrap().as_str(), "7");
+        let u: FunctionArn = "arn:aws:lambda:eu-west-1:222222222222:function:target".parse().unwrap();
+        assert!(u.qualifier.is_none());
+    }
+
+    #[test]
+    fn malformed_function_arns_are_rejected_with_the_reason() {
+        let cases = [
+            ("target", "wrong number"),
+            ("arn:aws:lambda:us-east-1:2222:function:target", "12 digits"),
+            ("arn:aws:s3:us-east-1:222222222222:function:target", "lambda"),
+            ("arn:aws:lambda:useast1:222222222222:function:target", "region"),
+            ("arn:aws:lambda:us-east-1:222222222222:layer:target", "function"),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:bad name",
+                "function name",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:target:$LATEST",
+                "$LATEST",
+            ),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:target:li/ve",
+                "qualifier",
+            ),
+            ("arn:nope:lambda:us-east-1:222222222222:function:target", "partition"),
+            ("", "wrong number"),
+        ];
+        for (input, problem) in cases {
+            let e = input.parse::<FunctionArn>().unwrap_err().to_string();
+            assert!(e.contains(problem), "{input}: {e}");
+            assert!(e.contains("expected arn:PARTITION:lambda"), "{input}: {e}");
+        }
+    }
+
+    #[test]
+    fn role_arns_parse_and_reject() {
+        let r: RoleArn = "arn:aws:iam::222222222222:role/xinvoke-invoke".parse().unwrap();
+        assert_eq!(r.account, "222222222222");
+        assert_eq!(r.name, "xinvoke-invoke");
+        assert_eq!(r.to_string(), "arn:aws:iam::222222222222:role/xinvoke-invoke");
+        let p: RoleArn = "arn:aws:iam::222222222222:role/team/app".parse().unwrap();
+        assert_eq!(p.name, "team/app");
+        for bad in [
+            "arn:aws:iam::222222222222:user/bob",
+            "arn:aws:iam:us-east-1:222222222222:role/x",
+            "arn:aws:sts::222222222222:role/x",
+            "arn:aws:iam::22:role/x",
+            "arn:aws:iam::222222222222:role/",
+        ] {
+            assert!(bad.parse::<RoleArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn qualifiers_accept_versions_and_aliases_only() {
+        for ok in ["1", "42", "live", "blue-green_2"] {
+            assert!(ok.parse::<Qualifier>().is_ok(), "{ok}");
+        }
+        for bad in ["", "0", "01", "$LATEST", "2live", "a b", &"x".repeat(129)] {
+            assert!(bad.parse::<Qualifier>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn arns_round_trip_through_serde_and_reject_bad_values() {
+        let a: FunctionArn =
+            serde_json::from_str("\"arn:aws:lambda:us-east-1:222222222222:function:target:live\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            "\"arn:aws:lambda:us-east-1:222222222222:function:target:live\""
+        );
+        assert!(serde_json::from_str::<FunctionArn>("\"nope\"").is_err());
+    }
+}

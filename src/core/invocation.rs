@@ -1,0 +1,131 @@
+//! What one invoke asks for: the invocation type and the payload limits Lambda enforces, so an
+//! oversize payload is refused before it leaves the process.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// Lambda's three invocation types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum InvocationType {
+    /// Synchronous: waits for the function's result.
+    #[default]
+    RequestResponse,
+    /// Asynchronous: Lambda queues the event and answers 202.
+    Event,
+    /// Checks parameters and permission only, answers 204.
+    DryRun,
+}
+
+/// Synchronous request limit (6 MB).
+pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+/// Asynchronous request limit (1 MB since late 2025).
+pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+
+/// The invocation type named is not one of the three.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{0:?} is not an invocation type: use RequestResponse, Event or DryRun")]
+pub struct InvocationTypeError(pub String);
+
+/// A payload over Lambda's limit for its invocation type.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("the payload is {size} bytes, over the {limit}-byte limit for {kind} invokes: send less, or pass a reference such as an S3 key")]
+pub struct PayloadTooLarge {
+    pub size: usize,
+    pub limit: usize,
+    pub kind: InvocationType,
+}
+
+impl InvocationType {
+    /// The name as sent in `X-Amz-Invocation-Type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        }
+    }
+
+    /// The request payload limit Lambda enforces for this type.
+    pub fn payload_limit(self) -> usize {
+        match self {
+            InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
+            InvocationType::RequestResponse | InvocationType::DryRun => SYNC_PAYLOAD_LIMIT,
+        }
+    }
+
+    /// The status Lambda answers on success.
+    pub fn success_status(self) -> u16 {
+        match self {
+            InvocationType::RequestResponse => 200,
+            InvocationType::Event => 202,
+            InvocationType::DryRun => 204,
+        }
+    }
+
+    /// Refuse a payload Lambda would refuse.
+    pub fn check_payload(self, size: usize) -> Result<(), PayloadTooLarge> {
+        let limit = self.payload_limit();
+        if size > limit {
+            Err(PayloadTooLarge {
+                size,
+                limit,
+                kind: self,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl FromStr for InvocationType {
+    type Err = InvocationTypeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "RequestResponse" => Ok(InvocationType::RequestResponse),
+            "Event" => Ok(InvocationType::Event),
+            "DryRun" => Ok(InvocationType::DryRun),
+            other => Err(InvocationTypeError(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for InvocationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_six_mb_sync_and_one_mb_async() {
+        assert!(InvocationType::RequestResponse
+            .check_payload(SYNC_PAYLOAD_LIMIT)
+            .is_ok());
+        let e = InvocationType::RequestResponse
+            .check_payload(SYNC_PAYLOAD_LIMIT + 1)
+            .unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("6291457 bytes, over the 6291456-byte limit for RequestResponse"));
+        assert!(InvocationType::Event.check_payload(ASYNC_PAYLOAD_LIMIT).is_ok());
+        assert!(InvocationType::Event.check_payload(ASYNC_PAYLOAD_LIMIT + 1).is_err());
+    }
+
+    #[test]
+    fn names_parse_exactly() {
+        for t in [
+            InvocationType::RequestResponse,
+            InvocationType::Event,
+            InvocationType::DryRun,
+        ] {
+            assert_eq!(t.as_str().parse::<InvocationType>().unwrap(), t);
+        }
+        let e = "event".parse::<InvocationType>().unwrap_err().to_string();
+        assert!(e.contains("RequestResponse, Event or DryRun"));
+    }
+}

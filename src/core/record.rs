@@ -1,0 +1,66 @@
+//! The outcome record: one flat struct per attempt and one per invoke. Everything after an
+//! invoke (logs, the CLI's JSON, the invoker's answer, load statistics) reads these.
+
+use crate::core::classify::{Class, Classification};
+use crate::core::invocation::InvocationType;
+use crate::core::retry::StopReason;
+use serde::{Deserialize, Serialize};
+
+/// One attempt: what happened and how long it and the wait before it took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// 1-based.
+    pub attempt: u32,
+    pub class: Class,
+    pub status: Option<u16>,
+    pub error_code: Option<String>,
+    pub latency_ms: f64,
+    /// The wait before this attempt (0 for the first).
+    pub wait_before_ms: f64,
+}
+
+/// The final outcome of one invoke, after every retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvokeRecord {
+    /// The configured target's name.
+    pub target: String,
+    /// The function ARN invoked (with its qualifier).
+    pub function: String,
+    pub invocation_type: InvocationType,
+    /// The last attempt's classification: class, retryable, status, codes, hint.
+    #[serde(flatten)]
+    pub outcome: Classification,
+    /// The service's error message, when it sent one (never a payload).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `X-Amz-Executed-Version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executed_version: Option<String>,
+    /// Attempts made (0 when refused before sending).
+    pub attempts: u32,
+    pub stop: StopReason,
+    /// From the first send to the final answer, waits included.
+    pub latency_ms: f64,
+    pub attempt_log: Vec<AttemptRecord>,
+    /// The target's answer (sync invokes): JSON when it parses, else a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+}
+
+impl InvokeRecord {
+    /// The final class.
+    pub fn class(&self) -> Class {
+        self.outcome.class
+    }
+
+    /// Whether the invoke succeeded.
+    pub fn is_ok(&self) -> bool {
+        self.outcome.class == Class::Ok
+    }
+}
+
+/// Decode a target's answer for the record: JSON when it parses, else (lossy) text.
+pub fn payload_value(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}

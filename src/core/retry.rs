@@ -1,0 +1,495 @@
+//! The retry policy: given what just happened, wait (how long) or stop (why). Pure: time comes
+//! in as arguments, randomness as a number in [0, 1), and the shared [`RetryBudget`] is the
+//! only state. Step Functions' retrier shape per class: first interval, backoff rate, max
+//! attempts, max delay, full jitter.
+
+use crate::core::classify::{Class, Classification};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How one class is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassPolicy {
+    /// Wait before the first retry, seconds.
+    pub interval_s: f64,
+    /// Each retry's wait is the previous one times this.
+    pub backoff_rate: f64,
+    /// Retries after the first attempt (0 = never retry).
+    pub max_retries: u32,
+    /// No wait is longer than this, seconds.
+    pub max_delay_s: f64,
+    /// Full jitter: the wait is uniform in [0, computed]; otherwise exactly computed.
+    pub full_jitter: bool,
+    /// Tokens one retry of this class takes from the process-wide budget.
+    pub cost: u32,
+}
+
+const fn policy(interval_s: f64, backoff_rate: f64, max_retries: u32, max_delay_s: f64, cost: u32) -> ClassPolicy {
+    ClassPolicy {
+        interval_s,
+        backoff_rate,
+        max_retries,
+        max_delay_s,
+        full_jitter: true,
+        cost,
+    }
+}
+
+/// Never retried.
+pub const NEVER: ClassPolicy = policy(0.0, 1.0, 0, 0.0, 0);
+
+/// The default policy of a class, with the reason in README's retry table.
+pub fn default_class_policy(class: Class) -> ClassPolicy {
+    match class {
+        // Lambda's throttle: the SDK's standard shape (1 s base, x2, 20 s cap), Retry-After wins.
+        Class::Throttled => policy(1.0, 2.0, 3, 20.0, 5),
+        // EC2 classes: few, long, budget-heavy retries, so retrying never adds to EC2's load.
+        Class::Ec2Throttled | Class::Ec2RequestLimit => policy(2.0, 3.0, 2, 30.0, 20),
+        Class::EniLimit | Class::SubnetIpLimit => policy(5.0, 2.0, 1, 30.0, 20),
+        Class::Ec2Unexpected => policy(2.0, 2.0, 1, 20.0, 20),
+        // Pending / Inactive take seconds to minutes: patient, the deadline bounds it.
+        Class::NotReady => policy(2.0, 2.0, 5, 20.0, 5),
+        Class::Service | Class::Efs => policy(0.5, 2.0, 2, 5.0, 10),
+        Class::Timeout => policy(1.0, 2.0, 1, 5.0, 10),
+        Class::Connect => policy(0.2, 2.0, 2, 2.0, 10),
+        // Only an expired token is retryable: one quick retry lets the identity cache refresh.
+        Class::Credentials => policy(0.1, 1.0, 1, 0.1, 10),
+        _ => NEVER,
+    }
+}
+
+/// The whole policy: one [`ClassPolicy`] per class, plus what holds for every invoke.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Overrides of the defaults, by class name.
+    pub classes: BTreeMap<Class, ClassPolicy>,
+    /// Retry `timeout` even when a synchronous target may have run (the target is idempotent).
+    pub idempotent: bool,
+    /// Retries off altogether: every outcome is final.
+    pub disabled: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            classes: BTreeMap::new(),
+            idempotent: false,
+            disabled: false,
+        }
+    }
+}
+
+/// Why no further attempt is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    Succeeded,
+    NotRetryable,
+    RetriesDisabled,
+    AttemptsExhausted,
+    Deadline,
+    BudgetExhausted,
+}
+
+/// The policy's answer after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    Retry { wait: Duration },
+    Stop(StopReason),
+}
+
+impl RetryPolicy {
+    /// The policy of one class (override or default).
+    pub fn class(&self, class: Class) -> ClassPolicy {
+        self.classes
+            .get(&class)
+            .copied()
+            .unwrap_or_else(|| default_class_policy(class))
+    }
+
+    /// Decide after attempt number `attempt` (1-based) ended as `outcome`.
+    ///
+    /// `remaining`: time left before the deadline, if there is one. `unit_random` in [0, 1)
+    /// drives the jitter. The budget is charged only when the answer is `Retry`.
+    pub fn decide(
+        &self,
+        outcome: &Classification,
+        attempt: u32,
+        remaining: Option<Duration>,
+        unit_random: f64,
+        budget: &RetryBudget,
+    ) -> Decision {
+        if outcome.class == Class::Ok {
+            budget.deposit();
+            return Decision::Stop(StopReason::Succeeded);
+        }
+        let retry_allowed = outcome.retryable || (outcome.class == Class::Timeout && self.idempotent);
+        if !retry_allowed {
+            return Decision::Stop(StopReason::NotRetryable);
+        }
+        if self.disabled {
+            return Decision::Stop(StopReason::RetriesDisabled);
+        }
+        let p = self.class(outcome.class);
+        if attempt > p.max_retries {
+            return Decision::Stop(StopReason::AttemptsExhausted);
+        }
+        let wait = backoff(&p, attempt, unit_random, outcome.retry_after_s);
+        if remaining.is_some_and(|left| wait >= left) {
+            return Decision::Stop(StopReason::Deadline);
+        }
+        if !budget.try_withdraw(p.cost) {
+            return Decision::Stop(StopReason::BudgetExhausted);
+        }
+        Decision::Retry { wait }
+    }
+}
+
+/// The wait before retry number `attempt` (1 = first retry): `interval × rate^(attempt-1)`,
+/// capped, fully jittered, and never shorter than the service's `Retry-After`.
+pub fn backoff(p: &ClassPolicy, attempt: u32, unit_random: f64, retry_after_s: Option<f64>) -> Duration {
+    let exp = p.interval_s * p.backoff_rate.powi(attempt.saturating_sub(1).min(64) as i32);
+    let capped = exp.min(p.max_delay_s).max(0.0);
+    let jittered = if p.full_jitter {
+        capped * unit_random.clamp(0.0, 1.0)
+    } else {
+        capped
+    };
+    let floor = retry_after_s.unwrap_or(0.0).clamp(0.0, 900.0);
+    Duration::from_secs_f64(jittered.max(floor))
+}
+
+/// A process-wide retry budget: a token bucket shared by every invoke of the process, so
+/// retries cannot multiply load during an outage. Retries take tokens; successful attempts
+/// put one back (the AWS SDKs' retry-quota shape). Empty bucket: no retries until
+/// successes refill it.
+#[derive(Debug)]
+pub struct RetryBudget {
+    tokens: AtomicU32,
+    capacity: u32,
+}
+
+impl RetryBudget {
+    /// The SDKs' default capacity.
+    pub const DEFAULT_CAPACITY: u32 = 500;
+
+    pub fn new(capacity: u32) -> RetryBudget {
+        RetryBudget {
+            tokens: AtomicU32::new(capacity),
+            capacity,
+        }
+    }
+
+    /// Take `cost` tokens if there are that many.
+    pub fn try_withdraw(&self, cost: u32) -> bool {
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost))
+            .is_ok()
+    }
+
+    /// Put one token back (after a success), up to capacity.
+    pub fn deposit(&self) {
+        let _ = self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+            (t < self.capacity).then_some(t + 1)
+        });
+    }
+
+    /// Tokens left.
+    pub fn available(&self) -> u32 {
+        self.tokens.load(Ordering::Acquire)
+    }
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget::new(Self::DEFAULT_CAPACITY)
+    }
+}
+
+/// Where time comes from: the real clock in production, a fake one in tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct FakeClock {
+    start: Instant,
+    offset: Mutex<Duration>,
+}
+
+impl FakeClock {
+    pub fn new() -> FakeClock {
+        FakeClock {
+            start: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut o = self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        *o += by;
+    }
+}
+
+impl Default for FakeClock {
+    fn default() -> Self {
+        FakeClock::new()
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::{classify, RawOutcome, ServiceError};
+
+    fn outcome(status: u16, code: &str) -> Classification {
+        classify(&RawOutcome::Failed(ServiceError {
+            status,
+            code: code.into(),
+            ..Default::default()
+        }))
+    }
+
+    fn ok() -> Classification {
+        classify(&RawOutcome::Answered {
+            status: 200,
+            function_error: None,
+            executed_version: None,
+            payload: vec![],
+        })
+    }
+
+    #[test]
+    fn backoff_grows_by_the_rate_and_stops_at_the_cap() {
+        let p = ClassPolicy {
+            full_jitter: false,
+            ..policy(1.0, 2.0, 10, 20.0, 1)
+        };
+        let waits: Vec<f64> = (1..=7).map(|a| backoff(&p, a, 0.5, None).as_secs_f64()).collect();
+        assert_eq!(waits, vec![1.0, 2.0, 4.0, 8.0, 16.0, 20.0, 20.0]);
+    }
+
+    #[test]
+    fn full_jitter_spreads_the_wait_uniformly_below_the_computed_value() {
+        let p = policy(2.0, 2.0, 3, 30.0, 1);
+        assert_eq!(backoff(&p, 2, 0.0, None), Duration::ZERO);
+        assert_eq!(backoff(&p, 2, 0.25, None), Duration::from_secs(1));
+        assert!(backoff(&p, 2, 0.999, None) < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_under_the_jittered_wait() {
+        let p = policy(1.0, 2.0, 3, 20.0, 5);
+        assert_eq!(backoff(&p, 1, 0.0, Some(3.0)), Duration::from_secs(3));
+        let decided = RetryPolicy::default().decide(
+            &Classification {
+                retry_after_s: Some(2.0),
+                ..outcome(429, "TooManyRequestsException")
+            },
+            1,
+            None,
+            0.1,
+            &RetryBudget::default(),
+        );
+        assert_eq!(
+            decided,
+            Decision::Retry {
+                wait: Duration::from_secs(2)
+            }
+        );
+    }
+
+    #[test]
+    fn decisions_follow_the_table() {
+        let budget = RetryBudget::default();
+        let policy = RetryPolicy::default();
+        // (outcome, attempt, expected)
+        let cases: Vec<(Classification, u32, Option<StopReason>)> = vec![
+            (ok(), 1, Some(StopReason::Succeeded)),
+            (
+                outcome(404, "ResourceNotFoundException"),
+                1,
+                Some(StopReason::NotRetryable),
+            ),
+            (outcome(403, "AccessDeniedException"), 1, Some(StopReason::NotRetryable)),
+            (outcome(429, "TooManyRequestsException"), 1, None),
+            (outcome(429, "TooManyRequestsException"), 3, None),
+            (
+                outcome(429, "TooManyRequestsException"),
+                4,
+                Some(StopReason::AttemptsExhausted),
+            ),
+            (outcome(502, "EC2ThrottledException"), 2, None),
+            (
+                outcome(502, "EC2ThrottledException"),
+                3,
+                Some(StopReason::AttemptsExhausted),
+            ),
+            (
+                outcome(502, "ENILimitReachedException"),
+                2,
+                Some(StopReason::AttemptsExhausted),
+            ),
+            (
+                outcome(502, "InvalidSubnetIDException"),
+                1,
+                Some(StopReason::NotRetryable),
+            ),
+            (outcome(502, "KMSDisabledException"), 1, Some(StopReason::NotRetryable)),
+            (outcome(500, "ServiceException"), 1, None),
+        ];
+        for (o, attempt, expected) in cases {
+            let d = policy.decide(&o, attempt, None, 0.5, &budget);
+            match expected {
+                Some(r) => assert_eq!(d, Decision::Stop(r), "{:?} attempt {attempt}", o.error_code),
+                None => assert!(
+                    matches!(d, Decision::Retry { .. }),
+                    "{:?} attempt {attempt}: {d:?}",
+                    o.error_code
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn ec2_classes_wait_longer_and_cost_more_than_a_plain_throttle() {
+        let t = default_class_policy(Class::Throttled);
+        for c in [
+            Class::Ec2Throttled,
+            Class::Ec2RequestLimit,
+            Class::EniLimit,
+            Class::SubnetIpLimit,
+            Class::Ec2Unexpected,
+        ] {
+            let p = default_class_policy(c);
+            assert!(p.interval_s > t.interval_s, "{c}");
+            assert!(p.cost > t.cost, "{c}");
+            assert!(p.max_retries < t.max_retries, "{c}");
+        }
+    }
+
+    #[test]
+    fn no_retry_whose_wait_would_pass_the_deadline() {
+        let policy = RetryPolicy::default();
+        let budget = RetryBudget::default();
+        let throttled = Classification {
+            retry_after_s: Some(5.0),
+            ..outcome(429, "TooManyRequestsException")
+        };
+        assert_eq!(
+            policy.decide(&throttled, 1, Some(Duration::from_secs(4)), 0.5, &budget),
+            Decision::Stop(StopReason::Deadline)
+        );
+        assert!(matches!(
+            policy.decide(&throttled, 1, Some(Duration::from_secs(6)), 0.5, &budget),
+            Decision::Retry { .. }
+        ));
+        assert_eq!(
+            budget.available(),
+            RetryBudget::DEFAULT_CAPACITY - 5,
+            "only the retry made is charged"
+        );
+    }
+
+    #[test]
+    fn an_empty_budget_stops_retries_and_successes_refill_it() {
+        let budget = RetryBudget::new(25);
+        let policy = RetryPolicy::default();
+        let ec2 = outcome(502, "EC2ThrottledException");
+        assert!(matches!(
+            policy.decide(&ec2, 1, None, 0.5, &budget),
+            Decision::Retry { .. }
+        ));
+        assert_eq!(budget.available(), 5);
+        assert_eq!(
+            policy.decide(&ec2, 1, None, 0.5, &budget),
+            Decision::Stop(StopReason::BudgetExhausted)
+        );
+        let throttle = outcome(429, "TooManyRequestsException");
+        assert!(matches!(
+            policy.decide(&throttle, 1, None, 0.5, &budget),
+            Decision::Retry { .. }
+        ));
+        assert_eq!(
+            policy.decide(&throttle, 1, None, 0.5, &budget),
+            Decision::Stop(StopReason::BudgetExhausted)
+        );
+        for _ in 0..30 {
+            policy.decide(&ok(), 1, None, 0.5, &budget);
+        }
+        assert_eq!(budget.available(), 25, "deposits stop at capacity");
+    }
+
+    #[test]
+    fn sync_timeouts_retry_only_when_declared_idempotent() {
+        let budget = RetryBudget::default();
+        let t = classify(&RawOutcome::TimedOut { may_have_run: true });
+        assert_eq!(
+            RetryPolicy::default().decide(&t, 1, None, 0.5, &budget),
+            Decision::Stop(StopReason::NotRetryable)
+        );
+        let idem = RetryPolicy {
+            idempotent: true,
+            ..RetryPolicy::default()
+        };
+        assert!(matches!(idem.decide(&t, 1, None, 0.5, &budget), Decision::Retry { .. }));
+    }
+
+    #[test]
+    fn disabled_retries_stop_after_the_first_attempt_and_say_so() {
+        let off = RetryPolicy {
+            disabled: true,
+            ..RetryPolicy::default()
+        };
+        let d = off.decide(
+            &outcome(429, "TooManyRequestsException"),
+            1,
+            None,
+            0.5,
+            &RetryBudget::default(),
+        );
+        assert_eq!(d, Decision::Stop(StopReason::RetriesDisabled));
+    }
+
+    #[test]
+    fn overrides_replace_a_class_default_and_parse_from_json() {
+        let p: RetryPolicy = serde_json::from_str(
+            r#"{"classes":{"throttled":{"interval_s":0.01,"backoff_rate":1.0,"max_retries":7,"max_delay_s":0.01,"full_jitter":false,"cost":1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.class(Class::Throttled).max_retries, 7);
+        assert_eq!(p.class(Class::Service), default_class_policy(Class::Service));
+        assert!(serde_json::from_str::<RetryPolicy>(r#"{"classes":{"nope":{}}}"#).is_err());
+    }
+
+    #[test]
+    fn fake_clock_moves_only_when_advanced() {
+        let c = FakeClock::new();
+        let t0 = c.now();
+        assert_eq!(c.now(), t0);
+        c.advance(Duration::from_secs(3));
+        assert_eq!(c.now() - t0, Duration::from_secs(3));
+    }
+}
