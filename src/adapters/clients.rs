@@ -1,0 +1,99 @@
+//! SDK clients, built once per credential set at cold start and reused for every invoke.
+//! The SDK's own retries are off (xinvoke's policy decides every attempt); timeouts are set
+//! on purpose. Role chaining goes through aws-config's `AssumeRoleProvider`, whose credentials
+//! the client's identity cache keeps until shortly before they expire: one AssumeRole per
+//! session lifetime, not per invoke.
+
+use crate::adapters::config::{Auth, Settings, Timeouts};
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::collections::HashMap;
+
+/// The shared base configuration: standard AWS variables (region, profile, credentials,
+/// `AWS_ENDPOINT_URL*`), SDK retries off, our timeouts.
+pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.attempt)
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The key of one client: who signs, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    auth: Auth,
+    region: String,
+}
+
+/// One Lambda client per distinct credential set and region.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    by_key: HashMap<ClientKey, aws_sdk_lambda::Client>,
+}
+
+impl Clients {
+    /// Build a client for every configured target's credential set.
+    pub async fn build(settings: &Settings, base: &SdkConfig) -> Clients {
+        let mut by_key = HashMap::new();
+        for t in settings.targets.values() {
+            let key = ClientKey {
+                auth: t.auth.clone(),
+                region: t.arn.region.clone(),
+            };
+            if by_key.contains_key(&key) {
+                continue;
+            }
+            let client = lambda_client(base, &key.auth, &key.region).await;
+            by_key.insert(key, client);
+        }
+        Clients { by_key }
+    }
+
+    /// The client for a credential set and region, if one was built.
+    pub fn get(&self, auth: &Auth, region: &str) -> Option<&aws_sdk_lambda::Client> {
+        self.by_key.get(&ClientKey {
+            auth: auth.clone(),
+            region: region.to_string(),
+        })
+    }
+
+    /// How many distinct clients exist.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether none were built.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+/// A Lambda client for one credential set in one region.
+pub async fn lambda_client(base: &SdkConfig, auth: &Auth, region: &str) -> aws_sdk_lambda::Client {
+    let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
+    if let Auth::AssumeRole(a) = auth {
+        let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
+            .session_name(a.session_name.clone())
+            .external_id(a.external_id.expose())
+            .region(Region::new(region.to_string()))
+            .configure(base)
+            .build()
+            .await;
+        conf = conf.credentials_provider(provider);
+    }
+    aws_sdk_lambda::Client::from_conf(conf.build())
+}
+
+/// An STS client on the base configuration (for GetCallerIdentity and checks).
+pub fn sts_client(base: &SdkConfig) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(base)
+}

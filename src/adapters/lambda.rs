@@ -1,0 +1,131 @@
+//! The SDK attempt: one Invoke through aws-sdk-lambda, translated into the core's
+//! [`RawOutcome`]. This is the only place that reads `SdkError`; it matches typed variants and
+//! `code()`, never message text.
+
+use crate::adapters::runner::{Attempter, InvokeRequest};
+use crate::core::classify::{RawOutcome, ServiceError};
+use crate::core::invocation::InvocationType;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::operation::invoke::InvokeError;
+use aws_sdk_lambda::primitives::Blob;
+use std::error::Error as StdError;
+use std::time::Duration;
+
+/// Invokes through one aws-sdk-lambda client.
+#[derive(Debug, Clone)]
+pub struct SdkAttempter {
+    client: aws_sdk_lambda::Client,
+}
+
+impl SdkAttempter {
+    pub fn new(client: aws_sdk_lambda::Client) -> SdkAttempter {
+        SdkAttempter { client }
+    }
+}
+
+impl Attempter for SdkAttempter {
+    async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
+        let ty = match req.invocation_type {
+            InvocationType::RequestResponse => aws_sdk_lambda::types::InvocationType::RequestResponse,
+            InvocationType::Event => aws_sdk_lambda::types::InvocationType::Event,
+            InvocationType::DryRun => aws_sdk_lambda::types::InvocationType::DryRun,
+        };
+        let result = self
+            .client
+            .invoke()
+            .function_name(req.function.to_string())
+            .invocation_type(ty)
+            .payload(Blob::new(req.payload.clone()))
+            .set_client_context(req.client_context.clone())
+            .send()
+            .await;
+        match result {
+            Ok(out) => RawOutcome::Answered {
+                status: u16::try_from(out.status_code()).unwrap_or(0),
+                function_error: out.function_error().filter(|s| !s.is_empty()).map(str::to_string),
+                executed_version: out.executed_version().map(str::to_string),
+                payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
+            },
+            Err(e) => translate_error(e, req.invocation_type),
+        }
+    }
+}
+
+/// Translate an Invoke error.
+pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOutcome {
+    let sync = ty == InvocationType::RequestResponse;
+    if let Some(outcome) = credentials_failure(&err) {
+        return outcome;
+    }
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let e = ctx.err();
+            let mut se = ServiceError {
+                status,
+                code: e.code().unwrap_or("UnknownError").to_string(),
+                message: e.message().map(str::to_string),
+                ..Default::default()
+            };
+            match e {
+                InvokeError::TooManyRequestsException(t) => {
+                    se.reason = t.reason().map(|r| r.as_str().to_string());
+                    se.retry_after = t
+                        .retry_after_seconds()
+                        .and_then(|s| s.trim().parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map(Duration::from_secs_f64);
+                }
+                InvokeError::Ec2UnexpectedException(x) => se.ec2_error_code = x.ec2_error_code().map(str::to_string),
+                _ => {}
+            }
+            RawOutcome::Failed(se)
+        }
+        SdkError::TimeoutError(_) => RawOutcome::TimedOut { may_have_run: sync },
+        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { may_have_run: false },
+        SdkError::DispatchFailure(_) => RawOutcome::ConnectFailed,
+        SdkError::ResponseError(r) => {
+            // An answer arrived but could not be read (cut off, malformed): the target may have run.
+            let status = r.raw().status().as_u16();
+            if status < 300 {
+                RawOutcome::TimedOut { may_have_run: sync }
+            } else {
+                RawOutcome::Failed(ServiceError {
+                    status,
+                    code: "UnreadableResponse".into(),
+                    ..Default::default()
+                })
+            }
+        }
+        SdkError::ConstructionFailure(_) => RawOutcome::Rejected {
+            code: "InvalidRequest".into(),
+            message: "the SDK could not build the request: check the target ARN and payload".into(),
+        },
+        _ => RawOutcome::ConnectFailed,
+    }
+}
+
+/// A credentials failure anywhere in the error's chain (the provider failed, e.g. AssumeRole
+/// refused), with the STS error code when there is one. Service answers that refuse the
+/// credentials presented are `Failed` with a credentials code, classified by the table.
+fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    let mut found = false;
+    while let Some(e) = cur {
+        if let Some(sts) = e.downcast_ref::<SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>>() {
+            return Some(match sts {
+                SdkError::ServiceError(ctx) => RawOutcome::CredentialsFailed {
+                    code: ctx.err().code().map(str::to_string),
+                },
+                SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => RawOutcome::ConnectFailed,
+                _ => RawOutcome::CredentialsFailed { code: None },
+            });
+        }
+        if e.downcast_ref::<CredentialsError>().is_some() {
+            found = true;
+        }
+        cur = e.source();
+    }
+    found.then_some(RawOutcome::CredentialsFailed { code: None })
+}

@@ -1,0 +1,293 @@
+//! The attempt loop: attempt, classify, ask the policy, wait, attempt again, and record every
+//! attempt. The decisions are the core's; this loop only sleeps and measures.
+
+use crate::core::arn::FunctionArn;
+use crate::core::classify::{classify, RawOutcome};
+use crate::core::invocation::InvocationType;
+use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
+use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One invoke to make.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// The configured target's name (for records and logs).
+    pub target: String,
+    pub function: FunctionArn,
+    pub invocation_type: InvocationType,
+    pub payload: Vec<u8>,
+    /// Base64 client context (sync only).
+    pub client_context: Option<String>,
+}
+
+/// Makes one attempt: the SDK path, or any other way of sending an Invoke.
+pub trait Attempter: Send + Sync {
+    fn attempt(&self, req: &InvokeRequest) -> impl Future<Output = RawOutcome> + Send;
+}
+
+/// Runs invokes under one retry policy and one process-wide budget.
+#[derive(Debug)]
+pub struct Runner {
+    policy: RetryPolicy,
+    budget: Arc<RetryBudget>,
+    rng: Mutex<fastrand::Rng>,
+}
+
+impl Runner {
+    pub fn new(policy: RetryPolicy, budget: Arc<RetryBudget>) -> Runner {
+        Runner {
+            policy,
+            budget,
+            rng: Mutex::new(fastrand::Rng::new()),
+        }
+    }
+
+    /// A runner whose jitter is reproducible.
+    pub fn with_seed(policy: RetryPolicy, budget: Arc<RetryBudget>, seed: u64) -> Runner {
+        Runner {
+            policy,
+            budget,
+            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        }
+    }
+
+    /// The shared budget.
+    pub fn budget(&self) -> &RetryBudget {
+        &self.budget
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    fn unit_random(&self) -> f64 {
+        self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64()
+    }
+
+    /// Invoke until the policy stops: success, a final failure, the deadline or the budget.
+    pub async fn run<A: Attempter>(
+        &self,
+        attempter: &A,
+        req: &InvokeRequest,
+        deadline: Option<Instant>,
+    ) -> InvokeRecord {
+        let started = Instant::now();
+        let mut record = InvokeRecord {
+            target: req.target.clone(),
+            function: req.function.to_string(),
+            invocation_type: req.invocation_type,
+            outcome: classify(&RawOutcome::ConnectFailed),
+            message: None,
+            executed_version: None,
+            attempts: 0,
+            stop: StopReason::NotRetryable,
+            latency_ms: 0.0,
+            attempt_log: Vec::new(),
+            payload: None,
+        };
+        if let Err(too_large) = req.invocation_type.check_payload(req.payload.len()) {
+            let raw = RawOutcome::Rejected {
+                code: "RequestTooLargeException".into(),
+                message: too_large.to_string(),
+            };
+            record.outcome = classify(&raw);
+            record.outcome.hint = Some(too_large.to_string());
+            return record;
+        }
+        let mut wait_before = Duration::ZERO;
+        loop {
+            let attempt_started = Instant::now();
+            let raw = attempter.attempt(req).await;
+            let latency = attempt_started.elapsed();
+            let outcome = classify(&raw);
+            record.attempts += 1;
+            record.attempt_log.push(AttemptRecord {
+                attempt: record.attempts,
+                class: outcome.class,
+                status: outcome.status,
+                error_code: outcome.error_code.clone(),
+                latency_ms: ms(latency),
+                wait_before_ms: ms(wait_before),
+            });
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let decision = self
+                .policy
+                .decide(&outcome, record.attempts, remaining, self.unit_random(), &self.budget);
+            record.outcome = outcome;
+            match raw {
+                RawOutcome::Answered {
+                    executed_version,
+                    payload,
+                    ..
+                } => {
+                    record.executed_version = executed_version;
+                    record.message = None;
+                    record.payload =
+                        (req.invocation_type == InvocationType::RequestResponse).then(|| payload_value(&payload));
+                }
+                RawOutcome::Failed(e) => record.message = e.message,
+                _ => record.message = None,
+            }
+            match decision {
+                Decision::Stop(reason) => {
+                    record.stop = reason;
+                    break;
+                }
+                Decision::Retry { wait } => {
+                    tokio::time::sleep(wait).await;
+                    wait_before = wait;
+                }
+            }
+        }
+        record.latency_ms = ms(started.elapsed());
+        record
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::{Class, ServiceError};
+    use std::collections::VecDeque;
+
+    /// Answers from a script, counting attempts.
+    struct Scripted(Mutex<VecDeque<RawOutcome>>);
+
+    impl Attempter for Scripted {
+        async fn attempt(&self, _req: &InvokeRequest) -> RawOutcome {
+            self.0
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("the script ran out: more attempts than expected")
+        }
+    }
+
+    fn script(outcomes: Vec<RawOutcome>) -> Scripted {
+        Scripted(Mutex::new(outcomes.into()))
+    }
+
+    fn req(ty: InvocationType, payload: &[u8]) -> InvokeRequest {
+        InvokeRequest {
+            target: "t".into(),
+            function: "arn:aws:lambda:us-east-1:222222222222:function:target:live"
+                .parse()
+                .unwrap(),
+            invocation_type: ty,
+            payload: payload.to_vec(),
+            client_context: None,
+        }
+    }
+
+    fn failed(status: u16, code: &str, retry_after: Option<u64>) -> RawOutcome {
+        RawOutcome::Failed(ServiceError {
+            status,
+            code: code.into(),
+            retry_after: retry_after.map(Duration::from_secs),
+            ..Default::default()
+        })
+    }
+
+    fn ok(payload: &[u8]) -> RawOutcome {
+        RawOutcome::Answered {
+            status: 200,
+            function_error: None,
+            executed_version: Some("1".into()),
+            payload: payload.to_vec(),
+        }
+    }
+
+    fn runner(budget: u32) -> Runner {
+        Runner::with_seed(RetryPolicy::default(), Arc::new(RetryBudget::new(budget)), 7)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_then_success_is_ok_after_two_attempts_honouring_retry_after() {
+        let a = script(vec![
+            failed(429, "TooManyRequestsException", Some(3)),
+            ok(br#"{"a":1}"#),
+        ]);
+        let r = runner(500)
+            .run(&a, &req(InvocationType::RequestResponse, b"{}"), None)
+            .await;
+        assert_eq!(r.class(), Class::Ok);
+        assert_eq!(r.attempts, 2);
+        assert_eq!(r.attempt_log[0].class, Class::Throttled);
+        assert!(r.attempt_log[1].wait_before_ms >= 3000.0, "{:?}", r.attempt_log);
+        assert_eq!(r.payload, Some(serde_json::json!({"a":1})));
+        assert_eq!(r.executed_version.as_deref(), Some("1"));
+        assert_eq!(r.stop, StopReason::Succeeded);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn non_retryable_failures_make_one_attempt() {
+        let a = script(vec![failed(404, "ResourceNotFoundException", None)]);
+        let r = runner(500).run(&a, &req(InvocationType::Event, b"{}"), None).await;
+        assert_eq!(
+            (r.class(), r.attempts, r.stop),
+            (Class::NotFound, 1, StopReason::NotRetryable)
+        );
+        assert_eq!(r.payload, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cuts_retries_short() {
+        let a = script(vec![
+            failed(502, "EC2ThrottledException", None),
+            failed(502, "EC2ThrottledException", None),
+        ]);
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let r = runner(500)
+            .run(&a, &req(InvocationType::RequestResponse, b"{}"), Some(deadline))
+            .await;
+        // 2 s × jitter could fit in 100 ms only with a tiny draw; with seed 7 it does not.
+        assert_eq!(r.class(), Class::Ec2Throttled);
+        assert_eq!(r.stop, StopReason::Deadline);
+        assert_eq!(r.attempts, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_budget_means_no_retry() {
+        let a = script(vec![failed(500, "ServiceException", None)]);
+        let r = runner(5)
+            .run(&a, &req(InvocationType::RequestResponse, b"{}"), None)
+            .await;
+        assert_eq!((r.attempts, r.stop), (1, StopReason::BudgetExhausted));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn oversize_payload_is_refused_before_any_attempt() {
+        let a = script(vec![]);
+        let big = vec![b'x'; 1024 * 1024 + 1];
+        let r = runner(500).run(&a, &req(InvocationType::Event, &big), None).await;
+        assert_eq!((r.class(), r.attempts), (Class::PayloadTooLarge, 0));
+        assert!(r
+            .outcome
+            .hint
+            .unwrap()
+            .contains("1048577 bytes, over the 1048576-byte limit"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn function_error_is_final_and_keeps_the_error_payload() {
+        let a = script(vec![RawOutcome::Answered {
+            status: 200,
+            function_error: Some("Unhandled".into()),
+            executed_version: Some("1".into()),
+            payload: br#"{"errorType":"TargetFailure","errorMessage":"boom"}"#.to_vec(),
+        }]);
+        let r = runner(500)
+            .run(&a, &req(InvocationType::RequestResponse, b"{}"), None)
+            .await;
+        assert_eq!((r.class(), r.attempts), (Class::FunctionError, 1));
+        assert_eq!(r.payload.unwrap()["errorMessage"], "boom");
+    }
+}
