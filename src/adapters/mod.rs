@@ -4,4 +4,6 @@
 pub mod clients;
 pub mod config;
 pub mod lambda;
+pub mod logging;
 pub mod runner;
+pub mod service;

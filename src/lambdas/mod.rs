@@ -1,1 +1,6 @@
-//! placeholder
+//! The two Lambda handlers: `invoker` (account 1) and `target` (account 2). Thin: decode the
+//! event, call the core through the service, encode the answer.
+
+pub mod event;
+pub mod invoker;
+pub mod target;

@@ -1,0 +1,141 @@
+//! The invoke service: configuration, one client per credential set and the retry runner,
+//! built once (at cold start in the Lambda, at start in the CLI) and shared by every invoke.
+//! One JSON log line per invoke, never with credentials, external ids or payloads.
+
+use crate::adapters::clients::Clients;
+use crate::adapters::config::{Settings, TargetConfig};
+use crate::adapters::lambda::SdkAttempter;
+use crate::adapters::runner::{InvokeRequest, Runner};
+use crate::core::arn::Qualifier;
+use crate::core::invocation::InvocationType;
+use crate::core::record::InvokeRecord;
+use crate::core::retry::RetryBudget;
+use aws_config::SdkConfig;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// One invoke as an event or the CLI asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    /// A configured target's name; the default target when `None`.
+    pub target: Option<String>,
+    pub payload: Vec<u8>,
+    /// Overrides the target's configured type.
+    pub invocation_type: Option<InvocationType>,
+    /// Overrides the qualifier of the target's ARN.
+    pub qualifier: Option<Qualifier>,
+    /// Base64 client context (sync only).
+    pub client_context: Option<String>,
+}
+
+/// Configured targets, their clients and the runner.
+#[derive(Debug)]
+pub struct Service {
+    settings: Settings,
+    attempters: HashMap<String, SdkAttempter>,
+    runner: Runner,
+    clients: Clients,
+}
+
+impl Service {
+    /// Build the clients (one per credential set) and the runner.
+    pub async fn new(settings: Settings, base: &SdkConfig) -> Service {
+        let clients = Clients::build(&settings, base).await;
+        let attempters = settings
+            .targets
+            .values()
+            .filter_map(|t| {
+                let client = clients.get(&t.auth, &t.arn.region)?;
+                Some((t.name.clone(), SdkAttempter::new(client.clone())))
+            })
+            .collect();
+        let runner = Runner::new(
+            settings.retry.clone(),
+            Arc::new(RetryBudget::new(settings.budget_capacity)),
+        );
+        Service {
+            settings,
+            attempters,
+            runner,
+            clients,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// How many distinct SDK clients were built (one per credential set and region).
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The retry budget's tokens left.
+    pub fn budget_available(&self) -> u32 {
+        self.runner.budget().available()
+    }
+
+    /// Resolve the target an event names; the error says what a valid name is.
+    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, String> {
+        self.settings.target(name)
+    }
+
+    /// Invoke once, with retries, before `deadline`.
+    pub async fn invoke(&self, call: Call, deadline: Option<Instant>) -> Result<InvokeRecord, String> {
+        let target = self.settings.target(call.target.as_deref())?;
+        let attempter = self
+            .attempters
+            .get(&target.name)
+            .ok_or_else(|| format!("no client for target {:?}", target.name))?;
+        let function = match call.qualifier {
+            Some(q) => target.arn.with_qualifier(Some(q)),
+            None => target.arn.clone(),
+        };
+        let req = InvokeRequest {
+            target: target.name.clone(),
+            function,
+            invocation_type: call.invocation_type.unwrap_or(target.invocation_type),
+            payload: call.payload,
+            client_context: call.client_context,
+        };
+        let record = self.runner.run(attempter, &req, deadline).await;
+        log_record(&record);
+        Ok(record)
+    }
+}
+
+/// The one log line of an invoke: what a dashboard needs, nothing secret, no payload.
+pub fn log_record(r: &InvokeRecord) {
+    let o = &r.outcome;
+    if r.is_ok() {
+        tracing::info!(
+            target_name = %r.target,
+            function = %r.function,
+            invocation_type = %r.invocation_type,
+            class = %o.class,
+            status = o.status,
+            attempts = r.attempts,
+            latency_ms = r.latency_ms,
+            executed_version = r.executed_version.as_deref(),
+            "invoke"
+        );
+    } else {
+        tracing::warn!(
+            target_name = %r.target,
+            function = %r.function,
+            invocation_type = %r.invocation_type,
+            class = %o.class,
+            status = o.status,
+            error_code = o.error_code.as_deref(),
+            reason = o.reason.as_deref(),
+            ec2_error_code = o.ec2_error_code.as_deref(),
+            function_error = o.function_error.as_deref(),
+            attempts = r.attempts,
+            stop = ?r.stop,
+            latency_ms = r.latency_ms,
+            hint = o.hint.as_deref(),
+            "invoke"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! The invoker's events, decoded once into a typed value: a direct invoke, an SQS batch or an
+//! EventBridge schedule. A malformed event is an [`EventError`] that says what is wrong and
+//! what a valid event looks like; decoding never panics.
+
+use crate::core::arn::Qualifier;
+use crate::core::invocation::InvocationType;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+/// What a valid direct event looks like, for error messages.
+pub const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
+
+/// A malformed event.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, or an EventBridge scheduled event")]
+pub struct EventError {
+    pub problem: String,
+}
+
+impl EventError {
+    pub fn new(problem: impl Into<String>) -> EventError {
+        EventError {
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A direct invoke request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectEvent {
+    pub target: Option<String>,
+    pub payload: Vec<u8>,
+    pub invocation_type: Option<InvocationType>,
+    pub qualifier: Option<Qualifier>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectWire {
+    target: Option<String>,
+    payload: Value,
+    invocation_type: Option<String>,
+    qualifier: Option<String>,
+}
+
+/// Every event the invoker understands.
+#[derive(Debug, Clone)]
+pub enum InvokerEvent {
+    Direct(DirectEvent),
+    Sqs(SqsEvent),
+    Schedule(Box<EventBridgeEvent>),
+}
+
+impl DirectEvent {
+    /// Decode a direct event from JSON.
+    pub fn from_value(v: Value) -> Result<DirectEvent, EventError> {
+        if !v.is_object() {
+            return Err(EventError::new(format!(
+                "the event is a JSON {}, not an object",
+                kind(&v)
+            )));
+        }
+        let w: DirectWire = serde_json::from_value(v).map_err(|e| EventError::new(e.to_string()))?;
+        let invocation_type = w
+            .invocation_type
+            .map(|t| t.parse::<InvocationType>())
+            .transpose()
+            .map_err(|e| EventError::new(format!("invocation_type: {e}")))?;
+        let qualifier = w
+            .qualifier
+            .map(|q| q.parse::<Qualifier>())
+            .transpose()
+            .map_err(|e| EventError::new(format!("qualifier: {e}")))?;
+        Ok(DirectEvent {
+            target: w.target,
+            payload: serde_json::to_vec(&w.payload).map_err(|e| EventError::new(e.to_string()))?,
+            invocation_type,
+            qualifier,
+        })
+    }
+
+    /// Decode a direct event from text (an SQS record body).
+    pub fn from_text(text: &str) -> Result<DirectEvent, EventError> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| EventError::new(format!("the body is not JSON ({e})")))?;
+        DirectEvent::from_value(v)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+impl InvokerEvent {
+    /// Tell the event's shape and decode it.
+    pub fn from_value(v: Value) -> Result<InvokerEvent, EventError> {
+        let Some(obj) = v.as_object() else {
+            return Err(EventError::new(format!(
+                "the event is a JSON {}, not an object",
+                kind(&v)
+            )));
+        };
+        if obj.contains_key("Records") {
+            let is_sqs = obj["Records"].as_array().is_some_and(|rs| {
+                rs.iter()
+                    .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+            });
+            if !is_sqs {
+                return Err(EventError::new(
+                    "Records is present but is not a list of SQS messages (eventSource aws:sqs)",
+                ));
+            }
+            let e: SqsEvent = serde_json::from_value(v).map_err(|e| EventError::new(format!("SQS batch: {e}")))?;
+            return Ok(InvokerEvent::Sqs(e));
+        }
+        if obj.contains_key("detail-type") && obj.contains_key("source") {
+            let e: EventBridgeEvent =
+                serde_json::from_value(v).map_err(|e| EventError::new(format!("EventBridge event: {e}")))?;
+            return Ok(InvokerEvent::Schedule(Box::new(e)));
+        }
+        if obj.contains_key("payload") {
+            return DirectEvent::from_value(v).map(InvokerEvent::Direct);
+        }
+        let keys: Vec<&str> = obj.keys().map(String::as_str).take(5).collect();
+        Err(EventError::new(format!("unrecognised event with keys {keys:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn direct_event_decodes_every_field() {
+        let e = InvokerEvent::from_value(
+            json!({"target":"orders","payload":{"a":1},"invocation_type":"Event","qualifier":"live"}),
+        )
+        .unwrap();
+        let InvokerEvent::Direct(d) = e else {
+            panic!("expected a direct event")
+        };
+        assert_eq!(d.target.as_deref(), Some("orders"));
+        assert_eq!(d.payload, br#"{"a":1}"#);
+        assert_eq!(d.invocation_type, Some(InvocationType::Event));
+        assert_eq!(d.qualifier.unwrap().as_str(), "live");
+    }
+
+    #[test]
+    fn malformed_events_say_what_is_wrong_and_show_a_valid_shape() {
+        let cases = [
+            (json!("hello"), "JSON string, not an object"),
+            (json!([1, 2]), "JSON array"),
+            (json!({"hello": 1}), "unrecognised event"),
+            (json!({"payload": 1, "invocation_type": "sync"}), "invocation_type"),
+            (json!({"payload": 1, "qualifier": "$LATEST"}), "qualifier"),
+            (json!({"payload": 1, "extra": true}), "unknown field `extra`"),
+            (json!({"Records": [{"eventSource": "aws:s3"}]}), "SQS"),
+            (json!({"target": "x"}), "unrecognised event"),
+        ];
+        for (v, problem) in cases {
+            let e = InvokerEvent::from_value(v.clone()).unwrap_err().to_string();
+            assert!(e.contains(problem), "{v}: {e}");
+            assert!(e.contains("\"payload\": <any JSON>"), "{e}");
+        }
+    }
+
+    #[test]
+    fn sqs_body_that_is_not_json_is_an_event_error() {
+        let e = DirectEvent::from_text("not json").unwrap_err();
+        assert!(e.problem.contains("not JSON"));
+    }
+}
