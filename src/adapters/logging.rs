@@ -1,6 +1,7 @@
 //! Log set-up: JSON lines on stderr (or stdout in Lambda), `RUST_LOG` to filter, INFO by
 //! default. TRACE is never on by default because lambda_runtime logs raw events there.
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// JSON logs for the Lambdas, one object a line.
