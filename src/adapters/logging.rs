@@ -17,11 +17,13 @@ pub fn init_json() {
         .try_init();
 }
 
-/// Human logs on stderr for the CLI; warnings only unless `RUST_LOG` says otherwise.
+/// Human logs on stderr for the CLI: errors only unless `RUST_LOG` says otherwise (the
+/// commands print their own results on stdout).
 pub fn init_cli() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
