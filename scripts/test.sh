@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# xinvoke's whole test suite, runnable on a fresh machine: it installs what it needs (a Python
+# venv with pinned tools), checks formatting and lints, runs every Rust test (unit, wire, handler),
+# and cross-checks the local account 2 with boto3. Servers it starts listen on 127.0.0.1 only and
+# are stopped on exit, also on failure.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+started=$(date +%s)
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+failures=()
+step() { printf '\n==> %s\n' "$*"; }
+record() { # name, exit code
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+step "Python tools (venv at ${XINVOKE_VENV:-.venv})"
+venv="${XINVOKE_VENV:-$root/.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+step "cargo fmt --check"
+rc=0; cargo fmt --all -- --check || rc=$?; record "cargo fmt" $rc
+
+step "cargo clippy --all-targets -- -D warnings"
+rc=0; cargo clippy --locked --all-targets --quiet -- -D warnings || rc=$?; record "cargo clippy" $rc
+
+step "cargo test (unit, wire and handler tests)"
+rc=0; cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=$?
+record "cargo test" $rc
+
+step "boto3 against xinvoke local"
+rc=0
+cargo build --locked --quiet --bin xinvoke
+./target/debug/xinvoke local --listen 127.0.0.1:0 >"$work/local.out" 2>"$work/local.err" &
+pids+=($!)
+url=""
+for _ in $(seq 1 100); do
+  url="$(sed -n 's/^listening on \(http:\/\/[0-9.:]*\)$/\1/p' "$work/local.out" | head -1)"
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "xinvoke local did not start:"; cat "$work/local.err"; rc=1
+else
+  XINVOKE_LOCAL_URL="$url" "$venv/bin/python" tests/boto3_local.py || rc=$?
+  [ $rc -eq 0 ] || { echo "--- xinvoke local's log:"; cat "$work/local.err"; }
+fi
+record "boto3 cross-check" $rc
+
+elapsed=$(( $(date +%s) - started ))
+echo
+echo "==> summary (${elapsed}s)"
+grep -E '^test result:' "$work/cargo-test.log" | awk '{p+=$4; f+=$6} END {printf "rust tests: %d passed, %d failed\n", p, f}'
+for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "FAILED: $f"; done
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
