@@ -46,8 +46,8 @@ struct ClockRequest {
     advance_s: i64,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad(format!("invalid JSON body: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 /// Answer one control request.
@@ -74,7 +74,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         (&Method::POST, "/_local/faults") => {
             let spec: FaultSpec = match parse(&body) {
                 Ok(s) => s,
-                Err(r) => return r,
+                Err(e) => return bad(e),
             };
             if !known(&spec.function) {
                 return bad(format!("unknown function {:?}", spec.function));
@@ -91,7 +91,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         (&Method::POST, "/_local/state") => {
             let st: StateRequest = match parse(&body) {
                 Ok(s) => s,
-                Err(r) => return r,
+                Err(e) => return bad(e),
             };
             if !known(&st.function) {
                 return bad(format!("unknown function {:?}", st.function));
@@ -109,7 +109,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         (&Method::POST, "/_local/clock") => {
             let c: ClockRequest = match parse(&body) {
                 Ok(s) => s,
-                Err(r) => return r,
+                Err(e) => return bad(e),
             };
             world.clock.advance_s(c.advance_s);
             json(
