@@ -58,3 +58,40 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        local: LocalArgs,
+    }
+
+    #[test]
+    fn defaults_and_flags_parse() {
+        let c = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(c.local.listen, "127.0.0.1:4590".parse().unwrap());
+        assert!(c.local.scenario.is_none());
+        let c =
+            Cli::try_parse_from(["x", "--listen", "127.0.0.1:0", "--scenario", "s.toml"]).unwrap();
+        assert_eq!(c.local.listen.port(), 0);
+        assert_eq!(c.local.scenario, Some(PathBuf::from("s.toml")));
+        assert!(Cli::try_parse_from(["x", "--listen", "nope"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_bad_scenario_fails_before_listening() {
+        let args = LocalArgs {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            scenario: Some(PathBuf::from("/nonexistent/scenario.toml")),
+        };
+        let err = run(args).await.unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/scenario.toml"),
+            "{err}"
+        );
+    }
+}
