@@ -55,7 +55,7 @@ pub struct Session {
     /// Session token.
     pub token: String,
     /// Who it acts as.
-    pub caller: Caller,
+    pub caller: Arc<Caller>,
     /// Server time (ms) at which it expires.
     pub expires_ms: i64,
 }
@@ -69,7 +69,7 @@ pub struct World {
     pub region: String,
     /// Server clock.
     pub clock: Clock,
-    static_keys: HashMap<String, (String, Caller)>,
+    static_keys: HashMap<String, (String, Arc<Caller>)>,
     /// Roles by ARN.
     pub roles: HashMap<String, RoleRuntime>,
     /// Accounts by id.
@@ -157,7 +157,10 @@ impl World {
                 if let Some(c) = &role.credentials {
                     static_keys.insert(
                         c.access_key_id.clone(),
-                        (c.secret_access_key.0.clone(), static_caller.clone()),
+                        (
+                            c.secret_access_key.0.clone(),
+                            Arc::new(static_caller.clone()),
+                        ),
                     );
                 }
                 roles.insert(
@@ -206,7 +209,7 @@ impl World {
         &self,
         req: &SignedRequest<'_>,
         service: &str,
-    ) -> Result<Caller, AuthFailure> {
+    ) -> Result<Arc<Caller>, AuthFailure> {
         let auth = req
             .headers
             .get("authorization")
@@ -225,7 +228,7 @@ impl World {
                 real_now_s,
             )?;
             self.check_scope(&header, service)?;
-            return Ok(caller.clone());
+            return Ok(Arc::clone(caller));
         }
         let session = {
             let sessions = self.sessions.read().unwrap_or_else(|p| p.into_inner());
@@ -247,7 +250,7 @@ impl World {
         if session.expires_ms <= self.clock.now_ms() {
             return Err(AuthFailure::ExpiredToken);
         }
-        Ok(session.caller.clone())
+        Ok(Arc::clone(&session.caller))
     }
 
     fn check_scope(
@@ -277,7 +280,7 @@ impl World {
         let session = Arc::new(Session {
             secret: random_string(40, SECRET),
             token: format!("IQoJxinvokelocal{}", random_string(300, SECRET)),
-            caller,
+            caller: Arc::new(caller),
             expires_ms: self.clock.now_ms() + i64::from(duration_s) * 1000,
         });
         let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
@@ -285,11 +288,6 @@ impl World {
         sessions.retain(|_, s| s.expires_ms > now - 3_600_000);
         sessions.insert(access_key.clone(), Arc::clone(&session));
         (access_key, session)
-    }
-
-    /// Is `caller` a chained session (temporary credentials) rather than a static key?
-    pub fn is_session(&self, caller: &Caller) -> bool {
-        !self.static_keys.values().any(|(_, c)| c == caller)
     }
 
     /// The identity policy of the caller's role.
