@@ -440,7 +440,12 @@ async fn invoke(
         let (world, f, body) = (Arc::clone(world), Arc::clone(f), req.body.clone());
         tokio::spawn(async move {
             // Lambda queues async events; a throttled or failed one is simply dropped here.
-            let _ = execute(&world, &f, body).await;
+            if execute(&world, &f, body).await.is_err() {
+                world
+                    .counters
+                    .events_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }

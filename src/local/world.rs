@@ -6,7 +6,7 @@ use crate::local::clock::Clock;
 use crate::local::faults::Faults;
 use crate::local::function::FunctionRuntime;
 use crate::local::iam::{Caller, PolicyDocument};
-use crate::local::scenario::Scenario;
+use crate::local::scenario::{FunctionStateName, Scenario};
 use crate::local::sigv4::{self, AuthFailure, KeySecret, SignedRequest};
 use crate::local::stats::{Counters, Stats};
 use std::collections::HashMap;
@@ -315,6 +315,15 @@ impl World {
                 let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
                 s.enis_in_use += u64::from(pool.enis_in_use(now));
                 s.cold_starts += pool.cold_starts();
+            } else if let Some(vpc) = &f.def.vpc {
+                // Hyperplane: one shared ENI per subnet while the function is set up.
+                let state = f.lifecycle(now).state;
+                if matches!(
+                    state,
+                    FunctionStateName::Active | FunctionStateName::Pending
+                ) {
+                    s.enis_in_use += vpc.subnet_ids.len() as u64;
+                }
             }
         }
         s
