@@ -400,6 +400,9 @@ async fn invoke(
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
     let tail = header("x-amz-log-type") == Some("Tail");
+    // AWS refuses log tails across accounts; its exact status and code are not documented,
+    // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
+    // AWS's message.
     if tail && caller.account != f.account {
         return Err(ApiError::new(
             "AccessDeniedException",
