@@ -426,6 +426,14 @@ async fn invoke(
             format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
         ));
     }
+    if !req.body.is_empty() {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
+            return Err(ApiError::new(
+                "InvalidRequestContentException",
+                format!("Could not parse request body into json: Could not parse payload into json: {e}"),
+            ));
+        }
+    }
     let executed = resolved.executed_version().to_string();
     if kind == InvocationType::DryRun {
         return Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), rid));
@@ -441,9 +449,10 @@ async fn invoke(
     }
     if kind == InvocationType::Event {
         let (world, f, body) = (Arc::clone(world), Arc::clone(f), req.body.clone());
+        let event_rid = rid.to_string();
         tokio::spawn(async move {
             // Lambda queues async events; a throttled or failed one is simply dropped here.
-            if execute(&world, &f, body).await.is_err() {
+            if execute(&world, &f, body, &event_rid).await.is_err() {
                 world
                     .counters
                     .events_dropped
@@ -452,7 +461,7 @@ async fn invoke(
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }
-    let (status, payload, function_error) = execute(world, f, req.body.clone()).await?;
+    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
     h.insert("Content-Type", HeaderValue::from_static("application/json"));
@@ -569,12 +578,26 @@ async fn execute(
     world: &Arc<World>,
     f: &Arc<FunctionRuntime>,
     payload: Bytes,
+    rid: &str,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
     match &f.def.behaviour {
         Behaviour::Named(_) => {
             let plan = behaviour::plan(&payload);
+            let timeout = Duration::from_secs(u64::from(f.def.timeout_s));
+            if plan.sleep >= timeout {
+                tokio::time::sleep(timeout).await;
+                let body = serde_json::json!({
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {}.00 seconds", f.def.timeout_s),
+                });
+                return Ok((
+                    StatusCode::OK,
+                    Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                    Some(HeaderValue::from_static("Unhandled")),
+                ));
+            }
             if !plan.sleep.is_zero() {
                 tokio::time::sleep(plan.sleep).await;
             }
