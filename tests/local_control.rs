@@ -43,7 +43,10 @@ async fn injected_ec2_throttle_fires_n_times_then_stops() {
             Some(InvokeError::Ec2ThrottledException(_))
         ));
         assert_eq!(err.raw_response().unwrap().status().as_u16(), 502);
-        assert_eq!(err.message(), Some("Lambda was throttled while using the Lambda Execution Role to set up for the Lambda function."));
+        assert_eq!(
+            err.message(),
+            Some("Lambda was throttled while using the Lambda Execution Role to set up for the Lambda function.")
+        );
     }
     assert!(invoke(&server).await.is_ok());
     let stats = server.stats();
@@ -78,10 +81,7 @@ async fn injected_ec2_unexpected_carries_the_ec2_error_code() {
     let Some(InvokeError::Ec2UnexpectedException(e)) = err.as_service_error() else {
         panic!("{err:?}");
     };
-    assert_eq!(
-        e.ec2_error_code(),
-        Some("Client.NetworkInterfaceLimitExceeded")
-    );
+    assert_eq!(e.ec2_error_code(), Some("Client.NetworkInterfaceLimitExceeded"));
 }
 
 #[tokio::test]
@@ -118,10 +118,7 @@ async fn unknown_fault_names_are_refused_with_the_valid_ones() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(body["error"]
-        .as_str()
-        .unwrap()
-        .contains("ENILimitReachedException"));
+    assert!(body["error"].as_str().unwrap().contains("ENILimitReachedException"));
     let (status, _) = control(
         &server,
         "POST",
@@ -174,7 +171,12 @@ async fn pending_function_answers_409_resource_conflict() {
         Some(InvokeError::ResourceConflictException(_))
     ));
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 409);
-    assert_eq!(err.message(), Some("The operation cannot be performed at this time. The function is currently in the following state: Pending"));
+    assert_eq!(
+        err.message(),
+        Some(
+            "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+        )
+    );
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(invoke(&server).await.is_ok());
 }
@@ -206,13 +208,7 @@ async fn inactive_function_fails_once_then_is_pending_then_active() {
 async fn idle_hyperplane_function_goes_inactive_when_the_clock_jumps_15_days() {
     let server = start().await;
     assert!(invoke(&server).await.is_ok());
-    control(
-        &server,
-        "POST",
-        "/_local/clock",
-        json!({"advance_s": 15 * 24 * 3600}),
-    )
-    .await;
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 15 * 24 * 3600})).await;
     let err = invoke(&server).await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotReadyException"));
 }
@@ -222,10 +218,7 @@ async fn failed_function_answers_the_error_of_its_reason_code() {
     let server = start().await;
     let cases = [
         ("EniLimitExceeded", "ENILimitReachedException"),
-        (
-            "SubnetOutOfIPAddresses",
-            "SubnetIPAddressLimitReachedException",
-        ),
+        ("SubnetOutOfIPAddresses", "SubnetIPAddressLimitReachedException"),
         ("EC2RequestLimitExceeded", "EC2ThrottledException"),
         ("InvalidSubnet", "InvalidSubnetIDException"),
     ];
@@ -275,14 +268,10 @@ async fn reset_restores_state_faults_and_counters() {
 async fn unsigned_requests_are_missing_authentication_token() {
     let server = start().await;
     let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
-    let req = axum::http::Request::post(format!(
-        "{}/2015-03-31/functions/target/invocations",
-        server.url()
-    ))
-    .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
-    .unwrap();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let req = axum::http::Request::post(format!("{}/2015-03-31/functions/target/invocations", server.url()))
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+        .unwrap();
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.status().as_u16(), 403);
     assert_eq!(

@@ -11,9 +11,7 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use local_support::*;
 use xinvoke::local::builtin;
 
-fn status_of<E>(
-    e: &aws_sdk_lambda::error::SdkError<E, aws_sdk_lambda::config::http::HttpResponse>,
-) -> Option<u16> {
+fn status_of<E>(e: &aws_sdk_lambda::error::SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
@@ -95,11 +93,7 @@ async fn payloads_over_the_limits_are_413_request_too_large() {
     let server = start().await;
     let client = source_lambda(&server);
     let cases = [
-        (
-            InvocationType::RequestResponse,
-            6 * 1024 * 1024 + 1,
-            "6291456",
-        ),
+        (InvocationType::RequestResponse, 6 * 1024 * 1024 + 1, "6291456"),
         (InvocationType::Event, 1024 * 1024 + 1, "1048576"),
     ];
     for (kind, size, limit) in cases {
@@ -119,11 +113,7 @@ async fn payloads_over_the_limits_are_413_request_too_large() {
             err.as_service_error(),
             Some(InvokeError::RequestTooLargeException(_))
         ));
-        assert!(
-            err.message().unwrap().contains(limit),
-            "{:?}",
-            err.message()
-        );
+        assert!(err.message().unwrap().contains(limit), "{:?}", err.message());
     }
     // At the limit exactly, an Event is accepted.
     let out = client
@@ -162,16 +152,12 @@ async fn unqualified_target_is_denied_on_the_resource_side_for_the_source_role()
 #[tokio::test]
 async fn stranger_is_denied_on_the_identity_side() {
     let server = start().await;
-    let err = lambda(
-        &server,
-        builtin::STRANGER_ACCESS_KEY,
-        builtin::STRANGER_SECRET_KEY,
-    )
-    .invoke()
-    .function_name(builtin::TARGET_ALIAS_ARN)
-    .send()
-    .await
-    .unwrap_err();
+    let err = lambda(&server, builtin::STRANGER_ACCESS_KEY, builtin::STRANGER_SECRET_KEY)
+        .invoke()
+        .function_name(builtin::TARGET_ALIAS_ARN)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("AccessDeniedException"));
     assert!(err
         .message()
@@ -211,10 +197,7 @@ async fn log_tail_across_accounts_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("AccessDeniedException"));
-    assert_eq!(
-        err.message(),
-        Some("Cross-account log access is not allowed")
-    );
+    assert_eq!(err.message(), Some("Cross-account log access is not allowed"));
     // Within account 2 the tail is given.
     let out = admin_lambda(&server)
         .invoke()
@@ -279,27 +262,15 @@ async fn assume_role_provider_of_aws_config_works_against_the_server() {
             .unwrap();
         assert_eq!(out.status_code(), 200);
     }
-    assert_eq!(
-        server.stats().sts_assume_role,
-        1,
-        "one STS call serves every invoke"
-    );
+    assert_eq!(server.stats().sts_assume_role, 1, "one STS call serves every invoke");
 }
 
 #[tokio::test]
 async fn bad_secret_is_invalid_signature_and_unknown_key_unrecognized_client() {
     let server = start().await;
     let cases = [
-        (
-            builtin::SOURCE_ACCESS_KEY,
-            "wrong-secret",
-            "InvalidSignatureException",
-        ),
-        (
-            "AKIAUNKNOWNKEY000001",
-            "whatever",
-            "UnrecognizedClientException",
-        ),
+        (builtin::SOURCE_ACCESS_KEY, "wrong-secret", "InvalidSignatureException"),
+        ("AKIAUNKNOWNKEY000001", "whatever", "UnrecognizedClientException"),
     ];
     for (akid, secret, code) in cases {
         let err = lambda(&server, akid, secret)
@@ -326,13 +297,7 @@ async fn session_expires_with_the_server_clock() {
         .send()
         .await
         .unwrap();
-    let (status, _) = control(
-        &server,
-        "POST",
-        "/_local/clock",
-        serde_json::json!({"advance_s": 3601}),
-    )
-    .await;
+    let (status, _) = control(&server, "POST", "/_local/clock", serde_json::json!({"advance_s": 3601})).await;
     assert_eq!(status, 200);
     let err = client
         .invoke()
@@ -351,13 +316,7 @@ async fn session_expires_with_the_server_clock() {
 async fn session_key_without_its_token_is_unrecognized() {
     let server = start().await;
     let creds = assumed_credentials(&server).await;
-    let stripped = Credentials::new(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-        None,
-        None,
-        "x",
-    );
+    let stripped = Credentials::new(creds.access_key_id(), creds.secret_access_key(), None, None, "x");
     let err = lambda_with(&server, stripped)
         .invoke()
         .function_name(builtin::TARGET_FUNCTION_ARN)

@@ -77,22 +77,11 @@ async fn policy_of_the_alias_names_the_source_role_and_the_function_has_none() {
         .await
         .unwrap();
     let doc: serde_json::Value = serde_json::from_str(p.policy().unwrap()).unwrap();
-    assert_eq!(
-        doc["Statement"][0]["Principal"]["AWS"],
-        builtin::SOURCE_ROLE_ARN
-    );
+    assert_eq!(doc["Statement"][0]["Principal"]["AWS"], builtin::SOURCE_ROLE_ARN);
     assert!(p.revision_id().is_some());
-    let err = client
-        .get_policy()
-        .function_name("target")
-        .send()
-        .await
-        .unwrap_err();
+    let err = client.get_policy().function_name("target").send().await.unwrap_err();
     assert_eq!(err.code(), Some("ResourceNotFoundException"));
-    assert_eq!(
-        err.message(),
-        Some("The resource you requested does not exist.")
-    );
+    assert_eq!(err.message(), Some("The resource you requested does not exist."));
 }
 
 #[tokio::test]

@@ -43,9 +43,7 @@ async fn start_reports_a_taken_address() {
     let first = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let err = LocalServer::start(Scenario::builtin(), first.addr())
-        .await
-        .unwrap_err();
+    let err = LocalServer::start(Scenario::builtin(), first.addr()).await.unwrap_err();
     assert!(err.to_string().contains(&first.addr().to_string()), "{err}");
     first.shutdown().await;
 }

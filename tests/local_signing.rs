@@ -12,23 +12,10 @@ use serde_json::json;
 use std::time::{Duration, SystemTime};
 use xinvoke::local::builtin;
 
-async fn signed_invoke(
-    server: &xinvoke::local::LocalServer,
-    at: SystemTime,
-) -> (u16, String, String) {
-    let uri = format!(
-        "{}/2015-03-31/functions/target%3Alive/invocations",
-        server.url()
-    );
+async fn signed_invoke(server: &xinvoke::local::LocalServer, at: SystemTime) -> (u16, String, String) {
+    let uri = format!("{}/2015-03-31/functions/target%3Alive/invocations", server.url());
     let host = server.addr().to_string();
-    let identity = Credentials::new(
-        builtin::ADMIN_ACCESS_KEY,
-        builtin::ADMIN_SECRET_KEY,
-        None,
-        None,
-        "t",
-    )
-    .into();
+    let identity = Credentials::new(builtin::ADMIN_ACCESS_KEY, builtin::ADMIN_SECRET_KEY, None, None, "t").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(builtin::REGION)
@@ -39,24 +26,15 @@ async fn signed_invoke(
         .unwrap()
         .into();
     let headers = [("host", host.as_str())];
-    let signable = SignableRequest::new(
-        "POST",
-        &uri,
-        headers.iter().copied(),
-        SignableBody::Bytes(b"{}"),
-    )
-    .unwrap();
+    let signable = SignableRequest::new("POST", &uri, headers.iter().copied(), SignableBody::Bytes(b"{}")).unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     let mut builder = axum::http::Request::post(&uri);
     for (k, v) in instructions.headers() {
         builder = builder.header(k, v);
     }
-    let req = builder
-        .body(Full::new(bytes::Bytes::from_static(b"{}")))
-        .unwrap();
+    let req = builder.body(Full::new(bytes::Bytes::from_static(b"{}"))).unwrap();
     let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let resp = client.request(req).await.unwrap();
     let status = resp.status().as_u16();
     let kind = resp
@@ -64,15 +42,7 @@ async fn signed_invoke(
         .get("x-amzn-ErrorType")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    let body = String::from_utf8(
-        resp.into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     (status, kind, body)
 }
 
@@ -86,8 +56,7 @@ async fn aws_sigv4_signed_request_with_an_encoded_qualifier_is_accepted() {
 #[tokio::test]
 async fn request_signed_twenty_minutes_ago_is_signature_expired() {
     let server = start().await;
-    let (status, kind, body) =
-        signed_invoke(&server, SystemTime::now() - Duration::from_secs(20 * 60)).await;
+    let (status, kind, body) = signed_invoke(&server, SystemTime::now() - Duration::from_secs(20 * 60)).await;
     assert_eq!(status, 403);
     assert_eq!(kind, "InvalidSignatureException");
     assert!(body.contains("Signature expired"), "{body}");

@@ -47,10 +47,7 @@ async fn assume_role_answers_aws_shaped_credentials() {
         user.arn(),
         "arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/my-session"
     );
-    assert!(
-        user.assumed_role_id().starts_with("AROA")
-            && user.assumed_role_id().ends_with(":my-session")
-    );
+    assert!(user.assumed_role_id().starts_with("AROA") && user.assumed_role_id().ends_with(":my-session"));
     let c = out.credentials().unwrap();
     assert!(c.access_key_id().starts_with("ASIA"));
     let expires = c.expiration().secs();
@@ -64,18 +61,14 @@ async fn assume_role_answers_aws_shaped_credentials() {
 #[tokio::test]
 async fn stranger_may_not_assume_the_invoke_role() {
     let server = start().await;
-    let err = sts(
-        &server,
-        builtin::STRANGER_ACCESS_KEY,
-        builtin::STRANGER_SECRET_KEY,
-    )
-    .assume_role()
-    .role_arn(builtin::INVOKE_ROLE_ARN)
-    .role_session_name("s1")
-    .external_id(builtin::EXTERNAL_ID)
-    .send()
-    .await
-    .unwrap_err();
+    let err = sts(&server, builtin::STRANGER_ACCESS_KEY, builtin::STRANGER_SECRET_KEY)
+        .assume_role()
+        .role_arn(builtin::INVOKE_ROLE_ARN)
+        .role_session_name("s1")
+        .external_id(builtin::EXTERNAL_ID)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("AccessDenied"));
 }
 
@@ -99,16 +92,8 @@ async fn validation_errors_are_400_validation_error() {
             .send()
             .await
             .unwrap_err();
-        assert_eq!(
-            err.code(),
-            Some("ValidationError"),
-            "{session} {duration:?}"
-        );
-        assert!(
-            err.message().unwrap().contains(needle),
-            "{:?}",
-            err.message()
-        );
+        assert_eq!(err.code(), Some("ValidationError"), "{session} {duration:?}");
+        assert!(err.message().unwrap().contains(needle), "{:?}", err.message());
         assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
     }
 }
@@ -116,11 +101,7 @@ async fn validation_errors_are_400_validation_error() {
 #[tokio::test]
 async fn get_caller_identity_names_the_static_role_and_the_assumed_session() {
     let server = start().await;
-    let me = source_sts(&server)
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap();
+    let me = source_sts(&server).get_caller_identity().send().await.unwrap();
     assert_eq!(me.account(), Some(builtin::SOURCE_ACCOUNT));
     assert_eq!(
         me.arn(),

@@ -26,15 +26,8 @@ async fn upstream() -> std::net::SocketAddr {
             "/throttle",
             post(|| async {
                 let mut h = HeaderMap::new();
-                h.insert(
-                    "x-amzn-ErrorType",
-                    "TooManyRequestsException".parse().unwrap(),
-                );
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    h,
-                    r#"{"message":"Rate exceeded"}"#,
-                )
+                h.insert("x-amzn-ErrorType", "TooManyRequestsException".parse().unwrap());
+                (StatusCode::TOO_MANY_REQUESTS, h, r#"{"message":"Rate exceeded"}"#)
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,8 +67,7 @@ name = "dead"
 behaviour = {{ upstream = "http://{dead}/x" }}
 "#
     );
-    let server =
-        start_with(Scenario::from_toml_str(&text, Path::new("upstream.toml")).unwrap()).await;
+    let server = start_with(Scenario::from_toml_str(&text, Path::new("upstream.toml")).unwrap()).await;
     let client = lambda(&server, "AKIAXINVOKEOPERATOR1", "operator-secret");
     let call = |name: &'static str| {
         client

@@ -13,11 +13,7 @@ const OPERATOR_KEY: &str = "AKIAXINVOKEOPERATOR1";
 const OPERATOR_SECRET: &str = "operator-secret";
 
 /// Fire `n` concurrent `{"sleep_ms":200}` invokes of `function`; count outcomes by code.
-async fn burst(
-    client: &aws_sdk_lambda::Client,
-    function: &str,
-    n: usize,
-) -> BTreeMap<String, usize> {
+async fn burst(client: &aws_sdk_lambda::Client, function: &str, n: usize) -> BTreeMap<String, usize> {
     let mut tasks = Vec::new();
     for _ in 0..n {
         let client = client.clone();
@@ -38,12 +34,7 @@ async fn burst(
             Err(e) => {
                 if let Some(InvokeError::TooManyRequestsException(t)) = e.as_service_error() {
                     assert!(t.retry_after_seconds().is_some());
-                    format!(
-                        "429:{}",
-                        t.reason()
-                            .map(|r| r.as_str().to_string())
-                            .unwrap_or_default()
-                    )
+                    format!("429:{}", t.reason().map(|r| r.as_str().to_string()).unwrap_or_default())
                 } else {
                     format!(
                         "{}:{}",
@@ -69,16 +60,8 @@ async fn per_environment_spike_meets_ec2_throttling_eni_quota_and_subnet_exhaust
     ];
     for (function, failure, capacity) in cases {
         let counts = burst(&client, function, 50).await;
-        assert_eq!(
-            counts.get("ok200"),
-            Some(&capacity),
-            "{function}: {counts:?}"
-        );
-        assert_eq!(
-            counts.get(failure),
-            Some(&(50 - capacity)),
-            "{function}: {counts:?}"
-        );
+        assert_eq!(counts.get("ok200"), Some(&capacity), "{function}: {counts:?}");
+        assert_eq!(counts.get(failure), Some(&(50 - capacity)), "{function}: {counts:?}");
     }
     let stats = server.stats();
     assert_eq!(stats.enis_in_use, 5 + 10 + 8);
@@ -104,11 +87,7 @@ async fn concurrency_limits_throttle_with_their_reasons() {
     let client = lambda(&server, OPERATOR_KEY, OPERATOR_SECRET);
     let open = burst(&client, "open", 50).await;
     assert_eq!(open.get("ok200"), Some(&5), "{open:?}");
-    assert_eq!(
-        open.get("429:ConcurrentInvocationLimitExceeded"),
-        Some(&45),
-        "{open:?}"
-    );
+    assert_eq!(open.get("429:ConcurrentInvocationLimitExceeded"), Some(&45), "{open:?}");
     let capped = burst(&client, "capped", 50).await;
     assert_eq!(capped.get("ok200"), Some(&5), "{capped:?}");
     assert_eq!(

@@ -75,8 +75,7 @@ mod tests {
         let c = Cli::try_parse_from(["x"]).unwrap();
         assert_eq!(c.local.listen, "127.0.0.1:4590".parse().unwrap());
         assert!(c.local.scenario.is_none());
-        let c =
-            Cli::try_parse_from(["x", "--listen", "127.0.0.1:0", "--scenario", "s.toml"]).unwrap();
+        let c = Cli::try_parse_from(["x", "--listen", "127.0.0.1:0", "--scenario", "s.toml"]).unwrap();
         assert_eq!(c.local.listen.port(), 0);
         assert_eq!(c.local.scenario, Some(PathBuf::from("s.toml")));
         assert!(Cli::try_parse_from(["x", "--listen", "nope"]).is_err());
@@ -89,9 +88,6 @@ mod tests {
             scenario: Some(PathBuf::from("/nonexistent/scenario.toml")),
         };
         let err = run(args).await.unwrap_err();
-        assert!(
-            err.to_string().contains("/nonexistent/scenario.toml"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("/nonexistent/scenario.toml"), "{err}");
     }
 }

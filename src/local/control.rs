@@ -35,10 +35,7 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response {
 }
 
 fn bad(message: impl Into<String>) -> Response {
-    json(
-        StatusCode::BAD_REQUEST,
-        serde_json::json!({ "error": message.into() }),
-    )
+    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": message.into() }))
 }
 
 fn ok() -> Response {
@@ -83,10 +80,9 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
     let path = parts.uri.path();
     let known = |name: &str| world.functions.values().any(|f| f.def.name == name);
     match (&parts.method, path) {
-        (&Method::GET, "/_local/stats") => json(
-            StatusCode::OK,
-            serde_json::to_value(world.stats()).unwrap_or_default(),
-        ),
+        (&Method::GET, "/_local/stats") => {
+            json(StatusCode::OK, serde_json::to_value(world.stats()).unwrap_or_default())
+        }
         (&Method::POST, "/_local/faults") => {
             let spec: FaultSpec = match parse(&body) {
                 Ok(s) => s,
@@ -113,11 +109,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 return bad(format!("unknown function {:?}", st.function));
             }
             let now = world.clock.now_ms();
-            for f in world
-                .functions
-                .values()
-                .filter(|f| f.def.name == st.function)
-            {
+            for f in world.functions.values().filter(|f| f.def.name == st.function) {
                 f.set_state(st.state, st.reason_code.clone(), st.for_ms, now);
             }
             ok()
@@ -171,12 +163,7 @@ mod tests {
                 r#"{"function":"target","state":"Sleeping"}"#,
                 StatusCode::BAD_REQUEST,
             ),
-            (
-                "POST",
-                "/_local/clock",
-                r#"{"advance":1}"#,
-                StatusCode::BAD_REQUEST,
-            ),
+            ("POST", "/_local/clock", r#"{"advance":1}"#, StatusCode::BAD_REQUEST),
             (
                 "POST",
                 "/_local/faults",
@@ -191,11 +178,7 @@ mod tests {
                 .uri(path)
                 .body(Body::from(body))
                 .unwrap();
-            assert_eq!(
-                handle(&shared, peer, req).await.status(),
-                status,
-                "{path} {body}"
-            );
+            assert_eq!(handle(&shared, peer, req).await.status(), status, "{path} {body}");
         }
     }
 }

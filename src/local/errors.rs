@@ -105,11 +105,7 @@ pub fn lambda_error_index(name: &str) -> Option<usize> {
 
 /// The names of every error in [`LAMBDA_ERRORS`], comma-separated (for error messages).
 pub fn lambda_error_names() -> String {
-    LAMBDA_ERRORS
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    LAMBDA_ERRORS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 /// One Lambda error answer, ready to be written.
@@ -190,15 +186,9 @@ impl ApiError {
         };
         // AWS's key order: capitalised keys, then `Type`, then a lowercase `message`.
         if spec.lowercase_message {
-            out.push_str(&format!(
-                "\"Type\":\"{blame}\",\"message\":{}}}",
-                q(&self.message)
-            ));
+            out.push_str(&format!("\"Type\":\"{blame}\",\"message\":{}}}", q(&self.message)));
         } else {
-            out.push_str(&format!(
-                "\"Message\":{},\"Type\":\"{blame}\"}}",
-                q(&self.message)
-            ));
+            out.push_str(&format!("\"Message\":{},\"Type\":\"{blame}\"}}", q(&self.message)));
         }
         out.into_bytes()
     }
@@ -253,11 +243,7 @@ impl StsError {
 
     /// The full HTTP answer.
     pub fn into_response_with(self, request_id: &str) -> Response {
-        let kind = if self.status >= 500 {
-            "Receiver"
-        } else {
-            "Sender"
-        };
+        let kind = if self.status >= 500 { "Receiver" } else { "Sender" };
         let body = format!(
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
             self.code,

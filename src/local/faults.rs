@@ -91,11 +91,7 @@ impl FaultSpec {
             None => ApiError::named(name),
         };
         if name == "TooManyRequestsException" {
-            e.reason = Some(
-                self.reason
-                    .clone()
-                    .unwrap_or_else(|| "CallerRateLimitExceeded".into()),
-            );
+            e.reason = Some(self.reason.clone().unwrap_or_else(|| "CallerRateLimitExceeded".into()));
             e.retry_after_s = Some(self.retry_after_s.unwrap_or(1));
         }
         if name == "EC2UnexpectedException" {
@@ -128,11 +124,7 @@ impl Faults {
         let rng = fastrand::Rng::with_seed(spec.seed.unwrap_or(0));
         let remaining = spec.times;
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
-        rules.push(Rule {
-            spec,
-            remaining,
-            rng,
-        });
+        rules.push(Rule { spec, remaining, rng });
         self.any.store(true, Ordering::Release);
         Ok(())
     }
@@ -152,13 +144,7 @@ impl Faults {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut fired = None;
         for (i, rule) in rules.iter_mut().enumerate() {
-            if rule.spec.function != function
-                || rule
-                    .spec
-                    .qualifier
-                    .as_deref()
-                    .is_some_and(|q| Some(q) != qualifier)
-            {
+            if rule.spec.function != function || rule.spec.qualifier.as_deref().is_some_and(|q| Some(q) != qualifier) {
                 continue;
             }
             let fires = match (rule.remaining, rule.spec.probability) {
@@ -220,9 +206,7 @@ mod tests {
                 r#"{"function":"target","error":"ServiceException","probability":0.5,"seed":7}"#,
             ))
             .unwrap();
-            (0..100)
-                .map(|_| f.check("target", None).is_some())
-                .collect::<Vec<_>>()
+            (0..100).map(|_| f.check("target", None).is_some()).collect::<Vec<_>>()
         };
         let a = run();
         assert_eq!(a, run());

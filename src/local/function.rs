@@ -30,9 +30,9 @@ impl LifecycleState {
         match self.state {
             FunctionStateName::Active => None,
             FunctionStateName::Pending => Some("The function is being created.".into()),
-            FunctionStateName::Inactive => Some(
-                "The function is inactive and its VPC connection is no longer available.".into(),
-            ),
+            FunctionStateName::Inactive => {
+                Some("The function is inactive and its VPC connection is no longer available.".into())
+            }
             FunctionStateName::Failed => Some(format!(
                 "Lambda was unable to configure access to your environment variables or VPC: {}",
                 self.reason_code.as_deref().unwrap_or("InternalError")
@@ -133,12 +133,7 @@ fn revision(seed: &str) -> String {
 
 impl FunctionRuntime {
     /// Build the run-time function of `def` in `account`/`region`.
-    pub fn new(
-        def: scenario::Function,
-        account: &str,
-        region: &str,
-        now_ms: i64,
-    ) -> FunctionRuntime {
+    pub fn new(def: scenario::Function, account: &str, region: &str, now_ms: i64) -> FunctionRuntime {
         let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", def.name);
         let aliases = def
             .aliases
@@ -183,10 +178,7 @@ impl FunctionRuntime {
                 if let Some(v) = self.def.versions.iter().find(|v| v.as_str() == q) {
                     Some(Resolved::Version(v))
                 } else {
-                    self.aliases
-                        .iter()
-                        .find(|a| a.name == q)
-                        .map(Resolved::Alias)
+                    self.aliases.iter().find(|a| a.name == q).map(Resolved::Alias)
                 }
             }
         }
@@ -214,12 +206,7 @@ impl FunctionRuntime {
 
     fn advance(&self, st: &mut LifecycleState, now_ms: i64) {
         if st.state == FunctionStateName::Active {
-            if let Some(v) = self
-                .def
-                .vpc
-                .as_ref()
-                .filter(|v| v.eni_mode == EniMode::Hyperplane)
-            {
+            if let Some(v) = self.def.vpc.as_ref().filter(|v| v.eni_mode == EniMode::Hyperplane) {
                 let idle_ms = (v.inactive_after_idle_s as i64).saturating_mul(1000);
                 if now_ms - self.last_invoke_ms.load(Ordering::Relaxed) >= idle_ms {
                     st.state = FunctionStateName::Inactive;
@@ -242,13 +229,7 @@ impl FunctionRuntime {
     }
 
     /// Set the state (control API). `for_ms` returns it to Active after that long.
-    pub fn set_state(
-        &self,
-        state: FunctionStateName,
-        reason_code: Option<String>,
-        for_ms: Option<u64>,
-        now_ms: i64,
-    ) {
+    pub fn set_state(&self, state: FunctionStateName, reason_code: Option<String>, for_ms: Option<u64>, now_ms: i64) {
         let mut st = self.lock_lifecycle();
         *st = LifecycleState {
             state,
@@ -257,8 +238,7 @@ impl FunctionRuntime {
         };
         // Leaving Inactive must not be undone at once by the idle check.
         self.last_invoke_ms.store(now_ms, Ordering::Relaxed);
-        self.active
-            .store(state == FunctionStateName::Active, Ordering::Release);
+        self.active.store(state == FunctionStateName::Active, Ordering::Release);
     }
 
     /// May an invoke run now? The answer for a function that is not Active.
@@ -285,9 +265,7 @@ impl FunctionRuntime {
         }
         let result = match st.state {
             FunctionStateName::Active => Ok(()),
-            FunctionStateName::Pending => {
-                Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE))
-            }
+            FunctionStateName::Pending => Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE)),
             FunctionStateName::Inactive => {
                 let pending_ms = self.def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(2000);
                 *st = LifecycleState {
@@ -316,9 +294,7 @@ mod tests {
 
     #[test]
     fn resolves_versions_aliases_and_latest() {
-        let f = function(
-            "name = \"t\"\nversions = [\"1\"]\naliases = [{ name = \"live\", version = \"1\" }]",
-        );
+        let f = function("name = \"t\"\nversions = [\"1\"]\naliases = [{ name = \"live\", version = \"1\" }]");
         assert_eq!(f.resolve(None).unwrap().executed_version(), "$LATEST");
         assert_eq!(f.resolve(Some("1")).unwrap().executed_version(), "1");
         assert_eq!(f.resolve(Some("live")).unwrap().executed_version(), "1");
@@ -339,14 +315,8 @@ mod tests {
     fn inactive_fails_once_then_pending_then_active() {
         let f = function("name = \"t\"\nvpc = { subnet_ids = [\"s\"], pending_ms = 100 }");
         f.set_state(FunctionStateName::Inactive, None, None, 0);
-        assert_eq!(
-            f.check_ready(10).unwrap_err().name(),
-            "ResourceNotReadyException"
-        );
-        assert_eq!(
-            f.check_ready(20).unwrap_err().name(),
-            "ResourceConflictException"
-        );
+        assert_eq!(f.check_ready(10).unwrap_err().name(), "ResourceNotReadyException");
+        assert_eq!(f.check_ready(20).unwrap_err().name(), "ResourceConflictException");
         assert!(f.check_ready(111).is_ok());
     }
 
@@ -354,10 +324,7 @@ mod tests {
     fn hyperplane_function_goes_inactive_after_idling() {
         let f = function("name = \"t\"\nvpc = { subnet_ids = [\"s\"], inactive_after_idle_s = 60, pending_ms = 10 }");
         assert!(f.check_ready(1000).is_ok());
-        assert_eq!(
-            f.check_ready(62_000).unwrap_err().name(),
-            "ResourceNotReadyException"
-        );
+        assert_eq!(f.check_ready(62_000).unwrap_err().name(), "ResourceNotReadyException");
         assert!(f.check_ready(62_011).is_ok());
     }
 
@@ -365,10 +332,7 @@ mod tests {
     fn failed_reason_codes_map_to_their_invoke_errors() {
         let cases = [
             ("EniLimitExceeded", "ENILimitReachedException"),
-            (
-                "SubnetOutOfIPAddresses",
-                "SubnetIPAddressLimitReachedException",
-            ),
+            ("SubnetOutOfIPAddresses", "SubnetIPAddressLimitReachedException"),
             ("EC2RequestLimitExceeded", "EC2ThrottledException"),
             ("InvalidSubnet", "InvalidSubnetIDException"),
             ("InvalidSecurityGroup", "InvalidSecurityGroupIDException"),

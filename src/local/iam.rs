@@ -227,9 +227,7 @@ fn conditions_hold(st: &Statement, q: &Query<'_>) -> bool {
             let wanted = wanted.as_slice();
             match op.as_str() {
                 "StringEquals" => have.is_some_and(|h| wanted.iter().any(|w| w == h)),
-                "StringLike" => {
-                    have.is_some_and(|h| wanted.iter().any(|w| wildcard_match(w, h, false)))
-                }
+                "StringLike" => have.is_some_and(|h| wanted.iter().any(|w| wildcard_match(w, h, false))),
                 "StringNotEquals" => have.is_none_or(|h| wanted.iter().all(|w| w != h)),
                 _ => false,
             }
@@ -244,15 +242,11 @@ fn statement_applies(st: &Statement, q: &Query<'_>, with_principal: bool) -> boo
             _ => return false,
         }
     }
-    st.action
-        .as_slice()
-        .iter()
-        .any(|a| wildcard_match(a, q.action, true))
-        && st.resource.as_ref().is_none_or(|r| {
-            r.as_slice()
-                .iter()
-                .any(|r| wildcard_match(r, q.resource, false))
-        })
+    st.action.as_slice().iter().any(|a| wildcard_match(a, q.action, true))
+        && st
+            .resource
+            .as_ref()
+            .is_none_or(|r| r.as_slice().iter().any(|r| wildcard_match(r, q.resource, false)))
         && conditions_hold(st, q)
 }
 
@@ -350,24 +344,9 @@ mod tests {
             ("*", "anything", false, true),
             ("lambda:Invoke*", "lambda:InvokeFunction", false, true),
             ("lambda:invokefunction", "lambda:InvokeFunction", true, true),
-            (
-                "lambda:invokefunction",
-                "lambda:InvokeFunction",
-                false,
-                false,
-            ),
-            (
-                "arn:*:function:target:*",
-                "arn:x:function:target:live",
-                false,
-                true,
-            ),
-            (
-                "arn:*:function:target:*",
-                "arn:x:function:target",
-                false,
-                false,
-            ),
+            ("lambda:invokefunction", "lambda:InvokeFunction", false, false),
+            ("arn:*:function:target:*", "arn:x:function:target:live", false, true),
+            ("arn:*:function:target:*", "arn:x:function:target", false, false),
             ("a?c", "abc", false, true),
             ("a?c", "ac", false, false),
             ("*a*b", "xxaxxb", false, true),
@@ -441,11 +420,7 @@ mod tests {
                 resource: FN,
                 external_id: None,
             };
-            assert_eq!(
-                evaluate([&d], &q, true) == Decision::Allow,
-                want,
-                "{principal}"
-            );
+            assert_eq!(evaluate([&d], &q, true) == Decision::Allow, want, "{principal}");
         }
     }
 
@@ -512,20 +487,10 @@ mod tests {
             (Allow, Allow, false, Ok(())),
             (Allow, ImplicitDeny, false, Err(Denial::NoResourceAllow)),
             (ImplicitDeny, Allow, false, Err(Denial::NoIdentityAllow)),
-            (
-                ImplicitDeny,
-                ImplicitDeny,
-                false,
-                Err(Denial::NoIdentityAllow),
-            ),
+            (ImplicitDeny, ImplicitDeny, false, Err(Denial::NoIdentityAllow)),
             (Allow, ImplicitDeny, true, Ok(())),
             (ImplicitDeny, Allow, true, Ok(())),
-            (
-                ImplicitDeny,
-                ImplicitDeny,
-                true,
-                Err(Denial::NoIdentityAllow),
-            ),
+            (ImplicitDeny, ImplicitDeny, true, Err(Denial::NoIdentityAllow)),
             (Allow, ExplicitDeny, true, Err(Denial::ResourceDeny)),
             (ExplicitDeny, Allow, false, Err(Denial::IdentityDeny)),
         ];

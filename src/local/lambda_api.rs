@@ -30,9 +30,9 @@ pub fn auth_error(f: &AuthFailure) -> ApiError {
     let name = match f {
         AuthFailure::Missing => "MissingAuthenticationTokenException",
         AuthFailure::UnknownKey => "UnrecognizedClientException",
-        AuthFailure::Malformed(_)
-        | AuthFailure::BadSignature
-        | AuthFailure::SignatureExpired(_) => "InvalidSignatureException",
+        AuthFailure::Malformed(_) | AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => {
+            "InvalidSignatureException"
+        }
         AuthFailure::ExpiredToken => "ExpiredTokenException",
     };
     ApiError::new(name, f.to_string())
@@ -98,10 +98,12 @@ pub fn parse_function_ref(
         }
     }
     let qualifier = match (suffix, query_qualifier) {
-        (Some(a), Some(b)) if a != b => return Err(ApiError::new(
-            "InvalidParameterValueException",
-            "The derived qualifier from the function name does not match the specified qualifier.",
-        )),
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ))
+        }
         (a, b) => a.or(b).map(str::to_string),
     };
     Ok(FunctionRef {
@@ -115,14 +117,8 @@ impl FunctionRef {
     /// The ARN, qualified when a qualifier was given.
     pub fn arn(&self, region: &str) -> String {
         match &self.qualifier {
-            Some(q) => format!(
-                "arn:aws:lambda:{region}:{}:function:{}:{q}",
-                self.account, self.name
-            ),
-            None => format!(
-                "arn:aws:lambda:{region}:{}:function:{}",
-                self.account, self.name
-            ),
+            Some(q) => format!("arn:aws:lambda:{region}:{}:function:{}:{q}", self.account, self.name),
+            None => format!("arn:aws:lambda:{region}:{}:function:{}", self.account, self.name),
         }
     }
 }
@@ -135,11 +131,7 @@ fn with_request_id(mut resp: Response, rid: &str) -> Response {
 }
 
 fn json_response(value: &serde_json::Value, rid: &str) -> Response {
-    let mut resp = (
-        StatusCode::OK,
-        serde_json::to_vec(value).unwrap_or_default(),
-    )
-        .into_response();
+    let mut resp = (StatusCode::OK, serde_json::to_vec(value).unwrap_or_default()).into_response();
     resp.headers_mut()
         .insert("Content-Type", HeaderValue::from_static("application/json"));
     with_request_id(resp, rid)
@@ -163,10 +155,7 @@ pub struct LambdaRequest<'a> {
 /// Answer one request under `/2015-03-31/functions/`.
 pub async fn handle(world: Arc<World>, req: LambdaRequest<'_>) -> Response {
     let rid = request_id();
-    let rest = req
-        .raw_path
-        .strip_prefix("/2015-03-31/functions/")
-        .unwrap_or_default();
+    let rest = req.raw_path.strip_prefix("/2015-03-31/functions/").unwrap_or_default();
     let segments: Vec<&str> = rest.split('/').collect();
     let is_invoke = req.method == "POST" && matches!(segments.as_slice(), [_, "invocations"]);
     let result = answer(&world, &req, &segments, &rid).await;
@@ -201,31 +190,19 @@ async fn answer(
         headers: req.headers,
         body: &req.body,
     };
-    let caller = world
-        .authenticate(&signed, "lambda")
-        .map_err(|f| auth_error(&f))?;
+    let caller = world.authenticate(&signed, "lambda").map_err(|f| auth_error(&f))?;
     let query_qualifier = form_urlencoded::parse(req.raw_query.as_bytes())
         .find(|(k, _)| k == "Qualifier")
         .map(|(_, v)| v.into_owned());
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-    let name_of = |seg: &str| {
-        parse_function_ref(
-            &decode(seg),
-            query_qualifier.as_deref(),
-            &caller.account,
-            &world.region,
-        )
-    };
+    let name_of =
+        |seg: &str| parse_function_ref(&decode(seg), query_qualifier.as_deref(), &caller.account, &world.region);
     match (req.method, segments) {
         ("POST", [name, "invocations"]) => invoke(world, &caller, name_of(name)?, req, rid).await,
         ("GET", [name, "configuration"]) => {
             let fref = name_of(name)?;
-            let (f, resolved) =
-                authorize(world, &caller, &fref, "lambda:GetFunctionConfiguration")?;
-            Ok(json_response(
-                &configuration(world, f, &fref, resolved),
-                rid,
-            ))
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:GetFunctionConfiguration")?;
+            Ok(json_response(&configuration(world, f, &fref, resolved), rid))
         }
         ("GET", [name, "policy"]) => {
             let fref = name_of(name)?;
@@ -248,11 +225,7 @@ async fn answer(
                 ..fref.clone()
             };
             let (f, _) = authorize(world, &caller, &unqualified, "lambda:GetAlias")?;
-            let Some(a) = f
-                .aliases
-                .iter()
-                .find(|a| Some(&a.name) == fref.qualifier.as_ref())
-            else {
+            let Some(a) = f.aliases.iter().find(|a| Some(&a.name) == fref.qualifier.as_ref()) else {
                 return Err(ApiError::new(
                     "ResourceNotFoundException",
                     format!("Alias not found: {arn}"),
@@ -290,35 +263,22 @@ fn authorize<'w>(
     };
     let same_account = caller.account == fref.account;
     let identity = iam::evaluate(world.identity_policy(caller), &q, false);
-    let denied =
-        |d: iam::Denial| ApiError::new("AccessDeniedException", d.message(caller, action, &arn));
+    let denied = |d: iam::Denial| ApiError::new("AccessDeniedException", d.message(caller, action, &arn));
     if identity != iam::Decision::Allow && !same_account {
         return Err(denied(iam::Denial::NoIdentityAllow));
     }
     if identity == iam::Decision::ExplicitDeny {
         return Err(denied(iam::Denial::IdentityDeny));
     }
-    let not_found = || {
-        ApiError::new(
-            "ResourceNotFoundException",
-            format!("Function not found: {arn}"),
-        )
-    };
-    let f = world
-        .function(&fref.account, &fref.name)
-        .ok_or_else(not_found)?;
+    let not_found = || ApiError::new("ResourceNotFoundException", format!("Function not found: {arn}"));
+    let f = world.function(&fref.account, &fref.name).ok_or_else(not_found)?;
     let resolved = f.resolve(fref.qualifier.as_deref()).ok_or_else(not_found)?;
     let resource = iam::evaluate(f.resource_policy(resolved), &q, true);
     iam::authorize(identity, resource, same_account).map_err(denied)?;
     Ok((f, resolved))
 }
 
-fn configuration(
-    world: &World,
-    f: &FunctionRuntime,
-    fref: &FunctionRef,
-    resolved: Resolved<'_>,
-) -> serde_json::Value {
+fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolved: Resolved<'_>) -> serde_json::Value {
     let life = f.lifecycle(world.clock.now_ms());
     let version = match resolved {
         Resolved::Latest => "$LATEST",
@@ -453,10 +413,7 @@ async fn invoke(
         tokio::spawn(async move {
             // Lambda queues async events; a throttled or failed one is simply dropped here.
             if execute(&world, &f, body, &event_rid).await.is_err() {
-                world
-                    .counters
-                    .events_dropped
-                    .fetch_add(1, Ordering::Relaxed);
+                world.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
             }
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
@@ -476,8 +433,7 @@ async fn invoke(
             "START RequestId: {rid} Version: {executed}\nEND RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: 1.00 ms\n"
         );
         use base64::Engine as _;
-        if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log))
-        {
+        if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
             h.insert("X-Amz-Log-Result", v);
         }
     }
@@ -546,10 +502,7 @@ impl Drop for EnvLease {
     }
 }
 
-async fn acquire_env(
-    world: &Arc<World>,
-    f: &Arc<FunctionRuntime>,
-) -> Result<Option<EnvLease>, ApiError> {
+async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Option<EnvLease>, ApiError> {
     let Some(pool) = &f.pool else {
         return Ok(None);
     };
@@ -611,9 +564,7 @@ async fn execute(
                 ),
             })
         }
-        Behaviour::Upstream { upstream } => {
-            crate::local::upstream::forward(upstream, payload).await
-        }
+        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload).await,
     }
 }
 
@@ -627,21 +578,9 @@ mod tests {
         let me = "111111111111";
         let cases = [
             ("target", None, ("111111111111", "target", None)),
-            (
-                "target:live",
-                None,
-                ("111111111111", "target", Some("live")),
-            ),
-            (
-                "target",
-                Some("live"),
-                ("111111111111", "target", Some("live")),
-            ),
-            (
-                "222222222222:function:target",
-                None,
-                ("222222222222", "target", None),
-            ),
+            ("target:live", None, ("111111111111", "target", Some("live"))),
+            ("target", Some("live"), ("111111111111", "target", Some("live"))),
+            ("222222222222:function:target", None, ("222222222222", "target", None)),
             (
                 "222222222222:function:target:1",
                 None,
@@ -686,11 +625,7 @@ mod tests {
             ("target:live", "InvalidParameterValueException"),
         ];
         for (raw, name) in cases {
-            let q = if raw == "target:live" {
-                Some("1")
-            } else {
-                None
-            };
+            let q = if raw == "target:live" { Some("1") } else { None };
             let e = parse_function_ref(raw, q, "111111111111", "us-east-1").unwrap_err();
             assert_eq!(e.name(), name, "{raw}");
         }

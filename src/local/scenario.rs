@@ -352,8 +352,7 @@ impl Scenario {
     /// function behind a VPC and an alias `live`. See [`crate::local::builtin`].
     pub fn builtin() -> Scenario {
         // A constant of this crate, checked by the unit tests: failing here is a build bug.
-        Scenario::from_toml_str(BUILTIN_TOML, Path::new("<builtin>"))
-            .expect("the built-in scenario is valid")
+        Scenario::from_toml_str(BUILTIN_TOML, Path::new("<builtin>")).expect("the built-in scenario is valid")
     }
 
     /// Read a scenario from a `.toml` or `.json` file.
@@ -365,11 +364,10 @@ impl Scenario {
         match path.extension().and_then(|e| e.to_str()) {
             Some("toml") => Scenario::from_toml_str(&text, path),
             Some("json") => {
-                let s: Scenario =
-                    serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
-                        path: path.to_path_buf(),
-                        message: e.to_string(),
-                    })?;
+                let s: Scenario = serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
                 s.validate(path)?;
                 Ok(s)
             }
@@ -398,11 +396,7 @@ impl Scenario {
             fix: fix.to_string(),
         };
         if self.region.is_empty() {
-            return Err(bad(
-                "region".into(),
-                "is empty".into(),
-                "set region = \"us-east-1\"",
-            ));
+            return Err(bad("region".into(), "is empty".into(), "set region = \"us-east-1\""));
         }
         let mut ids = HashSet::new();
         let mut keys = HashSet::new();
@@ -495,8 +489,7 @@ impl Scenario {
                             "start an alias name with a letter",
                         ));
                     }
-                    if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate)
-                    {
+                    if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate) {
                         return Err(bad(
                             format!("{ft}.aliases[{xi}].resource_policy"),
                             e,
@@ -505,11 +498,7 @@ impl Scenario {
                     }
                 }
                 if let Some(Err(e)) = f.resource_policy.as_ref().map(PolicyDocument::validate) {
-                    return Err(bad(
-                        format!("{ft}.resource_policy"),
-                        e,
-                        "rewrite the condition",
-                    ));
+                    return Err(bad(format!("{ft}.resource_policy"), e, "rewrite the condition"));
                 }
                 if let Behaviour::Upstream { upstream } = &f.behaviour {
                     if !upstream.starts_with("http://") {
@@ -547,24 +536,12 @@ mod tests {
     fn builtin_scenario_parses_and_matches_the_constants() {
         let s = Scenario::builtin();
         assert_eq!(s.region, builtin::REGION);
-        let a1 = s
-            .accounts
-            .iter()
-            .find(|a| a.id == builtin::SOURCE_ACCOUNT)
-            .unwrap();
-        let src = a1
-            .roles
-            .iter()
-            .find(|r| r.name == "xinvoke-source")
-            .unwrap();
+        let a1 = s.accounts.iter().find(|a| a.id == builtin::SOURCE_ACCOUNT).unwrap();
+        let src = a1.roles.iter().find(|r| r.name == "xinvoke-source").unwrap();
         let c = src.credentials.as_ref().unwrap();
         assert_eq!(c.access_key_id, builtin::SOURCE_ACCESS_KEY);
         assert_eq!(c.secret_access_key.0, builtin::SOURCE_SECRET_KEY);
-        let a2 = s
-            .accounts
-            .iter()
-            .find(|a| a.id == builtin::TARGET_ACCOUNT)
-            .unwrap();
+        let a2 = s.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT).unwrap();
         let f = &a2.functions[0];
         assert_eq!(f.name, "target");
         assert_eq!(f.aliases[0].name, "live");

@@ -11,11 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 /// The characters SigV4 leaves unencoded: `A-Za-z0-9-_.~`.
-const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// The same, keeping `/` (for the canonical URI).
 const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
@@ -66,10 +62,7 @@ pub struct AuthHeader<'a> {
 impl AuthHeader<'_> {
     /// `DATE/REGION/SERVICE/aws4_request`.
     pub fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
     }
 }
 
@@ -77,11 +70,7 @@ impl AuthHeader<'_> {
 pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
     let rest = value
         .strip_prefix("AWS4-HMAC-SHA256")
-        .ok_or_else(|| {
-            AuthFailure::Malformed(
-                "Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into(),
-            )
-        })?
+        .ok_or_else(|| AuthFailure::Malformed("Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into()))?
         .trim_start();
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
@@ -219,9 +208,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| {
-        <Hmac<Sha256> as Mac>::new_from_slice(&[]).expect("empty HMAC key is valid")
-    });
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[]).expect("empty HMAC key is valid"));
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -288,8 +276,7 @@ pub fn verify<'h>(
         .unwrap_or_default();
     let Some(signed_at) = clock::parse_amz_date(amz_date) else {
         return Err(AuthFailure::Malformed(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-                .into(),
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
         ));
     };
     if (signed_at - real_now_s).abs() > MAX_SKEW_S {
@@ -314,11 +301,7 @@ pub fn verify<'h>(
     if !header.signed_headers.split(';').any(|h| h == "host") {
         return Err(AuthFailure::BadSignature);
     }
-    let payload_hash = match req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-    {
+    let payload_hash = match req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
         Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
         _ => sha256_hex(req.body),
     };
@@ -371,13 +354,8 @@ mod tests {
             .build()
             .unwrap()
             .into();
-        let base = [
-            ("host", "127.0.0.1:4590"),
-            ("content-type", "application/json"),
-        ];
-        let signable =
-            SignableRequest::new(method, uri, base.iter().copied(), SignableBody::Bytes(body))
-                .unwrap();
+        let base = [("host", "127.0.0.1:4590"), ("content-type", "application/json")];
+        let signable = SignableRequest::new(method, uri, base.iter().copied(), SignableBody::Bytes(body)).unwrap();
         let (instructions, _) = sign(signable, &params).unwrap().into_parts();
         let mut headers = HeaderMap::new();
         for (k, v) in base.iter().copied().chain(instructions.headers()) {
@@ -431,18 +409,8 @@ mod tests {
         let (t, n) = now();
         let cases: &[(&str, &str, &str, &[u8])] = &[
             ("lambda", "POST", INVOKE_URI, br#"{"a":1}"#),
-            (
-                "lambda",
-                "GET",
-                "/2015-03-31/functions/target/configuration",
-                b"",
-            ),
-            (
-                "sts",
-                "POST",
-                "/",
-                b"Action=GetCallerIdentity&Version=2011-06-15",
-            ),
+            ("lambda", "GET", "/2015-03-31/functions/target/configuration", b""),
+            ("sts", "POST", "/", b"Action=GetCallerIdentity&Version=2011-06-15"),
             (
                 "lambda",
                 "POST",
@@ -453,15 +421,7 @@ mod tests {
         for (service, method, uri, body) in cases {
             let h = signed_headers(Credentials::for_tests(), service, method, uri, body, t);
             assert_eq!(
-                check(
-                    &h,
-                    method,
-                    uri,
-                    body,
-                    "notrealrnrELgWzOk3IfjzDKtFBhDby",
-                    None,
-                    n
-                ),
+                check(&h, method, uri, body, "notrealrnrELgWzOk3IfjzDKtFBhDby", None, n),
                 Ok(()),
                 "{uri}"
             );
@@ -473,10 +433,7 @@ mod tests {
         let (t, n) = now();
         let creds = Credentials::new("ASIAX", "secret", Some("tok".into()), None, "t");
         let h = signed_headers(creds, "lambda", "POST", INVOKE_URI, b"{}", t);
-        assert_eq!(
-            check(&h, "POST", INVOKE_URI, b"{}", "secret", Some("tok"), n),
-            Ok(())
-        );
+        assert_eq!(check(&h, "POST", INVOKE_URI, b"{}", "secret", Some("tok"), n), Ok(()));
         assert_eq!(
             check(&h, "POST", INVOKE_URI, b"{}", "secret", Some("other"), n),
             Err(AuthFailure::UnknownKey)
@@ -487,14 +444,7 @@ mod tests {
     fn rejects_wrong_secret_body_path_or_query() {
         let (t, n) = now();
         let body = br#"{"a":1}"#;
-        let h = signed_headers(
-            Credentials::for_tests(),
-            "lambda",
-            "POST",
-            INVOKE_URI,
-            body,
-            t,
-        );
+        let h = signed_headers(Credentials::for_tests(), "lambda", "POST", INVOKE_URI, body, t);
         let other_uri = INVOKE_URI.replace("live", "1");
         let cases: [(&str, &[u8], &str); 3] = [
             (INVOKE_URI, body, "wrong"),
@@ -513,44 +463,26 @@ mod tests {
     fn rejects_skewed_dates_against_real_time() {
         let (t, n) = now();
         let old = t - Duration::from_secs(16 * 60);
-        let h = signed_headers(
-            Credentials::for_tests(),
-            "lambda",
-            "POST",
-            INVOKE_URI,
-            b"",
-            old,
-        );
-        let err = check(
-            &h,
-            "POST",
-            INVOKE_URI,
-            b"",
-            "notrealrnrELgWzOk3IfjzDKtFBhDby",
-            None,
-            n,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err, AuthFailure::SignatureExpired(m) if m.starts_with("Signature expired"))
-        );
+        let h = signed_headers(Credentials::for_tests(), "lambda", "POST", INVOKE_URI, b"", old);
+        let err = check(&h, "POST", INVOKE_URI, b"", "notrealrnrELgWzOk3IfjzDKtFBhDby", None, n).unwrap_err();
+        assert!(matches!(err, AuthFailure::SignatureExpired(m) if m.starts_with("Signature expired")));
     }
 
     #[test]
     fn parses_and_rejects_authorization_headers() {
         let ok = "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
         let h = parse_authorization(ok).unwrap();
-        assert_eq!(
-            (h.access_key, h.region, h.service),
-            ("AKID", "us-east-1", "lambda")
-        );
+        assert_eq!((h.access_key, h.region, h.service), ("AKID", "us-east-1", "lambda"));
         assert_eq!(h.scope(), "20261123/us-east-1/lambda/aws4_request");
         for bad in [
             "Basic xyz",
             "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda, SignedHeaders=host, Signature=a",
             "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=a",
         ] {
-            assert!(matches!(parse_authorization(bad), Err(AuthFailure::Malformed(_))), "{bad}");
+            assert!(
+                matches!(parse_authorization(bad), Err(AuthFailure::Malformed(_))),
+                "{bad}"
+            );
         }
     }
 

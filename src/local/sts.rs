@@ -19,9 +19,7 @@ pub fn auth_error(f: &AuthFailure) -> StsError {
         AuthFailure::Missing => (403, "MissingAuthenticationToken"),
         AuthFailure::Malformed(_) => (400, "IncompleteSignature"),
         AuthFailure::UnknownKey => (403, "InvalidClientTokenId"),
-        AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => {
-            (403, "SignatureDoesNotMatch")
-        }
+        AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => (403, "SignatureDoesNotMatch"),
         AuthFailure::ExpiredToken => (403, "ExpiredToken"),
     };
     StsError {
@@ -61,17 +59,12 @@ fn validation(field: &str, value: &str, constraint: &str) -> StsError {
 
 fn answer(world: &World, req: &SignedRequest<'_>, rid: &str) -> Result<Response, StsError> {
     let caller = world.authenticate(req, "sts").map_err(|f| auth_error(&f))?;
-    let mut params: HashMap<String, String> = form_urlencoded::parse(req.raw_query.as_bytes())
-        .into_owned()
-        .collect();
+    let mut params: HashMap<String, String> = form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
     params.extend(form_urlencoded::parse(req.body).into_owned());
     let action = params.get("Action").map(String::as_str).unwrap_or_default();
     match action {
         "GetCallerIdentity" => {
-            world
-                .counters
-                .sts_get_caller_identity
-                .fetch_add(1, Ordering::Relaxed);
+            world.counters.sts_get_caller_identity.fetch_add(1, Ordering::Relaxed);
             let result = format!(
                 "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
                 xml_escape(&caller.session_arn),
@@ -134,7 +127,11 @@ fn assume_role(
     let external_id = params.get("ExternalId").map(String::as_str);
     if let Some(x) = external_id {
         if x.len() < 2 || x.len() > 1224 || !valid_chars(x, "+=,.@:/-") {
-            return Err(validation("externalId", x, "Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*"));
+            return Err(validation(
+                "externalId",
+                x,
+                "Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*",
+            ));
         }
     }
     let duration: u32 = match params.get("DurationSeconds") {
@@ -174,9 +171,7 @@ fn assume_role(
     };
     let identity = iam::evaluate(world.identity_policy(caller), &q, false);
     let trust = iam::evaluate(role.trust.as_ref(), &q, true);
-    if trust != Decision::Allow
-        || iam::authorize(identity, trust, caller.account == role.account).is_err()
-    {
+    if trust != Decision::Allow || iam::authorize(identity, trust, caller.account == role.account).is_err() {
         return Err(denied());
     }
     // Every caller here acts as a role (a static key stands for an execution role's
@@ -188,8 +183,7 @@ fn assume_role(
     }
     if duration > role.max_session_s {
         return Err(StsError::validation(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                .into(),
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".into(),
         ));
     }
     let new_caller = Caller {
@@ -200,16 +194,10 @@ fn assume_role(
             role.account, role.name
         ),
         user_id: format!("{}:{session_name}", role.role_id),
-        org_id: world
-            .accounts
-            .get(&role.account)
-            .and_then(|a| a.org_id.clone()),
+        org_id: world.accounts.get(&role.account).and_then(|a| a.org_id.clone()),
     };
     let (access_key, session) = world.issue_session(new_caller, duration);
-    world
-        .counters
-        .sts_assume_role
-        .fetch_add(1, Ordering::Relaxed);
+    world.counters.sts_assume_role.fetch_add(1, Ordering::Relaxed);
     let result = format!(
         "    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{access_key}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n",
         xml_escape(&session.caller.user_id),

@@ -30,10 +30,7 @@ fn function_error(error_type: &str, message: String) -> (StatusCode, Bytes, Opti
 /// `X-Amz-Function-Error` kept); an answer naming a Lambda error in `x-amzn-ErrorType` is
 /// that error; anything else, or no answer, is an `Unhandled` function error, as when a
 /// function's runtime crashes.
-pub async fn forward(
-    url: &str,
-    payload: Bytes,
-) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+pub async fn forward(url: &str, payload: Bytes) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let req = Request::post(url)
         .header("content-type", "application/json")
         .body(Full::new(payload));
@@ -43,12 +40,7 @@ pub async fn forward(
     };
     let resp = match client().request(req).await {
         Ok(r) => r,
-        Err(e) => {
-            return Ok(function_error(
-                "Upstream.Unreachable",
-                format!("{url}: {e}"),
-            ))
-        }
+        Err(e) => return Ok(function_error("Upstream.Unreachable", format!("{url}: {e}"))),
     };
     let status = resp.status();
     let fe = resp.headers().get("x-amz-function-error").cloned();
@@ -59,12 +51,7 @@ pub async fn forward(
         .map(|s| s.split(':').next().unwrap_or_default().to_string());
     let body = match resp.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return Ok(function_error(
-                "Upstream.Unreachable",
-                format!("{url}: {e}"),
-            ))
-        }
+        Err(e) => return Ok(function_error("Upstream.Unreachable", format!("{url}: {e}"))),
     };
     if status.is_success() {
         return Ok((StatusCode::OK, body, fe));
@@ -82,9 +69,6 @@ pub async fn forward(
     }
     Ok(function_error(
         "Upstream.HttpError",
-        format!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        ),
+        format!("{url} answered {status}: {}", String::from_utf8_lossy(&body)),
     ))
 }

@@ -132,12 +132,9 @@ impl World {
                 AccountRuntime {
                     org_id: acct.org_id.clone(),
                     concurrency_limit: acct.concurrency_limit,
-                    unreserved_limit: acct.concurrency_limit.saturating_sub(
-                        acct.functions
-                            .iter()
-                            .filter_map(|f| f.reserved_concurrency)
-                            .sum(),
-                    ),
+                    unreserved_limit: acct
+                        .concurrency_limit
+                        .saturating_sub(acct.functions.iter().filter_map(|f| f.reserved_concurrency).sum()),
                     in_flight: AtomicU32::new(0),
                 },
             );
@@ -177,12 +174,7 @@ impl World {
             for f in &acct.functions {
                 functions.insert(
                     format!("{}:{}", acct.id, f.name),
-                    Arc::new(FunctionRuntime::new(
-                        f.clone(),
-                        &acct.id,
-                        &scenario.region,
-                        now,
-                    )),
+                    Arc::new(FunctionRuntime::new(f.clone(), &acct.id, &scenario.region, now)),
                 );
             }
         }
@@ -202,15 +194,8 @@ impl World {
 
     /// Check the request's SigV4 signature and name its caller. `service` is the signing
     /// name the endpoint expects.
-    pub fn authenticate(
-        &self,
-        req: &SignedRequest<'_>,
-        service: &str,
-    ) -> Result<Arc<Caller>, AuthFailure> {
-        let auth = req
-            .headers
-            .get("authorization")
-            .ok_or(AuthFailure::Missing)?;
+    pub fn authenticate(&self, req: &SignedRequest<'_>, service: &str) -> Result<Arc<Caller>, AuthFailure> {
+        let auth = req.headers.get("authorization").ok_or(AuthFailure::Missing)?;
         let auth = auth.to_str().map_err(|_| AuthFailure::Missing)?;
         let header = sigv4::parse_authorization(auth)?;
         let real_now_s = Clock::real_ms() / 1000;
@@ -250,11 +235,7 @@ impl World {
         Ok(Arc::clone(&session.caller))
     }
 
-    fn check_scope(
-        &self,
-        header: &sigv4::AuthHeader<'_>,
-        service: &str,
-    ) -> Result<(), AuthFailure> {
+    fn check_scope(&self, header: &sigv4::AuthHeader<'_>, service: &str) -> Result<(), AuthFailure> {
         if header.region != self.region {
             return Err(AuthFailure::Malformed(format!(
                 "Credential should be scoped to a valid region. Credential scope region {:?} does not match {:?}.",
@@ -289,9 +270,7 @@ impl World {
 
     /// The identity policy of the caller's role.
     pub fn identity_policy(&self, caller: &Caller) -> Option<&PolicyDocument> {
-        self.roles
-            .get(&caller.role_arn)
-            .and_then(|r| r.policy.as_ref())
+        self.roles.get(&caller.role_arn).and_then(|r| r.policy.as_ref())
     }
 
     /// A function by account and name.
@@ -315,10 +294,7 @@ impl World {
             } else if let Some(vpc) = &f.def.vpc {
                 // Hyperplane: one shared ENI per subnet while the function is set up.
                 let state = f.lifecycle(now).state;
-                if matches!(
-                    state,
-                    FunctionStateName::Active | FunctionStateName::Pending
-                ) {
+                if matches!(state, FunctionStateName::Active | FunctionStateName::Pending) {
                     s.enis_in_use += vpc.subnet_ids.len() as u64;
                 }
             }

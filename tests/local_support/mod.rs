@@ -43,11 +43,7 @@ pub fn lambda(server: &LocalServer, akid: &str, secret: &str) -> aws_sdk_lambda:
 }
 
 pub fn source_lambda(server: &LocalServer) -> aws_sdk_lambda::Client {
-    lambda(
-        server,
-        builtin::SOURCE_ACCESS_KEY,
-        builtin::SOURCE_SECRET_KEY,
-    )
+    lambda(server, builtin::SOURCE_ACCESS_KEY, builtin::SOURCE_SECRET_KEY)
 }
 
 pub fn admin_lambda(server: &LocalServer) -> aws_sdk_lambda::Client {
@@ -66,11 +62,7 @@ pub fn sts(server: &LocalServer, akid: &str, secret: &str) -> aws_sdk_sts::Clien
 }
 
 pub fn source_sts(server: &LocalServer) -> aws_sdk_sts::Client {
-    sts(
-        server,
-        builtin::SOURCE_ACCESS_KEY,
-        builtin::SOURCE_SECRET_KEY,
-    )
+    sts(server, builtin::SOURCE_ACCESS_KEY, builtin::SOURCE_SECRET_KEY)
 }
 
 /// Assume the invoke role with the right ExternalId and return its credentials.
@@ -105,9 +97,7 @@ pub async fn control(
         .method(method)
         .uri(format!("{}{path}", server.url()))
         .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from(
-            serde_json::to_vec(&body).unwrap(),
-        )))
+        .body(Full::new(bytes::Bytes::from(serde_json::to_vec(&body).unwrap())))
         .unwrap();
     let resp = client.request(req).await.expect("control call");
     let status = resp.status().as_u16();
