@@ -47,3 +47,42 @@ async fn start_reports_a_taken_address() {
     assert!(err.to_string().contains(&first.addr().to_string()), "{err}");
     first.shutdown().await;
 }
+
+/// `organization.json`: a resource policy granting the whole organization
+/// (`--principal '*' --principal-org-id`) admits a member account and refuses an outsider.
+#[tokio::test]
+async fn organization_wide_resource_policy_admits_members_only() {
+    use aws_credential_types::Credentials;
+    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/organization.json");
+    let server = LocalServer::start(Scenario::from_path(&path).unwrap(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = |akid: &str, secret: &str| {
+        let conf = aws_sdk_lambda::config::Builder::new()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(akid, secret, None, None, "t"))
+            .endpoint_url(server.url())
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    };
+    let arn = "arn:aws:lambda:us-east-1:222222222222:function:shared";
+    let out = client("AKIAXINVOKEMEMBER001", "member-secret")
+        .invoke()
+        .function_name(arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    let err = client("AKIAXINVOKEOUTSIDER1", "outsider-secret")
+        .invoke()
+        .function_name(arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    assert!(err.message().unwrap().contains("no resource-based policy"));
+    server.shutdown().await;
+}
