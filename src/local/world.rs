@@ -77,6 +77,7 @@ pub struct World {
     /// Functions by `ACCOUNT:NAME`.
     pub functions: HashMap<String, Arc<FunctionRuntime>>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    signing_keys: sigv4::SigningKeyCache,
     /// Fault rules.
     pub faults: Faults,
     /// Counters.
@@ -187,6 +188,7 @@ impl World {
             accounts,
             functions,
             sessions: RwLock::new(HashMap::new()),
+            signing_keys: sigv4::SigningKeyCache::default(),
             faults: Faults::default(),
             counters: Counters::default(),
         }
@@ -206,6 +208,7 @@ impl World {
                 KeySecret {
                     secret: &secret.0,
                     session_token: None,
+                    cache: Some(&self.signing_keys),
                 },
                 real_now_s,
             )?;
@@ -225,6 +228,7 @@ impl World {
             KeySecret {
                 secret: &session.secret.0,
                 session_token: Some(&session.token.0),
+                cache: Some(&self.signing_keys),
             },
             real_now_s,
         )?;
