@@ -233,8 +233,11 @@ pub fn signature(secret: &str, header: &AuthHeader<'_>, string_to_sign: &str) ->
 /// of five. Holds derived keys only; `Debug` shows the count.
 #[derive(Default)]
 pub struct SigningKeyCache {
-    keys: RwLock<HashMap<String, ([String; 3], [u8; 32])>>,
+    keys: RwLock<HashMap<String, CachedKey>>,
 }
+
+/// A derived key and the scope (date, region, service) it was derived for.
+type CachedKey = ([String; 3], [u8; 32]);
 
 impl std::fmt::Debug for SigningKeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
