@@ -2,6 +2,7 @@
 //! They translate between the outside world and the core, and decide nothing themselves.
 
 pub mod clients;
+pub mod checks;
 pub mod config;
 pub mod lambda;
 pub mod logging;

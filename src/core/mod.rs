@@ -6,6 +6,7 @@ pub mod arn;
 pub mod behaviour;
 pub mod classify;
 pub mod invocation;
+pub mod policy;
 pub mod record;
 pub mod retry;
 

@@ -1,0 +1,197 @@
+//! The SDK calls `xinvoke doctor` makes (STS GetCallerIdentity and AssumeRole, a DryRun Invoke,
+//! GetFunctionConfiguration, GetAlias), each translated into plain data or the core's
+//! [`RawOutcome`] for a failure. Nothing here decides what a result means.
+
+use crate::adapters::lambda::SdkAttempter;
+use crate::adapters::runner::{Attempter, InvokeRequest};
+use crate::core::arn::{FunctionArn, RoleArn};
+use crate::core::classify::{RawOutcome, ServiceError};
+use crate::core::invocation::InvocationType;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use serde::Serialize;
+
+/// The caller as STS sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallerIdentity {
+    pub account: String,
+    /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, or an IAM user's ARN.
+    pub arn: String,
+}
+
+/// A session of an assumed role; its credentials are kept out of `Debug`.
+#[derive(Clone)]
+pub struct AssumedRole {
+    /// The session's ARN, `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`.
+    pub arn: String,
+    credentials: Credentials,
+}
+
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumedRole").field("arn", &self.arn).finish_non_exhaustive()
+    }
+}
+
+/// What GetFunctionConfiguration says about readiness and networking.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct FunctionConfig {
+    pub state: Option<String>,
+    pub state_reason_code: Option<String>,
+    pub last_update_status: Option<String>,
+    pub last_update_status_reason_code: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// What GetAlias says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AliasInfo {
+    pub name: String,
+    pub function_version: String,
+}
+
+/// An STS client in the target's region (the base config's region wins when set).
+pub fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
+    let mut conf = aws_sdk_sts::config::Builder::from(base);
+    if base.region().is_none() {
+        conf = conf.region(Region::new(region.to_string()));
+    }
+    aws_sdk_sts::Client::from_conf(conf.build())
+}
+
+/// A Lambda client in the target's region, signing as the assumed role when given one.
+pub fn lambda_client(base: &SdkConfig, region: &str, role: Option<&AssumedRole>) -> aws_sdk_lambda::Client {
+    let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
+    if let Some(r) = role {
+        conf = conf.credentials_provider(r.credentials.clone());
+    }
+    aws_sdk_lambda::Client::from_conf(conf.build())
+}
+
+/// STS GetCallerIdentity.
+pub async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<CallerIdentity, RawOutcome> {
+    let out = sts.get_caller_identity().send().await.map_err(translate)?;
+    Ok(CallerIdentity {
+        account: out.account().unwrap_or_default().to_string(),
+        arn: out.arn().unwrap_or_default().to_string(),
+    })
+}
+
+/// STS AssumeRole, with or without an external id (doctor probes both).
+pub async fn assume_role(
+    sts: &aws_sdk_sts::Client,
+    role: &RoleArn,
+    session_name: &str,
+    external_id: Option<&str>,
+) -> Result<AssumedRole, RawOutcome> {
+    let out = sts
+        .assume_role()
+        .role_arn(role.to_string())
+        .role_session_name(session_name)
+        .set_external_id(external_id.map(str::to_string))
+        .send()
+        .await
+        .map_err(translate)?;
+    let (Some(c), Some(user)) = (out.credentials(), out.assumed_role_user()) else {
+        return Err(RawOutcome::Failed(ServiceError {
+            status: 200,
+            code: "IncompleteAssumeRoleResponse".into(),
+            message: Some("AssumeRole answered without credentials".into()),
+            ..Default::default()
+        }));
+    };
+    Ok(AssumedRole {
+        arn: user.arn().to_string(),
+        credentials: Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "xinvoke-doctor",
+        ),
+    })
+}
+
+/// A DryRun Invoke of exactly `function`: checks permission without running the target.
+pub async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
+    SdkAttempter::new(lambda.clone())
+        .attempt(&InvokeRequest {
+            target: "doctor".into(),
+            function: function.clone(),
+            invocation_type: InvocationType::DryRun,
+            payload: b"{}".to_vec(),
+            client_context: None,
+        })
+        .await
+}
+
+/// GetFunctionConfiguration of `function` (its qualifier included).
+pub async fn function_configuration(
+    lambda: &aws_sdk_lambda::Client,
+    function: &FunctionArn,
+) -> Result<FunctionConfig, RawOutcome> {
+    let out = lambda
+        .get_function_configuration()
+        .function_name(function.unqualified())
+        .set_qualifier(function.qualifier.as_ref().map(|q| q.to_string()))
+        .send()
+        .await
+        .map_err(translate)?;
+    let vpc = out.vpc_config();
+    Ok(FunctionConfig {
+        state: out.state().map(|s| s.as_str().to_string()),
+        state_reason_code: out.state_reason_code().map(|s| s.as_str().to_string()),
+        last_update_status: out.last_update_status().map(|s| s.as_str().to_string()),
+        last_update_status_reason_code: out.last_update_status_reason_code().map(|s| s.as_str().to_string()),
+        vpc_id: vpc.and_then(|v| v.vpc_id()).filter(|v| !v.is_empty()).map(str::to_string),
+        subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+        security_group_ids: vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(),
+    })
+}
+
+/// GetAlias `name` of `function` (whose own qualifier is ignored).
+pub async fn alias(lambda: &aws_sdk_lambda::Client, function: &FunctionArn, name: &str) -> Result<AliasInfo, RawOutcome> {
+    let out = lambda
+        .get_alias()
+        .function_name(function.unqualified())
+        .name(name)
+        .send()
+        .await
+        .map_err(translate)?;
+    Ok(AliasInfo {
+        name: out.name().unwrap_or(name).to_string(),
+        function_version: out.function_version().unwrap_or_default().to_string(),
+    })
+}
+
+/// Translate any operation's error into the core's terms: the status and error code of a
+/// service answer, or the transport failure.
+fn translate<E: ProvideErrorMetadata>(err: SdkError<E>) -> RawOutcome {
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let e = ctx.err();
+            RawOutcome::Failed(ServiceError {
+                status,
+                code: e.code().unwrap_or("UnknownError").to_string(),
+                message: e.message().map(str::to_string),
+                ..Default::default()
+            })
+        }
+        SdkError::TimeoutError(_) => RawOutcome::TimedOut { may_have_run: false },
+        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { may_have_run: false },
+        SdkError::ResponseError(r) => RawOutcome::Failed(ServiceError {
+            status: r.raw().status().as_u16(),
+            code: "UnreadableResponse".into(),
+            ..Default::default()
+        }),
+        SdkError::ConstructionFailure(_) => RawOutcome::Rejected {
+            code: "InvalidRequest".into(),
+            message: "the SDK could not build the request".into(),
+        },
+        _ => RawOutcome::ConnectFailed,
+    }
+}
