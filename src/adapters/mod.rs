@@ -1,8 +1,8 @@
 //! Adapters: the only code that touches the AWS SDK, HTTP, tokio's clock and the environment.
 //! They translate between the outside world and the core, and decide nothing themselves.
 
-pub mod clients;
 pub mod checks;
+pub mod clients;
 pub mod config;
 pub mod lambda;
 pub mod logging;

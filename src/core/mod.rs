@@ -5,6 +5,7 @@
 pub mod arn;
 pub mod behaviour;
 pub mod classify;
+pub mod diagnosis;
 pub mod invocation;
 pub mod policy;
 pub mod record;

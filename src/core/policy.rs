@@ -46,7 +46,13 @@ pub fn statement_id(principal: &str, target: &FunctionArn) -> String {
     }
     let mut id: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     id.truncate(100);
     id
@@ -177,6 +183,160 @@ pub fn role_mode(source_role: &RoleArn, target: &FunctionArn, invoke_role: &Role
             "The trust policy names the source role itself (not the account root) and requires the external id: the confused-deputy guard.".into(),
             "No resource-policy statement is needed: the invoke role is in the target's account. Chaining from a Lambda's temporary credentials caps a session at 1 hour.".into(),
         ],
+    }
+}
+
+/// The two ways of granting a cross-account invoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The target's resource policy names the source role.
+    Resource,
+    /// The source role assumes a role in the target's account.
+    Role,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Mode, PolicyError> {
+        match s {
+            "resource" => Ok(Mode::Resource),
+            "role" => Ok(Mode::Role),
+            other => Err(PolicyError::Mode(other.to_string())),
+        }
+    }
+}
+
+/// Why `xinvoke policy` cannot print documents; each message says what to pass.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("--mode {0:?}: use resource (the target's resource policy names the source role) or role (the source role assumes a role in the target's account)")]
+    Mode(String),
+    #[error("--source-role: {0}")]
+    SourceRole(crate::core::arn::ArnError),
+    #[error("--target: {0}")]
+    Target(crate::core::arn::ArnError),
+    #[error("--role-arn: {0}")]
+    RoleArn(crate::core::arn::ArnError),
+    #[error("--role-name {0:?} is not a role name: 1-64 of letters, digits and +=,.@_-")]
+    RoleName(String),
+    #[error("--role-arn {role} is in account {role_account}, the target in {target_account}: the invoke role must be in the target's account")]
+    RoleAccount {
+        role: String,
+        role_account: String,
+        target_account: String,
+    },
+    #[error("--external-id is required with --mode role: the trust policy requires it (sts:ExternalId) as the confused-deputy guard; pick a random value of 2-1224 characters and give the same to the invoker (XINVOKE_EXTERNAL_ID)")]
+    ExternalIdMissing,
+    #[error("--external-id must be 2-1224 of letters, digits and +=,.@:/-_")]
+    ExternalIdInvalid,
+    #[error("--role-name, --role-arn and --external-id apply to --mode role only")]
+    RoleOptionsInResourceMode,
+}
+
+/// What `xinvoke policy` was asked for, as given on its command line.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyRequest {
+    pub mode: String,
+    pub source_role: String,
+    pub target: String,
+    pub role_arn: Option<String>,
+    pub role_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// The role `xinvoke policy --mode role` names when given no `--role-name` / `--role-arn`.
+pub const DEFAULT_INVOKE_ROLE: &str = "xinvoke-invoke";
+
+/// Validate a request and build its documents.
+pub fn build(req: &PolicyRequest) -> Result<PolicySet, PolicyError> {
+    let mode: Mode = req.mode.parse()?;
+    let source: RoleArn = req.source_role.parse().map_err(PolicyError::SourceRole)?;
+    let target: FunctionArn = req.target.parse().map_err(PolicyError::Target)?;
+    match mode {
+        Mode::Resource => {
+            if req.role_arn.is_some() || req.role_name.is_some() || req.external_id.is_some() {
+                return Err(PolicyError::RoleOptionsInResourceMode);
+            }
+            Ok(resource_mode(&source, &target))
+        }
+        Mode::Role => {
+            let role: RoleArn = match (&req.role_arn, &req.role_name) {
+                (Some(arn), _) => arn.parse().map_err(PolicyError::RoleArn)?,
+                (None, name) => {
+                    let name = name.as_deref().unwrap_or(DEFAULT_INVOKE_ROLE);
+                    format!("arn:{}:iam::{}:role/{name}", target.partition, target.account)
+                        .parse()
+                        .map_err(|_| PolicyError::RoleName(name.to_string()))?
+                }
+            };
+            if role.account != target.account {
+                return Err(PolicyError::RoleAccount {
+                    role: role.to_string(),
+                    role_account: role.account.clone(),
+                    target_account: target.account.clone(),
+                });
+            }
+            let external_id = req.external_id.as_deref().ok_or(PolicyError::ExternalIdMissing)?;
+            let valid = (2..=1224).contains(&external_id.len())
+                && external_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
+            if !valid {
+                return Err(PolicyError::ExternalIdInvalid);
+            }
+            Ok(role_mode(&source, &target, &role, external_id))
+        }
+    }
+}
+
+impl PolicySet {
+    /// The documents as text, one section per account and document, ready to paste.
+    pub fn render(&self) -> String {
+        let doc = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let source_account = self.source_role.split(':').nth(4).unwrap_or_default();
+        let target_account = self.target.split(':').nth(4).unwrap_or_default();
+        let mut out = format!(
+            "# xinvoke policy --mode {}: {} invokes {}\n\n",
+            self.mode, self.source_role, self.target
+        );
+        out.push_str(&format!(
+            "## Account {source_account}: identity policy of the source role {}\n{}\n\n",
+            self.source_role,
+            doc(&self.source_identity_policy)
+        ));
+        if let Some(s) = &self.resource_statement {
+            out.push_str(&format!(
+                "## Account {target_account}: resource-policy statement of {}\n{}\n\n",
+                self.target,
+                doc(s)
+            ));
+        }
+        if let Some(c) = &self.add_permission_command {
+            out.push_str(&format!(
+                "## Account {target_account}: the same statement with the AWS CLI\n{c}\n\n"
+            ));
+        }
+        if let (Some(role), Some(trust)) = (&self.invoke_role, &self.trust_policy) {
+            out.push_str(&format!(
+                "## Account {target_account}: trust policy of the invoke role {role}\n{}\n\n",
+                doc(trust)
+            ));
+        }
+        if let (Some(role), Some(perms)) = (&self.invoke_role, &self.role_permission_policy) {
+            out.push_str(&format!(
+                "## Account {target_account}: permission policy of the invoke role {role}\n{}\n\n",
+                doc(perms)
+            ));
+            let name = role.rsplit('/').next().unwrap_or(role);
+            out.push_str(&format!(
+                "## Account {target_account}: the role with the AWS CLI (the two documents above saved as trust.json and permissions.json)\naws iam create-role --role-name {name} --assume-role-policy-document file://trust.json\naws iam put-role-policy --role-name {name} --policy-name xinvoke-invoke-target --policy-document file://permissions.json\n\n"
+            ));
+        }
+        out.push_str("## Notes\n");
+        for n in &self.notes {
+            out.push_str(&format!("- {n}\n"));
+        }
+        out
     }
 }
 
