@@ -389,7 +389,7 @@ pub fn invoke_permission(
             serde_json::to_string(&policy::invoke_resource_statement(arn, invoker)).unwrap_or_default()
         );
         if arn.qualifier.is_none() {
-            fix.push_str("\nThe target is unqualified: if the permission is on an alias, grant on the unqualified ARN (the command above) or invoke the alias (XINVOKE_TARGET_ARN=ARN:ALIAS).");
+            fix.push_str("\nThe target is unqualified: if the permission is on an alias, grant on the unqualified ARN or invoke the alias (XINVOKE_TARGET_ARN=ARN:ALIAS); the command above grants on the unqualified ARN.");
         }
         fix
     };
