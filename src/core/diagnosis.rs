@@ -630,3 +630,147 @@ pub fn qualifier(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::ServiceError;
+
+    const LIVE: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+    const SOURCE: &str = "arn:aws:iam::111111111111:role/xinvoke-source";
+
+    fn arn(s: &str) -> FunctionArn {
+        s.parse().unwrap()
+    }
+
+    fn failed(status: u16, code: &str, message: &str) -> RawOutcome {
+        RawOutcome::Failed(ServiceError {
+            status,
+            code: code.into(),
+            message: Some(message.into()),
+            ..Default::default()
+        })
+    }
+
+    fn config(state: &str, update: &str, reason: Option<&str>) -> FunctionConfig {
+        FunctionConfig {
+            state: Some(state.into()),
+            state_reason_code: reason.map(str::to_string),
+            last_update_status: Some(update.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn configuration_states_map_to_status_and_class() {
+        let t = arn(LIVE);
+        let cases: [(FunctionConfig, Status, Option<Class>); 7] = [
+            (config("Active", "Successful", None), Status::Pass, None),
+            (
+                config("Inactive", "Successful", Some("IdleFunction")),
+                Status::Info,
+                None,
+            ),
+            (
+                config("Pending", "InProgress", None),
+                Status::Fail,
+                Some(Class::NotReady),
+            ),
+            (
+                config("Pending", "InProgress", Some("SubnetOutOfIPAddresses")),
+                Status::Fail,
+                Some(Class::SubnetIpLimit),
+            ),
+            (
+                config("Failed", "Failed", Some("EniLimitExceeded")),
+                Status::Fail,
+                Some(Class::EniLimit),
+            ),
+            (
+                config("Failed", "Failed", Some("InvalidSubnet")),
+                Status::Fail,
+                Some(Class::VpcConfig),
+            ),
+            (
+                FunctionConfig {
+                    last_update_status_reason_code: Some("EC2RequestLimitExceeded".into()),
+                    ..config("Active", "Failed", None)
+                },
+                Status::Fail,
+                Some(Class::Ec2RequestLimit),
+            ),
+        ];
+        for (cfg, status, class) in cases {
+            let c = configuration_check(&t, &cfg);
+            assert_eq!((c.status, c.class), (status, class), "{cfg:?}: {}", c.summary);
+            assert_eq!(c.fix.is_some(), status == Status::Fail);
+        }
+    }
+
+    #[test]
+    fn denied_reads_are_neutral_notes() {
+        let o = failed(403, "AccessDeniedException", "because no resource-based policy allows");
+        let (c, missing) = function(&arn(LIVE), Err(&o), SOURCE, None);
+        assert_eq!(c.status, Status::Info);
+        assert_eq!(missing, None);
+    }
+
+    #[test]
+    fn the_side_of_a_denied_dry_run_picks_the_fix() {
+        let t = arn(LIVE);
+        let identity = failed(403, "AccessDeniedException", "because no identity-based policy allows");
+        let c = invoke_permission(&t, &identity, SOURCE, false, None);
+        assert_eq!(c.class, Some(Class::AccessDeniedIdentity));
+        assert!(c
+            .fix
+            .unwrap()
+            .contains("\"Resource\": \"arn:aws:lambda:us-east-1:222222222222:function:target:live\""));
+        let resource = failed(403, "AccessDeniedException", "because no resource-based policy allows");
+        let c = invoke_permission(&t, &resource, SOURCE, false, None);
+        assert_eq!(c.class, Some(Class::AccessDeniedResource));
+        assert!(c
+            .fix
+            .unwrap()
+            .contains("--function-name arn:aws:lambda:us-east-1:222222222222:function:target:live"));
+        let neither = failed(403, "AccessDeniedException", "denied");
+        let fix = invoke_permission(&t, &neither, SOURCE, false, None).fix.unwrap();
+        assert!(fix.contains("add-permission") && fix.contains("identity policy"));
+    }
+
+    #[test]
+    fn a_missing_qualifier_is_told_apart_from_a_missing_function() {
+        assert_eq!(Missing::from_unqualified(Class::NotFound), Missing::Function);
+        assert_eq!(Missing::from_unqualified(Class::Ok), Missing::Qualifier);
+        assert_eq!(
+            Missing::from_unqualified(Class::AccessDeniedResource),
+            Missing::Qualifier
+        );
+        assert_eq!(Missing::from_unqualified(Class::AccessDeniedIdentity), Missing::Either);
+        assert_eq!(qualifier_check_name(&arn(LIVE)), "alias");
+        assert_eq!(
+            qualifier_check_name(&arn("arn:aws:lambda:us-east-1:222222222222:function:t:7")),
+            "version"
+        );
+        let c = qualifier(&arn(LIVE), None, false, Some(Missing::Either));
+        assert_eq!((c.name, c.status), ("alias", Status::Fail));
+        let c = qualifier(&arn(LIVE), None, false, Some(Missing::Function));
+        assert_eq!(c.status, Status::Skip);
+    }
+
+    #[test]
+    fn report_renders_symbols_and_fixes_and_counts_failures() {
+        let mut r = Report::new(&arn(LIVE), "resource");
+        r.checks.push(Check::new("caller_identity", Status::Pass, "ok"));
+        r.checks
+            .push(Check::fail("invoke_permission", None, "denied", "line 1\nline 2"));
+        r.checks.push(Check::new("function", Status::Info, "not visible"));
+        let r = r.finish();
+        assert!(!r.ok);
+        assert_eq!(r.exit_code(), 1);
+        let text = r.render();
+        assert!(text.contains("✓ caller_identity"));
+        assert!(text.contains("✗ invoke_permission  denied\n    fix: line 1\n         line 2\n"));
+        assert!(text.contains("· function"));
+        assert!(text.ends_with("1 problem(s): invoke_permission\n"));
+    }
+}
