@@ -91,3 +91,45 @@ pub async fn run(args: DoctorArgs) -> Result<u8, String> {
     }
     Ok(report.exit_code())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::config::Auth;
+
+    const LIVE: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+
+    #[test]
+    fn flags_override_the_variables_of_the_same_meaning() {
+        let env = |k: &str| match k {
+            "XINVOKE_TARGET_ARN" => Some("arn:aws:lambda:us-east-1:222222222222:function:other".to_string()),
+            "XINVOKE_EXTERNAL_ID" => Some("from-env-id".to_string()),
+            _ => None,
+        };
+        let args = DoctorArgs {
+            target: Some(LIVE.into()),
+            role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+            ..Default::default()
+        };
+        let settings = args.settings_from(env).unwrap();
+        let t = settings.target(None).unwrap();
+        assert_eq!(t.arn.to_string(), LIVE);
+        let Auth::AssumeRole(a) = &t.auth else {
+            panic!("role chaining expected")
+        };
+        assert_eq!(a.external_id.expose(), "from-env-id");
+    }
+
+    #[test]
+    fn bad_input_names_the_flag() {
+        let args = DoctorArgs {
+            target: Some(LIVE.into()),
+            role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+            ..Default::default()
+        };
+        let e = args.settings_from(|_| None).unwrap_err();
+        assert!(e.contains("--external-id / XINVOKE_EXTERNAL_ID"), "{e}");
+        let e = DoctorArgs::default().settings_from(|_| None).unwrap_err();
+        assert!(e.contains("--target / XINVOKE_TARGET_ARN"), "{e}");
+    }
+}

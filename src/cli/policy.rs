@@ -62,3 +62,59 @@ pub async fn run(args: PolicyArgs) -> Result<u8, String> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: PolicyArgs,
+    }
+
+    #[test]
+    fn flags_parse_into_a_request() {
+        let cli = Cli::try_parse_from([
+            "policy",
+            "--mode",
+            "role",
+            "--source-role",
+            "arn:aws:iam::111111111111:role/xinvoke-source",
+            "--target",
+            "arn:aws:lambda:us-east-1:222222222222:function:target:live",
+            "--external-id",
+            "abc-123",
+            "--role-name",
+            "invoke",
+        ])
+        .unwrap();
+        let set = policy::build(&cli.args.request()).unwrap();
+        assert_eq!(
+            set.invoke_role.as_deref(),
+            Some("arn:aws:iam::222222222222:role/invoke")
+        );
+    }
+
+    #[test]
+    fn unknown_modes_and_both_role_flags_are_refused() {
+        let base = [
+            "policy",
+            "--source-role",
+            "arn:aws:iam::111111111111:role/s",
+            "--target",
+            "arn:aws:lambda:us-east-1:222222222222:function:t",
+        ];
+        assert!(Cli::try_parse_from(base.iter().copied().chain(["--mode", "both"])).is_err());
+        let both = [
+            "--mode",
+            "role",
+            "--role-name",
+            "a",
+            "--role-arn",
+            "arn:aws:iam::222222222222:role/b",
+        ];
+        assert!(Cli::try_parse_from(base.iter().copied().chain(both)).is_err());
+    }
+}
