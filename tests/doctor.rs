@@ -356,3 +356,54 @@ async fn json_report_has_the_documented_fields() {
     assert!(text.contains("    fix: Attach to"), "{text}");
     assert!(text.contains("✓ caller_identity"), "{text}");
 }
+
+#[tokio::test]
+async fn version_qualified_targets_check_the_version() {
+    let server = start(None).await;
+    let role = |arn: &'static str| {
+        [
+            ("XINVOKE_TARGET_ARN", arn),
+            ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
+            ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
+        ]
+    };
+    let r = doctor(
+        &server,
+        &role("arn:aws:lambda:us-east-1:222222222222:function:target:1"),
+    )
+    .await;
+    assert!(r.ok, "{}", r.render());
+    assert_eq!(r.check("version").unwrap().status, Status::Pass);
+    let r = doctor(
+        &server,
+        &role("arn:aws:lambda:us-east-1:222222222222:function:target:7"),
+    )
+    .await;
+    let (c, fix) = only_failure(&r, "version");
+    assert!(c.summary.contains("version 7"), "{}", c.summary);
+    assert!(fix.contains("publish-version"), "{fix}");
+}
+
+#[test]
+fn every_broken_scenario_has_its_test() {
+    let tested = [
+        "alias_missing",
+        "function_failed_eni_limit",
+        "function_pending_subnet_ips",
+        "invoke_role_no_permission",
+        "no_assume_permission",
+        "no_identity_permission",
+        "resource_policy_missing",
+        "resource_policy_wrong_qualifier",
+        "trust_not_naming_caller",
+        "trust_other_external_id",
+        "trust_without_external_id",
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios/broken");
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(found, tested);
+}
