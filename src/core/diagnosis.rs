@@ -77,6 +77,7 @@ pub struct Check {
 }
 
 impl Check {
+    /// A check without a fix (pass, info, skip).
     pub fn new(name: &'static str, status: Status, summary: impl Into<String>) -> Check {
         Check {
             name,
@@ -87,6 +88,7 @@ impl Check {
         }
     }
 
+    /// A failed check with its class and fix.
     pub fn fail(name: &'static str, class: Option<Class>, summary: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
             name,
