@@ -1,6 +1,7 @@
 //! Adapters: the only code that touches the AWS SDK, HTTP, tokio's clock and the environment.
 //! They translate between the outside world and the core, and decide nothing themselves.
 
+pub mod checks;
 pub mod clients;
 pub mod config;
 pub mod lambda;

@@ -5,7 +5,9 @@
 pub mod arn;
 pub mod behaviour;
 pub mod classify;
+pub mod diagnosis;
 pub mod invocation;
+pub mod policy;
 pub mod record;
 pub mod retry;
 
