@@ -1,8 +1,10 @@
 //! The `xinvoke` command line: one subcommand a module, help text from doc comments.
 
 pub mod demo;
+pub mod doctor;
 pub mod invoke;
 pub mod local;
+pub mod policy;
 
 use clap::{Parser, Subcommand};
 
@@ -18,16 +20,22 @@ pub struct Cli {
 pub enum Command {
     /// Tour the built-in local account 2: both auth modes and injected VPC failures, no AWS needed
     Demo(demo::DemoArgs),
+    /// Check a target's cross-account set-up step by step and say what to fix
+    Doctor(doctor::DoctorArgs),
     /// Invoke a target once and print the outcome record as JSON
     Invoke(Box<invoke::InvokeArgs>),
     /// Serve the local account 2: a Lambda + STS endpoint that answers and fails like AWS
     Local(local::LocalArgs),
+    /// Print the least-privilege IAM policies of a cross-account set-up
+    Policy(policy::PolicyArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
+        Command::Policy(args) => policy::run(args).await,
         Command::Invoke(args) => invoke::run(*args).await.map_err(|e| e.to_string()),
         Command::Local(args) => local::run(args).await.map(|()| 0).map_err(|e| e.to_string()),
     };
