@@ -14,6 +14,12 @@ use std::collections::HashMap;
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
 /// `AWS_ENDPOINT_URL*`), SDK retries off, our timeouts.
 pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
+    loader(timeouts).load().await
+}
+
+/// The loader behind [`base_config`], for callers that set credentials or an endpoint
+/// explicitly (the demo and tests against a local account 2).
+pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -23,8 +29,6 @@ pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
                 .operation_timeout(timeouts.attempt)
                 .build(),
         )
-        .load()
-        .await
 }
 
 /// The key of one client: who signs, and where.

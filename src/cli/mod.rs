@@ -1,6 +1,8 @@
 //! The `xinvoke` command line: one subcommand a module, help text from doc comments.
 
+pub mod demo;
 pub mod invoke;
+pub mod local;
 
 use clap::{Parser, Subcommand};
 
@@ -14,14 +16,20 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Tour the built-in local account 2: both auth modes and injected VPC failures, no AWS needed
+    Demo(demo::DemoArgs),
     /// Invoke a target once and print the outcome record as JSON
     Invoke(invoke::InvokeArgs),
+    /// Serve the local account 2: a Lambda + STS endpoint that answers and fails like AWS
+    Local(local::LocalArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
-        Command::Invoke(args) => invoke::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Invoke(args) => invoke::run(args).await.map_err(|e| e.to_string()),
+        Command::Local(args) => local::run(args).await.map(|()| 0).map_err(|e| e.to_string()),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,172 @@
-//! placeholder
+//! The local account 2: an HTTP server that answers like AWS Lambda and STS, so real SDK
+//! clients (Rust, boto3) pointed at it with `endpoint_url` see what they would see from AWS:
+//! SigV4 checks, IAM decisions with AWS's wording, Invoke's statuses, headers and limits,
+//! lifecycle states, throttles and the VPC/ENI failures that emerge under concurrency. It is
+//! the test bed of the whole project and the `xinvoke local` command.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), xinvoke::local::LocalError> {
+//! use xinvoke::local::{LocalServer, Scenario};
+//! let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("{}", server.url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod clock;
+pub mod control;
+pub mod errors;
+pub mod faults;
+pub mod function;
+pub mod iam;
+pub mod lambda_api;
+pub mod scenario;
+pub mod server;
+pub mod sigv4;
+pub mod stats;
+pub mod sts;
+pub mod upstream;
+pub mod vpc;
+pub mod world;
+
+pub use scenario::{Scenario, ScenarioError};
+pub use stats::Stats;
+
+use axum::serve::ListenerExt;
+use server::Shared;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Constants of the built-in scenario, for other modules and tests.
+pub mod builtin {
+    /// Region served.
+    pub const REGION: &str = "us-east-1";
+    /// Account 1, where the invoker runs.
+    pub const SOURCE_ACCOUNT: &str = "111111111111";
+    /// Account 2, where the target runs.
+    pub const TARGET_ACCOUNT: &str = "222222222222";
+    /// The invoker's role in account 1.
+    pub const SOURCE_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/xinvoke-source";
+    /// Static access key of `xinvoke-source`.
+    pub const SOURCE_ACCESS_KEY: &str = "AKIAXINVOKESOURCE001";
+    /// Static secret key of `xinvoke-source`.
+    pub const SOURCE_SECRET_KEY: &str = "xinvoke-local-source-secret";
+    /// Access key of `xinvoke-stranger` (account 1, no policy).
+    pub const STRANGER_ACCESS_KEY: &str = "AKIAXINVOKESTRANGER1";
+    /// Secret key of `xinvoke-stranger`.
+    pub const STRANGER_SECRET_KEY: &str = "xinvoke-local-stranger-secret";
+    /// Access key of the operator role `xinvoke-admin` (account 2).
+    pub const ADMIN_ACCESS_KEY: &str = "AKIAXINVOKEADMIN0001";
+    /// Secret key of `xinvoke-admin`.
+    pub const ADMIN_SECRET_KEY: &str = "xinvoke-local-admin-secret";
+    /// The role in account 2 that `xinvoke-source` may assume.
+    pub const INVOKE_ROLE_ARN: &str = "arn:aws:iam::222222222222:role/xinvoke-invoke";
+    /// The ExternalId its trust policy requires.
+    pub const EXTERNAL_ID: &str = "xinvoke-local-external-id";
+    /// The target function.
+    pub const TARGET_FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:222222222222:function:target";
+    /// The target's alias `live` (→ version 1), the only ARN account 1 may invoke directly.
+    pub const TARGET_ALIAS_ARN: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The address is taken or not ours.
+    #[error("cannot listen on {addr}: {source}; pick another --listen address or port 0")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The scenario is unusable.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Serving failed.
+    #[error("local server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A running local account 2.
+#[derive(Debug)]
+pub struct LocalServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl LocalServer {
+    /// Bind `addr` (port 0 = a free port) and serve `scenario` in the background on the
+    /// current tokio runtime.
+    pub async fn start(scenario: Scenario, addr: SocketAddr) -> Result<LocalServer, LocalError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| LocalError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| LocalError::Bind { addr, source })?;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let shared = Arc::new(Shared::new(scenario));
+        let app = server::router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(LocalServer {
+            addr,
+            shared,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`, the `endpoint_url` for SDK clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The counters (same data as `GET /_local/stats`).
+    pub fn stats(&self) -> Stats {
+        self.shared.world().stats()
+    }
+
+    /// Stop accepting, let in-flight requests finish (at most 10 s), then return.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+
+    /// Wait until the server stops by itself (it only does on an error).
+    pub async fn wait(&mut self) -> Result<(), LocalError> {
+        match (&mut self.task).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(LocalError::Serve(e)),
+            Err(e) => Err(LocalError::Serve(std::io::Error::other(e))),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! `xinvoke demo`: the main job on the built-in local account 2, no AWS needed. It starts the
+//! local account 2 in-process, then invokes through both auth modes and through injected VPC
+//! failures, printing each outcome as it would arrive from AWS.
+
+use crate::adapters::clients;
+use crate::adapters::config::{Settings, Timeouts};
+use crate::adapters::service::{Call, Service};
+use crate::core::classify::Class;
+use crate::core::invocation::InvocationType;
+use crate::core::record::InvokeRecord;
+use crate::core::retry::{default_class_policy, RetryPolicy};
+use crate::local::client::ControlClient;
+use crate::local::{builtin, LocalServer, Scenario};
+use aws_config::Region;
+use aws_credential_types::Credentials;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Run the built-in tour: the local account 2, both auth modes, the VPC failures.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Print each outcome record as JSON after the table
+    #[arg(long)]
+    pub json: bool,
+    /// Use the default retry waits instead of ones shortened 10x for the tour
+    #[arg(long)]
+    pub real_waits: bool,
+}
+
+/// A step of the tour.
+struct Step {
+    title: &'static str,
+    auth: &'static str,
+    /// Faults or state changes to apply first.
+    setup: Vec<(&'static str, Value)>,
+    payload: Value,
+    invocation_type: InvocationType,
+    expect: Class,
+}
+
+fn steps() -> Vec<Step> {
+    use InvocationType::*;
+    let step = |title, auth, setup, payload, invocation_type, expect| Step {
+        title,
+        auth,
+        setup,
+        payload,
+        invocation_type,
+        expect,
+    };
+    vec![
+        step(
+            "sync invoke of target:live",
+            "resource",
+            vec![],
+            json!({"hello": "world"}),
+            RequestResponse,
+            Class::Ok,
+        ),
+        step(
+            "async invoke (Event)",
+            "resource",
+            vec![],
+            json!({"order": 1}),
+            Event,
+            Class::Ok,
+        ),
+        step(
+            "permission check (DryRun)",
+            "resource",
+            vec![],
+            json!({}),
+            DryRun,
+            Class::Ok,
+        ),
+        step(
+            "sync invoke via the assumed role",
+            "role",
+            vec![],
+            json!({"hello": "role"}),
+            RequestResponse,
+            Class::Ok,
+        ),
+        step(
+            "unqualified target, resource policy grants :live only",
+            "unqualified",
+            vec![],
+            json!({}),
+            RequestResponse,
+            Class::AccessDeniedResource,
+        ),
+        step(
+            "a role with no identity policy",
+            "stranger",
+            vec![],
+            json!({}),
+            RequestResponse,
+            Class::AccessDeniedIdentity,
+        ),
+        step(
+            "assume role with the wrong external id",
+            "wrong-external-id",
+            vec![],
+            json!({}),
+            RequestResponse,
+            Class::Credentials,
+        ),
+        step(
+            "target throws",
+            "resource",
+            vec![],
+            json!({"fail": "boom"}),
+            RequestResponse,
+            Class::FunctionError,
+        ),
+        step(
+            "EC2 throttles ENI set-up once, then recovers",
+            "role",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "EC2ThrottledException", "times": 1}),
+            )],
+            json!({}),
+            RequestResponse,
+            Class::Ok,
+        ),
+        step(
+            "ENI quota used up (stays)",
+            "resource",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "ENILimitReachedException", "times": 5}),
+            )],
+            json!({}),
+            RequestResponse,
+            Class::EniLimit,
+        ),
+        step(
+            "EC2 RequestLimitExceeded (stays)",
+            "role",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "EC2UnexpectedException", "ec2_error_code": "RequestLimitExceeded", "times": 5}),
+            )],
+            json!({}),
+            Event,
+            Class::Ec2RequestLimit,
+        ),
+        step(
+            "subnets out of IP addresses (stays)",
+            "resource",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "SubnetIPAddressLimitReachedException", "times": 5}),
+            )],
+            json!({}),
+            RequestResponse,
+            Class::SubnetIpLimit,
+        ),
+        step(
+            "throttled with Retry-After: 1",
+            "resource",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "TooManyRequestsException", "reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "retry_after_s": 1, "times": 1}),
+            )],
+            json!({}),
+            RequestResponse,
+            Class::Ok,
+        ),
+        step(
+            "invalid subnet (configuration: never retried)",
+            "resource",
+            vec![(
+                "fault",
+                json!({"function": "target", "error": "InvalidSubnetIDException", "times": 1}),
+            )],
+            json!({}),
+            RequestResponse,
+            Class::VpcConfig,
+        ),
+    ]
+}
+
+/// The default policy with every wait shortened `factor` times.
+fn shortened(factor: f64) -> RetryPolicy {
+    let classes = Class::ALL
+        .into_iter()
+        .map(|c| {
+            let mut p = default_class_policy(c);
+            p.interval_s /= factor;
+            p.max_delay_s /= factor;
+            (c, p)
+        })
+        .collect();
+    RetryPolicy {
+        classes,
+        ..RetryPolicy::default()
+    }
+}
+
+async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> Result<Service, String> {
+    let (creds, target, role) = match auth {
+        "resource" => (source_creds(), builtin::TARGET_ALIAS_ARN, None),
+        "role" => (source_creds(), builtin::TARGET_FUNCTION_ARN, Some(builtin::EXTERNAL_ID)),
+        "unqualified" => (source_creds(), builtin::TARGET_FUNCTION_ARN, None),
+        "stranger" => (
+            Credentials::new(
+                builtin::STRANGER_ACCESS_KEY,
+                builtin::STRANGER_SECRET_KEY,
+                None,
+                None,
+                "demo",
+            ),
+            builtin::TARGET_ALIAS_ARN,
+            None,
+        ),
+        _ => (
+            source_creds(),
+            builtin::TARGET_FUNCTION_ARN,
+            Some("not-the-external-id"),
+        ),
+    };
+    let mut vars: HashMap<&str, String> = HashMap::from([("XINVOKE_TARGET_ARN", target.to_string())]);
+    if let Some(external_id) = role {
+        vars.insert("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN.to_string());
+        vars.insert("XINVOKE_EXTERNAL_ID", external_id.to_string());
+    }
+    let mut settings = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
+    settings.retry = policy.clone();
+    let base = clients::loader(Timeouts::default())
+        .credentials_provider(creds)
+        .endpoint_url(server.url())
+        .region(Region::new(builtin::REGION))
+        .load()
+        .await;
+    Ok(Service::new(settings, &base).await)
+}
+
+fn source_creds() -> Credentials {
+    Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        builtin::SOURCE_SECRET_KEY,
+        None,
+        None,
+        "demo",
+    )
+}
+
+/// Run the tour; exit code 0 when every step ended as expected.
+pub async fn run(args: DemoArgs) -> Result<u8, String> {
+    crate::adapters::logging::init_cli();
+    let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let control = ControlClient::new(server.addr());
+    let policy = if args.real_waits {
+        RetryPolicy::default()
+    } else {
+        shortened(10.0)
+    };
+    println!(
+        "xinvoke demo: local account 2 (built-in scenario) listening on {}",
+        server.url()
+    );
+    println!(
+        "account 1 {} (role xinvoke-source) invokes {} in account 2 {}",
+        builtin::SOURCE_ACCOUNT,
+        builtin::TARGET_FUNCTION_ARN,
+        builtin::TARGET_ACCOUNT
+    );
+    if !args.real_waits {
+        println!("retry waits are the defaults shortened 10x for the tour (--real-waits for the real ones)");
+    }
+    println!();
+    println!(
+        "{:>2}  {:<54} {:<18} {:<16} {:<23} {:>8} {:>9}",
+        "#", "step", "auth", "type", "class", "attempts", "latency"
+    );
+    let mut services: HashMap<&str, Service> = HashMap::new();
+    let mut records: Vec<InvokeRecord> = Vec::new();
+    let mut unexpected = 0;
+    for (i, step) in steps().into_iter().enumerate() {
+        for (kind, spec) in &step.setup {
+            let path = if *kind == "fault" {
+                "/_local/faults"
+            } else {
+                "/_local/state"
+            };
+            control
+                .call("POST", path, Some(spec))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if !services.contains_key(step.auth) {
+            services.insert(step.auth, service_for(&server, step.auth, &policy).await?);
+        }
+        let svc = &services[step.auth];
+        let call = Call {
+            payload: step.payload.to_string().into_bytes(),
+            invocation_type: Some(step.invocation_type),
+            ..Call::default()
+        };
+        let record = svc.invoke(call, None).await?;
+        let mark = if record.class() == step.expect { " " } else { "!" };
+        if record.class() != step.expect {
+            unexpected += 1;
+        }
+        let auth = match step.auth {
+            "resource" | "unqualified" | "stranger" => "resource-based",
+            _ => "role chaining",
+        };
+        println!(
+            "{:>2}{mark} {:<54} {:<18} {:<16} {:<23} {:>8} {:>7.0}ms",
+            i + 1,
+            step.title,
+            auth,
+            record.invocation_type.as_str(),
+            record.class().name(),
+            record.attempts,
+            record.latency_ms
+        );
+        if let Some(hint) = record.outcome.hint.as_deref().filter(|_| record.class() != Class::Ok) {
+            println!("    {hint}");
+        }
+        control.clear_faults().await.map_err(|e| e.to_string())?;
+        records.push(record);
+    }
+    let stats = control.stats().await.map_err(|e| e.to_string())?;
+    println!();
+    println!(
+        "local account 2: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",
+        stats["sts_assume_role"]
+    );
+    if args.json {
+        for r in &records {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        }
+    }
+    server.shutdown().await;
+    if unexpected > 0 {
+        println!("{unexpected} step(s) ended differently than expected (marked !)");
+        return Ok(1);
+    }
+    Ok(0)
+}

@@ -1,0 +1,139 @@
+//! A small client for the local account 2's control API (`/_local/`), for the demo, the load
+//! harness and tests: plain HTTP/1.1 on loopback, one connection per call.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use thiserror::Error;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A control call that failed.
+#[derive(Debug, Error)]
+pub enum ControlError {
+    #[error("cannot reach the local account 2 at {addr}: {source}; is `xinvoke local` running there?")]
+    Io { addr: SocketAddr, source: std::io::Error },
+    #[error("the local account 2 answered {status} to {path}: {body}")]
+    Refused { path: String, status: u16, body: String },
+    #[error("the local account 2 sent an unreadable answer to {path}")]
+    Unreadable { path: String },
+}
+
+/// Talks to one local account 2.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlClient {
+    addr: SocketAddr,
+}
+
+impl ControlClient {
+    pub fn new(addr: SocketAddr) -> ControlClient {
+        ControlClient { addr }
+    }
+
+    /// Send one request; a non-2xx answer is an error carrying the body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ControlError> {
+        let io = |source| ControlError::Io {
+            addr: self.addr,
+            source,
+        };
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let mut stream = TcpStream::connect(self.addr).await.map_err(io)?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.map_err(io)?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.map_err(io)?;
+        let unreadable = || ControlError::Unreadable { path: path.to_string() };
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(unreadable)?;
+        let head = std::str::from_utf8(&raw[..split]).map_err(|_| unreadable())?;
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(unreadable)?;
+        let chunked = head.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("transfer-encoding:") && l.contains("chunked")
+        });
+        let payload = &raw[split + 4..];
+        let payload = if chunked {
+            dechunk(payload).ok_or_else(unreadable)?
+        } else {
+            payload.to_vec()
+        };
+        if !(200..300).contains(&status) {
+            return Err(ControlError::Refused {
+                path: path.to_string(),
+                status,
+                body: String::from_utf8_lossy(&payload).into_owned(),
+            });
+        }
+        if payload.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&payload).map_err(|_| unreadable())
+    }
+
+    /// `POST /_local/faults`.
+    pub async fn fault(&self, spec: &Value) -> Result<Value, ControlError> {
+        self.call("POST", "/_local/faults", Some(spec)).await
+    }
+
+    /// `DELETE /_local/faults`.
+    pub async fn clear_faults(&self) -> Result<Value, ControlError> {
+        self.call("DELETE", "/_local/faults", None).await
+    }
+
+    /// `POST /_local/state`.
+    pub async fn state(&self, spec: &Value) -> Result<Value, ControlError> {
+        self.call("POST", "/_local/state", Some(spec)).await
+    }
+
+    /// `POST /_local/clock`.
+    pub async fn advance_clock(&self, seconds: u64) -> Result<Value, ControlError> {
+        self.call(
+            "POST",
+            "/_local/clock",
+            Some(&serde_json::json!({ "advance_s": seconds })),
+        )
+        .await
+    }
+
+    /// `GET /_local/stats`.
+    pub async fn stats(&self) -> Result<Value, ControlError> {
+        self.call("GET", "/_local/stats", None).await
+    }
+
+    /// `POST /_local/reset`.
+    pub async fn reset(&self) -> Result<Value, ControlError> {
+        self.call("POST", "/_local/reset", None).await
+    }
+}
+
+fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        body = &body[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(body.get(..size)?);
+        body = body.get(size + 2..)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(), b"abcde");
+        assert!(dechunk(b"zz\r\n").is_none());
+    }
+}

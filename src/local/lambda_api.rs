@@ -1,0 +1,614 @@
+//! The Lambda REST API as the SDKs see it: `Invoke` (sync, Event, DryRun) with its limits,
+//! authorization, lifecycle states, throttles and VPC failures, and the read calls
+//! `GetFunctionConfiguration`, `GetPolicy` and `GetAlias`.
+
+use crate::core::behaviour;
+use crate::local::errors::{lambda_error_index, ApiError};
+use crate::local::function::{FunctionRuntime, Resolved};
+use crate::local::iam::{self, Caller, Query};
+use crate::local::scenario::{Behaviour, FunctionStateName};
+use crate::local::sigv4::{AuthFailure, SignedRequest};
+use crate::local::vpc::Environment;
+use crate::local::world::{request_id, World};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use percent_encoding::percent_decode_str;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest synchronous request payload.
+pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+/// Largest asynchronous (`Event`) request payload.
+pub const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
+/// Largest `X-Amz-Client-Context` (base64).
+pub const MAX_CLIENT_CONTEXT: usize = 3583;
+
+/// The Lambda error for an authentication failure.
+pub fn auth_error(f: &AuthFailure) -> ApiError {
+    let name = match f {
+        AuthFailure::Missing => "MissingAuthenticationTokenException",
+        AuthFailure::UnknownKey => "UnrecognizedClientException",
+        AuthFailure::Malformed(_) | AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => {
+            "InvalidSignatureException"
+        }
+        AuthFailure::ExpiredToken => "ExpiredTokenException",
+    };
+    ApiError::new(name, f.to_string())
+}
+
+/// A function reference parsed from the path: account, name, qualifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    /// Account id.
+    pub account: String,
+    /// Function name.
+    pub name: String,
+    /// Qualifier (from the name's suffix or `?Qualifier=`).
+    pub qualifier: Option<String>,
+}
+
+fn invalid_name(name: &str) -> ApiError {
+    ApiError::new(
+        "InvalidParameterValueException",
+        format!("1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"),
+    )
+}
+
+fn valid_part(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Parse `FunctionName` (name, partial ARN or full ARN, with an optional `:qualifier`) and
+/// the `Qualifier` query parameter. A bare name lives in the caller's account.
+pub fn parse_function_ref(
+    raw: &str,
+    query_qualifier: Option<&str>,
+    caller_account: &str,
+    region: &str,
+) -> Result<FunctionRef, ApiError> {
+    let parts: Vec<&str> = raw.split(':').collect();
+    let (account, name, suffix) = match parts.as_slice() {
+        [name] => (caller_account, *name, None),
+        [name, q] => (caller_account, *name, Some(*q)),
+        [acct, "function", name] => (*acct, *name, None),
+        [acct, "function", name, q] => (*acct, *name, Some(*q)),
+        ["arn", partition, "lambda", r, acct, "function", name, rest @ ..]
+            if partition.starts_with("aws") && rest.len() <= 1 =>
+        {
+            if *r != region {
+                return Err(ApiError::new(
+                    "ResourceNotFoundException",
+                    format!("Function not found: {raw}"),
+                ));
+            }
+            (*acct, *name, rest.first().copied())
+        }
+        _ => return Err(invalid_name(raw)),
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || !valid_part(name) {
+        return Err(invalid_name(raw));
+    }
+    if let Some(q) = suffix {
+        if q != "$LATEST" && !valid_part(q) {
+            return Err(invalid_name(raw));
+        }
+    }
+    let qualifier = match (suffix, query_qualifier) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ))
+        }
+        (a, b) => a.or(b).map(str::to_string),
+    };
+    Ok(FunctionRef {
+        account: account.to_string(),
+        name: name.to_string(),
+        qualifier,
+    })
+}
+
+impl FunctionRef {
+    /// The ARN, qualified when a qualifier was given.
+    pub fn arn(&self, region: &str) -> String {
+        match &self.qualifier {
+            Some(q) => format!("arn:aws:lambda:{region}:{}:function:{}:{q}", self.account, self.name),
+            None => format!("arn:aws:lambda:{region}:{}:function:{}", self.account, self.name),
+        }
+    }
+}
+
+fn with_request_id(mut resp: Response, rid: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        resp.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    resp
+}
+
+fn json_response(value: &serde_json::Value, rid: &str) -> Response {
+    let mut resp = (StatusCode::OK, serde_json::to_vec(value).unwrap_or_default()).into_response();
+    resp.headers_mut()
+        .insert("Content-Type", HeaderValue::from_static("application/json"));
+    with_request_id(resp, rid)
+}
+
+/// The parts of a Lambda request the handlers need.
+#[derive(Debug)]
+pub struct LambdaRequest<'a> {
+    /// Method.
+    pub method: &'a str,
+    /// Raw path.
+    pub raw_path: &'a str,
+    /// Raw query.
+    pub raw_query: &'a str,
+    /// Headers.
+    pub headers: &'a HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// Answer one request under `/2015-03-31/functions/`.
+pub async fn handle(world: Arc<World>, req: LambdaRequest<'_>) -> Response {
+    let rid = request_id();
+    let rest = req.raw_path.strip_prefix("/2015-03-31/functions/").unwrap_or_default();
+    let segments: Vec<&str> = rest.split('/').collect();
+    let is_invoke = req.method == "POST" && matches!(segments.as_slice(), [_, "invocations"]);
+    let result = answer(&world, &req, &segments, &rid).await;
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => e.into_response_with(&rid),
+    };
+    if is_invoke {
+        let error = resp
+            .headers()
+            .get("x-amzn-ErrorType")
+            .and_then(|v| v.to_str().ok())
+            .and_then(lambda_error_index);
+        let function_error = resp.headers().contains_key("X-Amz-Function-Error");
+        world
+            .counters
+            .invoke_answered(resp.status().as_u16(), error, function_error);
+    }
+    resp
+}
+
+async fn answer(
+    world: &Arc<World>,
+    req: &LambdaRequest<'_>,
+    segments: &[&str],
+    rid: &str,
+) -> Result<Response, ApiError> {
+    let signed = SignedRequest {
+        method: req.method,
+        raw_path: req.raw_path,
+        raw_query: req.raw_query,
+        headers: req.headers,
+        body: &req.body,
+    };
+    let caller = world.authenticate(&signed, "lambda").map_err(|f| auth_error(&f))?;
+    let query_qualifier = form_urlencoded::parse(req.raw_query.as_bytes())
+        .find(|(k, _)| k == "Qualifier")
+        .map(|(_, v)| v.into_owned());
+    let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let name_of =
+        |seg: &str| parse_function_ref(&decode(seg), query_qualifier.as_deref(), &caller.account, &world.region);
+    match (req.method, segments) {
+        ("POST", [name, "invocations"]) => invoke(world, &caller, name_of(name)?, req, rid).await,
+        ("GET", [name, "configuration"]) => {
+            let fref = name_of(name)?;
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:GetFunctionConfiguration")?;
+            Ok(json_response(&configuration(world, f, &fref, resolved), rid))
+        }
+        ("GET", [name, "policy"]) => {
+            let fref = name_of(name)?;
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:GetPolicy")?;
+            let Some(policy) = f.resource_policy(resolved) else {
+                return Err(ApiError::named("ResourceNotFoundException"));
+            };
+            let body = serde_json::json!({
+                "Policy": serde_json::to_string(policy).unwrap_or_default(),
+                "RevisionId": f.revision_id,
+            });
+            Ok(json_response(&body, rid))
+        }
+        ("GET", [name, "aliases", alias]) => {
+            let mut fref = name_of(name)?;
+            fref.qualifier = Some(decode(alias));
+            let arn = fref.arn(&world.region);
+            let unqualified = FunctionRef {
+                qualifier: None,
+                ..fref.clone()
+            };
+            let (f, _) = authorize(world, &caller, &unqualified, "lambda:GetAlias")?;
+            let Some(a) = f.aliases.iter().find(|a| Some(&a.name) == fref.qualifier.as_ref()) else {
+                return Err(ApiError::new(
+                    "ResourceNotFoundException",
+                    format!("Alias not found: {arn}"),
+                ));
+            };
+            let body = serde_json::json!({
+                "AliasArn": arn,
+                "Name": a.name,
+                "FunctionVersion": a.version,
+                "Description": "",
+                "RevisionId": a.revision_id,
+            });
+            Ok(json_response(&body, rid))
+        }
+        _ => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {} {}", req.method, req.raw_path),
+        )),
+    }
+}
+
+/// Identity side, existence, then resource side, as Lambda answers them.
+fn authorize<'w>(
+    world: &'w World,
+    caller: &Caller,
+    fref: &FunctionRef,
+    action: &str,
+) -> Result<(&'w Arc<FunctionRuntime>, Resolved<'w>), ApiError> {
+    let arn = fref.arn(&world.region);
+    let q = Query {
+        caller,
+        action,
+        resource: &arn,
+        external_id: None,
+    };
+    let same_account = caller.account == fref.account;
+    let identity = iam::evaluate(world.identity_policy(caller), &q, false);
+    let denied = |d: iam::Denial| ApiError::new("AccessDeniedException", d.message(caller, action, &arn));
+    if identity != iam::Decision::Allow && !same_account {
+        return Err(denied(iam::Denial::NoIdentityAllow));
+    }
+    if identity == iam::Decision::ExplicitDeny {
+        return Err(denied(iam::Denial::IdentityDeny));
+    }
+    let not_found = || ApiError::new("ResourceNotFoundException", format!("Function not found: {arn}"));
+    let f = world.function(&fref.account, &fref.name).ok_or_else(not_found)?;
+    let resolved = f.resolve(fref.qualifier.as_deref()).ok_or_else(not_found)?;
+    let resource = iam::evaluate(f.resource_policy(resolved), &q, true);
+    iam::authorize(identity, resource, same_account).map_err(denied)?;
+    Ok((f, resolved))
+}
+
+fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolved: Resolved<'_>) -> serde_json::Value {
+    let life = f.lifecycle(world.clock.now_ms());
+    let version = match resolved {
+        Resolved::Latest => "$LATEST",
+        other => other.executed_version(),
+    };
+    let (last_update, last_update_code) = match life.state {
+        FunctionStateName::Failed => ("Failed", life.reason_code.clone()),
+        FunctionStateName::Pending => ("InProgress", life.reason_code.clone()),
+        _ => ("Successful", None),
+    };
+    let mut v = serde_json::json!({
+        "FunctionName": f.def.name,
+        "FunctionArn": fref.arn(&world.region),
+        "Runtime": "provided.al2023",
+        "Role": format!("arn:aws:iam::{}:role/{}-execution", f.account, f.def.name),
+        "Handler": "bootstrap",
+        "CodeSize": 1_048_576,
+        "Description": "",
+        "Timeout": f.def.timeout_s,
+        "MemorySize": f.def.memory_mb,
+        "LastModified": "2026-01-01T00:00:00.000+0000",
+        "CodeSha256": "eHhpbnZva2UtbG9jYWwtY29kZS1zaGEyNTYtMDAwMDA=",
+        "Version": version,
+        "TracingConfig": { "Mode": "PassThrough" },
+        "RevisionId": f.revision_id,
+        "State": format!("{:?}", life.state),
+        "LastUpdateStatus": last_update,
+        "PackageType": "Zip",
+        "Architectures": ["arm64"],
+        "EphemeralStorage": { "Size": 512 },
+    });
+    if let Some(vpc) = &f.def.vpc {
+        v["VpcConfig"] = serde_json::json!({
+            "SubnetIds": vpc.subnet_ids,
+            "SecurityGroupIds": vpc.security_group_ids,
+            "VpcId": vpc.vpc_id,
+            "Ipv6AllowedForDualStack": false,
+        });
+    }
+    if let Some(reason) = life.reason() {
+        v["StateReason"] = reason.into();
+    }
+    if let Some(code) = &life.reason_code {
+        v["StateReasonCode"] = code.clone().into();
+    }
+    if let Some(code) = last_update_code {
+        v["LastUpdateStatusReason"] = life.reason().unwrap_or_default().into();
+        v["LastUpdateStatusReasonCode"] = code.into();
+    }
+    v
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+async fn invoke(
+    world: &Arc<World>,
+    caller: &Caller,
+    fref: FunctionRef,
+    req: &LambdaRequest<'_>,
+    rid: &str,
+) -> Result<Response, ApiError> {
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
+    let kind = match header("x-amz-invocation-type") {
+        None | Some("RequestResponse") => InvocationType::RequestResponse,
+        Some("Event") => InvocationType::Event,
+        Some("DryRun") => InvocationType::DryRun,
+        Some(other) => {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                format!("1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"),
+            ))
+        }
+    };
+    let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
+    f.invokes.fetch_add(1, Ordering::Relaxed);
+    let tail = header("x-amz-log-type") == Some("Tail");
+    if tail && caller.account != f.account {
+        return Err(ApiError::new(
+            "AccessDeniedException",
+            "Cross-account log access is not allowed",
+        ));
+    }
+    let limit = if kind == InvocationType::Event {
+        MAX_EVENT_PAYLOAD
+    } else {
+        MAX_SYNC_PAYLOAD
+    };
+    if req.body.len() > limit {
+        return Err(ApiError::new(
+            "RequestTooLargeException",
+            format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+        ));
+    }
+    if header("x-amz-client-context").is_some_and(|c| c.len() > MAX_CLIENT_CONTEXT) {
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
+        ));
+    }
+    let executed = resolved.executed_version().to_string();
+    if kind == InvocationType::DryRun {
+        return Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), rid));
+    }
+    f.check_ready(world.clock.now_ms())?;
+    if let Some(inj) = world.faults.check(&f.def.name, fref.qualifier.as_deref()) {
+        if !inj.latency.is_zero() {
+            tokio::time::sleep(inj.latency).await;
+        }
+        if let Some(e) = inj.error {
+            return Err(e);
+        }
+    }
+    if kind == InvocationType::Event {
+        let (world, f, body) = (Arc::clone(world), Arc::clone(f), req.body.clone());
+        tokio::spawn(async move {
+            // Lambda queues async events; a throttled or failed one is simply dropped here.
+            let _ = execute(&world, &f, body).await;
+        });
+        return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
+    }
+    let (status, payload, function_error) = execute(world, f, req.body.clone()).await?;
+    let mut resp = (status, payload).into_response();
+    let h = resp.headers_mut();
+    h.insert("Content-Type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&executed) {
+        h.insert("X-Amz-Executed-Version", v);
+    }
+    if let Some(fe) = function_error {
+        h.insert("X-Amz-Function-Error", fe);
+    }
+    if tail {
+        let log = format!(
+            "START RequestId: {rid} Version: {executed}\nEND RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: 1.00 ms\n"
+        );
+        use base64::Engine as _;
+        if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
+            h.insert("X-Amz-Log-Result", v);
+        }
+    }
+    Ok(with_request_id(resp, rid))
+}
+
+/// Holds one execution's concurrency slot; gives it back when dropped (also when the client
+/// goes away mid-invoke).
+struct Slot {
+    world: Arc<World>,
+    f: Arc<FunctionRuntime>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.f.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(a) = self.world.accounts.get(&self.f.account) {
+            a.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.world.counters.execution_finished();
+    }
+}
+
+fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, ApiError> {
+    let Some(account) = world.accounts.get(&f.account) else {
+        return Err(ApiError::named("ServiceException"));
+    };
+    let in_fn = f.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let in_acct = account.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let over = match f.def.reserved_concurrency {
+        Some(r) if in_fn > r => Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
+        Some(_) => None,
+        None if in_acct > account.unreserved_limit => Some("ConcurrentInvocationLimitExceeded"),
+        None => None,
+    };
+    if let Some(reason) = over {
+        f.in_flight.fetch_sub(1, Ordering::Relaxed);
+        account.in_flight.fetch_sub(1, Ordering::Relaxed);
+        return Err(ApiError::throttle(reason, 1));
+    }
+    world.counters.execution_started();
+    Ok(Slot {
+        world: Arc::clone(world),
+        f: Arc::clone(f),
+    })
+}
+
+/// Holds an execution environment (per_environment VPC mode); returns it warm when dropped.
+struct EnvLease {
+    world: Arc<World>,
+    f: Arc<FunctionRuntime>,
+    env: Option<Environment>,
+    ready: bool,
+}
+
+impl Drop for EnvLease {
+    fn drop(&mut self) {
+        if let (Some(pool), Some(env)) = (&self.f.pool, self.env.take()) {
+            let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
+            if self.ready {
+                pool.release(env, self.world.clock.now_ms());
+            } else {
+                pool.discard(env);
+            }
+        }
+    }
+}
+
+async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Option<EnvLease>, ApiError> {
+    let Some(pool) = &f.pool else {
+        return Ok(None);
+    };
+    let acquired = {
+        let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.acquire(world.clock.now_ms())
+    };
+    let (env, cold) = acquired.map_err(|e| e.to_api_error())?;
+    let mut lease = EnvLease {
+        world: Arc::clone(world),
+        f: Arc::clone(f),
+        env: Some(env),
+        ready: !cold,
+    };
+    if cold {
+        let setup = f.def.vpc.as_ref().map(|v| v.eni_setup_ms).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(setup)).await;
+        lease.ready = true;
+    }
+    Ok(Some(lease))
+}
+
+/// Run the function: take a concurrency slot and an environment, then the behaviour.
+/// Returns the status, payload and `X-Amz-Function-Error`.
+async fn execute(
+    world: &Arc<World>,
+    f: &Arc<FunctionRuntime>,
+    payload: Bytes,
+) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+    let _slot = acquire_slot(world, f)?;
+    let _env = acquire_env(world, f).await?;
+    match &f.def.behaviour {
+        Behaviour::Named(_) => {
+            let plan = behaviour::plan(&payload);
+            if !plan.sleep.is_zero() {
+                tokio::time::sleep(plan.sleep).await;
+            }
+            Ok(match plan.result {
+                Ok(body) if body.as_slice() == payload.as_ref() => (StatusCode::OK, payload, None),
+                Ok(body) => (StatusCode::OK, Bytes::from(body), None),
+                Err(failure) => (
+                    StatusCode::OK,
+                    Bytes::from(failure.to_payload()),
+                    Some(HeaderValue::from_static("Unhandled")),
+                ),
+            })
+        }
+        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_in_every_form() {
+        let r = "us-east-1";
+        let me = "111111111111";
+        let cases = [
+            ("target", None, ("111111111111", "target", None)),
+            ("target:live", None, ("111111111111", "target", Some("live"))),
+            ("target", Some("live"), ("111111111111", "target", Some("live"))),
+            ("222222222222:function:target", None, ("222222222222", "target", None)),
+            (
+                "222222222222:function:target:1",
+                None,
+                ("222222222222", "target", Some("1")),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:target",
+                None,
+                ("222222222222", "target", None),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:target:live",
+                Some("live"),
+                ("222222222222", "target", Some("live")),
+            ),
+            (
+                "arn:aws:lambda:us-east-1:222222222222:function:target:$LATEST",
+                None,
+                ("222222222222", "target", Some("$LATEST")),
+            ),
+        ];
+        for (raw, q, (acct, name, qual)) in cases {
+            let f = parse_function_ref(raw, q, me, r).unwrap();
+            assert_eq!(
+                (f.account.as_str(), f.name.as_str(), f.qualifier.as_deref()),
+                (acct, name, qual),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_function_names_are_refused() {
+        let cases = [
+            ("", "InvalidParameterValueException"),
+            ("a:b:c", "InvalidParameterValueException"),
+            (
+                "arn:aws:lambda:eu-west-1:222222222222:function:target",
+                "ResourceNotFoundException",
+            ),
+            ("12:function:target", "InvalidParameterValueException"),
+            ("target:live", "InvalidParameterValueException"),
+        ];
+        for (raw, name) in cases {
+            let q = if raw == "target:live" { Some("1") } else { None };
+            let e = parse_function_ref(raw, q, "111111111111", "us-east-1").unwrap_err();
+            assert_eq!(e.name(), name, "{raw}");
+        }
+    }
+
+    #[test]
+    fn arn_includes_the_qualifier() {
+        let f = parse_function_ref("target:live", None, "222222222222", "us-east-1").unwrap();
+        assert_eq!(
+            f.arn("us-east-1"),
+            "arn:aws:lambda:us-east-1:222222222222:function:target:live"
+        );
+    }
+}

@@ -1,0 +1,597 @@
+//! What the local account 2 simulates: accounts, roles with their keys and policies, functions
+//! with versions, aliases, resource policies, VPC model and concurrency limits. Read once from
+//! TOML or JSON and validated up front, so a mistake is reported with its file, field and fix
+//! instead of surfacing as a puzzling AccessDenied later.
+//!
+//! The built-in scenario (`src/local/builtin.toml`) is the reference example of the format;
+//! `tests/scenarios/*.toml` show the VPC and concurrency knobs. In short:
+//!
+//! ```toml
+//! region = "us-east-1"
+//!
+//! [[accounts]]
+//! id = "111111111111"
+//! concurrency_limit = 1000            # optional, default 1000
+//! org_id = "o-example"                # optional, for aws:PrincipalOrgID
+//!
+//! [[accounts.roles]]
+//! name = "caller"
+//! credentials = { access_key_id = "AKIA...", secret_access_key = "..." }   # optional
+//! session_name = "xinvoke-local"      # optional: the session a static key reports as
+//! max_session_s = 3600                # optional
+//! policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }
+//! trust = { Statement = [ ... ] }     # optional: who may AssumeRole it
+//!
+//! [[accounts.functions]]
+//! name = "target"
+//! versions = ["1"]
+//! behaviour = "builtin"               # or { upstream = "http://127.0.0.1:9000/..." }
+//! reserved_concurrency = 10           # optional
+//! resource_policy = { Statement = [ ... ] }   # unqualified calls
+//! aliases = [{ name = "live", version = "1", resource_policy = { Statement = [ ... ] } }]
+//! vpc = { vpc_id = "vpc-1", subnet_ids = ["subnet-a"], security_group_ids = ["sg-1"],
+//!         eni_mode = "per_environment", eni_quota = 250, free_ips_per_subnet = 250,
+//!         ec2_api_rate = 10.0, ec2_api_burst = 20, eni_setup_ms = 100 }
+//! ```
+
+use crate::local::iam::PolicyDocument;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A secret string (secret key): never shown by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A whole simulated world.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The one region served.
+    pub region: String,
+    /// Accounts.
+    pub accounts: Vec<Account>,
+}
+
+/// One account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// 12-digit account id.
+    pub id: String,
+    /// Organization id, for `aws:PrincipalOrgID` conditions.
+    #[serde(default)]
+    pub org_id: Option<String>,
+    /// Account-wide concurrent executions.
+    #[serde(default = "default_concurrency")]
+    pub concurrency_limit: u32,
+    /// Roles.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Functions.
+    #[serde(default)]
+    pub functions: Vec<Function>,
+}
+
+fn default_concurrency() -> u32 {
+    1000
+}
+
+/// Static credentials of a role (as an execution role's would be).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticCredentials {
+    /// `AKIA...`.
+    pub access_key_id: String,
+    /// The secret.
+    pub secret_access_key: Secret,
+}
+
+/// One IAM role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// Role name.
+    pub name: String,
+    /// Static credentials that act as this role.
+    #[serde(default)]
+    pub credentials: Option<StaticCredentials>,
+    /// The session name a static key reports (`assumed-role/NAME/SESSION`).
+    #[serde(default = "default_session_name")]
+    pub session_name: String,
+    /// Longest AssumeRole session for this role, in seconds.
+    #[serde(default = "default_max_session")]
+    pub max_session_s: u32,
+    /// Identity policy.
+    #[serde(default)]
+    pub policy: Option<PolicyDocument>,
+    /// Trust policy.
+    #[serde(default)]
+    pub trust: Option<PolicyDocument>,
+}
+
+fn default_session_name() -> String {
+    "xinvoke-local".to_string()
+}
+
+fn default_max_session() -> u32 {
+    3600
+}
+
+/// What a function does with a payload.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Behaviour {
+    /// `"builtin"`: `xinvoke::core::behaviour`.
+    Named(BehaviourName),
+    /// `{ upstream = "http://..." }`: forward the payload by HTTP POST.
+    Upstream {
+        /// URL to POST the payload to.
+        upstream: String,
+    },
+}
+
+/// The named behaviours.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum BehaviourName {
+    /// The sample target's behaviour.
+    #[serde(rename = "builtin")]
+    Builtin,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour::Named(BehaviourName::Builtin)
+    }
+}
+
+/// An alias.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alias {
+    /// Alias name.
+    pub name: String,
+    /// The version it points to.
+    pub version: String,
+    /// Resource policy on the alias (covers only calls qualified with it).
+    #[serde(default)]
+    pub resource_policy: Option<PolicyDocument>,
+}
+
+/// A function's lifecycle state at start.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, serde::Serialize)]
+pub enum FunctionStateName {
+    /// Ready.
+    #[default]
+    Active,
+    /// Being set up: Invoke answers 409.
+    Pending,
+    /// Idle too long: the next Invoke answers 502 ResourceNotReadyException.
+    Inactive,
+    /// Setup failed: Invoke answers 502 by reason code.
+    Failed,
+}
+
+/// How VPC networking is modelled.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum EniMode {
+    /// Shared ENIs created at deploy: no per-invoke ENIs, Inactive after a long idle.
+    #[default]
+    #[serde(rename = "hyperplane")]
+    Hyperplane,
+    /// Pre-2019: each execution environment takes its own ENI and subnet IP.
+    #[serde(rename = "per_environment")]
+    PerEnvironment,
+}
+
+/// VPC configuration and model parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    /// VPC id.
+    #[serde(default = "default_vpc_id")]
+    pub vpc_id: String,
+    /// Subnets (at least one).
+    pub subnet_ids: Vec<String>,
+    /// Security groups.
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// How ENIs are used.
+    #[serde(default)]
+    pub eni_mode: EniMode,
+    /// ENIs available to this function (per_environment).
+    #[serde(default = "default_eni_quota")]
+    pub eni_quota: u32,
+    /// Free IP addresses in each subnet (per_environment).
+    #[serde(default = "default_free_ips")]
+    pub free_ips_per_subnet: u32,
+    /// EC2 API calls per second Lambda may make to create ENIs (per_environment).
+    #[serde(default = "default_ec2_rate")]
+    pub ec2_api_rate: f64,
+    /// Burst of the EC2 API token bucket.
+    #[serde(default = "default_ec2_burst")]
+    pub ec2_api_burst: u32,
+    /// Time to set up a new environment's ENI, in ms (per_environment cold start).
+    #[serde(default = "default_eni_setup_ms")]
+    pub eni_setup_ms: u64,
+    /// An idle environment releases its ENI and IP after this many seconds.
+    #[serde(default = "default_env_idle_s")]
+    pub env_idle_s: u64,
+    /// Hyperplane: the function goes Inactive after this many idle seconds (server clock).
+    #[serde(default = "default_inactive_after_s")]
+    pub inactive_after_idle_s: u64,
+    /// How long the function stays Pending while its VPC connection is rebuilt, in ms.
+    #[serde(default = "default_pending_ms")]
+    pub pending_ms: u64,
+}
+
+fn default_vpc_id() -> String {
+    "vpc-0xinvoke00000001".to_string()
+}
+fn default_eni_quota() -> u32 {
+    250
+}
+fn default_free_ips() -> u32 {
+    250
+}
+fn default_ec2_rate() -> f64 {
+    20.0
+}
+fn default_ec2_burst() -> u32 {
+    40
+}
+fn default_eni_setup_ms() -> u64 {
+    50
+}
+fn default_env_idle_s() -> u64 {
+    300
+}
+fn default_inactive_after_s() -> u64 {
+    14 * 24 * 3600
+}
+fn default_pending_ms() -> u64 {
+    2000
+}
+
+/// One function.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Function {
+    /// Function name.
+    pub name: String,
+    /// Published versions.
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// Aliases.
+    #[serde(default)]
+    pub aliases: Vec<Alias>,
+    /// What it does.
+    #[serde(default)]
+    pub behaviour: Behaviour,
+    /// Resource policy for unqualified (and `$LATEST`) calls.
+    #[serde(default)]
+    pub resource_policy: Option<PolicyDocument>,
+    /// State at start.
+    #[serde(default)]
+    pub state: FunctionStateName,
+    /// Reason code when the start state is Failed or Inactive.
+    #[serde(default)]
+    pub state_reason_code: Option<String>,
+    /// Reserved concurrency.
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+    /// VPC attachment.
+    #[serde(default)]
+    pub vpc: Option<Vpc>,
+    /// Memory, MB (reported by GetFunctionConfiguration).
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+    /// Timeout, s (reported by GetFunctionConfiguration).
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u32,
+}
+
+fn default_memory() -> u32 {
+    128
+}
+fn default_timeout() -> u32 {
+    30
+}
+
+/// Why a scenario cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("cannot read scenario {path}: {source}; check the path given to --scenario")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Neither `.toml` nor `.json`.
+    #[error("scenario {path}: unknown file type; name it *.toml or *.json")]
+    Extension {
+        /// File.
+        path: PathBuf,
+    },
+    /// Syntax or type error (the message names the field and line).
+    #[error("scenario {path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// Well-formed but inconsistent.
+    #[error("scenario {path}: {field}: {problem}; {fix}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Dotted field path.
+        field: String,
+        /// What is wrong.
+        problem: String,
+        /// What to do.
+        fix: String,
+    },
+}
+
+const BUILTIN_TOML: &str = include_str!("builtin.toml");
+
+impl Scenario {
+    /// The built-in scenario: the source account 1, the target account 2, the `target`
+    /// function behind a VPC and an alias `live`. See [`crate::local::builtin`].
+    pub fn builtin() -> Scenario {
+        // A constant of this crate, checked by the unit tests: failing here is a build bug.
+        Scenario::from_toml_str(BUILTIN_TOML, Path::new("<builtin>")).expect("the built-in scenario is valid")
+    }
+
+    /// Read a scenario from a `.toml` or `.json` file.
+    pub fn from_path(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Scenario::from_toml_str(&text, path),
+            Some("json") => {
+                let s: Scenario = serde_json::from_str(&text).map_err(|e| ScenarioError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+                s.validate(path)?;
+                Ok(s)
+            }
+            _ => Err(ScenarioError::Extension {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+
+    /// Parse TOML text; `path` only names the source in errors.
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " | "),
+        })?;
+        s.validate(path)?;
+        Ok(s)
+    }
+
+    /// Check cross-references and values.
+    pub fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+        let bad = |field: String, problem: String, fix: &str| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            problem,
+            fix: fix.to_string(),
+        };
+        if self.region.is_empty() {
+            return Err(bad("region".into(), "is empty".into(), "set region = \"us-east-1\""));
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for (ai, acct) in self.accounts.iter().enumerate() {
+            let at = format!("accounts[{ai}]");
+            if acct.id.len() != 12 || !acct.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(
+                    format!("{at}.id"),
+                    format!("{:?} is not a 12-digit account id", acct.id),
+                    "use 12 digits, e.g. \"222222222222\"",
+                ));
+            }
+            if !ids.insert(&acct.id) {
+                return Err(bad(
+                    format!("{at}.id"),
+                    format!("account {} is declared twice", acct.id),
+                    "merge the two [[accounts]] tables",
+                ));
+            }
+            let mut role_names = HashSet::new();
+            for (ri, role) in acct.roles.iter().enumerate() {
+                let rt = format!("{at}.roles[{ri}]");
+                if role.name.is_empty() || !role_names.insert(&role.name) {
+                    return Err(bad(
+                        format!("{rt}.name"),
+                        format!("{:?} is empty or duplicated", role.name),
+                        "give each role a unique name",
+                    ));
+                }
+                if let Some(c) = &role.credentials {
+                    if !c.access_key_id.starts_with("AKIA") || c.access_key_id.len() < 16 {
+                        return Err(bad(
+                            format!("{rt}.credentials.access_key_id"),
+                            format!("{:?} is not a long-term access key id", c.access_key_id),
+                            "use AKIA followed by at least 12 characters",
+                        ));
+                    }
+                    if !keys.insert(&c.access_key_id) {
+                        return Err(bad(
+                            format!("{rt}.credentials.access_key_id"),
+                            format!("{} is used twice", c.access_key_id),
+                            "give each role its own key",
+                        ));
+                    }
+                }
+                if !(900..=43_200).contains(&role.max_session_s) {
+                    return Err(bad(
+                        format!("{rt}.max_session_s"),
+                        format!("{} is outside 900..=43200", role.max_session_s),
+                        "use a value IAM accepts",
+                    ));
+                }
+                for (name, doc) in [("policy", &role.policy), ("trust", &role.trust)] {
+                    if let Some(Err(e)) = doc.as_ref().map(PolicyDocument::validate) {
+                        return Err(bad(format!("{rt}.{name}"), e, "rewrite the condition"));
+                    }
+                }
+            }
+            let mut fn_names = HashSet::new();
+            for (fi, f) in acct.functions.iter().enumerate() {
+                let ft = format!("{at}.functions[{fi}]");
+                if f.name.is_empty()
+                    || !f
+                        .name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    || !fn_names.insert(&f.name)
+                {
+                    return Err(bad(
+                        format!("{ft}.name"),
+                        format!("{:?} is empty, duplicated or not [A-Za-z0-9-_]", f.name),
+                        "use a unique Lambda function name",
+                    ));
+                }
+                for (xi, al) in f.aliases.iter().enumerate() {
+                    if al.version != "$LATEST" && !f.versions.contains(&al.version) {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].version"),
+                            format!(
+                                "alias {} points to version {:?}, which is not in versions",
+                                al.name, al.version
+                            ),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if al.name.bytes().all(|b| b.is_ascii_digit()) || al.name == "$LATEST" {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].name"),
+                            format!("{:?} looks like a version", al.name),
+                            "start an alias name with a letter",
+                        ));
+                    }
+                    if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate) {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].resource_policy"),
+                            e,
+                            "rewrite the condition",
+                        ));
+                    }
+                }
+                if let Some(Err(e)) = f.resource_policy.as_ref().map(PolicyDocument::validate) {
+                    return Err(bad(format!("{ft}.resource_policy"), e, "rewrite the condition"));
+                }
+                if let Behaviour::Upstream { upstream } = &f.behaviour {
+                    if !upstream.starts_with("http://") {
+                        return Err(bad(format!("{ft}.behaviour.upstream"), format!("{upstream:?} is not an http:// URL"), "give a plain http URL such as http://127.0.0.1:9000/2015-03-31/functions/target/invocations"));
+                    }
+                }
+                if let Some(v) = &f.vpc {
+                    if v.subnet_ids.is_empty() {
+                        return Err(bad(
+                            format!("{ft}.vpc.subnet_ids"),
+                            "is empty".into(),
+                            "list at least one subnet",
+                        ));
+                    }
+                    if !(v.ec2_api_rate.is_finite() && v.ec2_api_rate >= 0.0) {
+                        return Err(bad(
+                            format!("{ft}.vpc.ec2_api_rate"),
+                            "must be a non-negative number".into(),
+                            "give calls per second, e.g. 10.0",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::builtin;
+
+    #[test]
+    fn builtin_scenario_parses_and_matches_the_constants() {
+        let s = Scenario::builtin();
+        assert_eq!(s.region, builtin::REGION);
+        let a1 = s.accounts.iter().find(|a| a.id == builtin::SOURCE_ACCOUNT).unwrap();
+        let src = a1.roles.iter().find(|r| r.name == "xinvoke-source").unwrap();
+        let c = src.credentials.as_ref().unwrap();
+        assert_eq!(c.access_key_id, builtin::SOURCE_ACCESS_KEY);
+        assert_eq!(c.secret_access_key.0, builtin::SOURCE_SECRET_KEY);
+        let a2 = s.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT).unwrap();
+        let f = &a2.functions[0];
+        assert_eq!(f.name, "target");
+        assert_eq!(f.aliases[0].name, "live");
+        assert_eq!(f.vpc.as_ref().unwrap().subnet_ids.len(), 2);
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let text = format!("{:?}", Scenario::builtin());
+        assert!(!text.contains(builtin::SOURCE_SECRET_KEY));
+        assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn errors_name_the_file_field_and_fix() {
+        let cases = [
+            ("region = \"us-east-1\"\naccounts = [{ id = \"123\" }]", "accounts[0].id"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.functions]]\nname = \"f\"\naliases = [{ name = \"live\", version = \"7\" }]", "accounts[0].functions[0].aliases[0].version"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\nbogus = 1", "bogus"),
+        ];
+        for (text, field) in cases {
+            let err = Scenario::from_toml_str(text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("x.toml") && err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn from_path_reads_toml_and_json_and_rejects_other_extensions() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml_path = dir.path().join("s.toml");
+        std::fs::write(&toml_path, BUILTIN_TOML).unwrap();
+        assert!(Scenario::from_path(&toml_path).is_ok());
+        let json_path = dir.path().join("s.json");
+        std::fs::write(
+            &json_path,
+            r#"{"region":"us-east-1","accounts":[{"id":"222222222222"}]}"#,
+        )
+        .unwrap();
+        assert!(Scenario::from_path(&json_path).is_ok());
+        let other = dir.path().join("s.yaml");
+        std::fs::write(&other, "x").unwrap();
+        assert!(matches!(
+            Scenario::from_path(&other),
+            Err(ScenarioError::Extension { .. })
+        ));
+        assert!(matches!(
+            Scenario::from_path(&dir.path().join("none.toml")),
+            Err(ScenarioError::Read { .. })
+        ));
+    }
+}

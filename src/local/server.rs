@@ -1,0 +1,100 @@
+//! The HTTP server: one axum router whose single fallback dispatches by path to STS, the
+//! Lambda API or the control API, reading each body once with a hard cap.
+
+use crate::local::errors::ApiError;
+use crate::local::lambda_api::{self, LambdaRequest};
+use crate::local::scenario::Scenario;
+use crate::local::sigv4::SignedRequest;
+use crate::local::world::{request_id, World};
+use crate::local::{control, sts};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::Request;
+use axum::response::Response;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+/// Bodies larger than this are refused unread (Lambda's largest is 6 MB).
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// State shared by every request: the current world and the scenario to reset it to.
+#[derive(Debug)]
+pub struct Shared {
+    scenario: Scenario,
+    world: RwLock<Arc<World>>,
+}
+
+impl Shared {
+    /// A fresh world for `scenario`.
+    pub fn new(scenario: Scenario) -> Shared {
+        Shared {
+            world: RwLock::new(Arc::new(World::new(scenario.clone()))),
+            scenario,
+        }
+    }
+
+    /// The current world.
+    pub fn world(&self) -> Arc<World> {
+        Arc::clone(&self.world.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Replace the world with a fresh one (scenario, sessions, faults, clock, counters).
+    pub fn reset(&self) {
+        let fresh = Arc::new(World::new(self.scenario.clone()));
+        *self.world.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    }
+}
+
+/// The router.
+pub fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(shared)
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    if req.uri().path().starts_with("/_local/") {
+        return control::handle(&shared, peer, req).await;
+    }
+    let world = shared.world();
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ApiError::new(
+            "RequestTooLargeException",
+            format!(
+                "Request must be smaller than {} bytes for the InvokeFunction operation",
+                lambda_api::MAX_SYNC_PAYLOAD
+            ),
+        )
+        .into_response_with(&request_id());
+    };
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or_default();
+    if path.starts_with("/2015-03-31/functions/") {
+        let req = LambdaRequest {
+            method: parts.method.as_str(),
+            raw_path: path,
+            raw_query: query,
+            headers: &parts.headers,
+            body,
+        };
+        return lambda_api::handle(world, req).await;
+    }
+    if path == "/" {
+        let req = SignedRequest {
+            method: parts.method.as_str(),
+            raw_path: path,
+            raw_query: query,
+            headers: &parts.headers,
+            body: &body,
+        };
+        return sts::handle(&world, &req);
+    }
+    ApiError::new(
+        "UnknownOperationException",
+        format!("Unknown operation {} {path}", parts.method),
+    )
+    .into_response_with(&request_id())
+}

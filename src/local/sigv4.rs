@@ -1,0 +1,495 @@
+//! SigV4 verification. The aws-sigv4 crate only signs, so this module rebuilds the canonical
+//! request from what arrived on the wire (the signed headers as sent, the path encoded once
+//! more as SigV4 does for every service but S3, the sorted query, the body's SHA-256) and
+//! compares signatures. Its tests sign with the aws-sigv4 crate; `tests/local_*.rs` with the
+//! real SDK clients.
+
+use crate::local::clock;
+use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
+
+/// The characters SigV4 leaves unencoded: `A-Za-z0-9-_.~`.
+const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// The same, keeping `/` (for the canonical URI).
+const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
+
+/// Largest accepted clock skew between `X-Amz-Date` and real time, in seconds.
+pub const MAX_SKEW_S: i64 = 15 * 60;
+
+/// Why a request failed authentication. Each protocol maps these onto its own error names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    #[error("Missing Authentication Token")]
+    Missing,
+    /// The header is not a SigV4 header, or misses a part.
+    #[error("{0}")]
+    Malformed(String),
+    /// The access key id (or the session token that must go with it) is unknown.
+    #[error("The security token included in the request is invalid.")]
+    UnknownKey,
+    /// The signature does not match.
+    #[error("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")]
+    BadSignature,
+    /// `X-Amz-Date` too far from the server's real time.
+    #[error("{0}")]
+    SignatureExpired(String),
+    /// The session behind a temporary key has expired.
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
+}
+
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthHeader<'a> {
+    /// Access key id.
+    pub access_key: &'a str,
+    /// `YYYYMMDD` of the credential scope.
+    pub date: &'a str,
+    /// Region of the credential scope.
+    pub region: &'a str,
+    /// Service of the credential scope.
+    pub service: &'a str,
+    /// Lowercase signed header names, `;`-separated as sent.
+    pub signed_headers: &'a str,
+    /// Hex signature.
+    pub signature: &'a str,
+}
+
+impl AuthHeader<'_> {
+    /// `DATE/REGION/SERVICE/aws4_request`.
+    pub fn scope(&self) -> String {
+        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+    }
+}
+
+/// Parse an `Authorization` header value.
+pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
+    let rest = value
+        .strip_prefix("AWS4-HMAC-SHA256")
+        .ok_or_else(|| AuthFailure::Malformed("Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into()))?
+        .trim_start();
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let part = part.trim();
+        if let Some(v) = part.strip_prefix("Credential=") {
+            credential = Some(v);
+        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
+            signed = Some(v);
+        } else if let Some(v) = part.strip_prefix("Signature=") {
+            signature = Some(v);
+        }
+    }
+    let missing = |what: &str| {
+        AuthFailure::Malformed(format!(
+            "Authorization header requires '{what}' parameter. Authorization={value_kind}",
+            value_kind = "AWS4-HMAC-SHA256"
+        ))
+    };
+    let credential = credential.ok_or_else(|| missing("Credential"))?;
+    let signed_headers = signed.ok_or_else(|| missing("SignedHeaders"))?;
+    let signature = signature.ok_or_else(|| missing("Signature"))?;
+    let mut parts = credential.split('/');
+    let (Some(access_key), Some(date), Some(region), Some(service), Some("aws4_request"), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(AuthFailure::Malformed(
+            "Credential should be scoped to a valid region, and a valid service.".into(),
+        ));
+    };
+    Ok(AuthHeader {
+        access_key,
+        date,
+        region,
+        service,
+        signed_headers,
+        signature,
+    })
+}
+
+/// The canonical URI of a raw (as sent) path: every byte outside the unreserved set is
+/// encoded again, so `%3A` becomes `%253A` (SigV4's double encoding for non-S3 services).
+pub fn canonical_uri(raw_path: &str) -> String {
+    if raw_path.is_empty() {
+        return "/".to_string();
+    }
+    utf8_percent_encode(raw_path, SIGV4_PATH_SET).to_string()
+}
+
+/// The canonical query string: decoded pairs, re-encoded, sorted.
+pub fn canonical_query(raw_query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| {
+            (
+                utf8_percent_encode(&k, SIGV4_SET).to_string(),
+                utf8_percent_encode(&v, SIGV4_SET).to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    let mut out = String::with_capacity(raw_query.len() + 8);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// The canonical value of one header: all its values joined by `,`, each trimmed with runs of
+/// spaces collapsed.
+fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
+    let mut out = String::new();
+    for (i, v) in headers.get_all(name).iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let text = String::from_utf8_lossy(v.as_bytes());
+        let mut prev_space = false;
+        for c in text.trim().chars() {
+            if c == ' ' {
+                if !prev_space {
+                    out.push(c);
+                }
+                prev_space = true;
+            } else {
+                out.push(c);
+                prev_space = false;
+            }
+        }
+    }
+    out
+}
+
+/// The canonical request.
+pub fn canonical_request(
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    signed_headers: &str,
+    payload_hash: &str,
+) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(method);
+    out.push('\n');
+    out.push_str(&canonical_uri(raw_path));
+    out.push('\n');
+    out.push_str(&canonical_query(raw_query));
+    out.push('\n');
+    for name in signed_headers.split(';') {
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&canonical_header_value(headers, name));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(signed_headers);
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
+}
+
+/// Hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[]).expect("empty HMAC key is valid"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// The signature of `string_to_sign` with the key derived from `secret` and the scope.
+pub fn signature(secret: &str, header: &AuthHeader<'_>, string_to_sign: &str) -> String {
+    let k_date = hmac(format!("AWS4{secret}").as_bytes(), header.date.as_bytes());
+    let k_region = hmac(&k_date, header.region.as_bytes());
+    let k_service = hmac(&k_region, header.service.as_bytes());
+    let k_signing = hmac(&k_service, b"aws4_request");
+    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What the verifier needs from the request.
+#[derive(Debug)]
+pub struct SignedRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path as sent (still percent-encoded).
+    pub raw_path: &'a str,
+    /// Query as sent, without `?`.
+    pub raw_query: &'a str,
+    /// Headers as sent.
+    pub headers: &'a HeaderMap,
+    /// Body.
+    pub body: &'a [u8],
+}
+
+/// The secret (and session token, for temporary keys) behind an access key id.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySecret<'a> {
+    /// Secret access key.
+    pub secret: &'a str,
+    /// Required `X-Amz-Security-Token`, for temporary credentials.
+    pub session_token: Option<&'a str>,
+}
+
+/// Check the request's signature. `lookup` gives the secret of an access key id; the caller
+/// checks the session's expiry afterwards. `real_now_s` is real (not advanced) time.
+pub fn verify<'h>(
+    req: &SignedRequest<'h>,
+    header: &AuthHeader<'_>,
+    key: KeySecret<'_>,
+    real_now_s: i64,
+) -> Result<(), AuthFailure> {
+    if let Some(expected) = key.session_token {
+        let sent = req
+            .headers
+            .get("x-amz-security-token")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !constant_time_eq(sent, expected.as_bytes()) {
+            return Err(AuthFailure::UnknownKey);
+        }
+    }
+    let amz_date = req
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(signed_at) = clock::parse_amz_date(amz_date) else {
+        return Err(AuthFailure::Malformed(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
+        ));
+    };
+    if (signed_at - real_now_s).abs() > MAX_SKEW_S {
+        let msg = if signed_at < real_now_s {
+            format!(
+                "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+                clock::amz_date(real_now_s - MAX_SKEW_S),
+                clock::amz_date(real_now_s)
+            )
+        } else {
+            format!(
+                "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+                clock::amz_date(real_now_s + MAX_SKEW_S),
+                clock::amz_date(real_now_s)
+            )
+        };
+        return Err(AuthFailure::SignatureExpired(msg));
+    }
+    if !amz_date.starts_with(header.date) || header.date.len() != 8 {
+        return Err(AuthFailure::BadSignature);
+    }
+    if !header.signed_headers.split(';').any(|h| h == "host") {
+        return Err(AuthFailure::BadSignature);
+    }
+    let payload_hash = match req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
+        _ => sha256_hex(req.body),
+    };
+    let creq = canonical_request(
+        req.method,
+        req.raw_path,
+        req.raw_query,
+        req.headers,
+        header.signed_headers,
+        &payload_hash,
+    );
+    let sts = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
+        header.scope(),
+        sha256_hex(creq.as_bytes())
+    );
+    let expected = signature(key.secret, header, &sts);
+    if constant_time_eq(expected.as_bytes(), header.signature.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AuthFailure::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    use axum::http::{HeaderName, HeaderValue};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    /// Sign with the aws-sigv4 crate and return the headers as a server would receive them.
+    fn signed_headers(
+        creds: Credentials,
+        service: &str,
+        method: &str,
+        uri: &str,
+        body: &[u8],
+        at: SystemTime,
+    ) -> HeaderMap {
+        let identity = creds.into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name(service)
+            .time(at)
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let base = [("host", "127.0.0.1:4590"), ("content-type", "application/json")];
+        let signable = SignableRequest::new(method, uri, base.iter().copied(), SignableBody::Bytes(body)).unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        let mut headers = HeaderMap::new();
+        for (k, v) in base.iter().copied().chain(instructions.headers()) {
+            headers.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn check(
+        headers: &HeaderMap,
+        method: &str,
+        uri: &str,
+        body: &[u8],
+        secret: &str,
+        token: Option<&str>,
+        now: i64,
+    ) -> Result<(), AuthFailure> {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let auth = headers.get("authorization").unwrap().to_str().unwrap();
+        let header = parse_authorization(auth)?;
+        let req = SignedRequest {
+            method,
+            raw_path: path,
+            raw_query: query,
+            headers,
+            body,
+        };
+        verify(
+            &req,
+            &header,
+            KeySecret {
+                secret,
+                session_token: token,
+            },
+            now,
+        )
+    }
+
+    fn now() -> (SystemTime, i64) {
+        let t = SystemTime::now();
+        (t, t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64)
+    }
+
+    const INVOKE_URI: &str = "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A222222222222%3Afunction%3Atarget/invocations?Qualifier=live";
+
+    #[test]
+    fn accepts_what_aws_sigv4_signs() {
+        let (t, n) = now();
+        let cases: &[(&str, &str, &str, &[u8])] = &[
+            ("lambda", "POST", INVOKE_URI, br#"{"a":1}"#),
+            ("lambda", "GET", "/2015-03-31/functions/target/configuration", b""),
+            ("sts", "POST", "/", b"Action=GetCallerIdentity&Version=2011-06-15"),
+            (
+                "lambda",
+                "POST",
+                "/2015-03-31/functions/a%20b/invocations?x=1&b=a%2Bc&b=+",
+                b"x",
+            ),
+        ];
+        for (service, method, uri, body) in cases {
+            let h = signed_headers(Credentials::for_tests(), service, method, uri, body, t);
+            assert_eq!(
+                check(&h, method, uri, body, "notrealrnrELgWzOk3IfjzDKtFBhDby", None, n),
+                Ok(()),
+                "{uri}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_session_credentials_with_their_token() {
+        let (t, n) = now();
+        let creds = Credentials::new("ASIAX", "secret", Some("tok".into()), None, "t");
+        let h = signed_headers(creds, "lambda", "POST", INVOKE_URI, b"{}", t);
+        assert_eq!(check(&h, "POST", INVOKE_URI, b"{}", "secret", Some("tok"), n), Ok(()));
+        assert_eq!(
+            check(&h, "POST", INVOKE_URI, b"{}", "secret", Some("other"), n),
+            Err(AuthFailure::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_secret_body_path_or_query() {
+        let (t, n) = now();
+        let body = br#"{"a":1}"#;
+        let h = signed_headers(Credentials::for_tests(), "lambda", "POST", INVOKE_URI, body, t);
+        let other_uri = INVOKE_URI.replace("live", "1");
+        let cases: [(&str, &[u8], &str); 3] = [
+            (INVOKE_URI, body, "wrong"),
+            (INVOKE_URI, b"{}", "notrealrnrELgWzOk3IfjzDKtFBhDby"),
+            (&other_uri, body, "notrealrnrELgWzOk3IfjzDKtFBhDby"),
+        ];
+        for (uri, b, secret) in cases {
+            assert_eq!(
+                check(&h, "POST", uri, b, secret, None, n),
+                Err(AuthFailure::BadSignature)
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_skewed_dates_against_real_time() {
+        let (t, n) = now();
+        let old = t - Duration::from_secs(16 * 60);
+        let h = signed_headers(Credentials::for_tests(), "lambda", "POST", INVOKE_URI, b"", old);
+        let err = check(&h, "POST", INVOKE_URI, b"", "notrealrnrELgWzOk3IfjzDKtFBhDby", None, n).unwrap_err();
+        assert!(matches!(err, AuthFailure::SignatureExpired(m) if m.starts_with("Signature expired")));
+    }
+
+    #[test]
+    fn parses_and_rejects_authorization_headers() {
+        let ok = "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
+        let h = parse_authorization(ok).unwrap();
+        assert_eq!((h.access_key, h.region, h.service), ("AKID", "us-east-1", "lambda"));
+        assert_eq!(h.scope(), "20261123/us-east-1/lambda/aws4_request");
+        for bad in [
+            "Basic xyz",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda, SignedHeaders=host, Signature=a",
+            "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=a",
+        ] {
+            assert!(
+                matches!(parse_authorization(bad), Err(AuthFailure::Malformed(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_uri_double_encodes() {
+        assert_eq!(canonical_uri("/a/arn%3Ab/c"), "/a/arn%253Ab/c");
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_query("b=2&a=1&a=0"), "a=0&a=1&b=2");
+    }
+}

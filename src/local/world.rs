@@ -1,0 +1,322 @@
+//! The running world: the scenario compiled into lookup tables (keys, roles, functions) plus
+//! everything that changes while serving (STS sessions, faults, the clock, counters).
+//! `POST /_local/reset` replaces the whole world with a fresh one.
+
+use crate::local::clock::Clock;
+use crate::local::faults::Faults;
+use crate::local::function::FunctionRuntime;
+use crate::local::iam::{Caller, PolicyDocument};
+use crate::local::scenario::Scenario;
+use crate::local::sigv4::{self, AuthFailure, KeySecret, SignedRequest};
+use crate::local::stats::{Counters, Stats};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// A role at run time.
+#[derive(Debug)]
+pub struct RoleRuntime {
+    /// Account id.
+    pub account: String,
+    /// Role name.
+    pub name: String,
+    /// `arn:aws:iam::ACCT:role/NAME`.
+    pub arn: String,
+    /// `AROA...`.
+    pub role_id: String,
+    /// Identity policy.
+    pub policy: Option<PolicyDocument>,
+    /// Trust policy.
+    pub trust: Option<PolicyDocument>,
+    /// Longest session.
+    pub max_session_s: u32,
+    /// The caller a static key of this role is.
+    pub static_caller: Caller,
+}
+
+/// An account at run time.
+#[derive(Debug)]
+pub struct AccountRuntime {
+    /// Organization id.
+    pub org_id: Option<String>,
+    /// Concurrency limit.
+    pub concurrency_limit: u32,
+    /// Concurrency left for functions without reserved concurrency.
+    pub unreserved_limit: u32,
+    /// Executions in flight in this account.
+    pub in_flight: AtomicU32,
+}
+
+/// An STS session issued by AssumeRole.
+#[derive(Debug)]
+pub struct Session {
+    /// Secret access key.
+    pub secret: String,
+    /// Session token.
+    pub token: String,
+    /// Who it acts as.
+    pub caller: Arc<Caller>,
+    /// Server time (ms) at which it expires.
+    pub expires_ms: i64,
+}
+
+/// The running world.
+#[derive(Debug)]
+pub struct World {
+    /// The scenario it was built from.
+    pub scenario: Scenario,
+    /// Region served.
+    pub region: String,
+    /// Server clock.
+    pub clock: Clock,
+    static_keys: HashMap<String, (String, Arc<Caller>)>,
+    /// Roles by ARN.
+    pub roles: HashMap<String, RoleRuntime>,
+    /// Accounts by id.
+    pub accounts: HashMap<String, AccountRuntime>,
+    /// Functions by `ACCOUNT:NAME`.
+    pub functions: HashMap<String, Arc<FunctionRuntime>>,
+    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    /// Fault rules.
+    pub faults: Faults,
+    /// Counters.
+    pub counters: Counters,
+}
+
+/// `AROA` or `ASIA` followed by 16 uppercase base32-ish characters derived from `seed`.
+pub fn id_from(prefix: &str, seed: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let hash = sigv4::sha256_hex(seed.as_bytes());
+    let tail: String = hash
+        .as_bytes()
+        .iter()
+        .take(16)
+        .map(|b| ALPHABET[usize::from(*b) % 32] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// A random string of `n` characters from `alphabet`.
+pub fn random_string(n: usize, alphabet: &[u8]) -> String {
+    (0..n)
+        .map(|_| alphabet[fastrand::usize(..alphabet.len())] as char)
+        .collect()
+}
+
+/// A request id in UUID form.
+pub fn request_id() -> String {
+    let a = fastrand::u128(..);
+    let h = format!("{a:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+impl World {
+    /// Compile `scenario`.
+    pub fn new(scenario: Scenario) -> World {
+        let clock = Clock::new();
+        let now = clock.now_ms();
+        let mut static_keys = HashMap::new();
+        let mut roles = HashMap::new();
+        let mut accounts = HashMap::new();
+        let mut functions = HashMap::new();
+        for acct in &scenario.accounts {
+            accounts.insert(
+                acct.id.clone(),
+                AccountRuntime {
+                    org_id: acct.org_id.clone(),
+                    concurrency_limit: acct.concurrency_limit,
+                    unreserved_limit: acct
+                        .concurrency_limit
+                        .saturating_sub(acct.functions.iter().filter_map(|f| f.reserved_concurrency).sum()),
+                    in_flight: AtomicU32::new(0),
+                },
+            );
+            for role in &acct.roles {
+                let arn = format!("arn:aws:iam::{}:role/{}", acct.id, role.name);
+                let role_id = id_from("AROA", &arn);
+                let static_caller = Caller {
+                    account: acct.id.clone(),
+                    role_arn: arn.clone(),
+                    session_arn: format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{}",
+                        acct.id, role.name, role.session_name
+                    ),
+                    user_id: format!("{role_id}:{}", role.session_name),
+                    org_id: acct.org_id.clone(),
+                };
+                if let Some(c) = &role.credentials {
+                    static_keys.insert(
+                        c.access_key_id.clone(),
+                        (c.secret_access_key.0.clone(), Arc::new(static_caller.clone())),
+                    );
+                }
+                roles.insert(
+                    arn.clone(),
+                    RoleRuntime {
+                        account: acct.id.clone(),
+                        name: role.name.clone(),
+                        arn,
+                        role_id,
+                        policy: role.policy.clone(),
+                        trust: role.trust.clone(),
+                        max_session_s: role.max_session_s,
+                        static_caller,
+                    },
+                );
+            }
+            for f in &acct.functions {
+                functions.insert(
+                    format!("{}:{}", acct.id, f.name),
+                    Arc::new(FunctionRuntime::new(f.clone(), &acct.id, &scenario.region, now)),
+                );
+            }
+        }
+        World {
+            region: scenario.region.clone(),
+            scenario,
+            clock,
+            static_keys,
+            roles,
+            accounts,
+            functions,
+            sessions: RwLock::new(HashMap::new()),
+            faults: Faults::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Check the request's SigV4 signature and name its caller. `service` is the signing
+    /// name the endpoint expects.
+    pub fn authenticate(&self, req: &SignedRequest<'_>, service: &str) -> Result<Arc<Caller>, AuthFailure> {
+        let auth = req.headers.get("authorization").ok_or(AuthFailure::Missing)?;
+        let auth = auth.to_str().map_err(|_| AuthFailure::Missing)?;
+        let header = sigv4::parse_authorization(auth)?;
+        let real_now_s = Clock::real_ms() / 1000;
+        if let Some((secret, caller)) = self.static_keys.get(header.access_key) {
+            sigv4::verify(
+                req,
+                &header,
+                KeySecret {
+                    secret,
+                    session_token: None,
+                },
+                real_now_s,
+            )?;
+            self.check_scope(&header, service)?;
+            return Ok(Arc::clone(caller));
+        }
+        let session = {
+            let sessions = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+            sessions.get(header.access_key).cloned()
+        };
+        let Some(session) = session else {
+            return Err(AuthFailure::UnknownKey);
+        };
+        sigv4::verify(
+            req,
+            &header,
+            KeySecret {
+                secret: &session.secret,
+                session_token: Some(&session.token),
+            },
+            real_now_s,
+        )?;
+        self.check_scope(&header, service)?;
+        if session.expires_ms <= self.clock.now_ms() {
+            return Err(AuthFailure::ExpiredToken);
+        }
+        Ok(Arc::clone(&session.caller))
+    }
+
+    fn check_scope(&self, header: &sigv4::AuthHeader<'_>, service: &str) -> Result<(), AuthFailure> {
+        if header.region != self.region {
+            return Err(AuthFailure::Malformed(format!(
+                "Credential should be scoped to a valid region. Credential scope region {:?} does not match {:?}.",
+                header.region, self.region
+            )));
+        }
+        if header.service != service {
+            return Err(AuthFailure::Malformed(format!(
+                "Credential should be scoped to correct service: '{service}'."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Store a new session for `caller`, valid `duration_s` from the server clock.
+    pub fn issue_session(&self, caller: Caller, duration_s: u32) -> (String, Arc<Session>) {
+        const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let access_key = format!("ASIA{}", random_string(16, UPPER));
+        let session = Arc::new(Session {
+            secret: random_string(40, SECRET),
+            token: format!("IQoJxinvokelocal{}", random_string(300, SECRET)),
+            caller: Arc::new(caller),
+            expires_ms: self.clock.now_ms() + i64::from(duration_s) * 1000,
+        });
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now_ms();
+        sessions.retain(|_, s| s.expires_ms > now - 3_600_000);
+        sessions.insert(access_key.clone(), Arc::clone(&session));
+        (access_key, session)
+    }
+
+    /// The identity policy of the caller's role.
+    pub fn identity_policy(&self, caller: &Caller) -> Option<&PolicyDocument> {
+        self.roles.get(&caller.role_arn).and_then(|r| r.policy.as_ref())
+    }
+
+    /// A function by account and name.
+    pub fn function(&self, account: &str, name: &str) -> Option<&Arc<FunctionRuntime>> {
+        self.functions.get(&format!("{account}:{name}"))
+    }
+
+    /// The stats snapshot.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.counters.snapshot();
+        let now = self.clock.now_ms();
+        for f in self.functions.values() {
+            let n = f.invokes.load(Ordering::Relaxed);
+            if n > 0 {
+                *s.invokes_by_function.entry(f.def.name.clone()).or_default() += n;
+            }
+            if let Some(pool) = &f.pool {
+                let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
+                s.enis_in_use += u64::from(pool.enis_in_use(now));
+                s.cold_starts += pool.cold_starts();
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::builtin;
+
+    #[test]
+    fn builtin_world_has_its_keys_roles_and_function() {
+        let w = World::new(Scenario::builtin());
+        assert!(w.static_keys.contains_key(builtin::SOURCE_ACCESS_KEY));
+        assert!(w.roles.contains_key(builtin::INVOKE_ROLE_ARN));
+        assert!(w.roles.contains_key(builtin::SOURCE_ROLE_ARN));
+        let f = w.function(builtin::TARGET_ACCOUNT, "target").unwrap();
+        assert_eq!(f.arn, builtin::TARGET_FUNCTION_ARN);
+    }
+
+    #[test]
+    fn ids_have_aws_shapes() {
+        let id = id_from("AROA", "x");
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("AROA"));
+        assert_eq!(request_id().len(), 36);
+    }
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Check that boto3/botocore sees the local account 2 the way it sees AWS.
+
+Run against a running server:  XINVOKE_LOCAL_URL=http://127.0.0.1:4590 python tests/boto3_local.py
+Needs boto3. Exits non-zero on any mismatch; prints "N passed, N failed" last.
+"""
+
+import json
+import os
+import sys
+import traceback
+import urllib.request
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+URL = os.environ.get("XINVOKE_LOCAL_URL", "http://127.0.0.1:4590")
+REGION = "us-east-1"
+SOURCE = ("AKIAXINVOKESOURCE001", "xinvoke-local-source-secret")
+STRANGER = ("AKIAXINVOKESTRANGER1", "xinvoke-local-stranger-secret")
+INVOKE_ROLE = "arn:aws:iam::222222222222:role/xinvoke-invoke"
+EXTERNAL_ID = "xinvoke-local-external-id"
+FUNCTION = "arn:aws:lambda:us-east-1:222222222222:function:target"
+ALIAS = FUNCTION + ":live"
+NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+results = {"passed": 0, "failed": 0}
+
+
+def client(service, key, secret, token=None):
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=URL,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=NO_RETRY,
+    )
+
+
+def control(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return resp.status, json.loads(resp.read() or b"null")
+
+
+def expect_error(call, code, status, message_part=None):
+    try:
+        call()
+    except ClientError as e:
+        err = e.response["Error"]
+        got_status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        assert err["Code"] == code, f"code {err['Code']!r} != {code!r}"
+        assert got_status == status, f"status {got_status} != {status}"
+        if message_part is not None:
+            assert message_part in err.get("Message", ""), f"message {err.get('Message')!r} lacks {message_part!r}"
+        return e.response
+    raise AssertionError(f"expected {code}, call succeeded")
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            control("POST", "/_local/reset", {})
+            fn()
+            results["passed"] += 1
+            print(f"ok   {name}")
+        except Exception:  # noqa: BLE001 - report every failure and go on
+            results["failed"] += 1
+            print(f"FAIL {name}")
+            traceback.print_exc()
+        return fn
+    return wrap
+
+
+@check("sync invoke of the alias: 200, executed version 1, echo")
+def _():
+    out = client("lambda", *SOURCE).invoke(FunctionName=ALIAS, Payload=b'{"hello":"world"}')
+    assert out["StatusCode"] == 200, out
+    assert out["ExecutedVersion"] == "1", out
+    assert "FunctionError" not in out, out
+    assert out["Payload"].read() == b'{"hello":"world"}'
+
+
+@check("Event is 202, DryRun is 204")
+def _():
+    lam = client("lambda", *SOURCE)
+    assert lam.invoke(FunctionName=ALIAS, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    assert lam.invoke(FunctionName=ALIAS, InvocationType="DryRun", Payload=b"{}")["StatusCode"] == 204
+
+
+@check("function error: 200 with FunctionError Unhandled")
+def _():
+    out = client("lambda", *SOURCE).invoke(FunctionName=ALIAS, Payload=b'{"fail":"boom"}')
+    assert out["StatusCode"] == 200
+    assert out["FunctionError"] == "Unhandled"
+    assert json.loads(out["Payload"].read())["errorMessage"] == "boom"
+
+
+@check("injected EC2ThrottledException: 502 with AWS's message")
+def _():
+    status, _ = control("POST", "/_local/faults", {"function": "target", "error": "EC2ThrottledException", "times": 1})
+    assert status == 200
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS), "EC2ThrottledException", 502,
+                 "Lambda was throttled while using the Lambda Execution Role")
+
+
+@check("injected TooManyRequestsException: 429, Reason, Retry-After")
+def _():
+    control("POST", "/_local/faults", {"function": "target", "error": "TooManyRequestsException", "times": 1,
+                                        "reason": "CallerRateLimitExceeded", "retry_after_s": 2})
+    resp = expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS),
+                        "TooManyRequestsException", 429, "Rate exceeded")
+    assert resp.get("Reason") == "CallerRateLimitExceeded", resp
+    assert resp["ResponseMetadata"]["HTTPHeaders"].get("retry-after") == "2", resp
+
+
+@check("injected EC2UnexpectedException carries EC2ErrorCode")
+def _():
+    control("POST", "/_local/faults", {"function": "target", "error": "EC2UnexpectedException", "times": 1,
+                                        "ec2_error_code": "Client.RequestLimitExceeded"})
+    resp = expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS), "EC2UnexpectedException", 502)
+    assert resp.get("EC2ErrorCode") == "Client.RequestLimitExceeded", resp
+
+
+@check("unqualified target with the source role: AccessDenied, resource side")
+def _():
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=FUNCTION), "AccessDeniedException", 403,
+                 "because no resource-based policy allows the lambda:InvokeFunction action")
+
+
+@check("stranger: AccessDenied, identity side")
+def _():
+    expect_error(lambda: client("lambda", *STRANGER).invoke(FunctionName=ALIAS), "AccessDeniedException", 403,
+                 "because no identity-based policy allows the lambda:InvokeFunction action")
+
+
+@check("unknown qualifier: 404 Function not found")
+def _():
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=FUNCTION + ":nope"),
+                 "ResourceNotFoundException", 404, "Function not found: " + FUNCTION + ":nope")
+
+
+@check("Pending function: 409 ResourceConflictException")
+def _():
+    control("POST", "/_local/state", {"function": "target", "state": "Pending"})
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS), "ResourceConflictException", 409,
+                 "The function is currently in the following state: Pending")
+
+
+@check("payload over 6 MB: 413 RequestTooLargeException")
+def _():
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS, Payload=b"x" * (6 * 1024 * 1024 + 1)),
+                 "RequestTooLargeException", 413)
+
+
+@check("AssumeRole with the ExternalId, then invoke the unqualified target")
+def _():
+    out = client("sts", *SOURCE).assume_role(RoleArn=INVOKE_ROLE, RoleSessionName="boto3", ExternalId=EXTERNAL_ID)
+    c = out["Credentials"]
+    assert c["AccessKeyId"].startswith("ASIA") and len(c["AccessKeyId"]) == 20, c["AccessKeyId"]
+    assert out["AssumedRoleUser"]["Arn"] == "arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/boto3"
+    lam = client("lambda", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    res = lam.invoke(FunctionName=FUNCTION, Payload=b"{}")
+    assert res["StatusCode"] == 200 and res["ExecutedVersion"] == "$LATEST", res
+    ident = client("sts", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]).get_caller_identity()
+    assert ident["Account"] == "222222222222", ident
+    _, stats = control("GET", "/_local/stats")
+    assert stats["sts_assume_role"] == 1, stats
+
+
+@check("AssumeRole with a wrong ExternalId: 403 AccessDenied")
+def _():
+    expect_error(lambda: client("sts", *SOURCE).assume_role(RoleArn=INVOKE_ROLE, RoleSessionName="boto3",
+                                                           ExternalId="wrong-id"),
+                 "AccessDenied", 403, "is not authorized to perform: sts:AssumeRole")
+
+
+@check("AssumeRole with a bad session name: 400 ValidationError")
+def _():
+    expect_error(lambda: client("sts", *SOURCE).assume_role(RoleArn=INVOKE_ROLE, RoleSessionName="bad name!",
+                                                           ExternalId=EXTERNAL_ID),
+                 "ValidationError", 400, "roleSessionName")
+
+
+@check("bad secret: InvalidSignatureException / SignatureDoesNotMatch")
+def _():
+    expect_error(lambda: client("lambda", SOURCE[0], "wrong").invoke(FunctionName=ALIAS),
+                 "InvalidSignatureException", 403, "signature we calculated does not match")
+    expect_error(lambda: client("sts", SOURCE[0], "wrong").get_caller_identity(), "SignatureDoesNotMatch", 403)
+
+
+@check("unknown key: UnrecognizedClientException / InvalidClientTokenId")
+def _():
+    expect_error(lambda: client("lambda", "AKIAUNKNOWNKEY000001", "x").invoke(FunctionName=ALIAS),
+                 "UnrecognizedClientException", 403, "The security token included in the request is invalid.")
+    expect_error(lambda: client("sts", "AKIAUNKNOWNKEY000001", "x").get_caller_identity(), "InvalidClientTokenId", 403)
+
+
+@check("read APIs: configuration, policy, alias")
+def _():
+    admin = client("lambda", "AKIAXINVOKEADMIN0001", "xinvoke-local-admin-secret")
+    conf = admin.get_function_configuration(FunctionName="target", Qualifier="live")
+    assert conf["Version"] == "1" and conf["State"] == "Active", conf
+    assert len(conf["VpcConfig"]["SubnetIds"]) == 2, conf
+    policy = json.loads(admin.get_policy(FunctionName="target", Qualifier="live")["Policy"])
+    assert policy["Statement"][0]["Principal"]["AWS"].endswith(":role/xinvoke-source"), policy
+    assert admin.get_alias(FunctionName="target", Name="live")["FunctionVersion"] == "1"
+
+
+print(f"{results['passed']} passed, {results['failed']} failed")
+sys.exit(1 if results["failed"] else 0)

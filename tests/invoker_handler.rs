@@ -1,0 +1,211 @@
+//! The invoker Lambda's handler over the wire: events from `events/` decoded and answered,
+//! SQS partial batch failures, malformed events, and logs that carry no secret or payload.
+
+mod common;
+
+use common::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use xinvoke::lambdas::invoker;
+use xinvoke::local::builtin;
+
+fn event(v: Value) -> LambdaEvent<Value> {
+    LambdaEvent {
+        payload: v,
+        context: Context::default(),
+    }
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).expect("fixture is JSON")
+}
+
+#[tokio::test]
+async fn direct_events_answer_the_record_and_failures_are_diagnostics_named_by_class() {
+    let server = start_local().await;
+    let svc = resource_service(&server, &[]).await;
+    let ok = invoker::handle(&svc, event(fixture(include_str!("../events/direct-sync.json"))))
+        .await
+        .unwrap();
+    assert_eq!(ok["class"], "ok");
+    assert_eq!(ok["payload"], json!({"hello": "from account 1"}));
+    assert_eq!(ok["attempts"], 1);
+    let async_ok = invoker::handle(&svc, event(fixture(include_str!("../events/direct-async.json"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        (async_ok["status"].clone(), async_ok["invocation_type"].clone()),
+        (json!(202), json!("Event"))
+    );
+    let dry = invoker::handle(&svc, event(fixture(include_str!("../events/direct-dryrun.json"))))
+        .await
+        .unwrap();
+    assert_eq!(dry["status"], 204);
+    let sched = invoker::handle(&svc, event(fixture(include_str!("../events/schedule.json"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        (sched["class"].clone(), sched["payload"].clone()),
+        (json!("ok"), json!({}))
+    );
+
+    let failed = invoker::handle(&svc, event(json!({"payload": {"fail": "no"}})))
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error_type, "function_error");
+    let record: Value = serde_json::from_str(&failed.error_message).expect("the message is the record");
+    assert_eq!(record["attempts"], 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_named_target_event_picks_its_target() {
+    let server = start_local().await;
+    let targets = json!({
+        "target": {"arn": builtin::TARGET_FUNCTION_ARN},
+        "other": {"arn": "arn:aws:lambda:us-east-1:222222222222:function:missing:live"}
+    })
+    .to_string();
+    let svc = service(&server, source_credentials(), &[("XINVOKE_TARGETS", &targets)]).await;
+    let ok = invoker::handle(&svc, event(fixture(include_str!("../events/named-target.json"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        ok["function"],
+        builtin::TARGET_ALIAS_ARN,
+        "the event's qualifier replaces the ARN's"
+    );
+    let missing = invoker::handle(&svc, event(json!({"target": "other", "payload": {}})))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.error_type, "not_found");
+    let unknown = invoker::handle(&svc, event(json!({"target": "nope", "payload": {}})))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.error_type, "invalid_event");
+    assert!(
+        unknown.error_message.contains("\"other\", \"target\""),
+        "{}",
+        unknown.error_message
+    );
+    let no_default = invoker::handle(&svc, event(json!({"payload": {}}))).await.unwrap_err();
+    assert!(no_default.error_message.contains("XINVOKE_DEFAULT_TARGET"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_sqs_batch_reports_only_the_failed_records() {
+    let server = start_local().await;
+    for svc in [resource_service(&server, &[]).await, role_service(&server, &[]).await] {
+        let answer = invoker::handle(&svc, event(fixture(include_str!("../events/sqs-batch.json"))))
+            .await
+            .unwrap();
+        let failed: Vec<&str> = answer["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            failed,
+            vec![
+                "2e1424d4-f796-459a-8184-9c92662be6da",
+                "d3b0a0a2-5d0c-4a51-9c36-0c4b1b9d2c11"
+            ],
+            "the function-error record and the malformed record fail; the good one does not"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape() {
+    let server = start_local().await;
+    let svc = resource_service(&server, &[]).await;
+    for bad in [
+        json!("text"),
+        json!({"nope": 1}),
+        json!({"payload": {}, "invocation_type": "Later"}),
+        json!({"payload": {}, "qualifier": "a b"}),
+    ] {
+        let d = invoker::handle(&svc, event(bad.clone())).await.unwrap_err();
+        assert_eq!(d.error_type, "invalid_event", "{bad}");
+        assert!(
+            d.error_message.contains("expected a direct event"),
+            "{bad}: {}",
+            d.error_message
+        );
+    }
+    assert_eq!(server.stats().invokes, 0, "nothing malformed reached the target");
+    server.shutdown().await;
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO) // the invoker's default level
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = start_local().await;
+    let marker = "payload-marker-7f3a";
+    let role = role_service(&server, &[("XINVOKE_RETRY", &fast_retry(1))]).await;
+    let resource = resource_service(&server, &[]).await;
+    let mut invokes = 0;
+    for svc in [&role, &resource] {
+        for payload in [json!({"secret": marker}), json!({"fail": marker})] {
+            let _ = invoker::handle(svc, event(json!({"payload": payload}))).await;
+            invokes += 1;
+        }
+        fault(
+            &server,
+            json!({"function": "target", "error": "EC2ThrottledException", "times": 1}),
+        )
+        .await;
+        let _ = invoker::handle(svc, event(json!({"payload": {"m": marker}}))).await;
+        invokes += 1;
+    }
+    let _ = invoker::handle(&resource, event(fixture(include_str!("../events/sqs-batch.json")))).await;
+    invokes += 2; // two of the three SQS records reach the target
+    server.shutdown().await;
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let invoke_lines = text.lines().filter(|l| l.contains("\"message\":\"invoke\"")).count();
+    assert_eq!(invoke_lines, invokes, "one log line per invoke:\n{text}");
+    for secret in [
+        builtin::SOURCE_SECRET_KEY,
+        builtin::EXTERNAL_ID,
+        marker,
+        "SessionToken",
+        "session_token",
+        "x-amz-security-token",
+    ] {
+        assert!(
+            !text.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()),
+            "the logs contain {secret:?}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("\"class\":\"ec2_throttled\"") || text.contains("\"class\":\"ok\""),
+        "{text}"
+    );
+}

@@ -1,0 +1,145 @@
+//! STS against the local account 2 with the real Rust SDK: AssumeRole's trust and ExternalId
+//! checks, validation, GetCallerIdentity, and the XML errors the SDK parses.
+
+mod local_support;
+
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use local_support::*;
+use xinvoke::local::builtin;
+
+#[tokio::test]
+async fn assume_role_without_or_with_a_wrong_external_id_is_access_denied() {
+    let server = start().await;
+    let client = source_sts(&server);
+    for external_id in [None, Some("wrong-external-id")] {
+        let err = client
+            .assume_role()
+            .role_arn(builtin::INVOKE_ROLE_ARN)
+            .role_session_name("s1")
+            .set_external_id(external_id.map(str::to_string))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"), "{external_id:?}");
+        assert_eq!(
+            err.message(),
+            Some("User: arn:aws:sts::111111111111:assumed-role/xinvoke-source/xinvoke-local is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/xinvoke-invoke")
+        );
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    }
+    assert_eq!(server.stats().sts_assume_role, 0);
+}
+
+#[tokio::test]
+async fn assume_role_answers_aws_shaped_credentials() {
+    let server = start().await;
+    let out = source_sts(&server)
+        .assume_role()
+        .role_arn(builtin::INVOKE_ROLE_ARN)
+        .role_session_name("my-session")
+        .external_id(builtin::EXTERNAL_ID)
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap();
+    let user = out.assumed_role_user().unwrap();
+    assert_eq!(
+        user.arn(),
+        "arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/my-session"
+    );
+    assert!(user.assumed_role_id().starts_with("AROA") && user.assumed_role_id().ends_with(":my-session"));
+    let c = out.credentials().unwrap();
+    assert!(c.access_key_id().starts_with("ASIA"));
+    let expires = c.expiration().secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((expires - now - 900).abs() < 5, "{expires} vs {now}");
+}
+
+#[tokio::test]
+async fn stranger_may_not_assume_the_invoke_role() {
+    let server = start().await;
+    let err = sts(&server, builtin::STRANGER_ACCESS_KEY, builtin::STRANGER_SECRET_KEY)
+        .assume_role()
+        .role_arn(builtin::INVOKE_ROLE_ARN)
+        .role_session_name("s1")
+        .external_id(builtin::EXTERNAL_ID)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+}
+
+#[tokio::test]
+async fn validation_errors_are_400_validation_error() {
+    let server = start().await;
+    let client = source_sts(&server);
+    let cases: [(&str, Option<i32>, &str); 4] = [
+        ("x", None, "roleSessionName"),
+        ("bad session!", None, "roleSessionName"),
+        ("ok-session", Some(899), "durationSeconds"),
+        ("ok-session", Some(7200), "1 hour session limit"),
+    ];
+    for (session, duration, needle) in cases {
+        let err = client
+            .assume_role()
+            .role_arn(builtin::INVOKE_ROLE_ARN)
+            .role_session_name(session)
+            .external_id(builtin::EXTERNAL_ID)
+            .set_duration_seconds(duration)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{session} {duration:?}");
+        assert!(err.message().unwrap().contains(needle), "{:?}", err.message());
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    }
+}
+
+#[tokio::test]
+async fn get_caller_identity_names_the_static_role_and_the_assumed_session() {
+    let server = start().await;
+    let me = source_sts(&server).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.account(), Some(builtin::SOURCE_ACCOUNT));
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::111111111111:assumed-role/xinvoke-source/xinvoke-local")
+    );
+    let creds = assumed_credentials(&server).await;
+    let conf = aws_sdk_sts::config::Builder::new()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(builtin::REGION))
+        .credentials_provider(creds)
+        .endpoint_url(server.url())
+        .build();
+    let me = aws_sdk_sts::Client::from_conf(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(builtin::TARGET_ACCOUNT));
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/xinvoke-test")
+    );
+}
+
+#[tokio::test]
+async fn sts_authentication_errors_use_sts_codes() {
+    let server = start().await;
+    let cases = [
+        (builtin::SOURCE_ACCESS_KEY, "wrong", "SignatureDoesNotMatch"),
+        ("AKIAUNKNOWNKEY000001", "x", "InvalidClientTokenId"),
+    ];
+    for (akid, secret, code) in cases {
+        let err = sts(&server, akid, secret)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(code));
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    }
+}
