@@ -17,9 +17,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
 
-/// Something that invokes once (with or without retries) and tells how it went.
+/// Something that invokes once (with or without retries) and tells how it went. `seq` is
+/// the request's number in its phase (a target may spread requests over several functions).
 pub trait Target: Send + Sync + 'static {
-    fn invoke(&self, payload: Vec<u8>) -> impl Future<Output = InvokeRecord> + Send;
+    fn invoke(&self, seq: u64, payload: Vec<u8>) -> impl Future<Output = InvokeRecord> + Send;
 }
 
 /// Something to sample once a second on the target's side (the local account 2's counters).
@@ -241,7 +242,7 @@ pub async fn run_phase<T: Target>(
                 let payload = payloads.get(seq);
                 tasks.spawn(async move {
                     let mut guard = guard;
-                    let record = target.invoke(payload).await;
+                    let record = target.invoke(guard.seq, payload).await;
                     let done = Instant::now() - start;
                     guard.done = true;
                     let batch = LoadRecord::from_invoke(guard.phase, guard.seq, guard.intended, guard.sent, done, &record);

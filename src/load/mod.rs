@@ -2,7 +2,10 @@
 //! statistics and the text/JSON/HTML reports. The stages only share [`record::LoadRecord`]:
 //! the engine emits them, [`stats::Metrics`] adds them up, reports read the finished numbers.
 
+pub mod collect;
 pub mod engine;
 pub mod pacing;
 pub mod record;
+pub mod report;
 pub mod stats;
+pub mod targets;

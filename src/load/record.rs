@@ -103,6 +103,9 @@ pub struct LoadRecord {
     /// The request's number within its phase (attempt, invoke, cancelled); the second for a sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// Invoke, cancelled: the configured target's name (when a run spreads over several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// When the request was due, from the phase's start (the schedule's time, not the send's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intended_us: Option<u64>,
@@ -160,6 +163,7 @@ impl LoadRecord {
             kind,
             phase,
             seq: None,
+            target: None,
             intended_us: None,
             sent_us: None,
             latency_us: None,
@@ -270,6 +274,7 @@ impl LoadRecord {
             status: r.outcome.status,
             error_code: r.outcome.error_code.clone(),
             stop: Some(r.stop),
+            target: Some(r.target.clone()),
             ..LoadRecord::new(Kind::Invoke, phase)
         });
         out

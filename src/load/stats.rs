@@ -43,6 +43,7 @@ pub struct PhaseMetrics {
     waits: Histogram<u64>,
     seconds: Vec<Second>,
     last_us: u64,
+    targets: BTreeMap<String, BTreeMap<Class, u64>>,
 }
 
 /// One second of the schedule.
@@ -87,6 +88,7 @@ impl PhaseMetrics {
             waits: histogram(3),
             seconds: Vec::new(),
             last_us: 0,
+            targets: BTreeMap::new(),
         }
     }
 
@@ -113,6 +115,9 @@ impl PhaseMetrics {
                 let Some(class) = r.class else { return };
                 let latency = r.latency_us.unwrap_or(0).max(1);
                 *self.classes.entry(class).or_default() += 1;
+                if let Some(t) = &r.target {
+                    *self.targets.entry(t.clone()).or_default().entry(class).or_default() += 1;
+                }
                 self.latency.saturating_record(latency);
                 self.service.saturating_record(r.service_us.unwrap_or(latency).max(1));
                 self.by_class
@@ -197,6 +202,9 @@ impl PhaseMetrics {
             }
         }
         self.last_us = self.last_us.max(o.last_us);
+        for (t, counts) in &o.targets {
+            add_counts(self.targets.entry(t.clone()).or_default(), counts);
+        }
     }
 
     fn finish(&self) -> PhaseReport {
@@ -296,6 +304,15 @@ impl PhaseMetrics {
             distribution: distribution(&self.latency),
             series,
             gauges_peak,
+            targets: self
+                .targets
+                .iter()
+                .map(|(name, counts)| TargetRow {
+                    name: name.clone(),
+                    completed: counts.values().sum(),
+                    classes: counts.iter().map(|(c, n)| (c.name().to_string(), *n)).collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -411,7 +428,7 @@ impl Metrics {
         }
     }
 
-    /// Sent minus (completed + cancelled) of a phase so far, for live display.
+    /// How many phases have begun.
     pub fn phases(&self) -> usize {
         self.phases.len()
     }
@@ -481,6 +498,16 @@ pub struct PhaseReport {
     pub series: Vec<SecondRow>,
     /// Highest value of each target-side gauge.
     pub gauges_peak: BTreeMap<String, u64>,
+    /// Final outcomes by configured target (one row when the run used one target).
+    pub targets: Vec<TargetRow>,
+}
+
+/// One target's outcomes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetRow {
+    pub name: String,
+    pub completed: u64,
+    pub classes: BTreeMap<String, u64>,
 }
 
 /// Latency percentiles in milliseconds.
