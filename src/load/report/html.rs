@@ -221,16 +221,22 @@ fn frame(h: &mut String, title: &str, x_max: f64, y_max: f64, x_label: &str, y_l
             tick(v)
         );
     }
-    let steps = 5;
-    for k in 0..=steps {
-        let v = x_max * f64::from(k) / f64::from(steps);
-        let x = L + pw * f64::from(k) / f64::from(steps);
+    // Whole-number ticks, about five of them; none when the caller labels its own buckets.
+    let step = if x_label.starts_with('\u{2264}') {
+        f64::INFINITY
+    } else {
+        (x_max / 5.0).ceil().max(1.0)
+    };
+    let mut v = 0.0;
+    while v <= x_max {
+        let x = L + pw * v / x_max.max(1.0);
         let _ = write!(
             h,
             r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
             T + ph + 14.0,
             tick(v)
         );
+        v += step;
     }
     let _ = write!(
         h,

@@ -110,8 +110,8 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
     }
     let _ = writeln!(
         out,
-        "  {:<24} {:>7} {:>7} {:>9} {:>9}   {}",
-        "final outcome", "count", "share", "p50", "p99", "first seen"
+        "  {:<24} {:>7} {:>7} {:>9} {:>9}   first seen",
+        "final outcome", "count", "share", "p50", "p99"
     );
     for c in &p.classes {
         let first = match (c.first_second, c.rate_at_first) {
@@ -260,17 +260,18 @@ fn comparison(out: &mut String, phases: &[PhaseReport]) {
         }
         let _ = writeln!(out, "{line}");
     }
-    let rows: [(&str, &dyn Fn(&PhaseReport) -> String); 6] = [
-        ("sent", &|p| p.sent.to_string()),
-        ("cancelled", &|p| p.cancelled.to_string()),
-        ("success rate", &|p| pct(1.0 - p.error_rate)),
-        ("attempts / retries", &|p| {
+    type Cell = fn(&PhaseReport) -> String;
+    let rows: [(&str, Cell); 6] = [
+        ("sent", |p| p.sent.to_string()),
+        ("cancelled", |p| p.cancelled.to_string()),
+        ("success rate", |p| pct(1.0 - p.error_rate)),
+        ("attempts / retries", |p| {
             format!("{} / {}", p.attempts.total, p.attempts.retries)
         }),
-        ("latency p50 / p99", &|p| {
+        ("latency p50 / p99", |p| {
             format!("{} / {}", msf(p.latency.p50_ms), msf(p.latency.p99_ms))
         }),
-        ("ended", &|p| p.end.name().to_string()),
+        ("ended", |p| p.end.name().to_string()),
     ];
     for (name, f) in rows {
         let mut line = format!("  {name:<24}");
