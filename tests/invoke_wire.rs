@@ -221,6 +221,7 @@ async fn every_injected_error_is_classified_through_the_wire() {
         ),
         (json!({"error": "InvalidRuntimeException"}), Class::InvalidRequest, 502),
         (json!({"error": "ResourceNotFoundException"}), Class::NotFound, 404),
+        (json!({"error": "AccessDeniedException"}), Class::AccessDenied, 403),
     ];
     for (mode, svc) in [("resource", &resource), ("role", &role)] {
         for ty in [InvocationType::RequestResponse, InvocationType::Event] {

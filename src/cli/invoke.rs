@@ -46,6 +46,9 @@ pub struct InvokeArgs {
     /// Read the payload (JSON) from a file
     #[arg(long, value_name = "FILE")]
     pub payload_file: Option<PathBuf>,
+    /// Client context for a sync invoke, a JSON object (sent base64, at most 3,583 bytes)
+    #[arg(long, value_name = "JSON")]
+    pub client_context: Option<String>,
     /// Give up (no further retries) after this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub deadline: f64,
@@ -137,12 +140,13 @@ impl InvokeArgs {
             .map(str::parse::<InvocationType>)
             .transpose()
             .map_err(|e| UsageError(format!("--type: {e}")))?;
+        let client_context = self.client_context.as_deref().map(encode_client_context).transpose()?;
         Ok(Call {
             target: self.name.clone(),
             payload,
             invocation_type,
             qualifier,
-            client_context: None,
+            client_context,
         })
     }
 
@@ -155,6 +159,30 @@ impl InvokeArgs {
         }
         Ok(Instant::now() + Duration::from_secs_f64(self.deadline))
     }
+}
+
+/// The largest client context Lambda accepts, base64-encoded.
+const CLIENT_CONTEXT_LIMIT: usize = 3583;
+
+/// Check a client context is a JSON object and encode it as Lambda wants it.
+fn encode_client_context(json: &str) -> Result<String, UsageError> {
+    use base64::Engine;
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(v) if v.is_object() => {}
+        _ => {
+            return Err(UsageError(
+                "--client-context must be a JSON object, e.g. '{\"custom\": {\"k\": \"v\"}}'".into(),
+            ))
+        }
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(json);
+    if encoded.len() > CLIENT_CONTEXT_LIMIT {
+        return Err(UsageError(format!(
+            "--client-context is {} bytes base64-encoded, over Lambda's {CLIENT_CONTEXT_LIMIT}-byte limit: send less",
+            encoded.len()
+        )));
+    }
+    Ok(encoded)
 }
 
 /// Name the flag beside the variable a configuration error names.

@@ -19,7 +19,7 @@ pub enum Command {
     /// Tour the built-in local account 2: both auth modes and injected VPC failures, no AWS needed
     Demo(demo::DemoArgs),
     /// Invoke a target once and print the outcome record as JSON
-    Invoke(invoke::InvokeArgs),
+    Invoke(Box<invoke::InvokeArgs>),
     /// Serve the local account 2: a Lambda + STS endpoint that answers and fails like AWS
     Local(local::LocalArgs),
 }
@@ -28,7 +28,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args).await,
-        Command::Invoke(args) => invoke::run(args).await.map_err(|e| e.to_string()),
+        Command::Invoke(args) => invoke::run(*args).await.map_err(|e| e.to_string()),
         Command::Local(args) => local::run(args).await.map(|()| 0).map_err(|e| e.to_string()),
     };
     match result {

@@ -63,7 +63,7 @@ pub fn default_class_policy(class: Class) -> ClassPolicy {
 }
 
 /// The whole policy: one [`ClassPolicy`] per class, plus what holds for every invoke.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Overrides of the defaults, by class name.
@@ -72,16 +72,6 @@ pub struct RetryPolicy {
     pub idempotent: bool,
     /// Retries off altogether: every outcome is final.
     pub disabled: bool,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            classes: BTreeMap::new(),
-            idempotent: false,
-            disabled: false,
-        }
-    }
 }
 
 /// Why no further attempt is made.

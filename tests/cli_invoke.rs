@@ -1,0 +1,146 @@
+//! `xinvoke invoke` as a user runs it: the real binary, the AWS variables pointing at a local
+//! account 2, the record on stdout and the exit code following the class.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::{Command, Output};
+use xinvoke::local::{builtin, LocalServer};
+
+async fn xinvoke(server: &LocalServer, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xinvoke"));
+    cmd.arg("invoke")
+        .args(args)
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", server.url())
+        .env("AWS_REGION", builtin::REGION)
+        .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().expect("xinvoke runs"))
+        .await
+        .unwrap()
+}
+
+fn record(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a record ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_successful_invoke_prints_the_record_and_exits_zero() {
+    let server = start_local().await;
+    let out = xinvoke(
+        &server,
+        &["--target", builtin::TARGET_ALIAS_ARN, "--payload", r#"{"hi":1}"#],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let r = record(&out);
+    assert_eq!((r["class"].as_str(), r["attempts"].as_u64()), (Some("ok"), Some(1)));
+    assert_eq!(r["payload"], serde_json::json!({"hi": 1}));
+    assert!(
+        out.stderr.is_empty(),
+        "nothing on stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn role_chaining_from_the_environment_and_a_failure_exits_one() {
+    let server = start_local().await;
+    let env = [
+        ("XINVOKE_TARGET_ARN", builtin::TARGET_FUNCTION_ARN),
+        ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
+        ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
+    ];
+    let ok = xinvoke(&server, &["--type", "Event"], &env).await;
+    assert_eq!((ok.status.code(), record(&ok)["status"].as_u64()), (Some(0), Some(202)));
+    fault(
+        &server,
+        serde_json::json!({"function": "target", "error": "ENILimitReachedException", "times": 1}),
+    )
+    .await;
+    let failed = xinvoke(&server, &["--no-retry"], &env).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let r = record(&failed);
+    assert_eq!(
+        (r["class"].as_str(), r["stop"].as_str()),
+        (Some("eni_limit"), Some("retries_disabled"))
+    );
+    assert!(r["hint"].as_str().unwrap().contains("ENI"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_input_exits_two_naming_the_flag_and_never_echoing_the_external_id() {
+    let server = start_local().await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["--target", "target"], "--target / XINVOKE_TARGET_ARN"),
+        (&["--target", builtin::TARGET_ALIAS_ARN, "--payload", "{"], "--payload"),
+        (
+            &["--target", builtin::TARGET_ALIAS_ARN, "--qualifier", "$LATEST"],
+            "--qualifier",
+        ),
+        (
+            &[
+                "--target",
+                builtin::TARGET_ALIAS_ARN,
+                "--role-arn",
+                builtin::INVOKE_ROLE_ARN,
+            ],
+            "--external-id / XINVOKE_EXTERNAL_ID",
+        ),
+        (
+            &["--target", builtin::TARGET_ALIAS_ARN, "--external-id", "s3cr3t value"],
+            "XINVOKE_EXTERNAL_ID",
+        ),
+        (
+            &["--target", builtin::TARGET_ALIAS_ARN, "--deadline", "0"],
+            "--deadline",
+        ),
+        (&[], "no target is configured"),
+    ];
+    for (args, named) in cases {
+        let out = xinvoke(&server, args, &[]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    let big = "x".repeat(7 * 1024 * 1024);
+    let path = std::env::temp_dir().join(format!("xinvoke-big-{}.json", std::process::id()));
+    std::fs::write(&path, format!("\"{big}\"")).unwrap();
+    let out = xinvoke(
+        &server,
+        &[
+            "--target",
+            builtin::TARGET_ALIAS_ARN,
+            "--payload-file",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    std::fs::remove_file(&path).ok();
+    let r = record(&out);
+    assert_eq!(
+        (out.status.code(), r["class"].as_str(), r["attempts"].as_u64()),
+        (Some(1), Some("payload_too_large"), Some(0))
+    );
+    assert_eq!(server.stats().invokes, 0, "nothing was sent");
+    server.shutdown().await;
+}
