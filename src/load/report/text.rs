@@ -104,6 +104,15 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
             msf(w.max_ms)
         );
     }
+    let stops: Vec<String> = p
+        .stops
+        .iter()
+        .filter(|(k, _)| k.as_str() != "succeeded")
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if !stops.is_empty() {
+        let _ = writeln!(out, "  failed invokes stopped because: {}", stops.join(" · "));
+    }
     if !p.gauges_peak.is_empty() {
         let g: Vec<String> = p.gauges_peak.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  account 2 peaks: {}", g.join(" · "));
