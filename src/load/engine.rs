@@ -284,6 +284,10 @@ pub async fn run_phase<T: Target>(
     }
     while tasks.join_next().await.is_some() {}
     let elapsed = start.elapsed();
+    if let Some(g) = sampler.gauges {
+        // One last sample, so that a phase shorter than a second has its gauges too.
+        sink(&LoadRecord::sample(phase, elapsed.as_secs(), elapsed, g.sample()));
+    }
     let end = end.unwrap_or(EndReason::Completed);
     sink(&LoadRecord::phase_end(phase, elapsed, tally.sent, end));
     PhaseOutcome {

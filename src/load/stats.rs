@@ -43,6 +43,8 @@ pub struct PhaseMetrics {
     waits: Histogram<u64>,
     seconds: Vec<Second>,
     last_us: u64,
+    /// First and last actual send (for the achieved rate).
+    sent_span: Option<(u64, u64)>,
     targets: BTreeMap<String, BTreeMap<Class, u64>>,
 }
 
@@ -88,6 +90,7 @@ impl PhaseMetrics {
             waits: histogram(3),
             seconds: Vec::new(),
             last_us: 0,
+            sent_span: None,
             targets: BTreeMap::new(),
         }
     }
@@ -100,8 +103,20 @@ impl PhaseMetrics {
         &mut self.seconds[i]
     }
 
+    fn spanned(&mut self, sent: Option<u64>) {
+        if let Some(t) = sent {
+            self.sent_span = Some(match self.sent_span {
+                None => (t, t),
+                Some((a, b)) => (a.min(t), b.max(t)),
+            });
+        }
+    }
+
     fn add(&mut self, r: &LoadRecord) {
         let at = r.intended_us.unwrap_or(0);
+        if matches!(r.kind, Kind::Invoke | Kind::Cancelled) {
+            self.spanned(r.sent_us);
+        }
         match r.kind {
             Kind::Attempt => {
                 let Some(class) = r.class else { return };
@@ -202,6 +217,10 @@ impl PhaseMetrics {
             }
         }
         self.last_us = self.last_us.max(o.last_us);
+        if let Some((a, b)) = o.sent_span {
+            self.spanned(Some(a));
+            self.spanned(Some(b));
+        }
         for (t, counts) in &o.targets {
             add_counts(self.targets.entry(t.clone()).or_default(), counts);
         }
@@ -283,7 +302,12 @@ impl PhaseMetrics {
             ok,
             errors: completed - ok,
             error_rate: ratio(completed - ok, completed),
-            achieved_rate: round3(sent as f64 / (duration_us as f64 / 1e6)),
+            achieved_rate: match self.sent_span {
+                // Requests per second between the first and the last send: the drain at the end
+                // does not dilute it.
+                Some((a, b)) if b > a && sent >= 2 => round3((sent - 1) as f64 / ((b - a) as f64 / 1e6)),
+                _ => round3(sent as f64 / (duration_us as f64 / 1e6)),
+            },
             throughput_ok: round3(ok as f64 / (duration_us as f64 / 1e6)),
             latency: percentiles(&self.latency),
             latency_uncorrected: percentiles(&self.service),
@@ -477,7 +501,7 @@ pub struct PhaseReport {
     pub errors: u64,
     /// errors / completed, 0..1.
     pub error_rate: f64,
-    /// Sent per second.
+    /// Sent per second, between the first and the last send.
     pub achieved_rate: f64,
     /// `ok` per second.
     pub throughput_ok: f64,
