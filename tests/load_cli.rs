@@ -262,3 +262,49 @@ fn with_no_arguments_the_builtin_job_shows_where_each_vpc_failure_and_the_thrott
         "local gauges sampled each second"
     );
 }
+
+#[test]
+fn lambda_workers_fan_out_and_merge_to_the_totals_of_a_single_process_run() {
+    // Three invocations of account 1's invoker (played in-process behind the local account 2)
+    // each run a third of the schedule; the merged report has the single run's totals.
+    let dir = tempfile::tempdir().unwrap();
+    let (single, fanned) = (dir.path().join("single.json"), dir.path().join("fanned.json"));
+    let common = [
+        "load",
+        "--local",
+        "--steps",
+        "30:1s,60:1s",
+        "--payload",
+        r#"{"sleep_ms":10}"#,
+        "--json",
+    ];
+    let a = xinvoke(&[&common[..], &[single.to_str().unwrap()]].concat());
+    assert_eq!(a.status.code(), Some(0), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = xinvoke(
+        &[
+            &common[..],
+            &[fanned.to_str().unwrap(), "--via", "lambda-workers", "--workers", "3"],
+        ]
+        .concat(),
+    );
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    let (a, b) = (read_json(&single), read_json(&fanned));
+    assert_eq!(schema_errors(&schema(), &b), Vec::<String>::new());
+    assert_eq!(b["run"]["via"], "lambda-workers");
+    let (pa, pb) = (&a["phases"][0], &b["phases"][0]);
+    for field in ["sent", "completed", "cancelled", "ok"] {
+        assert_eq!(pa[field], pb[field], "{field}");
+    }
+    assert_eq!(pb["sent"], 90);
+    assert_eq!(pb["latency"]["count"], 90);
+    assert_eq!(
+        pb["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sent"].as_u64().unwrap())
+            .sum::<u64>(),
+        90
+    );
+    assert_accounted(&b);
+}

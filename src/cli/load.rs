@@ -74,9 +74,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N")]
     pub requests: Option<u64>,
     /// direct: this process invokes the target through the core service; invoker: the invoker
-    /// Lambda's handler runs in this process and invokes it
-    #[arg(long, value_name = "HOW", default_value = "direct", value_parser = ["direct", "invoker"])]
+    /// Lambda's handler runs in this process and invokes it; lambda-workers: --workers
+    /// invocations of the invoker Lambda each run a share of the load (its `load` event)
+    #[arg(long, value_name = "HOW", default_value = "direct", value_parser = ["direct", "invoker", "lambda-workers"])]
     pub via: String,
+    /// With --via lambda-workers: how many invoker invocations share the load
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub workers: u32,
+    /// With --via lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
+    #[arg(long, value_name = "ARN")]
+    pub invoker: Option<String>,
     /// The target's full function ARN, with :alias or :version [env: XINVOKE_TARGET_ARN]
     #[arg(long, value_name = "ARN")]
     pub target: Option<String>,
@@ -150,7 +157,12 @@ pub struct LoadArgs {
 
 /// Where the run goes.
 enum Env {
-    Local { server: LocalServer, scenario: String },
+    Local {
+        server: LocalServer,
+        scenario: String,
+        /// The invoker played in this process (`--via lambda-workers`).
+        invoker_task: Option<tokio::task::JoinHandle<()>>,
+    },
     Aws,
 }
 
@@ -331,6 +343,22 @@ fn shortened(factor: f64) -> RetryPolicy {
     }
 }
 
+/// The SDK configuration that reaches the local account 2 as account 1's `xinvoke-source`.
+async fn local_base(url: String, timeouts: Timeouts) -> aws_config::SdkConfig {
+    clients::loader(timeouts)
+        .credentials_provider(Credentials::new(
+            builtin::SOURCE_ACCESS_KEY,
+            builtin::SOURCE_SECRET_KEY,
+            None,
+            None,
+            "xinvoke-load",
+        ))
+        .endpoint_url(url)
+        .region(Region::new(builtin::REGION))
+        .load()
+        .await
+}
+
 /// The local account 2's counters, sampled once a second.
 struct LocalGauges<'a>(&'a LocalServer);
 
@@ -367,6 +395,103 @@ impl Target for InvokerTarget {
         };
         serde_json::from_str::<InvokeRecord>(&text).unwrap_or_else(|_| refused(&shown, &text))
     }
+}
+
+/// Account 1's invoker function in the local account 2, for `--via lambda-workers`.
+pub const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
+
+/// The scenario text with account 1's `xinvoke-invoker` function added, whose invokes the
+/// local account 2 forwards to `upstream` (the invoker played in this process).
+fn with_local_invoker(scenario: &str, upstream: &str) -> Result<String, String> {
+    let second = scenario
+        .match_indices("\n[[accounts]]")
+        .nth(1)
+        .map(|(i, _)| i)
+        .ok_or("the scenario must define account 1 then account 2 to run --via lambda-workers locally")?;
+    let function = format!(
+        "\n[[accounts.functions]]\nname = \"xinvoke-invoker\"\nbehaviour = {{ upstream = \"{upstream}\" }}\ntimeout_s = 900\n"
+    );
+    Ok(format!("{}{}{}", &scenario[..second], function, &scenario[second..]))
+}
+
+/// The invoker Lambda played in this process for `--via lambda-workers` locally: the local
+/// account 2 forwards each invoke of account 1's `xinvoke-invoker` here, and this answers
+/// its `load` event as the deployed invoker would (`xinvoke::load::worker::handle_load_event`).
+async fn start_local_invoker(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    base: aws_config::SdkConfig,
+) -> tokio::task::JoinHandle<()> {
+    let state = Arc::new((settings, base));
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let state = Arc::clone(&state);
+        async move {
+            let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let answer = match event.get("load") {
+                Some(job) => crate::load::worker::handle_load_event(&state.0, &state.1, job.clone())
+                    .await
+                    .unwrap_or_else(|e| json!({"errorType": "invalid_event", "errorMessage": e.to_string()})),
+                None => json!({"errorType": "invalid_event", "errorMessage": "expected a load event"}),
+            };
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer.to_string(),
+            )
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+/// Invoke the invoker once per job, concurrently; the answers, and a line per failed worker.
+async fn fan_out(
+    invoker: Arc<Service>,
+    jobs: Vec<crate::load::worker::WorkerJob>,
+) -> (Vec<crate::load::worker::WorkerAnswer>, Vec<String>) {
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let invoker = Arc::clone(&invoker);
+        set.spawn(async move {
+            let worker = job.worker;
+            let call = crate::adapters::service::Call {
+                payload: json!({ "load": job }).to_string().into_bytes(),
+                ..Default::default()
+            };
+            let record = invoker
+                .invoke(call, None)
+                .await
+                .map_err(|e| format!("worker {worker}: {e}"))?;
+            if !record.is_ok() {
+                return Err(format!(
+                    "worker {worker}: the invoker answered {} ({})",
+                    record.class(),
+                    record
+                        .message
+                        .clone()
+                        .or(record.outcome.hint.clone())
+                        .unwrap_or_default()
+                ));
+            }
+            let payload = record.payload.unwrap_or(Value::Null);
+            serde_json::from_value::<crate::load::worker::WorkerAnswer>(payload.clone()).map_err(|_| {
+                format!(
+                    "worker {worker}: not a load answer: {}",
+                    payload.to_string().chars().take(300).collect::<String>()
+                )
+            })
+        });
+    }
+    let (mut answers, mut failures) = (Vec::new(), Vec::new());
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(a)) => answers.push(a),
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(format!("a worker task failed: {e}")),
+        }
+    }
+    answers.sort_by_key(|a| a.worker);
+    (answers, failures)
 }
 
 /// An RFC 3339 UTC timestamp of now.
@@ -428,6 +553,24 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     }
     let stop = args.stop_rules()?;
     let payloads = args.payloads(local)?;
+    let workers = args.via == "lambda-workers";
+    if workers {
+        if args.record.is_some() {
+            return Err(
+                "--record is not available with --via lambda-workers: the workers send statistics, not records".into(),
+            );
+        }
+        if !(1..=1000).contains(&args.workers) {
+            return Err("--workers must be between 1 and 1000".into());
+        }
+        if payloads
+            .list()
+            .iter()
+            .any(|p| serde_json::from_slice::<Value>(p).is_err())
+        {
+            return Err("--via lambda-workers sends payloads inside a JSON event: they must be JSON".into());
+        }
+    }
     let invocation_type = args
         .invocation_type
         .as_deref()
@@ -438,25 +581,50 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     // Where: the local account 2 in-process, or AWS.
     let (env, settings, names) = if local {
         let default_scenario = args.scenario.is_none();
-        let (scenario, label) = match &args.scenario {
+        let (text, label) = match &args.scenario {
             Some(p) => (
-                Scenario::from_path(p).map_err(|e| e.to_string())?,
+                std::fs::read_to_string(p).map_err(|e| format!("--scenario {}: {e}", p.display()))?,
                 p.display().to_string(),
             ),
-            None => (
-                Scenario::from_toml_str(VPC_LIMITS_SCENARIO, Path::new("scenarios/vpc-limits.toml"))
-                    .map_err(|e| e.to_string())?,
-                "vpc-limits".to_string(),
-            ),
+            None => (VPC_LIMITS_SCENARIO.to_string(), "vpc-limits".to_string()),
+        };
+        let source = args
+            .scenario
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("scenarios/vpc-limits.toml"));
+        let mut invoker_listener = None;
+        let scenario = if workers {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| format!("starting the local invoker: {e}"))?;
+            let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+            invoker_listener = Some(listener);
+            Scenario::from_toml_str(&with_local_invoker(&text, &url)?, &source).map_err(|e| e.to_string())?
+        } else if args.scenario.is_some() {
+            Scenario::from_path(&source).map_err(|e| e.to_string())?
+        } else {
+            Scenario::from_toml_str(&text, &source).map_err(|e| e.to_string())?
         };
         let server = LocalServer::start(scenario, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
             .await
             .map_err(|e| e.to_string())?;
         let (settings, names) = local_settings(&args, default_scenario)?;
+        let invoker_task = match invoker_listener {
+            Some(listener) => {
+                let mut worker_settings = settings.clone();
+                if !args.real_waits {
+                    worker_settings.retry = shortened(10.0);
+                }
+                let base = local_base(server.url(), worker_settings.timeouts).await;
+                Some(start_local_invoker(listener, worker_settings, base).await)
+            }
+            None => None,
+        };
         (
             Env::Local {
                 server,
                 scenario: label,
+                invoker_task,
             },
             settings,
             names,
@@ -494,7 +662,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     };
     let shorten = local && !args.real_waits;
     let mut notes = Vec::new();
-    if let Env::Local { server, scenario } = &env {
+    if let Env::Local { server, scenario, .. } = &env {
         notes.push(format!(
             "local account 2 in-process at {} (scenario {scenario}); no AWS calls are made",
             server.url()
@@ -539,6 +707,30 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     collector.take(&LoadRecord::run(info));
     let timeouts = settings.timeouts;
     let mut worst = EndReason::Completed;
+    let mut worker_failures = Vec::new();
+    let invoker_service = if workers {
+        let arn = match &env {
+            Env::Local { .. } => LOCAL_INVOKER_ARN.to_string(),
+            Env::Aws => args
+                .invoker
+                .clone()
+                .or_else(|| std::env::var("XINVOKE_INVOKER_ARN").ok().filter(|v| !v.is_empty()))
+                .ok_or("--via lambda-workers needs --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1")?,
+        };
+        let vars = HashMap::from([("XINVOKE_TARGET_ARN", arn)]);
+        let mut s = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| format!("--invoker: {e}"))?;
+        s.retry.disabled = true;
+        // A worker answers when its share is done: the whole phase plus its grace and margin.
+        let phase_time = duration.or(plan_end(&model)).unwrap_or(Duration::from_secs(840));
+        s.timeouts.attempt = (phase_time + grace + Duration::from_secs(60)).min(Duration::from_secs(900));
+        let base = match &env {
+            Env::Local { server, .. } => local_base(server.url(), s.timeouts).await,
+            Env::Aws => clients::base_config(s.timeouts).await,
+        };
+        Some(Arc::new(Service::new(s, &base).await))
+    } else {
+        None
+    };
     for (i, (name, retries)) in phases.iter().enumerate() {
         if *stop_rx.borrow() >= 1 {
             break;
@@ -558,18 +750,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
                         .await
                         .map_err(|e| format!("resetting the local account 2: {e}"))?;
                 }
-                clients::loader(Timeouts { ..timeouts })
-                    .credentials_provider(Credentials::new(
-                        builtin::SOURCE_ACCESS_KEY,
-                        builtin::SOURCE_SECRET_KEY,
-                        None,
-                        None,
-                        "xinvoke-load",
-                    ))
-                    .endpoint_url(server.url())
-                    .region(Region::new(builtin::REGION))
-                    .load()
-                    .await
+                local_base(server.url(), timeouts).await
             }
             Env::Aws => clients::base_config(timeouts).await,
         };
@@ -585,6 +766,47 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             max_in_flight: args.max_in_flight,
         };
         collector.phase_started(name, duration.or(plan_end(&model)));
+        if let Some(invoker) = &invoker_service {
+            let whole = crate::load::worker::WorkerJob {
+                worker: 0,
+                phase: i as u32,
+                name: name.clone(),
+                retries: *retries,
+                load: String::new(),
+                duration_ms: duration.map(|d| d.as_millis() as u64),
+                requests: args.requests,
+                payloads: payloads
+                    .list()
+                    .iter()
+                    .map(|p| serde_json::from_slice(p).unwrap_or(Value::Null))
+                    .collect(),
+                targets: names.iter().flatten().cloned().collect(),
+                max_errors: stop.max_errors,
+                max_error_rate: stop.max_error_rate,
+                grace_ms: grace.as_millis() as u64,
+                max_in_flight: args.max_in_flight,
+                deadline_ms: (args.deadline * 1000.0) as u64,
+            };
+            collector.take(&LoadRecord::phase(i as u32, plan.info()));
+            let (answers, failures) = fan_out(Arc::clone(invoker), whole.split(&model, args.workers)).await;
+            for a in &answers {
+                collector.metrics.merge(&a.metrics);
+                if a.end.is_early() {
+                    worst = a.end;
+                }
+            }
+            if answers.is_empty() {
+                return Err(format!(
+                    "no worker answered: {}",
+                    failures.first().cloned().unwrap_or_default()
+                ));
+            }
+            worker_failures.extend(failures);
+            if worst.is_early() {
+                break;
+            }
+            continue;
+        }
         let gauges = match &env {
             Env::Local { server, .. } => Some(LocalGauges(server)),
             Env::Aws => None,
@@ -637,8 +859,20 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             p.display()
         );
     }
-    if let Env::Local { server, .. } = env {
+    if let Env::Local {
+        server, invoker_task, ..
+    } = env
+    {
+        if let Some(t) = invoker_task {
+            t.abort();
+        }
         server.shutdown().await;
+    }
+    for f in &worker_failures {
+        eprintln!("warning: {f}; its share is missing from the report");
+    }
+    if !worker_failures.is_empty() && worst == EndReason::Completed {
+        return Ok(1);
     }
     Ok(match worst {
         EndReason::Completed => 0,

@@ -64,6 +64,11 @@ impl Payloads {
         }
     }
 
+    /// Every payload, in order.
+    pub fn list(&self) -> &[Vec<u8>] {
+        &self.0
+    }
+
     /// The payload of request `seq`.
     pub fn get(&self, seq: u64) -> Vec<u8> {
         self.0[(seq % self.0.len() as u64) as usize].clone()
@@ -173,7 +178,7 @@ pub async fn run_phase<T: Target>(
     payloads: &Payloads,
     gauges: Option<&dyn Gauges>,
     mut stop_signal: StopSignal,
-    sink: &mut dyn FnMut(&LoadRecord),
+    sink: &mut (dyn FnMut(&LoadRecord) + Send),
 ) -> PhaseOutcome {
     sink(&LoadRecord::phase(phase, plan.info()));
     let start = Instant::now();
@@ -307,7 +312,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn take(&mut self, batch: &[LoadRecord], sink: &mut dyn FnMut(&LoadRecord)) {
+    fn take(&mut self, batch: &[LoadRecord], sink: &mut (dyn FnMut(&LoadRecord) + Send)) {
         for r in batch {
             match r.kind {
                 Kind::Invoke => {
@@ -348,7 +353,7 @@ struct Sampler<'a> {
 }
 
 impl Sampler<'_> {
-    fn take(&mut self, sink: &mut dyn FnMut(&LoadRecord)) {
+    fn take(&mut self, sink: &mut (dyn FnMut(&LoadRecord) + Send)) {
         if let Some(g) = self.gauges {
             sink(&LoadRecord::sample(
                 self.phase,

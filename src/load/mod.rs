@@ -9,3 +9,4 @@ pub mod record;
 pub mod report;
 pub mod stats;
 pub mod targets;
+pub mod worker;

@@ -114,6 +114,44 @@ impl Pacing {
         }
     }
 
+    /// The same shape at `factor` times the rate (a worker's share of a fanned-out load).
+    pub fn scaled(&self, factor: f64) -> Pacing {
+        match self {
+            Pacing::Rate(r) => Pacing::Rate(r * factor),
+            Pacing::Ramp { from, to, over } => Pacing::Ramp {
+                from: from * factor,
+                to: to * factor,
+                over: *over,
+            },
+            Pacing::Steps(steps) => Pacing::Steps(
+                steps
+                    .iter()
+                    .map(|s| Step {
+                        rate: s.rate * factor,
+                        duration: s.duration,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The specification `FromStr` reads back (`R`, `ramp:…`, `steps:…`).
+    pub fn spec(&self) -> String {
+        let d = |d: Duration| format!("{}ms", d.as_millis());
+        match self {
+            Pacing::Rate(r) => format!("{r}"),
+            Pacing::Ramp { from, to, over } => format!("ramp:{from}:{to}:{}", d(*over)),
+            Pacing::Steps(steps) => format!(
+                "steps:{}",
+                steps
+                    .iter()
+                    .map(|s| format!("{}:{}", s.rate, d(s.duration)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
     /// The schedule's own end, if it has one (steps end after the last).
     pub fn end(&self) -> Option<Duration> {
         match self {

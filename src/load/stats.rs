@@ -18,15 +18,16 @@ fn histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, sigfig).unwrap_or_else(|_| Histogram::new(sigfig).expect("valid sigfig"))
 }
 
-/// Running statistics of a whole run (every phase).
-#[derive(Debug, Clone, Default)]
+/// Running statistics of a whole run (every phase). Serializable, so that a worker can ship
+/// its share to the process that merges (histograms travel as `(value, count)` pairs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Metrics {
     run: RunInfo,
     phases: Vec<PhaseMetrics>,
 }
 
 /// Running statistics of one phase.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseMetrics {
     info: PhaseInfo,
     sent: Option<u64>,
@@ -36,10 +37,15 @@ pub struct PhaseMetrics {
     attempt_classes: BTreeMap<Class, u64>,
     cancelled: u64,
     stops: BTreeMap<String, u64>,
+    #[serde(with = "hist")]
     latency: Histogram<u64>,
+    #[serde(with = "hist")]
     service: Histogram<u64>,
+    #[serde(with = "hist_map")]
     by_class: BTreeMap<Class, Histogram<u64>>,
+    #[serde(with = "hist")]
     attempts: Histogram<u64>,
+    #[serde(with = "hist")]
     waits: Histogram<u64>,
     seconds: Vec<Second>,
     last_us: u64,
@@ -49,12 +55,13 @@ pub struct PhaseMetrics {
 }
 
 /// One second of the schedule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Second {
     sent: u64,
     cancelled: u64,
     classes: BTreeMap<Class, u64>,
     attempt_classes: BTreeMap<Class, u64>,
+    #[serde(with = "hist")]
     latency: Histogram<u64>,
     gauges: BTreeMap<String, u64>,
 }
@@ -338,6 +345,61 @@ impl PhaseMetrics {
                 })
                 .collect(),
         }
+    }
+}
+
+/// Histograms on the wire: significant figures and the recorded `(value, count)` pairs.
+mod hist {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Wire {
+        sigfig: u8,
+        values: Vec<(u64, u64)>,
+    }
+
+    pub(super) fn to_wire(h: &Histogram<u64>) -> Wire {
+        Wire {
+            sigfig: h.sigfig(),
+            values: h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+    }
+
+    pub(super) fn from_wire(w: Wire) -> Histogram<u64> {
+        let mut h = super::histogram(w.sigfig.clamp(1, 5));
+        for (v, n) in w.values {
+            let _ = h.record_n(v.clamp(1, super::MAX_US), n);
+        }
+        h
+    }
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        to_wire(h).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        Ok(from_wire(Wire::deserialize(d)?))
+    }
+}
+
+mod hist_map {
+    use crate::core::classify::Class;
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<Class, Histogram<u64>>, s: S) -> Result<S::Ok, S::Error> {
+        let wire: BTreeMap<Class, super::hist::Wire> = m.iter().map(|(c, h)| (*c, super::hist::to_wire(h))).collect();
+        wire.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Class, Histogram<u64>>, D::Error> {
+        let wire = BTreeMap::<Class, super::hist::Wire>::deserialize(d)?;
+        Ok(wire.into_iter().map(|(c, w)| (c, super::hist::from_wire(w))).collect())
     }
 }
 
@@ -700,5 +762,25 @@ mod tests {
             merged.merge(p);
         }
         assert_eq!(merged.finish(), all.finish());
+    }
+
+    #[test]
+    fn metrics_survive_the_wire_between_a_worker_and_the_merger() {
+        let mut m = Metrics::new();
+        for i in 0..200u64 {
+            for r in invoke(
+                0,
+                i,
+                i * 9,
+                i % 77 + 1,
+                if i % 4 == 0 { Class::EniLimit } else { Class::Ok },
+                1 + (i % 2) as u32,
+            ) {
+                m.add(&r);
+            }
+        }
+        let wire = serde_json::to_string(&m).unwrap();
+        let back: Metrics = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back.finish(), m.finish());
     }
 }
