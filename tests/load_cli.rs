@@ -10,10 +10,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_xinvoke");
+/// The built `xinvoke` (XINVOKE_TEST_BIN overrides it, e.g. when several work trees share
+/// one target directory and another build may replace the binary mid-run).
+fn bin() -> String {
+    std::env::var("XINVOKE_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_xinvoke").to_string())
+}
 
 fn xinvoke(args: &[&str]) -> Output {
-    let out = Command::new(BIN).args(args).output().expect("xinvoke runs");
+    let out = Command::new(bin()).args(args).output().expect("xinvoke runs");
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"),
         "`xinvoke load` / `xinvoke report` are not wired into src/cli/mod.rs yet: {}",
@@ -54,7 +58,7 @@ fn ctrl_c_stops_the_run_with_a_partial_report_and_every_request_accounted() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     // Requests take 3 s; the grace period is 500 ms, so those in flight at Ctrl-C are cancelled.
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .args([
             "load",
             "--local",
@@ -216,7 +220,7 @@ fn the_schema_checker_catches_a_broken_report() {
 fn with_no_arguments_the_builtin_job_shows_where_each_vpc_failure_and_the_throttles_appear() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["load", "--json"])
         .arg(&json)
         .env_remove("XINVOKE_TARGET_ARN")
