@@ -53,7 +53,7 @@ pub const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
 ///
 /// Exit code: 0 when the run completed, 1 when --max-errors / --max-error-rate stopped it,
 /// 130 after Ctrl-C (a partial report is printed), 2 for bad input.
-#[derive(clap::Args, Debug, Default, Clone)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct LoadArgs {
     /// Open loop: invokes per second, sent on schedule whatever the target does
     #[arg(long, value_name = "R", group = "load")]

@@ -158,6 +158,9 @@ fn phase(h: &mut String, i: usize, p: &PhaseReport) {
         p.attempts.total,
         p.attempts.retries
     );
+    if let Some(b) = super::breaks_line(p) {
+        let _ = write!(h, "<p><b>Where it breaks:</b> {}</p>", esc(&b));
+    }
     h.push_str("<table><tr><th>final outcome</th><th>count</th><th>share</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>first seen</th></tr>");
     for c in &p.classes {
         let first = match (c.first_second, c.rate_at_first) {

@@ -83,6 +83,9 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
         "  rate {:.1}/s sent, {:.1}/s ok · attempts {} ({} retries, up to {} per invoke)",
         p.achieved_rate, p.throughput_ok, p.attempts.total, p.attempts.retries, p.attempts.max_per_invoke
     );
+    if let Some(b) = super::breaks_line(p) {
+        let _ = writeln!(out, "  where it breaks: {b}");
+    }
     let l = &p.latency;
     let _ = writeln!(
         out,
