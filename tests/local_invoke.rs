@@ -120,7 +120,12 @@ async fn payloads_over_the_limits_are_413_request_too_large() {
         .invoke()
         .function_name(builtin::TARGET_ALIAS_ARN)
         .invocation_type(InvocationType::Event)
-        .payload(Blob::new(vec![b' '; 1024 * 1024]))
+        .payload(Blob::new({
+            let mut p = vec![b'x'; 1024 * 1024];
+            p[0] = b'"';
+            p[1024 * 1024 - 1] = b'"';
+            p
+        }))
         .send()
         .await
         .unwrap();
@@ -319,4 +324,62 @@ async fn session_key_without_its_token_is_unrecognized() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("UnrecognizedClientException"));
+}
+
+#[tokio::test]
+async fn payload_that_is_not_json_is_invalid_request_content() {
+    let server = start().await;
+    let err = source_lambda(&server)
+        .invoke()
+        .function_name(builtin::TARGET_ALIAS_ARN)
+        .payload(Blob::new("not json"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status_of(&err), Some(400));
+    assert!(matches!(
+        err.as_service_error(),
+        Some(InvokeError::InvalidRequestContentException(_))
+    ));
+    assert!(err
+        .message()
+        .unwrap()
+        .starts_with("Could not parse request body into json"));
+}
+
+#[tokio::test]
+async fn sleeping_past_the_function_timeout_is_an_unhandled_timeout() {
+    let scenario = xinvoke::local::Scenario::from_toml_str(
+        r#"
+region = "us-east-1"
+[[accounts]]
+id = "222222222222"
+[[accounts.roles]]
+name = "operator"
+credentials = { access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }
+policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }
+[[accounts.functions]]
+name = "short"
+timeout_s = 1
+"#,
+        std::path::Path::new("timeout.toml"),
+    )
+    .unwrap();
+    let server = start_with(scenario).await;
+    let t = std::time::Instant::now();
+    let out = lambda(&server, "AKIAXINVOKEOPERATOR1", "operator-secret")
+        .invoke()
+        .function_name("short")
+        .payload(Blob::new(r#"{"sleep_ms":5000}"#))
+        .send()
+        .await
+        .unwrap();
+    assert!(t.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(out.function_error(), Some("Unhandled"));
+    let v: serde_json::Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(v["errorType"], "Sandbox.Timedout");
+    assert!(v["errorMessage"]
+        .as_str()
+        .unwrap()
+        .ends_with("Task timed out after 1.00 seconds"));
 }

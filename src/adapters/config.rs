@@ -34,6 +34,15 @@ pub enum ConfigError {
     File { path: String, detail: String },
 }
 
+/// An event or command names a target that is not configured.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("unknown target {name:?}: configured targets are {known}")]
+    Unknown { name: String, known: String },
+    #[error("the event names no target and there is no default: add \"target\": one of {known}, or set XINVOKE_DEFAULT_TARGET")]
+    NoDefault { known: String },
+}
+
 /// The external id of an assumed role: a shared secret between the accounts, kept out of
 /// logs, `Debug` output and errors.
 #[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -291,16 +300,15 @@ impl Settings {
     }
 
     /// The target an event names, or the default one.
-    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, String> {
+    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
         match name.or(self.default_target.as_deref()) {
-            Some(n) => self
-                .targets
-                .get(n)
-                .ok_or_else(|| format!("unknown target {n:?}: configured targets are {}", names(&self.targets))),
-            None => Err(format!(
-                "the event names no target and there is no default: add \"target\": one of {}, or set XINVOKE_DEFAULT_TARGET",
-                names(&self.targets)
-            )),
+            Some(n) => self.targets.get(n).ok_or_else(|| TargetError::Unknown {
+                name: n.to_string(),
+                known: names(&self.targets),
+            }),
+            None => Err(TargetError::NoDefault {
+                known: names(&self.targets),
+            }),
         }
     }
 }
@@ -540,10 +548,14 @@ mod tests {
         let b = s.target(Some("billing")).unwrap();
         assert_eq!(b.invocation_type, InvocationType::Event);
         assert!(matches!(b.auth, Auth::AssumeRole(_)));
-        let e = s.target(Some("nope")).unwrap_err();
+        let e = s.target(Some("nope")).unwrap_err().to_string();
         assert!(e.contains("\"billing\", \"orders\""), "{e}");
         let no_default = settings(&[("XINVOKE_TARGETS", &json)]).unwrap();
-        assert!(no_default.target(None).unwrap_err().contains("XINVOKE_DEFAULT_TARGET"));
+        assert!(no_default
+            .target(None)
+            .unwrap_err()
+            .to_string()
+            .contains("XINVOKE_DEFAULT_TARGET"));
     }
 
     #[test]

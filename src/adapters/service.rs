@@ -3,7 +3,7 @@
 //! One JSON log line per invoke, never with credentials, external ids or payloads.
 
 use crate::adapters::clients::Clients;
-use crate::adapters::config::{Settings, TargetConfig};
+use crate::adapters::config::{Settings, TargetConfig, TargetError};
 use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::runner::{InvokeRequest, Runner};
 use crate::core::arn::Qualifier;
@@ -42,12 +42,15 @@ impl Service {
     /// Build the clients (one per credential set) and the runner.
     pub async fn new(settings: Settings, base: &SdkConfig) -> Service {
         let clients = Clients::build(&settings, base).await;
+        // Every target has its client: `Clients::build` made one per (auth, region) of the targets.
         let attempters = settings
             .targets
             .values()
             .filter_map(|t| {
-                let client = clients.get(&t.auth, &t.arn.region)?;
-                Some((t.name.clone(), SdkAttempter::new(client.clone())))
+                Some((
+                    t.name.clone(),
+                    SdkAttempter::new(clients.get(&t.auth, &t.arn.region)?.clone()),
+                ))
             })
             .collect();
         let runner = Runner::new(
@@ -77,17 +80,14 @@ impl Service {
     }
 
     /// Resolve the target an event names; the error says what a valid name is.
-    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, String> {
+    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
         self.settings.target(name)
     }
 
     /// Invoke once, with retries, before `deadline`.
-    pub async fn invoke(&self, call: Call, deadline: Option<Instant>) -> Result<InvokeRecord, String> {
+    pub async fn invoke(&self, call: Call, deadline: Option<Instant>) -> Result<InvokeRecord, TargetError> {
         let target = self.settings.target(call.target.as_deref())?;
-        let attempter = self
-            .attempters
-            .get(&target.name)
-            .ok_or_else(|| format!("no client for target {:?}", target.name))?;
+        let attempter = &self.attempters[&target.name];
         let function = match call.qualifier {
             Some(q) => target.arn.with_qualifier(Some(q)),
             None => target.arn.clone(),

@@ -301,7 +301,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
             invocation_type: Some(step.invocation_type),
             ..Call::default()
         };
-        let record = svc.invoke(call, None).await?;
+        let record = svc.invoke(call, None).await.map_err(|e| e.to_string())?;
         let mark = if record.class() == step.expect { " " } else { "!" };
         if record.class() != step.expect {
             unexpected += 1;

@@ -206,7 +206,10 @@ pub async fn run(args: InvokeArgs) -> Result<u8, UsageError> {
     let deadline = args.deadline()?;
     let base = clients::base_config(settings.timeouts).await;
     let service = Service::new(settings, &base).await;
-    let record = service.invoke(call, Some(deadline)).await.map_err(UsageError)?;
+    let record = service
+        .invoke(call, Some(deadline))
+        .await
+        .map_err(|e| UsageError(e.to_string()))?;
     let json = serde_json::to_string_pretty(&record).map_err(|e| UsageError(e.to_string()))?;
     println!("{json}");
     Ok(if record.is_ok() { 0 } else { 1 })

@@ -23,7 +23,7 @@ pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Valu
             let record = service
                 .invoke(call_of(d), deadline)
                 .await
-                .map_err(|m| invalid(&EventError::new(m)))?;
+                .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
         InvokerEvent::Schedule(_) => {
@@ -34,7 +34,7 @@ pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Valu
             let record = service
                 .invoke(call, deadline)
                 .await
-                .map_err(|m| invalid(&EventError::new(m)))?;
+                .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
         InvokerEvent::Sqs(batch) => {

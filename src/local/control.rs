@@ -1,6 +1,22 @@
 //! The control API under `/_local/` (unsigned, loopback peers only): fault injection,
 //! lifecycle states, the clock, counters and reset. Tests and load runs drive the simulated
-//! account 2 through it.
+//! account 2 through it. Every answer is JSON; a refused request is 400 `{"error": "..."}`.
+//!
+//! | call | body | effect |
+//! |---|---|---|
+//! | `POST /_local/faults` | `{"function":"target","error":"EC2ThrottledException","times":3}` | the next 3 invokes of `target` answer that error |
+//! | | `{"function":"target","error":"ServiceException","probability":0.1,"seed":7}` | 10 % of invokes, reproducibly |
+//! | | `"qualifier":"live"`, `"latency_ms":500`, `"message":"..."` | narrow to one qualifier, delay first, custom message |
+//! | | `"reason":"CallerRateLimitExceeded","retry_after_s":2` | TooManyRequestsException's `Reason` and `Retry-After` (defaults: CallerRateLimitExceeded, 1) |
+//! | | `"ec2_error_code":"Client.RequestLimitExceeded"` | EC2UnexpectedException's `EC2ErrorCode` (that is the default) |
+//! | | no `times` nor `probability` | every matching invoke until `DELETE` |
+//! | `DELETE /_local/faults` | | remove every fault |
+//! | `POST /_local/state` | `{"function":"target","state":"Pending","for_ms":5000}` | 409 ResourceConflictException for 5 s |
+//! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
+//! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
+//! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive |
+//! | `GET /_local/stats` | | [`crate::local::Stats`] as JSON |
+//! | `POST /_local/reset` | | fresh world: scenario, sessions, faults, clock, counters |
 
 use crate::local::faults::FaultSpec;
 use crate::local::scenario::FunctionStateName;
@@ -117,5 +133,52 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
             StatusCode::NOT_FOUND,
             serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, POST/DELETE /_local/faults, POST /_local/state, /_local/clock, /_local/reset", parts.method) }),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::scenario::Scenario;
+
+    #[tokio::test]
+    async fn non_loopback_peers_are_refused() {
+        let shared = Shared::new(Scenario::builtin());
+        let req = Request::get("/_local/stats").body(Body::empty()).unwrap();
+        let resp = handle(&shared, "10.1.2.3:5555".parse().unwrap(), req).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let req = Request::get("/_local/stats").body(Body::empty()).unwrap();
+        let resp = handle(&shared, "[::1]:5555".parse().unwrap(), req).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_and_unknown_paths_say_what_to_do() {
+        let shared = Shared::new(Scenario::builtin());
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let cases = [
+            (
+                "POST",
+                "/_local/state",
+                r#"{"function":"target","state":"Sleeping"}"#,
+                StatusCode::BAD_REQUEST,
+            ),
+            ("POST", "/_local/clock", r#"{"advance":1}"#, StatusCode::BAD_REQUEST),
+            (
+                "POST",
+                "/_local/faults",
+                r#"{"function":"target","error":"ServiceException","times":1,"probability":0.5}"#,
+                StatusCode::BAD_REQUEST,
+            ),
+            ("GET", "/_local/nothing", "", StatusCode::NOT_FOUND),
+        ];
+        for (method, path, body, status) in cases {
+            let req = Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::from(body))
+                .unwrap();
+            assert_eq!(handle(&shared, peer, req).await.status(), status, "{path} {body}");
+        }
     }
 }

@@ -360,6 +360,9 @@ async fn invoke(
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
     let tail = header("x-amz-log-type") == Some("Tail");
+    // AWS refuses log tails across accounts; its exact status and code are not documented,
+    // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
+    // AWS's message.
     if tail && caller.account != f.account {
         return Err(ApiError::new(
             "AccessDeniedException",
@@ -383,6 +386,14 @@ async fn invoke(
             format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
         ));
     }
+    if !req.body.is_empty() {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
+            return Err(ApiError::new(
+                "InvalidRequestContentException",
+                format!("Could not parse request body into json: Could not parse payload into json: {e}"),
+            ));
+        }
+    }
     let executed = resolved.executed_version().to_string();
     if kind == InvocationType::DryRun {
         return Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), rid));
@@ -398,13 +409,16 @@ async fn invoke(
     }
     if kind == InvocationType::Event {
         let (world, f, body) = (Arc::clone(world), Arc::clone(f), req.body.clone());
+        let event_rid = rid.to_string();
         tokio::spawn(async move {
             // Lambda queues async events; a throttled or failed one is simply dropped here.
-            let _ = execute(&world, &f, body).await;
+            if execute(&world, &f, body, &event_rid).await.is_err() {
+                world.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+            }
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }
-    let (status, payload, function_error) = execute(world, f, req.body.clone()).await?;
+    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
     h.insert("Content-Type", HeaderValue::from_static("application/json"));
@@ -517,12 +531,26 @@ async fn execute(
     world: &Arc<World>,
     f: &Arc<FunctionRuntime>,
     payload: Bytes,
+    rid: &str,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
     match &f.def.behaviour {
         Behaviour::Named(_) => {
             let plan = behaviour::plan(&payload);
+            let timeout = Duration::from_secs(u64::from(f.def.timeout_s));
+            if plan.sleep >= timeout {
+                tokio::time::sleep(timeout).await;
+                let body = serde_json::json!({
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {}.00 seconds", f.def.timeout_s),
+                });
+                return Ok((
+                    StatusCode::OK,
+                    Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                    Some(HeaderValue::from_static("Unhandled")),
+                ));
+            }
             if !plan.sleep.is_zero() {
                 tokio::time::sleep(plan.sleep).await;
             }

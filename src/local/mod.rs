@@ -12,6 +12,23 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Any SDK or the AWS CLI works against it with the keys of [`builtin`], e.g.
+//! `AWS_ACCESS_KEY_ID=AKIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
+//! aws --endpoint-url http://127.0.0.1:4590 --region us-east-1 lambda invoke
+//! --function-name arn:aws:lambda:us-east-1:222222222222:function:target:live out.json`.
+//!
+//! Choices where AWS is silent or the model simplifies:
+//! - A static key stands for a role session (as a Lambda execution role's credentials do):
+//!   its identity is `arn:aws:sts::ACCT:assumed-role/ROLE/<session_name>` (default
+//!   `xinvoke-local`), and its AssumeRole calls are role chaining (1 hour at most).
+//! - `X-Amz-Log-Type: Tail` across accounts answers 403 AccessDeniedException
+//!   "Cross-account log access is not allowed".
+//! - 4xx errors carry `"Type":"User"`, 5xx `"Type":"Service"`.
+//! - The ENI quota, subnet IPs and EC2 API bucket are per function (one VPC per function).
+//! - Accepted `Event` invokes that are throttled when they run are dropped and counted
+//!   (`events_dropped`), not retried.
+//! - The control API is described in [`control`].
 
 pub mod client;
 pub mod clock;

@@ -9,6 +9,8 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 /// The characters SigV4 leaves unencoded: `A-Za-z0-9-_.~`.
 const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -214,13 +216,63 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// The signature of `string_to_sign` with the key derived from `secret` and the scope.
-pub fn signature(secret: &str, header: &AuthHeader<'_>, string_to_sign: &str) -> String {
+/// The SigV4 signing key of `secret` for the header's scope.
+pub fn signing_key(secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), header.date.as_bytes());
     let k_region = hmac(&k_date, header.region.as_bytes());
     let k_service = hmac(&k_region, header.service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
+    hmac(&k_service, b"aws4_request")
+}
+
+/// The signature of `string_to_sign` with the key derived from `secret` and the scope.
+pub fn signature(secret: &str, header: &AuthHeader<'_>, string_to_sign: &str) -> String {
+    hex::encode(hmac(&signing_key(secret, header), string_to_sign.as_bytes()))
+}
+
+/// Signing keys by access key id and scope, so a busy key costs one HMAC per request instead
+/// of five. Holds derived keys only; `Debug` shows the count.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    keys: RwLock<HashMap<String, CachedKey>>,
+}
+
+/// A derived key and the scope (date, region, service) it was derived for.
+type CachedKey = ([String; 3], [u8; 32]);
+
+impl std::fmt::Debug for SigningKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.keys.read().map(|k| k.len()).unwrap_or(0);
+        write!(f, "SigningKeyCache {{ entries: {n} }}")
+    }
+}
+
+impl SigningKeyCache {
+    /// Most keys remembered; beyond, the cache starts again (sessions come and go).
+    const CAPACITY: usize = 10_000;
+
+    /// The signing key of `secret` for the header's access key and scope.
+    pub fn key(&self, secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
+        {
+            let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(([date, region, service], key)) = keys.get(header.access_key) {
+                if date == header.date && region == header.region && service == header.service {
+                    return *key;
+                }
+            }
+        }
+        let key = signing_key(secret, header);
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= Self::CAPACITY {
+            keys.clear();
+        }
+        let scope = [
+            header.date.to_string(),
+            header.region.to_string(),
+            header.service.to_string(),
+        ];
+        keys.insert(header.access_key.to_string(), (scope, key));
+        key
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -249,6 +301,8 @@ pub struct KeySecret<'a> {
     pub secret: &'a str,
     /// Required `X-Amz-Security-Token`, for temporary credentials.
     pub session_token: Option<&'a str>,
+    /// Where to remember the derived signing key.
+    pub cache: Option<&'a SigningKeyCache>,
 }
 
 /// Check the request's signature. `lookup` gives the secret of an access key id; the caller
@@ -318,7 +372,11 @@ pub fn verify<'h>(
         header.scope(),
         sha256_hex(creq.as_bytes())
     );
-    let expected = signature(key.secret, header, &sts);
+    let signing = match key.cache {
+        Some(cache) => cache.key(key.secret, header),
+        None => signing_key(key.secret, header),
+    };
+    let expected = hex::encode(hmac(&signing, sts.as_bytes()));
     if constant_time_eq(expected.as_bytes(), header.signature.as_bytes()) {
         Ok(())
     } else {
@@ -386,15 +444,32 @@ mod tests {
             headers,
             body,
         };
-        verify(
+        let uncached = verify(
             &req,
             &header,
             KeySecret {
                 secret,
                 session_token: token,
+                cache: None,
             },
             now,
-        )
+        );
+        // The cached path must agree, on a miss and on a hit.
+        let cache = SigningKeyCache::default();
+        for _ in 0..2 {
+            let cached = verify(
+                &req,
+                &header,
+                KeySecret {
+                    secret,
+                    session_token: token,
+                    cache: Some(&cache),
+                },
+                now,
+            );
+            assert_eq!(cached, uncached);
+        }
+        uncached
     }
 
     fn now() -> (SystemTime, i64) {

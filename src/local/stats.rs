@@ -26,6 +26,9 @@ pub struct Stats {
     pub enis_in_use: u64,
     /// Execution environments created (cold starts) by per-environment VPC functions.
     pub cold_starts: u64,
+    /// Accepted `Event` invokes whose execution was throttled or failed to set up (Lambda
+    /// would retry them; the local account drops them).
+    pub events_dropped: u64,
     /// Executions in flight now.
     pub concurrency: u64,
     /// Highest concurrency seen.
@@ -41,6 +44,7 @@ pub struct Counters {
     by_status: Vec<AtomicU64>,
     by_error: Vec<AtomicU64>,
     function_errors: AtomicU64,
+    pub(crate) events_dropped: AtomicU64,
     in_flight: AtomicU32,
     peak: AtomicU32,
 }
@@ -54,6 +58,7 @@ impl Default for Counters {
             by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
             by_error: LAMBDA_ERRORS.iter().map(|_| AtomicU64::new(0)).collect(),
             function_errors: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
             peak: AtomicU32::new(0),
         }
@@ -112,6 +117,7 @@ impl Counters {
             invokes_by_error: by_error,
             enis_in_use: 0,
             cold_starts: 0,
+            events_dropped: self.events_dropped.load(Ordering::Relaxed),
             concurrency: u64::from(self.in_flight.load(Ordering::Relaxed)),
             concurrency_peak: u64::from(self.peak.load(Ordering::Relaxed)),
         }

@@ -202,8 +202,8 @@ fn assume_role(
         "    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{access_key}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n",
         xml_escape(&session.caller.user_id),
         xml_escape(&session.caller.session_arn),
-        xml_escape(&session.secret),
-        xml_escape(&session.token),
+        xml_escape(&session.secret.0),
+        xml_escape(&session.token.0),
         clock::iso8601(session.expires_ms.div_euclid(1000)),
     );
     Ok(xml_response("AssumeRole", &result, rid))

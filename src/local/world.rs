@@ -6,7 +6,7 @@ use crate::local::clock::Clock;
 use crate::local::faults::Faults;
 use crate::local::function::FunctionRuntime;
 use crate::local::iam::{Caller, PolicyDocument};
-use crate::local::scenario::Scenario;
+use crate::local::scenario::{FunctionStateName, Scenario, Secret};
 use crate::local::sigv4::{self, AuthFailure, KeySecret, SignedRequest};
 use crate::local::stats::{Counters, Stats};
 use std::collections::HashMap;
@@ -51,9 +51,9 @@ pub struct AccountRuntime {
 #[derive(Debug)]
 pub struct Session {
     /// Secret access key.
-    pub secret: String,
+    pub secret: Secret,
     /// Session token.
-    pub token: String,
+    pub token: Secret,
     /// Who it acts as.
     pub caller: Arc<Caller>,
     /// Server time (ms) at which it expires.
@@ -69,7 +69,7 @@ pub struct World {
     pub region: String,
     /// Server clock.
     pub clock: Clock,
-    static_keys: HashMap<String, (String, Arc<Caller>)>,
+    static_keys: HashMap<String, (Secret, Arc<Caller>)>,
     /// Roles by ARN.
     pub roles: HashMap<String, RoleRuntime>,
     /// Accounts by id.
@@ -77,6 +77,7 @@ pub struct World {
     /// Functions by `ACCOUNT:NAME`.
     pub functions: HashMap<String, Arc<FunctionRuntime>>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    signing_keys: sigv4::SigningKeyCache,
     /// Fault rules.
     pub faults: Faults,
     /// Counters.
@@ -154,7 +155,7 @@ impl World {
                 if let Some(c) = &role.credentials {
                     static_keys.insert(
                         c.access_key_id.clone(),
-                        (c.secret_access_key.0.clone(), Arc::new(static_caller.clone())),
+                        (c.secret_access_key.clone(), Arc::new(static_caller.clone())),
                     );
                 }
                 roles.insert(
@@ -187,6 +188,7 @@ impl World {
             accounts,
             functions,
             sessions: RwLock::new(HashMap::new()),
+            signing_keys: sigv4::SigningKeyCache::default(),
             faults: Faults::default(),
             counters: Counters::default(),
         }
@@ -204,8 +206,9 @@ impl World {
                 req,
                 &header,
                 KeySecret {
-                    secret,
+                    secret: &secret.0,
                     session_token: None,
+                    cache: Some(&self.signing_keys),
                 },
                 real_now_s,
             )?;
@@ -223,8 +226,9 @@ impl World {
             req,
             &header,
             KeySecret {
-                secret: &session.secret,
-                session_token: Some(&session.token),
+                secret: &session.secret.0,
+                session_token: Some(&session.token.0),
+                cache: Some(&self.signing_keys),
             },
             real_now_s,
         )?;
@@ -256,8 +260,8 @@ impl World {
         const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let access_key = format!("ASIA{}", random_string(16, UPPER));
         let session = Arc::new(Session {
-            secret: random_string(40, SECRET),
-            token: format!("IQoJxinvokelocal{}", random_string(300, SECRET)),
+            secret: Secret(random_string(40, SECRET)),
+            token: Secret(format!("IQoJxinvokelocal{}", random_string(300, SECRET))),
             caller: Arc::new(caller),
             expires_ms: self.clock.now_ms() + i64::from(duration_s) * 1000,
         });
@@ -291,6 +295,12 @@ impl World {
                 let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
                 s.enis_in_use += u64::from(pool.enis_in_use(now));
                 s.cold_starts += pool.cold_starts();
+            } else if let Some(vpc) = &f.def.vpc {
+                // Hyperplane: one shared ENI per subnet while the function is set up.
+                let state = f.lifecycle(now).state;
+                if matches!(state, FunctionStateName::Active | FunctionStateName::Pending) {
+                    s.enis_in_use += vpc.subnet_ids.len() as u64;
+                }
             }
         }
         s
@@ -310,6 +320,17 @@ mod tests {
         assert!(w.roles.contains_key(builtin::SOURCE_ROLE_ARN));
         let f = w.function(builtin::TARGET_ACCOUNT, "target").unwrap();
         assert_eq!(f.arn, builtin::TARGET_FUNCTION_ARN);
+    }
+
+    #[test]
+    fn debug_of_the_world_and_its_sessions_never_shows_secrets() {
+        let w = World::new(Scenario::builtin());
+        let caller = w.static_keys[builtin::SOURCE_ACCESS_KEY].1.as_ref().clone();
+        let (_, session) = w.issue_session(caller, 900);
+        let text = format!("{w:?}");
+        assert!(!text.contains(builtin::SOURCE_SECRET_KEY));
+        assert!(!text.contains(&session.secret.0));
+        assert!(!text.contains(&session.token.0));
     }
 
     #[test]

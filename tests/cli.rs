@@ -1,5 +1,6 @@
-//! `xinvoke invoke` as a user runs it: the real binary, the AWS variables pointing at a local
-//! account 2, the record on stdout and the exit code following the class.
+//! The `xinvoke` binary as a user runs it. `invoke`: the AWS variables pointing at a local
+//! account 2, the record on stdout and the exit code following the class. `local`: its first
+//! line, its stop on Ctrl-C, its errors.
 
 mod common;
 
@@ -143,4 +144,48 @@ async fn bad_input_exits_two_naming_the_flag_and_never_echoing_the_external_id()
     );
     assert_eq!(server.stats().invokes, 0, "nothing was sent");
     server.shutdown().await;
+}
+
+#[test]
+fn xinvoke_local_announces_its_address_first_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xinvoke"))
+        .args(["local", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xinvoke local starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"));
+    let addr: std::net::SocketAddr = url.strip_prefix("http://").unwrap().parse().expect("HOST:PORT");
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{url}");
+    std::net::TcpStream::connect(addr).expect("it listens where it says");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean stop on SIGINT");
+}
+
+#[test]
+fn xinvoke_local_names_a_bad_scenario_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(&path, "region = 5\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xinvoke"))
+        .args(["local", "--listen", "127.0.0.1:0", "--scenario", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("broken.toml") && err.contains("region"), "{err}");
 }

@@ -1,0 +1,76 @@
+//! SigV4 edge cases over the wire: a request signed 20 minutes ago is refused as AWS does,
+//! and advancing the server clock does not break signatures made with real time.
+
+mod local_support;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use http_body_util::{BodyExt, Full};
+use local_support::*;
+use serde_json::json;
+use std::time::{Duration, SystemTime};
+use xinvoke::local::builtin;
+
+async fn signed_invoke(server: &xinvoke::local::LocalServer, at: SystemTime) -> (u16, String, String) {
+    let uri = format!("{}/2015-03-31/functions/target%3Alive/invocations", server.url());
+    let host = server.addr().to_string();
+    let identity = Credentials::new(builtin::ADMIN_ACCESS_KEY, builtin::ADMIN_SECRET_KEY, None, None, "t").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(builtin::REGION)
+        .name("lambda")
+        .time(at)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = [("host", host.as_str())];
+    let signable = SignableRequest::new("POST", &uri, headers.iter().copied(), SignableBody::Bytes(b"{}")).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut builder = axum::http::Request::post(&uri);
+    for (k, v) in instructions.headers() {
+        builder = builder.header(k, v);
+    }
+    let req = builder.body(Full::new(bytes::Bytes::from_static(b"{}"))).unwrap();
+    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let kind = resp
+        .headers()
+        .get("x-amzn-ErrorType")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    (status, kind, body)
+}
+
+#[tokio::test]
+async fn aws_sigv4_signed_request_with_an_encoded_qualifier_is_accepted() {
+    let server = start().await;
+    let (status, kind, body) = signed_invoke(&server, SystemTime::now()).await;
+    assert_eq!((status, kind.as_str(), body.as_str()), (200, "", "{}"));
+}
+
+#[tokio::test]
+async fn request_signed_twenty_minutes_ago_is_signature_expired() {
+    let server = start().await;
+    let (status, kind, body) = signed_invoke(&server, SystemTime::now() - Duration::from_secs(20 * 60)).await;
+    assert_eq!(status, 403);
+    assert_eq!(kind, "InvalidSignatureException");
+    assert!(body.contains("Signature expired"), "{body}");
+}
+
+#[tokio::test]
+async fn advancing_the_server_clock_keeps_real_time_signatures_valid() {
+    let server = start().await;
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 7200})).await;
+    let out = admin_lambda(&server)
+        .invoke()
+        .function_name("target:live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+}
