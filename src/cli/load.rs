@@ -643,13 +643,18 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             None => vec![None],
         };
         for n in names.iter().flatten() {
-            settings.target(Some(n))?;
+            settings.target(Some(n)).map_err(|e| e.to_string())?;
         }
         (Env::Aws, settings, names)
     };
     let target_desc = names
         .iter()
-        .map(|n| settings.target(n.as_deref()).map(|t| t.arn.to_string()))
+        .map(|n| {
+            settings
+                .target(n.as_deref())
+                .map(|t| t.arn.to_string())
+                .map_err(|e| e.to_string())
+        })
         .collect::<Result<Vec<_>, _>>()?
         .join(", ");
 

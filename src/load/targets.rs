@@ -52,7 +52,7 @@ impl Target for DirectTarget {
         };
         match self.service.invoke(call, Some(Instant::now() + self.deadline)).await {
             Ok(r) => r,
-            Err(problem) => refused(name.as_deref().unwrap_or("default"), &problem),
+            Err(problem) => refused(name.as_deref().unwrap_or("default"), &problem.to_string()),
         }
     }
 }

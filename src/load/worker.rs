@@ -156,7 +156,7 @@ pub async fn handle_load_event(settings: &Settings, base: &SdkConfig, job: Value
     let mut settings = settings.clone();
     settings.retry.disabled = !job.retries;
     for t in &job.targets {
-        settings.target(Some(t)).map_err(JobError)?;
+        settings.target(Some(t)).map_err(|e| JobError(e.to_string()))?;
     }
     let service = Arc::new(Service::new(settings, base).await);
     let names = job.targets.iter().map(|t| Some(t.clone())).collect();
