@@ -67,7 +67,7 @@ pub struct LoadArgs {
     /// Closed loop: keep this many invokes in flight, each sent when one finishes
     #[arg(long, value_name = "C", group = "load")]
     pub concurrency: Option<usize>,
-    /// Stop sending after this long (e.g. 30s, 2m); default 10s unless --requests or --steps bound the run
+    /// Stop sending after this long (e.g. 30s, 2m); default: the ramp's or the steps' length, else 10s unless --requests bounds the run
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
     /// Stop after this many invokes (per phase)
@@ -542,8 +542,8 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         Some(d) => Some(parse_duration(d).map_err(|e| format!("--duration: {e}"))?),
         None => match &model {
             Model::Open(p) if p.end().is_some() => None,
-            Model::Open(Pacing::Ramp { over, .. }) if !args.load_given() => Some(*over),
             _ if args.requests.is_some() => None,
+            Model::Open(Pacing::Ramp { over, .. }) => Some(*over),
             _ => Some(Duration::from_secs(10)),
         },
     };
@@ -553,6 +553,12 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     }
     let stop = args.stop_rules()?;
     let payloads = args.payloads(local)?;
+    // Fail before the run, not after it, when a report cannot be written.
+    for (flag, path) in [("--json", &args.json), ("--html", &args.html)] {
+        if let Some(p) = path {
+            std::fs::File::create(p).map_err(|e| format!("{flag} {}: {e}", p.display()))?;
+        }
+    }
     let workers = args.via == "lambda-workers";
     if workers {
         if args.record.is_some() {
