@@ -5,4 +5,5 @@ pub mod adapters;
 pub mod cli;
 pub mod core;
 pub mod lambdas;
+pub mod load;
 pub mod local;

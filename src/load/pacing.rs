@@ -1,0 +1,470 @@
+//! Pacing: when the i-th request of an open-loop run is due. A pure function of elapsed time
+//! and hits so far, so a slow target can never slow the schedule down (vegeta's pacer, wrk2's
+//! constant throughput): late requests are still counted from the time they were due.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// An open-loop schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pacing {
+    /// A constant rate (requests per second), for ever (bounded by the run's limits).
+    Rate(f64),
+    /// A linear ramp from one rate to another over a duration, then the final rate held.
+    Ramp { from: f64, to: f64, over: Duration },
+    /// Constant-rate steps, one after another; the schedule ends after the last step.
+    Steps(Vec<Step>),
+}
+
+/// One constant-rate step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    pub rate: f64,
+    pub duration: Duration,
+}
+
+/// A pacing specification that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PacingError(pub String);
+
+impl Pacing {
+    /// Hits due by `elapsed` (the count of `i` with `send_time(i) <= elapsed`).
+    pub fn due(&self, elapsed: Duration) -> u64 {
+        // Hit i is sent the moment the cumulative count reaches i, so hit 0 is due at t=0. The
+        // epsilon counts a hit due exactly at `elapsed` despite rounding.
+        let n = (self.hits_by(elapsed.as_secs_f64()) + 1e-6).floor() as u64 + 1;
+        match self.total() {
+            Some(total) => n.min(total),
+            None => n,
+        }
+    }
+
+    /// When hit `i` (0-based) is due, from the start; `None` when the schedule has ended first.
+    pub fn send_time(&self, i: u64) -> Option<Duration> {
+        if let Some(total) = self.total() {
+            if i >= total {
+                return None;
+            }
+        }
+        let target = i as f64;
+        let secs = match self {
+            Pacing::Rate(r) => {
+                if *r <= 0.0 {
+                    return None;
+                }
+                target / r
+            }
+            Pacing::Ramp { from, to, over } => {
+                let d = over.as_secs_f64();
+                let at_end = (from + to) / 2.0 * d;
+                if target <= at_end {
+                    solve_ramp(*from, *to, d, target)?
+                } else {
+                    if *to <= 0.0 {
+                        return None;
+                    }
+                    d + (target - at_end) / to
+                }
+            }
+            Pacing::Steps(steps) => {
+                let mut start = 0.0;
+                let mut before = 0.0;
+                let mut found = None;
+                for s in steps {
+                    let d = s.duration.as_secs_f64();
+                    let hits = s.rate * d;
+                    if s.rate > 0.0 && target <= before + hits + 1e-9 {
+                        found = Some(start + (target - before) / s.rate);
+                        break;
+                    }
+                    before += hits;
+                    start += d;
+                }
+                found?
+            }
+        };
+        Some(Duration::from_nanos((secs.max(0.0) * 1e9).round() as u64))
+    }
+
+    /// The intended rate at `elapsed` (requests per second).
+    pub fn rate_at(&self, elapsed: Duration) -> f64 {
+        let t = elapsed.as_secs_f64();
+        match self {
+            Pacing::Rate(r) => *r,
+            Pacing::Ramp { from, to, over } => {
+                let d = over.as_secs_f64();
+                if t >= d || d == 0.0 {
+                    *to
+                } else {
+                    from + (to - from) * t / d
+                }
+            }
+            Pacing::Steps(steps) => {
+                let mut start = 0.0;
+                for s in steps {
+                    start += s.duration.as_secs_f64();
+                    if t < start {
+                        return s.rate;
+                    }
+                }
+                0.0
+            }
+        }
+    }
+
+    /// The same shape at `factor` times the rate (a worker's share of a fanned-out load).
+    pub fn scaled(&self, factor: f64) -> Pacing {
+        match self {
+            Pacing::Rate(r) => Pacing::Rate(r * factor),
+            Pacing::Ramp { from, to, over } => Pacing::Ramp {
+                from: from * factor,
+                to: to * factor,
+                over: *over,
+            },
+            Pacing::Steps(steps) => Pacing::Steps(
+                steps
+                    .iter()
+                    .map(|s| Step {
+                        rate: s.rate * factor,
+                        duration: s.duration,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The specification `FromStr` reads back (`R`, `ramp:…`, `steps:…`).
+    pub fn spec(&self) -> String {
+        let d = |d: Duration| format!("{}ms", d.as_millis());
+        match self {
+            Pacing::Rate(r) => format!("{r}"),
+            Pacing::Ramp { from, to, over } => format!("ramp:{from}:{to}:{}", d(*over)),
+            Pacing::Steps(steps) => format!(
+                "steps:{}",
+                steps
+                    .iter()
+                    .map(|s| format!("{}:{}", s.rate, d(s.duration)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+
+    /// The schedule's own end, if it has one (steps end after the last).
+    pub fn end(&self) -> Option<Duration> {
+        match self {
+            Pacing::Steps(steps) => Some(steps.iter().map(|s| s.duration).sum()),
+            _ => None,
+        }
+    }
+
+    /// Hits in the whole schedule, when it ends by itself.
+    fn total(&self) -> Option<u64> {
+        match self {
+            Pacing::Steps(steps) => {
+                let hits: f64 = steps.iter().map(|s| s.rate * s.duration.as_secs_f64()).sum();
+                Some((hits - 1e-9).ceil().max(0.0) as u64)
+            }
+            _ => None,
+        }
+    }
+
+    /// Cumulative hits (continuous) by `t` seconds.
+    fn hits_by(&self, t: f64) -> f64 {
+        match self {
+            Pacing::Rate(r) => r * t,
+            Pacing::Ramp { from, to, over } => {
+                let d = over.as_secs_f64();
+                if t <= d {
+                    from * t + (to - from) * t * t / (2.0 * d)
+                } else {
+                    (from + to) / 2.0 * d + to * (t - d)
+                }
+            }
+            Pacing::Steps(steps) => {
+                let (mut start, mut hits) = (0.0, 0.0);
+                for s in steps {
+                    let d = s.duration.as_secs_f64();
+                    if t < start + d {
+                        return hits + s.rate * (t - start);
+                    }
+                    hits += s.rate * d;
+                    start += d;
+                }
+                hits
+            }
+        }
+    }
+}
+
+/// The time at which a linear ramp's cumulative hits reach `n`: the root of
+/// `from·t + (to-from)·t²/(2d) = n`.
+fn solve_ramp(from: f64, to: f64, d: f64, n: f64) -> Option<f64> {
+    if d == 0.0 {
+        return Some(0.0);
+    }
+    let a = (to - from) / (2.0 * d);
+    if a.abs() < 1e-12 {
+        return (from > 0.0).then(|| n / from);
+    }
+    let disc = from * from + 4.0 * a * n;
+    if disc < 0.0 {
+        return None;
+    }
+    // The numerically stable root of a·t² + from·t - n = 0.
+    let t = 2.0 * n / (from + disc.sqrt());
+    t.is_finite().then_some(t)
+}
+
+impl fmt::Display for Pacing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pacing::Rate(r) => write!(f, "{r}/s"),
+            Pacing::Ramp { from, to, over } => write!(f, "ramp {from}/s to {to}/s over {}", secs(*over)),
+            Pacing::Steps(steps) => {
+                let parts: Vec<String> = steps
+                    .iter()
+                    .map(|s| format!("{}/s for {}", s.rate, secs(s.duration)))
+                    .collect();
+                write!(f, "steps {}", parts.join(", "))
+            }
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+/// Parse a duration: `500ms`, `5s`, `2m`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, PacingError> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| PacingError(format!("{s:?} is not a duration (e.g. 500ms, 5s, 2m)")))?;
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(PacingError(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)"))),
+    };
+    let secs = v * scale;
+    if !(secs.is_finite() && (0.0..=7.0 * 86_400.0).contains(&secs)) {
+        return Err(PacingError(format!("{s:?} must be between 0 and 7 days")));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_rate(s: &str) -> Result<f64, PacingError> {
+    let r: f64 = s
+        .trim()
+        .trim_end_matches("/s")
+        .parse()
+        .map_err(|_| PacingError(format!("{s:?} is not a rate (invokes per second, e.g. 50)")))?;
+    if !(r.is_finite() && (0.0..=1_000_000.0).contains(&r)) {
+        return Err(PacingError(format!(
+            "rate {s:?} must be between 0 and 1000000 per second"
+        )));
+    }
+    Ok(r)
+}
+
+impl Pacing {
+    /// `--rate R`.
+    pub fn parse_rate(s: &str) -> Result<Pacing, PacingError> {
+        let r = parse_rate(s)?;
+        if r == 0.0 {
+            return Err(PacingError("--rate must be above 0".into()));
+        }
+        Ok(Pacing::Rate(r))
+    }
+
+    /// `--ramp FROM:TO:DURATION`, e.g. `10:200:10s`.
+    pub fn parse_ramp(s: &str) -> Result<Pacing, PacingError> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let [from, to, over] = parts.as_slice() else {
+            return Err(PacingError(format!(
+                "--ramp {s:?}: expected FROM:TO:DURATION, e.g. 10:200:10s"
+            )));
+        };
+        let (from, to, over) = (parse_rate(from)?, parse_rate(to)?, parse_duration(over)?);
+        if over.is_zero() || (from == 0.0 && to == 0.0) {
+            return Err(PacingError(format!(
+                "--ramp {s:?}: needs a duration above 0 and a rate above 0"
+            )));
+        }
+        Ok(Pacing::Ramp { from, to, over })
+    }
+
+    /// `--steps "RATE:DURATION,..."`, e.g. `10:5s,50:5s,100:5s`.
+    pub fn parse_steps(s: &str) -> Result<Pacing, PacingError> {
+        let steps = s
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let (rate, dur) = p
+                    .split_once(':')
+                    .ok_or_else(|| PacingError(format!("--steps: {p:?} is not RATE:DURATION, e.g. 50:5s")))?;
+                Ok(Step {
+                    rate: parse_rate(rate)?,
+                    duration: parse_duration(dur)?,
+                })
+            })
+            .collect::<Result<Vec<Step>, PacingError>>()?;
+        if steps.is_empty() || steps.iter().all(|s| s.rate == 0.0 || s.duration.is_zero()) {
+            return Err(PacingError(
+                "--steps needs at least one step with a rate and a duration, e.g. 10:5s,50:5s".into(),
+            ));
+        }
+        Ok(Pacing::Steps(steps))
+    }
+}
+
+impl FromStr for Pacing {
+    type Err = PacingError;
+
+    /// `R`, `ramp:FROM:TO:DURATION` or `steps:RATE:DUR,...`.
+    fn from_str(s: &str) -> Result<Pacing, PacingError> {
+        if let Some(r) = s.strip_prefix("ramp:") {
+            Pacing::parse_ramp(r)
+        } else if let Some(r) = s.strip_prefix("steps:") {
+            Pacing::parse_steps(r)
+        } else {
+            Pacing::parse_rate(s)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn a_constant_rate_sends_evenly_from_time_zero() {
+        let p = Pacing::Rate(10.0);
+        assert_eq!(p.send_time(0), Some(ms(0)));
+        assert_eq!(p.send_time(1), Some(ms(100)));
+        assert_eq!(p.send_time(25), Some(ms(2500)));
+        assert_eq!(p.due(ms(0)), 1);
+        assert_eq!(p.due(ms(99)), 1);
+        assert_eq!(p.due(ms(100)), 2);
+        assert_eq!(p.due(ms(1000)), 11);
+    }
+
+    #[test]
+    fn due_and_send_time_agree_for_every_schedule() {
+        let schedules = [
+            Pacing::Rate(37.0),
+            Pacing::Ramp {
+                from: 10.0,
+                to: 100.0,
+                over: ms(5000),
+            },
+            Pacing::Ramp {
+                from: 100.0,
+                to: 5.0,
+                over: ms(3000),
+            },
+            Pacing::Steps(vec![
+                Step {
+                    rate: 10.0,
+                    duration: ms(1000),
+                },
+                Step {
+                    rate: 50.0,
+                    duration: ms(500),
+                },
+                Step {
+                    rate: 0.0,
+                    duration: ms(500),
+                },
+                Step {
+                    rate: 100.0,
+                    duration: ms(1000),
+                },
+            ]),
+        ];
+        for p in schedules {
+            let mut last = Duration::ZERO;
+            for i in 0..150 {
+                let Some(t) = p.send_time(i) else { break };
+                assert!(t >= last, "{p}: send times must not go back ({i})");
+                last = t;
+                assert!(
+                    p.due(t) > i,
+                    "{p}: hit {i} at {t:?} must be due by then (due {})",
+                    p.due(t)
+                );
+                if t > ms(1) {
+                    assert!(p.due(t - ms(1)) <= i + 1, "{p}: hit {i} must not be due 1ms early");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_ramp_sends_the_area_under_the_rate_line() {
+        let p = Pacing::Ramp {
+            from: 0.0,
+            to: 100.0,
+            over: ms(10_000),
+        };
+        // 0→100/s over 10 s is 500 hits; then 100/s.
+        assert_eq!(p.due(ms(10_000)), 501);
+        assert_eq!(p.due(ms(11_000)), 601);
+        // The first second carries 5 hits, the last second of the ramp 95.
+        assert_eq!(p.due(ms(1000)) - p.due(ms(0)), 5);
+        assert_eq!(p.due(ms(10_000)) - p.due(ms(9000)), 95);
+        assert!((p.rate_at(ms(5000)) - 50.0).abs() < 1e-9);
+        let late = p.send_time(600).unwrap();
+        assert!((late.as_secs_f64() - 11.0).abs() < 1e-6, "{late:?}");
+    }
+
+    #[test]
+    fn steps_follow_each_other_and_end() {
+        let p = Pacing::parse_steps("10:1s,50:1s,100:500ms").unwrap();
+        assert_eq!(p.end(), Some(ms(2500)));
+        assert_eq!(p.due(ms(999)), 10);
+        assert_eq!(p.due(ms(1999)), 60);
+        assert_eq!(p.due(ms(2500)), 110);
+        assert_eq!(p.due(ms(60_000)), 110);
+        assert_eq!(p.send_time(10), Some(ms(1000)));
+        assert_eq!(p.send_time(60), Some(ms(2000)));
+        assert_eq!(p.send_time(109), Some(ms(2490)));
+        assert_eq!(p.send_time(110), None);
+        assert_eq!(p.rate_at(ms(1500)), 50.0);
+        assert_eq!(p.rate_at(ms(3000)), 0.0);
+    }
+
+    #[test]
+    fn specifications_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!("25".parse::<Pacing>().unwrap(), Pacing::Rate(25.0));
+        assert_eq!(
+            Pacing::parse_ramp("10:200:10s").unwrap(),
+            Pacing::Ramp {
+                from: 10.0,
+                to: 200.0,
+                over: ms(10_000)
+            }
+        );
+        assert_eq!(parse_duration("250ms").unwrap(), ms(250));
+        assert_eq!(parse_duration("2m").unwrap(), ms(120_000));
+        assert_eq!(parse_duration("3").unwrap(), ms(3000));
+        assert!(Pacing::parse_ramp("10:200").unwrap_err().0.contains("FROM:TO:DURATION"));
+        assert!(Pacing::parse_steps("10").unwrap_err().0.contains("RATE:DURATION"));
+        assert!(Pacing::parse_rate("0").is_err());
+        assert!(Pacing::parse_rate("fast").unwrap_err().0.contains("invokes per second"));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! What a load run invokes: the core [`Service`] (this process invokes the target
+//! cross-account, with the service's retry policy), or any [`Attempter`] under a [`Runner`]
+//! (tests use a fake one).
+
+use crate::adapters::runner::{Attempter, InvokeRequest, Runner};
+use crate::adapters::service::{Call, Service};
+use crate::core::classify::{classify, RawOutcome};
+use crate::core::invocation::InvocationType;
+use crate::core::record::InvokeRecord;
+use crate::core::retry::StopReason;
+use crate::load::engine::Target;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Invoke through the core service: `--via direct`.
+#[derive(Debug)]
+pub struct DirectTarget {
+    service: Arc<Service>,
+    /// Configured target names, used in turn (`None`: the default target).
+    names: Vec<Option<String>>,
+    invocation_type: Option<InvocationType>,
+    /// No retry may start after this long from the first send.
+    deadline: Duration,
+}
+
+impl DirectTarget {
+    pub fn new(
+        service: Arc<Service>,
+        names: Vec<Option<String>>,
+        invocation_type: Option<InvocationType>,
+        deadline: Duration,
+    ) -> DirectTarget {
+        let names = if names.is_empty() { vec![None] } else { names };
+        DirectTarget {
+            service,
+            names,
+            invocation_type,
+            deadline,
+        }
+    }
+}
+
+impl Target for DirectTarget {
+    async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
+        let name = self.names[(seq % self.names.len() as u64) as usize].clone();
+        let call = Call {
+            target: name.clone(),
+            payload,
+            invocation_type: self.invocation_type,
+            ..Call::default()
+        };
+        match self.service.invoke(call, Some(Instant::now() + self.deadline)).await {
+            Ok(r) => r,
+            Err(problem) => refused(name.as_deref().unwrap_or("default"), &problem.to_string()),
+        }
+    }
+}
+
+/// A record for an invoke refused before any attempt (e.g. an unknown target name).
+pub fn refused(target: &str, problem: &str) -> InvokeRecord {
+    let mut outcome = classify(&RawOutcome::Rejected {
+        code: "InvalidParameterValueException".into(),
+        message: problem.to_string(),
+    });
+    outcome.hint = Some(problem.to_string());
+    InvokeRecord {
+        target: target.to_string(),
+        function: String::new(),
+        invocation_type: InvocationType::RequestResponse,
+        outcome,
+        message: Some(problem.to_string()),
+        executed_version: None,
+        attempts: 0,
+        stop: StopReason::NotRetryable,
+        latency_ms: 0.0,
+        attempt_log: Vec::new(),
+        payload: None,
+    }
+}
+
+/// Any attempter under a runner: one request shape, the payload swapped per request.
+#[derive(Debug)]
+pub struct RunnerTarget<A> {
+    pub runner: Runner,
+    pub attempter: A,
+    pub request: InvokeRequest,
+}
+
+impl<A: Attempter + 'static> Target for RunnerTarget<A> {
+    async fn invoke(&self, _seq: u64, payload: Vec<u8>) -> InvokeRecord {
+        let mut req = self.request.clone();
+        req.payload = payload;
+        self.runner.run(&self.attempter, &req, None).await
+    }
+}

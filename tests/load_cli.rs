@@ -1,0 +1,315 @@
+//! `xinvoke load` and `xinvoke report` as a user runs them: the built binary against the
+//! built-in local account 2 in-process. Ctrl-C (SIGINT via `kill -INT`), --max-errors, the
+//! JSON report against its schema, and a recording rendered again.
+
+mod load_support;
+
+use load_support::schema_errors;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The built `xinvoke` (XINVOKE_TEST_BIN overrides it, e.g. when several work trees share
+/// one target directory and another build may replace the binary mid-run).
+fn bin() -> String {
+    std::env::var("XINVOKE_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_xinvoke").to_string())
+}
+
+fn xinvoke(args: &[&str]) -> Output {
+    let out = Command::new(bin()).args(args).output().expect("xinvoke runs");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"),
+        "`xinvoke load` / `xinvoke report` are not wired into src/cli/mod.rs yet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn schema() -> Value {
+    serde_json::from_str(include_str!("../schemas/load-report.schema.json")).unwrap()
+}
+
+fn assert_accounted(report: &Value) {
+    for p in report["phases"].as_array().unwrap() {
+        let classes: u64 = p["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["count"].as_u64().unwrap())
+            .sum();
+        let (sent, cancelled) = (p["sent"].as_u64().unwrap(), p["cancelled"].as_u64().unwrap());
+        assert_eq!(
+            sent,
+            classes + cancelled,
+            "phase {}: sent = Σ classes + cancelled",
+            p["name"]
+        );
+        assert_eq!(p["accounted"], true);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_a_partial_report_and_every_request_accounted() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    // Requests take 3 s; the grace period is 500 ms, so those in flight at Ctrl-C are cancelled.
+    let child = Command::new(bin())
+        .args([
+            "load",
+            "--local",
+            "--rate",
+            "40",
+            "--duration",
+            "60s",
+            "--no-retry",
+            "--grace",
+            "500ms",
+            "--payload",
+            r#"{"sleep_ms":3000}"#,
+            "--json",
+        ])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let started = Instant::now();
+    // The shell's own `kill`: no libc or nix needed.
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(started.elapsed() < Duration::from_secs(10), "stopped promptly");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("STOPPED EARLY (interrupted)"), "{stdout}");
+    let r = read_json(&json);
+    assert_eq!(schema_errors(&schema(), &r), Vec::<String>::new());
+    let p = &r["phases"][0];
+    assert_eq!(p["end"], "interrupted");
+    assert!(p["sent"].as_u64().unwrap() >= 40, "{p}");
+    assert!(p["cancelled"].as_u64().unwrap() > 0, "{p}");
+    assert_accounted(&r);
+}
+
+#[test]
+fn max_errors_ends_the_run_early_with_exit_code_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    // The target throws on every invoke: function_error, never retried.
+    let out = xinvoke(&[
+        "load",
+        "--local",
+        "--rate",
+        "50",
+        "--duration",
+        "30s",
+        "--max-errors",
+        "10",
+        "--payload",
+        r#"{"fail":"boom"}"#,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("STOPPED EARLY (max_errors)"), "{stdout}");
+    let r = read_json(&json);
+    let p = &r["phases"][0];
+    assert_eq!(p["end"], "max_errors");
+    assert!(p["errors"].as_u64().unwrap() >= 10);
+    assert!(p["duration_s"].as_f64().unwrap() < 5.0, "{}", p["duration_s"]);
+    assert_accounted(&r);
+}
+
+#[test]
+fn the_json_report_meets_its_schema_and_a_recording_renders_the_same_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, html, rec) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.html"),
+        dir.path().join("r.ndjson"),
+    );
+    let (json2, html2) = (dir.path().join("r2.json"), dir.path().join("r2.html"));
+    let out = xinvoke(&[
+        "load",
+        "--local",
+        "--compare",
+        "--steps",
+        "20:1s,60:1s",
+        "--payload",
+        r#"{"sleep_ms":20}"#,
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = read_json(&json);
+    assert_eq!(schema_errors(&schema(), &r), Vec::<String>::new());
+    assert_eq!(r["schema"], "xinvoke.load.v1");
+    assert_eq!(r["phases"].as_array().unwrap().len(), 2);
+    assert_eq!(r["phases"][0]["sent"], 80);
+    assert_accounted(&r);
+
+    let again = xinvoke(&[
+        "report",
+        rec.to_str().unwrap(),
+        "--json",
+        json2.to_str().unwrap(),
+        "--html",
+        html2.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&json).unwrap(),
+        std::fs::read(&json2).unwrap(),
+        "JSON report from the recording"
+    );
+    assert_eq!(
+        std::fs::read(&html).unwrap(),
+        std::fs::read(&html2).unwrap(),
+        "HTML report from the recording"
+    );
+    assert_eq!(out.stdout, again.stdout, "text report from the recording");
+}
+
+#[test]
+fn the_schema_checker_catches_a_broken_report() {
+    let mut r: Value = serde_json::json!({"schema": "xinvoke.load.v2", "run": {}, "phases": [{"sent": -1}]});
+    let errors = schema_errors(&schema(), &r);
+    assert!(errors.iter().any(|e| e.contains("xinvoke.load.v1")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("latency_note")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("$.phases[0]") && e.contains("missing required \"accounted\"")),
+        "{errors:?}"
+    );
+    r["extra"] = Value::Bool(true);
+    assert!(schema_errors(&schema(), &r)
+        .iter()
+        .any(|e| e.contains("unexpected property \"extra\"")));
+}
+
+#[test]
+fn with_no_arguments_the_builtin_job_shows_where_each_vpc_failure_and_the_throttles_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = Command::new(bin())
+        .args(["load", "--json"])
+        .arg(&json)
+        .env_remove("XINVOKE_TARGET_ARN")
+        .env_remove("XINVOKE_TARGETS")
+        .env_remove("XINVOKE_TARGETS_FILE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "without retries",
+        "with retries",
+        "Comparison",
+        "coordinated-omission corrected",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} missing:\n{stdout}");
+    }
+    let r = read_json(&json);
+    assert_eq!(schema_errors(&schema(), &r), Vec::<String>::new());
+    assert_accounted(&r);
+    let without = &r["phases"][0];
+    let seen: Vec<&str> = without["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    for class in ["ok", "ec2_throttled", "eni_limit", "subnet_ip_limit", "throttled"] {
+        assert!(
+            seen.contains(&class),
+            "{class} did not emerge without retries: {seen:?}\n{stdout}"
+        );
+    }
+    let with = &r["phases"][1];
+    assert!(with["attempts"]["retries"].as_u64().unwrap() > 0);
+    assert!(
+        without["series"][0]["gauges"]["enis_in_use"].is_u64(),
+        "local gauges sampled each second"
+    );
+}
+
+#[test]
+fn lambda_workers_fan_out_and_merge_to_the_totals_of_a_single_process_run() {
+    // Three invocations of account 1's invoker (played in-process behind the local account 2)
+    // each run a third of the schedule; the merged report has the single run's totals.
+    let dir = tempfile::tempdir().unwrap();
+    let (single, fanned) = (dir.path().join("single.json"), dir.path().join("fanned.json"));
+    let common = [
+        "load",
+        "--local",
+        "--steps",
+        "30:1s,60:1s",
+        "--payload",
+        r#"{"sleep_ms":10}"#,
+        "--json",
+    ];
+    let a = xinvoke(&[&common[..], &[single.to_str().unwrap()]].concat());
+    assert_eq!(a.status.code(), Some(0), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = xinvoke(
+        &[
+            &common[..],
+            &[fanned.to_str().unwrap(), "--via", "lambda-workers", "--workers", "3"],
+        ]
+        .concat(),
+    );
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    let (a, b) = (read_json(&single), read_json(&fanned));
+    assert_eq!(schema_errors(&schema(), &b), Vec::<String>::new());
+    assert_eq!(b["run"]["via"], "lambda-workers");
+    let (pa, pb) = (&a["phases"][0], &b["phases"][0]);
+    for field in ["sent", "completed", "cancelled", "ok"] {
+        assert_eq!(pa[field], pb[field], "{field}");
+    }
+    assert_eq!(pb["sent"], 90);
+    assert_eq!(pb["latency"]["count"], 90);
+    assert_eq!(
+        pb["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["sent"].as_u64().unwrap())
+            .sum::<u64>(),
+        90
+    );
+    assert_accounted(&b);
+}
