@@ -81,7 +81,10 @@ fn flag_names(message: &str) -> String {
 /// Run the command: print the checklist (or JSON); exit 1 when a check fails, 2 for bad input.
 pub async fn run(args: DoctorArgs) -> Result<u8, String> {
     let settings = args.settings()?;
-    let target = settings.target(args.name.as_deref()).map_err(|e| e.to_string())?.clone();
+    let target = settings
+        .target(args.name.as_deref())
+        .map_err(|e| e.to_string())?
+        .clone();
     let base = clients::base_config(settings.timeouts).await;
     let report = checks::diagnose(&target, &base).await;
     if args.json {

@@ -24,39 +24,42 @@ pub async fn run(args: LocalArgs) -> Result<(), LocalError> {
         None => Scenario::builtin(),
     };
     let mut server = LocalServer::start(scenario, args.listen).await?;
+    // Listen for the signals before announcing the address: a caller that reads the first line
+    // and stops us at once must get a clean stop, not the default signal death.
+    let stop = shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", server.url());
         let _ = out.flush();
     }
     tokio::select! {
-        _ = shutdown_signal() => {}
+        _ = stop => {}
         r = server.wait() => return r,
     }
     server.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+/// A future that completes on Ctrl-C (SIGINT) or SIGTERM; the handlers are in place on return.
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, LocalError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(LocalError::Signal)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(LocalError::Signal)?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, LocalError> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 #[cfg(test)]

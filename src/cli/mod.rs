@@ -3,8 +3,10 @@
 pub mod demo;
 pub mod doctor;
 pub mod invoke;
+pub mod load;
 pub mod local;
 pub mod policy;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 
@@ -24,10 +26,14 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Invoke a target once and print the outcome record as JSON
     Invoke(Box<invoke::InvokeArgs>),
+    /// Load-test the cross-account path and show where it breaks (no arguments: the built-in local account 2)
+    Load(Box<load::LoadArgs>),
     /// Serve the local account 2: a Lambda + STS endpoint that answers and fails like AWS
     Local(local::LocalArgs),
     /// Print the least-privilege IAM policies of a cross-account set-up
     Policy(policy::PolicyArgs),
+    /// Render the reports of a recorded load run again (from --record's NDJSON)
+    Report(report::ReportArgs),
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -36,6 +42,8 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Policy(args) => policy::run(args).await,
+        Command::Load(args) => load::run(*args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Invoke(args) => invoke::run(*args).await.map_err(|e| e.to_string()),
         Command::Local(args) => local::run(args).await.map(|()| 0).map_err(|e| e.to_string()),
     };

@@ -107,6 +107,9 @@ pub enum LocalError {
     /// Serving failed.
     #[error("local server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// The stop signals could not be hooked.
+    #[error("cannot listen for Ctrl-C/SIGTERM: {0}")]
+    Signal(#[source] std::io::Error),
 }
 
 /// A running local account 2.
