@@ -10,7 +10,8 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
   gateways, NAT gateways, routes to 0.0.0.0/0 or ::/0, `MapPublicIpOnLaunch: true`,
   Elastic IPs);
 - E9104: no security group admits inbound traffic (the target is invoked through Lambda,
-  never over the network).
+  never over the network);
+- E9105: a Lambda invoke permission names one role, not '*' or a whole account.
 
 cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
 SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
@@ -301,4 +302,33 @@ class InboundRule(CloudFormationLintRule):
             matches.append(RuleMatch(["Resources", name], (
                 f"{name} is an inbound security group rule: the target's security group "
                 "admits nothing")))
+        return matches
+
+
+class BroadInvokePermission(CloudFormationLintRule):
+    id = "E9105"
+    shortdesc = "A Lambda invoke permission names one role, not everyone or a whole account"
+    description = (
+        "An AWS::Lambda::Permission for lambda:InvokeFunction names the caller's role ARN: "
+        "not '*' (anyone) and not an account (every principal there with an identity policy). "
+        "Service principals (events.amazonaws.com, ...) are fine."
+    )
+    tags = ["xinvoke", "lambda", "cross-account"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in cfn.get_resources(["AWS::Lambda::Permission"]).items():
+            props = res.get("Properties") or {}
+            if not any(fnmatch.fnmatchcase("lambda:invokefunction", a.lower()) for a in _strings(props.get("Action"))):
+                continue
+            for principal in _strings(props.get("Principal")):
+                if principal.strip() == "*":
+                    problem = "'*' (anyone)"
+                elif principal.isdigit() or (principal.startswith("arn:") and principal.endswith(":root")):
+                    problem = f"the whole account {principal!r}"
+                else:
+                    continue
+                matches.append(RuleMatch(["Resources", name, "Properties", "Principal"], (
+                    f"{name} lets {problem} invoke the function: name the invoker's role ARN "
+                    "(the source stack's InvokerRoleArn output)")))
         return matches
