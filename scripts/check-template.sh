@@ -52,7 +52,7 @@ step "sam validate --lint"
 rc=0; sam validate --lint --template-file template.yaml || rc=$?
 record "sam validate" $rc
 
-step "rules: each tests/template/bad-*.yaml fails with its expected rule; template.yaml passes"
+step "rules: each tests/template/bad-*.yaml fails with its expected rule; template.yaml passes (also after the SAM transform)"
 rc=0; fixtures_passed=0; fixtures_failed=0
 check_fixture() { # file -> 0 when it fails exactly as its header says
   local file="$1" header expected text out status ids
@@ -85,6 +85,14 @@ if cfn-lint --append-rules rules/ --format parseable -- template.yaml >/dev/null
   echo "  ok  template.yaml: no findings"; fixtures_passed=$((fixtures_passed + 1))
 else
   echo "  template.yaml: findings (see the cfn-lint step)"; fixtures_failed=$((fixtures_failed + 1))
+fi
+# cfn-lint reads SAM resources untransformed; expand them offline (every condition's resources
+# stay in the output) and check what SAM generates too: roles, permissions, event sources.
+if "$venv/bin/python" tests/template/transform.py template.yaml "$work/transformed.json" Side=target \
+  && cfn-lint --append-rules rules/ --format parseable -- "$work/transformed.json"; then
+  echo "  ok  template.yaml after the SAM transform: no findings"; fixtures_passed=$((fixtures_passed + 1))
+else
+  echo "  template.yaml after the SAM transform: findings above"; fixtures_failed=$((fixtures_failed + 1))
 fi
 echo "rule fixtures: $fixtures_passed passed, $fixtures_failed failed"
 [ "$fixtures_failed" -eq 0 ] || rc=1
