@@ -10,6 +10,9 @@
 # Needs Python 3 with venv and a Rust toolchain; no AWS account or network access to AWS.
 # Ends with "template checks: N passed, N failed" and exits non-zero on any failure.
 set -euo pipefail
+
+# The whole script is one function, parsed before it runs: editing the file mid-run is safe.
+main() {
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
@@ -139,3 +142,6 @@ for t in "${times[@]}"; do echo "  $t"; done
 for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "FAILED: $f"; done
 echo "template checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
+}
+
+main "$@"
