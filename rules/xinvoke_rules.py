@@ -1,0 +1,334 @@
+"""xinvoke's template rules, loaded by cfn-lint with `--append-rules rules/`.
+
+They guard what makes the cross-account path safe and that cfn-lint's own rules do not check:
+- E9101: no invoke (lambda:InvokeFunction) or assume (sts:AssumeRole) permission on every
+  resource (`Resource: "*"`, `"*"` in a list, an ARN whose name is only a wildcard, or
+  `NotResource`);
+- E9102: a role that an AWS principal (another account's role) may assume requires the
+  `sts:ExternalId` condition (the confused-deputy guard);
+- E9103: nothing gives the VPC an internet path or a public IP (internet or egress-only
+  gateways, NAT gateways, routes to 0.0.0.0/0 or ::/0, `MapPublicIpOnLaunch: true`,
+  Elastic IPs);
+- E9104: no security group admits inbound traffic (the target is invoked through Lambda,
+  never over the network);
+- E9105: a Lambda invoke permission names one role, not '*' or a whole account.
+
+cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
+SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
+function's `Policies`, and AWS managed policies known to grant invoke or assume on every
+resource. Conditional branches (`Fn::If`) are all checked: a branch that may deploy must be
+safe.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Iterator
+
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
+
+Path = list[Any]
+
+GUARDED_ACTIONS = ("lambda:invokefunction", "sts:assumerole")
+SERVERLESS_TYPES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+# AWS managed policies that allow lambda:InvokeFunction or sts:AssumeRole on "*".
+BROAD_MANAGED_POLICIES = {
+    "awslambdarole": "lambda:InvokeFunction",
+    "awslambda_fullaccess": "lambda:InvokeFunction",
+    "awslambdafullaccess": "lambda:InvokeFunction",
+    "poweruseraccess": "lambda:InvokeFunction and sts:AssumeRole",
+    "administratoraccess": "lambda:InvokeFunction and sts:AssumeRole",
+}
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
+
+
+def _walk(node: Any, path: Path) -> Iterator[tuple[Any, Path]]:
+    """Every node under `node` with its path; `Fn::If` branches are plain list items."""
+    yield node, path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, path + [k])
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, path + [i])
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """The literal strings a value may take: through lists, `Fn::If` branches, `Fn::Sub`
+    templates and fully literal `Fn::Join`s. A `Ref` or `Fn::GetAtt` yields nothing."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+    elif isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            yield from _strings(arg[1])
+            yield from _strings(arg[2])
+        elif fn == "Fn::Sub":
+            if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], dict):
+                text = arg[0]
+                for var, value in arg[1].items():  # literal variables, e.g. SAM policy templates
+                    if isinstance(value, str):
+                        text = text.replace("${" + var + "}", value)
+                yield text
+            else:
+                yield from _strings(arg)
+        elif fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            sep, parts = arg
+            if isinstance(sep, str) and isinstance(parts, list) and all(isinstance(p, str) for p in parts):
+                yield sep.join(parts)
+
+
+def _statements(document: Any, path: Path) -> Iterator[tuple[dict, Path]]:
+    """Every statement-shaped object in a policy document, in every `Fn::If` branch."""
+    for node, p in _walk(document, path):
+        if isinstance(node, dict) and "Effect" in node and ("Action" in node or "NotAction" in node):
+            yield node, p
+
+
+def _allows(statement: dict, action: str) -> bool:
+    """Whether an Allow statement grants `action` (lower case), wildcards included."""
+    if "Allow" not in set(_strings(statement.get("Effect"))):
+        return False
+    if "Action" in statement:
+        return any(fnmatch.fnmatchcase(action, a.lower()) for a in _strings(statement["Action"]))
+    return not any(fnmatch.fnmatchcase(action, a.lower()) for a in _strings(statement["NotAction"]))
+
+
+def _is_every_resource(resource: str) -> bool:
+    """`*`, or an ARN whose resource name is only wildcards (`...:function:*`, `role/*`)."""
+    if resource.strip() == "*":
+        return True
+    if not resource.startswith("arn:"):
+        return False
+    tail = resource.split(":", 5)[-1]
+    name = tail.split("/", 1)[-1] if "/" in tail else tail.split(":", 1)[-1]
+    return name != "" and set(name) <= {"*"}
+
+
+def _policy_documents(cfn) -> Iterator[tuple[str, Any, Path]]:
+    """(resource name, identity policy document, path) of every role and policy resource."""
+    for name, res in cfn.get_resources(["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"]).items():
+        props = res.get("Properties") or {}
+        for i, pol in enumerate(props.get("Policies") or []):
+            for node, p in _walk(pol, ["Resources", name, "Properties", "Policies", i]):
+                if isinstance(node, dict) and "PolicyDocument" in node:
+                    yield name, node["PolicyDocument"], p + ["PolicyDocument"]
+    for name, res in cfn.get_resources(list(POLICY_TYPES)).items():
+        props = res.get("Properties") or {}
+        if "PolicyDocument" in props:
+            yield name, props["PolicyDocument"], ["Resources", name, "Properties", "PolicyDocument"]
+    for name, res in cfn.get_resources(list(SERVERLESS_TYPES)).items():
+        policies = (res.get("Properties") or {}).get("Policies")
+        for node, p in _walk(policies, ["Resources", name, "Properties", "Policies"]):
+            if isinstance(node, dict) and "Statement" in node:
+                yield name, node, p
+
+
+def _managed_policy_names(cfn) -> Iterator[tuple[str, str, Path]]:
+    """(resource name, managed policy name, path) for roles and serverless functions."""
+    for name, res in cfn.get_resources(["AWS::IAM::Role", *SERVERLESS_TYPES]).items():
+        props = res.get("Properties") or {}
+        key = "ManagedPolicyArns" if res["Type"] == "AWS::IAM::Role" else "Policies"
+        for node, p in _walk(props.get(key), ["Resources", name, "Properties", key]):
+            for text in ([node] if isinstance(node, str) else []) + (
+                list(_strings(node)) if isinstance(node, dict) and "Fn::Sub" in node else []
+            ):
+                yield name, text.rsplit("/", 1)[-1].lower(), p
+
+
+def _lambda_invoke_templates(cfn) -> Iterator[tuple[str, Any, Path]]:
+    """(function, FunctionName value, path) of SAM's LambdaInvokePolicy policy templates."""
+    for name, res in cfn.get_resources(list(SERVERLESS_TYPES)).items():
+        policies = (res.get("Properties") or {}).get("Policies")
+        for node, p in _walk(policies, ["Resources", name, "Properties", "Policies"]):
+            if isinstance(node, dict) and isinstance(node.get("LambdaInvokePolicy"), dict):
+                yield name, node["LambdaInvokePolicy"].get("FunctionName"), p + ["LambdaInvokePolicy"]
+
+
+class WildcardInvokeOrAssume(CloudFormationLintRule):
+    id = "E9101"
+    shortdesc = "No lambda:InvokeFunction or sts:AssumeRole on every resource"
+    description = (
+        "An identity policy that allows lambda:InvokeFunction or sts:AssumeRole must name the "
+        "target function ARN or the role ARN, never Resource '*' (least privilege, "
+        "docs lambda-invoke.md section 6)."
+    )
+    tags = ["xinvoke", "iam", "least-privilege"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, document, path in _policy_documents(cfn):
+            for statement, spath in _statements(document, path):
+                granted = [a for a in GUARDED_ACTIONS if _allows(statement, a)]
+                if not granted:
+                    continue
+                actions = " and ".join(("lambda:InvokeFunction", "sts:AssumeRole")[GUARDED_ACTIONS.index(a)] for a in granted)
+                if "NotResource" in statement:
+                    matches.append(RuleMatch(spath + ["NotResource"], (
+                        f"{name} allows {actions} with NotResource, i.e. on almost every resource: "
+                        "name the target function ARN / invoke role ARN in Resource instead")))
+                    continue
+                broad = [r for r in _strings(statement.get("Resource")) if _is_every_resource(r)]
+                if broad:
+                    matches.append(RuleMatch(spath + ["Resource"], (
+                        f"{name} allows {actions} on Resource {broad[0]!r}: name the target "
+                        "function ARN (and ARN:*) / the invoke role ARN, never a wildcard")))
+        for name, policy, path in _managed_policy_names(cfn):
+            if policy in BROAD_MANAGED_POLICIES:
+                matches.append(RuleMatch(path, (
+                    f"{name} attaches the managed policy {policy!r}, which allows "
+                    f"{BROAD_MANAGED_POLICIES[policy]} on Resource '*': write a policy naming "
+                    "the target function ARN / the invoke role ARN instead")))
+        for name, function_name, path in _lambda_invoke_templates(cfn):
+            # SAM expands it to arn:...:function:${FunctionName}* (a prefix match).
+            names = list(_strings(function_name))
+            if any(set(n) <= {"*"} for n in names):
+                matches.append(RuleMatch(path, (
+                    f"{name} allows lambda:InvokeFunction on Resource "
+                    f"'arn:...:function:{names[0]}*' (LambdaInvokePolicy with FunctionName "
+                    f"{names[0]!r}, every function): name the target function")))
+        return matches
+
+
+class TrustWithoutExternalId(CloudFormationLintRule):
+    id = "E9102"
+    shortdesc = "A role assumable by an AWS principal requires sts:ExternalId"
+    description = (
+        "A trust policy statement that lets an AWS principal (a role or account, e.g. the "
+        "invoker's role in account 1) call sts:AssumeRole must carry Condition StringEquals "
+        "sts:ExternalId, the confused-deputy guard."
+    )
+    tags = ["xinvoke", "iam", "cross-account"]
+
+    @staticmethod
+    def _aws_principal(statement: dict) -> bool:
+        principal = statement.get("Principal")
+        if principal == "*" or "NotPrincipal" in statement:
+            return True
+        return isinstance(principal, dict) and "AWS" in principal
+
+    @staticmethod
+    def _requires_external_id(statement: dict) -> bool:
+        condition = statement.get("Condition")
+        if not isinstance(condition, dict):
+            return False
+        for operator, block in condition.items():
+            if operator == "StringEquals" and isinstance(block, dict):
+                if any(k.lower() == "sts:externalid" for k in block):
+                    return True
+        return False
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in cfn.get_resources(["AWS::IAM::Role"]).items():
+            document = (res.get("Properties") or {}).get("AssumeRolePolicyDocument")
+            path = ["Resources", name, "Properties", "AssumeRolePolicyDocument"]
+            for statement, spath in _statements(document, path):
+                if not _allows(statement, "sts:assumerole") or not self._aws_principal(statement):
+                    continue
+                if not self._requires_external_id(statement):
+                    matches.append(RuleMatch(spath, (
+                        f"{name}'s trust policy lets an AWS principal assume it without "
+                        "Condition StringEquals sts:ExternalId: add the external id condition "
+                        "(confused-deputy guard)")))
+        return matches
+
+
+class InternetPath(CloudFormationLintRule):
+    id = "E9103"
+    shortdesc = "No internet gateway, NAT, default route or public IP"
+    description = (
+        "The target runs on private subnets: no internet or egress-only gateway, no NAT "
+        "gateway, no route to 0.0.0.0/0 or ::/0, no MapPublicIpOnLaunch, no Elastic IP. "
+        "Invoking it needs no network path into the VPC."
+    )
+    tags = ["xinvoke", "vpc", "network"]
+
+    FORBIDDEN = {
+        "AWS::EC2::InternetGateway": "an internet gateway",
+        "AWS::EC2::EgressOnlyInternetGateway": "an egress-only internet gateway",
+        "AWS::EC2::NatGateway": "a NAT gateway",
+        "AWS::EC2::EIP": "an Elastic IP (public address)",
+        "AWS::EC2::CarrierGateway": "a carrier gateway",
+    }
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in cfn.get_resources(list(self.FORBIDDEN)).items():
+            what = self.FORBIDDEN[res["Type"]]
+            matches.append(RuleMatch(["Resources", name], (
+                f"{name} is {what}: the target's VPC must have no internet path "
+                "(private subnets only; add VPC endpoints for outbound AWS calls)")))
+        for name, res in cfn.get_resources(["AWS::EC2::Route"]).items():
+            props = res.get("Properties") or {}
+            for key, everywhere in (("DestinationCidrBlock", "0.0.0.0/0"), ("DestinationIpv6CidrBlock", "::/0")):
+                if everywhere in set(_strings(props.get(key))):
+                    matches.append(RuleMatch(["Resources", name, "Properties", key], (
+                        f"{name} routes {everywhere} (an internet route): the target's subnets "
+                        "keep only the local route")))
+        for name, res in cfn.get_resources(["AWS::EC2::Subnet"]).items():
+            props = res.get("Properties") or {}
+            value = props.get("MapPublicIpOnLaunch")
+            if value is True or any(s.lower() == "true" for s in _strings(value)) or (
+                isinstance(value, dict) and "Fn::If" in value and True in value["Fn::If"][1:]
+            ):
+                matches.append(RuleMatch(["Resources", name, "Properties", "MapPublicIpOnLaunch"], (
+                    f"{name} has MapPublicIpOnLaunch: true (public IPs): the target's subnets "
+                    "must be private")))
+        return matches
+
+
+class InboundRule(CloudFormationLintRule):
+    id = "E9104"
+    shortdesc = "No inbound security group rule"
+    description = (
+        "Lambda invokes the target through its own service path, never through the security "
+        "group: the target's security group has no inbound rule."
+    )
+    tags = ["xinvoke", "vpc", "network"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in cfn.get_resources(["AWS::EC2::SecurityGroup"]).items():
+            ingress = (res.get("Properties") or {}).get("SecurityGroupIngress")
+            if ingress:
+                matches.append(RuleMatch(["Resources", name, "Properties", "SecurityGroupIngress"], (
+                    f"{name} has an inbound rule: the target's security group admits nothing "
+                    "(Lambda invokes do not pass through it)")))
+        for name in cfn.get_resources(["AWS::EC2::SecurityGroupIngress"]):
+            matches.append(RuleMatch(["Resources", name], (
+                f"{name} is an inbound security group rule: the target's security group "
+                "admits nothing")))
+        return matches
+
+
+class BroadInvokePermission(CloudFormationLintRule):
+    id = "E9105"
+    shortdesc = "A Lambda invoke permission names one role, not everyone or a whole account"
+    description = (
+        "An AWS::Lambda::Permission for lambda:InvokeFunction names the caller's role ARN: "
+        "not '*' (anyone) and not an account (every principal there with an identity policy). "
+        "Service principals (events.amazonaws.com, ...) are fine."
+    )
+    tags = ["xinvoke", "lambda", "cross-account"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in cfn.get_resources(["AWS::Lambda::Permission"]).items():
+            props = res.get("Properties") or {}
+            if not any(fnmatch.fnmatchcase("lambda:invokefunction", a.lower()) for a in _strings(props.get("Action"))):
+                continue
+            for principal in _strings(props.get("Principal")):
+                if principal.strip() == "*":
+                    problem = "'*' (anyone)"
+                elif principal.isdigit() or (principal.startswith("arn:") and principal.endswith(":root")):
+                    problem = f"the whole account {principal!r}"
+                else:
+                    continue
+                matches.append(RuleMatch(["Resources", name, "Properties", "Principal"], (
+                    f"{name} lets {problem} invoke the function: name the invoker's role ARN "
+                    "(the source stack's InvokerRoleArn output)")))
+        return matches

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Checks template.yaml on a fresh machine: it makes a venv with pinned tools, then runs
+#   1. cfn-lint (with xinvoke's own rules in rules/): zero findings;
+#   2. sam validate --lint: clean;
+#   3. the rules' fixtures: every tests/template/bad-*.yaml fails with exactly the rule its
+#      "# expect: RULE text" header names and a message containing the text;
+#   4. sam build (rust-cargolambda, x86_64) for Side=source and Side=target into temp dirs,
+#      checking each function's bootstrap is an x86-64 ELF. Slow the first time (release
+#      build of the AWS SDK crates); XINVOKE_SKIP_SAM_BUILD=1 skips it for quick local runs.
+# Needs Python 3 with venv and a Rust toolchain; no AWS account or network access to AWS.
+# Ends with "template checks: N passed, N failed" and exits non-zero on any failure.
+set -euo pipefail
+
+# The whole script is one function, parsed before it runs: editing the file mid-run is safe.
+main() {
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+started=$(date +%s)
+
+CFN_LINT_VERSION=1.58.0
+SAM_CLI_VERSION=1.170.0 # pins boto3[crt]==1.43.108: it cannot share a venv with scripts/test.sh's boto3
+CARGO_LAMBDA_VERSION=1.9.2
+
+# The tools live in their own venv inside the test venv (.venv/template-tools by default):
+# aws-sam-cli pins its own boto3, which conflicts with the boto3 scripts/test.sh pins.
+venv="${XINVOKE_VENV:-$root/.venv}/template-tools"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+failures=()
+times=()
+step() { printf '\n==> %s\n' "$*"; step_started=$(date +%s); }
+record() { # name, exit code
+  local took=$(( $(date +%s) - step_started ))
+  times+=("$1: ${took}s")
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+step "Python tools (venv at $venv)"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check \
+  "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+export PATH="$venv/bin:$PATH" # sam runs `cargo lambda`, which cargo finds on PATH
+export SAM_CLI_TELEMETRY=0
+echo "cfn-lint $(cfn-lint --version | awk '{print $2}'), $(sam --version), $(cargo lambda --version 2>/dev/null | head -1)"
+times+=("tools: $(( $(date +%s) - step_started ))s")
+
+step "cfn-lint template.yaml (with rules/)"
+rc=0; cfn-lint --append-rules rules/ -- template.yaml || rc=$?
+record "cfn-lint" $rc
+
+step "sam validate --lint"
+rc=0; sam validate --lint --template-file template.yaml || rc=$?
+record "sam validate" $rc
+
+step "rules: each tests/template/bad-*.yaml fails with its expected rule; template.yaml passes (also after the SAM transform)"
+rc=0; fixtures_passed=0; fixtures_failed=0
+check_fixture() { # file -> 0 when it fails exactly as its header says
+  local file="$1" header expected text out status ids
+  header="$(sed -n 's/^# expect: //p' "$file" | head -1)"
+  expected="${header%% *}"
+  text="${header#* }"
+  if [ -z "$expected" ] || [ "$text" = "$header" ]; then
+    echo "  $file: no '# expect: RULE message text' header"; return 1
+  fi
+  status=0; out="$(cfn-lint --append-rules rules/ --format parseable -- "$file" 2>&1)" || status=$?
+  ids="$(printf '%s\n' "$out" | awk -F: 'NF >= 7 {print $6}' | sort -u | tr '\n' ' ')"
+  if [ "$status" -eq 0 ]; then
+    echo "  $file: passed cfn-lint, expected $expected"; return 1
+  fi
+  if [ "$ids" != "$expected " ]; then
+    echo "  $file: expected only $expected, got: ${ids:-no findings}"; printf '%s\n' "$out" | sed 's/^/    /'; return 1
+  fi
+  if ! printf '%s\n' "$out" | grep -qF -- "$text"; then
+    echo "  $file: $expected does not say \"$text\":"; printf '%s\n' "$out" | sed 's/^/    /'; return 1
+  fi
+  printf '%s\n' "$out" | sed "s|^$file:[0-9:]*|  ok  $(basename "$file"): |"
+}
+shopt -s nullglob
+fixtures=(tests/template/bad-*.yaml)
+[ ${#fixtures[@]} -gt 0 ] || { echo "  no fixtures in tests/template/"; fixtures_failed=1; }
+for f in "${fixtures[@]}"; do
+  if check_fixture "$f"; then fixtures_passed=$((fixtures_passed + 1)); else fixtures_failed=$((fixtures_failed + 1)); fi
+done
+if cfn-lint --append-rules rules/ --format parseable -- template.yaml >/dev/null; then
+  echo "  ok  template.yaml: no findings"; fixtures_passed=$((fixtures_passed + 1))
+else
+  echo "  template.yaml: findings (see the cfn-lint step)"; fixtures_failed=$((fixtures_failed + 1))
+fi
+# cfn-lint reads SAM resources untransformed; expand them offline (every condition's resources
+# stay in the output) and check what SAM generates too: roles, permissions, event sources.
+if "$venv/bin/python" tests/template/transform.py template.yaml "$work/transformed.json" Side=target \
+  && cfn-lint --append-rules rules/ --format parseable -- "$work/transformed.json"; then
+  echo "  ok  template.yaml after the SAM transform: no findings"; fixtures_passed=$((fixtures_passed + 1))
+else
+  echo "  template.yaml after the SAM transform: findings above"; fixtures_failed=$((fixtures_failed + 1))
+fi
+echo "rule fixtures: $fixtures_passed passed, $fixtures_failed failed"
+[ "$fixtures_failed" -eq 0 ] || rc=1
+record "rule fixtures" $rc
+
+elf_machine() { # file -> x86_64 | aarch64 | other
+  "$venv/bin/python" - "$1" <<'EOF'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    head = f.read(20)
+ok = head[:4] == b"\x7fELF"
+machine = struct.unpack_from("<H", head, 18)[0] if ok else None
+print({62: "x86_64", 183: "aarch64"}.get(machine, "other"))
+EOF
+}
+
+for side in source target; do
+  step "sam build Side=$side Architecture=x86_64 (rust-cargolambda, release)"
+  if [ "${XINVOKE_SKIP_SAM_BUILD:-0}" = "1" ]; then
+    echo "SKIPPED (XINVOKE_SKIP_SAM_BUILD=1)"; times+=("sam build $side: skipped"); continue
+  fi
+  rc=0
+  sam build --template-file template.yaml --build-dir "$work/build-$side" \
+    --parameter-overrides "Side=$side" "Architecture=x86_64" || rc=$?
+  if [ $rc -eq 0 ]; then
+    for fn in InvokerFunction TargetFunction; do
+      bin="$work/build-$side/$fn/bootstrap"
+      if [ ! -x "$bin" ]; then
+        echo "  $fn: no bootstrap in the build"; rc=1
+      elif [ "$(elf_machine "$bin")" != "x86_64" ]; then
+        echo "  $fn: bootstrap is not an x86-64 ELF"; rc=1
+      else
+        echo "  ok  $fn/bootstrap: x86-64 ELF, $(( $(wc -c <"$bin") / 1024 )) KiB"
+      fi
+    done
+  fi
+  record "sam build $side" $rc
+done
+
+elapsed=$(( $(date +%s) - started ))
+echo
+echo "==> summary (${elapsed}s)"
+for t in "${times[@]}"; do echo "  $t"; done
+for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "FAILED: $f"; done
+echo "template checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
+}
+
+main "$@"
