@@ -139,3 +139,21 @@ async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape(
     assert_eq!(server.stats().invokes, 0, "nothing malformed reached the target");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_load_event_runs_a_bounded_load_and_answers_its_counts() {
+    let server = start_local().await;
+    let svc = resource_service(&server, &[]).await;
+    let answer = invoker::handle(&svc, event(fixture(include_str!("../events/load.json"))))
+        .await
+        .unwrap();
+    let sent = answer["sent"].as_u64().unwrap();
+    assert!((30..=41).contains(&sent), "20/s for 2 s: {sent}");
+    assert_eq!(server.stats().invokes, sent, "every request reached the target once");
+    let bad = invoker::handle(&svc, event(json!({"load": {"name": "x"}})))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.error_type, "invalid_event");
+    assert!(bad.error_message.contains("invalid load job"), "{}", bad.error_message);
+    server.shutdown().await;
+}

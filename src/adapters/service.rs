@@ -36,6 +36,7 @@ pub struct Service {
     attempters: HashMap<String, SdkAttempter>,
     runner: Runner,
     clients: Clients,
+    base: SdkConfig,
 }
 
 impl Service {
@@ -62,11 +63,17 @@ impl Service {
             attempters,
             runner,
             clients,
+            base: base.clone(),
         }
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The base SDK configuration the clients were built from.
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
     }
 
     /// How many distinct SDK clients were built (one per credential set and region).

@@ -422,17 +422,18 @@ async fn start_local_invoker(
     settings: Settings,
     base: aws_config::SdkConfig,
 ) -> tokio::task::JoinHandle<()> {
-    let state = Arc::new((settings, base));
+    let service = Arc::new(Service::new(settings, &base).await);
     let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let state = Arc::clone(&state);
+        let service = Arc::clone(&service);
         async move {
             let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer = match event.get("load") {
-                Some(job) => crate::load::worker::handle_load_event(&state.0, &state.1, job.clone())
-                    .await
-                    .unwrap_or_else(|e| json!({"errorType": "invalid_event", "errorMessage": e.to_string()})),
-                None => json!({"errorType": "invalid_event", "errorMessage": "expected a load event"}),
+            let lambda_event = lambda_runtime::LambdaEvent {
+                payload: event,
+                context: Default::default(),
             };
+            let answer = crate::lambdas::invoker::handle(&service, lambda_event)
+                .await
+                .unwrap_or_else(|d| json!({"errorType": d.error_type, "errorMessage": d.error_message}));
             (
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
                 answer.to_string(),

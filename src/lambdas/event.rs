@@ -15,7 +15,7 @@ pub const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configure
 
 /// A malformed event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, or an EventBridge scheduled event")]
+#[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, an EventBridge scheduled event, or a load event {{\"load\": <job>}}")]
 pub struct EventError {
     pub problem: String,
 }
@@ -52,6 +52,8 @@ pub enum InvokerEvent {
     Direct(DirectEvent),
     Sqs(SqsEvent),
     Schedule(Box<EventBridgeEvent>),
+    /// A bounded load run from inside account 1 (`xinvoke load --via lambda-workers`): the job.
+    Load(Value),
 }
 
 impl DirectEvent {
@@ -130,6 +132,11 @@ impl InvokerEvent {
         }
         if obj.contains_key("payload") {
             return DirectEvent::from_value(v).map(InvokerEvent::Direct);
+        }
+        if obj.len() == 1 {
+            if let Some(job) = obj.get("load") {
+                return Ok(InvokerEvent::Load(job.clone()));
+            }
         }
         let keys: Vec<&str> = obj.keys().map(String::as_str).take(5).collect();
         Err(EventError::new(format!("unrecognised event with keys {keys:?}")))

@@ -37,6 +37,9 @@ pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Valu
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
+        InvokerEvent::Load(job) => crate::load::worker::handle_load_event(service.settings(), service.base(), job)
+            .await
+            .map_err(|e| invalid(&EventError::new(e.to_string()))),
         InvokerEvent::Sqs(batch) => {
             let response = handle_sqs(service, batch, deadline).await;
             serde_json::to_value(response).map_err(|e| Diagnostic {
