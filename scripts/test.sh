@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # xinvoke's whole test suite, runnable on a fresh machine: it installs what it needs (a Python
-# venv with pinned tools), checks formatting and lints, runs every Rust test (unit, wire, handler),
-# and cross-checks the local account 2 with boto3. Servers it starts listen on 127.0.0.1 only and
-# are stopped on exit, also on failure.
+# venv with pinned tools, Debian's chromium for the HTML report test), checks formatting and
+# lints, runs every Rust test (unit, wire, handler, CLI, load harness), cross-checks the local
+# account 2 with boto3, checks the SAM template (cfn-lint, sam validate, our rules, sam build)
+# and runs the end-to-end chains. Servers it starts listen on 127.0.0.1 only and are stopped on
+# exit, also on failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -27,6 +29,14 @@ step "Python tools (venv at ${XINVOKE_VENV:-.venv})"
 venv="${XINVOKE_VENV:-$root/.venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+step "headless Chromium (for the HTML report test)"
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${XINVOKE_CHROMIUM:-}" ]; then
+  as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+fi
+command -v chromium || echo "XINVOKE_CHROMIUM=${XINVOKE_CHROMIUM:-}"
 
 step "cargo fmt --check"
 rc=0; cargo fmt --all -- --check || rc=$?; record "cargo fmt" $rc
@@ -56,6 +66,10 @@ else
   [ $rc -eq 0 ] || { echo "--- xinvoke local's log:"; cat "$work/local.err"; }
 fi
 record "boto3 cross-check" $rc
+
+step "template checks (cfn-lint, sam validate, rules, sam build)"
+rc=0; scripts/check-template.sh || rc=$?
+record "template checks" $rc
 
 elapsed=$(( $(date +%s) - started ))
 echo
