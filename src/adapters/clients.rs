@@ -31,6 +31,22 @@ pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
         )
 }
 
+/// A base configuration with explicit credentials, endpoint and region: how the demo, the load
+/// harness and the tests reach a local account 2.
+pub async fn endpoint_config(
+    timeouts: Timeouts,
+    endpoint: impl Into<String>,
+    credentials: aws_credential_types::Credentials,
+    region: &str,
+) -> SdkConfig {
+    loader(timeouts)
+        .credentials_provider(credentials)
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .load()
+        .await
+}
+
 /// The key of one client: who signs, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ClientKey {

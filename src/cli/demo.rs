@@ -8,10 +8,9 @@ use crate::adapters::service::{Call, Service};
 use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
-use crate::core::retry::{default_class_policy, RetryPolicy};
+use crate::core::retry::RetryPolicy;
 use crate::local::client::ControlClient;
 use crate::local::{builtin, LocalServer, Scenario};
-use aws_config::Region;
 use aws_credential_types::Credentials;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -182,23 +181,6 @@ fn steps() -> Vec<Step> {
     ]
 }
 
-/// The default policy with every wait shortened `factor` times.
-fn shortened(factor: f64) -> RetryPolicy {
-    let classes = Class::ALL
-        .into_iter()
-        .map(|c| {
-            let mut p = default_class_policy(c);
-            p.interval_s /= factor;
-            p.max_delay_s /= factor;
-            (c, p)
-        })
-        .collect();
-    RetryPolicy {
-        classes,
-        ..RetryPolicy::default()
-    }
-}
-
 async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> Result<Service, String> {
     let (creds, target, role) = match auth {
         "resource" => (source_creds(), builtin::TARGET_ALIAS_ARN, None),
@@ -228,12 +210,7 @@ async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> 
     }
     let mut settings = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
     settings.retry = policy.clone();
-    let base = clients::loader(Timeouts::default())
-        .credentials_provider(creds)
-        .endpoint_url(server.url())
-        .region(Region::new(builtin::REGION))
-        .load()
-        .await;
+    let base = clients::endpoint_config(Timeouts::default(), server.url(), creds, builtin::REGION).await;
     Ok(Service::new(settings, &base).await)
 }
 
@@ -257,7 +234,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
     let policy = if args.real_waits {
         RetryPolicy::default()
     } else {
-        shortened(10.0)
+        RetryPolicy::defaults_shortened(10.0)
     };
     println!(
         "xinvoke demo: local account 2 (built-in scenario) listening on {}",

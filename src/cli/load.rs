@@ -11,10 +11,9 @@
 use crate::adapters::clients;
 use crate::adapters::config::{Settings, Timeouts};
 use crate::adapters::service::Service;
-use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
-use crate::core::retry::{default_class_policy, RetryPolicy};
+use crate::core::retry::RetryPolicy;
 use crate::lambdas::invoker;
 use crate::load::collect::Collector;
 use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, StopRules, Target};
@@ -24,7 +23,6 @@ use crate::load::report;
 use crate::load::stats::Report;
 use crate::load::targets::{refused, DirectTarget};
 use crate::local::{builtin, LocalServer, Scenario};
-use aws_config::Region;
 use aws_credential_types::Credentials;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -326,37 +324,16 @@ fn local_settings(args: &LoadArgs, default_scenario: bool) -> Result<(Settings, 
     Ok((settings, names))
 }
 
-/// The default policy with every wait shortened `factor` times.
-fn shortened(factor: f64) -> RetryPolicy {
-    let classes = Class::ALL
-        .into_iter()
-        .map(|c| {
-            let mut p = default_class_policy(c);
-            p.interval_s /= factor;
-            p.max_delay_s /= factor;
-            (c, p)
-        })
-        .collect();
-    RetryPolicy {
-        classes,
-        ..RetryPolicy::default()
-    }
-}
-
 /// The SDK configuration that reaches the local account 2 as account 1's `xinvoke-source`.
 async fn local_base(url: String, timeouts: Timeouts) -> aws_config::SdkConfig {
-    clients::loader(timeouts)
-        .credentials_provider(Credentials::new(
-            builtin::SOURCE_ACCESS_KEY,
-            builtin::SOURCE_SECRET_KEY,
-            None,
-            None,
-            "xinvoke-load",
-        ))
-        .endpoint_url(url)
-        .region(Region::new(builtin::REGION))
-        .load()
-        .await
+    let creds = Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        builtin::SOURCE_SECRET_KEY,
+        None,
+        None,
+        "xinvoke-load",
+    );
+    clients::endpoint_config(timeouts, url, creds, builtin::REGION).await
 }
 
 /// The local account 2's counters, sampled once a second.
@@ -620,7 +597,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             Some(listener) => {
                 let mut worker_settings = settings.clone();
                 if !args.real_waits {
-                    worker_settings.retry = shortened(10.0);
+                    worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
                 }
                 let base = local_base(server.url(), worker_settings.timeouts).await;
                 Some(start_local_invoker(listener, worker_settings, base).await)
@@ -749,7 +726,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         }
         let mut settings = settings.clone();
         settings.retry = if shorten {
-            shortened(10.0)
+            RetryPolicy::defaults_shortened(10.0)
         } else {
             settings.retry.clone()
         };

@@ -94,6 +94,24 @@ pub enum Decision {
 }
 
 impl RetryPolicy {
+    /// The default policy with every wait (first interval and cap) divided by `factor`: for
+    /// rehearsals against the local account 2, where real waits would only slow the run.
+    pub fn defaults_shortened(factor: f64) -> RetryPolicy {
+        let classes = Class::ALL
+            .into_iter()
+            .map(|c| {
+                let mut p = default_class_policy(c);
+                p.interval_s /= factor;
+                p.max_delay_s /= factor;
+                (c, p)
+            })
+            .collect();
+        RetryPolicy {
+            classes,
+            ..RetryPolicy::default()
+        }
+    }
+
     /// The policy of one class (override or default).
     pub fn class(&self, class: Class) -> ClassPolicy {
         self.classes
@@ -472,6 +490,20 @@ mod tests {
         assert_eq!(p.class(Class::Throttled).max_retries, 7);
         assert_eq!(p.class(Class::Service), default_class_policy(Class::Service));
         assert!(serde_json::from_str::<RetryPolicy>(r#"{"classes":{"nope":{}}}"#).is_err());
+    }
+
+    #[test]
+    fn shortened_defaults_divide_every_wait_and_keep_the_rest() {
+        let p = RetryPolicy::defaults_shortened(10.0);
+        for c in Class::ALL {
+            let (d, s) = (default_class_policy(c), p.class(c));
+            assert_eq!(
+                (s.max_retries, s.cost, s.backoff_rate),
+                (d.max_retries, d.cost, d.backoff_rate),
+                "{c}"
+            );
+            assert!((s.interval_s * 10.0 - d.interval_s).abs() < 1e-9, "{c}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! client for its control API, and services built as the invoker builds them.
 #![allow(dead_code)]
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use xinvoke::adapters::clients;
@@ -52,12 +52,7 @@ pub fn stranger_credentials() -> Credentials {
 
 /// The base SDK config of an account-1 caller pointed at the local account 2.
 pub async fn base(server: &LocalServer, creds: Credentials, timeouts: Timeouts) -> SdkConfig {
-    clients::loader(timeouts)
-        .credentials_provider(creds)
-        .endpoint_url(server.url())
-        .region(Region::new(builtin::REGION))
-        .load()
-        .await
+    clients::endpoint_config(timeouts, server.url(), creds, builtin::REGION).await
 }
 
 /// Fast retries for tests: every retryable class retries `retries` times after 10 ms.
