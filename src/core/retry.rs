@@ -1,14 +1,13 @@
 //! The retry policy: given what just happened, wait (how long) or stop (why). Pure: time comes
-//! in as arguments, randomness as a number in [0, 1), and the shared [`RetryBudget`] is the
-//! only state. Step Functions' retrier shape per class: first interval, backoff rate, max
-//! attempts, max delay, full jitter.
+//! in as an argument (what is left before the deadline, so no clock lives here), randomness as
+//! a number in [0, 1), and the shared [`RetryBudget`] is the only state. Step Functions'
+//! retrier shape per class: first interval, backoff rate, max attempts, max delay, full jitter.
 
 use crate::core::classify::{Class, Classification};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How one class is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -216,54 +215,6 @@ impl RetryBudget {
 impl Default for RetryBudget {
     fn default() -> Self {
         RetryBudget::new(Self::DEFAULT_CAPACITY)
-    }
-}
-
-/// Where time comes from: the real clock in production, a fake one in tests.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that moves only when told to.
-#[derive(Debug)]
-pub struct FakeClock {
-    start: Instant,
-    offset: Mutex<Duration>,
-}
-
-impl FakeClock {
-    pub fn new() -> FakeClock {
-        FakeClock {
-            start: Instant::now(),
-            offset: Mutex::new(Duration::ZERO),
-        }
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut o = self.offset.lock().unwrap_or_else(|e| e.into_inner());
-        *o += by;
-    }
-}
-
-impl Default for FakeClock {
-    fn default() -> Self {
-        FakeClock::new()
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -504,14 +455,5 @@ mod tests {
             );
             assert!((s.interval_s * 10.0 - d.interval_s).abs() < 1e-9, "{c}");
         }
-    }
-
-    #[test]
-    fn fake_clock_moves_only_when_advanced() {
-        let c = FakeClock::new();
-        let t0 = c.now();
-        assert_eq!(c.now(), t0);
-        c.advance(Duration::from_secs(3));
-        assert_eq!(c.now() - t0, Duration::from_secs(3));
     }
 }
