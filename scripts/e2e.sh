@@ -12,15 +12,22 @@
 # Servers listen on free 127.0.0.1 ports and are stopped on exit, also on failure or Ctrl-C
 # (each in its own process group; the runner also stops the function processes watch starts).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
 work="$(mktemp -d "${TMPDIR:-/tmp}/xinvoke-e2e.XXXXXX")"
 pgids="$work/pgids"
 : >"$pgids"
+runner=""
 cleanup() {
   rc=$?
-  # a safety net: the runner stops its servers itself; kill whatever group is left
+  # the runner stops its servers (and their function processes) itself on SIGTERM
+  if [ -n "$runner" ] && kill -0 "$runner" 2>/dev/null; then
+    kill -TERM "$runner" 2>/dev/null || true
+    wait "$runner" 2>/dev/null || true
+  fi
+  # a safety net: kill whatever server group is left
   while read -r pg; do
     [ -n "$pg" ] && kill -TERM -- "-$pg" 2>/dev/null || true
   done <"$pgids"
@@ -48,8 +55,12 @@ mkdir -p "$work/bin"
 cp "$target_dir/debug/xinvoke" "$work/bin/xinvoke"
 
 echo "==> e2e: chains (logs in $work; XINVOKE_E2E_KEEP=1 keeps them)"
-rc=0
+# in the background, so that a SIGTERM to this script reaches the trap at once
 "$venv/bin/python" tests/e2e/run.py --root "$root" --work "$work" --xinvoke "$work/bin/xinvoke" \
   --cargo-lambda "$venv/bin/cargo-lambda" --moto-server "$venv/bin/moto_server" \
-  --pgid-file "$pgids" --started "$started" "$@" || rc=$?
+  --pgid-file "$pgids" --started "$started" "$@" &
+runner=$!
+rc=0
+wait "$runner" || rc=$?
+runner=""
 exit "$rc"
