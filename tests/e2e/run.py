@@ -575,6 +575,9 @@ def main():
             local = Local(ck, args, scenario_file(args, procs.free_port()))
             if ck.check("the local account 2 starts", local.url, "no 'listening on' line"):
                 chain_moto(ck, args, local)
+    except (KeyboardInterrupt, SystemExit) as e:
+        ck.dumped.update(s.name for s in ck.servers)  # interrupted: no log dump
+        ck.check("the e2e run is not interrupted", False, f"{type(e).__name__} {e}".strip())
     except Exception as e:  # a harness failure is a failed check, with the logs
         import traceback
         ck.check("the e2e harness runs to the end", False, f"{type(e).__name__}: {e}", traceback.format_exc())
