@@ -230,6 +230,12 @@ def check_event(ck, chain, watch, path, expect_function, fn_env):
     event = json.loads(path.read_text())
     ok, answer = watch.invoke("invoker", data_file=path)
     rec = record_of(answer)
+    if path.name == "load.json" or "load" in event:
+        # the load event's answer is its report: it must come back without a Lambda error
+        ck.check(f"{name} (load) answers without error", ok, "the invoker failed", answer)
+        if ok:
+            print("     " + json.dumps(answer)[:300], flush=True)
+        return
     if "Records" in event:
         want = expected_sqs_failures(event)
         got = [f.get("itemIdentifier") for f in (answer or {}).get("batchItemFailures", [])] if ok else None
