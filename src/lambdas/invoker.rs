@@ -107,12 +107,37 @@ fn invalid(e: &EventError) -> Diagnostic {
     }
 }
 
-/// The Lambda's deadline (ms since the epoch) less the margin, on tokio's clock.
+/// The Lambda's deadline (ms since the epoch) less the margin, on tokio's clock. No deadline
+/// when it is 0 or already past on arrival: Lambda never delivers an event after its deadline,
+/// but emulators send placeholders (`cargo lambda watch` sends a constant 600000, in 1970),
+/// which would otherwise stop every retry at once with `deadline`.
 pub fn deadline_from(deadline_ms: u64, margin: Duration) -> Option<Instant> {
-    if deadline_ms == 0 {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+    if deadline_ms == 0 || deadline_ms <= now_ms {
         return None;
     }
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
     let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin);
     Some(Instant::now() + left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_already_past_on_arrival_is_no_deadline() {
+        assert!(deadline_from(0, Duration::ZERO).is_none());
+        assert!(deadline_from(600_000, Duration::from_millis(500)).is_none());
+    }
+
+    #[test]
+    fn a_real_deadline_keeps_the_margin_free() {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let d = deadline_from(now_ms + 10_000, Duration::from_millis(2_000)).unwrap();
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_millis(8_000) && left > Duration::from_millis(7_000),
+            "{left:?}"
+        );
+    }
 }
