@@ -67,6 +67,10 @@ else
 fi
 record "boto3 cross-check" $rc
 
+step "end-to-end chains (scripts/e2e.sh)"
+rc=0; XINVOKE_VENV="$venv" scripts/e2e.sh || rc=$?
+record "e2e chains" $rc
+
 step "template checks (cfn-lint, sam validate, rules, sam build)"
 rc=0; scripts/check-template.sh || rc=$?
 record "template checks" $rc

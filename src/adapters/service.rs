@@ -9,7 +9,7 @@ use crate::adapters::runner::{InvokeRequest, Runner};
 use crate::core::arn::Qualifier;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
-use crate::core::retry::RetryBudget;
+use crate::core::retry::{RetryBudget, RetryPolicy};
 use aws_config::SdkConfig;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,7 +36,6 @@ pub struct Service {
     attempters: HashMap<String, SdkAttempter>,
     runner: Runner,
     clients: Clients,
-    base: SdkConfig,
 }
 
 impl Service {
@@ -63,17 +62,25 @@ impl Service {
             attempters,
             runner,
             clients,
-            base: base.clone(),
+        }
+    }
+
+    /// The same targets and clients (so the same credentials and sessions) under another retry
+    /// policy with its own budget: a load job's retries on or off without a second AssumeRole.
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Service {
+        let mut settings = self.settings.clone();
+        settings.retry = policy.clone();
+        let runner = Runner::new(policy, Arc::new(RetryBudget::new(settings.budget_capacity)));
+        Service {
+            settings,
+            attempters: self.attempters.clone(),
+            runner,
+            clients: self.clients.clone(),
         }
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    /// The base SDK configuration the clients were built from.
-    pub fn base(&self) -> &SdkConfig {
-        &self.base
     }
 
     /// How many distinct SDK clients were built (one per credential set and region).

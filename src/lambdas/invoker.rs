@@ -37,7 +37,7 @@ pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Valu
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
-        InvokerEvent::Load(job) => crate::load::worker::handle_load_event(service.settings(), service.base(), job)
+        InvokerEvent::Load(job) => crate::load::worker::handle_load_event(service, job)
             .await
             .map_err(|e| invalid(&EventError::new(e.to_string()))),
         InvokerEvent::Sqs(batch) => {

@@ -3,14 +3,12 @@
 //! and answers its [`Metrics`]; the fanning-out process merges them with [`Metrics::merge`]
 //! and reports one run.
 
-use crate::adapters::config::Settings;
 use crate::adapters::service::Service;
 use crate::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules, Target};
 use crate::load::pacing::Pacing;
 use crate::load::record::EndReason;
 use crate::load::stats::Metrics;
 use crate::load::targets::DirectTarget;
-use aws_config::SdkConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -149,16 +147,20 @@ pub async fn run_job<T: Target>(job: &WorkerJob, target: Arc<T>) -> Result<Worke
     })
 }
 
-/// The invoker Lambda's `load` event: run the job against the configured targets (a service
-/// built for the job, retries on or off as the job says) and answer the worker's statistics.
-pub async fn handle_load_event(settings: &Settings, base: &SdkConfig, job: Value) -> Result<Value, JobError> {
+/// The invoker Lambda's `load` event: run the job against the configured targets through the
+/// invoker's own clients (no new AssumeRole), retries on or off as the job says, and answer
+/// the worker's statistics.
+pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, JobError> {
     let job: WorkerJob = serde_json::from_value(job).map_err(|e| JobError(e.to_string()))?;
-    let mut settings = settings.clone();
-    settings.retry.disabled = !job.retries;
+    let mut policy = service.settings().retry.clone();
+    policy.disabled = !job.retries;
     for t in &job.targets {
-        settings.target(Some(t)).map_err(|e| JobError(e.to_string()))?;
+        service
+            .settings()
+            .target(Some(t))
+            .map_err(|e| JobError(e.to_string()))?;
     }
-    let service = Arc::new(Service::new(settings, base).await);
+    let service = Arc::new(service.with_retry_policy(policy));
     let names = job.targets.iter().map(|t| Some(t.clone())).collect();
     let target = Arc::new(DirectTarget::new(
         service,

@@ -67,6 +67,14 @@ pub async fn forward(url: &str, payload: Bytes) -> Result<(StatusCode, Bytes, Op
             .unwrap_or_default();
         return Err(ApiError::new(&name, message));
     }
+    // A runtime emulator (cargo lambda watch) answers a handler's failure with a 5xx and the
+    // error object, without X-Amz-Function-Error: that is a function error, passed on as is.
+    let is_error_object = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .is_some_and(|v| v.get("errorType").is_some_and(serde_json::Value::is_string));
+    if is_error_object {
+        return Ok((StatusCode::OK, body, Some(HeaderValue::from_static("Unhandled"))));
+    }
     Ok(function_error(
         "Upstream.HttpError",
         format!("{url} answered {status}: {}", String::from_utf8_lossy(&body)),
