@@ -6,7 +6,7 @@
 
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 use std::sync::atomic::{AtomicU64, Ordering};
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
@@ -130,6 +130,26 @@ fn request() -> impl Strategy<Value = Req> {
         .prop_filter("the control API is unsigned on purpose", |r| !r.path.starts_with("/_local"))
 }
 
+/// `cases` cases from a fixed seed, so CI runs are reproducible; `PROPTEST_CASES` and
+/// `PROPTEST_RNG_SEED` override both to explore further.
+fn config(cases: u32) -> Config {
+    let default = Config::default();
+    Config {
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            default.cases
+        } else {
+            cases
+        },
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            default.rng_seed
+        } else {
+            RngSeed::Fixed(20261123)
+        },
+        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+        ..default
+    }
+}
+
 type Client =
     hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
 
@@ -215,11 +235,7 @@ fn random_requests_are_answered_refused_and_explained() {
             .unwrap_or_else(|e| panic!("corpus {r:?}: {e}"));
     }
     let cases = AtomicU64::new(0);
-    let mut runner = TestRunner::new(Config {
-        cases: 3000,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(config(3000));
     runner
         .run(&request(), |r| {
             cases.fetch_add(1, Ordering::Relaxed);
