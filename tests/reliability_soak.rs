@@ -160,7 +160,7 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
     let started = Instant::now();
     let mut seen = Seen::default();
     let mut metrics = Metrics::new();
-    let mut rss = (0u64, 0u64);
+    let mut rss = (0u64, 0u64, 0u64);
     let tenth = requests / 10;
     let run = async {
         let mut sink = |r: &LoadRecord| {
@@ -169,13 +169,16 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
             if r.kind == Kind::Invoke && seen.invokes == tenth {
                 rss.0 = rss_kb();
             }
+            if r.kind == Kind::Invoke && seen.invokes == requests * 55 / 100 {
+                rss.1 = rss_kb();
+            }
         };
         run_phase(0, &plan(requests, 64), target, &payloads(), None, stop, &mut sink).await
     };
     let outcome = tokio::time::timeout(Duration::from_secs(240), run)
         .await
         .expect("the soak finishes: no stuck task");
-    rss.1 = rss_kb();
+    rss.2 = rss_kb();
     let elapsed = started.elapsed();
     assert_eq!(outcome.end, EndReason::Completed);
     assert_eq!(outcome.sent, requests);
@@ -208,11 +211,12 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
     let injected: u64 = server_errors.values().sum();
     eprintln!(
         "soak: {requests} requests, {} attempts, {injected} error answers ({rules} fault rules + VPC limits), \
-         {classes} classes {:?}, RSS {} kB at 10% -> {} kB at 100%, {:.1}s",
+         {classes} classes {:?}, RSS {} kB at 10% -> {} kB at 55% -> {} kB at 100%, {:.1}s",
         seen.attempts,
         seen.by_class,
         rss.0,
         rss.1,
+        rss.2,
         elapsed.as_secs_f64()
     );
     // Memory flat: what the last 90% added is bounded (no per-request growth).
