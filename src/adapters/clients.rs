@@ -55,9 +55,17 @@ struct ClientKey {
 }
 
 /// One Lambda client per distinct credential set and region.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Clients {
     by_key: HashMap<ClientKey, aws_sdk_lambda::Client>,
+}
+
+/// The keys only: an SDK client's `Debug` prints its credentials provider's request,
+/// external id included.
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.by_key.keys()).finish()
+    }
 }
 
 impl Clients {

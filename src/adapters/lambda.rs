@@ -13,9 +13,16 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 /// Invokes through one aws-sdk-lambda client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SdkAttempter {
     client: aws_sdk_lambda::Client,
+}
+
+/// Without the client: its `Debug` prints an assumed role's external id.
+impl std::fmt::Debug for SdkAttempter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkAttempter").finish_non_exhaustive()
+    }
 }
 
 impl SdkAttempter {

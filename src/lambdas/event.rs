@@ -65,6 +65,18 @@ impl DirectEvent {
                 kind(&v)
             )));
         }
+        // serde's type errors do not say which field they are about: name it here.
+        for field in ["target", "invocation_type", "qualifier"] {
+            match v.get(field) {
+                None | Some(Value::Null) | Some(Value::String(_)) => {}
+                Some(other) => {
+                    return Err(EventError::new(format!(
+                        "{field}: expected a string, not a JSON {}",
+                        kind(other)
+                    )))
+                }
+            }
+        }
         let w: DirectWire = serde_json::from_value(v).map_err(|e| EventError::new(e.to_string()))?;
         let invocation_type = w
             .invocation_type
