@@ -8,3 +8,4 @@ pub mod lambda;
 pub mod logging;
 pub mod runner;
 pub mod service;
+pub mod credentials;
