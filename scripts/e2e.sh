@@ -4,7 +4,7 @@
 # them, and moto's server as a third-party STS. Runnable on a fresh machine: it makes or reuses
 # the venv ${XINVOKE_VENV:-.venv}, installs the pinned tools of scripts/requirements-e2e.txt, and
 # builds the binaries. Prints `ok NAME` / `FAIL NAME: why` per check and
-# `e2e: N passed, N failed`; exits non-zero on any failure. See docs/e2e.md.
+# `e2e: N passed, N failed`; exits non-zero on any failure. See README.md, "End-to-end chains".
 #
 #   scripts/e2e.sh                     # every chain
 #   scripts/e2e.sh --only role,moto    # some of: resource, faults, role, moto

@@ -5,7 +5,7 @@
 
 and, for a third-party STS, `xinvoke invoke` with AWS_ENDPOINT_URL_STS at moto's server.
 
-Run by scripts/e2e.sh (which makes the venv and builds `xinvoke`); see docs/e2e.md. Prints one
+Run by scripts/e2e.sh (which makes the venv and builds `xinvoke`); see README.md, "End-to-end chains". Prints one
 `ok NAME` / `FAIL NAME: why` line per check, the servers' logs after a failure, and
 `e2e: N passed, N failed`; exits 1 on any failure.
 """
