@@ -95,7 +95,7 @@ pub async fn assume_role(
 
 /// A DryRun Invoke of exactly `function`: checks permission without running the target.
 pub async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
-    SdkAttempter::new(lambda.clone())
+    SdkAttempter::new(lambda.clone(), None)
         .attempt(&InvokeRequest {
             target: "doctor".into(),
             function: function.clone(),

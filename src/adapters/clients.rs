@@ -5,10 +5,12 @@
 //! session lifetime, not per invoke.
 
 use crate::adapters::config::{Auth, Settings, Timeouts};
+use crate::adapters::credentials::SessionCredentials;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_lambda::config::IdentityCache;
 use std::collections::HashMap;
 
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
@@ -54,10 +56,11 @@ struct ClientKey {
     region: String,
 }
 
-/// One Lambda client per distinct credential set and region.
+/// One Lambda client per distinct credential set and region, with the assumed-role session it signs with
+/// (role chaining).
 #[derive(Clone)]
 pub struct Clients {
-    by_key: HashMap<ClientKey, aws_sdk_lambda::Client>,
+    by_key: HashMap<ClientKey, (aws_sdk_lambda::Client, Option<SessionCredentials>)>,
 }
 
 /// The keys only: an SDK client's `Debug` prints its credentials provider's request,
@@ -80,14 +83,14 @@ impl Clients {
             if by_key.contains_key(&key) {
                 continue;
             }
-            let client = lambda_client(base, &key.auth, &key.region).await;
-            by_key.insert(key, client);
+            let entry = lambda_client(base, &key.auth, &key.region).await;
+            by_key.insert(key, entry);
         }
         Clients { by_key }
     }
 
-    /// The client for a credential set and region, if one was built.
-    pub fn get(&self, auth: &Auth, region: &str) -> Option<&aws_sdk_lambda::Client> {
+    /// The client for a credential set and region, and its assumed-role session if any.
+    pub fn get(&self, auth: &Auth, region: &str) -> Option<&(aws_sdk_lambda::Client, Option<SessionCredentials>)> {
         self.by_key.get(&ClientKey {
             auth: auth.clone(),
             region: region.to_string(),
@@ -105,20 +108,33 @@ impl Clients {
     }
 }
 
-/// A Lambda client for one credential set in one region.
-pub async fn lambda_client(base: &SdkConfig, auth: &Auth, region: &str) -> aws_sdk_lambda::Client {
+/// A Lambda client for one credential set in one region. With role chaining it signs with a
+/// [`SessionCredentials`] (returned too, so an ExpiredToken answer can drop the session) and
+/// the SDK's identity cache is off: the session is the cache.
+pub async fn lambda_client(
+    base: &SdkConfig,
+    auth: &Auth,
+    region: &str,
+) -> (aws_sdk_lambda::Client, Option<SessionCredentials>) {
     let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
-    if let Auth::AssumeRole(a) = auth {
-        let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
-            .session_name(a.session_name.clone())
-            .external_id(a.external_id.expose())
-            .region(Region::new(region.to_string()))
-            .configure(base)
-            .build()
-            .await;
-        conf = conf.credentials_provider(provider);
-    }
-    aws_sdk_lambda::Client::from_conf(conf.build())
+    let session = match auth {
+        Auth::AssumeRole(a) => {
+            let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
+                .session_name(a.session_name.clone())
+                .external_id(a.external_id.expose())
+                .region(Region::new(region.to_string()))
+                .configure(base)
+                .build()
+                .await;
+            let session = SessionCredentials::new(provider);
+            conf = conf
+                .credentials_provider(session.clone())
+                .identity_cache(IdentityCache::no_cache());
+            Some(session)
+        }
+        Auth::ExecutionRole => None,
+    };
+    (aws_sdk_lambda::Client::from_conf(conf.build()), session)
 }
 
 /// An STS client on the base configuration (for GetCallerIdentity and checks).

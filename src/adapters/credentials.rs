@@ -63,8 +63,10 @@ impl SessionCredentials {
             return Ok(c); // another caller refreshed while this one waited
         }
         let credentials = self.provider.provide_credentials().await?;
-        *self.cached.write().unwrap_or_else(|e| e.into_inner()) =
-            Some(Cached { credentials: credentials.clone(), fetched_at: Instant::now() });
+        *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
+            credentials: credentials.clone(),
+            fetched_at: Instant::now(),
+        });
         Ok(credentials)
     }
 

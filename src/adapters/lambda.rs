@@ -2,6 +2,7 @@
 //! [`RawOutcome`]. This is the only place that reads `SdkError`; it matches typed variants and
 //! `code()`, never message text.
 
+use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::InvocationType;
@@ -16,6 +17,8 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct SdkAttempter {
     client: aws_sdk_lambda::Client,
+    /// The assumed-role session the client signs with, dropped on an ExpiredToken answer.
+    session: Option<SessionCredentials>,
 }
 
 /// Without the client: its `Debug` prints an assumed role's external id.
@@ -26,8 +29,8 @@ impl std::fmt::Debug for SdkAttempter {
 }
 
 impl SdkAttempter {
-    pub fn new(client: aws_sdk_lambda::Client) -> SdkAttempter {
-        SdkAttempter { client }
+    pub fn new(client: aws_sdk_lambda::Client, session: Option<SessionCredentials>) -> SdkAttempter {
+        SdkAttempter { client, session }
     }
 }
 
@@ -38,6 +41,7 @@ impl Attempter for SdkAttempter {
             InvocationType::Event => aws_sdk_lambda::types::InvocationType::Event,
             InvocationType::DryRun => aws_sdk_lambda::types::InvocationType::DryRun,
         };
+        let started = tokio::time::Instant::now();
         let result = self
             .client
             .invoke()
@@ -54,9 +58,20 @@ impl Attempter for SdkAttempter {
                 executed_version: out.executed_version().map(str::to_string),
                 payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
             },
-            Err(e) => translate_error(e, req.invocation_type),
+            Err(e) => {
+                let outcome = translate_error(e, req.invocation_type);
+                if let (Some(session), true) = (&self.session, token_expired(&outcome)) {
+                    session.expired(started);
+                }
+                outcome
+            }
         }
     }
+}
+
+/// The service refused the session token as expired: the session must be fetched again.
+pub fn token_expired(outcome: &RawOutcome) -> bool {
+    matches!(outcome, RawOutcome::Failed(e) if e.code == "ExpiredTokenException" || e.code == "ExpiredToken")
 }
 
 /// Translate an Invoke error.

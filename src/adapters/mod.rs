@@ -4,8 +4,8 @@
 pub mod checks;
 pub mod clients;
 pub mod config;
+pub mod credentials;
 pub mod lambda;
 pub mod logging;
 pub mod runner;
 pub mod service;
-pub mod credentials;

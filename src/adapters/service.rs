@@ -47,10 +47,10 @@ impl Service {
             .targets
             .values()
             .filter_map(|t| {
-                Some((
-                    t.name.clone(),
-                    SdkAttempter::new(clients.get(&t.auth, &t.arn.region)?.clone()),
-                ))
+                Some((t.name.clone(), {
+                    let (client, session) = clients.get(&t.auth, &t.arn.region)?;
+                    SdkAttempter::new(client.clone(), session.clone())
+                }))
             })
             .collect();
         let runner = Runner::new(
