@@ -9,6 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use std::collections::HashMap;
 
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
@@ -100,17 +101,34 @@ impl Clients {
 /// A Lambda client for one credential set in one region.
 pub async fn lambda_client(base: &SdkConfig, auth: &Auth, region: &str) -> aws_sdk_lambda::Client {
     let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
-    if let Auth::AssumeRole(a) = auth {
-        let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
+    if let Some(provider) = assumed_role_provider(base, auth, region).await {
+        conf = conf.credentials_provider(provider);
+    }
+    aws_sdk_lambda::Client::from_conf(conf.build())
+}
+
+/// Who signs for a credential set: the base configuration's provider (resource-based), or an
+/// `AssumeRoleProvider` on top of it (role chaining). Shared by the SDK and the fast path.
+pub async fn credentials_provider(base: &SdkConfig, auth: &Auth, region: &str) -> Option<SharedCredentialsProvider> {
+    match assumed_role_provider(base, auth, region).await {
+        Some(p) => Some(SharedCredentialsProvider::new(p)),
+        None => base.credentials_provider(),
+    }
+}
+
+async fn assumed_role_provider(base: &SdkConfig, auth: &Auth, region: &str) -> Option<AssumeRoleProvider> {
+    let Auth::AssumeRole(a) = auth else {
+        return None;
+    };
+    Some(
+        AssumeRoleProvider::builder(a.role_arn.to_string())
             .session_name(a.session_name.clone())
             .external_id(a.external_id.expose())
             .region(Region::new(region.to_string()))
             .configure(base)
             .build()
-            .await;
-        conf = conf.credentials_provider(provider);
-    }
-    aws_sdk_lambda::Client::from_conf(conf.build())
+            .await,
+    )
 }
 
 /// An STS client on the base configuration (for GetCallerIdentity and checks).

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod clients;
 pub mod config;
+pub mod fast;
 pub mod lambda;
 pub mod logging;
 pub mod runner;
