@@ -672,7 +672,8 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             "invoke path: {} ({})",
             path.name(),
             match path {
-                InvokePath::Fast => "signed here with aws-sigv4 over a pooled hyper client; the SDK if that cannot be built",
+                InvokePath::Fast =>
+                    "signed here with aws-sigv4 over a pooled hyper client; the SDK if that cannot be built",
                 InvokePath::Sdk => "aws-sdk-lambda",
             }
         ));
@@ -762,7 +763,10 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         };
         let service = Arc::new(Service::with_path(settings, &base, path).await);
         if service.path() != path {
-            eprintln!("note: the {} path is unavailable here; this phase uses the sdk path", path.name());
+            eprintln!(
+                "note: the {} path is unavailable here; this phase uses the sdk path",
+                path.name()
+            );
         }
         let plan = PhasePlan {
             name: name.clone(),
