@@ -73,13 +73,14 @@ run() {
   log "$name: $rate/s, client ${cpu_us} us CPU/invoke, local ${local_us} us CPU/invoke, max RSS ${rss} KB"
 }
 
+LOAD=("$OUT/xinvoke" load --target "$FUNCTION" --payload '{}' --quiet)
 load() {
   "$OUT/xinvoke" load --target "$FUNCTION" --concurrency "$1" --requests "$2" --payload '{}' --quiet --path "$3"
 }
 
 : >"$OUT/rows"
-for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" load "$c" "$HARNESS_N" fast; done
-run "harness-sdk-c$SDK_C" "$SDK_N" load "$SDK_C" "$SDK_N" sdk
+for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" "${LOAD[@]}" --concurrency "$c" --requests "$HARNESS_N" --path fast; done
+run "harness-sdk-c$SDK_C" "$SDK_N" "${LOAD[@]}" --concurrency "$SDK_C" --requests "$SDK_N" --path sdk
 run "bare-sdk-loop-c$SDK_C" "$SDK_N" "$OUT/xbench" sdk "$ENDPOINT" "$SDK_C" "$SDK_N"
 run "boto3-threads$BOTO_C" "$BOTO_N" "$VENV/bin/python" scripts/bench_boto3.py "$ENDPOINT" "$BOTO_C" "$BOTO_N"
 run "raw-http-403-c$RAW_C" "$RAW_N" "$OUT/xbench" raw "$ENDPOINT" "$RAW_C" "$RAW_N"
