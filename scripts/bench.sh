@@ -64,7 +64,7 @@ run() {
   out=$(/usr/bin/time -f 'TIME %e %U %S %M' "$@" 2>&1)
   local t1; t1=$(ticks "$LOCAL_PID")
   read -r _ wall user sys rss <<<"$(grep '^TIME ' <<<"$out" | tail -1)"
-  rate=$(grep -oP 'rate \K[0-9.]+(?=/s sent)|"rate":\K[0-9.]+' <<<"$out" | head -1)
+  rate=$(grep -oP 'rate \K[0-9.]+(?=/s sent)|"rate": ?\K[0-9.]+' <<<"$out" | head -1 || true)
   [[ -z "$rate" ]] && rate=$(awk -v n="$n" -v w="$wall" 'BEGIN{printf "%.1f", n/w}')
   local cpu_us local_us
   cpu_us=$(awk -v u="$user" -v s="$sys" -v n="$n" 'BEGIN{printf "%.1f", (u+s)*1e6/n}')
@@ -74,9 +74,6 @@ run() {
 }
 
 LOAD=("$OUT/xinvoke" load --target "$FUNCTION" --payload '{}' --quiet)
-load() {
-  "$OUT/xinvoke" load --target "$FUNCTION" --concurrency "$1" --requests "$2" --payload '{}' --quiet --path "$3"
-}
 
 : >"$OUT/rows"
 for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" "${LOAD[@]}" --concurrency "$c" --requests "$HARNESS_N" --path fast; done
@@ -100,7 +97,7 @@ ZIP_BYTES=$(stat -c %s "$OUT/zip/bootstrap.zip")
 BIN_BYTES=$(stat -c %s "$OUT/zip/bootstrap")
 
 log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every second"
-load "$LONG_C" "$LONG_N" fast >"$OUT/long.txt" 2>&1 &
+"${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path fast >"$OUT/long.txt" 2>&1 &
 LONG_PID=$!
 : >"$OUT/rss"
 while kill -0 "$LONG_PID" 2>/dev/null; do
@@ -115,7 +112,7 @@ RSS_LAST=$(grep . "$OUT/rss" | tail -1)
 RSS_MAX=$(sort -n "$OUT/rss" | tail -1)
 
 # ---- the table ------------------------------------------------------------------------------
-jf() { grep -oP "\"$2\":\K[0-9.]+" <<<"$1"; }
+jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 get() { awk -v k="$1" -v f="$2" '$1==k{print $f}' "$OUT/rows"; }
 best_harness=$(awk '$1 ~ /^harness-fast/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
 H_RATE=$(get "$best_harness" 2); H_CPU=$(get "$best_harness" 3); H_LOCAL=$(get "$best_harness" 4)
