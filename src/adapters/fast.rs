@@ -13,7 +13,6 @@ use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::InvocationType;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
@@ -81,16 +80,17 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 /// Credentials from one provider, kept until shortly before they expire.
 struct CredentialCache {
     provider: SharedCredentialsProvider,
-    current: RwLock<Option<(Credentials, Identity)>>,
+    /// The credentials, their signing identity, and when to fetch new ones.
+    current: RwLock<Option<(Identity, Option<SystemTime>)>>,
     refresh: tokio::sync::Mutex<()>,
 }
 
 impl CredentialCache {
     fn fresh(&self) -> Option<Identity> {
         let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let (creds, identity) = guard.as_ref()?;
-        match creds.expiry() {
-            Some(exp) if exp <= SystemTime::now() + REFRESH_BEFORE => None,
+        let (identity, refresh_at) = guard.as_ref()?;
+        match refresh_at {
+            Some(at) if *at <= SystemTime::now() => None,
             _ => Some(identity.clone()),
         }
     }
@@ -105,13 +105,21 @@ impl CredentialCache {
         }
         match self.provider.provide_credentials().await {
             Ok(creds) => {
-                let identity = Identity::from(creds.clone());
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((creds, identity.clone()));
+                let refresh_at = creds.expiry().map(|exp| refresh_time(SystemTime::now(), exp));
+                let identity = Identity::from(creds);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((identity.clone(), refresh_at));
                 Ok(identity)
             }
             Err(e) => Err(credentials_failure(&e).unwrap_or(RawOutcome::CredentialsFailed { code: None })),
         }
     }
+}
+
+/// When to fetch credentials that expire at `expiry`: [`REFRESH_BEFORE`] ahead, but never before
+/// half their remaining life, so short-lived credentials are not fetched again on every invoke.
+fn refresh_time(now: SystemTime, expiry: SystemTime) -> SystemTime {
+    let life = expiry.duration_since(now).unwrap_or_default();
+    expiry - REFRESH_BEFORE.min(life / 2)
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -448,6 +456,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn credentials_are_refreshed_five_minutes_early_or_at_half_life() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = now + Duration::from_secs(3600);
+        assert_eq!(refresh_time(now, hour), hour - Duration::from_secs(300));
+        let short = now + Duration::from_secs(120);
+        assert_eq!(refresh_time(now, short), now + Duration::from_secs(60));
+        assert_eq!(
+            refresh_time(now, now - Duration::from_secs(1)),
+            now - Duration::from_secs(1)
+        );
     }
 
     #[test]
