@@ -68,6 +68,36 @@ async fn a_session_expired_by_the_endpoint_clock_is_refreshed_and_no_invoke_fail
 }
 
 #[tokio::test]
+async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
+    use xinvoke::adapters::config::Settings;
+    use xinvoke::adapters::fast::InvokePath;
+    let server = start_local().await;
+    let vars = [
+        ("XINVOKE_TARGET_ARN", xinvoke::local::builtin::TARGET_FUNCTION_ARN),
+        ("XINVOKE_ROLE_ARN", xinvoke::local::builtin::INVOKE_ROLE_ARN),
+        ("XINVOKE_EXTERNAL_ID", xinvoke::local::builtin::EXTERNAL_ID),
+    ];
+    let settings = Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let base = base(&server, source_credentials(), settings.timeouts).await;
+    let svc = Service::with_path(settings, &base, InvokePath::Fast).await;
+    assert_eq!(svc.path(), InvokePath::Fast);
+    for _ in 0..5 {
+        assert_eq!(invoke(&svc).await.class(), Class::Ok);
+    }
+    assert_eq!(
+        server.stats().sts_assume_role,
+        1,
+        "the SDK client and the fast path share one session"
+    );
+    control(&server).advance_clock(3700).await.unwrap();
+    let first = invoke(&svc).await;
+    assert_eq!((first.class(), first.attempts), (Class::Ok, 2), "{first:?}");
+    assert_eq!(invoke(&svc).await.attempts, 1);
+    assert_eq!(server.stats().sts_assume_role, 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_burst_meeting_an_expired_session_causes_one_assume_role_and_no_failure() {
     let server = start_local().await;
     let svc = std::sync::Arc::new(role_service(&server, &[]).await);

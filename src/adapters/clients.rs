@@ -10,6 +10,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_lambda::config::IdentityCache;
 use std::collections::HashMap;
 
@@ -135,6 +136,15 @@ pub async fn lambda_client(
         Auth::ExecutionRole => None,
     };
     (aws_sdk_lambda::Client::from_conf(conf.build()), session)
+}
+
+/// Who signs for a client: its assumed-role session (role chaining), else the base
+/// configuration's provider (resource-based). The fast path signs with the same one.
+pub fn signing_provider(base: &SdkConfig, session: Option<&SessionCredentials>) -> Option<SharedCredentialsProvider> {
+    match session {
+        Some(s) => Some(SharedCredentialsProvider::new(s.clone())),
+        None => base.credentials_provider(),
+    }
 }
 
 /// An STS client on the base configuration (for GetCallerIdentity and checks).

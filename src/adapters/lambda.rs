@@ -131,7 +131,7 @@ pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOut
 /// A credentials failure anywhere in the error's chain (the provider failed, e.g. AssumeRole
 /// refused), with the STS error code when there is one. Service answers that refuse the
 /// credentials presented are `Failed` with a credentials code, classified by the table.
-fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
+pub(crate) fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     let mut found = false;
     while let Some(e) = cur {

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod clients;
 pub mod config;
 pub mod credentials;
+pub mod fast;
 pub mod lambda;
 pub mod logging;
 pub mod runner;

@@ -4,6 +4,7 @@
 
 use crate::adapters::clients::Clients;
 use crate::adapters::config::{Settings, TargetConfig, TargetError};
+use crate::adapters::fast::{FastAttempter, InvokePath, PathAttempter};
 use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::runner::{InvokeRequest, Runner};
 use crate::core::arn::Qualifier;
@@ -33,26 +34,44 @@ pub struct Call {
 #[derive(Debug)]
 pub struct Service {
     settings: Settings,
-    attempters: HashMap<String, SdkAttempter>,
+    attempters: HashMap<String, PathAttempter>,
+    path: InvokePath,
     runner: Runner,
     clients: Clients,
 }
 
 impl Service {
-    /// Build the clients (one per credential set) and the runner.
+    /// Build the clients (one per credential set) and the runner; invokes go through the SDK.
     pub async fn new(settings: Settings, base: &SdkConfig) -> Service {
+        Service::with_path(settings, base, InvokePath::Sdk).await
+    }
+
+    /// As [`Service::new`], sending invokes on `path`. The fast path falls back on the SDK, with
+    /// a warning, when it cannot be built (e.g. no TLS trust roots for an https endpoint).
+    pub async fn with_path(settings: Settings, base: &SdkConfig, path: InvokePath) -> Service {
         let clients = Clients::build(&settings, base).await;
-        // Every target has its client: `Clients::build` made one per (auth, region) of the targets.
-        let attempters = settings
-            .targets
-            .values()
-            .filter_map(|t| {
-                Some((t.name.clone(), {
-                    let (client, session) = clients.get(&t.auth, &t.arn.region)?;
-                    SdkAttempter::new(client.clone(), session.clone())
-                }))
-            })
-            .collect();
+        let mut attempters = HashMap::new();
+        let mut effective = path;
+        for t in settings.targets.values() {
+            // Every target has its client: `Clients::build` made one per (auth, region) of the targets.
+            let Some((client, session)) = clients.get(&t.auth, &t.arn.region) else {
+                continue;
+            };
+            let sdk = || PathAttempter::Sdk(SdkAttempter::new(client.clone(), session.clone()));
+            let attempter = match path {
+                InvokePath::Sdk => sdk(),
+                InvokePath::Fast => match FastAttempter::build(base, session.clone(), &t.arn.region, settings.timeouts)
+                {
+                    Ok(fast) => PathAttempter::Fast(Arc::new(fast)),
+                    Err(e) => {
+                        tracing::warn!(target_name = %t.name, problem = %e, "the fast path is unavailable: using the SDK");
+                        effective = InvokePath::Sdk;
+                        sdk()
+                    }
+                },
+            };
+            attempters.insert(t.name.clone(), attempter);
+        }
         let runner = Runner::new(
             settings.retry.clone(),
             Arc::new(RetryBudget::new(settings.budget_capacity)),
@@ -60,6 +79,7 @@ impl Service {
         Service {
             settings,
             attempters,
+            path: effective,
             runner,
             clients,
         }
@@ -74,9 +94,15 @@ impl Service {
         Service {
             settings,
             attempters: self.attempters.clone(),
+            path: self.path,
             runner,
             clients: self.clients.clone(),
         }
+    }
+
+    /// The path invokes take (`Sdk` if any target fell back on it).
+    pub fn path(&self) -> InvokePath {
+        self.path
     }
 
     pub fn settings(&self) -> &Settings {

@@ -10,6 +10,7 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::{Settings, Timeouts};
+use crate::adapters::fast::InvokePath;
 use crate::adapters::service::Service;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
@@ -76,6 +77,11 @@ pub struct LoadArgs {
     /// invocations of the invoker Lambda each run a share of the load (its `load` event)
     #[arg(long, value_name = "HOW", default_value = "direct", value_parser = ["direct", "invoker", "lambda-workers"])]
     pub via: String,
+    /// How this process sends each Invoke (--via direct and invoker): fast signs it here with
+    /// aws-sigv4 over a pooled hyper client; sdk goes through aws-sdk-lambda. Both feed the same
+    /// classifier; fast makes several times the load per core
+    #[arg(long, value_name = "PATH", default_value = "fast", value_parser = ["fast", "sdk"])]
+    pub path: String,
     /// With --via lambda-workers: how many invoker invocations share the load
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub workers: u32,
@@ -660,6 +666,18 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     if shorten && phases.iter().any(|(_, r)| *r) {
         notes.push("retry waits are the default policy's shortened 10x for the local account 2 (--real-waits for the real ones)".into());
     }
+    let path: InvokePath = args.path.parse()?;
+    if !workers {
+        notes.push(format!(
+            "invoke path: {} ({})",
+            path.name(),
+            match path {
+                InvokePath::Fast =>
+                    "signed here with aws-sigv4 over a pooled hyper client; the SDK if that cannot be built",
+                InvokePath::Sdk => "aws-sdk-lambda",
+            }
+        ));
+    }
     notes.push(format!(
         "payload: {}",
         String::from_utf8_lossy(&payloads.get(0))
@@ -743,7 +761,13 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             }
             Env::Aws => clients::base_config(timeouts).await,
         };
-        let service = Arc::new(Service::new(settings, &base).await);
+        let service = Arc::new(Service::with_path(settings, &base, path).await);
+        if service.path() != path {
+            eprintln!(
+                "note: the {} path is unavailable here; this phase uses the sdk path",
+                path.name()
+            );
+        }
         let plan = PhasePlan {
             name: name.clone(),
             retries: *retries,

@@ -1,0 +1,304 @@
+//! Baselines for `scripts/bench.sh`, each printing one JSON line:
+//!
+//! - `sdk ENDPOINT CONCURRENCY REQUESTS`: a bare aws-sdk-lambda loop (no classification, no
+//!   retries, no records) against a local account 2;
+//! - `raw ENDPOINT CONCURRENCY REQUESTS`: unsigned POSTs over a pooled hyper client (the local
+//!   account 2 refuses them with 403 at once): raw HTTP, the floor of any client;
+//! - `core ITERATIONS`: the core's work per invoke on top of the call itself: classification,
+//!   the retry decision, the attempt log, the load record and the statistics;
+//! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
+//!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then.
+//!
+//! CPU is this process's user + system time from `/proc/self/stat`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use xinvoke::adapters::runner::{Attempter, InvokeRequest, Runner};
+use xinvoke::core::classify::{RawOutcome, ServiceError};
+use xinvoke::core::retry::{RetryBudget, RetryPolicy};
+use xinvoke::core::InvocationType;
+use xinvoke::load::record::{LoadRecord, PhaseInfo};
+use xinvoke::load::stats::Metrics;
+
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+
+fn usage() -> ! {
+    eprintln!("usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | init BINARY RUNS");
+    std::process::exit(2)
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
+    args.get(i).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+}
+
+/// This process's CPU time (user + system) so far.
+fn cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, s)| s).unwrap_or("");
+    let f: Vec<u64> = after.split_whitespace().filter_map(|s| s.parse().ok()).collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the state letter.
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match args.get(1).map(String::as_str) {
+        Some("sdk") => rt.block_on(closed_loop("sdk", &args, sdk_call)),
+        Some("raw") => rt.block_on(closed_loop("raw", &args, raw_call)),
+        Some("core") => core(arg(&args, 2)),
+        Some("init") => rt.block_on(init(&args[2..])),
+        _ => usage(),
+    }
+}
+
+#[allow(clippy::large_enum_variant)] // one, leaked for the run
+enum Caller {
+    Sdk(aws_sdk_lambda::Client),
+    Raw(
+        hyper_util::client::legacy::Client<
+            hyper_util::client::legacy::connect::HttpConnector,
+            http_body_util::Full<bytes::Bytes>,
+        >,
+        String,
+    ),
+}
+
+async fn sdk_call(c: &Caller) -> bool {
+    let Caller::Sdk(client) = c else { return false };
+    client
+        .invoke()
+        .function_name(FUNCTION)
+        .payload(aws_sdk_lambda::primitives::Blob::new(&b"{}"[..]))
+        .send()
+        .await
+        .is_ok()
+}
+
+async fn raw_call(c: &Caller) -> bool {
+    use http_body_util::BodyExt;
+    let Caller::Raw(client, uri) = c else { return false };
+    let req = http::Request::post(uri.as_str())
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+        .expect("request");
+    match client.request(req).await {
+        Ok(resp) => resp.into_body().collect().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn closed_loop<F, Fut>(kind: &str, args: &[String], call: F)
+where
+    F: Fn(&'static Caller) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let endpoint: String = arg(args, 2);
+    let concurrency: u64 = arg(args, 3);
+    let requests: u64 = arg(args, 4);
+    let caller: &'static Caller = Box::leak(Box::new(match kind {
+        "sdk" => {
+            let creds = aws_credential_types::Credentials::new(
+                xinvoke::local::builtin::SOURCE_ACCESS_KEY,
+                xinvoke::local::builtin::SOURCE_SECRET_KEY,
+                None,
+                None,
+                "xbench",
+            );
+            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .credentials_provider(creds)
+                .endpoint_url(&endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .load()
+                .await;
+            Caller::Sdk(aws_sdk_lambda::Client::new(&conf))
+        }
+        _ => {
+            let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(hyper_util::client::legacy::connect::HttpConnector::new());
+            let uri = format!(
+                "{endpoint}/2015-03-31/functions/{}/invocations",
+                FUNCTION.replace(':', "%3A")
+            );
+            Caller::Raw(client, uri)
+        }
+    }));
+    // Warm up: connections, credentials, lazy state.
+    for _ in 0..concurrency.min(64) {
+        call(caller).await;
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let cpu0 = cpu();
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (next, ok) = (Arc::clone(&next), Arc::clone(&ok));
+        tasks.spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                if call(caller).await {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let wall = t0.elapsed();
+    let cpu_used = cpu() - cpu0;
+    println!(
+        "{{\"kind\":\"{kind}\",\"concurrency\":{concurrency},\"requests\":{requests},\"ok\":{},\"seconds\":{:.3},\"rate\":{:.1},\"cpu_us_per_invoke\":{:.1}}}",
+        ok.load(Ordering::Relaxed),
+        wall.as_secs_f64(),
+        requests as f64 / wall.as_secs_f64(),
+        cpu_used.as_secs_f64() * 1e6 / requests as f64
+    );
+}
+
+/// Answers at once from a fixed outcome: what is left is the core's own work.
+struct Canned(RawOutcome);
+
+impl Attempter for Canned {
+    async fn attempt(&self, _req: &InvokeRequest) -> RawOutcome {
+        self.0.clone()
+    }
+}
+
+fn core(iterations: u64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let req = InvokeRequest {
+        target: "target".into(),
+        function: FUNCTION.parse().expect("arn"),
+        invocation_type: InvocationType::RequestResponse,
+        payload: b"{}".to_vec(),
+        client_context: None,
+    };
+    let cases = [
+        (
+            "ok",
+            RawOutcome::Answered {
+                status: 200,
+                function_error: None,
+                executed_version: Some("1".into()),
+                payload: b"{}".to_vec(),
+            },
+        ),
+        (
+            "not_found",
+            RawOutcome::Failed(ServiceError {
+                status: 404,
+                code: "ResourceNotFoundException".into(),
+                message: Some("Function not found".into()),
+                ..ServiceError::default()
+            }),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, raw) in cases {
+        let runner = Runner::new(RetryPolicy::default(), Arc::new(RetryBudget::new(500)));
+        let canned = Canned(raw);
+        let mut metrics = Metrics::new();
+        metrics.add(&LoadRecord::phase(0, PhaseInfo::default()));
+        let run = |n: u64, metrics: &mut Metrics| {
+            rt.block_on(async {
+                for seq in 0..n {
+                    let record = runner.run(&canned, &req, None).await;
+                    let at = Duration::from_micros(seq);
+                    for r in LoadRecord::from_invoke(0, seq, at, at, at + Duration::from_micros(500), &record) {
+                        metrics.add(&r);
+                    }
+                }
+            })
+        };
+        run(iterations / 10, &mut metrics);
+        let t0 = Instant::now();
+        run(iterations, &mut metrics);
+        let ns = t0.elapsed().as_nanos() as f64 / iterations as f64;
+        out.push(format!("\"{name}_ns\":{ns:.0}"));
+    }
+    println!("{{\"kind\":\"core\",\"iterations\":{iterations},{}}}", out.join(","));
+}
+
+/// A Runtime API stub: answers nothing, notes when `/next` is first asked for.
+async fn init(args: &[String]) {
+    use tokio::io::AsyncReadExt;
+    let binary = args.first().unwrap_or_else(|| usage()).clone();
+    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let extra_env: Vec<(String, String)> = args[2..]
+        .iter()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let t0 = Instant::now();
+        let mut child = std::process::Command::new(&binary)
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env("AWS_REGION", "us-east-1")
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the bootstrap");
+        let pid = child.id();
+        let asked = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let (mut sock, _) = listener.accept().await.ok()?;
+                let mut buf = vec![0u8; 4096];
+                let n = sock.read(&mut buf).await.ok()?;
+                if String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next") {
+                    return Some(sock);
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let elapsed = t0.elapsed();
+        if asked.is_none() {
+            eprintln!("{binary} never asked for /next");
+            let _ = child.kill();
+            let _ = child.wait();
+            continue;
+        }
+        // Let it settle while it waits for the event.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        rss.push(rss_kb(pid));
+        times.push(elapsed);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    times.sort();
+    rss.sort();
+    let median = |v: &[Duration]| v.get(v.len() / 2).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN);
+    println!(
+        "{{\"kind\":\"init\",\"binary\":\"{binary}\",\"runs\":{},\"init_ms_median\":{:.2},\"init_ms_min\":{:.2},\"rss_kb_median\":{}}}",
+        times.len(),
+        median(&times),
+        times.first().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN),
+        rss.get(rss.len() / 2).copied().unwrap_or(0)
+    );
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# How much load xinvoke makes per core, against one local account 2, compared with a bare
+# aws-sdk-lambda loop, boto3 and raw HTTP; the core's overhead per invoke; invoker init, RSS
+# and zip size against a hello-world lambda_runtime bootstrap; the local account 2's headroom;
+# the harness's RSS over a long run. Everything is built in release and runs on this machine.
+#
+#   scripts/bench.sh [--quick]
+#
+# Environment: CARGO_TARGET_DIR (release build dir), XINVOKE_VENV (boto3 venv, default .venv).
+set -euo pipefail
+
+QUICK=0
+[[ "${1:-}" == "--quick" ]] && QUICK=1
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+VENV="${XINVOKE_VENV:-.venv}"
+OUT="$(mktemp -d /tmp/xinvoke-bench.XXXXXX)"
+START=$(date +%s)
+
+if ((QUICK)); then
+  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=200000; CORE_N=200000; INIT_RUNS=5
+else
+  HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15
+fi
+SDK_C=32; BOTO_C=16; RAW_C=32; LONG_C=32
+FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
+
+log() { echo "bench: $*" >&2; }
+
+log "building release binaries in $TARGET_DIR"
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
+  --bin xinvoke --bin invoker --example xbench --example hello_runtime
+for b in xinvoke invoker; do cp "$TARGET_DIR/release/$b" "$OUT/"; done
+for b in xbench hello_runtime; do cp "$TARGET_DIR/release/examples/$b" "$OUT/"; done
+
+if ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
+  log "installing boto3 into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet boto3
+fi
+
+"$OUT/xinvoke" local --listen 127.0.0.1:0 >"$OUT/local.log" 2>&1 &
+LOCAL_PID=$!
+cleanup() { kill "$LOCAL_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 50); do grep -q "listening on" "$OUT/local.log" && break; sleep 0.1; done
+ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/local.log" | head -1)"
+log "local account 2 (release) at $ENDPOINT, pid $LOCAL_PID"
+
+export AWS_ACCESS_KEY_ID=AKIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
+export AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$ENDPOINT"
+unset AWS_PROFILE AWS_SESSION_TOKEN XINVOKE_TARGETS XINVOKE_TARGETS_FILE 2>/dev/null || true
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# run NAME REQUESTS CMD...: time CMD, count the local account 2's CPU meanwhile.
+# Appends "name rate client_cpu_us local_cpu_us max_rss_kb" to $OUT/rows.
+run() {
+  local name=$1 n=$2; shift 2
+  local t0 out rate
+  t0=$(ticks "$LOCAL_PID")
+  out=$(/usr/bin/time -f 'TIME %e %U %S %M' "$@" 2>&1)
+  local t1; t1=$(ticks "$LOCAL_PID")
+  read -r _ wall user sys rss <<<"$(grep '^TIME ' <<<"$out" | tail -1)"
+  rate=$(grep -oP 'rate \K[0-9.]+(?=/s sent)|"rate": ?\K[0-9.]+' <<<"$out" | head -1 || true)
+  [[ -z "$rate" ]] && rate=$(awk -v n="$n" -v w="$wall" 'BEGIN{printf "%.1f", n/w}')
+  local cpu_us local_us
+  cpu_us=$(awk -v u="$user" -v s="$sys" -v n="$n" 'BEGIN{printf "%.1f", (u+s)*1e6/n}')
+  local_us=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)*1e6/hz/n}')
+  echo "$name $rate $cpu_us $local_us $rss" >>"$OUT/rows"
+  log "$name: $rate/s, client ${cpu_us} us CPU/invoke, local ${local_us} us CPU/invoke, max RSS ${rss} KB"
+}
+
+LOAD=("$OUT/xinvoke" load --target "$FUNCTION" --payload '{}' --quiet)
+
+: >"$OUT/rows"
+for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" "${LOAD[@]}" --concurrency "$c" --requests "$HARNESS_N" --path fast; done
+run "harness-sdk-c$SDK_C" "$SDK_N" "${LOAD[@]}" --concurrency "$SDK_C" --requests "$SDK_N" --path sdk
+run "bare-sdk-loop-c$SDK_C" "$SDK_N" "$OUT/xbench" sdk "$ENDPOINT" "$SDK_C" "$SDK_N"
+run "boto3-threads$BOTO_C" "$BOTO_N" "$VENV/bin/python" scripts/bench_boto3.py "$ENDPOINT" "$BOTO_C" "$BOTO_N"
+run "raw-http-403-c$RAW_C" "$RAW_N" "$OUT/xbench" raw "$ENDPOINT" "$RAW_C" "$RAW_N"
+
+log "core overhead ($CORE_N iterations)"
+CORE=$("$OUT/xbench" core "$CORE_N")
+
+log "invoker init vs hello-world lambda_runtime ($INIT_RUNS runs each)"
+INIT_INVOKER=$("$OUT/xbench" init "$OUT/invoker" "$INIT_RUNS" \
+  "XINVOKE_TARGET_ARN=$FUNCTION" "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" \
+  "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" "AWS_ENDPOINT_URL=$ENDPOINT")
+INIT_HELLO=$("$OUT/xbench" init "$OUT/hello_runtime" "$INIT_RUNS")
+mkdir -p "$OUT/zip"
+strip -o "$OUT/zip/bootstrap" "$OUT/invoker" 2>/dev/null || cp "$OUT/invoker" "$OUT/zip/bootstrap"
+(cd "$OUT/zip" && zip -q -9 bootstrap.zip bootstrap)
+ZIP_BYTES=$(stat -c %s "$OUT/zip/bootstrap.zip")
+BIN_BYTES=$(stat -c %s "$OUT/zip/bootstrap")
+
+log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every second"
+"${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path fast >"$OUT/long.txt" 2>&1 &
+LONG_PID=$!
+: >"$OUT/rss"
+while kill -0 "$LONG_PID" 2>/dev/null; do
+  awk '/^VmRSS:/{print $2}' "/proc/$LONG_PID/status" 2>/dev/null >>"$OUT/rss" || true
+  sleep 1
+done
+wait "$LONG_PID" || true
+LONG_RATE=$(grep -oP 'rate \K[0-9.]+(?=/s sent)' "$OUT/long.txt" | head -1)
+RSS_SAMPLES=$(grep -c . "$OUT/rss" || true)
+RSS_EARLY=$(sed -n "$(((RSS_SAMPLES + 3) / 4))p" "$OUT/rss")
+RSS_LAST=$(grep . "$OUT/rss" | tail -1)
+RSS_MAX=$(sort -n "$OUT/rss" | tail -1)
+
+# ---- the table ------------------------------------------------------------------------------
+jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
+get() { awk -v k="$1" -v f="$2" '$1==k{print $f}' "$OUT/rows"; }
+best_harness=$(awk '$1 ~ /^harness-fast/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
+H_RATE=$(get "$best_harness" 2); H_CPU=$(get "$best_harness" 3); H_LOCAL=$(get "$best_harness" 4)
+SDK_RATE=$(get "bare-sdk-loop-c$SDK_C" 2); SDK_CPU=$(get "bare-sdk-loop-c$SDK_C" 3)
+BOTO_RATE=$(get "boto3-threads$BOTO_C" 2); BOTO_CPU=$(get "boto3-threads$BOTO_C" 3)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.1f", a/b; else print "-" }'; }
+cap() { awk -v c="$1" 'BEGIN{ if (c>0) printf "%.0f", 2e6/c; else print "-" }'; }
+
+echo
+echo "xinvoke bench $( ((QUICK)) && echo '--quick' ) · $(nproc) cores · $(date -u +%FT%TZ) · endpoint: local account 2 (release, SigV4 on)"
+echo
+printf '%-24s %12s %14s %14s %12s %12s\n' "client" "invokes/s" "client CPU µs" "local CPU µs" "max RSS MB" "per-core/s"
+while read -r name rate cpu lcpu rss; do
+  printf '%-24s %12s %14s %14s %12.1f %12s\n' "$name" "$rate" "$cpu" "$lcpu" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$(cap "$cpu" | awk '{printf "%.0f", $1/2}')"
+done <"$OUT/rows"
+echo
+echo "best harness run: $best_harness"
+echo "harness vs bare SDK loop: throughput $(ratio "$H_RATE" "$SDK_RATE")x, CPU per invoke $(ratio "$SDK_CPU" "$H_CPU")x less   (target >= 3x)"
+echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU per invoke $(ratio "$BOTO_CPU" "$H_CPU")x less   (target >= 40x)"
+echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
+echo "local account 2: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
+echo "invoker init: $(jf "$INIT_INVOKER" init_ms_median) ms to first /next, RSS $(awk -v k="$(jf "$INIT_INVOKER" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}') MB; hello-world lambda_runtime: $(jf "$INIT_HELLO" init_ms_median) ms, RSS $(awk -v k="$(jf "$INIT_HELLO" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}') MB; ratio $(ratio "$(jf "$INIT_INVOKER" init_ms_median)" "$(jf "$INIT_HELLO" init_ms_median)")x   (targets <= 2x, <= 8 MB)"
+echo "invoker bootstrap: $(awk -v b="$BIN_BYTES" 'BEGIN{printf "%.1f", b/1048576}') MB stripped, $(awk -v b="$ZIP_BYTES" 'BEGIN{printf "%.2f", b/1048576}') MB zipped   (target <= 3 MB)"
+echo "long run: $LONG_N requests at $LONG_RATE/s; harness RSS at 1/4 $((RSS_EARLY / 1024)) MB, max $((RSS_MAX / 1024)) MB, last $((RSS_LAST / 1024)) MB over $RSS_SAMPLES samples   (target <= 64 MB, flat)"
+echo "took $(($(date +%s) - START)) s; raw output in $OUT"

@@ -1,0 +1,504 @@
+//! The fast signed path: one Invoke signed here with aws-sigv4 and sent over a pooled hyper
+//! client, translated into the same [`RawOutcome`] as the SDK path ([`crate::adapters::lambda`]).
+//! It exists because the load harness is only as useful as the load it makes per core, and the
+//! SDK's orchestrator costs several times more CPU per call than the signature and the HTTP
+//! exchange themselves. Credentials come from the same providers as the SDK clients
+//! ([`clients::credentials_provider`]), cached here until shortly before they expire.
+
+use crate::adapters::clients;
+use crate::adapters::config::Timeouts;
+use crate::adapters::credentials::SessionCredentials;
+use crate::adapters::lambda::{credentials_failure, token_expired, SdkAttempter};
+use crate::adapters::runner::{Attempter, InvokeRequest};
+use crate::core::classify::{RawOutcome, ServiceError};
+use crate::core::invocation::InvocationType;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_smithy_runtime_api::client::identity::Identity;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::error::Error as StdError;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+/// Which attempter sends the invokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokePath {
+    /// aws-sdk-lambda.
+    Sdk,
+    /// Signed here, sent over a pooled hyper client.
+    #[default]
+    Fast,
+}
+
+impl InvokePath {
+    pub fn name(self) -> &'static str {
+        match self {
+            InvokePath::Sdk => "sdk",
+            InvokePath::Fast => "fast",
+        }
+    }
+}
+
+impl std::str::FromStr for InvokePath {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sdk" => Ok(InvokePath::Sdk),
+            "fast" => Ok(InvokePath::Fast),
+            other => Err(format!("unknown path {other:?}: use sdk or fast")),
+        }
+    }
+}
+
+/// Why the fast path could not be built (the caller falls back on the SDK path).
+#[derive(Debug, thiserror::Error)]
+pub enum FastError {
+    #[error("the endpoint {0:?} is not an http(s) URL")]
+    Endpoint(String),
+    #[error("no TLS trust roots for {endpoint}: {source}")]
+    Tls {
+        endpoint: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
+    NoCredentials,
+}
+
+/// Refresh cached credentials this long before they expire.
+const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+
+/// Characters escaped in a path segment (the ARN's `:` becomes `%3A`, as the SDK sends it).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Credentials from one provider, kept until shortly before they expire.
+struct CredentialCache {
+    provider: SharedCredentialsProvider,
+    /// The credentials, their signing identity, and when to fetch new ones.
+    current: RwLock<Option<(Identity, Option<SystemTime>)>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl CredentialCache {
+    fn fresh(&self) -> Option<Identity> {
+        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let (identity, refresh_at) = guard.as_ref()?;
+        match refresh_at {
+            Some(at) if *at <= SystemTime::now() => None,
+            _ => Some(identity.clone()),
+        }
+    }
+
+    /// Forget the credentials: the service said they expired.
+    fn clear(&self) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    async fn identity(&self) -> Result<Identity, RawOutcome> {
+        if let Some(id) = self.fresh() {
+            return Ok(id);
+        }
+        let _one_refresh = self.refresh.lock().await;
+        if let Some(id) = self.fresh() {
+            return Ok(id);
+        }
+        match self.provider.provide_credentials().await {
+            Ok(creds) => {
+                let refresh_at = creds.expiry().map(|exp| refresh_time(SystemTime::now(), exp));
+                let identity = Identity::from(creds);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((identity.clone(), refresh_at));
+                Ok(identity)
+            }
+            Err(e) => Err(credentials_failure(&e).unwrap_or(RawOutcome::CredentialsFailed { code: None })),
+        }
+    }
+}
+
+/// When to fetch credentials that expire at `expiry`: [`REFRESH_BEFORE`] ahead, but never before
+/// half their remaining life, so short-lived credentials are not fetched again on every invoke.
+fn refresh_time(now: SystemTime, expiry: SystemTime) -> SystemTime {
+    let life = expiry.duration_since(now).unwrap_or_default();
+    expiry - REFRESH_BEFORE.min(life / 2)
+}
+
+impl std::fmt::Debug for CredentialCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialCache").finish_non_exhaustive()
+    }
+}
+
+/// Invokes by signing each request itself.
+#[derive(Debug)]
+pub struct FastAttempter {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Scheme and authority, e.g. `http://127.0.0.1:9001`.
+    origin: String,
+    host: String,
+    region: String,
+    credentials: CredentialCache,
+    /// The assumed-role session behind the credentials (role chaining), shared with the SDK
+    /// client of the same credential set: dropped on an ExpiredToken answer.
+    session: Option<SessionCredentials>,
+    attempt_timeout: Duration,
+}
+
+impl FastAttempter {
+    /// The fast path for one credential set in one region, on the SDK's endpoint, signing with
+    /// the same credentials as the SDK client: the base configuration's, or `session`.
+    pub fn build(
+        base: &SdkConfig,
+        session: Option<SessionCredentials>,
+        region: &str,
+        timeouts: Timeouts,
+    ) -> Result<FastAttempter, FastError> {
+        let endpoint = resolve_endpoint(base, region, |k| std::env::var(k).ok());
+        let provider = clients::signing_provider(base, session.as_ref()).ok_or(FastError::NoCredentials)?;
+        let mut fast = FastAttempter::new(&endpoint, provider, region, timeouts)?;
+        fast.session = session;
+        Ok(fast)
+    }
+
+    /// The fast path on an explicit endpoint.
+    pub fn new(
+        endpoint: &str,
+        provider: SharedCredentialsProvider,
+        region: &str,
+        timeouts: Timeouts,
+    ) -> Result<FastAttempter, FastError> {
+        let uri: http::Uri = endpoint
+            .trim_end_matches('/')
+            .parse()
+            .map_err(|_| FastError::Endpoint(endpoint.to_string()))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(FastError::Endpoint(endpoint.to_string()));
+        };
+        let https = match scheme {
+            "https" => true,
+            "http" => false,
+            _ => return Err(FastError::Endpoint(endpoint.to_string())),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeouts.connect));
+        let tls_error = |source: std::io::Error| FastError::Tls {
+            endpoint: endpoint.to_string(),
+            source,
+        };
+        let crypto = rustls::crypto::aws_lc_rs::default_provider();
+        let builder = if https {
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(crypto)
+                .map_err(tls_error)?
+        } else {
+            // Plain http (a local account 2): TLS is never used, so no trust roots are needed.
+            let tls = rustls::ClientConfig::builder_with_provider(crypto.into())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| tls_error(std::io::Error::other(e)))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
+        };
+        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Ok(FastAttempter {
+            client,
+            origin: format!("{scheme}://{authority}"),
+            host: authority.to_string(),
+            region: region.to_string(),
+            credentials: CredentialCache {
+                provider,
+                current: RwLock::new(None),
+                refresh: tokio::sync::Mutex::new(()),
+            },
+            session: None,
+            attempt_timeout: timeouts.attempt,
+        })
+    }
+
+    fn signed_request(&self, req: &InvokeRequest, identity: &Identity) -> Option<http::Request<Full<Bytes>>> {
+        let path = format!(
+            "/2015-03-31/functions/{}/invocations",
+            utf8_percent_encode(&req.function.to_string(), SEGMENT)
+        );
+        let uri = format!("{}{}", self.origin, path);
+        let ty = invocation_type_name(req.invocation_type);
+        let mut headers: Vec<(&str, &str)> = vec![
+            ("content-type", "application/octet-stream"),
+            ("host", &self.host),
+            ("x-amz-invocation-type", ty),
+        ];
+        if let Some(cc) = &req.client_context {
+            headers.push(("x-amz-client-context", cc));
+        }
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(identity)
+            .region(&self.region)
+            .name("lambda")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .ok()?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            uri.as_str(),
+            headers.iter().copied(),
+            SignableBody::Bytes(&req.payload),
+        )
+        .ok()?;
+        let (instructions, _) = sign(signable, &params).ok()?.into_parts();
+        let mut builder = http::Request::builder().method("POST").uri(&uri);
+        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+            builder = builder.header(k, v);
+        }
+        builder.body(Full::new(Bytes::from(req.payload.clone()))).ok()
+    }
+}
+
+impl Attempter for FastAttempter {
+    async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
+        let started = tokio::time::Instant::now();
+        let outcome = self.attempt_once(req).await;
+        if token_expired(&outcome) {
+            self.credentials.clear();
+            if let Some(session) = &self.session {
+                session.expired(started);
+            }
+        }
+        outcome
+    }
+}
+
+impl FastAttempter {
+    async fn attempt_once(&self, req: &InvokeRequest) -> RawOutcome {
+        let identity = match self.credentials.identity().await {
+            Ok(id) => id,
+            Err(outcome) => return outcome,
+        };
+        let Some(request) = self.signed_request(req, &identity) else {
+            return RawOutcome::Rejected {
+                code: "InvalidRequest".into(),
+                message: "the request could not be signed: check the target ARN and client context".into(),
+            };
+        };
+        let sync = req.invocation_type == InvocationType::RequestResponse;
+        let exchange = async {
+            let resp = self.client.request(request).await.map_err(|e| transport_failure(&e))?;
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(b) => Ok(translate(parts.status.as_u16(), &parts.headers, &b.to_bytes())),
+                // An answer arrived but could not be read: as the SDK path, the target may have run.
+                Err(_) if parts.status.as_u16() < 300 => Ok(RawOutcome::TimedOut { may_have_run: sync }),
+                Err(_) => Ok(RawOutcome::Failed(ServiceError {
+                    status: parts.status.as_u16(),
+                    code: "UnreadableResponse".into(),
+                    ..Default::default()
+                })),
+            }
+        };
+        match tokio::time::timeout(self.attempt_timeout, exchange).await {
+            Ok(Ok(outcome)) | Ok(Err(outcome)) => outcome,
+            Err(_) => RawOutcome::TimedOut { may_have_run: sync },
+        }
+    }
+}
+
+/// A failure before any answer: a connect timeout is a timeout that cannot have run (as the
+/// SDK's `DispatchFailure::is_timeout`), anything else is a connection failure.
+fn transport_failure(err: &(dyn StdError + 'static)) -> RawOutcome {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return RawOutcome::TimedOut { may_have_run: false };
+            }
+        }
+        cur = e.source();
+    }
+    RawOutcome::ConnectFailed
+}
+
+fn invocation_type_name(ty: InvocationType) -> &'static str {
+    match ty {
+        InvocationType::RequestResponse => "RequestResponse",
+        InvocationType::Event => "Event",
+        InvocationType::DryRun => "DryRun",
+    }
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Translate an HTTP answer as the SDK's restJson1 deserializer does: 2xx is an answer with
+/// the function's result; otherwise the error name from `x-amzn-ErrorType` (cut at `:`) or the
+/// body's `__type`/`code` (cut at `#`), the body's `message`/`Message`, and the fields of the
+/// two errors that carry more (TooManyRequestsException, EC2UnexpectedException).
+pub fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> RawOutcome {
+    if (200..300).contains(&status) {
+        return RawOutcome::Answered {
+            status,
+            function_error: header(headers, "x-amz-function-error")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            executed_version: header(headers, "x-amz-executed-version").map(str::to_string),
+            payload: body.to_vec(),
+        };
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let field = |k: &str| json.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let code = header(headers, "x-amzn-errortype")
+        .map(|c| c.split(':').next().unwrap_or(c).to_string())
+        .or_else(|| field("code"))
+        .or_else(|| field("__type"))
+        .map(|c| match c.rsplit_once('#') {
+            Some((_, name)) => name.to_string(),
+            None => c,
+        })
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "UnknownError".to_string());
+    let mut se = ServiceError {
+        status,
+        message: field("message")
+            .or_else(|| field("Message"))
+            .or_else(|| field("errorMessage")),
+        ..Default::default()
+    };
+    match code.as_str() {
+        "TooManyRequestsException" => {
+            se.reason = field("Reason");
+            se.retry_after = header(headers, "retry-after")
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64);
+        }
+        "EC2UnexpectedException" => se.ec2_error_code = field("EC2ErrorCode"),
+        _ => {}
+    }
+    se.code = code;
+    RawOutcome::Failed(se)
+}
+
+/// The endpoint as the SDK resolves it: an endpoint set in code, then `AWS_ENDPOINT_URL_LAMBDA`,
+/// then `AWS_ENDPOINT_URL`, then the regional public endpoint.
+pub fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option<String>) -> String {
+    let programmatic = base
+        .endpoint_url()
+        .filter(|_| base.get_origin("endpoint_url").is_client_config());
+    programmatic
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_LAMBDA").filter(|s| !s.is_empty()))
+        .or_else(|| base.endpoint_url().map(str::to_string))
+        .or_else(|| env("AWS_ENDPOINT_URL").filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"))
+}
+
+/// One attempter per target, on the path asked for.
+#[derive(Debug, Clone)]
+pub enum PathAttempter {
+    Sdk(SdkAttempter),
+    Fast(Arc<FastAttempter>),
+}
+
+impl Attempter for PathAttempter {
+    async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
+        match self {
+            PathAttempter::Sdk(a) => a.attempt(req).await,
+            PathAttempter::Fast(a) => a.attempt(req).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn a_throttle_answer_keeps_code_reason_and_retry_after() {
+        let out = translate(
+            429,
+            &headers(&[
+                (
+                    "x-amzn-errortype",
+                    "TooManyRequestsException:http://internal.amazon.com/",
+                ),
+                ("retry-after", "3"),
+            ]),
+            br#"{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}"#,
+        );
+        assert_eq!(
+            out,
+            RawOutcome::Failed(ServiceError {
+                status: 429,
+                code: "TooManyRequestsException".into(),
+                message: Some("Rate exceeded".into()),
+                reason: Some("CallerRateLimitExceeded".into()),
+                retry_after: Some(Duration::from_secs(3)),
+                ec2_error_code: None,
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_without_the_header_takes_its_name_from_the_body() {
+        let out = translate(
+            502,
+            &http::HeaderMap::new(),
+            br#"{"__type":"com.amazon#EC2UnexpectedException","EC2ErrorCode":"X","Message":"m"}"#,
+        );
+        let RawOutcome::Failed(se) = out else { panic!() };
+        assert_eq!(
+            (se.code.as_str(), se.ec2_error_code.as_deref(), se.message.as_deref()),
+            ("EC2UnexpectedException", Some("X"), Some("m"))
+        );
+    }
+
+    #[test]
+    fn an_empty_function_error_header_is_no_function_error() {
+        let out = translate(200, &headers(&[("x-amz-function-error", "")]), b"{}");
+        assert!(matches!(
+            out,
+            RawOutcome::Answered {
+                function_error: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn credentials_are_refreshed_five_minutes_early_or_at_half_life() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = now + Duration::from_secs(3600);
+        assert_eq!(refresh_time(now, hour), hour - Duration::from_secs(300));
+        let short = now + Duration::from_secs(120);
+        assert_eq!(refresh_time(now, short), now + Duration::from_secs(60));
+        assert_eq!(
+            refresh_time(now, now - Duration::from_secs(1)),
+            now - Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn arns_are_escaped_as_one_path_segment() {
+        let s = utf8_percent_encode("arn:aws:lambda:us-east-1:2:function:t:live", SEGMENT).to_string();
+        assert_eq!(s, "arn%3Aaws%3Alambda%3Aus-east-1%3A2%3Afunction%3At%3Alive");
+    }
+}
