@@ -10,7 +10,7 @@
 
 use crate::adapters::config::Settings;
 use crate::adapters::{checks, clients};
-use std::collections::HashMap;
+use crate::cli::target::TargetArgs;
 
 /// Check everything a cross-account invoke of one target depends on, and say what to fix.
 ///
@@ -21,22 +21,11 @@ use std::collections::HashMap;
 /// bad input.
 #[derive(clap::Args, Debug, Default)]
 pub struct DoctorArgs {
-    /// The target's full function ARN, with :alias or :version [env: XINVOKE_TARGET_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// A named target from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE instead of --target
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub name: Option<String>,
-    /// Role chaining: assume this account-2 role first [env: XINVOKE_ROLE_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// The external id the role's trust policy requires [env: XINVOKE_EXTERNAL_ID; prefer the
-    /// variable: command lines are visible to other users]
-    #[arg(long, value_name = "ID")]
-    pub external_id: Option<String>,
-    /// Session name for the assumed role [env: XINVOKE_SESSION_NAME]
-    #[arg(long, value_name = "NAME")]
-    pub session_name: Option<String>,
     /// Print the report as JSON: {target, auth, caller, ok, checks: [{name, status, summary,
     /// class?, fix?}]}, status one of pass, fail, info, skip
     #[arg(long)]
@@ -46,36 +35,13 @@ pub struct DoctorArgs {
 impl DoctorArgs {
     /// Settings from the flags over the environment (as `xinvoke invoke` reads them).
     pub fn settings(&self) -> Result<Settings, String> {
-        self.settings_from(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        self.target.settings(&[])
     }
 
     /// Settings from the flags over `env`.
     pub fn settings_from(&self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let mut flags: HashMap<&'static str, String> = HashMap::new();
-        for (var, value) in [
-            ("XINVOKE_TARGET_ARN", &self.target),
-            ("XINVOKE_ROLE_ARN", &self.role_arn),
-            ("XINVOKE_EXTERNAL_ID", &self.external_id),
-            ("XINVOKE_SESSION_NAME", &self.session_name),
-        ] {
-            if let Some(v) = value {
-                flags.insert(var, v.clone());
-            }
-        }
-        Settings::from_lookup(|k| flags.get(k).cloned().or_else(|| env(k))).map_err(|e| flag_names(&e.to_string()))
+        self.target.settings_from(&[], env)
     }
-}
-
-/// Name the flag beside the variable a configuration error names.
-fn flag_names(message: &str) -> String {
-    [
-        ("XINVOKE_TARGET_ARN", "--target / XINVOKE_TARGET_ARN"),
-        ("XINVOKE_ROLE_ARN", "--role-arn / XINVOKE_ROLE_ARN"),
-        ("XINVOKE_EXTERNAL_ID", "--external-id / XINVOKE_EXTERNAL_ID"),
-        ("XINVOKE_SESSION_NAME", "--session-name / XINVOKE_SESSION_NAME"),
-    ]
-    .iter()
-    .fold(message.to_string(), |m, (var, both)| m.replacen(var, both, 1))
 }
 
 /// Run the command: print the checklist (or JSON); exit 1 when a check fails, 2 for bad input.
@@ -110,8 +76,11 @@ mod tests {
             _ => None,
         };
         let args = DoctorArgs {
-            target: Some(LIVE.into()),
-            role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+            target: TargetArgs {
+                arn: Some(LIVE.into()),
+                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let settings = args.settings_from(env).unwrap();
@@ -126,8 +95,11 @@ mod tests {
     #[test]
     fn bad_input_names_the_flag() {
         let args = DoctorArgs {
-            target: Some(LIVE.into()),
-            role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+            target: TargetArgs {
+                arn: Some(LIVE.into()),
+                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let e = args.settings_from(|_| None).unwrap_err();

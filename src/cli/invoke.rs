@@ -4,9 +4,9 @@
 use crate::adapters::config::Settings;
 use crate::adapters::service::{Call, Service};
 use crate::adapters::{clients, logging};
+use crate::cli::target::TargetArgs;
 use crate::core::arn::Qualifier;
 use crate::core::invocation::InvocationType;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -18,22 +18,11 @@ use tokio::time::Instant;
 /// Exit code: 0 when the class is `ok`, 1 for any other class, 2 for bad input.
 #[derive(clap::Args, Debug)]
 pub struct InvokeArgs {
-    /// The target's full function ARN, with :alias or :version [env: XINVOKE_TARGET_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// A named target from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE instead of --target
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub name: Option<String>,
-    /// Role chaining: assume this account-2 role first [env: XINVOKE_ROLE_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// The external id the role's trust policy requires [env: XINVOKE_EXTERNAL_ID; prefer the
-    /// variable: command lines are visible to other users]
-    #[arg(long, value_name = "ID")]
-    pub external_id: Option<String>,
-    /// Session name for the assumed role [env: XINVOKE_SESSION_NAME]
-    #[arg(long, value_name = "NAME")]
-    pub session_name: Option<String>,
     /// Invocation type [env: XINVOKE_INVOCATION_TYPE]
     #[arg(long = "type", value_name = "TYPE", value_parser = ["RequestResponse", "Event", "DryRun"])]
     pub invocation_type: Option<String>,
@@ -72,42 +61,26 @@ pub struct InvokeArgs {
 pub struct UsageError(pub String);
 
 impl InvokeArgs {
-    /// The flags as the variables they stand for.
-    fn overrides(&self) -> HashMap<&'static str, String> {
-        let mut m = HashMap::new();
-        let mut put = |k: &'static str, v: Option<String>| {
-            if let Some(v) = v {
-                m.insert(k, v);
-            }
-        };
-        put("XINVOKE_TARGET_ARN", self.target.clone());
-        put("XINVOKE_ROLE_ARN", self.role_arn.clone());
-        put("XINVOKE_EXTERNAL_ID", self.external_id.clone());
-        put("XINVOKE_SESSION_NAME", self.session_name.clone());
-        put("XINVOKE_INVOCATION_TYPE", self.invocation_type.clone());
-        put("XINVOKE_NO_RETRY", self.no_retry.then(|| "true".into()));
-        put("XINVOKE_IDEMPOTENT", self.idempotent.then(|| "true".into()));
-        put(
-            "XINVOKE_ATTEMPT_TIMEOUT_MS",
-            self.attempt_timeout_ms.map(|v| v.to_string()),
-        );
-        put(
-            "XINVOKE_CONNECT_TIMEOUT_MS",
-            self.connect_timeout_ms.map(|v| v.to_string()),
-        );
-        m
-    }
-
     /// Settings from the flags over the environment.
     pub fn settings(&self) -> Result<Settings, UsageError> {
-        let overrides = self.overrides();
-        Settings::from_lookup(|k| {
-            overrides
-                .get(k)
-                .cloned()
-                .or_else(|| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        })
-        .map_err(|e| UsageError(flag_names(&e.to_string())))
+        let flag = |k: &'static str, v: Option<String>| v.map(|v| (k, v));
+        let more: Vec<(&'static str, String)> = [
+            flag("XINVOKE_INVOCATION_TYPE", self.invocation_type.clone()),
+            flag("XINVOKE_NO_RETRY", self.no_retry.then(|| "true".into())),
+            flag("XINVOKE_IDEMPOTENT", self.idempotent.then(|| "true".into())),
+            flag(
+                "XINVOKE_ATTEMPT_TIMEOUT_MS",
+                self.attempt_timeout_ms.map(|v| v.to_string()),
+            ),
+            flag(
+                "XINVOKE_CONNECT_TIMEOUT_MS",
+                self.connect_timeout_ms.map(|v| v.to_string()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.target.settings(&more).map_err(UsageError)
     }
 
     /// The call the flags describe.
@@ -183,19 +156,6 @@ fn encode_client_context(json: &str) -> Result<String, UsageError> {
         )));
     }
     Ok(encoded)
-}
-
-/// Name the flag beside the variable a configuration error names.
-fn flag_names(message: &str) -> String {
-    [
-        ("XINVOKE_TARGET_ARN", "--target / XINVOKE_TARGET_ARN"),
-        ("XINVOKE_ROLE_ARN", "--role-arn / XINVOKE_ROLE_ARN"),
-        ("XINVOKE_EXTERNAL_ID", "--external-id / XINVOKE_EXTERNAL_ID"),
-        ("XINVOKE_SESSION_NAME", "--session-name / XINVOKE_SESSION_NAME"),
-        ("XINVOKE_INVOCATION_TYPE", "--type / XINVOKE_INVOCATION_TYPE"),
-    ]
-    .iter()
-    .fold(message.to_string(), |m, (var, both)| m.replacen(var, both, 1))
 }
 
 /// Run the command; the exit code follows the class.

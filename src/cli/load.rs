@@ -12,6 +12,7 @@ use crate::adapters::clients;
 use crate::adapters::config::{Settings, Timeouts};
 use crate::adapters::fast::InvokePath;
 use crate::adapters::service::Service;
+use crate::cli::target::TargetArgs;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
 use crate::core::retry::RetryPolicy;
@@ -88,21 +89,11 @@ pub struct LoadArgs {
     /// With --via lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
     #[arg(long, value_name = "ARN")]
     pub invoker: Option<String>,
-    /// The target's full function ARN, with :alias or :version [env: XINVOKE_TARGET_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Named targets from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE, comma-separated, invoked in turn
     #[arg(long, value_name = "NAMES", conflicts_with = "target")]
     pub name: Option<String>,
-    /// Role chaining: assume this account-2 role first [env: XINVOKE_ROLE_ARN]
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// The external id the role's trust policy requires [env: XINVOKE_EXTERNAL_ID; prefer the variable]
-    #[arg(long, value_name = "ID")]
-    pub external_id: Option<String>,
-    /// Session name for the assumed role [env: XINVOKE_SESSION_NAME]
-    #[arg(long, value_name = "NAME")]
-    pub session_name: Option<String>,
     /// Invocation type [env: XINVOKE_INVOCATION_TYPE]
     #[arg(long = "type", value_name = "TYPE", value_parser = ["RequestResponse", "Event", "DryRun"])]
     pub invocation_type: Option<String>,
@@ -176,7 +167,7 @@ impl LoadArgs {
     }
 
     fn aws_configured(&self) -> bool {
-        self.target.is_some()
+        self.target.arn.is_some()
             || self.name.is_some()
             || ["XINVOKE_TARGET_ARN", "XINVOKE_TARGETS", "XINVOKE_TARGETS_FILE"]
                 .iter()
@@ -269,35 +260,20 @@ impl LoadArgs {
             min_sample: 20,
         })
     }
-
-    /// The flags over the environment, as the variables they stand for.
-    fn overrides(&self) -> HashMap<&'static str, String> {
-        let mut m = HashMap::new();
-        let mut put = |k: &'static str, v: Option<String>| {
-            if let Some(v) = v {
-                m.insert(k, v);
-            }
-        };
-        put("XINVOKE_TARGET_ARN", self.target.clone());
-        put("XINVOKE_ROLE_ARN", self.role_arn.clone());
-        put("XINVOKE_EXTERNAL_ID", self.external_id.clone());
-        put("XINVOKE_SESSION_NAME", self.session_name.clone());
-        put("XINVOKE_INVOCATION_TYPE", self.invocation_type.clone());
-        m
-    }
 }
 
 /// Settings for a local run: the given target, or the built-in job's three functions.
 fn local_settings(args: &LoadArgs, default_scenario: bool) -> Result<(Settings, Vec<Option<String>>), String> {
     let mut vars: HashMap<&str, String> = HashMap::new();
     let names;
-    if let Some(arn) = &args.target {
+    if let Some(arn) = &args.target.arn {
         vars.insert("XINVOKE_TARGET_ARN", arn.clone());
-        if let Some(role) = &args.role_arn {
+        if let Some(role) = &args.target.role_arn {
             vars.insert("XINVOKE_ROLE_ARN", role.clone());
             vars.insert(
                 "XINVOKE_EXTERNAL_ID",
-                args.external_id
+                args.target
+                    .external_id
                     .clone()
                     .unwrap_or_else(|| builtin::EXTERNAL_ID.to_string()),
             );
@@ -620,14 +596,13 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             names,
         )
     } else {
-        let overrides = args.overrides();
-        let settings = Settings::from_lookup(|k| {
-            overrides
-                .get(k)
-                .cloned()
-                .or_else(|| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        })
-        .map_err(|e| e.to_string())?;
+        let more: Vec<(&'static str, String)> = args
+            .invocation_type
+            .clone()
+            .map(|t| ("XINVOKE_INVOCATION_TYPE", t))
+            .into_iter()
+            .collect();
+        let settings = args.target.settings(&more)?;
         let names = match &args.name {
             Some(list) => list.split(',').map(|n| Some(n.trim().to_string())).collect(),
             None => vec![None],

@@ -7,6 +7,7 @@ pub mod load;
 pub mod local;
 pub mod policy;
 pub mod report;
+pub mod target;
 
 use clap::{Parser, Subcommand};
 
