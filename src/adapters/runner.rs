@@ -5,7 +5,7 @@ use crate::core::arn::FunctionArn;
 use crate::core::classify::{classify, RawOutcome};
 use crate::core::invocation::InvocationType;
 use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
-use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
+use crate::core::retry::{Decision, RetryBudget, RetryPolicy};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,28 +76,23 @@ impl Runner {
         deadline: Option<Instant>,
     ) -> InvokeRecord {
         let started = Instant::now();
-        let mut record = InvokeRecord {
-            target: req.target.clone(),
-            function: req.function.to_string(),
-            invocation_type: req.invocation_type,
-            outcome: classify(&RawOutcome::ConnectFailed),
-            message: None,
-            executed_version: None,
-            attempts: 0,
-            stop: StopReason::NotRetryable,
-            latency_ms: 0.0,
-            attempt_log: Vec::new(),
-            payload: None,
-        };
         if let Err(too_large) = req.invocation_type.check_payload(req.payload.len()) {
-            let raw = RawOutcome::Rejected {
-                code: "RequestTooLargeException".into(),
-                message: too_large.to_string(),
-            };
-            record.outcome = classify(&raw);
-            record.outcome.hint = Some(too_large.to_string());
-            return record;
+            return InvokeRecord::refused(
+                &req.target,
+                req.function.to_string(),
+                req.invocation_type,
+                "RequestTooLargeException",
+                too_large.to_string(),
+            );
         }
+        // Filled in by the first attempt below.
+        let mut record = InvokeRecord::refused(
+            &req.target,
+            req.function.to_string(),
+            req.invocation_type,
+            "InvalidRequest",
+            String::new(),
+        );
         let mut wait_before = Duration::ZERO;
         loop {
             let attempt_started = Instant::now();
@@ -156,6 +151,7 @@ fn ms(d: Duration) -> f64 {
 mod tests {
     use super::*;
     use crate::core::classify::{Class, ServiceError};
+    use crate::core::retry::StopReason;
     use std::collections::VecDeque;
 
     /// Answers from a script, counting attempts.

@@ -1,7 +1,7 @@
 //! The outcome record: one flat struct per attempt and one per invoke. Everything after an
 //! invoke (logs, the CLI's JSON, the invoker's answer, load statistics) reads these.
 
-use crate::core::classify::{Class, Classification};
+use crate::core::classify::{classify, Class, Classification, RawOutcome};
 use crate::core::invocation::InvocationType;
 use crate::core::retry::StopReason;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,35 @@ pub struct InvokeRecord {
 }
 
 impl InvokeRecord {
+    /// An invoke refused before any attempt: `code` and `problem` say why (the problem is also
+    /// the hint, as it names what to change).
+    pub fn refused(
+        target: &str,
+        function: String,
+        invocation_type: InvocationType,
+        code: &str,
+        problem: String,
+    ) -> InvokeRecord {
+        let mut outcome = classify(&RawOutcome::Rejected {
+            code: code.to_string(),
+            message: problem.clone(),
+        });
+        outcome.hint = Some(problem.clone());
+        InvokeRecord {
+            target: target.to_string(),
+            function,
+            invocation_type,
+            outcome,
+            message: Some(problem),
+            executed_version: None,
+            attempts: 0,
+            stop: StopReason::NotRetryable,
+            latency_ms: 0.0,
+            attempt_log: Vec::new(),
+            payload: None,
+        }
+    }
+
     /// The final class.
     pub fn class(&self) -> Class {
         self.outcome.class

@@ -4,10 +4,8 @@
 
 use crate::adapters::runner::{Attempter, InvokeRequest, Runner};
 use crate::adapters::service::{Call, Service};
-use crate::core::classify::{classify, RawOutcome};
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
-use crate::core::retry::StopReason;
 use crate::load::engine::Target;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,24 +57,13 @@ impl Target for DirectTarget {
 
 /// A record for an invoke refused before any attempt (e.g. an unknown target name).
 pub fn refused(target: &str, problem: &str) -> InvokeRecord {
-    let mut outcome = classify(&RawOutcome::Rejected {
-        code: "InvalidParameterValueException".into(),
-        message: problem.to_string(),
-    });
-    outcome.hint = Some(problem.to_string());
-    InvokeRecord {
-        target: target.to_string(),
-        function: String::new(),
-        invocation_type: InvocationType::RequestResponse,
-        outcome,
-        message: Some(problem.to_string()),
-        executed_version: None,
-        attempts: 0,
-        stop: StopReason::NotRetryable,
-        latency_ms: 0.0,
-        attempt_log: Vec::new(),
-        payload: None,
-    }
+    InvokeRecord::refused(
+        target,
+        String::new(),
+        InvocationType::RequestResponse,
+        "InvalidParameterValueException",
+        problem.to_string(),
+    )
 }
 
 /// Any attempter under a runner: one request shape, the payload swapped per request.
