@@ -5,9 +5,9 @@
 //! is accounted for exactly once, the endpoint's own counters agree with the records, memory
 //! stays flat, nothing panics and nothing is left running.
 //!
-//! `XINVOKE_SOAK_REQUESTS` sets the length of the main phase. The default, 40000, takes about
-//! 50 s in a debug build on 2 idle cores (the SDK path runs ~800 invokes/s there); the
-//! 100000-request figure in docs/testing.md comes from `XINVOKE_SOAK_REQUESTS=100000`.
+//! `XINVOKE_SOAK_REQUESTS` sets the length of the main phase. The default for a plain
+//! `cargo test`, 40000, takes about 50 s in a debug build on 2 idle cores (the SDK path runs
+//! ~800 invokes/s there); the test command (`scripts/test.sh`) runs the full 100000.
 
 mod common;
 
@@ -175,7 +175,8 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
         };
         run_phase(0, &plan(requests, 64), target, &payloads(), None, stop, &mut sink).await
     };
-    let outcome = tokio::time::timeout(Duration::from_secs(240), run)
+    // Generous (a quarter of the debug build's rate on 2 idle cores), but a stuck task still fails.
+    let outcome = tokio::time::timeout(Duration::from_secs(60 + requests / 200), run)
         .await
         .expect("the soak finishes: no stuck task");
     rss.2 = rss_kb();
