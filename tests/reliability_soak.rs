@@ -288,7 +288,7 @@ async fn resetting_proxy(upstream: std::net::SocketAddr, seed: u64) -> (std::net
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_resets_are_classified_retried_and_every_request_is_accounted() {
+async fn connection_resets_end_sync_invokes_unretried_and_every_request_is_accounted() {
     let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -337,22 +337,27 @@ async fn connection_resets_are_classified_retried_and_every_request_is_accounted
     );
     assert!(stats.invokes <= seen.attempts, "{} > {}", stats.invokes, seen.attempts);
     let unanswered = seen.attempts - seen.answered_attempts;
-    // Attempts the endpoint ran whose answer the reset lost: each was retried as `connect`, so
-    // these sync invokes ran twice (README: a reset is retried; only a timeout asks "may it
-    // have run?").
+    // Attempts the endpoint ran whose answer the reset lost: the connection was made and the
+    // sync request sent, so xinvoke does not retry them (the target may have run).
     let ran_unheard = stats.invokes - seen.answered_attempts;
     eprintln!(
         "resets: {requests} requests, {resets} connections reset, {unanswered} attempts unanswered \
-         ({ran_unheard} of them ran on the endpoint and were retried), classes {:?}",
+         ({ran_unheard} of them ran on the endpoint), classes {:?}",
         seen.by_class
     );
     assert!(unanswered > 0, "some attempts met a reset");
-    // A reset is `connect`, retried (an attempt never answered, whatever the endpoint did).
+    // A reset is `connect` (an attempt never answered, whatever the endpoint did), and a sync
+    // request lost after it was sent is never sent again: every such attempt ends its invoke.
     assert_eq!(
         seen.unanswered_classes.keys().copied().collect::<Vec<_>>(),
         vec![Class::Connect],
         "{:?}",
         seen.unanswered_classes
+    );
+    assert_eq!(
+        seen.by_class.get(&Class::Connect).copied().unwrap_or(0),
+        unanswered,
+        "each reset attempt was its invoke's last: no sync request is sent twice"
     );
     server.shutdown().await;
 }

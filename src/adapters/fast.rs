@@ -8,7 +8,7 @@
 use crate::adapters::clients;
 use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
-use crate::adapters::lambda::{credentials_failure, token_expired, SdkAttempter};
+use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
 use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::InvocationType;
@@ -23,7 +23,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use std::error::Error as StdError;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -293,7 +292,11 @@ impl FastAttempter {
         };
         let sync = req.invocation_type == InvocationType::RequestResponse;
         let exchange = async {
-            let resp = self.client.request(request).await.map_err(|e| transport_failure(&e))?;
+            let resp = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| transport_failure(&e, sync))?;
             let (parts, body) = resp.into_parts();
             match body.collect().await {
                 Ok(b) => Ok(translate(parts.status.as_u16(), &parts.headers, &b.to_bytes())),
@@ -311,21 +314,6 @@ impl FastAttempter {
             Err(_) => RawOutcome::TimedOut { may_have_run: sync },
         }
     }
-}
-
-/// A failure before any answer: a connect timeout is a timeout that cannot have run (as the
-/// SDK's `DispatchFailure::is_timeout`), anything else is a connection failure.
-fn transport_failure(err: &(dyn StdError + 'static)) -> RawOutcome {
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return RawOutcome::TimedOut { may_have_run: false };
-            }
-        }
-        cur = e.source();
-    }
-    RawOutcome::ConnectFailed
 }
 
 fn invocation_type_name(ty: InvocationType) -> &'static str {

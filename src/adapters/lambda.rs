@@ -106,7 +106,10 @@ pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOut
         }
         SdkError::TimeoutError(_) => RawOutcome::TimedOut { may_have_run: sync },
         SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { may_have_run: false },
-        SdkError::DispatchFailure(_) => RawOutcome::ConnectFailed,
+        SdkError::DispatchFailure(d) => match d.as_connector_error() {
+            Some(c) => transport_failure(c, sync),
+            None => RawOutcome::ConnectFailed,
+        },
         SdkError::ResponseError(r) => {
             // An answer arrived but could not be read (cut off, malformed): the target may have run.
             let status = r.raw().status().as_u16();
@@ -126,6 +129,37 @@ pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOut
         },
         _ => RawOutcome::ConnectFailed,
     }
+}
+
+/// A failure before any answer: a connection never made (nothing sent, retryable), or one lost
+/// after the request was sent (a sync target may have run it). Told apart by hyper's own
+/// `is_connect` where the chain carries hyper's error, else by the I/O error's kind.
+pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sync: bool) -> RawOutcome {
+    use std::io::ErrorKind::*;
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(h) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return if h.is_connect() {
+                RawOutcome::ConnectFailed
+            } else {
+                RawOutcome::ConnectionLost { may_have_run: sync }
+            };
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                TimedOut => return RawOutcome::TimedOut { may_have_run: false },
+                ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable => {
+                    return RawOutcome::ConnectFailed
+                }
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    return RawOutcome::ConnectionLost { may_have_run: sync }
+                }
+                _ => {}
+            }
+        }
+        cur = e.source();
+    }
+    RawOutcome::ConnectFailed
 }
 
 /// A credentials failure anywhere in the error's chain (the provider failed, e.g. AssumeRole

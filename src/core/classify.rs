@@ -27,8 +27,11 @@ pub enum RawOutcome {
     /// The attempt's time ran out. `may_have_run`: the request was sent and was synchronous,
     /// so the target may be running it now.
     TimedOut { may_have_run: bool },
-    /// No connection, a reset, or another transport failure before an answer.
+    /// No connection could be made (refused, unreachable, DNS): nothing was sent.
     ConnectFailed,
+    /// The connection broke after the request was sent, before an answer. `may_have_run`: the
+    /// request was synchronous, so the target may have run it.
+    ConnectionLost { may_have_run: bool },
     /// No usable credentials: AssumeRole refused, the provider failed, or the service refused
     /// the ones presented (bad key, bad signature, expired token).
     CredentialsFailed { code: Option<String> },
@@ -412,6 +415,16 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
             c.retryable = true;
             c.hint = Some("Could not reach the Lambda or STS endpoint: check AWS_ENDPOINT_URL*, the region, DNS, and for a VPC-attached invoker its interface endpoints for Lambda and STS.".into());
         }
+        RawOutcome::ConnectionLost { may_have_run } => {
+            c.class = Class::Connect;
+            c.retryable = !may_have_run;
+            c.hint = Some(if *may_have_run {
+                "The connection broke after the synchronous request was sent: the target may have run it, so it is not retried unless declared idempotent; check the network path (proxies, NAT, VPC endpoints).".into()
+            } else {
+                "The connection broke after the request was sent: check the network path (proxies, NAT, VPC endpoints)."
+                    .into()
+            });
+        }
         RawOutcome::CredentialsFailed { code } => {
             c.class = Class::Credentials;
             c.error_code = code.clone();
@@ -632,6 +645,9 @@ mod tests {
     fn transport_outcomes_have_their_own_classes() {
         assert_eq!(classify(&RawOutcome::ConnectFailed).class, Class::Connect);
         assert!(classify(&RawOutcome::ConnectFailed).retryable);
+        let lost_sync = classify(&RawOutcome::ConnectionLost { may_have_run: true });
+        assert_eq!((lost_sync.class, lost_sync.retryable), (Class::Connect, false));
+        assert!(classify(&RawOutcome::ConnectionLost { may_have_run: false }).retryable);
         let sync = classify(&RawOutcome::TimedOut { may_have_run: true });
         assert_eq!((sync.class, sync.retryable), (Class::Timeout, false));
         let unsent = classify(&RawOutcome::TimedOut { may_have_run: false });

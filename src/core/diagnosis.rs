@@ -189,7 +189,7 @@ pub fn describe(outcome: &RawOutcome) -> String {
             None => format!("{} ({})", e.code, e.status),
         },
         RawOutcome::TimedOut { .. } => "no answer in time".into(),
-        RawOutcome::ConnectFailed => "no connection to the endpoint".into(),
+        RawOutcome::ConnectFailed | RawOutcome::ConnectionLost { .. } => "no connection to the endpoint".into(),
         RawOutcome::CredentialsFailed { code } => format!("credentials failed ({})", code.as_deref().unwrap_or("?")),
         RawOutcome::Rejected { code, message } => format!("{code}: {message}"),
         RawOutcome::Answered { status, .. } => format!("answered {status}"),

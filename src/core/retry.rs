@@ -67,7 +67,8 @@ pub fn default_class_policy(class: Class) -> ClassPolicy {
 pub struct RetryPolicy {
     /// Overrides of the defaults, by class name.
     pub classes: BTreeMap<Class, ClassPolicy>,
-    /// Retry `timeout` even when a synchronous target may have run (the target is idempotent).
+    /// Retry `timeout` and a lost connection even when a synchronous target may have run (the
+    /// target is idempotent).
     pub idempotent: bool,
     /// Retries off altogether: every outcome is final.
     pub disabled: bool,
@@ -135,7 +136,9 @@ impl RetryPolicy {
             budget.deposit();
             return Decision::Stop(StopReason::Succeeded);
         }
-        let retry_allowed = outcome.retryable || (outcome.class == Class::Timeout && self.idempotent);
+        // A timeout or a lost connection may have run a sync target: only an idempotent one may run again.
+        let retry_allowed =
+            outcome.retryable || (self.idempotent && matches!(outcome.class, Class::Timeout | Class::Connect));
         if !retry_allowed {
             return Decision::Stop(StopReason::NotRetryable);
         }
