@@ -4,7 +4,6 @@
 
 use crate::core::classify::Class;
 use crate::load::stats::{PhaseReport, Report};
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// The colour of a class in every chart.
@@ -84,15 +83,7 @@ fn comparison(h: &mut String, phases: &[PhaseReport]) {
         let _ = write!(h, "<th>{}</th>", esc(&p.name));
     }
     h.push_str("</tr>");
-    let classes: BTreeSet<Class> = phases
-        .iter()
-        .flat_map(|p| {
-            p.classes
-                .iter()
-                .map(|c| c.class)
-                .chain(p.attempt_classes.iter().map(|a| a.class))
-        })
-        .collect();
+    let classes = super::compared_classes(phases);
     for class in classes {
         let _ = write!(
             h,

@@ -8,6 +8,21 @@ pub mod text;
 use crate::load::stats::Report;
 
 /// The JSON report, pretty-printed.
+/// Every class a comparison of phases shows: final outcomes and failed attempts of any phase.
+pub fn compared_classes(
+    phases: &[crate::load::stats::PhaseReport],
+) -> std::collections::BTreeSet<crate::core::classify::Class> {
+    phases
+        .iter()
+        .flat_map(|p| {
+            p.classes
+                .iter()
+                .map(|c| c.class)
+                .chain(p.attempt_classes.iter().map(|a| a.class))
+        })
+        .collect()
+}
+
 pub fn json(r: &Report) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -245,15 +245,7 @@ fn comparison(out: &mut String, phases: &[PhaseReport]) {
         let _ = write!(head, " {:>22}", truncate(&p.name, 22));
     }
     let _ = writeln!(out, "{head}");
-    let classes: BTreeSet<Class> = phases
-        .iter()
-        .flat_map(|p| {
-            p.classes
-                .iter()
-                .map(|c| c.class)
-                .chain(p.attempt_classes.iter().map(|a| a.class))
-        })
-        .collect();
+    let classes = super::compared_classes(phases);
     for class in classes {
         let mut line = format!("  {:<24}", class.name());
         for p in phases {
