@@ -1,7 +1,8 @@
 //! Baselines for `scripts/bench.sh`, each printing one JSON line:
 //!
 //! - `sdk ENDPOINT CONCURRENCY REQUESTS`: a bare aws-sdk-lambda loop (no classification, no
-//!   retries, no records) against a local account 2;
+//!   retries, no records) against a local account 2, as a user writes it: `aws_config::defaults`
+//!   and the SDK's own HTTP client, so it needs `--features sdk-defaults`;
 //! - `raw ENDPOINT CONCURRENCY REQUESTS`: unsigned POSTs over a pooled hyper client (the local
 //!   account 2 refuses them with 403 at once): raw HTTP, the floor of any client;
 //! - `core ITERATIONS`: the core's work per invoke on top of the call itself: classification,
@@ -119,6 +120,10 @@ where
                 None,
                 "xbench",
             );
+            if !cfg!(feature = "sdk-defaults") {
+                eprintln!("xbench sdk measures the SDK as users build it: build with --features sdk-defaults");
+                std::process::exit(2);
+            }
             let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .credentials_provider(creds)
                 .endpoint_url(&endpoint)

@@ -29,10 +29,15 @@ FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
 log() { echo "bench: $*" >&2; }
 
 log "building release binaries in $TARGET_DIR"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet \
-  --bin xinvoke --bin invoker --example xbench --example hello_runtime
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --bin xinvoke --bin invoker --example hello_runtime
 for b in xinvoke invoker; do cp "$TARGET_DIR/release/$b" "$OUT/"; done
-for b in xbench hello_runtime; do cp "$TARGET_DIR/release/examples/$b" "$OUT/"; done
+cp "$TARGET_DIR/release/examples/hello_runtime" "$OUT/"
+# The baselines: the SDK crates with their default features, as most projects add them (the bare
+# SDK loop in xbench, and the same invoker for the size comparison).
+log "building the sdk-defaults baselines"
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --features sdk-defaults --bin invoker --example xbench
+cp "$TARGET_DIR/release/invoker" "$OUT/invoker-sdk-defaults"
+cp "$TARGET_DIR/release/examples/xbench" "$OUT/"
 
 if ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
   log "installing boto3 into $VENV"
@@ -86,15 +91,21 @@ log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
 
 log "invoker init vs hello-world lambda_runtime ($INIT_RUNS runs each)"
-INIT_INVOKER=$("$OUT/xbench" init "$OUT/invoker" "$INIT_RUNS" \
-  "XINVOKE_TARGET_ARN=$FUNCTION" "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID" \
+INIT_ENV=("XINVOKE_TARGET_ARN=$FUNCTION" "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" "AWS_ENDPOINT_URL=$ENDPOINT")
+INIT_INVOKER=$("$OUT/xbench" init "$OUT/invoker" "$INIT_RUNS" "${INIT_ENV[@]}")
+INIT_DEFAULTS=$("$OUT/xbench" init "$OUT/invoker-sdk-defaults" "$INIT_RUNS" "${INIT_ENV[@]}")
 INIT_HELLO=$("$OUT/xbench" init "$OUT/hello_runtime" "$INIT_RUNS")
-mkdir -p "$OUT/zip"
-strip -o "$OUT/zip/bootstrap" "$OUT/invoker" 2>/dev/null || cp "$OUT/invoker" "$OUT/zip/bootstrap"
-(cd "$OUT/zip" && zip -q -9 bootstrap.zip bootstrap)
-ZIP_BYTES=$(stat -c %s "$OUT/zip/bootstrap.zip")
-BIN_BYTES=$(stat -c %s "$OUT/zip/bootstrap")
+# zipped NAME BINARY: strip it as the Lambda packages it, zip it; prints "stripped_bytes zip_bytes".
+zipped() {
+  mkdir -p "$OUT/zip-$1"
+  strip -o "$OUT/zip-$1/bootstrap" "$2" 2>/dev/null || cp "$2" "$OUT/zip-$1/bootstrap"
+  (cd "$OUT/zip-$1" && zip -q -9 bootstrap.zip bootstrap)
+  echo "$(stat -c %s "$OUT/zip-$1/bootstrap") $(stat -c %s "$OUT/zip-$1/bootstrap.zip")"
+}
+read -r BIN_BYTES ZIP_BYTES <<<"$(zipped invoker "$OUT/invoker")"
+read -r DEF_BIN_BYTES DEF_ZIP_BYTES <<<"$(zipped sdk-defaults "$OUT/invoker-sdk-defaults")"
+read -r HELLO_BIN_BYTES HELLO_ZIP_BYTES <<<"$(zipped hello "$OUT/hello_runtime")"
 
 log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every second"
 "${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path fast >"$OUT/long.txt" 2>&1 &
@@ -134,7 +145,10 @@ echo "harness vs bare SDK loop: throughput $(ratio "$H_RATE" "$SDK_RATE")x, CPU 
 echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU per invoke $(ratio "$BOTO_CPU" "$H_CPU")x less   (target >= 40x)"
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
 echo "local account 2: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
-echo "invoker init: $(jf "$INIT_INVOKER" init_ms_median) ms to first /next, RSS $(awk -v k="$(jf "$INIT_INVOKER" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}') MB; hello-world lambda_runtime: $(jf "$INIT_HELLO" init_ms_median) ms, RSS $(awk -v k="$(jf "$INIT_HELLO" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}') MB; ratio $(ratio "$(jf "$INIT_INVOKER" init_ms_median)" "$(jf "$INIT_HELLO" init_ms_median)")x   (targets <= 2x, <= 8 MB)"
-echo "invoker bootstrap: $(awk -v b="$BIN_BYTES" 'BEGIN{printf "%.1f", b/1048576}') MB stripped, $(awk -v b="$ZIP_BYTES" 'BEGIN{printf "%.2f", b/1048576}') MB zipped   (target <= 3 MB)"
+mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
+ms() { jf "$1" init_ms_median; }
+rss() { awk -v k="$(jf "$1" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}'; }
+echo "invoker init: $(ms "$INIT_INVOKER") ms to first /next, RSS $(rss "$INIT_INVOKER") MB; with sdk-defaults: $(ms "$INIT_DEFAULTS") ms, RSS $(rss "$INIT_DEFAULTS") MB; hello-world lambda_runtime: $(ms "$INIT_HELLO") ms, RSS $(rss "$INIT_HELLO") MB; ratio $(ratio "$(ms "$INIT_INVOKER")" "$(ms "$INIT_HELLO")")x   (targets <= 2x, <= 8 MB)"
+echo "invoker bootstrap: $(mb "$BIN_BYTES") MB stripped, $(mb "$ZIP_BYTES") MB zipped; with sdk-defaults: $(mb "$DEF_BIN_BYTES") MB, $(mb "$DEF_ZIP_BYTES") MB zipped ($(ratio "$DEF_ZIP_BYTES" "$ZIP_BYTES")x); hello-world: $(mb "$HELLO_BIN_BYTES") MB, $(mb "$HELLO_ZIP_BYTES") MB zipped   (target <= 3 MB zipped)"
 echo "long run: $LONG_N requests at $LONG_RATE/s; harness RSS at 1/4 $((RSS_EARLY / 1024)) MB, max $((RSS_MAX / 1024)) MB, last $((RSS_LAST / 1024)) MB over $RSS_SAMPLES samples   (target <= 64 MB, flat)"
 echo "took $(($(date +%s) - START)) s; raw output in $OUT"

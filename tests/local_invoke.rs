@@ -231,6 +231,7 @@ async fn assumed_invoke_role_may_invoke_the_unqualified_target() {
 async fn assume_role_provider_of_aws_config_works_against_the_server() {
     let server = start().await;
     let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
         .region(aws_config::Region::new(builtin::REGION))
         .credentials_provider(Credentials::new(
             builtin::SOURCE_ACCESS_KEY,

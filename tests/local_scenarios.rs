@@ -62,6 +62,7 @@ async fn organization_wide_resource_policy_admits_members_only() {
         let conf = aws_sdk_lambda::config::Builder::new()
             .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
             .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .http_client(xinvoke::adapters::transport::sdk_http_client())
             .credentials_provider(Credentials::new(akid, secret, None, None, "t"))
             .endpoint_url(server.url())
             .retry_config(aws_smithy_types::retry::RetryConfig::disabled())

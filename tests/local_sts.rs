@@ -111,6 +111,7 @@ async fn get_caller_identity_names_the_static_role_and_the_assumed_session() {
     let conf = aws_sdk_sts::config::Builder::new()
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
         .region(aws_sdk_sts::config::Region::new(builtin::REGION))
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
         .credentials_provider(creds)
         .endpoint_url(server.url())
         .build();

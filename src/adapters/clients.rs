@@ -6,6 +6,7 @@
 
 use crate::adapters::config::{Auth, Settings, Timeouts};
 use crate::adapters::credentials::SessionCredentials;
+use crate::adapters::transport;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
@@ -15,7 +16,7 @@ use aws_sdk_lambda::config::IdentityCache;
 use std::collections::HashMap;
 
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
-/// `AWS_ENDPOINT_URL*`), SDK retries off, our timeouts.
+/// `AWS_ENDPOINT_URL*`), xinvoke's HTTP client ([`transport`]), SDK retries off, our timeouts.
 pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
     loader(timeouts).load().await
 }
@@ -24,6 +25,7 @@ pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
 /// explicitly (the demo and tests against a local account 2).
 pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(transport::sdk_http_client())
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()

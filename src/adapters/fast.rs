@@ -5,11 +5,11 @@
 //! exchange themselves. Credentials come from the same providers as the SDK clients
 //! ([`clients::credentials_provider`]), cached here until shortly before they expire.
 
-use crate::adapters::clients;
 use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
 use crate::adapters::runner::{Attempter, InvokeRequest};
+use crate::adapters::{clients, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::InvocationType;
 use aws_config::SdkConfig;
@@ -18,10 +18,7 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
@@ -61,12 +58,6 @@ impl std::str::FromStr for InvokePath {
 pub enum FastError {
     #[error("the endpoint {0:?} is not an http(s) URL")]
     Endpoint(String),
-    #[error("no TLS trust roots for {endpoint}: {source}")]
-    Tls {
-        endpoint: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
     NoCredentials,
 }
@@ -136,7 +127,7 @@ impl std::fmt::Debug for CredentialCache {
 /// Invokes by signing each request itself.
 #[derive(Debug)]
 pub struct FastAttempter {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<transport::Connector, Full<Bytes>>,
     /// Scheme and authority, e.g. `http://127.0.0.1:9001`.
     origin: String,
     host: String,
@@ -178,37 +169,10 @@ impl FastAttempter {
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
             return Err(FastError::Endpoint(endpoint.to_string()));
         };
-        let https = match scheme {
-            "https" => true,
-            "http" => false,
-            _ => return Err(FastError::Endpoint(endpoint.to_string())),
-        };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeouts.connect));
-        let tls_error = |source: std::io::Error| FastError::Tls {
-            endpoint: endpoint.to_string(),
-            source,
-        };
-        let crypto = rustls::crypto::aws_lc_rs::default_provider();
-        let builder = if https {
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(crypto)
-                .map_err(tls_error)?
-        } else {
-            // Plain http (a local account 2): TLS is never used, so no trust roots are needed.
-            let tls = rustls::ClientConfig::builder_with_provider(crypto.into())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| tls_error(std::io::Error::other(e)))?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
-        };
-        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        if scheme != "https" && scheme != "http" {
+            return Err(FastError::Endpoint(endpoint.to_string()));
+        }
+        let client = transport::client(Some(timeouts.connect));
         Ok(FastAttempter {
             client,
             origin: format!("{scheme}://{authority}"),

@@ -47,7 +47,7 @@ impl Service {
     }
 
     /// As [`Service::new`], sending invokes on `path`. The fast path falls back on the SDK, with
-    /// a warning, when it cannot be built (e.g. no TLS trust roots for an https endpoint).
+    /// a warning, when it cannot be built (e.g. an endpoint that is not an http(s) URL, no credentials).
     pub async fn with_path(settings: Settings, base: &SdkConfig, path: InvokePath) -> Service {
         let clients = Clients::build(&settings, base).await;
         let mut attempters = HashMap::new();

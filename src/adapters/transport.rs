@@ -1,0 +1,177 @@
+//! The one HTTP transport of every client: a pooled hyper client, HTTP/1.1, over rustls with
+//! the `ring` provider. The fast path sends on it and the SDK clients are given it as their HTTP
+//! client, so both paths connect, time out and fail alike, and a binary carries one TLS stack
+//! and no HTTP/2 (nothing xinvoke calls needs it).
+//!
+//! Trust roots: Mozilla's, compiled in (`webpki-roots`), so a cold start reads no certificate
+//! files; when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set (a TLS-inspecting proxy, a private CA)
+//! the certificates they name are trusted too.
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::body::SdkBody;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The connector under every client: TCP (no Nagle, a connect timeout), then TLS for https.
+pub type Connector = HttpsConnector<TcpConnector>;
+
+/// Idle pooled connections are closed after this long (Lambda's front end closes them after
+/// about 60 s of silence; closing first avoids sending on a connection being torn down).
+const POOL_IDLE: Duration = Duration::from_secs(30);
+
+/// The TLS configuration, built once per process.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+                let found = rustls_native_certs::load_native_certs();
+                for e in &found.errors {
+                    tracing::warn!(problem = %e, "a certificate named by SSL_CERT_FILE / SSL_CERT_DIR was not loaded");
+                }
+                let (added, ignored) = roots.add_parsable_certificates(found.certs);
+                tracing::debug!(added, ignored, "trust roots from SSL_CERT_FILE / SSL_CERT_DIR");
+            }
+            let config = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+                .with_safe_default_protocol_versions()
+                .expect("ring supports rustls' default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// A connector for http and https URLs, HTTP/1.1 only.
+pub fn connector(connect_timeout: Option<Duration>) -> Connector {
+    let mut tcp = TcpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(connect_timeout);
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((*tls_config()).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp)
+}
+
+/// A pooled client on [`connector`] for bodies of type `B`.
+pub fn client<B>(connect_timeout: Option<Duration>) -> Client<Connector, B>
+where
+    B: hyper::body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(connector(connect_timeout))
+}
+
+/// The SDK clients' HTTP client: [`client`], one per connect timeout the SDK asks for.
+pub fn sdk_http_client() -> SharedHttpClient {
+    SharedHttpClient::new(SdkHttp::default())
+}
+
+#[derive(Debug, Default)]
+struct SdkHttp {
+    by_timeout: Mutex<HashMap<Option<Duration>, SharedHttpConnector>>,
+}
+
+impl HttpClient for SdkHttp {
+    fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        let timeout = settings.connect_timeout();
+        let mut cache = self.by_timeout.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(timeout)
+            .or_insert_with(|| {
+                SharedHttpConnector::new(SdkConnector {
+                    client: client(timeout),
+                })
+            })
+            .clone()
+    }
+}
+
+/// Sends the SDK's requests on a pooled client. Read timeouts are not applied here: xinvoke
+/// bounds every attempt with the SDK's attempt timeout instead.
+#[derive(Debug)]
+struct SdkConnector {
+    client: Client<Connector, SdkBody>,
+}
+
+impl HttpConnector for SdkConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let request = match request.try_into_http1x() {
+            Ok(r) => r,
+            Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
+        };
+        let sent = self.client.request(request);
+        HttpConnectorFuture::new(async move {
+            match sent.await {
+                Ok(response) => Response::try_from(response.map(SdkBody::from_body_1_x))
+                    .map_err(|e| ConnectorError::other(e.into(), None)),
+                Err(e) => Err(connector_error(e)),
+            }
+        })
+    }
+}
+
+/// The SDK's kind of a transport failure, as its own client would say it: a timeout, a
+/// connection that failed or broke (I/O), else other. xinvoke classifies from the error chain
+/// itself ([`crate::adapters::lambda::transport_failure`]); the kind is for the SDK.
+fn connector_error(e: hyper_util::client::legacy::Error) -> ConnectorError {
+    let timed_out = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source())
+        .any(|e| e.downcast_ref::<std::io::Error>().map(|io| io.kind()) == Some(std::io::ErrorKind::TimedOut));
+    if timed_out {
+        ConnectorError::timeout(e.into())
+    } else if e.is_connect() || std::error::Error::source(&e).is_some() {
+        ConnectorError::io(e.into())
+    } else {
+        ConnectorError::other(e.into(), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http_body_util::Full;
+
+    #[tokio::test]
+    async fn a_refused_connection_is_an_io_error_for_the_sdk() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let request = http::Request::get(format!("http://127.0.0.1:{port}/"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let e = client::<Full<Bytes>>(Some(Duration::from_secs(2)))
+            .request(request)
+            .await
+            .unwrap_err();
+        assert!(e.is_connect());
+        let e = connector_error(e);
+        assert!(e.is_io() && !e.is_timeout(), "{e:?}");
+    }
+
+    #[test]
+    fn the_tls_configuration_is_built_once_per_process() {
+        assert!(Arc::ptr_eq(&tls_config(), &tls_config()));
+    }
+}
