@@ -73,7 +73,9 @@ impl Default for Second {
             cancelled: 0,
             classes: BTreeMap::new(),
             attempt_classes: BTreeMap::new(),
-            latency: histogram(2),
+            // Sized by the latencies it sees (a run keeps one a second, so a fixed one-hour
+            // range would cost ~26 KB a second; a few ms of latency need ~7 KB).
+            latency: Histogram::new(2).expect("2 significant figures are valid"),
             gauges: BTreeMap::new(),
         }
     }
