@@ -19,9 +19,9 @@ OUT="$(mktemp -d /tmp/xinvoke-bench.XXXXXX)"
 START=$(date +%s)
 
 if ((QUICK)); then
-  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=200000; CORE_N=200000; INIT_RUNS=5
+  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=200000; CORE_N=200000; INIT_RUNS=5; WRK_S=3
 else
-  HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15
+  HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15; WRK_S=10
 fi
 SDK_C=32; BOTO_C=16; RAW_C=32; LONG_C=32
 FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
@@ -39,6 +39,11 @@ CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --features sdk-defa
 cp "$TARGET_DIR/release/invoker" "$OUT/invoker-sdk-defaults"
 cp "$TARGET_DIR/release/examples/xbench" "$OUT/"
 
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (Debian package)"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null; }
+fi
 if ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
   log "installing boto3 into $VENV"
   python3 -m venv "$VENV"
@@ -85,7 +90,18 @@ for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" "${LOAD[@]}" 
 run "harness-sdk-c$SDK_C" "$SDK_N" "${LOAD[@]}" --concurrency "$SDK_C" --requests "$SDK_N" --path sdk
 run "bare-sdk-loop-c$SDK_C" "$SDK_N" "$OUT/xbench" sdk "$ENDPOINT" "$SDK_C" "$SDK_N"
 run "boto3-threads$BOTO_C" "$BOTO_N" "$VENV/bin/python" scripts/bench_boto3.py "$ENDPOINT" "$BOTO_C" "$BOTO_N"
-run "raw-http-403-c$RAW_C" "$RAW_N" "$OUT/xbench" raw "$ENDPOINT" "$RAW_C" "$RAW_N"
+run "raw-hyper-403-c$RAW_C" "$RAW_N" "$OUT/xbench" raw "$ENDPOINT" "$RAW_C" "$RAW_N"
+# wrk: one thread, for WRK_S seconds; it says how many requests it sent.
+printf 'wrk.method = "POST"\nwrk.body = "{}"\nwrk.headers["Content-Type"] = "application/json"\n' >"$OUT/post.lua"
+t0=$(ticks "$LOCAL_PID")
+out=$(/usr/bin/time -f 'TIME %e %U %S %M' wrk -t1 -c"$RAW_C" -d"${WRK_S}s" -s "$OUT/post.lua" \
+  "$ENDPOINT/2015-03-31/functions/target/invocations" 2>&1)
+t1=$(ticks "$LOCAL_PID")
+read -r _ wall user sys rss <<<"$(grep '^TIME ' <<<"$out" | tail -1)"
+n=$(grep -oP '^\s*\K[0-9]+(?= requests in)' <<<"$out")
+rate=$(grep -oP 'Requests/sec:\s*\K[0-9.]+' <<<"$out")
+echo "raw-wrk-403-c$RAW_C $rate $(awk -v u="$user" -v s="$sys" -v n="$n" 'BEGIN{printf "%.1f", (u+s)*1e6/n}') $(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)*1e6/hz/n}') $rss" >>"$OUT/rows"
+log "raw-wrk-403-c$RAW_C: $rate/s over $n requests"
 
 log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
