@@ -10,3 +10,4 @@ pub mod lambda;
 pub mod logging;
 pub mod runner;
 pub mod service;
+pub mod sigv4;
