@@ -425,7 +425,9 @@ pub enum PathAttempter {
 impl Attempter for PathAttempter {
     async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
         match self {
-            PathAttempter::Sdk(a) => a.attempt(req).await,
+            // The SDK's future is several kilobytes: boxed, it does not make every invoke's
+            // future (and each move of it, e.g. into a spawned task) as large on the fast path.
+            PathAttempter::Sdk(a) => Box::pin(a.attempt(req)).await,
             PathAttempter::Fast(a) => a.attempt(req).await,
         }
     }
