@@ -1,5 +1,5 @@
-//! The fast signed path: one Invoke signed here with aws-sigv4 and sent over a pooled hyper
-//! client, translated into the same [`RawOutcome`] as the SDK path ([`crate::adapters::lambda`]).
+//! The fast signed path: one Invoke signed here ([`crate::adapters::sigv4`], checked against
+//! aws-sigv4) and sent over a pooled hyper client, translated into the same [`RawOutcome`] as the SDK path ([`crate::adapters::lambda`]).
 //! It exists because the load harness is only as useful as the load it makes per core, and the
 //! SDK's orchestrator costs several times more CPU per call than the signature and the HTTP
 //! exchange themselves. Credentials come from the same providers as the SDK clients
@@ -9,14 +9,16 @@ use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
 use crate::adapters::runner::{Attempter, InvokeRequest};
+use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
 use crate::adapters::{clients, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::InvocationType;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::uri::{Authority, Scheme};
+use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -62,27 +64,33 @@ pub enum FastError {
     NoCredentials,
 }
 
+const X_AMZ_INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
+const X_AMZ_CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+
 /// Refresh cached credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 /// Characters escaped in a path segment (the ARN's `:` becomes `%3A`, as the SDK sends it).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Credentials from one provider, kept until shortly before they expire.
 struct CredentialCache {
     provider: SharedCredentialsProvider,
-    /// The credentials, their signing identity, and when to fetch new ones.
-    current: RwLock<Option<(Identity, Option<SystemTime>)>>,
+    region: String,
+    /// The credentials, ready to sign, and when to fetch new ones.
+    current: RwLock<Option<(Arc<SigningCredentials>, Option<SystemTime>)>>,
     refresh: tokio::sync::Mutex<()>,
 }
 
 impl CredentialCache {
-    fn fresh(&self) -> Option<Identity> {
+    fn fresh(&self) -> Option<Arc<SigningCredentials>> {
         let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let (identity, refresh_at) = guard.as_ref()?;
+        let (credentials, refresh_at) = guard.as_ref()?;
         match refresh_at {
             Some(at) if *at <= SystemTime::now() => None,
-            _ => Some(identity.clone()),
+            _ => Some(Arc::clone(credentials)),
         }
     }
 
@@ -91,23 +99,31 @@ impl CredentialCache {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    async fn identity(&self) -> Result<Identity, RawOutcome> {
-        if let Some(id) = self.fresh() {
-            return Ok(id);
+    async fn credentials(&self) -> Result<Arc<SigningCredentials>, RawOutcome> {
+        if let Some(c) = self.fresh() {
+            return Ok(c);
         }
         let _one_refresh = self.refresh.lock().await;
-        if let Some(id) = self.fresh() {
-            return Ok(id);
+        if let Some(c) = self.fresh() {
+            return Ok(c);
         }
         match self.provider.provide_credentials().await {
             Ok(creds) => {
                 let refresh_at = creds.expiry().map(|exp| refresh_time(SystemTime::now(), exp));
-                let identity = Identity::from(creds);
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((identity.clone(), refresh_at));
-                Ok(identity)
+                let signing = Arc::new(SigningCredentials::new(creds, &self.region).map_err(|_| unsignable())?);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((Arc::clone(&signing), refresh_at));
+                Ok(signing)
             }
             Err(e) => Err(credentials_failure(&e).unwrap_or(RawOutcome::CredentialsFailed { code: None })),
         }
+    }
+}
+
+/// A request that cannot be signed (a header value HTTP cannot carry).
+fn unsignable() -> RawOutcome {
+    RawOutcome::Rejected {
+        code: "InvalidRequest".into(),
+        message: "the request could not be signed: check the target ARN and client context".into(),
     }
 }
 
@@ -128,10 +144,10 @@ impl std::fmt::Debug for CredentialCache {
 #[derive(Debug)]
 pub struct FastAttempter {
     client: Client<transport::Connector, Full<Bytes>>,
-    /// Scheme and authority, e.g. `http://127.0.0.1:9001`.
-    origin: String,
-    host: String,
-    region: String,
+    scheme: Scheme,
+    /// Host and port, e.g. `127.0.0.1:9001`: the URI's authority and the `host` header.
+    authority: Authority,
+    host: HeaderValue,
     credentials: CredentialCache,
     /// The assumed-role session behind the credentials (role chaining), shared with the SDK
     /// client of the same credential set: dropped on an ExpiredToken answer.
@@ -169,17 +185,21 @@ impl FastAttempter {
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
             return Err(FastError::Endpoint(endpoint.to_string()));
         };
-        if scheme != "https" && scheme != "http" {
-            return Err(FastError::Endpoint(endpoint.to_string()));
-        }
+        let https = match scheme {
+            "https" => true,
+            "http" => false,
+            _ => return Err(FastError::Endpoint(endpoint.to_string())),
+        };
         let client = transport::client(Some(timeouts.connect));
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|_| FastError::Endpoint(endpoint.to_string()))?;
         Ok(FastAttempter {
             client,
-            origin: format!("{scheme}://{authority}"),
-            host: authority.to_string(),
-            region: region.to_string(),
+            scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
+            authority: authority.clone(),
+            host,
             credentials: CredentialCache {
                 provider,
+                region: region.to_string(),
                 current: RwLock::new(None),
                 refresh: tokio::sync::Mutex::new(()),
             },
@@ -188,43 +208,52 @@ impl FastAttempter {
         })
     }
 
-    fn signed_request(&self, req: &InvokeRequest, identity: &Identity) -> Option<http::Request<Full<Bytes>>> {
-        let path = format!(
-            "/2015-03-31/functions/{}/invocations",
-            utf8_percent_encode(&req.function.to_string(), SEGMENT)
-        );
-        let uri = format!("{}{}", self.origin, path);
+    /// The request, signed. `None` when a header value cannot be sent (a client context that
+    /// is not visible ASCII).
+    fn signed_request(&self, req: &InvokeRequest, credentials: &SigningCredentials) -> Option<Request<Full<Bytes>>> {
+        let function = req.function.to_string();
+        let mut path = String::with_capacity(function.len() * 3 / 2 + 40);
+        path.push_str("/2015-03-31/functions/");
+        path.extend(utf8_percent_encode(&function, SEGMENT));
+        path.push_str("/invocations");
+        let client_context = match &req.client_context {
+            Some(cc) => Some(HeaderValue::from_str(cc).ok()?),
+            None => None,
+        };
         let ty = invocation_type_name(req.invocation_type);
-        let mut headers: Vec<(&str, &str)> = vec![
-            ("content-type", "application/octet-stream"),
-            ("host", &self.host),
-            ("x-amz-invocation-type", ty),
-        ];
-        if let Some(cc) = &req.client_context {
-            headers.push(("x-amz-client-context", cc));
-        }
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(identity)
-            .region(&self.region)
-            .name("lambda")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
+        let signature = credentials.sign(
+            &InvokeToSign {
+                path: &path,
+                host: self.authority.as_str(),
+                invocation_type: ty,
+                client_context: req.client_context.as_deref(),
+                payload: &req.payload,
+            },
+            SystemTime::now(),
+        );
+        let uri = http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
             .build()
-            .ok()?
-            .into();
-        let signable = SignableRequest::new(
-            "POST",
-            uri.as_str(),
-            headers.iter().copied(),
-            SignableBody::Bytes(&req.payload),
-        )
-        .ok()?;
-        let (instructions, _) = sign(signable, &params).ok()?.into_parts();
-        let mut builder = http::Request::builder().method("POST").uri(&uri);
-        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
-            builder = builder.header(k, v);
+            .ok()?;
+        let mut request = Request::new(Full::new(Bytes::from(req.payload.clone())));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.reserve(8);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        headers.insert(HOST, self.host.clone());
+        headers.insert(X_AMZ_INVOCATION_TYPE, HeaderValue::from_static(ty));
+        if let Some(cc) = client_context {
+            headers.insert(X_AMZ_CLIENT_CONTEXT, cc);
         }
-        builder.body(Full::new(Bytes::from(req.payload.clone()))).ok()
+        headers.insert(X_AMZ_DATE, HeaderValue::try_from(signature.amz_date).ok()?);
+        headers.insert(AUTHORIZATION, HeaderValue::try_from(signature.authorization).ok()?);
+        if let Some(token) = credentials.session_token() {
+            headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
+        }
+        Some(request)
     }
 }
 
@@ -244,15 +273,12 @@ impl Attempter for FastAttempter {
 
 impl FastAttempter {
     async fn attempt_once(&self, req: &InvokeRequest) -> RawOutcome {
-        let identity = match self.credentials.identity().await {
-            Ok(id) => id,
+        let credentials = match self.credentials.credentials().await {
+            Ok(c) => c,
             Err(outcome) => return outcome,
         };
-        let Some(request) = self.signed_request(req, &identity) else {
-            return RawOutcome::Rejected {
-                code: "InvalidRequest".into(),
-                message: "the request could not be signed: check the target ARN and client context".into(),
-            };
+        let Some(request) = self.signed_request(req, &credentials) else {
+            return unsignable();
         };
         let sync = req.invocation_type == InvocationType::RequestResponse;
         let exchange = async {
@@ -365,7 +391,9 @@ pub enum PathAttempter {
 impl Attempter for PathAttempter {
     async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
         match self {
-            PathAttempter::Sdk(a) => a.attempt(req).await,
+            // The SDK's future is several kilobytes: boxed, it does not make every invoke's
+            // future (and each move of it, e.g. into a spawned task) as large on the fast path.
+            PathAttempter::Sdk(a) => Box::pin(a.attempt(req)).await,
             PathAttempter::Fast(a) => a.attempt(req).await,
         }
     }

@@ -10,4 +10,5 @@ pub mod lambda;
 pub mod logging;
 pub mod runner;
 pub mod service;
+pub mod sigv4;
 pub mod transport;

@@ -78,8 +78,8 @@ pub struct LoadArgs {
     /// invocations of the invoker Lambda each run a share of the load (its `load` event)
     #[arg(long, value_name = "HOW", default_value = "direct", value_parser = ["direct", "invoker", "lambda-workers"])]
     pub via: String,
-    /// How this process sends each Invoke (--via direct and invoker): fast signs it here with
-    /// aws-sigv4 over a pooled hyper client; sdk goes through aws-sdk-lambda. Both feed the same
+    /// How this process sends each Invoke (--via direct and invoker): fast signs it here
+    /// (SigV4) and sends it over a pooled hyper client; sdk goes through aws-sdk-lambda. Both feed the same
     /// classifier; fast makes several times the load per core
     #[arg(long, value_name = "PATH", default_value = "fast", value_parser = ["fast", "sdk"])]
     pub path: String,
@@ -648,7 +648,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             path.name(),
             match path {
                 InvokePath::Fast =>
-                    "signed here with aws-sigv4 over a pooled hyper client; the SDK if that cannot be built",
+                    "signed here with SigV4 over a pooled hyper client; the SDK if that cannot be built",
                 InvokePath::Sdk => "aws-sdk-lambda",
             }
         ));

@@ -29,8 +29,10 @@ use std::net::SocketAddr;
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response {
     let mut resp = (status, serde_json::to_vec(&value).unwrap_or_default()).into_response();
-    resp.headers_mut()
-        .insert("Content-Type", HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 

@@ -2,9 +2,24 @@
 //! VPC model, throttles) and the fault injector produce byte-identical answers: the status,
 //! the `Type` and the spelling of the message key come from here and nowhere else.
 
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
+
+/// Header names of the wire format, parsed once (hyper sends every name in lowercase).
+pub mod headers {
+    use axum::http::HeaderName;
+
+    pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    pub const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+    pub const FUNCTION_ERROR: HeaderName = HeaderName::from_static("x-amz-function-error");
+    pub const EXECUTED_VERSION: HeaderName = HeaderName::from_static("x-amz-executed-version");
+    pub const LOG_RESULT: HeaderName = HeaderName::from_static("x-amz-log-result");
+    pub const INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
+    pub const LOG_TYPE: HeaderName = HeaderName::from_static("x-amz-log-type");
+    pub const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
+}
 
 /// Whether AWS blames the caller (`User`) or itself (`Service`) in the body's `Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,13 +214,13 @@ impl ApiError {
         let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, self.body()).into_response();
         let h = resp.headers_mut();
-        h.insert("x-amzn-ErrorType", HeaderValue::from_static(spec.name));
-        h.insert("Content-Type", HeaderValue::from_static("application/json"));
+        h.insert(headers::ERROR_TYPE, HeaderValue::from_static(spec.name));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-amzn-RequestId", v);
+            h.insert(headers::REQUEST_ID, v);
         }
         if let Some(s) = self.retry_after_s {
-            h.insert("Retry-After", HeaderValue::from(s));
+            h.insert(RETRY_AFTER, HeaderValue::from(s));
         }
         resp
     }
@@ -253,9 +268,9 @@ impl StsError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let mut resp = (status, body).into_response();
         let h = resp.headers_mut();
-        h.insert("Content-Type", HeaderValue::from_static("text/xml"));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
         if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-amzn-RequestId", v);
+            h.insert(headers::REQUEST_ID, v);
         }
         resp
     }

@@ -209,7 +209,7 @@ fn principal_matches(principal: &Principal, caller: &Caller) -> bool {
             || p == caller.account
             || p == caller.role_arn
             || p == caller.session_arn
-            || p == format!("arn:aws:iam::{}:root", caller.account)
+            || p.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")) == Some(caller.account.as_str())
     };
     match principal {
         Principal::Any(s) => s == "*",

@@ -3,14 +3,15 @@
 //! `GetFunctionConfiguration`, `GetPolicy` and `GetAlias`.
 
 use crate::core::behaviour;
-use crate::local::errors::{lambda_error_index, ApiError};
+use crate::local::errors::{headers, lambda_error_index, ApiError};
 use crate::local::function::{FunctionRuntime, Resolved};
 use crate::local::iam::{self, Caller, Query};
 use crate::local::scenario::{Behaviour, FunctionStateName};
 use crate::local::sigv4::{AuthFailure, SignedRequest};
 use crate::local::vpc::Environment;
 use crate::local::world::{request_id, World};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
@@ -125,7 +126,7 @@ impl FunctionRef {
 
 fn with_request_id(mut resp: Response, rid: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(rid) {
-        resp.headers_mut().insert("x-amzn-RequestId", v);
+        resp.headers_mut().insert(headers::REQUEST_ID, v);
     }
     resp
 }
@@ -133,7 +134,7 @@ fn with_request_id(mut resp: Response, rid: &str) -> Response {
 fn json_response(value: &serde_json::Value, rid: &str) -> Response {
     let mut resp = (StatusCode::OK, serde_json::to_vec(value).unwrap_or_default()).into_response();
     resp.headers_mut()
-        .insert("Content-Type", HeaderValue::from_static("application/json"));
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     with_request_id(resp, rid)
 }
 
@@ -166,10 +167,10 @@ pub async fn handle(world: Arc<World>, req: LambdaRequest<'_>) -> Response {
     if is_invoke {
         let error = resp
             .headers()
-            .get("x-amzn-ErrorType")
+            .get(headers::ERROR_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(lambda_error_index);
-        let function_error = resp.headers().contains_key("X-Amz-Function-Error");
+        let function_error = resp.headers().contains_key(headers::FUNCTION_ERROR);
         world
             .counters
             .invoke_answered(resp.status().as_u16(), error, function_error);
@@ -345,8 +346,8 @@ async fn invoke(
     req: &LambdaRequest<'_>,
     rid: &str,
 ) -> Result<Response, ApiError> {
-    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
-    let kind = match header("x-amz-invocation-type") {
+    let header = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
+    let kind = match header(headers::INVOCATION_TYPE) {
         None | Some("RequestResponse") => InvocationType::RequestResponse,
         Some("Event") => InvocationType::Event,
         Some("DryRun") => InvocationType::DryRun,
@@ -359,7 +360,7 @@ async fn invoke(
     };
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
-    let tail = header("x-amz-log-type") == Some("Tail");
+    let tail = header(headers::LOG_TYPE) == Some("Tail");
     // AWS refuses log tails across accounts; its exact status and code are not documented,
     // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
     // AWS's message.
@@ -380,7 +381,7 @@ async fn invoke(
             format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
         ));
     }
-    if header("x-amz-client-context").is_some_and(|c| c.len() > MAX_CLIENT_CONTEXT) {
+    if header(headers::CLIENT_CONTEXT).is_some_and(|c| c.len() > MAX_CLIENT_CONTEXT) {
         return Err(ApiError::new(
             "InvalidParameterValueException",
             format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
@@ -421,12 +422,12 @@ async fn invoke(
     let (status, payload, function_error) = execute(world, f, req.body.clone(), rid).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
-    h.insert("Content-Type", HeaderValue::from_static("application/json"));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(v) = HeaderValue::from_str(&executed) {
-        h.insert("X-Amz-Executed-Version", v);
+        h.insert(headers::EXECUTED_VERSION, v);
     }
     if let Some(fe) = function_error {
-        h.insert("X-Amz-Function-Error", fe);
+        h.insert(headers::FUNCTION_ERROR, fe);
     }
     if tail {
         let log = format!(
@@ -434,7 +435,7 @@ async fn invoke(
         );
         use base64::Engine as _;
         if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
-            h.insert("X-Amz-Log-Result", v);
+            h.insert(headers::LOG_RESULT, v);
         }
     }
     Ok(with_request_id(resp, rid))

@@ -5,7 +5,7 @@
 //! real SDK clients.
 
 use crate::local::clock;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
@@ -17,6 +17,10 @@ const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(
 
 /// The same, keeping `/` (for the canonical URI).
 const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
+
+const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 
 /// Largest accepted clock skew between `X-Amz-Date` and real time, in seconds.
 pub const MAX_SKEW_S: i64 = 15 * 60;
@@ -117,17 +121,46 @@ pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
     })
 }
 
+/// Where a canonical request is written: a string (to show it) or a hash (to check it, without
+/// building the string).
+trait CanonicalOut {
+    fn put(&mut self, s: &str);
+}
+
+impl CanonicalOut for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl CanonicalOut for Sha256 {
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
 /// The canonical URI of a raw (as sent) path: every byte outside the unreserved set is
 /// encoded again, so `%3A` becomes `%253A` (SigV4's double encoding for non-S3 services).
 pub fn canonical_uri(raw_path: &str) -> String {
+    let mut out = String::with_capacity(raw_path.len() + 16);
+    write_canonical_uri(&mut out, raw_path);
+    out
+}
+
+fn write_canonical_uri(out: &mut impl CanonicalOut, raw_path: &str) {
     if raw_path.is_empty() {
-        return "/".to_string();
+        return out.put("/");
     }
-    utf8_percent_encode(raw_path, SIGV4_PATH_SET).to_string()
+    for piece in utf8_percent_encode(raw_path, SIGV4_PATH_SET) {
+        out.put(piece);
+    }
 }
 
 /// The canonical query string: decoded pairs, re-encoded, sorted.
 pub fn canonical_query(raw_query: &str) -> String {
+    if raw_query.is_empty() {
+        return String::new();
+    }
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
         .map(|(k, v)| {
             (
@@ -151,27 +184,22 @@ pub fn canonical_query(raw_query: &str) -> String {
 
 /// The canonical value of one header: all its values joined by `,`, each trimmed with runs of
 /// spaces collapsed.
-fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
-    let mut out = String::new();
+fn write_canonical_header_value(out: &mut impl CanonicalOut, headers: &HeaderMap, name: &str) {
     for (i, v) in headers.get_all(name).iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.put(",");
         }
         let text = String::from_utf8_lossy(v.as_bytes());
-        let mut prev_space = false;
-        for c in text.trim().chars() {
-            if c == ' ' {
-                if !prev_space {
-                    out.push(c);
-                }
-                prev_space = true;
-            } else {
-                out.push(c);
-                prev_space = false;
+        // Trimmed, the text starts and ends with a word: the words joined by single spaces.
+        let mut words = text.trim().split(' ').filter(|w| !w.is_empty());
+        if let Some(first) = words.next() {
+            out.put(first);
+            for w in words {
+                out.put(" ");
+                out.put(w);
             }
         }
     }
-    out
 }
 
 /// The canonical request.
@@ -184,28 +212,59 @@ pub fn canonical_request(
     payload_hash: &str,
 ) -> String {
     let mut out = String::with_capacity(512);
-    out.push_str(method);
-    out.push('\n');
-    out.push_str(&canonical_uri(raw_path));
-    out.push('\n');
-    out.push_str(&canonical_query(raw_query));
-    out.push('\n');
-    for name in signed_headers.split(';') {
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&canonical_header_value(headers, name));
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(signed_headers);
-    out.push('\n');
-    out.push_str(payload_hash);
+    write_canonical_request(
+        &mut out,
+        method,
+        raw_path,
+        raw_query,
+        headers,
+        signed_headers,
+        payload_hash,
+    );
     out
+}
+
+fn write_canonical_request(
+    out: &mut impl CanonicalOut,
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    signed_headers: &str,
+    payload_hash: &str,
+) {
+    out.put(method);
+    out.put("\n");
+    write_canonical_uri(out, raw_path);
+    out.put("\n");
+    out.put(&canonical_query(raw_query));
+    out.put("\n");
+    for name in signed_headers.split(';') {
+        out.put(name);
+        out.put(":");
+        write_canonical_header_value(out, headers, name);
+        out.put("\n");
+    }
+    out.put("\n");
+    out.put(signed_headers);
+    out.put("\n");
+    out.put(payload_hash);
 }
 
 /// Hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
+}
+
+/// Lowercase hex of a 32-byte digest, without allocating.
+fn hex32(digest: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(digest, &mut out).expect("a 32-byte digest is 64 hex digits");
+    out
+}
+
+fn ascii(hex: &[u8; 64]) -> &str {
+    std::str::from_utf8(hex).expect("hex digits are ASCII")
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -316,7 +375,7 @@ pub fn verify<'h>(
     if let Some(expected) = key.session_token {
         let sent = req
             .headers
-            .get("x-amz-security-token")
+            .get(&X_AMZ_SECURITY_TOKEN)
             .map(|v| v.as_bytes())
             .unwrap_or_default();
         if !constant_time_eq(sent, expected.as_bytes()) {
@@ -325,7 +384,7 @@ pub fn verify<'h>(
     }
     let amz_date = req
         .headers
-        .get("x-amz-date")
+        .get(&X_AMZ_DATE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let Some(signed_at) = clock::parse_amz_date(amz_date) else {
@@ -355,29 +414,47 @@ pub fn verify<'h>(
     if !header.signed_headers.split(';').any(|h| h == "host") {
         return Err(AuthFailure::BadSignature);
     }
-    let payload_hash = match req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
-        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD".to_string(),
-        _ => sha256_hex(req.body),
+    let body_hash;
+    let payload_hash = match req.headers.get(&X_AMZ_CONTENT_SHA256).and_then(|v| v.to_str().ok()) {
+        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD",
+        _ => {
+            body_hash = hex32(&Sha256::digest(req.body));
+            ascii(&body_hash)
+        }
     };
-    let creq = canonical_request(
+    let mut creq = Sha256::new();
+    write_canonical_request(
+        &mut creq,
         req.method,
         req.raw_path,
         req.raw_query,
         req.headers,
         header.signed_headers,
-        &payload_hash,
+        payload_hash,
     );
-    let sts = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        header.scope(),
-        sha256_hex(creq.as_bytes())
-    );
+    let creq_hash = hex32(&creq.finalize());
     let signing = match key.cache {
         Some(cache) => cache.key(key.secret, header),
         None => signing_key(key.secret, header),
     };
-    let expected = hex::encode(hmac(&signing, sts.as_bytes()));
-    if constant_time_eq(expected.as_bytes(), header.signature.as_bytes()) {
+    // The string to sign, fed to the HMAC as it is written.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&signing).expect("HMAC accepts keys of any length");
+    for part in [
+        "AWS4-HMAC-SHA256\n",
+        amz_date,
+        "\n",
+        header.date,
+        "/",
+        header.region,
+        "/",
+        header.service,
+        "/aws4_request\n",
+        ascii(&creq_hash),
+    ] {
+        mac.update(part.as_bytes());
+    }
+    let expected = hex32(&mac.finalize().into_bytes());
+    if constant_time_eq(&expected, header.signature.as_bytes()) {
         Ok(())
     } else {
         Err(AuthFailure::BadSignature)

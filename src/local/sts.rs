@@ -35,9 +35,9 @@ fn xml_response(action: &str, result: &str, request_id: &str) -> Response {
     );
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
-    h.insert("Content-Type", HeaderValue::from_static("text/xml"));
+    h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-RequestId", v);
+        h.insert(crate::local::errors::headers::REQUEST_ID, v);
     }
     resp
 }

@@ -106,16 +106,16 @@ pub fn random_string(n: usize, alphabet: &[u8]) -> String {
 
 /// A request id in UUID form.
 pub fn request_id() -> String {
-    let a = fastrand::u128(..);
-    let h = format!("{a:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let mut hex = [0u8; 32];
+    hex::encode_to_slice(fastrand::u128(..).to_be_bytes(), &mut hex).expect("16 bytes are 32 hex digits");
+    let mut id = String::with_capacity(36);
+    for (i, group) in [0..8, 8..12, 12..16, 16..20, 20..32].into_iter().enumerate() {
+        if i > 0 {
+            id.push('-');
+        }
+        id.push_str(std::str::from_utf8(&hex[group]).expect("hex digits are ASCII"));
+    }
+    id
 }
 
 impl World {
@@ -338,6 +338,11 @@ mod tests {
         let id = id_from("AROA", "x");
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("AROA"));
-        assert_eq!(request_id().len(), 36);
+        let rid = request_id();
+        let groups: Vec<usize> = rid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{rid}");
+        assert!(rid
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
 }
