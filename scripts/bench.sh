@@ -19,7 +19,7 @@ OUT="$(mktemp -d /tmp/xinvoke-bench.XXXXXX)"
 START=$(date +%s)
 
 if ((QUICK)); then
-  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=200000; CORE_N=200000; INIT_RUNS=5; WRK_S=3
+  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=1000000; CORE_N=200000; INIT_RUNS=5; WRK_S=3
 else
   HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15; WRK_S=10
 fi
@@ -123,13 +123,13 @@ read -r BIN_BYTES ZIP_BYTES <<<"$(zipped invoker "$OUT/invoker")"
 read -r DEF_BIN_BYTES DEF_ZIP_BYTES <<<"$(zipped sdk-defaults "$OUT/invoker-sdk-defaults")"
 read -r HELLO_BIN_BYTES HELLO_ZIP_BYTES <<<"$(zipped hello "$OUT/hello_runtime")"
 
-log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every second"
+log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every half second"
 "${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path fast >"$OUT/long.txt" 2>&1 &
 LONG_PID=$!
 : >"$OUT/rss"
 while kill -0 "$LONG_PID" 2>/dev/null; do
   awk '/^VmRSS:/{print $2}' "/proc/$LONG_PID/status" 2>/dev/null >>"$OUT/rss" || true
-  sleep 1
+  sleep 0.5
 done
 wait "$LONG_PID" || true
 LONG_RATE=$(grep -oP 'rate \K[0-9.]+(?=/s sent)' "$OUT/long.txt" | head -1)
