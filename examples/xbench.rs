@@ -7,6 +7,8 @@
 //!   account 2 refuses them with 403 at once): raw HTTP, the floor of any client;
 //! - `core ITERATIONS`: the core's work per invoke on top of the call itself: classification,
 //!   the retry decision, the attempt log, the load record and the statistics;
+//! - `local ITERATIONS`: the local account 2's own work per Invoke, in process, without the
+//!   network: the handler (SigV4 verification, policy, the invoke) and SigV4 alone;
 //! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
 //!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then.
 //!
@@ -25,7 +27,9 @@ use xinvoke::load::stats::Metrics;
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
 
 fn usage() -> ! {
-    eprintln!("usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | init BINARY RUNS");
+    eprintln!(
+        "usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | local ITERATIONS | init BINARY RUNS"
+    );
     std::process::exit(2)
 }
 
@@ -37,10 +41,26 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
 fn cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, s)| s).unwrap_or("");
-    let f: Vec<u64> = after.split_whitespace().filter_map(|s| s.parse().ok()).collect();
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the state letter.
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    // After the command name: state (field 3), ... utime (14), stime (15); some fields can be -1.
+    let field = |n: usize| {
+        after
+            .split_whitespace()
+            .nth(n - 3)
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((field(14) + field(15)) * 1000 / clock_ticks())
+}
+
+/// Clock ticks a second (`getconf CLK_TCK`), 100 on Linux.
+fn clock_ticks() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -63,6 +83,7 @@ fn main() {
         Some("sdk") => rt.block_on(closed_loop("sdk", &args, sdk_call)),
         Some("raw") => rt.block_on(closed_loop("raw", &args, raw_call)),
         Some("core") => core(arg(&args, 2)),
+        Some("local") => rt.block_on(local(arg(&args, 2))),
         Some("init") => rt.block_on(init(&args[2..])),
         _ => usage(),
     }
@@ -180,6 +201,78 @@ impl Attempter for Canned {
     async fn attempt(&self, _req: &InvokeRequest) -> RawOutcome {
         self.0.clone()
     }
+}
+
+/// The local account 2's handler and its SigV4 check on one signed Invoke, `iterations` times.
+async fn local(iterations: u32) {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use http::{HeaderMap, HeaderName, HeaderValue};
+    use xinvoke::local::lambda_api::{handle, LambdaRequest};
+    use xinvoke::local::{builtin, world::World, Scenario};
+    let world = Arc::new(World::new(Scenario::builtin()));
+    let uri =
+        "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A222222222222%3Afunction%3Atarget%3Alive/invocations";
+    let body = br#"{"hello":"world"}"#;
+    let identity = aws_credential_types::Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        builtin::SOURCE_SECRET_KEY,
+        None,
+        None,
+        "xbench",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(builtin::REGION)
+        .name("lambda")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing params")
+        .into();
+    let headers = [("host", "127.0.0.1:4590")];
+    let signable =
+        SignableRequest::new("POST", uri, headers.iter().copied(), SignableBody::Bytes(body)).expect("signable");
+    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+    let mut signed = HeaderMap::new();
+    for (k, v) in headers.iter().copied().chain(instructions.headers()) {
+        signed.append(
+            HeaderName::from_bytes(k.as_bytes()).expect("name"),
+            HeaderValue::from_str(v).expect("value"),
+        );
+    }
+    let (cpu0, t0) = (cpu(), Instant::now());
+    for _ in 0..iterations {
+        let req = LambdaRequest {
+            method: "POST",
+            raw_path: uri,
+            raw_query: "",
+            headers: &signed,
+            body: bytes::Bytes::from_static(body),
+        };
+        let status = handle(Arc::clone(&world), req).await.status();
+        assert_eq!(status, 200, "the local account 2 refused a correctly signed invoke");
+    }
+    let (handler_cpu, handler_wall) = (cpu() - cpu0, t0.elapsed());
+    let cpu1 = cpu();
+    for _ in 0..iterations {
+        let req = xinvoke::local::sigv4::SignedRequest {
+            method: "POST",
+            raw_path: uri,
+            raw_query: "",
+            headers: &signed,
+            body,
+        };
+        world.authenticate(&req, "lambda").expect("the signature verifies");
+    }
+    let sigv4_cpu = cpu() - cpu1;
+    let ns = |d: Duration| d.as_nanos() as f64 / f64::from(iterations);
+    println!(
+        "{{\"kind\":\"local\",\"iterations\":{iterations},\"handler_ns\":{:.0},\"handler_wall_ns\":{:.0},\"sigv4_ns\":{:.0}}}",
+        ns(handler_cpu),
+        ns(handler_wall),
+        ns(sigv4_cpu)
+    );
 }
 
 fn core(iterations: u64) {

@@ -105,6 +105,8 @@ log "raw-wrk-403-c$RAW_C: $rate/s over $n requests"
 
 log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
+log "local account 2's own work per invoke, in process ($CORE_N iterations)"
+LOCAL_WORK=$("$OUT/xbench" local "$CORE_N")
 
 log "invoker init vs hello-world lambda_runtime ($INIT_RUNS runs each)"
 INIT_ENV=("XINVOKE_TARGET_ARN=$FUNCTION" "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
@@ -160,6 +162,7 @@ echo "best harness run: $best_harness"
 echo "harness vs bare SDK loop: throughput $(ratio "$H_RATE" "$SDK_RATE")x, CPU per invoke $(ratio "$SDK_CPU" "$H_CPU")x less   (target >= 3x)"
 echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU per invoke $(ratio "$BOTO_CPU" "$H_CPU")x less   (target >= 40x)"
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
+echo "local account 2's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
 echo "local account 2: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
 ms() { jf "$1" init_ms_median; }
