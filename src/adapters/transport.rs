@@ -26,8 +26,8 @@ use std::time::Duration;
 /// The connector under every client: TCP (no Nagle, a connect timeout), then TLS for https.
 pub type Connector = HttpsConnector<TcpConnector>;
 
-/// Idle pooled connections are closed after this long (Lambda's front end closes them after
-/// about 60 s of silence; closing first avoids sending on a connection being torn down).
+/// Idle pooled connections are closed after this long: servers and NATs drop idle connections
+/// sooner or later, and one we close first is never one a request is sent on as it is torn down.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
 /// The TLS configuration, built once per process.
