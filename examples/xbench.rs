@@ -52,15 +52,18 @@ fn cpu() -> Duration {
     Duration::from_millis((field(14) + field(15)) * 1000 / clock_ticks())
 }
 
-/// Clock ticks a second (`getconf CLK_TCK`), 100 on Linux.
+/// Clock ticks a second (`getconf CLK_TCK`, asked once), 100 on Linux.
 fn clock_ticks() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
 fn rss_kb(pid: u32) -> u64 {
