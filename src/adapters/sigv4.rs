@@ -198,17 +198,8 @@ impl SigningCredentials {
 
 /// `YYYYMMDDTHHMMSSZ` of `at` (UTC).
 fn amz_date(at: SystemTime) -> [u8; 16] {
-    let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm, for days >= 0).
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (year, month, day, hour, minute, second) = crate::core::utc::split(secs);
     let mut out = *b"00000000T000000Z";
     let mut put = |at: usize, width: usize, mut v: u64| {
         for i in (at..at + width).rev() {
@@ -216,12 +207,12 @@ fn amz_date(at: SystemTime) -> [u8; 16] {
             v /= 10;
         }
     };
-    put(0, 4, year);
-    put(4, 2, month);
-    put(6, 2, day);
-    put(9, 2, rem / 3600);
-    put(11, 2, rem % 3600 / 60);
-    put(13, 2, rem % 60);
+    put(0, 4, year as u64);
+    put(4, 2, month.into());
+    put(6, 2, day.into());
+    put(9, 2, hour as u64);
+    put(11, 2, minute as u64);
+    put(13, 2, second as u64);
     out
 }
 

@@ -10,6 +10,7 @@ pub mod invocation;
 pub mod policy;
 pub mod record;
 pub mod retry;
+pub mod utc;
 
 pub use arn::{ArnError, FunctionArn, Qualifier, RoleArn};
 pub use classify::{classify, Class, Classification, RawOutcome, ServiceError};
