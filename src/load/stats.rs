@@ -161,7 +161,8 @@ impl PhaseMetrics {
                 let s = self.second(at);
                 s.sent += 1;
                 *s.classes.entry(class).or_default() += 1;
-                s.latency.saturating_record(latency);
+                // Auto-resizing: `record` grows it (`saturating_record` would clamp to its size).
+                let _ = s.latency.record(latency.min(MAX_US));
             }
             Kind::Cancelled => {
                 self.cancelled += 1;
@@ -743,6 +744,18 @@ mod tests {
         assert_eq!(p.attempts.retries, 20);
         assert_eq!(p.series.len(), 2);
         assert_eq!(p.series[0].sent + p.series[1].sent, 101);
+        // Second 0 saw latencies of 1..=50 ms, second 1 of 51..=100 ms.
+        let near = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() <= want * 0.02);
+        assert!(
+            near(p.series[0].p50_ms, 25.0) && near(p.series[0].p99_ms, 50.0),
+            "{:?}",
+            p.series[0]
+        );
+        assert!(
+            near(p.series[1].p50_ms, 75.0) && near(p.series[1].p99_ms, 100.0),
+            "{:?}",
+            p.series[1]
+        );
         let eni = p.classes.iter().find(|c| c.class == Class::EniLimit).unwrap();
         assert_eq!((eni.count, eni.first_second), (10, Some(0)));
         assert_eq!(p.distribution.iter().map(|b| b.count).sum::<u64>(), 100);
