@@ -9,6 +9,11 @@
 //!   the retry decision, the attempt log, the load record and the statistics;
 //! - `local ITERATIONS`: the local account 2's own work per Invoke, in process, without the
 //!   network: the handler (SigV4 verification, policy, the invoke) and SigV4 alone;
+//! - `null`: an endpoint that does nothing: it answers every request with the same Invoke 200
+//!   (the headers and body a successful invoke has) and is served the way the local account 2
+//!   is (tokio's worker threads, hyper's HTTP/1.1 connections, `TCP_NODELAY`). It prints
+//!   `listening on http://HOST:PORT` and serves until killed. Its CPU per request is what HTTP
+//!   over loopback costs any server on this machine, the floor under the local account 2's;
 //! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
 //!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then.
 //!
@@ -28,7 +33,7 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:li
 
 fn usage() -> ! {
     eprintln!(
-        "usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | local ITERATIONS | init BINARY RUNS"
+        "usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | local ITERATIONS | null | init BINARY RUNS"
     );
     std::process::exit(2)
 }
@@ -87,6 +92,7 @@ fn main() {
         Some("raw") => rt.block_on(closed_loop("raw", &args, raw_call)),
         Some("core") => core(arg(&args, 2)),
         Some("local") => rt.block_on(local(arg(&args, 2))),
+        Some("null") => rt.block_on(null()),
         Some("init") => rt.block_on(init(&args[2..])),
         _ => usage(),
     }
@@ -195,6 +201,36 @@ where
         requests as f64 / wall.as_secs_f64(),
         cpu_used.as_secs_f64() * 1e6 / requests as f64
     );
+}
+
+/// Serve a fixed Invoke 200 on a free loopback port until killed.
+async fn null() {
+    use hyper::server::conn::http1;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    println!("listening on http://{}", listener.local_addr().expect("address"));
+    let answer = |_req: http::Request<hyper::body::Incoming>| async {
+        let mut resp = http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")));
+        let h = resp.headers_mut();
+        h.insert("content-type", http::HeaderValue::from_static("application/json"));
+        h.insert("x-amz-executed-version", http::HeaderValue::from_static("1"));
+        h.insert(
+            "x-amzn-requestid",
+            http::HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
+        );
+        Ok::<_, std::convert::Infallible>(resp)
+    };
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = http1::Builder::new()
+                .serve_connection(io, hyper::service::service_fn(answer))
+                .await;
+        });
+    }
 }
 
 /// Answers at once from a fixed outcome: what is left is the core's own work.

@@ -52,7 +52,8 @@ fi
 
 "$OUT/xinvoke" local --listen 127.0.0.1:0 >"$OUT/local.log" 2>&1 &
 LOCAL_PID=$!
-cleanup() { kill "$LOCAL_PID" 2>/dev/null || true; }
+NULL_PID=""
+cleanup() { kill "$LOCAL_PID" $NULL_PID 2>/dev/null || true; }
 trap cleanup EXIT
 for _ in $(seq 50); do grep -q "listening on" "$OUT/local.log" && break; sleep 0.1; done
 ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/local.log" | head -1)"
@@ -65,14 +66,14 @@ unset AWS_PROFILE AWS_SESSION_TOKEN XINVOKE_TARGETS XINVOKE_TARGETS_FILE 2>/dev/
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-# run NAME REQUESTS CMD...: time CMD, count the local account 2's CPU meanwhile.
-# Appends "name rate client_cpu_us local_cpu_us max_rss_kb" to $OUT/rows.
+# run NAME REQUESTS CMD...: time CMD, count the endpoint's CPU meanwhile (SERVER_PID, the local
+# account 2 unless set). Appends "name rate client_cpu_us local_cpu_us max_rss_kb" to $OUT/rows.
 run() {
   local name=$1 n=$2; shift 2
-  local t0 out rate
-  t0=$(ticks "$LOCAL_PID")
+  local t0 out rate server=${SERVER_PID:-$LOCAL_PID}
+  t0=$(ticks "$server")
   out=$(/usr/bin/time -f 'TIME %e %U %S %M' "$@" 2>&1)
-  local t1; t1=$(ticks "$LOCAL_PID")
+  local t1; t1=$(ticks "$server")
   read -r _ wall user sys rss <<<"$(grep '^TIME ' <<<"$out" | tail -1)"
   rate=$(grep -oP 'rate \K[0-9.]+(?=/s sent)|"rate": ?\K[0-9.]+' <<<"$out" | head -1 || true)
   [[ -z "$rate" ]] && rate=$(awk -v n="$n" -v w="$wall" 'BEGIN{printf "%.1f", n/w}')
@@ -102,6 +103,15 @@ n=$(grep -oP '^\s*\K[0-9]+(?= requests in)' <<<"$out")
 rate=$(grep -oP 'Requests/sec:\s*\K[0-9.]+' <<<"$out")
 echo "raw-wrk-403-c$RAW_C $rate $(awk -v u="$user" -v s="$sys" -v n="$n" 'BEGIN{printf "%.1f", (u+s)*1e6/n}') $(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)*1e6/hz/n}') $rss" >>"$OUT/rows"
 log "raw-wrk-403-c$RAW_C: $rate/s over $n requests"
+
+# The floor: the same harness run against an endpoint that does nothing but answer 200.
+"$OUT/xbench" null >"$OUT/null.log" 2>&1 &
+NULL_PID=$!
+for _ in $(seq 50); do grep -q "listening on" "$OUT/null.log" && break; sleep 0.1; done
+NULL_ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/null.log" | head -1)"
+SERVER_PID=$NULL_PID run "harness-fast-c$SDK_C-null" "$HARNESS_N" env AWS_ENDPOINT_URL="$NULL_ENDPOINT" \
+  "${LOAD[@]}" --concurrency "$SDK_C" --requests "$HARNESS_N" --path fast
+kill "$NULL_PID" 2>/dev/null || true
 
 log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
@@ -143,7 +153,7 @@ RSS_MAX=$(sort -n "$OUT/rss" | tail -1)
 # ---- the table ------------------------------------------------------------------------------
 jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 get() { awk -v k="$1" -v f="$2" '$1==k{print $f}' "$OUT/rows"; }
-best_harness=$(awk '$1 ~ /^harness-fast/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
+best_harness=$(awk '$1 ~ /^harness-fast-c[0-9]+$/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
 H_RATE=$(get "$best_harness" 2); H_CPU=$(get "$best_harness" 3); H_LOCAL=$(get "$best_harness" 4)
 SDK_RATE=$(get "bare-sdk-loop-c$SDK_C" 2); SDK_CPU=$(get "bare-sdk-loop-c$SDK_C" 3)
 BOTO_RATE=$(get "boto3-threads$BOTO_C" 2); BOTO_CPU=$(get "boto3-threads$BOTO_C" 3)
@@ -153,7 +163,7 @@ cap() { awk -v c="$1" 'BEGIN{ if (c>0) printf "%.0f", 2e6/c; else print "-" }'; 
 echo
 echo "xinvoke bench $( ((QUICK)) && echo '--quick' ) · $(nproc) cores · $(date -u +%FT%TZ) · endpoint: local account 2 (release, SigV4 on)"
 echo
-printf '%-24s %12s %14s %14s %12s %12s\n' "client" "invokes/s" "client CPU µs" "local CPU µs" "max RSS MB" "per-core/s"
+printf '%-24s %12s %14s %14s %12s %12s\n' "client" "invokes/s" "client CPU µs" "server CPU µs" "max RSS MB" "per-core/s"
 while read -r name rate cpu lcpu rss; do
   printf '%-24s %12s %14s %14s %12.1f %12s\n' "$name" "$rate" "$cpu" "$lcpu" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$(cap "$cpu" | awk '{printf "%.0f", $1/2}')"
 done <"$OUT/rows"
@@ -164,6 +174,8 @@ echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
 echo "local account 2's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
 echo "local account 2: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
+NULL_CPU=$(get "harness-fast-c$SDK_C-null" 4)
+echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke => headroom $(ratio "$(cap "$NULL_CPU")" "$(cap "$H_CPU")")x at most for any endpoint here; 2x would need <= $(awk -v h="$H_CPU" 'BEGIN{printf "%.1f", h/2}') µs"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
 ms() { jf "$1" init_ms_median; }
 rss() { awk -v k="$(jf "$1" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}'; }

@@ -286,3 +286,40 @@ async fn unsigned_requests_are_missing_authentication_token() {
         br#"{"Message":"Missing Authentication Token","Type":"User"}"#
     );
 }
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_invokes_and_stops_accepting() {
+    let server = start().await;
+    control(
+        &server,
+        "POST",
+        "/_local/faults",
+        json!({"function":"target","latency_ms":400,"times":1}),
+    )
+    .await;
+    let addr = server.addr();
+    let client = source_lambda(&server);
+    let in_flight = tokio::spawn(async move {
+        client
+            .invoke()
+            .function_name(builtin::TARGET_ALIAS_ARN)
+            .payload(Blob::new(&b"{}"[..]))
+            .send()
+            .await
+    });
+    // The invoke is now held by the latency fault; shut down underneath it.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let t = Instant::now();
+    server.shutdown().await;
+    assert!(
+        t.elapsed() >= Duration::from_millis(200),
+        "shutdown returned after {:?}, before the in-flight invoke (~250 ms left) was answered",
+        t.elapsed()
+    );
+    let answer = in_flight.await.unwrap().expect("the in-flight invoke is answered");
+    assert_eq!(answer.status_code(), 200);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the server still accepts connections after shutdown"
+    );
+}

@@ -50,7 +50,8 @@ pub mod world;
 pub use scenario::{Scenario, ScenarioError};
 pub use stats::Stats;
 
-use axum::serve::ListenerExt;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
 use server::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -131,19 +132,9 @@ impl LocalServer {
         let addr = listener
             .local_addr()
             .map_err(|source| LocalError::Bind { addr, source })?;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let shared = Arc::new(Shared::new(scenario));
-        let app = server::router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
         Ok(LocalServer {
             addr,
             shared,
@@ -189,4 +180,49 @@ impl LocalServer {
             Err(e) => Err(LocalError::Serve(std::io::Error::other(e))),
         }
     }
+}
+
+/// Accept connections until `stopped`, serving each with hyper's HTTP/1.1 connection directly
+/// (keep-alive, no router: [`server::serve`] dispatches by path), then wait for in-flight
+/// requests. An accept error that is about one connection (the peer reset it, the process is
+/// out of file descriptors for a moment) skips it; any other ends the server.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: oneshot::Receiver<()>,
+) -> Result<(), std::io::Error> {
+    let graceful = GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) if e.raw_os_error() == Some(24) || e.raw_os_error() == Some(23) => {
+                    // EMFILE / ENFILE: connections close all the time under load; try again soon.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+            _ = &mut stopped => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let service = hyper::service::service_fn(move |req| server::serve(Arc::clone(&shared), peer, req));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away mid-request is its own business.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Accept errors that concern one connection only.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }

@@ -1,4 +1,4 @@
-//! The HTTP server: one axum router whose single fallback dispatches by path to STS, the
+//! The HTTP server: every request goes to one function that dispatches by path to STS, the
 //! Lambda API or the control API, reading each body once with a hard cap.
 
 use crate::local::errors::ApiError;
@@ -8,9 +8,9 @@ use crate::local::sigv4::SignedRequest;
 use crate::local::world::{request_id, World};
 use crate::local::{control, sts};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
 use axum::http::Request;
 use axum::response::Response;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
@@ -45,18 +45,18 @@ impl Shared {
     }
 }
 
-/// The router.
-pub fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new().fallback(dispatch).with_state(shared)
+/// Answer one request from `peer`: hyper's service function for every connection.
+pub async fn serve(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response, Infallible> {
+    Ok(dispatch(&shared, peer, req.map(Body::new)).await)
 }
 
-async fn dispatch(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
+async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Response {
     if req.uri().path().starts_with("/_local/") {
-        return control::handle(&shared, peer, req).await;
+        return control::handle(shared, peer, req).await;
     }
     let world = shared.world();
     let (parts, body) = req.into_parts();
