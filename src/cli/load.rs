@@ -476,127 +476,176 @@ pub fn write_reports(r: &Report, json_path: Option<&Path>, html_path: Option<&Pa
     Ok(())
 }
 
-/// Run the command; the exit code says how the run ended.
-pub async fn run(args: LoadArgs) -> Result<u8, String> {
-    crate::adapters::logging::init_cli();
-    let builtin_job = !args.load_given() && !args.aws_configured() && !args.no_retry;
-    let local = args.local || !args.aws_configured();
-    let model = args.model()?;
-    let duration = match &args.duration {
-        Some(d) => Some(parse_duration(d).map_err(|e| format!("--duration: {e}"))?),
-        None => match &model {
-            Model::Open(p) if p.end().is_some() => None,
-            _ if args.requests.is_some() => None,
-            Model::Open(Pacing::Ramp { over, .. }) => Some(*over),
-            _ => Some(Duration::from_secs(10)),
-        },
-    };
-    let grace = parse_duration(&args.grace).map_err(|e| format!("--grace: {e}"))?;
-    if !(args.deadline.is_finite() && args.deadline > 0.0 && args.deadline <= 86_400.0) {
-        return Err("--deadline must be a number of seconds from 0 to 86400".into());
-    }
-    let stop = args.stop_rules()?;
-    let payloads = args.payloads(local)?;
-    // Fail before the run, not after it, when a report cannot be written.
-    for (flag, path) in [("--json", &args.json), ("--html", &args.html)] {
-        if let Some(p) = path {
-            std::fs::File::create(p).map_err(|e| format!("{flag} {}: {e}", p.display()))?;
-        }
-    }
-    let workers = args.via == "lambda-workers";
-    if workers {
-        if args.record.is_some() {
-            return Err(
-                "--record is not available with --via lambda-workers: the workers send statistics, not records".into(),
-            );
-        }
-        if !(1..=1000).contains(&args.workers) {
-            return Err("--workers must be between 1 and 1000".into());
-        }
-        if payloads
-            .list()
-            .iter()
-            .any(|p| serde_json::from_slice::<Value>(p).is_err())
-        {
-            return Err("--via lambda-workers sends payloads inside a JSON event: they must be JSON".into());
-        }
-    }
-    let invocation_type = args
-        .invocation_type
-        .as_deref()
-        .map(str::parse::<InvocationType>)
-        .transpose()
-        .map_err(|e| format!("--type: {e}"))?;
+/// A `load` command's inputs, all checked before anything starts.
+struct Job {
+    /// The run goes to the local account 2 in-process.
+    local: bool,
+    /// `--via lambda-workers`.
+    workers: bool,
+    model: Model,
+    duration: Option<Duration>,
+    grace: Duration,
+    stop: StopRules,
+    payloads: Payloads,
+    invocation_type: Option<InvocationType>,
+    path: InvokePath,
+    /// Each phase's name and whether it retries, in order.
+    phases: Vec<(String, bool)>,
+}
 
-    // Where: the local account 2 in-process, or AWS.
-    let (env, settings, names) = if local {
-        let default_scenario = args.scenario.is_none();
-        let (text, label) = match &args.scenario {
-            Some(p) => (
-                std::fs::read_to_string(p).map_err(|e| format!("--scenario {}: {e}", p.display()))?,
-                p.display().to_string(),
-            ),
-            None => (VPC_LIMITS_SCENARIO.to_string(), "vpc-limits".to_string()),
-        };
-        let source = args
-            .scenario
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("scenarios/vpc-limits.toml"));
-        let mut invoker_listener = None;
-        let scenario = if workers {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| format!("starting the local invoker: {e}"))?;
-            let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
-            invoker_listener = Some(listener);
-            Scenario::from_toml_str(&with_local_invoker(&text, &url)?, &source).map_err(|e| e.to_string())?
-        } else if args.scenario.is_some() {
-            Scenario::from_path(&source).map_err(|e| e.to_string())?
-        } else {
-            Scenario::from_toml_str(&text, &source).map_err(|e| e.to_string())?
-        };
-        let server = LocalServer::start(scenario, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (settings, names) = local_settings(&args, default_scenario)?;
-        let invoker_task = match invoker_listener {
-            Some(listener) => {
-                let mut worker_settings = settings.clone();
-                if !args.real_waits {
-                    worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
-                }
-                let base = local_base(server.url(), worker_settings.timeouts).await;
-                Some(start_local_invoker(listener, worker_settings, base).await)
-            }
-            None => None,
-        };
-        (
-            Env::Local {
-                server,
-                scenario: label,
-                invoker_task,
+impl LoadArgs {
+    /// Check every input, so that bad input fails before the run rather than after it.
+    fn job(&self) -> Result<Job, String> {
+        let builtin_job = !self.load_given() && !self.aws_configured() && !self.no_retry;
+        let local = self.local || !self.aws_configured();
+        let model = self.model()?;
+        let duration = match &self.duration {
+            Some(d) => Some(parse_duration(d).map_err(|e| format!("--duration: {e}"))?),
+            None => match &model {
+                Model::Open(p) if p.end().is_some() => None,
+                _ if self.requests.is_some() => None,
+                Model::Open(Pacing::Ramp { over, .. }) => Some(*over),
+                _ => Some(Duration::from_secs(10)),
             },
-            settings,
-            names,
-        )
-    } else {
-        let more: Vec<(&'static str, String)> = args
-            .invocation_type
-            .clone()
-            .map(|t| ("XINVOKE_INVOCATION_TYPE", t))
-            .into_iter()
-            .collect();
-        let settings = args.target.settings(&more)?;
-        let names = match &args.name {
-            Some(list) => list.split(',').map(|n| Some(n.trim().to_string())).collect(),
-            None => vec![None],
         };
-        for n in names.iter().flatten() {
-            settings.target(Some(n)).map_err(|e| e.to_string())?;
+        let grace = parse_duration(&self.grace).map_err(|e| format!("--grace: {e}"))?;
+        if !(self.deadline.is_finite() && self.deadline > 0.0 && self.deadline <= 86_400.0) {
+            return Err("--deadline must be a number of seconds from 0 to 86400".into());
         }
-        (Env::Aws, settings, names)
+        let stop = self.stop_rules()?;
+        let payloads = self.payloads(local)?;
+        for (flag, path) in [("--json", &self.json), ("--html", &self.html)] {
+            if let Some(p) = path {
+                std::fs::File::create(p).map_err(|e| format!("{flag} {}: {e}", p.display()))?;
+            }
+        }
+        let workers = self.via == "lambda-workers";
+        if workers {
+            if self.record.is_some() {
+                return Err(
+                    "--record is not available with --via lambda-workers: the workers send statistics, not records"
+                        .into(),
+                );
+            }
+            if !(1..=1000).contains(&self.workers) {
+                return Err("--workers must be between 1 and 1000".into());
+            }
+            if payloads
+                .list()
+                .iter()
+                .any(|p| serde_json::from_slice::<Value>(p).is_err())
+            {
+                return Err("--via lambda-workers sends payloads inside a JSON event: they must be JSON".into());
+            }
+        }
+        let invocation_type = self
+            .invocation_type
+            .as_deref()
+            .map(str::parse::<InvocationType>)
+            .transpose()
+            .map_err(|e| format!("--type: {e}"))?;
+        let path: InvokePath = self.path.parse()?;
+        let phases = if builtin_job || self.compare {
+            vec![("without retries".into(), false), ("with retries".into(), true)]
+        } else if self.no_retry {
+            vec![("without retries".into(), false)]
+        } else {
+            vec![("with retries".into(), true)]
+        };
+        Ok(Job {
+            local,
+            workers,
+            model,
+            duration,
+            grace,
+            stop,
+            payloads,
+            invocation_type,
+            path,
+            phases,
+        })
+    }
+}
+
+/// Where the run goes, with its settings and the target names it cycles through.
+type Environment = (Env, Settings, Vec<Option<String>>);
+
+/// Start the local account 2 in-process (and, for `--via lambda-workers`, the invoker it
+/// forwards to), or take AWS from the flags and variables.
+async fn environment(args: &LoadArgs, job: &Job) -> Result<Environment, String> {
+    if !job.local {
+        return aws_environment(args);
+    }
+    let default_scenario = args.scenario.is_none();
+    let (text, label) = match &args.scenario {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| format!("--scenario {}: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (VPC_LIMITS_SCENARIO.to_string(), "vpc-limits".to_string()),
     };
-    let target_desc = names
+    let source = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("scenarios/vpc-limits.toml"));
+    let mut invoker_listener = None;
+    let scenario = if job.workers {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("starting the local invoker: {e}"))?;
+        let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
+        invoker_listener = Some(listener);
+        Scenario::from_toml_str(&with_local_invoker(&text, &url)?, &source).map_err(|e| e.to_string())?
+    } else if args.scenario.is_some() {
+        Scenario::from_path(&source).map_err(|e| e.to_string())?
+    } else {
+        Scenario::from_toml_str(&text, &source).map_err(|e| e.to_string())?
+    };
+    let server = LocalServer::start(scenario, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (settings, names) = local_settings(args, default_scenario)?;
+    let invoker_task = match invoker_listener {
+        Some(listener) => {
+            let mut worker_settings = settings.clone();
+            if !args.real_waits {
+                worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
+            }
+            let base = local_base(server.url(), worker_settings.timeouts).await;
+            Some(start_local_invoker(listener, worker_settings, base).await)
+        }
+        None => None,
+    };
+    let env = Env::Local {
+        server,
+        scenario: label,
+        invoker_task,
+    };
+    Ok((env, settings, names))
+}
+
+/// AWS: the target from `--target`/`--name` and the `XINVOKE_*` variables.
+fn aws_environment(args: &LoadArgs) -> Result<Environment, String> {
+    let more: Vec<(&'static str, String)> = args
+        .invocation_type
+        .clone()
+        .map(|t| ("XINVOKE_INVOCATION_TYPE", t))
+        .into_iter()
+        .collect();
+    let settings = args.target.settings(&more)?;
+    let names = match &args.name {
+        Some(list) => list.split(',').map(|n| Some(n.trim().to_string())).collect(),
+        None => vec![None],
+    };
+    for n in names.iter().flatten() {
+        settings.target(Some(n)).map_err(|e| e.to_string())?;
+    }
+    Ok((Env::Aws, settings, names))
+}
+
+/// The report's header: what ran where, and the notes a reader needs to read it right.
+fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) -> Result<RunInfo, String> {
+    let target = names
         .iter()
         .map(|n| {
             settings
@@ -606,31 +655,21 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         })
         .collect::<Result<Vec<_>, _>>()?
         .join(", ");
-
-    let phases: Vec<(String, bool)> = if builtin_job || args.compare {
-        vec![("without retries".into(), false), ("with retries".into(), true)]
-    } else if args.no_retry {
-        vec![("without retries".into(), false)]
-    } else {
-        vec![("with retries".into(), true)]
-    };
-    let shorten = local && !args.real_waits;
     let mut notes = Vec::new();
-    if let Env::Local { server, scenario, .. } = &env {
+    if let Env::Local { server, scenario, .. } = env {
         notes.push(format!(
             "local account 2 in-process at {} (scenario {scenario}); no AWS calls are made",
             server.url()
         ));
     }
-    if shorten && phases.iter().any(|(_, r)| *r) {
+    if job.local && !args.real_waits && job.phases.iter().any(|(_, r)| *r) {
         notes.push("retry waits are the default policy's shortened 10x for the local account 2 (--real-waits for the real ones)".into());
     }
-    let path: InvokePath = args.path.parse()?;
-    if !workers {
+    if !job.workers {
         notes.push(format!(
             "invoke path: {} ({})",
-            path.name(),
-            match path {
+            job.path.name(),
+            match job.path {
                 InvokePath::Fast =>
                     "signed here with SigV4 over a pooled hyper client; the SDK if that cannot be built",
                 InvokePath::Sdk => "aws-sdk-lambda",
@@ -639,22 +678,111 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     }
     notes.push(format!(
         "payload: {}",
-        String::from_utf8_lossy(&payloads.get(0))
+        String::from_utf8_lossy(&job.payloads.get(0))
             .chars()
             .take(120)
             .collect::<String>()
     ));
-    let info = RunInfo {
+    Ok(RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: now_rfc3339(),
-        target: target_desc,
+        target,
         via: args.via.clone(),
-        environment: match &env {
+        environment: match env {
             Env::Local { scenario, .. } => format!("local account 2 (scenario {scenario})"),
             Env::Aws => "AWS".to_string(),
         },
         notes,
+    })
+}
+
+/// `--via lambda-workers`: the service that invokes the invoker Lambda (account 1's, or the
+/// one played in this process), given an attempt timeout that outlasts a worker's share.
+async fn worker_invoker(args: &LoadArgs, job: &Job, env: &Env) -> Result<Arc<Service>, String> {
+    let arn = match env {
+        Env::Local { .. } => LOCAL_INVOKER_ARN.to_string(),
+        Env::Aws => args
+            .invoker
+            .clone()
+            .or_else(|| std::env::var("XINVOKE_INVOKER_ARN").ok().filter(|v| !v.is_empty()))
+            .ok_or(
+                "--via lambda-workers needs --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1",
+            )?,
     };
+    let vars = HashMap::from([("XINVOKE_TARGET_ARN", arn)]);
+    let mut s = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| format!("--invoker: {e}"))?;
+    s.retry.disabled = true;
+    // A worker answers when its share is done: the whole phase plus its grace and margin.
+    let phase_time = job
+        .duration
+        .or(plan_end(&job.model))
+        .unwrap_or(Duration::from_secs(840));
+    s.timeouts.attempt = (phase_time + job.grace + Duration::from_secs(60)).min(Duration::from_secs(900));
+    let base = match env {
+        Env::Local { server, .. } => local_base(server.url(), s.timeouts).await,
+        Env::Aws => clients::base_config(s.timeouts).await,
+    };
+    Ok(Arc::new(Service::new(s, &base).await))
+}
+
+/// One phase through the workers: split it into shares, send each to an invoker, merge the
+/// statistics they answer: how the phase ended, and a line per worker that failed (its share
+/// is missing). Fails when no worker answered.
+async fn worker_phase(
+    invoker: &Arc<Service>,
+    args: &LoadArgs,
+    job: &Job,
+    plan: &PhasePlan,
+    phase: u32,
+    names: &[Option<String>],
+    collector: &mut Collector,
+) -> Result<(EndReason, Vec<String>), String> {
+    let whole = crate::load::worker::WorkerJob {
+        worker: 0,
+        phase,
+        name: plan.name.clone(),
+        retries: plan.retries,
+        load: String::new(),
+        duration_ms: job.duration.map(|d| d.as_millis() as u64),
+        requests: args.requests,
+        payloads: job
+            .payloads
+            .list()
+            .iter()
+            .map(|p| serde_json::from_slice(p).unwrap_or(Value::Null))
+            .collect(),
+        targets: names.iter().flatten().cloned().collect(),
+        max_errors: job.stop.max_errors,
+        max_error_rate: job.stop.max_error_rate,
+        grace_ms: job.grace.as_millis() as u64,
+        max_in_flight: args.max_in_flight,
+        deadline_ms: (args.deadline * 1000.0) as u64,
+    };
+    collector.take(&LoadRecord::phase(phase, plan.info()));
+    let (answers, failed) = fan_out(Arc::clone(invoker), whole.split(&job.model, args.workers)).await;
+    let mut end = EndReason::Completed;
+    for a in &answers {
+        collector.metrics.merge(&a.metrics);
+        if a.end.is_early() {
+            end = a.end;
+        }
+    }
+    if answers.is_empty() {
+        return Err(format!(
+            "no worker answered: {}",
+            failed.first().cloned().unwrap_or_default()
+        ));
+    }
+    Ok((end, failed))
+}
+
+/// Run the command; the exit code says how the run ended.
+pub async fn run(args: LoadArgs) -> Result<u8, String> {
+    crate::adapters::logging::init_cli();
+    let job = args.job()?;
+    let environment = environment(&args, &job).await?;
+    let info = run_info(&args, &job, &environment)?;
+    let (env, settings, names) = environment;
 
     // Ctrl-C once: stop gracefully; twice: abandon what is in flight.
     let (stop_tx, stop_rx) = watch::channel(0u8);
@@ -671,120 +799,66 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     let progress = !args.quiet && std::io::stderr().is_terminal();
     let mut collector = Collector::new(args.record.as_deref(), progress).map_err(|e| e.to_string())?;
     collector.take(&LoadRecord::run(info));
-    let timeouts = settings.timeouts;
+    let shorten = job.local && !args.real_waits;
     let mut worst = EndReason::Completed;
     let mut worker_failures = Vec::new();
-    let invoker_service = if workers {
-        let arn = match &env {
-            Env::Local { .. } => LOCAL_INVOKER_ARN.to_string(),
-            Env::Aws => args
-                .invoker
-                .clone()
-                .or_else(|| std::env::var("XINVOKE_INVOKER_ARN").ok().filter(|v| !v.is_empty()))
-                .ok_or("--via lambda-workers needs --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1")?,
-        };
-        let vars = HashMap::from([("XINVOKE_TARGET_ARN", arn)]);
-        let mut s = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| format!("--invoker: {e}"))?;
-        s.retry.disabled = true;
-        // A worker answers when its share is done: the whole phase plus its grace and margin.
-        let phase_time = duration.or(plan_end(&model)).unwrap_or(Duration::from_secs(840));
-        s.timeouts.attempt = (phase_time + grace + Duration::from_secs(60)).min(Duration::from_secs(900));
-        let base = match &env {
-            Env::Local { server, .. } => local_base(server.url(), s.timeouts).await,
-            Env::Aws => clients::base_config(s.timeouts).await,
-        };
-        Some(Arc::new(Service::new(s, &base).await))
+    let invoker_service = if job.workers {
+        Some(worker_invoker(&args, &job, &env).await?)
     } else {
         None
     };
-    for (i, (name, retries)) in phases.iter().enumerate() {
+    for (i, (name, retries)) in job.phases.iter().enumerate() {
         if *stop_rx.borrow() >= 1 {
             break;
         }
-        let mut settings = settings.clone();
-        settings.retry = if shorten {
-            RetryPolicy::defaults_shortened(10.0)
-        } else {
-            settings.retry.clone()
-        };
-        settings.retry.disabled = !retries;
-        let base = match &env {
-            Env::Local { server, .. } => {
-                if i > 0 {
-                    crate::local::client::ControlClient::new(server.addr())
-                        .reset()
-                        .await
-                        .map_err(|e| format!("resetting the local account 2: {e}"))?;
-                }
-                local_base(server.url(), timeouts).await
-            }
-            Env::Aws => clients::base_config(timeouts).await,
-        };
-        let service = Arc::new(Service::with_path(settings, &base, path).await);
-        if service.path() != path {
-            eprintln!(
-                "note: the {} path is unavailable here; this phase uses the sdk path",
-                path.name()
-            );
-        }
+        let phase = i as u32;
         let plan = PhasePlan {
             name: name.clone(),
             retries: *retries,
-            model: model.clone(),
-            duration,
+            model: job.model.clone(),
+            duration: job.duration,
             requests: args.requests,
-            stop,
-            grace,
+            stop: job.stop,
+            grace: job.grace,
             max_in_flight: args.max_in_flight,
         };
-        collector.phase_started(name, duration.or(plan_end(&model)));
+        if let (Env::Local { server, .. }, true) = (&env, i > 0) {
+            crate::local::client::ControlClient::new(server.addr())
+                .reset()
+                .await
+                .map_err(|e| format!("resetting the local account 2: {e}"))?;
+        }
+        collector.phase_started(name, job.duration.or(plan_end(&job.model)));
         if let Some(invoker) = &invoker_service {
-            let whole = crate::load::worker::WorkerJob {
-                worker: 0,
-                phase: i as u32,
-                name: name.clone(),
-                retries: *retries,
-                load: String::new(),
-                duration_ms: duration.map(|d| d.as_millis() as u64),
-                requests: args.requests,
-                payloads: payloads
-                    .list()
-                    .iter()
-                    .map(|p| serde_json::from_slice(p).unwrap_or(Value::Null))
-                    .collect(),
-                targets: names.iter().flatten().cloned().collect(),
-                max_errors: stop.max_errors,
-                max_error_rate: stop.max_error_rate,
-                grace_ms: grace.as_millis() as u64,
-                max_in_flight: args.max_in_flight,
-                deadline_ms: (args.deadline * 1000.0) as u64,
-            };
-            collector.take(&LoadRecord::phase(i as u32, plan.info()));
-            let (answers, failures) = fan_out(Arc::clone(invoker), whole.split(&model, args.workers)).await;
-            for a in &answers {
-                collector.metrics.merge(&a.metrics);
-                if a.end.is_early() {
-                    worst = a.end;
-                }
-            }
-            if answers.is_empty() {
-                return Err(format!(
-                    "no worker answered: {}",
-                    failures.first().cloned().unwrap_or_default()
-                ));
-            }
-            worker_failures.extend(failures);
-            if worst.is_early() {
+            let (end, failed) = worker_phase(invoker, &args, &job, &plan, phase, &names, &mut collector).await?;
+            worker_failures.extend(failed);
+            if end.is_early() {
+                worst = end;
                 break;
             }
             continue;
+        }
+        let base = match &env {
+            Env::Local { server, .. } => local_base(server.url(), settings.timeouts).await,
+            Env::Aws => clients::base_config(settings.timeouts).await,
+        };
+        let mut settings = settings.clone();
+        if shorten {
+            settings.retry = RetryPolicy::defaults_shortened(10.0);
+        }
+        settings.retry.disabled = !retries;
+        let service = Arc::new(Service::with_path(settings, &base, job.path).await);
+        if service.path() != job.path {
+            eprintln!(
+                "note: the {} path is unavailable here; this phase uses the sdk path",
+                job.path.name()
+            );
         }
         let gauges = match &env {
             Env::Local { server, .. } => Some(LocalGauges(server)),
             Env::Aws => None,
         };
         let gauges_ref = gauges.as_ref().map(|g| g as &dyn Gauges);
-        let deadline = Duration::from_secs_f64(args.deadline);
         let mut sink = |r: &LoadRecord| collector.take(r);
         let outcome = if args.via == "invoker" {
             let target = Arc::new(InvokerTarget {
@@ -792,22 +866,23 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
                 names: names.clone(),
             });
             run_phase(
-                i as u32,
+                phase,
                 &plan,
                 target,
-                &payloads,
+                &job.payloads,
                 gauges_ref,
                 stop_rx.clone(),
                 &mut sink,
             )
             .await
         } else {
-            let target = Arc::new(DirectTarget::new(service, names.clone(), invocation_type, deadline));
+            let deadline = Duration::from_secs_f64(args.deadline);
+            let target = Arc::new(DirectTarget::new(service, names.clone(), job.invocation_type, deadline));
             run_phase(
-                i as u32,
+                phase,
                 &plan,
                 target,
-                &payloads,
+                &job.payloads,
                 gauges_ref,
                 stop_rx.clone(),
                 &mut sink,
@@ -820,6 +895,17 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         }
     }
     signals.abort();
+    finish(&args, env, collector, worst, &worker_failures).await
+}
+
+/// Print the report, write its files, stop the local account 2, and say how the run ended.
+async fn finish(
+    args: &LoadArgs,
+    env: Env,
+    collector: Collector,
+    worst: EndReason,
+    worker_failures: &[String],
+) -> Result<u8, String> {
     let metrics = collector.finish().map_err(|e| e.to_string())?;
     let r = metrics.finish();
     print!("{}", report::text::render(&r));
@@ -840,7 +926,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         }
         server.shutdown().await;
     }
-    for f in &worker_failures {
+    for f in worker_failures {
         eprintln!("warning: {f}; its share is missing from the report");
     }
     if !worker_failures.is_empty() && worst == EndReason::Completed {
