@@ -40,7 +40,7 @@ fn record(out: &Output) -> Value {
 
 #[tokio::test]
 async fn a_successful_invoke_prints_the_record_and_exits_zero() {
-    let server = start_local().await;
+    let server = start().await;
     let out = xinvoke(
         &server,
         &["--target", builtin::TARGET_ALIAS_ARN, "--payload", r#"{"hi":1}"#],
@@ -61,7 +61,7 @@ async fn a_successful_invoke_prints_the_record_and_exits_zero() {
 
 #[tokio::test]
 async fn role_chaining_from_the_environment_and_a_failure_exits_one() {
-    let server = start_local().await;
+    let server = start().await;
     let env = [
         ("XINVOKE_TARGET_ARN", builtin::TARGET_FUNCTION_ARN),
         ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
@@ -87,7 +87,7 @@ async fn role_chaining_from_the_environment_and_a_failure_exits_one() {
 
 #[tokio::test]
 async fn bad_input_exits_two_naming_the_flag_and_never_echoing_the_external_id() {
-    let server = start_local().await;
+    let server = start().await;
     let cases: &[(&[&str], &str)] = &[
         (&["--target", "target"], "--target / XINVOKE_TARGET_ARN"),
         (&["--target", builtin::TARGET_ALIAS_ARN, "--payload", "{"], "--payload"),

@@ -282,7 +282,7 @@ async fn failed_and_pending_functions_name_the_vpc_reason() {
 #[tokio::test]
 async fn state_set_through_the_control_api_is_named() {
     let server = start(None).await;
-    common::control(&server)
+    common::control_client(&server)
         .state(&serde_json::json!({"function": "target", "state": "Failed", "reason_code": "EC2RequestLimitExceeded"}))
         .await
         .expect("state accepted");

@@ -111,7 +111,7 @@ fn fault_matrix() -> Vec<Value> {
 
 #[tokio::test]
 async fn every_injected_fault_is_the_same_outcome_on_both_paths() {
-    let server = start_local().await;
+    let server = start().await;
     let mut classes = std::collections::BTreeSet::new();
     for (mode, vars) in [("resource", RESOURCE), ("role", ROLE)] {
         let services = pair(&server, source_credentials(), vars).await;
@@ -141,7 +141,7 @@ async fn every_injected_fault_is_the_same_outcome_on_both_paths() {
 
 #[tokio::test]
 async fn answers_function_errors_and_access_denied_agree_in_both_auth_modes() {
-    let server = start_local().await;
+    let server = start().await;
     for (mode, vars) in [("resource", RESOURCE), ("role", ROLE)] {
         let services = pair(&server, source_credentials(), vars).await;
         for ty in [
@@ -196,7 +196,7 @@ async fn answers_function_errors_and_access_denied_agree_in_both_auth_modes() {
 
 #[tokio::test]
 async fn bad_credentials_agree_whether_the_service_or_sts_refuses_them() {
-    let server = start_local().await;
+    let server = start().await;
     let bad_secret = Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
     for (what, creds) in [
         ("bad secret", bad_secret.clone()),
@@ -241,7 +241,7 @@ async fn bad_credentials_agree_whether_the_service_or_sts_refuses_them() {
 
 #[tokio::test]
 async fn timeouts_agree_sync_and_async() {
-    let server = start_local().await;
+    let server = start().await;
     let vars = [
         ("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN),
         ("XINVOKE_ATTEMPT_TIMEOUT_MS", "300"),
@@ -267,7 +267,7 @@ async fn timeouts_agree_sync_and_async() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_connect_on_both_paths() {
-    let server = start_local().await;
+    let server = start().await;
     let services = pair(&server, source_credentials(), RESOURCE).await;
     server.shutdown().await;
     for ty in [InvocationType::RequestResponse, InvocationType::Event] {
@@ -287,7 +287,7 @@ async fn an_unreachable_endpoint_is_connect_on_both_paths() {
 
 #[tokio::test]
 async fn the_fast_path_assumes_the_role_once_for_many_invokes() {
-    let server = start_local().await;
+    let server = start().await;
     let fast = on_path(&server, source_credentials(), ROLE, InvokePath::Fast).await;
     for i in 0..50 {
         let call = Call {

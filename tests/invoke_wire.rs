@@ -26,7 +26,7 @@ async fn invoke(svc: &Service, payload: serde_json::Value, ty: InvocationType) -
 
 #[tokio::test]
 async fn both_auth_modes_invoke_sync_async_and_dry_run() {
-    let server = start_local().await;
+    let server = start().await;
     let resource = resource_service(&server, &[]).await;
     let role = role_service(&server, &[]).await;
     for (mode, svc) in [("resource", &resource), ("role", &role)] {
@@ -55,7 +55,7 @@ async fn both_auth_modes_invoke_sync_async_and_dry_run() {
 
 #[tokio::test]
 async fn the_function_error_header_makes_a_function_error_not_ok() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     let r = invoke(&svc, json!({"fail": "boom"}), InvocationType::RequestResponse).await;
     assert_eq!(r.class(), Class::FunctionError);
@@ -67,7 +67,7 @@ async fn the_function_error_header_makes_a_function_error_not_ok() {
 
 #[tokio::test]
 async fn access_denied_tells_the_identity_side_from_the_resource_side() {
-    let server = start_local().await;
+    let server = start().await;
     // The source role may invoke target:live only: unqualified target is refused by the resource policy.
     let unqualified = service(
         &server,
@@ -95,7 +95,7 @@ async fn access_denied_tells_the_identity_side_from_the_resource_side() {
 
 #[tokio::test]
 async fn wrong_qualifier_is_not_found_and_bad_credentials_are_credentials() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     let r = svc
         .invoke(
@@ -145,7 +145,7 @@ async fn wrong_qualifier_is_not_found_and_bad_credentials_are_credentials() {
 /// both invocation types, with retries off so each is one attempt.
 #[tokio::test]
 async fn every_injected_error_is_classified_through_the_wire() {
-    let server = start_local().await;
+    let server = start().await;
     let resource = resource_service(&server, &[("XINVOKE_NO_RETRY", "true")]).await;
     let role = role_service(&server, &[("XINVOKE_NO_RETRY", "true")]).await;
     let cases: Vec<(serde_json::Value, Class, u16)> = vec![
@@ -251,7 +251,7 @@ async fn every_injected_error_is_classified_through_the_wire() {
 
 #[tokio::test]
 async fn retryable_failures_are_retried_and_then_succeed() {
-    let server = start_local().await;
+    let server = start().await;
     let retry = fast_retry(2);
     for svc in [
         resource_service(&server, &[("XINVOKE_RETRY", &retry)]).await,
@@ -279,7 +279,7 @@ async fn retryable_failures_are_retried_and_then_succeed() {
             (r.class(), r.attempts, r.stop),
             (Class::EniLimit, 3, StopReason::AttemptsExhausted)
         );
-        control(&server).clear_faults().await.unwrap();
+        control_client(&server).clear_faults().await.unwrap();
         // Non-retryable: one attempt whatever the policy.
         fault(
             &server,
@@ -297,7 +297,7 @@ async fn retryable_failures_are_retried_and_then_succeed() {
 
 #[tokio::test]
 async fn a_short_retry_after_is_honoured() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     fault(&server, json!({"function": "target", "error": "TooManyRequestsException", "reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "retry_after_s": 1, "times": 1})).await;
     let r = invoke(&svc, json!({}), InvocationType::RequestResponse).await;
@@ -313,7 +313,7 @@ async fn a_short_retry_after_is_honoured() {
 
 #[tokio::test]
 async fn no_retry_waits_past_the_deadline() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     fault(
         &server,
@@ -342,7 +342,7 @@ async fn no_retry_waits_past_the_deadline() {
 
 #[tokio::test]
 async fn an_exhausted_budget_stops_retries_across_invokes() {
-    let server = start_local().await;
+    let server = start().await;
     // Budget 3 tokens, each service retry costs 1: three retries in all, then none.
     let svc = resource_service(
         &server,
@@ -368,7 +368,7 @@ async fn an_exhausted_budget_stops_retries_across_invokes() {
 
 #[tokio::test]
 async fn a_slow_sync_target_times_out_and_is_not_retried_unless_idempotent() {
-    let server = start_local().await;
+    let server = start().await;
     let slow = json!({"sleep_ms": 1500});
     let svc = resource_service(
         &server,
@@ -396,7 +396,7 @@ async fn a_slow_sync_target_times_out_and_is_not_retried_unless_idempotent() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_connect() {
-    let server = start_local().await;
+    let server = start().await;
     let addr = server.addr();
     server.shutdown().await;
     // Nothing listens there now.
@@ -421,7 +421,7 @@ async fn an_unreachable_endpoint_is_connect() {
 
 #[tokio::test]
 async fn one_assume_role_serves_many_invokes() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = role_service(&server, &[]).await;
     for i in 0..25 {
         let r = invoke(&svc, json!({"i": i}), InvocationType::RequestResponse).await;
@@ -434,7 +434,7 @@ async fn one_assume_role_serves_many_invokes() {
 
 #[tokio::test]
 async fn oversize_payloads_are_refused_before_sending() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     let big = "x".repeat(1024 * 1024 + 10);
     let r = invoke(&svc, json!(big), InvocationType::Event).await;

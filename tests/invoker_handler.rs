@@ -22,7 +22,7 @@ fn fixture(text: &str) -> Value {
 
 #[tokio::test]
 async fn direct_events_answer_the_record_and_failures_are_diagnostics_named_by_class() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     let ok = invoker::handle(&svc, event(fixture(include_str!("../events/direct-sync.json"))))
         .await
@@ -60,7 +60,7 @@ async fn direct_events_answer_the_record_and_failures_are_diagnostics_named_by_c
 
 #[tokio::test]
 async fn a_named_target_event_picks_its_target() {
-    let server = start_local().await;
+    let server = start().await;
     let targets = json!({
         "target": {"arn": builtin::TARGET_FUNCTION_ARN},
         "other": {"arn": "arn:aws:lambda:us-east-1:222222222222:function:target:nope"}
@@ -95,7 +95,7 @@ async fn a_named_target_event_picks_its_target() {
 
 #[tokio::test]
 async fn an_sqs_batch_reports_only_the_failed_records() {
-    let server = start_local().await;
+    let server = start().await;
     for svc in [resource_service(&server, &[]).await, role_service(&server, &[]).await] {
         let answer = invoker::handle(&svc, event(fixture(include_str!("../events/sqs-batch.json"))))
             .await
@@ -120,7 +120,7 @@ async fn an_sqs_batch_reports_only_the_failed_records() {
 
 #[tokio::test]
 async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     for bad in [
         json!("text"),
@@ -142,7 +142,7 @@ async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape(
 
 #[tokio::test]
 async fn a_load_event_runs_a_bounded_load_and_answers_its_counts() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = resource_service(&server, &[]).await;
     let answer = invoker::handle(&svc, event(fixture(include_str!("../events/load.json"))))
         .await

@@ -42,7 +42,7 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
-    let server = start_local().await;
+    let server = start().await;
     let marker = "payload-marker-7f3a";
     let role = role_service(&server, &[("XINVOKE_RETRY", &fast_retry(1))]).await;
     let resource = resource_service(&server, &[]).await;

@@ -1,10 +1,10 @@
 //! Lambda's read calls (GetFunctionConfiguration, GetPolicy, GetAlias) with the real SDK.
 
-mod local_support;
+mod common;
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::State;
-use local_support::*;
+use common::*;
 use serde_json::json;
 use xinvoke::local::builtin;
 

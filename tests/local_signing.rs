@@ -1,13 +1,13 @@
 //! SigV4 edge cases over the wire: a request signed 20 minutes ago is refused as AWS does,
 //! and advancing the server clock does not break signatures made with real time.
 
-mod local_support;
+mod common;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use common::*;
 use http_body_util::{BodyExt, Full};
-use local_support::*;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
 use xinvoke::local::builtin;

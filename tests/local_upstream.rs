@@ -1,13 +1,13 @@
 //! The `upstream` behaviour forwards payloads to a real HTTP process and maps its answers.
 
-mod local_support;
+mod common;
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bytes::Bytes;
-use local_support::*;
+use common::*;
 use std::path::Path;
 use xinvoke::local::Scenario;
 

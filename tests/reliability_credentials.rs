@@ -24,7 +24,7 @@ async fn invoke(svc: &Service) -> InvokeRecord {
 
 #[tokio::test]
 async fn a_session_serves_its_lifetime_with_one_assume_role_and_no_failures() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = role_service(&server, &[]).await;
     // The session lasts 3600 s (STS's default); walk the endpoint's clock through most of it.
     for step in 0..6 {
@@ -32,7 +32,7 @@ async fn a_session_serves_its_lifetime_with_one_assume_role_and_no_failures() {
             let r = invoke(&svc).await;
             assert_eq!((r.class(), r.attempts), (Class::Ok, 1), "step {step}: {r:?}");
         }
-        control(&server).advance_clock(590).await.unwrap();
+        control_client(&server).advance_clock(590).await.unwrap();
     }
     assert_eq!(server.stats().sts_assume_role, 1, "one AssumeRole per session");
     server.shutdown().await;
@@ -40,11 +40,11 @@ async fn a_session_serves_its_lifetime_with_one_assume_role_and_no_failures() {
 
 #[tokio::test]
 async fn a_session_expired_by_the_endpoint_clock_is_refreshed_and_no_invoke_fails() {
-    let server = start_local().await;
+    let server = start().await;
     // The default retry policy: an expired token is retried once, 0.1 s later.
     let svc = role_service(&server, &[]).await;
     assert_eq!(invoke(&svc).await.class(), Class::Ok);
-    control(&server).advance_clock(3700).await.unwrap();
+    control_client(&server).advance_clock(3700).await.unwrap();
     let first = invoke(&svc).await;
     assert_eq!(
         (first.class(), first.attempts, first.stop),
@@ -71,7 +71,7 @@ async fn a_session_expired_by_the_endpoint_clock_is_refreshed_and_no_invoke_fail
 async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
     use xinvoke::adapters::config::Settings;
     use xinvoke::adapters::fast::InvokePath;
-    let server = start_local().await;
+    let server = start().await;
     let vars = [
         ("XINVOKE_TARGET_ARN", xinvoke::local::builtin::TARGET_FUNCTION_ARN),
         ("XINVOKE_ROLE_ARN", xinvoke::local::builtin::INVOKE_ROLE_ARN),
@@ -89,7 +89,7 @@ async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
         1,
         "the SDK client and the fast path share one session"
     );
-    control(&server).advance_clock(3700).await.unwrap();
+    control_client(&server).advance_clock(3700).await.unwrap();
     let first = invoke(&svc).await;
     assert_eq!((first.class(), first.attempts), (Class::Ok, 2), "{first:?}");
     assert_eq!(invoke(&svc).await.attempts, 1);
@@ -99,10 +99,10 @@ async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
 
 #[tokio::test]
 async fn a_burst_meeting_an_expired_session_causes_one_assume_role_and_no_failure() {
-    let server = start_local().await;
+    let server = start().await;
     let svc = std::sync::Arc::new(role_service(&server, &[]).await);
     assert_eq!(invoke(&svc).await.class(), Class::Ok);
-    control(&server).advance_clock(3700).await.unwrap();
+    control_client(&server).advance_clock(3700).await.unwrap();
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..32 {
         let svc = std::sync::Arc::clone(&svc);

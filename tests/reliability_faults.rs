@@ -98,7 +98,7 @@ fn expect(retryable: bool) -> (u32, StopReason) {
 
 #[tokio::test]
 async fn every_class_is_classified_and_retried_as_the_policy_says_in_both_auth_modes() {
-    let server = start_local().await;
+    let server = start().await;
     let retry = fast_retry(RETRIES);
     let extra = [("XINVOKE_RETRY", retry.as_str()), ("XINVOKE_ATTEMPT_TIMEOUT_MS", "400")];
     let modes = [
@@ -118,7 +118,7 @@ async fn every_class_is_classified_and_retried_as_the_policy_says_in_both_auth_m
                 spec["times"] = json!(10);
                 fault(&server, spec.clone()).await;
                 let r = svc.invoke(call(json!({}), ty), None).await.unwrap();
-                control(&server).clear_faults().await.unwrap();
+                control_client(&server).clear_faults().await.unwrap();
                 let retryable = *retryable && !(*class == Class::Timeout && ty == InvocationType::RequestResponse);
                 let (attempts, stop) = expect(retryable);
                 assert_eq!(
@@ -211,7 +211,7 @@ async fn connect_failures_are_retried_to_the_maximum_in_both_auth_modes() {
 
 #[tokio::test]
 async fn refused_credentials_are_tried_once_in_both_auth_modes() {
-    let server = start_local().await;
+    let server = start().await;
     let retry = fast_retry(RETRIES);
     let bad = aws_credential_types::Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
     let resource = service(
@@ -257,7 +257,7 @@ async fn refused_credentials_are_tried_once_in_both_auth_modes() {
 /// from the records and checked against the endpoint's own count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_a_total_outage_retries_stop_at_the_budget_and_attempts_fall_to_the_base_rate() {
-    let server = start_local().await;
+    let server = start().await;
     const BUDGET: u32 = 40;
     let svc = Arc::new(
         resource_service(

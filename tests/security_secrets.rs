@@ -64,7 +64,7 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
-    let server = start_local().await;
+    let server = start().await;
     let retry = fast_retry(1);
     let role = role_service(&server, &[("XINVOKE_RETRY", &retry)]).await;
     let resource = resource_service(&server, &[("XINVOKE_RETRY", &retry)]).await;
@@ -118,7 +118,7 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
         texts.push(("settings Debug".into(), format!("{:?}", svc.settings())));
     }
     // The endpoint expires the session: the ExpiredToken answer must not echo the token.
-    control(&server).advance_clock(3700).await.unwrap();
+    control_client(&server).advance_clock(3700).await.unwrap();
     let r = role
         .invoke(call(json!({"m": MARKER}), InvocationType::RequestResponse), None)
         .await
@@ -161,11 +161,11 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
     }
     texts.push((
         "stats".into(),
-        serde_json::to_string(&control(&server).stats().await.unwrap()).unwrap(),
+        serde_json::to_string(&control_client(&server).stats().await.unwrap()).unwrap(),
     ));
 
     // A load run through the role service with payloads carrying the marker: records and reports.
-    control(&server).reset().await.unwrap();
+    control_client(&server).reset().await.unwrap();
     fault(
         &server,
         json!({"function": "target", "error": "ServiceException", "probability": 0.3, "seed": 5}),
