@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use xinvoke::adapters::config::Settings;
 use xinvoke::adapters::fast::InvokePath;
 use xinvoke::adapters::service::{Call, Service};
+use xinvoke::core::errors;
 use xinvoke::core::{Class, InvocationType, InvokeRecord};
-use xinvoke::local::errors::LAMBDA_ERRORS;
 use xinvoke::local::{builtin, LocalServer};
 
 /// A service on `path`, configured by `vars` as the invoker reads its environment.
@@ -90,9 +90,8 @@ async fn agree(
 
 /// Every fault the control API can inject, with the extra fields of the two errors that carry them.
 fn fault_matrix() -> Vec<Value> {
-    let mut specs: Vec<Value> = LAMBDA_ERRORS
-        .iter()
-        .map(|e| json!({"function": "target", "error": e.name, "times": 1}))
+    let mut specs: Vec<Value> = errors::answered_by(false)
+        .map(|e| json!({"function": "target", "error": e.code, "times": 1}))
         .collect();
     for code in ["RequestLimitExceeded", "NetworkInterfaceLimitExceeded", "InternalError"] {
         specs

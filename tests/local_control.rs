@@ -87,23 +87,23 @@ async fn injected_ec2_unexpected_carries_the_ec2_error_code() {
 #[tokio::test]
 async fn every_error_of_the_table_reaches_the_sdk_with_its_name_and_status() {
     let server = start().await;
-    for spec in xinvoke::local::errors::LAMBDA_ERRORS {
+    for spec in xinvoke::core::errors::answered_by(false) {
         control(
             &server,
             "POST",
             "/_local/faults",
-            json!({"function":"target","error":spec.name,"times":1}),
+            json!({"function":"target","error":spec.code,"times":1}),
         )
         .await;
         let err = invoke(&server).await.unwrap_err();
-        assert_eq!(err.code(), Some(spec.name));
+        assert_eq!(err.code(), Some(spec.code));
         assert_eq!(
             err.raw_response().unwrap().status().as_u16(),
             spec.status,
             "{}",
-            spec.name
+            spec.code
         );
-        assert_eq!(err.message(), Some(spec.default_message), "{}", spec.name);
+        assert_eq!(err.message(), Some(spec.message), "{}", spec.code);
     }
 }
 
@@ -219,7 +219,7 @@ async fn failed_function_answers_the_error_of_its_reason_code() {
     let cases = [
         ("EniLimitExceeded", "ENILimitReachedException"),
         ("SubnetOutOfIPAddresses", "SubnetIPAddressLimitReachedException"),
-        ("EC2RequestLimitExceeded", "EC2ThrottledException"),
+        ("EC2RequestLimitExceeded", "EC2UnexpectedException"),
         ("InvalidSubnet", "InvalidSubnetIDException"),
     ];
     for (reason, code) in cases {

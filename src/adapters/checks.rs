@@ -4,12 +4,12 @@
 //! result to `core::diagnosis` for its meaning.
 
 use crate::adapters::config::{Auth, TargetConfig};
-use crate::adapters::lambda::SdkAttempter;
+use crate::adapters::lambda::{sts_failure, SdkAttempter};
 use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{classify, Class, RawOutcome, ServiceError};
 use crate::core::diagnosis::{self, AliasInfo, CallerIdentity, FunctionConfig, Missing, Report};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, Sent};
 use crate::core::policy;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -51,7 +51,7 @@ pub fn lambda_client(base: &SdkConfig, region: &str, role: Option<&AssumedRole>)
 
 /// STS GetCallerIdentity.
 pub async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<CallerIdentity, RawOutcome> {
-    let out = sts.get_caller_identity().send().await.map_err(translate)?;
+    let out = sts.get_caller_identity().send().await.map_err(|e| sts_failure(&e))?;
     Ok(CallerIdentity {
         account: out.account().unwrap_or_default().to_string(),
         arn: out.arn().unwrap_or_default().to_string(),
@@ -72,7 +72,7 @@ pub async fn assume_role(
         .set_external_id(external_id.map(str::to_string))
         .send()
         .await
-        .map_err(translate)?;
+        .map_err(|e| sts_failure(&e))?;
     let (Some(c), Some(user)) = (out.credentials(), out.assumed_role_user()) else {
         return Err(RawOutcome::Failed(ServiceError {
             status: 200,
@@ -166,8 +166,8 @@ fn translate<E: ProvideErrorMetadata>(err: SdkError<E>) -> RawOutcome {
                 ..Default::default()
             })
         }
-        SdkError::TimeoutError(_) => RawOutcome::TimedOut { may_have_run: false },
-        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { may_have_run: false },
+        SdkError::TimeoutError(_) => RawOutcome::TimedOut { sent: Sent::No },
+        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { sent: Sent::No },
         SdkError::ResponseError(r) => RawOutcome::Failed(ServiceError {
             status: r.raw().status().as_u16(),
             code: "UnreadableResponse".into(),

@@ -12,7 +12,7 @@ use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
 use crate::adapters::{clients, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, Sent};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
@@ -114,7 +114,7 @@ impl CredentialCache {
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some((Arc::clone(&signing), refresh_at));
                 Ok(signing)
             }
-            Err(e) => Err(credentials_failure(&e).unwrap_or(RawOutcome::CredentialsFailed { code: None })),
+            Err(e) => Err(credentials_failure(&e).unwrap_or(RawOutcome::CredentialsFailed(Default::default()))),
         }
     }
 }
@@ -280,18 +280,18 @@ impl FastAttempter {
         let Some(request) = self.signed_request(req, &credentials) else {
             return unsignable();
         };
-        let sync = req.invocation_type == InvocationType::RequestResponse;
+        let sent = Sent::of(req.invocation_type);
         let exchange = async {
             let resp = self
                 .client
                 .request(request)
                 .await
-                .map_err(|e| transport_failure(&e, sync))?;
+                .map_err(|e| transport_failure(&e, sent))?;
             let (parts, body) = resp.into_parts();
             match body.collect().await {
                 Ok(b) => Ok(translate(parts.status.as_u16(), &parts.headers, &b.to_bytes())),
                 // An answer arrived but could not be read: as the SDK path, the target may have run.
-                Err(_) if parts.status.as_u16() < 300 => Ok(RawOutcome::TimedOut { may_have_run: sync }),
+                Err(_) if parts.status.as_u16() < 300 => Ok(RawOutcome::TimedOut { sent }),
                 Err(_) => Ok(RawOutcome::Failed(ServiceError {
                     status: parts.status.as_u16(),
                     code: "UnreadableResponse".into(),
@@ -301,7 +301,7 @@ impl FastAttempter {
         };
         match tokio::time::timeout(self.attempt_timeout, exchange).await {
             Ok(Ok(outcome)) | Ok(Err(outcome)) => outcome,
-            Err(_) => RawOutcome::TimedOut { may_have_run: sync },
+            Err(_) => RawOutcome::TimedOut { sent },
         }
     }
 }

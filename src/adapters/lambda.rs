@@ -4,8 +4,8 @@
 
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::runner::{Attempter, InvokeRequest};
-use crate::core::classify::{RawOutcome, ServiceError};
-use crate::core::invocation::InvocationType;
+use crate::core::classify::{CredentialsFailure, RawOutcome, ServiceError};
+use crate::core::invocation::{InvocationType, Sent};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke::InvokeError;
@@ -76,7 +76,7 @@ pub fn token_expired(outcome: &RawOutcome) -> bool {
 
 /// Translate an Invoke error.
 pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOutcome {
-    let sync = ty == InvocationType::RequestResponse;
+    let sent = Sent::of(ty);
     if let Some(outcome) = credentials_failure(&err) {
         return outcome;
     }
@@ -104,17 +104,17 @@ pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOut
             }
             RawOutcome::Failed(se)
         }
-        SdkError::TimeoutError(_) => RawOutcome::TimedOut { may_have_run: sync },
-        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { may_have_run: false },
+        SdkError::TimeoutError(_) => RawOutcome::TimedOut { sent },
+        SdkError::DispatchFailure(d) if d.is_timeout() => RawOutcome::TimedOut { sent: Sent::No },
         SdkError::DispatchFailure(d) => match d.as_connector_error() {
-            Some(c) => transport_failure(c, sync),
+            Some(c) => transport_failure(c, sent),
             None => RawOutcome::ConnectFailed,
         },
         SdkError::ResponseError(r) => {
             // An answer arrived but could not be read (cut off, malformed): the target may have run.
             let status = r.raw().status().as_u16();
             if status < 300 {
-                RawOutcome::TimedOut { may_have_run: sync }
+                RawOutcome::TimedOut { sent }
             } else {
                 RawOutcome::Failed(ServiceError {
                     status,
@@ -132,9 +132,9 @@ pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOut
 }
 
 /// A failure before any answer: a connection never made (nothing sent, retryable), or one lost
-/// after the request was sent (a sync target may have run it). Told apart by hyper's own
+/// after the request was sent (`sent` says what it may have done). Told apart by hyper's own
 /// `is_connect` where the chain carries hyper's error, else by the I/O error's kind.
-pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sync: bool) -> RawOutcome {
+pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sent: Sent) -> RawOutcome {
     use std::io::ErrorKind::*;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -142,17 +142,17 @@ pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sync: bool) -> R
             return if h.is_connect() {
                 RawOutcome::ConnectFailed
             } else {
-                RawOutcome::ConnectionLost { may_have_run: sync }
+                RawOutcome::ConnectionLost { sent }
             };
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             match io.kind() {
-                TimedOut => return RawOutcome::TimedOut { may_have_run: false },
+                TimedOut => return RawOutcome::TimedOut { sent: Sent::No },
                 ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable => {
                     return RawOutcome::ConnectFailed
                 }
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
-                    return RawOutcome::ConnectionLost { may_have_run: sync }
+                    return RawOutcome::ConnectionLost { sent }
                 }
                 _ => {}
             }
@@ -162,26 +162,50 @@ pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sync: bool) -> R
     RawOutcome::ConnectFailed
 }
 
-/// A credentials failure anywhere in the error's chain (the provider failed, e.g. AssumeRole
-/// refused), with the STS error code when there is one. Service answers that refuse the
-/// credentials presented are `Failed` with a credentials code, classified by the table.
-pub(crate) fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
+/// A credentials failure anywhere in the error's chain: STS's answer to the call that opens a
+/// session (AssumeRole, AssumeRoleWithWebIdentity) with its code and status, a connection to
+/// STS that failed, or a provider that failed without calling STS. Service answers that refuse
+/// the credentials presented are `Failed` with a credentials code, classified by the table.
+pub fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     let mut found = false;
     while let Some(e) = cur {
-        if let Some(sts) = e.downcast_ref::<SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError>>() {
-            return Some(match sts {
-                SdkError::ServiceError(ctx) => RawOutcome::CredentialsFailed {
-                    code: ctx.err().code().map(str::to_string),
-                },
-                SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => RawOutcome::ConnectFailed,
-                _ => RawOutcome::CredentialsFailed { code: None },
-            });
+        if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleError>>() {
+            return Some(sts_failure(sts));
+        }
+        if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleWithWebIdentityError>>() {
+            return Some(sts_failure(sts));
         }
         if e.downcast_ref::<CredentialsError>().is_some() {
             found = true;
         }
         cur = e.source();
     }
-    found.then_some(RawOutcome::CredentialsFailed { code: None })
+    found.then(|| RawOutcome::CredentialsFailed(CredentialsFailure::default()))
+}
+
+/// An STS call's failure: its answer (code and status), or no answer at all, which is retried
+/// like a connection failure (nothing was granted, so nothing can run twice).
+pub(crate) fn sts_failure<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> RawOutcome {
+    match err {
+        SdkError::ServiceError(ctx) => RawOutcome::CredentialsFailed(CredentialsFailure {
+            code: ctx.err().code().map(str::to_string),
+            status: Some(ctx.raw().status().as_u16()),
+            message: ctx.err().message().map(str::to_string),
+        }),
+        SdkError::ResponseError(r) => RawOutcome::CredentialsFailed(CredentialsFailure {
+            status: Some(r.raw().status().as_u16()),
+            ..CredentialsFailure::default()
+        }),
+        SdkError::TimeoutError(_) => RawOutcome::TimedOut { sent: Sent::No },
+        SdkError::DispatchFailure(d) => match d.as_connector_error() {
+            Some(c) if c.is_timeout() => RawOutcome::TimedOut { sent: Sent::No },
+            _ => RawOutcome::ConnectFailed,
+        },
+        _ => RawOutcome::CredentialsFailed(CredentialsFailure::default()),
+    }
 }

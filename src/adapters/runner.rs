@@ -3,9 +3,9 @@
 
 use crate::core::arn::FunctionArn;
 use crate::core::classify::{classify, RawOutcome};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, Sent};
 use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
-use crate::core::retry::{Decision, RetryBudget, RetryPolicy};
+use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,6 +69,9 @@ impl Runner {
     }
 
     /// Invoke until the policy stops: success, a final failure, the deadline or the budget.
+    ///
+    /// `deadline` bounds everything: no attempt starts after it, a running attempt is cut at
+    /// it (the attempt timeout is capped by the time left), and no retry wait crosses it.
     pub async fn run<A: Attempter>(
         &self,
         attempter: &A,
@@ -85,6 +88,14 @@ impl Runner {
                 too_large.to_string(),
             );
         }
+        if deadline.is_some_and(|d| d <= started) {
+            return InvokeRecord::not_started(
+                &req.target,
+                req.function.to_string(),
+                req.invocation_type,
+                DEADLINE_BEFORE_START,
+            );
+        }
         // Filled in by the first attempt below.
         let mut record = InvokeRecord::refused(
             &req.target,
@@ -94,11 +105,25 @@ impl Runner {
             String::new(),
         );
         let mut wait_before = Duration::ZERO;
+        let mut last_retry_cost = None;
+        let mut any_may_have_run = false;
         loop {
             let attempt_started = Instant::now();
-            let raw = attempter.attempt(req).await;
+            let (raw, cut) = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, attempter.attempt(req)).await {
+                    Ok(raw) => (raw, false),
+                    Err(_) => (
+                        RawOutcome::TimedOut {
+                            sent: Sent::of(req.invocation_type),
+                        },
+                        true,
+                    ),
+                },
+                None => (attempter.attempt(req).await, false),
+            };
             let latency = attempt_started.elapsed();
-            let outcome = classify(&raw);
+            let mut outcome = classify(&raw);
+            any_may_have_run |= outcome.may_have_run;
             record.attempts += 1;
             record.attempt_log.push(AttemptRecord {
                 attempt: record.attempts,
@@ -107,11 +132,17 @@ impl Runner {
                 error_code: outcome.error_code.clone(),
                 latency_ms: ms(latency),
                 wait_before_ms: ms(wait_before),
+                may_have_run: outcome.may_have_run,
             });
-            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let decision = self
-                .policy
-                .decide(&outcome, record.attempts, remaining, self.unit_random(), &self.budget);
+            let decision = if cut {
+                outcome.hint = Some(DEADLINE_CUT.to_string());
+                Decision::Stop(StopReason::Deadline)
+            } else {
+                let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                self.policy
+                    .decide(&outcome, record.attempts, remaining, self.unit_random(), &self.budget)
+            };
+            outcome.may_have_run = any_may_have_run;
             record.outcome = outcome;
             match raw {
                 RawOutcome::Answered {
@@ -119,12 +150,14 @@ impl Runner {
                     payload,
                     ..
                 } => {
+                    self.budget.succeeded(last_retry_cost);
                     record.executed_version = executed_version;
                     record.message = None;
                     record.payload =
                         (req.invocation_type == InvocationType::RequestResponse).then(|| payload_value(&payload));
                 }
                 RawOutcome::Failed(e) => record.message = e.message,
+                RawOutcome::CredentialsFailed(f) => record.message = f.message,
                 _ => record.message = None,
             }
             match decision {
@@ -132,7 +165,8 @@ impl Runner {
                     record.stop = reason;
                     break;
                 }
-                Decision::Retry { wait } => {
+                Decision::Retry { wait, cost } => {
+                    last_retry_cost = Some(cost);
                     tokio::time::sleep(wait).await;
                     wait_before = wait;
                 }
@@ -143,6 +177,12 @@ impl Runner {
     }
 }
 
+/// The hint of an attempt the deadline cut short.
+const DEADLINE_CUT: &str = "The invocation's deadline (its time left, less XINVOKE_DEADLINE_MARGIN_MS) came before the answer: the attempt was cut short so the answer is still given in time; raise the function's timeout, or speed up the target.";
+
+/// The hint of an invoke the deadline came before.
+const DEADLINE_BEFORE_START: &str = "Not attempted: the invocation's deadline (its time left, less XINVOKE_DEADLINE_MARGIN_MS) came before it could start; raise the function's timeout, or let more records run at once (XINVOKE_SQS_CONCURRENCY).";
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -151,7 +191,6 @@ fn ms(d: Duration) -> f64 {
 mod tests {
     use super::*;
     use crate::core::classify::{Class, ServiceError};
-    use crate::core::retry::StopReason;
     use std::collections::VecDeque;
 
     /// Answers from a script, counting attempts.

@@ -1,10 +1,13 @@
 //! Classification: one pure function from what the wire said ([`RawOutcome`]) to what it means
 //! ([`Classification`]): a class, whether retrying can help, and what to fix when it can't.
 //!
-//! Every error of the Invoke API (`shared/reference/lambda-invoke.md` §2) has its row in
-//! [`ERROR_TABLE`]. Codes the table does not name fall back on their HTTP status. Message text
-//! is read in one place only, [`access_denied_side`], because AWS gives no other signal there.
+//! Every error Lambda's Invoke or an assumed role's STS call can answer has its row in the one
+//! table, [`crate::core::errors::ERRORS`]. Codes the table does not name fall back on their
+//! HTTP status. Message text is read in one place only, [`access_denied_side`], because AWS
+//! gives no other signal there.
 
+use crate::core::errors::{self, ErrorRow};
+use crate::core::invocation::Sent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -24,19 +27,26 @@ pub enum RawOutcome {
     },
     /// A non-2xx answer from the service.
     Failed(ServiceError),
-    /// The attempt's time ran out. `may_have_run`: the request was sent and was synchronous,
-    /// so the target may be running it now.
-    TimedOut { may_have_run: bool },
+    /// The attempt's time ran out before an answer. `sent`: what the request may have done.
+    TimedOut { sent: Sent },
     /// No connection could be made (refused, unreachable, DNS): nothing was sent.
     ConnectFailed,
-    /// The connection broke after the request was sent, before an answer. `may_have_run`: the
-    /// request was synchronous, so the target may have run it.
-    ConnectionLost { may_have_run: bool },
-    /// No usable credentials: AssumeRole refused, the provider failed, or the service refused
-    /// the ones presented (bad key, bad signature, expired token).
-    CredentialsFailed { code: Option<String> },
+    /// The connection broke after the request was sent, before an answer.
+    ConnectionLost { sent: Sent },
+    /// No usable credentials: STS answered an error to the call that opens the session
+    /// (AssumeRole throttled, refused, ...), or the provider failed without an answer.
+    CredentialsFailed(CredentialsFailure),
     /// Refused before sending: the request breaks a limit the service would enforce.
     Rejected { code: String, message: String },
+}
+
+/// Why no credentials could be had: STS's answer, when there was one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CredentialsFailure {
+    /// STS's error code (`<Code>`), e.g. `Throttling`, `AccessDenied`.
+    pub code: Option<String>,
+    pub status: Option<u16>,
+    pub message: Option<String>,
 }
 
 /// A service's error answer: status, the error name and the fields the classifier reads.
@@ -81,11 +91,15 @@ pub enum Class {
     Timeout,
     Connect,
     Credentials,
+    /// STS throttled the call that opens the assumed-role session.
+    StsThrottled,
+    /// STS failed (5xx) or could not reach an identity provider while opening the session.
+    StsUnavailable,
 }
 
 impl Class {
     /// Every class, in report order.
-    pub const ALL: [Class; 23] = [
+    pub const ALL: [Class; 25] = [
         Class::Ok,
         Class::FunctionError,
         Class::Throttled,
@@ -109,6 +123,8 @@ impl Class {
         Class::Timeout,
         Class::Connect,
         Class::Credentials,
+        Class::StsThrottled,
+        Class::StsUnavailable,
     ];
 
     /// The class's stable snake_case name.
@@ -137,6 +153,8 @@ impl Class {
             Class::Timeout => "timeout",
             Class::Connect => "connect",
             Class::Credentials => "credentials",
+            Class::StsThrottled => "sts_throttled",
+            Class::StsUnavailable => "sts_unavailable",
         }
     }
 
@@ -177,116 +195,12 @@ pub struct Classification {
     /// The service's `Retry-After`, in seconds.
     pub retry_after_s: Option<f64>,
     pub function_error: Option<String>,
+    /// The request got no answer after it was sent: the target may have run it, or the event
+    /// may be queued (and run).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_run: bool,
     /// What to fix, in a sentence; `None` for `ok`.
     pub hint: Option<String>,
-}
-
-/// One row of the Invoke error table.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorRow {
-    pub code: &'static str,
-    pub status: u16,
-    pub class: Class,
-    pub retryable: bool,
-    /// What to fix.
-    pub hint: &'static str,
-}
-
-const fn row(code: &'static str, status: u16, class: Class, retryable: bool, hint: &'static str) -> ErrorRow {
-    ErrorRow {
-        code,
-        status,
-        class,
-        retryable,
-        hint,
-    }
-}
-
-const HINT_INVALID: &str =
-    "The request itself is wrong (parameters, payload or invocation type): fix the request; retrying cannot help.";
-const HINT_DEPLOY: &str =
-    "The target's deployment is broken (runtime or package): redeploy the target function in account 2.";
-const HINT_VPC_CONFIG: &str = "The target's VPC configuration is invalid: check the subnets, security groups and the target execution role's ec2:*NetworkInterface* permissions (AWSLambdaVPCAccessExecutionRole) in account 2.";
-const HINT_KMS: &str = "The target's environment variables cannot be decrypted: grant the target's execution role kms:Decrypt on the key, or enable the key, in account 2.";
-const HINT_EFS_PERM: &str = "The target cannot mount its file system: check the access point, mount targets and the target role's permissions in account 2.";
-const HINT_EFS_TRANSIENT: &str = "The target's file system did not answer in time: retrying may help; check mount targets in the target's subnets if it persists.";
-const HINT_NOT_READY: &str = "The target is not ready (Pending after a create/update, or Inactive and rebuilding its VPC connection): wait and retry; check State with GetFunctionConfiguration.";
-const HINT_SNAPSTART: &str = "SnapStart failed for this version: publish the version again or turn SnapStart off.";
-const HINT_EC2_THROTTLED: &str = "EC2 throttled Lambda while it set up the target's network interfaces (EC2 API rate limit on the target's execution role): retry with long waits; avoid many concurrent function creates/updates in account 2.";
-const HINT_ENI_LIMIT: &str = "The VPC's network-interface quota is used up (NetworkInterfaceLimitExceeded): delete unused ENIs or raise the 'Network interfaces per Region' quota in account 2; retrying will not free one.";
-const HINT_EC2_REQUEST_LIMIT: &str = "EC2 answered RequestLimitExceeded to Lambda's network-interface calls: slow down function creates/updates and concurrency spikes in account 2; retries wait long on purpose.";
-const HINT_SUBNET_IP: &str = "The target's subnets have no free IP addresses: add larger subnets (or more of them) to the function's VPC config in account 2.";
-const HINT_EC2_UNEXPECTED: &str = "EC2 returned an unexpected error while Lambda set up the target's network: see EC2ErrorCode and CloudTrail's CreateNetworkInterface events in account 2.";
-const HINT_THROTTLED: &str = "Lambda throttled the invoke (see Reason): lower the request rate, or raise account or reserved concurrency in account 2; retries honour Retry-After.";
-const HINT_QUOTA: &str = "A service quota of account 2 is exceeded: request an increase in Service Quotas.";
-const HINT_TOO_LARGE: &str =
-    "The payload exceeds Lambda's limit (6 MB sync, 1 MB async): send less or pass a reference (e.g. an S3 key).";
-const HINT_NOT_FOUND: &str = "No such function or qualifier, or the caller may not see it: check the full ARN, the alias/version, and the region.";
-const HINT_SERVICE: &str =
-    "Lambda had an internal error: retrying may help; if it persists, check the AWS Health Dashboard.";
-const HINT_MEDIA: &str = "The payload must be JSON: send a valid JSON document.";
-
-/// Every modelled Invoke error, plus the ones AWS returns unmodelled. The classification
-/// table: README's class list and the tests are written against it.
-pub const ERROR_TABLE: &[ErrorRow] = &[
-    row("InvalidParameterValueException", 400, Class::InvalidRequest, false, HINT_INVALID),
-    row("InvalidRequestContentException", 400, Class::InvalidRequest, false, "The request body is not valid JSON: send a valid JSON payload."),
-    row("RecursiveInvocationException", 400, Class::InvalidRequest, false, "Lambda stopped a recursive loop between functions: break the loop or configure recursive loop detection."),
-    row("SnapStartException", 400, Class::InvalidRequest, false, HINT_SNAPSTART),
-    row("NoPublishedVersionException", 400, Class::InvalidRequest, false, "The function has no published version: publish one and point the alias at it."),
-    row("ModeNotSupportedException", 400, Class::InvalidRequest, false, HINT_INVALID),
-    row("ServiceQuotaExceededException", 402, Class::Quota, false, HINT_QUOTA),
-    row("EFSMountFailureException", 403, Class::Efs, false, HINT_EFS_PERM),
-    row("S3FilesMountFailureException", 403, Class::Efs, false, HINT_EFS_PERM),
-    row("ResourceNotFoundException", 404, Class::NotFound, false, HINT_NOT_FOUND),
-    row("EFSMountConnectivityException", 408, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("EFSMountTimeoutException", 408, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("S3FilesMountConnectivityException", 408, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("S3FilesMountTimeoutException", 408, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("SnapStartTimeoutException", 408, Class::NotReady, true, "SnapStart restore timed out: retrying may help; check the function's init code if it persists."),
-    row("ResourceConflictException", 409, Class::NotReady, true, HINT_NOT_READY),
-    row("SnapStartNotReadyException", 409, Class::NotReady, true, "The SnapStart snapshot is still being created: wait and retry."),
-    row("SnapStartRegenerationFailureException", 409, Class::NotReady, false, HINT_SNAPSTART),
-    row("EFSIOException", 410, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("S3FilesIOException", 410, Class::Efs, true, HINT_EFS_TRANSIENT),
-    row("RequestTooLargeException", 413, Class::PayloadTooLarge, false, HINT_TOO_LARGE),
-    row("SerializedRequestEntityTooLargeException", 413, Class::PayloadTooLarge, false, HINT_TOO_LARGE),
-    row("UnsupportedMediaTypeException", 415, Class::InvalidRequest, false, HINT_MEDIA),
-    row("TooManyRequestsException", 429, Class::Throttled, true, HINT_THROTTLED),
-    row("ServiceException", 500, Class::Service, true, HINT_SERVICE),
-    row("EC2ThrottledException", 502, Class::Ec2Throttled, true, HINT_EC2_THROTTLED),
-    row("EC2UnexpectedException", 502, Class::Ec2Unexpected, true, HINT_EC2_UNEXPECTED),
-    row("EC2AccessDeniedException", 502, Class::VpcConfig, false, HINT_VPC_CONFIG),
-    row("ENILimitReachedException", 502, Class::EniLimit, true, HINT_ENI_LIMIT),
-    row("ENINotReadyException", 502, Class::NotReady, true, "The target's network interface is still being created: wait a few moments and retry."),
-    row("SubnetIPAddressLimitReachedException", 502, Class::SubnetIpLimit, true, HINT_SUBNET_IP),
-    row("InvalidSubnetIDException", 502, Class::VpcConfig, false, HINT_VPC_CONFIG),
-    row("InvalidSecurityGroupIDException", 502, Class::VpcConfig, false, HINT_VPC_CONFIG),
-    row("ResourceNotReadyException", 502, Class::NotReady, true, HINT_NOT_READY),
-    row("InvalidRuntimeException", 502, Class::InvalidRequest, false, HINT_DEPLOY),
-    row("InvalidZipFileException", 502, Class::InvalidRequest, false, HINT_DEPLOY),
-    row("KMSAccessDeniedException", 502, Class::Kms, false, HINT_KMS),
-    row("KMSDisabledException", 502, Class::Kms, false, HINT_KMS),
-    row("KMSInvalidStateException", 502, Class::Kms, false, HINT_KMS),
-    row("KMSNotFoundException", 502, Class::Kms, false, HINT_KMS),
-    // Not in the model, but what AWS answers for a missing permission or bad credentials.
-    row("AccessDeniedException", 403, Class::AccessDenied, false, ""),
-    row("UnrecognizedClientException", 403, Class::Credentials, false, "The access key is not known: check the credentials in use (AWS_PROFILE / AWS_ACCESS_KEY_ID) or the assumed role's session."),
-    row("InvalidClientTokenId", 403, Class::Credentials, false, "The access key is not known: check the credentials in use (AWS_PROFILE / AWS_ACCESS_KEY_ID)."),
-    row("InvalidSignatureException", 403, Class::Credentials, false, "The request signature does not match: check the secret key, and that the clock is in sync."),
-    row("SignatureDoesNotMatch", 403, Class::Credentials, false, "The request signature does not match: check the secret key, and that the clock is in sync."),
-    row("IncompleteSignatureException", 400, Class::Credentials, false, "The request was not fully signed: check the credentials provider."),
-    row("MissingAuthenticationTokenException", 403, Class::Credentials, false, "The request carried no credentials: configure AWS credentials for the invoker."),
-    row("MissingAuthenticationToken", 403, Class::Credentials, false, "The request carried no credentials: configure AWS credentials for the invoker."),
-    row("ExpiredTokenException", 403, Class::Credentials, true, "The session token expired: the client refreshes assumed-role sessions before expiry; check the clock and the session duration."),
-    row("ExpiredToken", 403, Class::Credentials, true, "The session token expired: check the clock and the session duration."),
-    row("RequestExpired", 400, Class::Credentials, false, "The request's signature date is too far from AWS's clock: sync the clock."),
-    row("ThrottlingException", 400, Class::Throttled, true, HINT_THROTTLED),
-];
-
-/// The row for an error name, if the table has one. Names are matched exactly, as AWS sends them.
-pub fn error_row(code: &str) -> Option<&'static ErrorRow> {
-    ERROR_TABLE.iter().find(|r| r.code == code)
 }
 
 /// Which side refused an AccessDenied: the only place message text is read, because AWS
@@ -305,41 +219,45 @@ pub fn access_denied_side(message: &str) -> Option<Class> {
 /// EC2 codes that can ride in EC2UnexpectedException's `EC2ErrorCode`, with `Client.` cut.
 fn ec2_code_class(code: &str) -> Option<(Class, &'static str)> {
     match code.strip_prefix("Client.").unwrap_or(code) {
-        "RequestLimitExceeded" => Some((Class::Ec2RequestLimit, HINT_EC2_REQUEST_LIMIT)),
-        "NetworkInterfaceLimitExceeded" => Some((Class::EniLimit, HINT_ENI_LIMIT)),
-        "InsufficientFreeAddressesInSubnet" => Some((Class::SubnetIpLimit, HINT_SUBNET_IP)),
+        "RequestLimitExceeded" => Some((Class::Ec2RequestLimit, errors::HINT_EC2_REQUEST_LIMIT)),
+        "NetworkInterfaceLimitExceeded" => Some((Class::EniLimit, errors::HINT_ENI_LIMIT)),
+        "InsufficientFreeAddressesInSubnet" => Some((Class::SubnetIpLimit, errors::HINT_SUBNET_IP)),
         _ => None,
     }
 }
 
-/// The class and hint of a function-state or update-status reason code
-/// (`StateReasonCode`, `LastUpdateStatusReasonCode`), for checks that read configuration.
-pub fn state_reason_class(reason_code: &str) -> Option<(Class, &'static str)> {
-    match reason_code {
-        "EniLimitExceeded" => Some((Class::EniLimit, HINT_ENI_LIMIT)),
-        "SubnetOutOfIPAddresses" => Some((Class::SubnetIpLimit, HINT_SUBNET_IP)),
-        "EC2RequestLimitExceeded" => Some((Class::Ec2RequestLimit, HINT_EC2_REQUEST_LIMIT)),
-        "InvalidSubnet" | "InvalidSecurityGroup" | "InsufficientRolePermissions" | "SubnetOutOfIPAddressesRemoved" => {
-            Some((Class::VpcConfig, HINT_VPC_CONFIG))
-        }
-        "Creating" | "Restoring" | "Idle" => Some((Class::NotReady, HINT_NOT_READY)),
-        "KMSKeyAccessDenied" | "KMSKeyNotFound" | "DisabledKMSKey" | "InvalidStateKMSKey" => {
-            Some((Class::Kms, HINT_KMS))
-        }
-        _ => None,
+/// The class and hint of a function-state or update-status reason code (`StateReasonCode`,
+/// `LastUpdateStatusReasonCode`), for checks that read configuration: the class of the answer
+/// an invoke of a function Failed for that reason gets ([`errors::failed_state_error`]), so
+/// one failure state is one class however it is met.
+pub fn state_reason_class(reason_code: &str) -> Option<(Class, String)> {
+    if matches!(reason_code, "Creating" | "Restoring" | "Idle") {
+        return Some((Class::NotReady, errors::HINT_NOT_READY.to_string()));
     }
+    let (code, ec2_error_code) = errors::failed_state_error(reason_code);
+    if code == "ServiceException" {
+        return None;
+    }
+    let row = errors::lambda_error(code)?;
+    let c = classify(&RawOutcome::Failed(ServiceError {
+        status: row.status,
+        code: code.to_string(),
+        ec2_error_code: ec2_error_code.map(str::to_string),
+        ..Default::default()
+    }));
+    Some((c.class, c.hint.unwrap_or_default()))
 }
 
 fn by_status(status: u16) -> (Class, bool, &'static str) {
     match status {
         401 | 403 => (Class::AccessDenied, false, ""),
-        404 => (Class::NotFound, false, HINT_NOT_FOUND),
+        404 => (Class::NotFound, false, errors::HINT_NOT_FOUND),
         408 => (Class::Timeout, true, ""),
-        409 => (Class::NotReady, true, HINT_NOT_READY),
-        413 => (Class::PayloadTooLarge, false, HINT_TOO_LARGE),
-        429 => (Class::Throttled, true, HINT_THROTTLED),
-        500..=599 => (Class::Service, true, HINT_SERVICE),
-        _ => (Class::InvalidRequest, false, HINT_INVALID),
+        409 => (Class::NotReady, true, errors::HINT_NOT_READY),
+        413 => (Class::PayloadTooLarge, false, errors::HINT_TOO_LARGE),
+        429 => (Class::Throttled, true, errors::HINT_THROTTLED),
+        500..=599 => (Class::Service, true, errors::HINT_SERVICE),
+        _ => (Class::InvalidRequest, false, errors::HINT_INVALID),
     }
 }
 
@@ -348,6 +266,15 @@ fn access_denied_hint(class: Class) -> &'static str {
         Class::AccessDeniedIdentity => "The caller's own policy lacks the permission: attach an identity policy allowing lambda:InvokeFunction on the target's ARN (with its qualifier) to the invoker's role in account 1, or to the assumed role in account 2 (`xinvoke policy` prints it).",
         Class::AccessDeniedResource => "The target's resource policy does not name the caller: in account 2 run `aws lambda add-permission --function-name ARN:QUALIFIER --action lambda:InvokeFunction --principal CALLER_ROLE_ARN --statement-id ID`, granting the exact qualifier the caller invokes (`xinvoke doctor` prints it).",
         _ => "Access denied and AWS did not say which side: check both the caller's identity policy and the target's resource policy (`xinvoke doctor` checks both).",
+    }
+}
+
+/// The class of an STS answer that has no row: its status says throttled, failed or refused.
+fn sts_by_status(status: Option<u16>) -> (Class, bool, &'static str) {
+    match status {
+        Some(429) => (Class::StsThrottled, true, errors::HINT_STS_THROTTLED),
+        Some(500..=599) => (Class::StsUnavailable, true, errors::HINT_STS_UNAVAILABLE),
+        _ => (Class::Credentials, false, ""),
     }
 }
 
@@ -362,6 +289,7 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
         ec2_error_code: None,
         retry_after_s: None,
         function_error: None,
+        may_have_run: false,
         hint: None,
     };
     match outcome {
@@ -381,7 +309,7 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
             c.reason = e.reason.clone();
             c.ec2_error_code = e.ec2_error_code.clone();
             c.retry_after_s = e.retry_after.map(|d| d.as_secs_f64());
-            let (mut class, retryable, mut hint) = match error_row(&e.code) {
+            let (mut class, retryable, mut hint) = match errors::lambda_error(&e.code) {
                 Some(r) => (r.class, r.retryable, r.hint),
                 None => by_status(e.status),
             };
@@ -401,47 +329,51 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
             c.retryable = retryable;
             c.hint = Some(hint.to_string());
         }
-        RawOutcome::TimedOut { may_have_run } => {
+        RawOutcome::TimedOut { sent } => {
             c.class = Class::Timeout;
-            c.retryable = !may_have_run;
-            c.hint = Some(if *may_have_run {
-                "No answer within the attempt timeout; the synchronous target may still be running, so it is not retried unless declared idempotent: raise the attempt timeout or speed up the target.".into()
-            } else {
-                "No answer within the attempt timeout: raise the attempt timeout, or check the network path to the Lambda endpoint.".into()
-            });
+            c.retryable = *sent != Sent::Sync;
+            c.may_have_run = *sent != Sent::No;
+            c.hint = Some(match sent {
+                Sent::Sync => "No answer within the attempt timeout; the synchronous target may still be running, so it is not retried unless declared idempotent: raise the attempt timeout or speed up the target.",
+                Sent::Event => "No answer within the attempt timeout after the event was sent: it may be queued (and will then run), so a retry may deliver it twice, as Lambda's own at-least-once delivery may; check the network path to the Lambda endpoint.",
+                Sent::No => "No answer within the attempt timeout: raise the attempt timeout, or check the network path to the Lambda endpoint.",
+            }.into());
         }
         RawOutcome::ConnectFailed => {
             c.class = Class::Connect;
             c.retryable = true;
             c.hint = Some("Could not reach the Lambda or STS endpoint: check AWS_ENDPOINT_URL*, the region, DNS, and for a VPC-attached invoker its interface endpoints for Lambda and STS.".into());
         }
-        RawOutcome::ConnectionLost { may_have_run } => {
+        RawOutcome::ConnectionLost { sent } => {
             c.class = Class::Connect;
-            c.retryable = !may_have_run;
-            c.hint = Some(if *may_have_run {
-                "The connection broke after the synchronous request was sent: the target may have run it, so it is not retried unless declared idempotent; check the network path (proxies, NAT, VPC endpoints).".into()
-            } else {
-                "The connection broke after the request was sent: check the network path (proxies, NAT, VPC endpoints)."
-                    .into()
-            });
+            c.retryable = *sent != Sent::Sync;
+            c.may_have_run = *sent != Sent::No;
+            c.hint = Some(match sent {
+                Sent::Sync => "The connection broke after the synchronous request was sent: the target may have run it, so it is not retried unless declared idempotent; check the network path (proxies, NAT, VPC endpoints).",
+                Sent::Event => "The connection broke after the event was sent: it may be queued (and will then run), so a retry may deliver it twice, as Lambda's own at-least-once delivery may; check the network path (proxies, NAT, VPC endpoints).",
+                Sent::No => "The connection broke after the request was sent: check the network path (proxies, NAT, VPC endpoints).",
+            }.into());
         }
-        RawOutcome::CredentialsFailed { code } => {
-            c.class = Class::Credentials;
+        RawOutcome::CredentialsFailed(CredentialsFailure { code, status, .. }) => {
             c.error_code = code.clone();
-            let row = code
-                .as_deref()
-                .and_then(error_row)
-                .filter(|r| r.class == Class::Credentials);
-            c.retryable = row.is_some_and(|r| r.retryable);
-            c.hint = Some(match (code.as_deref(), row) {
-                (_, Some(r)) => r.hint.to_string(),
-                (Some("AccessDenied"), None) => "AssumeRole was refused: the role's trust policy must name the caller's role and require the external id you pass (XINVOKE_EXTERNAL_ID), and the caller needs sts:AssumeRole on the role.".into(),
-                _ => "No usable credentials: check AWS_PROFILE / AWS_ACCESS_KEY_ID, and XINVOKE_ROLE_ARN / XINVOKE_EXTERNAL_ID when assuming a role.".into(),
+            c.status = *status;
+            let row: Option<&ErrorRow> = code.as_deref().and_then(errors::sts_error);
+            let (class, retryable, hint) = match row {
+                Some(r) => (r.class, r.retryable, r.hint),
+                None => sts_by_status(*status),
+            };
+            c.class = class;
+            c.retryable = retryable;
+            c.hint = Some(match (hint, code) {
+                ("", Some(code)) => format!("STS answered {code} to the call that opens the session into account 2: check XINVOKE_ROLE_ARN, XINVOKE_EXTERNAL_ID and the role's trust policy; the error code says more."),
+                ("", None) if status.is_some() => "STS refused the call that opens the session into account 2 without naming the error: check the STS endpoint (AWS_ENDPOINT_URL_STS, the region) and XINVOKE_ROLE_ARN.".into(),
+                ("", None) => "No usable credentials: check AWS_PROFILE / AWS_ACCESS_KEY_ID, and XINVOKE_ROLE_ARN / XINVOKE_EXTERNAL_ID when assuming a role.".into(),
+                (hint, _) => hint.to_string(),
             });
         }
         RawOutcome::Rejected { code, message } => {
             c.error_code = Some(code.clone());
-            let (class, hint) = match error_row(code) {
+            let (class, hint) = match errors::lambda_error(code) {
                 Some(r) => (r.class, r.hint.to_string()),
                 None => (Class::InvalidRequest, message.clone()),
             };
@@ -455,6 +387,8 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::core::invocation::Sent;
 
     fn failed(status: u16, code: &str) -> RawOutcome {
         RawOutcome::Failed(ServiceError {
@@ -509,6 +443,17 @@ mod tests {
             ("KMSDisabledException", 502, Class::Kms, false),
             ("KMSInvalidStateException", 502, Class::Kms, false),
             ("KMSNotFoundException", 502, Class::Kms, false),
+            ("CodeArtifactUserPendingException", 409, Class::NotReady, true),
+            ("CodeArtifactUserDeletedException", 409, Class::NotReady, true),
+            ("CodeArtifactUserFailedException", 409, Class::InvalidRequest, false),
+            ("RuntimeAliasDeletedException", 409, Class::InvalidRequest, false),
+            ("RuntimeVersionDeletedException", 409, Class::InvalidRequest, false),
+            (
+                "DurableExecutionAlreadyStartedException",
+                409,
+                Class::InvalidRequest,
+                false,
+            ),
             ("AccessDeniedException", 403, Class::AccessDenied, false),
             ("UnrecognizedClientException", 403, Class::Credentials, false),
             ("InvalidSignatureException", 403, Class::Credentials, false),
@@ -521,7 +466,7 @@ mod tests {
             assert_eq!(c.error_code.as_deref(), Some(code));
             assert!(c.hint.as_deref().is_some_and(|h| h.len() > 20), "{code} needs a hint");
             assert_eq!(
-                error_row(code).map(|r| r.status),
+                errors::lambda_error(code).map(|r| r.status),
                 Some(status),
                 "{code} status in table"
             );
@@ -645,22 +590,115 @@ mod tests {
     fn transport_outcomes_have_their_own_classes() {
         assert_eq!(classify(&RawOutcome::ConnectFailed).class, Class::Connect);
         assert!(classify(&RawOutcome::ConnectFailed).retryable);
-        let lost_sync = classify(&RawOutcome::ConnectionLost { may_have_run: true });
+        let lost_sync = classify(&RawOutcome::ConnectionLost { sent: Sent::Sync });
         assert_eq!((lost_sync.class, lost_sync.retryable), (Class::Connect, false));
-        assert!(classify(&RawOutcome::ConnectionLost { may_have_run: false }).retryable);
-        let sync = classify(&RawOutcome::TimedOut { may_have_run: true });
-        assert_eq!((sync.class, sync.retryable), (Class::Timeout, false));
-        let unsent = classify(&RawOutcome::TimedOut { may_have_run: false });
-        assert_eq!((unsent.class, unsent.retryable), (Class::Timeout, true));
-        let refused = classify(&RawOutcome::CredentialsFailed {
-            code: Some("AccessDenied".into()),
-        });
-        assert_eq!((refused.class, refused.retryable), (Class::Credentials, false));
-        assert!(refused.hint.unwrap().contains("external id"));
-        let expired = classify(&RawOutcome::CredentialsFailed {
-            code: Some("ExpiredTokenException".into()),
-        });
-        assert!(expired.retryable);
+        assert!(lost_sync.may_have_run);
+        let unsent = classify(&RawOutcome::ConnectionLost { sent: Sent::No });
+        assert!(unsent.retryable && !unsent.may_have_run);
+        let sync = classify(&RawOutcome::TimedOut { sent: Sent::Sync });
+        assert_eq!(
+            (sync.class, sync.retryable, sync.may_have_run),
+            (Class::Timeout, false, true)
+        );
+        let unsent = classify(&RawOutcome::TimedOut { sent: Sent::No });
+        assert_eq!(
+            (unsent.class, unsent.retryable, unsent.may_have_run),
+            (Class::Timeout, true, false)
+        );
+    }
+
+    #[test]
+    fn an_event_that_got_no_answer_may_be_queued_and_is_retried_as_at_least_once() {
+        // Lambda's async delivery is at least once (Lambda guide, "Asynchronous invocation"):
+        // a retry of an event that may be queued risks what Lambda itself may do; the record
+        // says so.
+        for raw in [
+            RawOutcome::TimedOut { sent: Sent::Event },
+            RawOutcome::ConnectionLost { sent: Sent::Event },
+        ] {
+            let c = classify(&raw);
+            assert!(c.retryable && c.may_have_run, "{raw:?}");
+            assert!(c.hint.unwrap().contains("may be queued"));
+        }
+        let json = serde_json::to_value(classify(&RawOutcome::TimedOut { sent: Sent::Event })).unwrap();
+        assert_eq!(json["may_have_run"], true);
+        let json = serde_json::to_value(classify(&RawOutcome::ConnectFailed)).unwrap();
+        assert!(json.get("may_have_run").is_none(), "only said when true");
+    }
+
+    #[test]
+    fn sts_answers_are_classified_like_invoke_answers() {
+        let sts = |code: Option<&str>, status: Option<u16>| {
+            classify(&RawOutcome::CredentialsFailed(CredentialsFailure {
+                code: code.map(str::to_string),
+                status,
+                message: None,
+            }))
+        };
+        // Throttles and 5xx are transient (botocore retries/standard.py: Throttling and
+        // ThrottlingException are throttles, 500/502/503/504 transient).
+        for (code, status) in [
+            ("Throttling", 400),
+            ("ThrottlingException", 400),
+            ("RequestLimitExceeded", 400),
+        ] {
+            let c = sts(Some(code), Some(status));
+            assert_eq!((c.class, c.retryable), (Class::StsThrottled, true), "{code}");
+            assert!(c.hint.unwrap().contains("STS throttled"), "{code}");
+        }
+        for (code, status) in [
+            (Some("InternalFailure"), Some(500)),
+            (Some("ServiceUnavailable"), Some(503)),
+            (None, Some(502)),
+            (Some("IDPCommunicationError"), Some(400)),
+        ] {
+            let c = sts(code, status);
+            assert_eq!((c.class, c.retryable), (Class::StsUnavailable, true), "{code:?}");
+        }
+        // Refusals and bad parameters are not: the hint names STS and the cause.
+        let denied = sts(Some("AccessDenied"), Some(403));
+        assert_eq!((denied.class, denied.retryable), (Class::Credentials, false));
+        assert!(denied.hint.unwrap().contains("trust policy"));
+        let region = sts(Some("RegionDisabledException"), Some(403));
+        assert!(!region.retryable && region.hint.unwrap().contains("region"));
+        let invalid = sts(Some("ValidationError"), Some(400));
+        assert!(!invalid.retryable && invalid.hint.unwrap().contains("XINVOKE_SESSION_NAME"));
+        let unknown = sts(Some("SomethingNew"), Some(400));
+        assert_eq!((unknown.class, unknown.retryable), (Class::Credentials, false));
+        assert!(unknown.hint.unwrap().contains("SomethingNew"));
+        let no_sts = sts(None, None);
+        assert!(!no_sts.retryable && no_sts.hint.unwrap().contains("AWS_PROFILE"));
+    }
+
+    #[test]
+    fn one_failure_state_is_one_class_whether_invoked_or_read() {
+        // A function Failed for a reason answers its invoke with the table's error
+        // (errors::failed_state_error); reading the reason from the configuration must give
+        // the same class.
+        for reason in [
+            "EniLimitExceeded",
+            "SubnetOutOfIPAddresses",
+            "EC2RequestLimitExceeded",
+            "InvalidSubnet",
+            "InvalidSecurityGroup",
+            "InsufficientRolePermissions",
+            "KMSKeyAccessDenied",
+            "EFSMountTimeout",
+        ] {
+            let (code, ec2) = errors::failed_state_error(reason);
+            let invoked = classify(&RawOutcome::Failed(ServiceError {
+                status: errors::lambda_error(code).unwrap().status,
+                code: code.into(),
+                ec2_error_code: ec2.map(str::to_string),
+                ..Default::default()
+            }));
+            let (read, _) = state_reason_class(reason).unwrap();
+            assert_eq!(invoked.class, read, "{reason}");
+        }
+        assert_eq!(
+            state_reason_class("EC2RequestLimitExceeded").unwrap().0,
+            Class::Ec2RequestLimit
+        );
     }
 
     #[test]

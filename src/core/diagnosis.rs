@@ -190,7 +190,11 @@ pub fn describe(outcome: &RawOutcome) -> String {
         },
         RawOutcome::TimedOut { .. } => "no answer in time".into(),
         RawOutcome::ConnectFailed | RawOutcome::ConnectionLost { .. } => "no connection to the endpoint".into(),
-        RawOutcome::CredentialsFailed { code } => format!("credentials failed ({})", code.as_deref().unwrap_or("?")),
+        RawOutcome::CredentialsFailed(f) => match (&f.code, f.status, &f.message) {
+            (Some(code), Some(status), Some(m)) => format!("{code} ({status}): {m}"),
+            (Some(code), Some(status), None) => format!("{code} ({status})"),
+            _ => format!("credentials failed ({})", f.code.as_deref().unwrap_or("?")),
+        },
         RawOutcome::Rejected { code, message } => format!("{code}: {message}"),
         RawOutcome::Answered { status, .. } => format!("answered {status}"),
     }
@@ -200,6 +204,7 @@ pub fn describe(outcome: &RawOutcome) -> String {
 pub fn code_of(outcome: &RawOutcome) -> Option<&str> {
     match outcome {
         RawOutcome::Failed(e) => Some(&e.code),
+        RawOutcome::CredentialsFailed(f) => f.code.as_deref(),
         _ => None,
     }
 }

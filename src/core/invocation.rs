@@ -18,6 +18,29 @@ pub enum InvocationType {
     DryRun,
 }
 
+/// What a request that got no answer may have done: nothing, started the target (sync), or
+/// queued the event (async, which Lambda then runs). A DryRun has no effect to fear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Nothing was sent, or nothing sent can have an effect.
+    No,
+    /// A synchronous invoke was sent: the target may be running it.
+    Sync,
+    /// An asynchronous invoke was sent: the event may be queued, and will then run.
+    Event,
+}
+
+impl Sent {
+    /// What a request of type `ty` may have done once sent.
+    pub fn of(ty: InvocationType) -> Sent {
+        match ty {
+            InvocationType::RequestResponse => Sent::Sync,
+            InvocationType::Event => Sent::Event,
+            InvocationType::DryRun => Sent::No,
+        }
+    }
+}
+
 /// Synchronous request limit (6 MB).
 pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 /// Asynchronous request limit (1 MB since late 2025).

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod behaviour;
 pub mod classify;
 pub mod diagnosis;
+pub mod errors;
 pub mod invocation;
 pub mod policy;
 pub mod record;
@@ -13,7 +14,7 @@ pub mod retry;
 pub mod utc;
 
 pub use arn::{ArnError, FunctionArn, Qualifier, RoleArn};
-pub use classify::{classify, Class, Classification, RawOutcome, ServiceError};
-pub use invocation::InvocationType;
+pub use classify::{classify, Class, Classification, CredentialsFailure, RawOutcome, ServiceError};
+pub use invocation::{InvocationType, Sent};
 pub use record::{AttemptRecord, InvokeRecord};
 pub use retry::{Decision, RetryBudget, RetryPolicy, StopReason};

@@ -2,7 +2,7 @@
 //! invoke (logs, the CLI's JSON, the invoker's answer, load statistics) reads these.
 
 use crate::core::classify::{classify, Class, Classification, RawOutcome};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, Sent};
 use crate::core::retry::StopReason;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,10 @@ pub struct AttemptRecord {
     pub latency_ms: f64,
     /// The wait before this attempt (0 for the first).
     pub wait_before_ms: f64,
+    /// The request was sent and no answer came: the target may have run it (sync), or the
+    /// event may be queued (async).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_run: bool,
 }
 
 /// The final outcome of one invoke, after every retry.
@@ -27,7 +31,8 @@ pub struct InvokeRecord {
     /// The function ARN invoked (with its qualifier).
     pub function: String,
     pub invocation_type: InvocationType,
-    /// The last attempt's classification: class, retryable, status, codes, hint.
+    /// The last attempt's classification: class, retryable, status, codes, hint; its
+    /// `may_have_run` is set when any attempt may have run the target (or queued the event).
     #[serde(flatten)]
     pub outcome: Classification,
     /// The service's error message, when it sent one (never a payload).
@@ -75,6 +80,17 @@ impl InvokeRecord {
             attempt_log: Vec::new(),
             payload: None,
         }
+    }
+
+    /// An invoke not attempted because the deadline came first: class `timeout`, stop
+    /// `deadline`, `hint` says what to change.
+    pub fn not_started(target: &str, function: String, invocation_type: InvocationType, hint: &str) -> InvokeRecord {
+        let mut r = InvokeRecord::refused(target, function, invocation_type, "Deadline", hint.to_string());
+        r.outcome = classify(&RawOutcome::TimedOut { sent: Sent::No });
+        r.outcome.hint = Some(hint.to_string());
+        r.message = None;
+        r.stop = StopReason::Deadline;
+        r
     }
 
     /// The final class.

@@ -1,13 +1,27 @@
 //! The retry policy: given what just happened, wait (how long) or stop (why). Pure: time comes
 //! in as an argument (what is left before the deadline, so no clock lives here), randomness as
 //! a number in [0, 1), and the shared [`RetryBudget`] is the only state. Step Functions'
-//! retrier shape per class: first interval, backoff rate, max attempts, max delay, full jitter.
+//! retrier shape per class: first interval, backoff rate, max attempts, max delay, jitter.
 
 use crate::core::classify::{Class, Classification};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+/// How a computed wait is spread, so that many clients failing at once do not retry at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Jitter {
+    /// Uniform in [0, computed] (the AWS SDKs' standard mode): the least synchronised, but a
+    /// wait can be near zero.
+    Full,
+    /// Uniform in [computed / 2, computed]: never shorter than half the computed wait, for
+    /// failures that only time can heal (EC2's ENI work), where an early retry adds load.
+    Equal,
+    /// Exactly the computed wait.
+    None,
+}
 
 /// How one class is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -21,8 +35,7 @@ pub struct ClassPolicy {
     pub max_retries: u32,
     /// No wait is longer than this, seconds.
     pub max_delay_s: f64,
-    /// Full jitter: the wait is uniform in [0, computed]; otherwise exactly computed.
-    pub full_jitter: bool,
+    pub jitter: Jitter,
     /// Tokens one retry of this class takes from the process-wide budget.
     pub cost: u32,
 }
@@ -33,8 +46,16 @@ const fn policy(interval_s: f64, backoff_rate: f64, max_retries: u32, max_delay_
         backoff_rate,
         max_retries,
         max_delay_s,
-        full_jitter: true,
+        jitter: Jitter::Full,
         cost,
+    }
+}
+
+/// An EC2 class's policy: equal jitter, so the first wait is never below half the interval.
+const fn ec2_policy(interval_s: f64, backoff_rate: f64, max_retries: u32, max_delay_s: f64, cost: u32) -> ClassPolicy {
+    ClassPolicy {
+        jitter: Jitter::Equal,
+        ..policy(interval_s, backoff_rate, max_retries, max_delay_s, cost)
     }
 }
 
@@ -46,15 +67,19 @@ pub fn default_class_policy(class: Class) -> ClassPolicy {
     match class {
         // Lambda's throttle: the SDK's standard shape (1 s base, x2, 20 s cap), Retry-After wins.
         Class::Throttled => policy(1.0, 2.0, 3, 20.0, 5),
-        // EC2 classes: few, long, budget-heavy retries, so retrying never adds to EC2's load.
-        Class::Ec2Throttled | Class::Ec2RequestLimit => policy(2.0, 3.0, 2, 30.0, 20),
-        Class::EniLimit | Class::SubnetIpLimit => policy(5.0, 2.0, 1, 30.0, 20),
-        Class::Ec2Unexpected => policy(2.0, 2.0, 1, 20.0, 20),
+        // EC2 classes: few, long, budget-heavy retries with a floor under every wait, so
+        // retrying never adds to EC2's load.
+        Class::Ec2Throttled | Class::Ec2RequestLimit => ec2_policy(2.0, 3.0, 2, 30.0, 20),
+        Class::EniLimit | Class::SubnetIpLimit => ec2_policy(5.0, 2.0, 1, 30.0, 20),
+        Class::Ec2Unexpected => ec2_policy(2.0, 2.0, 1, 20.0, 20),
         // Pending / Inactive take seconds to minutes: patient, the deadline bounds it.
         Class::NotReady => policy(2.0, 2.0, 5, 20.0, 5),
         Class::Service | Class::Efs => policy(0.5, 2.0, 2, 5.0, 10),
         Class::Timeout => policy(1.0, 2.0, 1, 5.0, 10),
         Class::Connect => policy(0.2, 2.0, 2, 2.0, 10),
+        // STS: a throttle as the SDKs retry it, a failure as a transient error.
+        Class::StsThrottled => policy(1.0, 2.0, 3, 20.0, 5),
+        Class::StsUnavailable => policy(0.5, 2.0, 2, 5.0, 10),
         // Only an expired token is retryable: one quick retry lets the identity cache refresh.
         Class::Credentials => policy(0.1, 1.0, 1, 0.1, 10),
         _ => NEVER,
@@ -82,6 +107,8 @@ pub enum StopReason {
     NotRetryable,
     RetriesDisabled,
     AttemptsExhausted,
+    /// The invocation's deadline: no time for the wait, or the attempt was cut short at it,
+    /// or it came before the first attempt.
     Deadline,
     BudgetExhausted,
 }
@@ -89,13 +116,17 @@ pub enum StopReason {
 /// The policy's answer after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
-    Retry { wait: Duration },
+    /// Wait, then attempt again; `cost` tokens were taken from the budget for it.
+    Retry {
+        wait: Duration,
+        cost: u32,
+    },
     Stop(StopReason),
 }
 
 impl RetryPolicy {
     /// The default policy with every wait (first interval and cap) divided by `factor`: for
-    /// rehearsals against the local account 2, where real waits would only slow the run.
+    /// rehearsals against the local endpoint, where real waits would only slow the run.
     pub fn defaults_shortened(factor: f64) -> RetryPolicy {
         let classes = Class::ALL
             .into_iter()
@@ -123,7 +154,8 @@ impl RetryPolicy {
     /// Decide after attempt number `attempt` (1-based) ended as `outcome`.
     ///
     /// `remaining`: time left before the deadline, if there is one. `unit_random` in [0, 1)
-    /// drives the jitter. The budget is charged only when the answer is `Retry`.
+    /// drives the jitter. The budget is charged only when the answer is `Retry`; what a
+    /// success gives back is [`RetryBudget::succeeded`]'s business.
     pub fn decide(
         &self,
         outcome: &Classification,
@@ -133,7 +165,6 @@ impl RetryPolicy {
         budget: &RetryBudget,
     ) -> Decision {
         if outcome.class == Class::Ok {
-            budget.deposit();
             return Decision::Stop(StopReason::Succeeded);
         }
         // A timeout or a lost connection may have run a sync target: only an idempotent one may run again.
@@ -156,28 +187,31 @@ impl RetryPolicy {
         if !budget.try_withdraw(p.cost) {
             return Decision::Stop(StopReason::BudgetExhausted);
         }
-        Decision::Retry { wait }
+        Decision::Retry { wait, cost: p.cost }
     }
 }
 
 /// The wait before retry number `attempt` (1 = first retry): `interval × rate^(attempt-1)`,
-/// capped, fully jittered, and never shorter than the service's `Retry-After`.
+/// capped, jittered as the class says, and never shorter than the service's `Retry-After`.
 pub fn backoff(p: &ClassPolicy, attempt: u32, unit_random: f64, retry_after_s: Option<f64>) -> Duration {
     let exp = p.interval_s * p.backoff_rate.powi(attempt.saturating_sub(1).min(64) as i32);
     let capped = exp.min(p.max_delay_s).max(0.0);
-    let jittered = if p.full_jitter {
-        capped * unit_random.clamp(0.0, 1.0)
-    } else {
-        capped
+    let r = unit_random.clamp(0.0, 1.0);
+    let jittered = match p.jitter {
+        Jitter::Full => capped * r,
+        Jitter::Equal => capped / 2.0 + capped / 2.0 * r,
+        Jitter::None => capped,
     };
     let floor = retry_after_s.unwrap_or(0.0).clamp(0.0, 900.0);
     Duration::from_secs_f64(jittered.max(floor))
 }
 
 /// A process-wide retry budget: a token bucket shared by every invoke of the process, so
-/// retries cannot multiply load during an outage. Retries take tokens; successful attempts
-/// put one back (the AWS SDKs' retry-quota shape). Empty bucket: no retries until
-/// successes refill it.
+/// retries cannot multiply load during an outage. It keeps the AWS SDKs' standard-mode
+/// accounting (botocore `retries/standard.py` `RetryQuotaChecker`, smithy-rs' token bucket):
+/// a retry takes its class's cost; a call answered (2xx) without a retry puts one token back;
+/// a call answered after retries puts back what its last retry took. Empty bucket: no retries
+/// until answers refill it.
 #[derive(Debug)]
 pub struct RetryBudget {
     tokens: AtomicU32,
@@ -187,6 +221,8 @@ pub struct RetryBudget {
 impl RetryBudget {
     /// The SDKs' default capacity.
     pub const DEFAULT_CAPACITY: u32 = 500;
+    /// What an answer without retries puts back.
+    pub const NO_RETRY_INCREMENT: u32 = 1;
 
     pub fn new(capacity: u32) -> RetryBudget {
         RetryBudget {
@@ -202,10 +238,16 @@ impl RetryBudget {
             .is_ok()
     }
 
-    /// Put one token back (after a success), up to capacity.
-    pub fn deposit(&self) {
+    /// The service answered (2xx) an invoke whose last retry took `last_retry_cost` tokens
+    /// (`None`: it was not retried).
+    pub fn succeeded(&self, last_retry_cost: Option<u32>) {
+        self.release(last_retry_cost.unwrap_or(Self::NO_RETRY_INCREMENT));
+    }
+
+    /// Put `n` tokens back, up to capacity.
+    fn release(&self, n: u32) {
         let _ = self.tokens.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-            (t < self.capacity).then_some(t + 1)
+            (t < self.capacity).then(|| t.saturating_add(n).min(self.capacity))
         });
     }
 
@@ -225,6 +267,7 @@ impl Default for RetryBudget {
 mod tests {
     use super::*;
     use crate::core::classify::{classify, RawOutcome, ServiceError};
+    use crate::core::invocation::Sent;
 
     fn outcome(status: u16, code: &str) -> Classification {
         classify(&RawOutcome::Failed(ServiceError {
@@ -246,7 +289,7 @@ mod tests {
     #[test]
     fn backoff_grows_by_the_rate_and_stops_at_the_cap() {
         let p = ClassPolicy {
-            full_jitter: false,
+            jitter: Jitter::None,
             ..policy(1.0, 2.0, 10, 20.0, 1)
         };
         let waits: Vec<f64> = (1..=7).map(|a| backoff(&p, a, 0.5, None).as_secs_f64()).collect();
@@ -278,7 +321,8 @@ mod tests {
         assert_eq!(
             decided,
             Decision::Retry {
-                wait: Duration::from_secs(2)
+                wait: Duration::from_secs(2),
+                cost: 5
             }
         );
     }
@@ -376,13 +420,13 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_budget_stops_retries_and_successes_refill_it() {
+    fn an_empty_budget_stops_retries_and_answers_refill_it() {
         let budget = RetryBudget::new(25);
         let policy = RetryPolicy::default();
         let ec2 = outcome(502, "EC2ThrottledException");
         assert!(matches!(
             policy.decide(&ec2, 1, None, 0.5, &budget),
-            Decision::Retry { .. }
+            Decision::Retry { cost: 20, .. }
         ));
         assert_eq!(budget.available(), 5);
         assert_eq!(
@@ -399,15 +443,70 @@ mod tests {
             Decision::Stop(StopReason::BudgetExhausted)
         );
         for _ in 0..30 {
-            policy.decide(&ok(), 1, None, 0.5, &budget);
+            budget.succeeded(None);
         }
         assert_eq!(budget.available(), 25, "deposits stop at capacity");
     }
 
     #[test]
+    fn a_retried_call_that_succeeds_gives_back_what_its_last_retry_took() {
+        // The SDKs' standard mode (botocore RetryQuotaChecker.release_retry_quota): an answer
+        // after retries returns the last retry's cost; one without retries returns 1.
+        let budget = RetryBudget::new(500);
+        let policy = RetryPolicy::default();
+        let Decision::Retry { cost, .. } = policy.decide(&outcome(502, "EC2ThrottledException"), 1, None, 0.5, &budget)
+        else {
+            panic!("an EC2 throttle is retried")
+        };
+        assert_eq!(budget.available(), 480);
+        budget.succeeded(Some(cost));
+        assert_eq!(budget.available(), 500, "the retry's cost came back");
+        // After a storm of 25 EC2 retries emptied the budget, 25 recovered calls refill it.
+        let storm = RetryBudget::new(500);
+        for _ in 0..25 {
+            assert!(storm.try_withdraw(20));
+        }
+        assert_eq!(storm.available(), 0);
+        for _ in 0..25 {
+            storm.succeeded(Some(20));
+        }
+        assert_eq!(storm.available(), 500);
+    }
+
+    #[test]
+    fn ec2_waits_are_never_near_zero() {
+        // Equal jitter: the first wait of an EC2 class is at least half its interval, whatever
+        // the draw (README promises a 2 s first wait for ec2_throttled, 5 s for eni_limit).
+        for class in [
+            Class::Ec2Throttled,
+            Class::Ec2RequestLimit,
+            Class::EniLimit,
+            Class::SubnetIpLimit,
+        ] {
+            let p = default_class_policy(class);
+            assert_eq!(p.jitter, Jitter::Equal, "{class}");
+            for draw in [0.0, 0.001, 0.5, 0.999] {
+                let wait = backoff(&p, 1, draw, None).as_secs_f64();
+                assert!(
+                    wait >= p.interval_s / 2.0 && wait <= p.interval_s,
+                    "{class} {draw}: {wait}"
+                );
+            }
+        }
+        assert_eq!(
+            backoff(&default_class_policy(Class::Ec2Throttled), 1, 0.0, None),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            backoff(&default_class_policy(Class::EniLimit), 1, 0.0, None),
+            Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
     fn sync_timeouts_retry_only_when_declared_idempotent() {
         let budget = RetryBudget::default();
-        let t = classify(&RawOutcome::TimedOut { may_have_run: true });
+        let t = classify(&RawOutcome::TimedOut { sent: Sent::Sync });
         assert_eq!(
             RetryPolicy::default().decide(&t, 1, None, 0.5, &budget),
             Decision::Stop(StopReason::NotRetryable)
@@ -438,7 +537,7 @@ mod tests {
     #[test]
     fn overrides_replace_a_class_default_and_parse_from_json() {
         let p: RetryPolicy = serde_json::from_str(
-            r#"{"classes":{"throttled":{"interval_s":0.01,"backoff_rate":1.0,"max_retries":7,"max_delay_s":0.01,"full_jitter":false,"cost":1}}}"#,
+            r#"{"classes":{"throttled":{"interval_s":0.01,"backoff_rate":1.0,"max_retries":7,"max_delay_s":0.01,"jitter":"none","cost":1}}}"#,
         )
         .unwrap();
         assert_eq!(p.class(Class::Throttled).max_retries, 7);

@@ -10,6 +10,7 @@
 //! | | `"reason":"CallerRateLimitExceeded","retry_after_s":2` | TooManyRequestsException's `Reason` and `Retry-After` (defaults: CallerRateLimitExceeded, 1) |
 //! | | `"ec2_error_code":"Client.RequestLimitExceeded"` | EC2UnexpectedException's `EC2ErrorCode` (that is the default) |
 //! | | no `times` nor `probability` | every matching invoke until `DELETE` |
+//! | | `{"action":"sts:AssumeRole","error":"Throttling","times":1}` | the next AssumeRole answers STS's throttle (any STS error of the table; also `sts:AssumeRoleWithWebIdentity`, `sts:GetCallerIdentity`) |
 //! | `DELETE /_local/faults` | | remove every fault |
 //! | `POST /_local/state` | `{"function":"target","state":"Pending","for_ms":5000}` | 409 ResourceConflictException for 5 s |
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
@@ -90,8 +91,8 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Ok(s) => s,
                 Err(e) => return bad(e),
             };
-            if !known(&spec.function) {
-                return bad(format!("unknown function {:?}", spec.function));
+            if let Some(name) = spec.function.as_deref().filter(|n| !known(n)) {
+                return bad(format!("unknown function {name:?}"));
             }
             match world.faults.add(spec) {
                 Ok(()) => ok(),

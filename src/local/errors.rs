@@ -1,7 +1,9 @@
-//! Every error the local account 2 can answer, in one table, so the real paths (auth, state,
-//! VPC model, throttles) and the fault injector produce byte-identical answers: the status,
-//! the `Type` and the spelling of the message key come from here and nowhere else.
+//! How the local endpoint writes an error: the Lambda answers (restJson1) and the STS answers
+//! (query protocol, XML) of the one error table, [`crate::core::errors::ERRORS`], so the real
+//! paths (auth, state, VPC model, throttles) and the fault injector produce byte-identical
+//! answers: the status, the `Type` and the spelling of the message key come from the table.
 
+use crate::core::errors::{self, Blame, ErrorRow, ERRORS};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,112 +23,22 @@ pub mod headers {
     pub const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
 }
 
-/// Whether AWS blames the caller (`User`) or itself (`Service`) in the body's `Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Blame {
-    /// `"Type":"User"`.
-    User,
-    /// `"Type":"Service"`.
-    Service,
-}
+/// The index of `name` among the Lambda errors of the one table
+/// ([`crate::core::errors::ERRORS`]).
+pub use crate::core::errors::lambda_error_index;
 
-/// How one Lambda error shape looks on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ErrorSpec {
-    /// The name in `x-amzn-ErrorType` (and the SDK's `code()`).
-    pub name: &'static str,
-    /// HTTP status.
-    pub status: u16,
-    /// The body's `Type`.
-    pub blame: Blame,
-    /// True when the shape spells its message `message` rather than `Message`.
-    pub lowercase_message: bool,
-    /// The message used when a caller (the fault injector) gives none.
-    pub default_message: &'static str,
-}
-
-const fn spec(
-    name: &'static str,
-    status: u16,
-    blame: Blame,
-    lowercase_message: bool,
-    default_message: &'static str,
-) -> ErrorSpec {
-    ErrorSpec {
-        name,
-        status,
-        blame,
-        lowercase_message,
-        default_message,
-    }
-}
-
-use Blame::{Service as S, User as U};
-
-/// The Lambda errors of the reference's table §2, plus the unmodelled authentication and
-/// authorization errors Lambda answers with. 4xx blame the user, 5xx the service.
-pub static LAMBDA_ERRORS: &[ErrorSpec] = &[
-    spec("InvalidParameterValueException", 400, U, true, "One or more parameters values were invalid."),
-    spec("InvalidRequestContentException", 400, U, true, "Could not parse request body into json."),
-    spec("RecursiveInvocationException", 400, U, false, "Lambda has detected that your function is being invoked in a recursive loop with other AWS resources and stopped your function's invocation."),
-    spec("SnapStartException", 400, U, false, "The function's SnapStart snapshot is not usable."),
-    spec("NoPublishedVersionException", 400, U, false, "The function has no published versions."),
-    spec("ModeNotSupportedException", 400, U, true, "The requested invocation mode is not supported."),
-    spec("ServiceQuotaExceededException", 402, U, false, "A service quota has been exceeded."),
-    spec("EFSMountFailureException", 403, U, false, "The function couldn't mount the configured Amazon EFS file system."),
-    spec("S3FilesMountFailureException", 403, U, false, "The function couldn't mount the configured S3 Files file system."),
-    spec("AccessDeniedException", 403, U, false, "Access denied."),
-    spec("MissingAuthenticationTokenException", 403, U, false, "Missing Authentication Token"),
-    spec("UnrecognizedClientException", 403, U, false, "The security token included in the request is invalid."),
-    spec("InvalidSignatureException", 403, U, false, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
-    spec("ExpiredTokenException", 403, U, false, "The security token included in the request is expired"),
-    spec("ResourceNotFoundException", 404, U, false, "The resource you requested does not exist."),
-    spec("UnknownOperationException", 404, U, false, "Unknown operation."),
-    spec("EFSMountConnectivityException", 408, U, false, "The function couldn't make a network connection to the configured file system."),
-    spec("EFSMountTimeoutException", 408, U, false, "The function timed out before it could mount the configured file system."),
-    spec("SnapStartTimeoutException", 408, U, false, "Lambda couldn't restore the snapshot within the timeout limit."),
-    spec("S3FilesMountConnectivityException", 408, U, false, "The function couldn't make a network connection to the configured S3 Files file system."),
-    spec("S3FilesMountTimeoutException", 408, U, false, "The function timed out before it could mount the configured S3 Files file system."),
-    spec("ResourceConflictException", 409, U, true, "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
-    spec("SnapStartNotReadyException", 409, U, false, "Lambda is initializing your function. You can invoke the function when the state of the function is Active."),
-    spec("SnapStartRegenerationFailureException", 409, U, false, "Lambda couldn't regenerate the SnapStart snapshot."),
-    spec("EFSIOException", 410, U, false, "An error occurred when reading from or writing to a connected file system."),
-    spec("RequestTooLargeException", 413, U, true, "Request must be smaller than 6291456 bytes for the InvokeFunction operation"),
-    spec("SerializedRequestEntityTooLargeException", 413, U, true, "Request must be smaller than 6291456 bytes for the InvokeFunction operation"),
-    spec("UnsupportedMediaTypeException", 415, U, true, "The content type of the Invoke request body is not JSON."),
-    spec("TooManyRequestsException", 429, U, true, "Rate exceeded"),
-    spec("ServiceException", 500, S, false, "The Lambda service encountered an internal error."),
-    spec("EC2ThrottledException", 502, S, false, "Lambda was throttled while using the Lambda Execution Role to set up for the Lambda function."),
-    spec("EC2UnexpectedException", 502, S, false, "Lambda received an unexpected EC2 client exception while setting up for the Lambda function."),
-    spec("EC2AccessDeniedException", 502, S, false, "Lambda was unable to set up VPC access for the Lambda function because the execution role lacks EC2 permissions."),
-    spec("ENILimitReachedException", 502, S, false, "Lambda was not able to create an Elastic Network Interface (ENI) in the VPC, specified as part of Lambda function configuration, because the limit for network interfaces has been reached."),
-    spec("ENINotReadyException", 502, S, false, "Lambda was not able to create an Elastic Network Interface (ENI) in the VPC, specified as part of Lambda function configuration, because the ENI is not ready yet. Wait a few moments and try again."),
-    spec("SubnetIPAddressLimitReachedException", 502, S, false, "Lambda was not able to set up VPC access for the Lambda function because one or more configured subnets has no available IP addresses."),
-    spec("InvalidSubnetIDException", 502, S, false, "The subnet ID provided in the Lambda function VPC configuration is invalid."),
-    spec("InvalidSecurityGroupIDException", 502, S, false, "The security group ID provided in the Lambda function VPC configuration is invalid."),
-    spec("ResourceNotReadyException", 502, S, true, "The function is inactive and its VPC connection is no longer available. Wait for the VPC connection to reestablish and try again."),
-    spec("InvalidRuntimeException", 502, S, false, "The runtime or runtime version for this function is not supported."),
-    spec("InvalidZipFileException", 502, S, false, "Lambda could not unzip the deployment package."),
-    spec("KMSAccessDeniedException", 502, S, false, "Lambda couldn't decrypt the environment variables because KMS access was denied."),
-    spec("KMSDisabledException", 502, S, false, "Lambda couldn't decrypt the environment variables because the KMS key used is disabled."),
-    spec("KMSInvalidStateException", 502, S, false, "Lambda couldn't decrypt the environment variables because the state of the KMS key used is not valid for Decrypt."),
-    spec("KMSNotFoundException", 502, S, false, "Lambda couldn't decrypt the environment variables because the KMS key was not found."),
-];
-
-/// The index of `name` in [`LAMBDA_ERRORS`].
-pub fn lambda_error_index(name: &str) -> Option<usize> {
-    LAMBDA_ERRORS.iter().position(|s| s.name == name)
-}
-
-/// The names of every error in [`LAMBDA_ERRORS`], comma-separated (for error messages).
+/// The names of every Lambda error the endpoint can answer, comma-separated (for error messages).
 pub fn lambda_error_names() -> String {
-    LAMBDA_ERRORS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    errors::answered_by(false)
+        .map(|r| r.code)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One Lambda error answer, ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// Index into [`LAMBDA_ERRORS`].
+    /// Index into [`ERRORS`] (a Lambda error).
     pub index: usize,
     /// The message.
     pub message: Cow<'static, str>,
@@ -157,7 +69,7 @@ impl ApiError {
     /// The error called `name` with its default message.
     pub fn named(name: &str) -> ApiError {
         let e = ApiError::new(name, "");
-        let msg = e.spec().default_message;
+        let msg = e.spec().message;
         ApiError {
             message: Cow::Borrowed(msg),
             ..e
@@ -173,14 +85,14 @@ impl ApiError {
         }
     }
 
-    /// The error's shape.
-    pub fn spec(&self) -> &'static ErrorSpec {
-        &LAMBDA_ERRORS[self.index.min(LAMBDA_ERRORS.len() - 1)]
+    /// The error's row.
+    pub fn spec(&self) -> &'static ErrorRow {
+        &ERRORS[self.index.min(ERRORS.len() - 1)]
     }
 
     /// The error's name.
     pub fn name(&self) -> &'static str {
-        self.spec().name
+        self.spec().code
     }
 
     /// The JSON body as AWS writes it.
@@ -214,7 +126,7 @@ impl ApiError {
         let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, self.body()).into_response();
         let h = resp.headers_mut();
-        h.insert(headers::ERROR_TYPE, HeaderValue::from_static(spec.name));
+        h.insert(headers::ERROR_TYPE, HeaderValue::from_static(spec.code));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert(headers::REQUEST_ID, v);
@@ -238,6 +150,16 @@ pub struct StsError {
 }
 
 impl StsError {
+    /// The STS error `code` of the table, with `message` or AWS's usual one.
+    pub fn named(code: &str, message: Option<String>) -> Option<StsError> {
+        let r = errors::sts_error(code)?;
+        Some(StsError {
+            status: r.status,
+            code: r.code,
+            message: message.unwrap_or_else(|| r.message.to_string()),
+        })
+    }
+
     /// 403 AccessDenied.
     pub fn access_denied(message: String) -> StsError {
         StsError {
@@ -298,39 +220,6 @@ pub fn xml_escape(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_name_is_unique_and_status_matches_blame() {
-        for (i, s) in LAMBDA_ERRORS.iter().enumerate() {
-            assert_eq!(lambda_error_index(s.name), Some(i), "{} duplicated", s.name);
-            assert_eq!(s.blame == Blame::Service, s.status >= 500, "{}", s.name);
-            assert!(!s.default_message.is_empty());
-        }
-    }
-
-    #[test]
-    fn lowercase_message_shapes_are_exactly_the_references_list() {
-        let lower: Vec<_> = LAMBDA_ERRORS
-            .iter()
-            .filter(|s| s.lowercase_message)
-            .map(|s| s.name)
-            .collect();
-        let mut expected = vec![
-            "ResourceNotReadyException",
-            "TooManyRequestsException",
-            "RequestTooLargeException",
-            "UnsupportedMediaTypeException",
-            "SerializedRequestEntityTooLargeException",
-            "InvalidParameterValueException",
-            "ResourceConflictException",
-            "InvalidRequestContentException",
-            "ModeNotSupportedException",
-        ];
-        let mut got = lower.clone();
-        got.sort_unstable();
-        expected.sort_unstable();
-        assert_eq!(got, expected);
-    }
 
     #[test]
     fn throttle_body_matches_aws() {

@@ -1,8 +1,10 @@
-//! Fault injection: the control API installs rules that make Invoke answer any error of the
-//! table in `errors.rs` (a fixed number of times, or with a seeded probability), optionally
-//! after a delay, so a client's handling of rare AWS answers can be tested on demand.
+//! Fault injection: the control API installs rules that make Invoke answer any Lambda error of
+//! the one table (`core::errors`), or an STS action (`"action": "sts:AssumeRole"`) answer any
+//! STS error of it, a fixed number of times or with a seeded probability, optionally after a
+//! delay, so a client's handling of rare AWS answers can be tested on demand.
 
-use crate::local::errors::{lambda_error_index, lambda_error_names, ApiError};
+use crate::core::errors::{self, Origin};
+use crate::local::errors::{lambda_error_index, lambda_error_names, ApiError, StsError};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -12,8 +14,13 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// Function name the rule applies to.
-    pub function: String,
+    /// Function name the rule applies to (Invoke).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Or the STS action it applies to: `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`,
+    /// `sts:GetCallerIdentity`.
+    #[serde(default)]
+    pub action: Option<String>,
     /// Only calls with this qualifier (default: any).
     #[serde(default)]
     pub qualifier: Option<String>,
@@ -58,7 +65,23 @@ pub enum FaultError {
     /// Both or neither of times / probability with an error.
     #[error("give either \"times\" or \"probability\" (with an optional \"seed\"), not both")]
     Both,
+    /// Neither or both of function / action.
+    #[error("give either \"function\" (a function name, for Invoke) or \"action\" (sts:AssumeRole, sts:AssumeRoleWithWebIdentity or sts:GetCallerIdentity), not both")]
+    Scope,
+    /// An action that is not an STS action the endpoint serves.
+    #[error("unknown action {0:?}; use sts:AssumeRole, sts:AssumeRoleWithWebIdentity or sts:GetCallerIdentity")]
+    UnknownAction(String),
+    /// An STS error name the table does not have.
+    #[error("unknown STS error {0:?}; use one of: {1}")]
+    UnknownStsError(String, String),
 }
+
+/// The STS actions a fault can name.
+pub const STS_ACTIONS: [&str; 3] = [
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:GetCallerIdentity",
+];
 
 #[derive(Debug)]
 struct Rule {
@@ -69,11 +92,11 @@ struct Rule {
 
 /// What a matching rule asks for.
 #[derive(Debug, Clone, Default)]
-pub struct Injection {
+pub struct Injection<E> {
     /// Delay first.
     pub latency: Duration,
     /// Then answer this error (or proceed normally).
-    pub error: Option<ApiError>,
+    pub error: Option<E>,
 }
 
 /// The installed rules.
@@ -84,6 +107,10 @@ pub struct Faults {
 }
 
 impl FaultSpec {
+    fn to_sts_error(&self) -> Option<StsError> {
+        StsError::named(self.error.as_deref()?, self.message.clone())
+    }
+
     fn to_error(&self) -> Option<ApiError> {
         let name = self.error.as_deref()?;
         let mut e = match &self.message {
@@ -108,10 +135,30 @@ impl FaultSpec {
 impl Faults {
     /// Install a rule.
     pub fn add(&self, spec: FaultSpec) -> Result<(), FaultError> {
-        if let Some(name) = &spec.error {
-            if lambda_error_index(name).is_none() {
-                return Err(FaultError::UnknownError(name.clone(), lambda_error_names()));
+        match (&spec.function, &spec.action) {
+            (Some(_), None) => {
+                if let Some(name) = &spec.error {
+                    if lambda_error_index(name).is_none() {
+                        return Err(FaultError::UnknownError(name.clone(), lambda_error_names()));
+                    }
+                }
             }
+            (None, Some(action)) => {
+                if !STS_ACTIONS.contains(&action.as_str()) {
+                    return Err(FaultError::UnknownAction(action.clone()));
+                }
+                if let Some(name) = &spec.error {
+                    if errors::sts_error(name).is_none() {
+                        let known: Vec<_> = errors::ERRORS
+                            .iter()
+                            .filter(|r| r.origin == Origin::Sts)
+                            .map(|r| r.code)
+                            .collect();
+                        return Err(FaultError::UnknownStsError(name.clone(), known.join(", ")));
+                    }
+                }
+            }
+            _ => return Err(FaultError::Scope),
         }
         if let Some(p) = spec.probability {
             if !(0.0..=1.0).contains(&p) {
@@ -136,15 +183,34 @@ impl Faults {
         self.any.store(false, Ordering::Release);
     }
 
-    /// The injection for a call to `function` with `qualifier`, if a rule fires.
-    pub fn check(&self, function: &str, qualifier: Option<&str>) -> Option<Injection> {
+    /// The injection for an Invoke of `function` with `qualifier`, if a rule fires.
+    pub fn check(&self, function: &str, qualifier: Option<&str>) -> Option<Injection<ApiError>> {
+        self.fire(
+            |spec| {
+                spec.function.as_deref() == Some(function)
+                    && spec.qualifier.as_deref().is_none_or(|q| Some(q) == qualifier)
+            },
+            FaultSpec::to_error,
+        )
+    }
+
+    /// The injection for a call of the STS action `action` (e.g. `sts:AssumeRole`), if a rule fires.
+    pub fn check_sts(&self, action: &str) -> Option<Injection<StsError>> {
+        self.fire(|spec| spec.action.as_deref() == Some(action), FaultSpec::to_sts_error)
+    }
+
+    fn fire<E>(
+        &self,
+        matches: impl Fn(&FaultSpec) -> bool,
+        error: impl Fn(&FaultSpec) -> Option<E>,
+    ) -> Option<Injection<E>> {
         if !self.any.load(Ordering::Acquire) {
             return None;
         }
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut fired = None;
-        for (i, rule) in rules.iter_mut().enumerate() {
-            if rule.spec.function != function || rule.spec.qualifier.as_deref().is_some_and(|q| Some(q) != qualifier) {
+        for rule in rules.iter_mut() {
+            if !matches(&rule.spec) {
                 continue;
             }
             let fires = match (rule.remaining, rule.spec.probability) {
@@ -157,13 +223,10 @@ impl Faults {
                 (None, None) => true,
             };
             if fires {
-                fired = Some((
-                    i,
-                    Injection {
-                        latency: Duration::from_millis(rule.spec.latency_ms.unwrap_or(0)),
-                        error: rule.spec.to_error(),
-                    },
-                ));
+                fired = Some(Injection {
+                    latency: Duration::from_millis(rule.spec.latency_ms.unwrap_or(0)),
+                    error: error(&rule.spec),
+                });
                 break;
             }
         }
@@ -171,7 +234,7 @@ impl Faults {
         if rules.is_empty() {
             self.any.store(false, Ordering::Release);
         }
-        fired.map(|(_, inj)| inj)
+        fired
     }
 }
 
@@ -243,6 +306,25 @@ mod tests {
         assert!(f.check("target", Some("live")).is_some());
         f.clear();
         assert!(f.check("target", Some("live")).is_none());
+    }
+
+    #[test]
+    fn sts_actions_fail_with_sts_errors_of_the_table() {
+        let f = Faults::default();
+        f.add(spec(r#"{"action":"sts:AssumeRole","error":"Throttling","times":1}"#))
+            .unwrap();
+        assert!(f.check("target", None).is_none(), "an STS rule does not touch Invoke");
+        let e = f.check_sts("sts:AssumeRole").unwrap().error.unwrap();
+        assert_eq!((e.status, e.code), (400, "Throttling"));
+        assert!(f.check_sts("sts:AssumeRole").is_none());
+        for bad in [
+            r#"{"action":"sts:AssumeRole","error":"EC2ThrottledException","times":1}"#,
+            r#"{"action":"lambda:Invoke","error":"Throttling","times":1}"#,
+            r#"{"function":"target","action":"sts:AssumeRole","times":1}"#,
+            r#"{"error":"Throttling","times":1}"#,
+        ] {
+            assert!(f.add(spec(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

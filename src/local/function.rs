@@ -41,23 +41,14 @@ impl LifecycleState {
     }
 }
 
-/// The Invoke error of a Failed function, by its state reason code.
+/// The Invoke error of a Failed function, by its state reason code: the one table's
+/// [`crate::core::errors::failed_state_error`], so invoking and reading the configuration
+/// classify alike.
 pub fn failed_error(reason_code: Option<&str>) -> ApiError {
-    ApiError::named(match reason_code.unwrap_or_default() {
-        "EniLimitExceeded" => "ENILimitReachedException",
-        "SubnetOutOfIPAddresses" => "SubnetIPAddressLimitReachedException",
-        "EC2RequestLimitExceeded" => "EC2ThrottledException",
-        "InvalidSubnet" => "InvalidSubnetIDException",
-        "InvalidSecurityGroup" => "InvalidSecurityGroupIDException",
-        "InsufficientRolePermissions" => "EC2AccessDeniedException",
-        "InvalidRuntime" => "InvalidRuntimeException",
-        "InvalidZipFileException" => "InvalidZipFileException",
-        "KMSKeyAccessDenied" => "KMSAccessDeniedException",
-        "KMSKeyNotFound" => "KMSNotFoundException",
-        "DisabledKMSKey" => "KMSDisabledException",
-        "InvalidStateKMSKey" => "KMSInvalidStateException",
-        _ => "ServiceException",
-    })
+    let (name, ec2_error_code) = crate::core::errors::failed_state_error(reason_code.unwrap_or_default());
+    let mut e = ApiError::named(name);
+    e.ec2_error_code = ec2_error_code.map(str::to_string);
+    e
 }
 
 /// An alias at run time.
@@ -333,7 +324,7 @@ mod tests {
         let cases = [
             ("EniLimitExceeded", "ENILimitReachedException"),
             ("SubnetOutOfIPAddresses", "SubnetIPAddressLimitReachedException"),
-            ("EC2RequestLimitExceeded", "EC2ThrottledException"),
+            ("EC2RequestLimitExceeded", "EC2UnexpectedException"),
             ("InvalidSubnet", "InvalidSubnetIDException"),
             ("InvalidSecurityGroup", "InvalidSecurityGroupIDException"),
         ];

@@ -90,7 +90,7 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
             headers: &parts.headers,
             body: &body,
         };
-        return sts::handle(&world, &req);
+        return sts::handle(&world, &req).await;
     }
     ApiError::new(
         "UnknownOperationException",

@@ -1,7 +1,7 @@
 //! Counters of what the server answered, kept in atomics so counting never serialises the
 //! hot path, and the [`Stats`] snapshot served by `GET /_local/stats`.
 
-use crate::local::errors::LAMBDA_ERRORS;
+use crate::core::errors::{Origin, ERRORS};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -13,6 +13,8 @@ pub struct Stats {
     pub sts_assume_role: u64,
     /// GetCallerIdentity calls answered.
     pub sts_get_caller_identity: u64,
+    /// STS error answers by code (`<Code>`), injected faults included.
+    pub sts_by_error: BTreeMap<String, u64>,
     /// Invoke requests answered (any status).
     pub invokes: u64,
     /// Invoke requests by function name (requests naming an unknown function are not here).
@@ -56,7 +58,7 @@ impl Default for Counters {
             sts_get_caller_identity: AtomicU64::new(0),
             invokes: AtomicU64::new(0),
             by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
-            by_error: LAMBDA_ERRORS.iter().map(|_| AtomicU64::new(0)).collect(),
+            by_error: ERRORS.iter().map(|_| AtomicU64::new(0)).collect(),
             function_errors: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -80,6 +82,17 @@ impl Counters {
         }
     }
 
+    /// Count one STS error answer, by its code.
+    pub fn sts_answered(&self, code: &str) {
+        if let Some(c) = ERRORS
+            .iter()
+            .position(|r| r.origin == Origin::Sts && r.code == code)
+            .and_then(|i| self.by_error.get(i))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// One more execution in flight.
     pub fn execution_started(&self) {
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
@@ -94,18 +107,22 @@ impl Counters {
     /// The snapshot, without the per-function and VPC parts (the world adds them).
     pub fn snapshot(&self) -> Stats {
         let nonzero = |v: &AtomicU64| Some(v.load(Ordering::Relaxed)).filter(|&n| n > 0);
-        let mut by_error: BTreeMap<String, u64> = self
-            .by_error
-            .iter()
-            .zip(LAMBDA_ERRORS)
-            .filter_map(|(c, s)| nonzero(c).map(|n| (s.name.to_string(), n)))
-            .collect();
+        let by_origin = |sts: bool| -> BTreeMap<String, u64> {
+            self.by_error
+                .iter()
+                .zip(ERRORS)
+                .filter(|(_, r)| (r.origin == Origin::Sts) == sts)
+                .filter_map(|(c, r)| nonzero(c).map(|n| (r.code.to_string(), n)))
+                .collect()
+        };
+        let mut by_error = by_origin(false);
         if let Some(n) = nonzero(&self.function_errors) {
             by_error.insert("Function.Unhandled".into(), n);
         }
         Stats {
             sts_assume_role: self.sts_assume_role.load(Ordering::Relaxed),
             sts_get_caller_identity: self.sts_get_caller_identity.load(Ordering::Relaxed),
+            sts_by_error: by_origin(true),
             invokes: self.invokes.load(Ordering::Relaxed),
             invokes_by_function: BTreeMap::new(),
             invokes_by_status: self

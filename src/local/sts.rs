@@ -15,18 +15,14 @@ use std::sync::atomic::Ordering;
 
 /// The STS error for an authentication failure.
 pub fn auth_error(f: &AuthFailure) -> StsError {
-    let (status, code) = match f {
-        AuthFailure::Missing => (403, "MissingAuthenticationToken"),
-        AuthFailure::Malformed(_) => (400, "IncompleteSignature"),
-        AuthFailure::UnknownKey => (403, "InvalidClientTokenId"),
-        AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => (403, "SignatureDoesNotMatch"),
-        AuthFailure::ExpiredToken => (403, "ExpiredToken"),
+    let code = match f {
+        AuthFailure::Missing => "MissingAuthenticationToken",
+        AuthFailure::Malformed(_) => "IncompleteSignature",
+        AuthFailure::UnknownKey => "InvalidClientTokenId",
+        AuthFailure::BadSignature | AuthFailure::SignatureExpired(_) => "SignatureDoesNotMatch",
+        AuthFailure::ExpiredToken => "ExpiredToken",
     };
-    StsError {
-        status,
-        code,
-        message: f.to_string(),
-    }
+    StsError::named(code, Some(f.to_string())).unwrap_or_else(|| StsError::access_denied(f.to_string()))
 }
 
 fn xml_response(action: &str, result: &str, request_id: &str) -> Response {
@@ -42,12 +38,37 @@ fn xml_response(action: &str, result: &str, request_id: &str) -> Response {
     resp
 }
 
-/// Answer one STS request.
-pub fn handle(world: &World, req: &SignedRequest<'_>) -> Response {
+/// Answer one STS request: an injected fault for its action (`/_local/faults` with
+/// `"action": "sts:AssumeRole"`), else the action itself. Every error answer is counted.
+pub async fn handle(world: &World, req: &SignedRequest<'_>) -> Response {
     let rid = request_id();
-    match answer(world, req, &rid) {
+    let result = match world.authenticate(req, "sts") {
+        Err(f) => Err(auth_error(&f)),
+        Ok(caller) => {
+            let mut params: HashMap<String, String> =
+                form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
+            params.extend(form_urlencoded::parse(req.body).into_owned());
+            let action = params.get("Action").map(String::as_str).unwrap_or_default();
+            match world.faults.check_sts(&format!("sts:{action}")) {
+                Some(inj) => {
+                    if !inj.latency.is_zero() {
+                        tokio::time::sleep(inj.latency).await;
+                    }
+                    match inj.error {
+                        Some(e) => Err(e),
+                        None => answer(world, &caller, &params, action, &rid),
+                    }
+                }
+                None => answer(world, &caller, &params, action, &rid),
+            }
+        }
+    };
+    match result {
         Ok(r) => r,
-        Err(e) => e.into_response_with(&rid),
+        Err(e) => {
+            world.counters.sts_answered(e.code);
+            e.into_response_with(&rid)
+        }
     }
 }
 
@@ -57,11 +78,13 @@ fn validation(field: &str, value: &str, constraint: &str) -> StsError {
     ))
 }
 
-fn answer(world: &World, req: &SignedRequest<'_>, rid: &str) -> Result<Response, StsError> {
-    let caller = world.authenticate(req, "sts").map_err(|f| auth_error(&f))?;
-    let mut params: HashMap<String, String> = form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
-    params.extend(form_urlencoded::parse(req.body).into_owned());
-    let action = params.get("Action").map(String::as_str).unwrap_or_default();
+fn answer(
+    world: &World,
+    caller: &Caller,
+    params: &HashMap<String, String>,
+    action: &str,
+    rid: &str,
+) -> Result<Response, StsError> {
     match action {
         "GetCallerIdentity" => {
             world.counters.sts_get_caller_identity.fetch_add(1, Ordering::Relaxed);
@@ -73,7 +96,7 @@ fn answer(world: &World, req: &SignedRequest<'_>, rid: &str) -> Result<Response,
             );
             Ok(xml_response("GetCallerIdentity", &result, rid))
         }
-        "AssumeRole" => assume_role(world, &caller, &params, rid),
+        "AssumeRole" => assume_role(world, caller, params, rid),
         other => Err(StsError {
             status: 400,
             code: "InvalidAction",

@@ -80,7 +80,7 @@ pub fn fast_retry(retries: u32) -> String {
         .iter()
         .map(|c| {
             format!(
-                r#""{}": {{"interval_s": 0.01, "backoff_rate": 1.0, "max_retries": {retries}, "max_delay_s": 0.01, "full_jitter": false, "cost": 1}}"#,
+                r#""{}": {{"interval_s": 0.01, "backoff_rate": 1.0, "max_retries": {retries}, "max_delay_s": 0.01, "jitter": "none", "cost": 1}}"#,
                 c.name()
             )
         })
