@@ -7,7 +7,7 @@
 # `e2e: N passed, N failed`; exits non-zero on any failure. See README.md, "End-to-end chains".
 #
 #   scripts/e2e.sh                     # every chain
-#   scripts/e2e.sh --only role,moto    # some of: resource, faults, role, moto
+#   scripts/e2e.sh --only role,moto    # some of: resource, faults, deadline, role, moto
 #
 # Servers listen on free 127.0.0.1 ports and are stopped on exit, also on failure or Ctrl-C
 # (each in its own process group; the runner also stops the function processes watch starts).

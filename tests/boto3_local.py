@@ -212,5 +212,33 @@ def _():
     assert admin.get_alias(FunctionName="target", Name="live")["FunctionVersion"] == "1"
 
 
+def lambda_model():
+    """botocore's own Lambda service model (the pinned boto3's)."""
+    import botocore.session
+    return botocore.session.get_session().get_service_model("lambda")
+
+
+@check("every error the Lambda model lists for Invoke can be injected and arrives as the model says")
+def _():
+    # The model's Invoke errors, each with its httpStatusCode, senderFault (the body's Type) and
+    # message member (`message` or `Message`): botocore data/lambda/2015-03-31/service-2.json.
+    errors = lambda_model().operation_model("Invoke").error_shapes
+    assert len(errors) >= 45, len(errors)
+    lam = client("lambda", *SOURCE)
+    raw = {}
+    lam.meta.events.register("after-call.lambda.Invoke",
+                             lambda http_response, **_: raw.update(body=http_response.content))
+    for shape in errors:
+        code = shape.metadata.get("error", {}).get("code", shape.name)
+        status = shape.metadata["error"]["httpStatusCode"]
+        st, body = control("POST", "/_local/faults", {"function": "target", "error": code, "times": 1})
+        assert st == 200, (code, body)
+        got = expect_error(lambda: lam.invoke(FunctionName=ALIAS, Payload=b"{}"), code, status)
+        blame = "User" if shape.metadata["error"].get("senderFault") else "Service"
+        assert got.get("Type") == blame, (code, got.get("Type"), blame)
+        member = "message" if "message" in shape.members else "Message"
+        assert member in json.loads(raw["body"]), (code, member, raw["body"])
+
+
 print(f"{results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

@@ -197,6 +197,83 @@ fn arns_and_qualifiers_parse_or_say_what_a_valid_one_is() {
     proptest!(config(3000), |(s in arn_like())| check_arn(&s)?);
 }
 
+/// The Lambda service model's patterns (botocore `data/lambda/2015-03-31/service-2.json`,
+/// anchored as the service applies them): Invoke's `FunctionName` (`NamespacedFunctionName`,
+/// 1-256 characters) and the `Qualifier` of an alias (`Alias`, 1-128, not all digits, a
+/// lookahead `(?!^[0-9]+$)` regex-lite has not: checked apart) or a version (`Version`).
+const MODEL_FUNCTION_NAME: &str = r"^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9\-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9\-_]+))?$";
+const MODEL_ALIAS_CHARS: &str = r"^[a-zA-Z0-9\-_]+$";
+const MODEL_VERSION: &str = r"^(\$LATEST|[0-9]+)$";
+
+fn model(pattern: &str) -> regex_lite::Regex {
+    regex_lite::Regex::new(pattern).expect("the model's pattern compiles")
+}
+
+/// A full function ARN the model accepts: every part drawn from the model's own pattern.
+fn model_full_arn() -> impl Strategy<Value = String> {
+    (
+        "aws[a-zA-Z-]{0,6}",
+        "(eusc-)?[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]{1,9}-[0-9]",
+        "[0-9]{12}",
+        "[a-zA-Z0-9_.-]{1,64}",
+        proptest::option::of("[a-zA-Z0-9_-]{1,128}"),
+    )
+        .prop_map(|(partition, region, account, name, qualifier)| {
+            let mut arn = format!("arn:{partition}:lambda:{region}:{account}:function:{name}");
+            if let Some(q) = qualifier {
+                arn.push(':');
+                arn.push_str(&q);
+            }
+            arn
+        })
+}
+
+#[test]
+fn every_full_arn_the_model_accepts_is_accepted() {
+    let pattern = model(MODEL_FUNCTION_NAME);
+    proptest!(config(3000), |(s in model_full_arn())| {
+        prop_assert!(pattern.is_match(&s), "the generator left the model's pattern: {}", s);
+        let arn = s.parse::<FunctionArn>();
+        prop_assert!(arn.is_ok(), "{}: {}", s, arn.unwrap_err());
+        prop_assert_eq!(arn.unwrap().to_string(), s);
+    });
+}
+
+#[test]
+fn every_qualifier_the_model_accepts_as_an_alias_or_version_is_accepted_and_told_apart() {
+    let alias_chars = model(MODEL_ALIAS_CHARS);
+    let version = model(MODEL_VERSION);
+    proptest!(config(3000), |(s in prop_oneof!["[a-zA-Z0-9_-]{1,128}", "[0-9]{1,12}", "[0-9]{1,4}-[a-z]{1,8}"])| {
+        let is_version = version.is_match(&s);
+        let is_alias = alias_chars.is_match(&s) && !s.bytes().all(|b| b.is_ascii_digit());
+        prop_assert!(is_version || is_alias);
+        let q = s.parse::<Qualifier>();
+        prop_assert!(q.is_ok(), "{}: {}", s, q.unwrap_err());
+        prop_assert_eq!(q.unwrap().is_version(), is_version, "{}", s);
+    });
+}
+
+#[test]
+fn nothing_the_model_refuses_is_accepted_and_short_forms_ask_for_the_full_arn() {
+    let pattern = model(MODEL_FUNCTION_NAME);
+    proptest!(config(3000), |(s in arn_like())| {
+        if let Ok(arn) = s.parse::<FunctionArn>() {
+            prop_assert!(pattern.is_match(&s) && s.len() <= 256, "accepted what the model refuses: {}", s);
+            prop_assert!(arn.qualifier.as_ref().is_none_or(|q| !q.as_str().starts_with('$')));
+        }
+    });
+    for short in [
+        "target",
+        "target:live",
+        "222222222222:function:target",
+        "222222222222:function:target:2024-prod",
+    ] {
+        assert!(pattern.is_match(short), "{short} is one of the model's forms");
+        let e = short.parse::<FunctionArn>().unwrap_err().to_string();
+        assert!(e.contains("full ARN"), "{short}: {e}");
+    }
+}
+
 const VARS: [&str; 13] = [
     "XINVOKE_TARGET_ARN",
     "XINVOKE_ROLE_ARN",

@@ -449,3 +449,50 @@ async fn oversize_payloads_are_refused_before_sending() {
     assert_eq!(sync.class(), Class::Ok, "1 MB is fine synchronously");
     server.shutdown().await;
 }
+
+/// The Invoke errors of the pinned aws-sdk-lambda crate (Cargo.lock): the names its
+/// deserializer matches in `src/protocol_serde/shape_invoke.rs`, one arm per error the
+/// service model lists for Invoke.
+fn sdk_invoke_errors() -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
+    let manifest = meta["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "aws-sdk-lambda"))
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("aws-sdk-lambda is a dependency");
+    let source = std::path::Path::new(manifest)
+        .with_file_name("src")
+        .join("protocol_serde/shape_invoke.rs");
+    let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    let arm = "\" => crate::operation::invoke::InvokeError::";
+    text.lines()
+        .filter_map(|l| l.split_once(arm))
+        .filter_map(|(left, _)| left.trim().strip_prefix('"'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_invoke_error_of_the_service_model_has_its_row() {
+    use xinvoke::core::errors::{lambda_error, Origin};
+    let modelled = sdk_invoke_errors();
+    assert!(
+        modelled.len() >= 40,
+        "the crate's Invoke errors were not found: {modelled:?}"
+    );
+    let missing: Vec<_> = modelled
+        .iter()
+        .filter(|code| lambda_error(code).is_none_or(|r| r.origin != Origin::Invoke))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "Invoke errors of the model without a row of the one table: {missing:?}"
+    );
+}

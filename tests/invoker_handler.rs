@@ -157,3 +157,119 @@ async fn a_load_event_runs_a_bounded_load_and_answers_its_counts() {
     assert!(bad.error_message.contains("invalid load job"), "{}", bad.error_message);
     server.shutdown().await;
 }
+
+/// An SQS record whose body is a direct event with `payload`.
+fn sqs_record(id: &str, payload: Value) -> Value {
+    json!({
+        "messageId": id,
+        "receiptHandle": format!("handle-{id}"),
+        "body": json!({"payload": payload}).to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:xinvoke-requests",
+        "awsRegion": "us-east-1"
+    })
+}
+
+fn failed_ids(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An event whose context's deadline is `ms` from now, as Lambda gives it.
+fn event_due_in(v: Value, ms: u64) -> LambdaEvent<Value> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = Context::default();
+    context.deadline = now_ms + ms;
+    LambdaEvent { payload: v, context }
+}
+
+#[tokio::test]
+async fn a_batch_slower_than_the_time_left_answers_in_time_with_exactly_the_unfinished_records() {
+    // The Lambda guide ("Handling errors for an SQS event source"): a function that times out
+    // makes the whole batch visible again, successes included. The invoker must answer before
+    // its deadline, listing only what did not finish. Margin 500 ms of a 3 s invocation.
+    let server = start().await;
+    let batch = |sleeps: &[u64]| {
+        let records: Vec<Value> = sleeps
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| sqs_record(&format!("m{i}"), json!({"sleep_ms": ms})))
+            .collect();
+        json!({ "Records": records })
+    };
+    // All at once (the default): the two slow ones are cut at the deadline.
+    let svc = resource_service(&server, &[("XINVOKE_DEADLINE_MARGIN_MS", "500")]).await;
+    let started = std::time::Instant::now();
+    let answer = invoker::handle(&svc, event_due_in(batch(&[100, 100, 6000, 6000, 100]), 3000))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(failed_ids(&answer), vec!["m2", "m3"]);
+    assert!(took < std::time::Duration::from_millis(2900), "answered after {took:?}");
+    assert!(
+        took >= std::time::Duration::from_millis(2400),
+        "cut before the margin: {took:?}"
+    );
+    // Two at a time: m0, m1 finish; m2, m3 are cut; m4 never starts.
+    let svc = resource_service(
+        &server,
+        &[("XINVOKE_DEADLINE_MARGIN_MS", "500"), ("XINVOKE_SQS_CONCURRENCY", "2")],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let answer = invoker::handle(&svc, event_due_in(batch(&[1500, 1500, 1500, 1500, 1500]), 3000))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&answer), vec!["m2", "m3", "m4"]);
+    assert!(started.elapsed() < std::time::Duration::from_millis(2900));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn records_run_concurrently_and_a_fifo_group_in_order_stopping_at_its_first_failure() {
+    let server = start().await;
+    let svc = resource_service(&server, &[]).await;
+    // A standard batch of five 300 ms records takes about 300 ms, not 1.5 s.
+    let records: Vec<Value> = (0..5)
+        .map(|i| sqs_record(&format!("s{i}"), json!({"sleep_ms": 300})))
+        .collect();
+    let started = std::time::Instant::now();
+    let answer = invoker::handle(&svc, event(json!({ "Records": records })))
+        .await
+        .unwrap();
+    assert!(failed_ids(&answer).is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // FIFO (events/sqs-fifo-batch.json): group a is [sleep, fail, ok], group b is [ok]. Group a
+    // runs in order; its third record is not invoked once the second failed.
+    let before = server.stats().invokes;
+    let answer = invoker::handle(&svc, event(fixture(include_str!("../events/sqs-fifo-batch.json"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_ids(&answer),
+        vec![
+            "6b0f0c0e-0a1d-4c6e-9a51-5f0b5a6c0002",
+            "6b0f0c0e-0a1d-4c6e-9a51-5f0b5a6c0003"
+        ]
+    );
+    assert_eq!(
+        server.stats().invokes - before,
+        3,
+        "the record after the failure is not invoked"
+    );
+    server.shutdown().await;
+}

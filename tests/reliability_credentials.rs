@@ -120,3 +120,37 @@ async fn a_burst_meeting_an_expired_session_causes_one_assume_role_and_no_failur
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_burst_of_cold_sessions_whose_assume_role_is_throttled_once_each_loses_no_invoke() {
+    // In role mode every cold start does one AssumeRole; STS answers a burst with `Throttling`
+    // (HTTP 400), which the SDKs retry as a throttle. Here 32 cold sessions start at once on
+    // each invoke path and the first 32 AssumeRoles are throttled: every session meets one.
+    use xinvoke::adapters::fast::InvokePath;
+    let server = start().await;
+    for path in [InvokePath::Sdk, InvokePath::Fast] {
+        control_client(&server).reset().await.unwrap();
+        fault(
+            &server,
+            serde_json::json!({"action": "sts:AssumeRole", "error": "Throttling", "times": 32}),
+        )
+        .await;
+        let mut sessions = Vec::new();
+        for _ in 0..32 {
+            sessions.push(role_service_on(&server, path).await);
+        }
+        let records = concurrently(sessions, |svc| async move { invoke(&svc).await }).await;
+        for r in &records {
+            assert_eq!(r.class(), Class::Ok, "{path:?}: {r:?}");
+        }
+        let throttled: Vec<_> = records.iter().filter(|r| r.attempts > 1).collect();
+        assert!(!throttled.is_empty(), "{path:?}: no session met the throttle");
+        for r in throttled {
+            assert_eq!(r.attempt_log[0].class, Class::StsThrottled, "{path:?}: {r:?}");
+        }
+        let stats = server.stats();
+        assert_eq!(stats.sts_by_error.get("Throttling"), Some(&32), "{path:?}: {stats:?}");
+        assert_eq!(stats.sts_assume_role, 32, "{path:?}: one granted session each");
+    }
+    server.shutdown().await;
+}

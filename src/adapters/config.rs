@@ -152,6 +152,12 @@ pub struct Settings {
     pub deadline_margin: Duration,
     /// The payload a scheduled event sends (`XINVOKE_PAYLOAD`, default `{}`).
     pub scheduled_payload: Vec<u8>,
+    /// How many records of an SQS batch run at once (`XINVOKE_SQS_CONCURRENCY`; default: all).
+    pub sqs_concurrency: Option<usize>,
+    /// The function's timeout, for runtimes that give no usable deadline
+    /// (`XINVOKE_FUNCTION_TIMEOUT_MS`): emulators such as `cargo lambda watch` send a fixed
+    /// deadline in 1970. Lambda always gives a real one, which wins.
+    pub function_timeout: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +294,13 @@ impl Settings {
             }
             None => b"{}".to_vec(),
         };
+        let sqs_concurrency = get("XINVOKE_SQS_CONCURRENCY")
+            .map(|v| parse_u64("XINVOKE_SQS_CONCURRENCY", &v, 1, 10_000))
+            .transpose()?
+            .map(|n| n as usize);
+        let function_timeout = get("XINVOKE_FUNCTION_TIMEOUT_MS")
+            .map(|v| parse_u64("XINVOKE_FUNCTION_TIMEOUT_MS", &v, 1, 900_000).map(Duration::from_millis))
+            .transpose()?;
         Ok(Settings {
             targets,
             default_target,
@@ -296,6 +309,8 @@ impl Settings {
             timeouts,
             deadline_margin,
             scheduled_payload,
+            sqs_concurrency,
+            function_timeout,
         })
     }
 

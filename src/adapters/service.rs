@@ -172,7 +172,8 @@ pub fn log_record(r: &InvokeRecord) {
             ec2_error_code = o.ec2_error_code.as_deref(),
             function_error = o.function_error.as_deref(),
             attempts = r.attempts,
-            stop = ?r.stop,
+            stop = r.stop.name(),
+            may_have_run = r.outcome.may_have_run,
             latency_ms = r.latency_ms,
             hint = o.hint.as_deref(),
             "invoke"

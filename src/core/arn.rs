@@ -13,32 +13,51 @@ pub enum ArnError {
     Function { value: String, problem: &'static str },
     #[error("{value:?} is not an IAM role ARN: expected arn:PARTITION:iam::ACCOUNT:role/NAME, e.g. arn:aws:iam::222222222222:role/xinvoke-invoke ({problem})")]
     Role { value: String, problem: &'static str },
-    #[error("{value:?} is not a valid qualifier: use a version number (1, 2, ...) or an alias name (letters, digits, - and _, not starting with a digit; at most 128 characters); $LATEST is not allowed across accounts")]
+    #[error("{value:?} is not a valid qualifier: use a version number (1, 2, ...) or an alias name (letters, digits, - and _; at most 128 characters); $LATEST is not allowed across accounts")]
     Qualifier { value: String },
 }
 
+// The patterns below are the Lambda service model's (botocore
+// `data/lambda/2015-03-31/service-2.json`): `NamespacedFunctionName` (Invoke's FunctionName),
+// `Alias`, `Version` and `Qualifier`. tests/fuzz_inputs.rs checks them against the model's
+// regexes, both ways.
+
+/// `aws[a-zA-Z-]*`: the partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, ...).
 fn valid_partition(p: &str) -> bool {
-    matches!(
-        p,
-        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f" | "aws-eusc"
-    )
+    p.strip_prefix("aws")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
 }
 
+/// `(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}`: a region.
 fn valid_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let mut parts: Vec<&str> = r.split('-').collect();
+    if parts.first() == Some(&"eusc") {
+        parts.remove(0);
+    }
+    let (Some(area), Some(digit)) = (parts.first(), parts.last()) else {
+        return false;
+    };
+    let qualifier_ok = |q: &str| {
+        q == "gov"
+            || q.strip_prefix("iso")
+                .is_some_and(|x| x.len() <= 1 && (x.is_empty() || lower(x)))
+    };
+    let middle_ok = match &parts[1..parts.len().saturating_sub(1).max(1)] {
+        [word] => lower(word),
+        [q, word] => qualifier_ok(q) && lower(word),
+        _ => false,
+    };
+    area.len() == 2 && lower(area) && digit.len() == 1 && digit.bytes().all(|b| b.is_ascii_digit()) && middle_ok
 }
 
 fn valid_account(a: &str) -> bool {
     a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `[a-zA-Z0-9-_\.]+`, at most 64 characters (the length CreateFunction allows a name).
 fn valid_function_name(n: &str) -> bool {
-    (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// A function qualifier: a published version number or an alias name.
@@ -53,18 +72,25 @@ impl Qualifier {
     }
 }
 
+impl Qualifier {
+    /// A published version number (`Version`: `[0-9]+`), as opposed to an alias.
+    pub fn is_version(&self) -> bool {
+        self.0.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
 impl FromStr for Qualifier {
     type Err = ArnError;
+    /// A version (`[0-9]+`) or an alias (`(?!^[0-9]+$)([a-zA-Z0-9-_]+)`: anything of those
+    /// characters but all digits, `2024-prod` included), at most 128 characters. `$LATEST`,
+    /// which the model's `Qualifier` allows, is refused: across accounts a resource policy
+    /// cannot grant it.
     fn from_str(s: &str) -> Result<Self, ArnError> {
-        let err = || ArnError::Qualifier { value: s.to_string() };
-        let is_version = !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
-        let is_alias = (1..=128).contains(&s.len())
-            && !s.as_bytes()[0].is_ascii_digit()
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if is_version || is_alias {
+        let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
             Ok(Qualifier(s.to_string()))
         } else {
-            Err(err())
+            Err(ArnError::Qualifier { value: s.to_string() })
         }
     }
 }
@@ -124,6 +150,11 @@ impl FromStr for FunctionArn {
             value: s.to_string(),
             problem,
         };
+        if !s.starts_with("arn:") && is_short_function_name(s) {
+            return Err(err(
+                "a function name or partial ARN names a function without its region (and a name alone, one of the caller's own account): across accounts give the full ARN",
+            ));
+        }
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() < 7 || parts.len() > 8 {
             return Err(err("wrong number of ':'-separated parts"));
@@ -147,11 +178,13 @@ impl FromStr for FunctionArn {
             return Err(err("the resource type must be function"));
         }
         if !valid_function_name(parts[6]) {
-            return Err(err("the function name must be 1-64 letters, digits, - or _"));
+            return Err(err("the function name must be 1-64 letters, digits, -, _ or ."));
         }
         let qualifier = match parts.get(7) {
             None => None,
-            Some(q) if *q == "$LATEST" => return Err(err("use an alias or version, not $LATEST, across accounts")),
+            Some(q) if q.starts_with("$LATEST") => {
+                return Err(err("use an alias or version, not $LATEST, across accounts"))
+            }
             Some(q) => Some(
                 q.parse()
                     .map_err(|_| err("the qualifier must be a version number or an alias name"))?,
@@ -188,6 +221,21 @@ impl fmt::Display for FunctionArn {
         }
         Ok(())
     }
+}
+
+/// A function name or partial ARN of the model's `NamespacedFunctionName` without the
+/// `arn:...:lambda:REGION:` part: `NAME[:QUALIFIER]`, `ACCOUNT:function:NAME[:QUALIFIER]`.
+fn is_short_function_name(s: &str) -> bool {
+    let rest = match s.split_once(':') {
+        Some((account, rest)) if valid_account(account) => rest,
+        _ => s,
+    };
+    let rest = rest.strip_prefix("function:").unwrap_or(rest);
+    let (name, qualifier) = match rest.split_once(':') {
+        Some((n, q)) => (n, Some(q)),
+        None => (rest, None),
+    };
+    valid_function_name(name) && qualifier.is_none_or(|q| q.starts_with("$LATEST") || q.parse::<Qualifier>().is_ok())
 }
 
 /// An IAM role ARN (the role to assume in account 2).
@@ -289,7 +337,9 @@ mod tests {
     #[test]
     fn malformed_function_arns_are_rejected_with_the_reason() {
         let cases = [
-            ("target", "wrong number"),
+            ("target", "full ARN"),
+            ("222222222222:function:target:live", "full ARN"),
+            ("target:live", "full ARN"),
             ("arn:aws:lambda:us-east-1:2222:function:target", "12 digits"),
             ("arn:aws:s3:us-east-1:222222222222:function:target", "lambda"),
             ("arn:aws:lambda:useast1:222222222222:function:target", "region"),
@@ -307,6 +357,7 @@ mod tests {
                 "qualifier",
             ),
             ("arn:nope:lambda:us-east-1:222222222222:function:target", "partition"),
+            ("arn:aws:lambda:us-east-12:222222222222:function:target", "region"),
             ("", "wrong number"),
         ];
         for (input, problem) in cases {
@@ -337,10 +388,14 @@ mod tests {
 
     #[test]
     fn qualifiers_accept_versions_and_aliases_only() {
-        for ok in ["1", "42", "live", "blue-green_2"] {
+        // Aliases may start with a digit; only all-digit ones are versions (model: Alias
+        // `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, Version `[0-9]+`).
+        for ok in ["1", "42", "live", "blue-green_2", "2024-prod", "2live"] {
             assert!(ok.parse::<Qualifier>().is_ok(), "{ok}");
         }
-        for bad in ["", "0", "01", "$LATEST", "2live", "a b", &"x".repeat(129)] {
+        assert!("42".parse::<Qualifier>().unwrap().is_version());
+        assert!(!"2024-prod".parse::<Qualifier>().unwrap().is_version());
+        for bad in ["", "$LATEST", "a b", "li/ve", &"x".repeat(129)] {
             assert!(bad.parse::<Qualifier>().is_err(), "{bad}");
         }
     }

@@ -113,6 +113,20 @@ pub enum StopReason {
     BudgetExhausted,
 }
 
+impl StopReason {
+    /// The stable snake_case name (as in JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Succeeded => "succeeded",
+            StopReason::NotRetryable => "not_retryable",
+            StopReason::RetriesDisabled => "retries_disabled",
+            StopReason::AttemptsExhausted => "attempts_exhausted",
+            StopReason::Deadline => "deadline",
+            StopReason::BudgetExhausted => "budget_exhausted",
+        }
+    }
+}
+
 /// The policy's answer after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
@@ -543,6 +557,20 @@ mod tests {
         assert_eq!(p.class(Class::Throttled).max_retries, 7);
         assert_eq!(p.class(Class::Service), default_class_policy(Class::Service));
         assert!(serde_json::from_str::<RetryPolicy>(r#"{"classes":{"nope":{}}}"#).is_err());
+    }
+
+    #[test]
+    fn stop_reason_names_are_their_json() {
+        for r in [
+            StopReason::Succeeded,
+            StopReason::NotRetryable,
+            StopReason::RetriesDisabled,
+            StopReason::AttemptsExhausted,
+            StopReason::Deadline,
+            StopReason::BudgetExhausted,
+        ] {
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.name()));
+        }
     }
 
     #[test]

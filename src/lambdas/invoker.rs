@@ -5,9 +5,11 @@
 use crate::adapters::service::{Call, Service};
 use crate::core::record::InvokeRecord;
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
@@ -16,7 +18,12 @@ pub const INVALID_EVENT: &str = "invalid_event";
 
 /// Handle one event.
 pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-    let deadline = deadline_from(event.context.deadline, service.settings().deadline_margin);
+    let settings = service.settings();
+    let deadline = deadline_from(
+        event.context.deadline,
+        settings.deadline_margin,
+        settings.function_timeout,
+    );
     let decoded = InvokerEvent::from_value(event.payload).map_err(|e| invalid(&e))?;
     match decoded {
         InvokerEvent::Direct(d) => {
@@ -61,30 +68,92 @@ fn call_of(d: DirectEvent) -> Call {
 }
 
 /// One invoke per record; only the records that failed come back, so SQS redelivers just those.
+///
+/// Records run concurrently, at most `XINVOKE_SQS_CONCURRENCY` at once (default: the whole
+/// batch). Records of one FIFO message group (`MessageGroupId`) run one after another, in
+/// order, and once one fails the rest of its group is not invoked but answered failed, so SQS
+/// redelivers them in order (AWS's guidance for partial batch responses on FIFO queues, per
+/// group as Powertools' `skip_group_on_error`). Every invoke is bounded by `deadline`: what has
+/// not finished by then is answered failed (its log line says `stop: deadline`), so the
+/// function answers before its own timeout and SQS never redelivers a record that succeeded.
 pub async fn handle_sqs(service: &Service, batch: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+    let groups = message_groups(batch.records);
+    let limit = service.settings().sqs_concurrency.unwrap_or(groups.len()).max(1);
+    let mut failed: Vec<(usize, String)> = stream::iter(groups)
+        .map(|group| run_group(service, group, deadline))
+        .buffer_unordered(limit)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    failed.sort_unstable();
     let mut response = SqsBatchResponse::default();
-    for (i, msg) in batch.records.into_iter().enumerate() {
-        let id = msg.message_id.clone().unwrap_or_else(|| format!("record-{i}"));
-        let ok = match DirectEvent::from_text(msg.body.as_deref().unwrap_or("")) {
-            Ok(d) => match service.invoke(call_of(d), deadline).await {
-                Ok(record) => record.is_ok(),
-                Err(problem) => {
-                    tracing::warn!(message_id = %id, class = INVALID_EVENT, problem = %problem, "sqs record");
-                    false
-                }
-            },
-            Err(e) => {
-                tracing::warn!(message_id = %id, class = INVALID_EVENT, problem = %e.problem, "sqs record");
-                false
-            }
-        };
-        if !ok {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
+    for (_, id) in failed {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// One record of a batch: its place, its message id, its body.
+struct Record {
+    index: usize,
+    id: String,
+    body: Option<String>,
+}
+
+/// The batch as groups run one after another inside: a FIFO message group's records in
+/// order; a standard queue's record alone.
+fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
+    let mut groups: Vec<Vec<Record>> = Vec::new();
+    let mut fifo: HashMap<String, usize> = HashMap::new();
+    for (index, msg) in messages.into_iter().enumerate() {
+        let record = Record {
+            index,
+            id: msg.message_id.unwrap_or_else(|| format!("record-{index}")),
+            body: msg.body,
+        };
+        match msg.attributes.get("MessageGroupId") {
+            Some(group) => {
+                let at = *fifo.entry(group.clone()).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[at].push(record);
+            }
+            None => groups.push(vec![record]),
+        }
+    }
+    groups
+}
+
+/// Invoke a group's records in order; the failed ones (and, after a failure, the rest).
+async fn run_group(service: &Service, group: Vec<Record>, deadline: Option<Instant>) -> Vec<(usize, String)> {
+    let mut failed = Vec::new();
+    for record in group {
+        if !failed.is_empty() {
+            tracing::warn!(message_id = %record.id, class = "skipped", problem = "an earlier message of its FIFO group failed: not invoked, answered failed so the group stays in order", "sqs record");
+        } else if invoke_record(service, &record, deadline).await {
+            continue;
+        }
+        failed.push((record.index, record.id));
+    }
+    failed
+}
+
+/// Invoke one record's direct event; whether it succeeded.
+async fn invoke_record(service: &Service, record: &Record, deadline: Option<Instant>) -> bool {
+    let problem = match DirectEvent::from_text(record.body.as_deref().unwrap_or("")) {
+        Ok(d) => match service.invoke(call_of(d), deadline).await {
+            Ok(r) => return r.is_ok(),
+            Err(problem) => problem.to_string(),
+        },
+        Err(e) => e.problem,
+    };
+    tracing::warn!(message_id = %record.id, class = INVALID_EVENT, problem = %problem, "sqs record");
+    false
 }
 
 fn answer(record: InvokeRecord) -> Result<Value, Diagnostic> {
@@ -107,17 +176,19 @@ fn invalid(e: &EventError) -> Diagnostic {
     }
 }
 
-/// The Lambda's deadline (ms since the epoch) less the margin, on tokio's clock. No deadline
-/// when it is 0 or already past on arrival: Lambda never delivers an event after its deadline,
-/// but emulators send placeholders (`cargo lambda watch` sends a constant 600000, in 1970),
-/// which would otherwise stop every retry at once with `deadline`.
-pub fn deadline_from(deadline_ms: u64, margin: Duration) -> Option<Instant> {
+/// The Lambda's deadline (ms since the epoch) less the margin, on tokio's clock. A deadline of
+/// 0 or already past on arrival is no deadline: Lambda never delivers an event after its
+/// deadline, but emulators send placeholders (`cargo lambda watch` sends a constant 600000, in
+/// 1970), which would otherwise stop every retry at once. Then `fallback` (the function's
+/// timeout, `XINVOKE_FUNCTION_TIMEOUT_MS`), counted from now, stands in when it is set.
+pub fn deadline_from(deadline_ms: u64, margin: Duration, fallback: Option<Duration>) -> Option<Instant> {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
-    if deadline_ms == 0 || deadline_ms <= now_ms {
-        return None;
-    }
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin);
-    Some(Instant::now() + left)
+    let left = if deadline_ms == 0 || deadline_ms <= now_ms {
+        fallback?
+    } else {
+        Duration::from_millis(deadline_ms - now_ms)
+    };
+    Some(Instant::now() + left.saturating_sub(margin))
 }
 
 #[cfg(test)]
@@ -125,15 +196,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_placeholder_deadline_gives_way_to_the_configured_function_timeout() {
+        let d = deadline_from(600_000, Duration::from_millis(500), Some(Duration::from_secs(3))).unwrap();
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_millis(2_500) && left > Duration::from_millis(2_000),
+            "{left:?}"
+        );
+    }
+
+    #[test]
     fn a_deadline_already_past_on_arrival_is_no_deadline() {
-        assert!(deadline_from(0, Duration::ZERO).is_none());
-        assert!(deadline_from(600_000, Duration::from_millis(500)).is_none());
+        assert!(deadline_from(0, Duration::ZERO, None).is_none());
+        assert!(deadline_from(600_000, Duration::from_millis(500), None).is_none());
     }
 
     #[test]
     fn a_real_deadline_keeps_the_margin_free() {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-        let d = deadline_from(now_ms + 10_000, Duration::from_millis(2_000)).unwrap();
+        let d = deadline_from(
+            now_ms + 10_000,
+            Duration::from_millis(2_000),
+            Some(Duration::from_secs(60)),
+        )
+        .unwrap();
         let left = d.saturating_duration_since(Instant::now());
         assert!(
             left <= Duration::from_millis(8_000) && left > Duration::from_millis(7_000),

@@ -13,6 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::{Settings, Timeouts};
+use xinvoke::adapters::fast::InvokePath;
 use xinvoke::adapters::service::Service;
 use xinvoke::local::client::ControlClient;
 use xinvoke::local::{builtin, LocalServer, Scenario};
@@ -90,10 +91,15 @@ pub fn fast_retry(retries: u32) -> String {
 
 /// A service configured by `vars` (as the invoker reads its environment).
 pub async fn service(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Service {
+    service_on(server, creds, vars, InvokePath::Sdk).await
+}
+
+/// As [`service`], sending invokes on `path`.
+pub async fn service_on(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)], path: InvokePath) -> Service {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
     let base = base(server, creds, settings.timeouts).await;
-    Service::new(settings, &base).await
+    Service::with_path(settings, &base, path).await
 }
 
 /// Resource-based: the source role invokes `target:live` with its own credentials.
@@ -105,13 +111,41 @@ pub async fn resource_service(server: &LocalServer, extra: &[(&str, &str)]) -> S
 
 /// Role chaining: the source role assumes `xinvoke-invoke` and invokes `target`.
 pub async fn role_service(server: &LocalServer, extra: &[(&str, &str)]) -> Service {
+    service(server, source_credentials(), &role_vars(extra)).await
+}
+
+/// As [`role_service`] with the default settings, sending invokes on `path`.
+pub async fn role_service_on(server: &LocalServer, path: InvokePath) -> Service {
+    service_on(server, source_credentials(), &role_vars(&[]), path).await
+}
+
+fn role_vars<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut vars = vec![
         ("XINVOKE_TARGET_ARN", builtin::TARGET_FUNCTION_ARN),
         ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
         ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
     ];
     vars.extend_from_slice(extra);
-    service(server, source_credentials(), &vars).await
+    vars
+}
+
+/// Run `f` on every item at once, each in its own task; the results in order.
+pub async fn concurrently<T, R, F, Fut>(items: Vec<T>, f: F) -> Vec<R>
+where
+    T: Send + Sync + 'static,
+    R: Send + 'static,
+    F: Fn(std::sync::Arc<T>) -> Fut,
+    Fut: std::future::Future<Output = R> + Send + 'static,
+{
+    let tasks: Vec<_> = items
+        .into_iter()
+        .map(|item| tokio::spawn(f(std::sync::Arc::new(item))))
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.expect("the task did not panic"));
+    }
+    out
 }
 
 /// A Lambda client with `creds`, no retries, on xinvoke's transport.

@@ -209,18 +209,25 @@ def scenario_file(args, watch_port):
 
 
 def expected_sqs_failures(event):
-    """The message ids an SQS batch must report: bodies that are not direct events, and those
-    whose payload asks the target to fail."""
+    """The message ids an SQS batch must report: bodies that are not direct events, those whose
+    payload asks the target to fail, and in a FIFO message group every record after its first
+    failure (not invoked, so the group stays in order)."""
     ids = []
+    failed_groups = set()
     for r in event["Records"]:
+        group = r.get("attributes", {}).get("MessageGroupId")
         try:
             body = json.loads(r["body"])
             fails = not isinstance(body, dict) or "payload" not in body or (
                 isinstance(body["payload"], dict) and "fail" in body["payload"])
         except ValueError:
             fails = True
+        if group is not None and group in failed_groups:
+            fails = True
         if fails:
             ids.append(r["messageId"])
+            if group is not None:
+                failed_groups.add(group)
     return ids
 
 
@@ -413,6 +420,33 @@ def chain_role(ck, args, local, watch, fn_env, extra_invokes=12):
              "unexpected answer", answer)
 
 
+def chain_deadline(ck, args, local, watch):
+    """An SQS batch slower than the invoker's timeout. cargo lambda watch sends no usable
+    deadline (a constant 600000 ms, in 1970), so XINVOKE_FUNCTION_TIMEOUT_MS=3000 stands in
+    for the function's timeout; records run one at a time (XINVOKE_SQS_CONCURRENCY=1), each
+    asking the target (a real binary under watch) to sleep 1.5 s."""
+    chain = "sqs deadline"
+    local.reset()
+    records = [{"messageId": f"m{i}", "receiptHandle": f"h{i}",
+                "body": json.dumps({"payload": {"sleep_ms": 1500}}), "attributes": {},
+                "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:111111111111:xinvoke-requests", "awsRegion": REGION}
+               for i in range(3)]
+    logs_before = len(invoke_logs(watch.server))
+    t0 = time.monotonic()
+    ok, answer = watch.invoke("invoker", data={"Records": records})
+    took = time.monotonic() - t0
+    got = [f.get("itemIdentifier") for f in (answer or {}).get("batchItemFailures", [])] if ok else None
+    ck.check(f"{chain}: a batch slower than the function's 3 s timeout answers in {took:.1f}s, "
+             "before it, listing exactly the unfinished records [m1, m2]",
+             ok and got == ["m1", "m2"] and took < 3.0, f"got {got} after {took:.1f}s", answer)
+    lines = invoke_logs(watch.server)[logs_before:]
+    stops = sorted((l.get("class"), l.get("stop")) for l in lines)
+    ck.check(f"{chain}: the invoker's log says why: one ok, one cut and one never started, both stop deadline",
+             stops == [("ok", None), ("timeout", "deadline"), ("timeout", "deadline")], "log lines", lines)
+    time.sleep(1.0)  # let the target finish the sleep it was cut from
+
+
 # ---- the third-party STS (moto) ------------------------------------------------------------
 
 
@@ -535,7 +569,7 @@ def main():
     ap.add_argument("--moto-server", required=True)
     ap.add_argument("--pgid-file", required=True)
     ap.add_argument("--started", type=float, default=time.time(), help="epoch seconds the run began")
-    ap.add_argument("--only", default="", help="comma-separated chains: resource,faults,role,moto")
+    ap.add_argument("--only", default="", help="comma-separated chains: resource,faults,deadline,role,moto")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda c: not only or c in only  # noqa: E731
@@ -545,7 +579,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ck = Checks()
     try:
-        if want("resource") or want("faults") or want("role"):
+        if want("resource") or want("faults") or want("role") or want("deadline"):
             watch_port_probe = procs.free_port()
             # the scenario must name watch's port before the local account 2 starts, and watch's
             # functions need the local account 2's URL: pick watch's port first
@@ -563,6 +597,13 @@ def main():
                         if want("faults"):
                             chain_faults(ck, args, local, watch)
                         no_secrets(ck, "resource-based", watch.server)
+                        watch.stop()
+                if want("deadline"):
+                    env3 = dict(fn_env, XINVOKE_TARGET_ARN=f"{TARGET}:live", XINVOKE_FUNCTION_TIMEOUT_MS="3000",
+                                XINVOKE_DEADLINE_MARGIN_MS="500", XINVOKE_SQS_CONCURRENCY="1")
+                    watch = start_watch(ck, args, "watch-deadline", env3, watch_port_probe)
+                    if watch:
+                        chain_deadline(ck, args, local, watch)
                         watch.stop()
                 if want("role"):
                     role = {"role_arn": ROLE_ARN, "external_id": EXTERNAL_ID}
