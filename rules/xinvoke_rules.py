@@ -11,7 +11,14 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
   Elastic IPs);
 - E9104: no security group admits inbound traffic (the target is invoked through Lambda,
   never over the network);
-- E9105: a Lambda invoke permission names one role, not '*' or a whole account.
+- E9105: a Lambda invoke permission names one role, not '*' or a whole account;
+- E9106: an invoke grant names a qualified function (the alias or version the caller invokes),
+  not every qualifier (`ARN:*`) nor the unqualified ARN of a function of the template, which
+  opens `$LATEST` and every version;
+- E9107: an SQS-triggered function's settings fit together: an attempt (and the deadline
+  margin) fits in its Timeout, a batch can finish in it, and the queue's VisibilityTimeout is at
+  least six times the Timeout plus MaximumBatchingWindowInSeconds (the Lambda guide's advice for
+  SQS event sources), so a slow target never makes SQS redeliver records that succeeded.
 
 cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
 SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
@@ -23,6 +30,8 @@ safe.
 from __future__ import annotations
 
 import fnmatch
+import math
+import re
 from typing import Any, Iterator
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
@@ -53,9 +62,14 @@ def _walk(node: Any, path: Path) -> Iterator[tuple[Any, Path]]:
             yield from _walk(v, path + [i])
 
 
+PLACEHOLDER = "${X}"
+
+
 def _strings(node: Any) -> Iterator[str]:
-    """The literal strings a value may take: through lists, `Fn::If` branches, `Fn::Sub`
-    templates and fully literal `Fn::Join`s. A `Ref` or `Fn::GetAtt` yields nothing."""
+    """The strings a value may take: through lists, `Fn::If` branches, `Fn::Sub` templates and
+    `Fn::Join`s. A `Ref`, `Fn::GetAtt` or other function inside a `Fn::Join` becomes the
+    placeholder `${X}`, as a `Fn::Sub` variable stays `${...}`, so the literal parts around it
+    are still checked; a `Ref` or `Fn::GetAtt` alone yields nothing."""
     if isinstance(node, str):
         yield node
     elif isinstance(node, list):
@@ -77,8 +91,27 @@ def _strings(node: Any) -> Iterator[str]:
                 yield from _strings(arg)
         elif fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
             sep, parts = arg
-            if isinstance(sep, str) and isinstance(parts, list) and all(isinstance(p, str) for p in parts):
-                yield sep.join(parts)
+            if isinstance(sep, str) and isinstance(parts, list):
+                options = [list(_strings(p)) if isinstance(p, (str, list)) or (isinstance(p, dict) and "Fn::If" in p) else [PLACEHOLDER]
+                           for p in parts]
+                options = [o or [PLACEHOLDER] for o in options]
+                for choice in _product(options):
+                    yield sep.join(choice)
+
+
+def _product(options: list[list[str]]) -> Iterator[list[str]]:
+    if not options:
+        yield []
+        return
+    for first in options[0]:
+        for rest in _product(options[1:]):
+            yield [first] + rest
+
+
+def _literal(text: str) -> str:
+    """A string with every `${...}` (a Sub variable, a pseudo parameter) made one opaque token,
+    so `arn:${AWS::Partition}:...` splits on its own colons only."""
+    return re.sub(r"\$\{[^}]*\}", "X", text)
 
 
 def _statements(document: Any, path: Path) -> Iterator[tuple[dict, Path]]:
@@ -98,7 +131,9 @@ def _allows(statement: dict, action: str) -> bool:
 
 
 def _is_every_resource(resource: str) -> bool:
-    """`*`, or an ARN whose resource name is only wildcards (`...:function:*`, `role/*`)."""
+    """`*`, or an ARN whose resource name is only wildcards (`...:function:*`, `role/*`), however
+    the ARN is built (`!Sub "arn:${AWS::Partition}:lambda:...:function:*"`, a `!Join`)."""
+    resource = _literal(resource)
     if resource.strip() == "*":
         return True
     if not resource.startswith("arn:"):
@@ -331,4 +366,136 @@ class BroadInvokePermission(CloudFormationLintRule):
                 matches.append(RuleMatch(["Resources", name, "Properties", "Principal"], (
                     f"{name} lets {problem} invoke the function: name the invoker's role ARN "
                     "(the source stack's InvokerRoleArn output)")))
+        return matches
+
+
+LAMBDA_FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
+
+
+class UnqualifiedInvokeGrant(CloudFormationLintRule):
+    id = "E9106"
+    shortdesc = "An invoke grant names the alias or version invoked, not every qualifier"
+    description = (
+        "An identity policy that allows lambda:InvokeFunction on a function of this template "
+        "names its alias (or version) ARN: not ARN:* (every alias and version) and not the "
+        "unqualified ARN (which is $LATEST), so the caller reaches exactly what it invokes."
+    )
+    tags = ["xinvoke", "iam", "least-privilege"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        functions = set(cfn.get_resources(list(LAMBDA_FUNCTION_TYPES)))
+        matches = []
+        for name, document, path in _policy_documents(cfn):
+            for statement, spath in _statements(document, path):
+                if not _allows(statement, "lambda:invokefunction"):
+                    continue
+                resource = statement.get("Resource")
+                items = resource if isinstance(resource, list) else [resource]
+                for i, item in enumerate(items):
+                    rpath = spath + ["Resource"] + ([i] if isinstance(resource, list) else [])
+                    for problem in self._problems(item, functions):
+                        matches.append(RuleMatch(rpath, (
+                            f"{name} allows lambda:InvokeFunction on {problem}: name the alias "
+                            "the caller invokes (e.g. !Ref Function.Alias with AutoPublishAlias)")))
+        return matches
+
+
+    @staticmethod
+    def _problems(item: Any, functions: set[str]) -> Iterator[str]:
+        """What an item of Resource opens too widely, through `Fn::If` branches."""
+        if isinstance(item, dict) and "Fn::If" in item and isinstance(item["Fn::If"], list) and len(item["Fn::If"]) == 3:
+            for branch in item["Fn::If"][1:]:
+                for b in branch if isinstance(branch, list) else [branch]:
+                    yield from UnqualifiedInvokeGrant._problems(b, functions)
+            return
+        if isinstance(item, dict) and "Fn::GetAtt" in item:
+            att = item["Fn::GetAtt"]
+            att = att.split(".", 1) if isinstance(att, str) else att
+            if isinstance(att, list) and len(att) == 2 and att[0] in functions and att[1] == "Arn":
+                yield f"the unqualified ARN of {att[0]} ($LATEST)"
+            return
+        for text in _strings(item):
+            m = re.fullmatch(r"\$\{(\w+)\.Arn\}(:\*)?", text.strip())
+            if m and m.group(1) in functions:
+                yield (f"every alias and version of {m.group(1)} (ARN:*)" if m.group(2)
+                       else f"the unqualified ARN of {m.group(1)} ($LATEST)")
+            elif re.search(r":function:[^:*]+:\*$", _literal(text)):
+                yield f"every alias and version ({text!r})"
+
+
+def _number(value: Any) -> float | None:
+    """A literal number (or numeric string); None for a Ref, Sub or other function."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+class SqsTimeouts(CloudFormationLintRule):
+    id = "E9107"
+    shortdesc = "An SQS-triggered invoker's Timeout, batch, attempt timeout and queue visibility fit together"
+    description = (
+        "For a function with an SQS event: XINVOKE_ATTEMPT_TIMEOUT_MS plus "
+        "XINVOKE_DEADLINE_MARGIN_MS fits in its Timeout; a batch (BatchSize records, "
+        "XINVOKE_SQS_CONCURRENCY at a time) of attempts fits too; and the queue's "
+        "VisibilityTimeout is at least 6 x Timeout + MaximumBatchingWindowInSeconds (Lambda "
+        "guide, 'Using Lambda with Amazon SQS'). Otherwise a slow target makes the function time "
+        "out and SQS redelivers the whole batch, records that succeeded included."
+    )
+    tags = ["xinvoke", "sqs", "timeouts"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        globals_fn = ((cfn.template.get("Globals") or {}).get("Function") or {})
+        queues = cfn.get_resources(["AWS::SQS::Queue"])
+        for name, res in cfn.get_resources(["AWS::Serverless::Function"]).items():
+            props = res.get("Properties") or {}
+            timeout = _number(props.get("Timeout", globals_fn.get("Timeout", 3)))
+            env = {**((globals_fn.get("Environment") or {}).get("Variables") or {}),
+                   **((props.get("Environment") or {}).get("Variables") or {})}
+            attempt_ms = _number(env.get("XINVOKE_ATTEMPT_TIMEOUT_MS", 30000))
+            margin_ms = _number(env.get("XINVOKE_DEADLINE_MARGIN_MS", 500))
+            concurrency = _number(env.get("XINVOKE_SQS_CONCURRENCY"))
+            for ename, event in (props.get("Events") or {}).items():
+                if not isinstance(event, dict) or event.get("Type") != "SQS":
+                    continue
+                epath = ["Resources", name, "Properties", "Events", ename, "Properties"]
+                eprops = event.get("Properties") or {}
+                batch = _number(eprops.get("BatchSize", 10))
+                window = _number(eprops.get("MaximumBatchingWindowInSeconds", 0)) or 0.0
+                if None in (timeout, attempt_ms, margin_ms, batch):
+                    continue
+                budget_ms = timeout * 1000
+                if attempt_ms + margin_ms > budget_ms:
+                    matches.append(RuleMatch(["Resources", name, "Properties", "Timeout"], (
+                        f"{name}: XINVOKE_ATTEMPT_TIMEOUT_MS ({attempt_ms:.0f}) + XINVOKE_DEADLINE_MARGIN_MS "
+                        f"({margin_ms:.0f}) exceeds the Timeout ({timeout:.0f} s): raise Timeout or lower "
+                        "the attempt timeout, so one attempt can finish in the function's time")))
+                rounds = math.ceil(batch / max(1.0, concurrency or batch))
+                if attempt_ms + margin_ms <= budget_ms and rounds * attempt_ms + margin_ms > budget_ms:
+                    matches.append(RuleMatch(epath + ["BatchSize"], (
+                        f"{name}: a batch of {batch:.0f} records, {concurrency or batch:.0f} at a time, needs "
+                        f"{rounds} x XINVOKE_ATTEMPT_TIMEOUT_MS ({rounds * attempt_ms / 1000:.0f} s) + the margin, "
+                        f"more than the Timeout ({timeout:.0f} s): lower BatchSize, raise "
+                        "XINVOKE_SQS_CONCURRENCY or Timeout")))
+                queue = eprops.get("Queue")
+                qname = None
+                if isinstance(queue, dict) and "Fn::GetAtt" in queue:
+                    att = queue["Fn::GetAtt"]
+                    att = att.split(".", 1) if isinstance(att, str) else att
+                    qname = att[0] if isinstance(att, list) and att else None
+                qprops = (queues.get(qname) or {}).get("Properties") or {}
+                visibility = _number(qprops.get("VisibilityTimeout", 30))
+                if qname in queues and visibility is not None and visibility < 6 * timeout + window:
+                    matches.append(RuleMatch(["Resources", qname, "Properties", "VisibilityTimeout"], (
+                        f"{qname}: VisibilityTimeout {visibility:.0f} s is less than 6 x {name}'s Timeout "
+                        f"({timeout:.0f} s) + MaximumBatchingWindowInSeconds ({window:.0f} s) = "
+                        f"{6 * timeout + window:.0f} s: raise it, or SQS may hand a batch to a second "
+                        "invoker while the first still works on it")))
         return matches

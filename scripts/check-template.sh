@@ -5,7 +5,8 @@
 #   3. the rules' fixtures: every tests/template/bad-*.yaml fails with exactly the rule its
 #      "# expect: RULE text" header names and a message containing the text;
 #   4. sam build (rust-cargolambda, x86_64) for Side=source and Side=target into temp dirs,
-#      checking each function's bootstrap is an x86-64 ELF. Slow the first time (release
+#      checking each function's bootstrap is an x86-64 ELF, and that the release build answers
+#      a handler panic as a function error (tests/template/panic_check.py). Slow the first time (release
 #      build of the AWS SDK crates); XINVOKE_SKIP_SAM_BUILD=1 skips it for quick local runs.
 # Needs Python 3 with venv and a Rust toolchain; no AWS account or network access to AWS.
 # Ends with "template checks: N passed, N failed" and exits non-zero on any failure.
@@ -131,6 +132,10 @@ for side in source target; do
         echo "  ok  $fn/bootstrap: x86-64 ELF, $(( $(wc -c <"$bin") / 1024 )) KiB"
       fi
     done
+    # the release build unwinds: a panic is answered, the runtime lives on
+    if [ $rc -eq 0 ] && [ "$side" = target ]; then
+      "$venv/bin/python" tests/template/panic_check.py "$work/build-$side/TargetFunction/bootstrap" || rc=1
+    fi
   fi
   record "sam build $side" $rc
 done

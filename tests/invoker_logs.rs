@@ -95,3 +95,114 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
         "the retried invoke logs its attempts:\n{text}"
     );
 }
+
+/// The `invoker` binary as Lambda runs it (a Runtime API on loopback), pointed at the local
+/// endpoint with the source role's credentials, plus `extra`.
+async fn invoker_process(server: &xinvoke::local::LocalServer, extra: &[(&str, &str)]) -> runtime_api::RuntimeApi {
+    let url = server.url();
+    let retry = fast_retry(1);
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL", url.as_str()),
+        ("AWS_REGION", builtin::REGION),
+        ("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY),
+        ("XINVOKE_RETRY", retry.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    runtime_api::RuntimeApi::start(env!("CARGO_BIN_EXE_invoker"), &env).await
+}
+
+#[tokio::test]
+async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
+    // Every 5xx of the table, through the SDK path the invoker uses, in both auth modes. The
+    // SDK's connection-poisoning interceptor logs an ERROR for each transient answer unless the
+    // transport lets it reach the connection; lambda_runtime logs every failed event's
+    // Diagnostic at ERROR. Neither may reach a user's log (and its error alarms).
+    let server = start().await;
+    let resource = invoker_process(&server, &[("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN)]).await;
+    let role = invoker_process(
+        &server,
+        &[
+            ("XINVOKE_TARGET_ARN", builtin::TARGET_FUNCTION_ARN),
+            ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
+            ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
+        ],
+    )
+    .await;
+    let five_xx: Vec<_> = xinvoke::core::errors::answered_by(false)
+        .filter(|r| r.status >= 500)
+        .collect();
+    assert!(five_xx.len() >= 15);
+    for process in [&resource, &role] {
+        for row in &five_xx {
+            fault(&server, json!({"function": "target", "error": row.code, "times": 2})).await;
+            let answer = process
+                .invoke(json!({"payload": {}}), std::time::Duration::from_secs(30))
+                .await;
+            let runtime_api::Answer::Error { error_type, .. } = &answer else {
+                panic!("{}: {answer:?}", row.code);
+            };
+            // An injected EC2UnexpectedException carries EC2ErrorCode Client.RequestLimitExceeded.
+            let class = match row.code {
+                "EC2UnexpectedException" => "ec2_request_limit",
+                _ => row.class.name(),
+            };
+            assert_eq!(error_type, class, "{}", row.code);
+            control_client(&server).clear_faults().await.unwrap();
+        }
+        let lines = process.json_lines();
+        let loud: Vec<_> = lines
+            .iter()
+            .filter(|l| matches!(l["level"].as_str(), Some("WARN" | "ERROR")))
+            .collect();
+        let invokes = loud.iter().filter(|l| l["fields"]["message"] == "invoke").count();
+        assert_eq!(
+            invokes,
+            five_xx.len(),
+            "one WARN line per failed invoke:\n{}",
+            process.log()
+        );
+        for l in &loud {
+            assert!(
+                l["target"].as_str().is_some_and(|t| t.starts_with("xinvoke")),
+                "a line that is not xinvoke's reached WARN: {l}\n{}",
+                process.log()
+            );
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_function_error_and_the_runtime_serves_the_next_event() {
+    // The target binary panics on {"panic": ...}. lambda_runtime catches it when the profile
+    // unwinds (Cargo.toml; check-template.sh checks the release build sam deploys), answers
+    // the event as a function error with the panic's message, and polls for the next event.
+    let target = runtime_api::RuntimeApi::start(env!("CARGO_BIN_EXE_target"), &[]).await;
+    let answer = target
+        .invoke(
+            json!({"panic": "boom in the handler"}),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        answer,
+        runtime_api::Answer::Error {
+            error_type: xinvoke::core::behaviour::PANIC_ERROR_TYPE.into(),
+            message: "Lambda panicked: boom in the handler".into()
+        }
+    );
+    let next = target
+        .invoke(json!({"after": 1}), std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(next, runtime_api::Answer::Ok(json!({"after": 1})));
+    let panics: Vec<_> = target
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["fields"]["message"] == "panic")
+        .collect();
+    assert_eq!(panics.len(), 1, "{}", target.log());
+    assert_eq!(panics[0]["level"], "ERROR");
+    assert_eq!(panics[0]["fields"]["panic"], "boom in the handler");
+    assert!(panics[0]["target"].as_str().unwrap().starts_with("xinvoke"));
+}

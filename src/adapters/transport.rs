@@ -7,6 +7,7 @@
 //! files; when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set (a TLS-inspecting proxy, a private CA)
 //! the certificates they name are trusted too.
 
+use aws_smithy_runtime_api::client::connection::{CaptureSmithyConnection, ConnectionMetadata};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
@@ -16,7 +17,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
+use hyper_util::client::legacy::connect::{capture_connection, HttpConnector as TcpConnector, HttpInfo};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
@@ -115,10 +116,11 @@ struct SdkConnector {
 
 impl HttpConnector for SdkConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let request = match request.try_into_http1x() {
+        let mut request = match request.try_into_http1x() {
             Ok(r) => r,
             Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
         };
+        expose_connection(&mut request);
         let sent = self.client.request(request);
         HttpConnectorFuture::new(async move {
             match sent.await {
@@ -128,6 +130,36 @@ impl HttpConnector for SdkConnector {
             }
         })
     }
+}
+
+/// Let the SDK reach the connection a request is sent on, as its own hyper client does: its
+/// connection-poisoning interceptor closes the connection after a transient error (a 5xx, a
+/// timeout), and without this it logs an ERROR line for every such answer ("unable to mark the
+/// connection for closure"), which would trip error alarms on every EC2 throttle.
+fn expose_connection(request: &mut http::Request<SdkBody>) {
+    let Some(smithy) = request.extensions().get::<CaptureSmithyConnection>().cloned() else {
+        return;
+    };
+    let captured = capture_connection(request);
+    smithy.set_connection_retriever(move || {
+        let guard = captured.connection_metadata();
+        let connected = guard.as_ref()?;
+        let mut extra = http::Extensions::new();
+        connected.get_extras(&mut extra);
+        let mut meta = ConnectionMetadata::builder().proxied(connected.is_proxied());
+        if let Some(info) = extra.get::<HttpInfo>() {
+            meta = meta.remote_addr(info.remote_addr()).local_addr(info.local_addr());
+        }
+        let to_poison = captured.clone();
+        Some(
+            meta.poison_fn(move || {
+                if let Some(c) = to_poison.connection_metadata().as_ref() {
+                    c.poison();
+                }
+            })
+            .build(),
+        )
+    });
 }
 
 /// The SDK's kind of a transport failure, as its own client would say it: a timeout, a

@@ -3,8 +3,10 @@
 //!
 //! A payload is echoed unless it is a JSON object with one of these keys:
 //! `{"sleep_ms": N}` sleeps N ms then echoes, `{"fail": "msg"}` fails with a function error,
-//! `{"bytes": N}` answers a JSON string of N bytes (N ≤ 6 MB). The plan is data: the caller
-//! does the sleeping, so this module stays free of any runtime.
+//! `{"bytes": N}` answers a JSON string of N bytes (N ≤ 6 MB), `{"panic": "msg"}` panics (the
+//! `target` binary really does; the local endpoint answers what the Rust runtime then
+//! reports). The plan is data: the caller does the sleeping, so this module stays free of any
+//! runtime.
 
 use serde::Deserialize;
 use std::time::Duration;
@@ -22,7 +24,13 @@ pub struct Plan {
     pub sleep: Duration,
     /// The answer: the payload to return, or a function error.
     pub result: Result<Vec<u8>, FunctionFailure>,
+    /// Panic with this message (`result` is then the function error the Rust runtime answers).
+    pub panic: Option<String>,
 }
+
+/// The `errorType` lambda_runtime reports for a handler that panicked: the type name of the
+/// panic's payload (lambda_runtime 1.x, `layers/panic.rs`).
+pub const PANIC_ERROR_TYPE: &str = "&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>";
 
 /// A function error as a Rust Lambda reports it (`lambda_runtime::Diagnostic`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +58,7 @@ struct Instructions {
     sleep_ms: Option<u64>,
     fail: Option<String>,
     bytes: Option<u64>,
+    panic: Option<String>,
 }
 
 /// Decide what the target does with `payload`.
@@ -57,12 +66,18 @@ pub fn plan(payload: &[u8]) -> Plan {
     let echo = || Plan {
         sleep: Duration::ZERO,
         result: Ok(payload.to_vec()),
+        panic: None,
     };
     let Ok(ins) = serde_json::from_slice::<Instructions>(payload) else {
         return echo();
     };
     let sleep = Duration::from_millis(ins.sleep_ms.unwrap_or(0)).min(MAX_SLEEP);
-    let result = if let Some(msg) = ins.fail {
+    let result = if let Some(msg) = &ins.panic {
+        Err(FunctionFailure {
+            error_type: PANIC_ERROR_TYPE.to_string(),
+            error_message: format!("Lambda panicked: {msg}"),
+        })
+    } else if let Some(msg) = ins.fail {
         Err(FunctionFailure {
             error_type: "TargetFailure".to_string(),
             error_message: msg,
@@ -79,7 +94,11 @@ pub fn plan(payload: &[u8]) -> Plan {
     } else {
         Ok(payload.to_vec())
     };
-    Plan { sleep, result }
+    Plan {
+        sleep,
+        result,
+        panic: ins.panic,
+    }
 }
 
 /// A JSON string whose encoding is exactly `n` bytes (for n ≥ 2; fewer gives `""`).
@@ -122,6 +141,13 @@ mod tests {
         assert_eq!(f.error_message, "boom");
         let v: serde_json::Value = serde_json::from_slice(&f.to_payload()).unwrap();
         assert_eq!(v["errorMessage"], "boom");
+    }
+
+    #[test]
+    fn panic_instruction_panics_and_answers_what_the_runtime_reports() {
+        let p = plan(br#"{"panic":"boom"}"#);
+        assert_eq!(p.panic.as_deref(), Some("boom"));
+        assert_eq!(p.result.unwrap_err().error_message, "Lambda panicked: boom");
     }
 
     #[test]

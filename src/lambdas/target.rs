@@ -1,5 +1,5 @@
 //! The `target` Lambda (account 2): the sample VPC target, running the core's shared
-//! behaviour (echo, sleep, fail, bytes).
+//! behaviour (echo, sleep, fail, bytes, panic).
 
 use crate::core::behaviour;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -11,6 +11,9 @@ pub async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let plan = behaviour::plan(&input);
     if !plan.sleep.is_zero() {
         tokio::time::sleep(plan.sleep).await;
+    }
+    if let Some(message) = plan.panic {
+        panic!("{message}");
     }
     match plan.result {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Diagnostic {

@@ -3,6 +3,8 @@
 //! and services built as the invoker builds them.
 #![allow(dead_code)]
 
+pub mod runtime_api;
+
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::config::{BehaviorVersion, Region};
