@@ -496,3 +496,31 @@ fn every_invoke_error_of_the_service_model_has_its_row() {
         "Invoke errors of the model without a row of the one table: {missing:?}"
     );
 }
+
+#[tokio::test]
+async fn an_event_that_got_no_answer_is_marked_may_have_run_and_retried() {
+    // The endpoint holds the first Event 1 s (then queues it); the attempt gives up at 200 ms.
+    // The event may be queued: the record says so, and it is retried, as Lambda's own async
+    // delivery is at least once.
+    let server = start().await;
+    let svc = resource_service(
+        &server,
+        &[("XINVOKE_ATTEMPT_TIMEOUT_MS", "200"), ("XINVOKE_RETRY", &fast_retry(1))],
+    )
+    .await;
+    fault(&server, json!({"function": "target", "latency_ms": 1000, "times": 1})).await;
+    let r = invoke(&svc, json!({"n": 1}), InvocationType::Event).await;
+    assert_eq!(
+        (r.class(), r.attempts, r.outcome.status),
+        (Class::Ok, 2, Some(202)),
+        "{r:?}"
+    );
+    assert!(r.attempt_log[0].may_have_run && !r.attempt_log[1].may_have_run, "{r:?}");
+    assert!(
+        r.outcome.may_have_run,
+        "the record says an earlier attempt may have queued it"
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["may_have_run"], true);
+    server.shutdown().await;
+}

@@ -313,3 +313,15 @@ fn lambda_workers_fan_out_and_merge_to_the_totals_of_a_single_process_run() {
     );
     assert_accounted(&b);
 }
+
+#[test]
+fn the_schema_names_every_class_and_no_other() {
+    let names: Vec<String> = schema()["$defs"]["class"]["enum"]
+        .as_array()
+        .expect("the schema defines class")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let classes: Vec<String> = xinvoke::core::Class::ALL.iter().map(|c| c.name().to_string()).collect();
+    assert_eq!(names, classes);
+}

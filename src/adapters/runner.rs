@@ -289,6 +289,62 @@ mod tests {
         assert_eq!(r.attempts, 1);
     }
 
+    /// Answers after `delay`, every time.
+    struct Slow(Duration);
+
+    impl Attempter for Slow {
+        async fn attempt(&self, _req: &InvokeRequest) -> RawOutcome {
+            tokio::time::sleep(self.0).await;
+            ok(b"{}")
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_still_running_at_the_deadline_is_cut_there() {
+        let deadline = Instant::now() + Duration::from_millis(800);
+        let r = runner(500)
+            .run(
+                &Slow(Duration::from_secs(25)),
+                &req(InvocationType::RequestResponse, b"{}"),
+                Some(deadline),
+            )
+            .await;
+        assert_eq!(
+            (r.class(), r.stop, r.attempts),
+            (Class::Timeout, StopReason::Deadline, 1)
+        );
+        assert!(r.outcome.may_have_run, "a sync request was sent: it may be running");
+        assert!((800.0..810.0).contains(&r.latency_ms), "{}", r.latency_ms);
+        assert!(r.outcome.hint.unwrap().contains("deadline"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_invoke_whose_deadline_has_passed_is_not_attempted() {
+        let deadline = Instant::now();
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let r = runner(500)
+            .run(
+                &script(vec![]),
+                &req(InvocationType::RequestResponse, b"{}"),
+                Some(deadline),
+            )
+            .await;
+        assert_eq!(
+            (r.class(), r.stop, r.attempts),
+            (Class::Timeout, StopReason::Deadline, 0)
+        );
+        assert!(!r.outcome.may_have_run);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_success_gives_the_budget_back_what_the_retry_took() {
+        let a = script(vec![failed(502, "EC2ThrottledException", None), ok(b"{}")]);
+        let r = Runner::with_seed(RetryPolicy::default(), Arc::new(RetryBudget::new(500)), 7);
+        let record = r.run(&a, &req(InvocationType::RequestResponse, b"{}"), None).await;
+        assert_eq!((record.class(), record.attempts), (Class::Ok, 2));
+        assert_eq!(r.budget().available(), 500, "20 taken by the retry, 20 given back");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn an_empty_budget_means_no_retry() {
         let a = script(vec![failed(500, "ServiceException", None)]);
