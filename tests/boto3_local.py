@@ -240,5 +240,58 @@ def _():
         assert member in json.loads(raw["body"]), (code, member, raw["body"])
 
 
+ADMIN = ("AKIAXINVOKEADMIN0001", "xinvoke-local-admin-secret")
+
+
+@check("every enum value a configuration carries, in every state, is one the Lambda model lists")
+def _():
+    model = lambda_model()
+    enums = {k: set(model.shape_for(k).enum) for k in
+             ["State", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReasonCode"]}
+    admin = client("lambda", *ADMIN)
+    seen = set()
+
+    def read(what):
+        conf = admin.get_function_configuration(FunctionName="target")
+        for key, allowed in enums.items():
+            if key in conf:
+                assert conf[key] in allowed, f"{what}: {key} {conf[key]!r} is not in the model's {sorted(allowed)}"
+                seen.add((key, conf[key]))
+
+    read("active")
+    control("POST", "/_local/state", {"function": "target", "state": "Pending"})
+    read("pending")
+    control("POST", "/_local/reset", {})
+    control("POST", "/_local/clock", {"advance_s": 15 * 24 * 3600})
+    read("idle")
+    try:
+        admin.invoke(FunctionName="target:live")
+    except ClientError:
+        pass
+    read("restoring")
+    for reason in ["EniLimitExceeded", "SubnetOutOfIPAddresses", "EC2RequestLimitExceeded", "InvalidSubnet",
+                   "InvalidSecurityGroup", "InsufficientRolePermissions"]:
+        control("POST", "/_local/state", {"function": "target", "state": "Failed", "reason_code": reason})
+        read(reason)
+    control("POST", "/_local/reset", {})
+    admin.update_function_configuration(FunctionName="target", VpcConfig={"SecurityGroupIds": ["sg-0new0000000000001"]})
+    read("updating")
+    for want in [("State", "Inactive"), ("StateReasonCode", "Idle"), ("StateReasonCode", "Restoring"),
+                 ("LastUpdateStatus", "InProgress"), ("LastUpdateStatusReasonCode", "EniLimitExceeded")]:
+        assert want in seen, f"{want} was never shown: {sorted(seen)}"
+
+
+@check("add-permission --qualifier 1 grants that version's ARN only")
+def _():
+    admin = client("lambda", *ADMIN)
+    out = admin.add_permission(FunctionName="target", Qualifier="1", StatementId="v1", Action="lambda:InvokeFunction",
+                               Principal="arn:aws:iam::111111111111:role/xinvoke-source")
+    assert json.loads(out["Statement"])["Resource"] == FUNCTION + ":1", out
+    res = client("lambda", *SOURCE).invoke(FunctionName=FUNCTION + ":1", Payload=b"{}")
+    assert res["StatusCode"] == 200 and res["ExecutedVersion"] == "1", res
+    expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=FUNCTION), "AccessDeniedException", 403,
+                 "because no resource-based policy allows")
+
+
 print(f"{results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

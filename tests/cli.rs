@@ -69,6 +69,7 @@ async fn role_chaining_from_the_environment_and_a_failure_exits_one() {
     ];
     let ok = xinvoke(&server, &["--type", "Event"], &env).await;
     assert_eq!((ok.status.code(), record(&ok)["status"].as_u64()), (Some(0), Some(202)));
+    settle_events(&server).await;
     fault(
         &server,
         serde_json::json!({"function": "target", "error": "ENILimitReachedException", "times": 1}),

@@ -325,3 +325,65 @@ fn the_schema_names_every_class_and_no_other() {
     let classes: Vec<String> = xinvoke::core::Class::ALL.iter().map(|c| c.name().to_string()).collect();
     assert_eq!(names, classes);
 }
+
+#[test]
+fn a_deployment_during_load_shows_when_its_new_enis_cannot_keep_up() {
+    // scenarios/deploy-during-load.toml: Hyperplane ENIs, a deployment of api and worker to a
+    // new security group 2 s in, batch idle (Inactive). Nothing injected.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/deploy-during-load.toml");
+    let out = xinvoke(&[
+        "load",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--no-retry",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("VPC networking: api, worker, batch on today's shared Hyperplane ENIs"),
+        "{stdout}"
+    );
+    let r = read_json(&json);
+    assert_eq!(schema_errors(&schema(), &r), Vec::<String>::new());
+    assert_accounted(&r);
+    let phase = &r["phases"][0];
+    let class = |name: &str| {
+        phase["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["class"] == name)
+            .cloned()
+    };
+    let throttled = class("ec2_throttled").expect("the deployment's new ENIs meet EC2's pace");
+    assert!(
+        throttled["first_second"].as_u64().unwrap() >= 2,
+        "not before the deployment at 2 s: {throttled}"
+    );
+    let target = |name: &str| {
+        phase["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    for moved in ["api", "worker"] {
+        assert!(
+            target(moved)["classes"]["ec2_throttled"].as_u64().unwrap_or(0) > 0,
+            "{moved}: {}",
+            target(moved)
+        );
+    }
+    let batch = target("batch");
+    assert!(
+        batch["classes"]["not_ready"].as_u64().unwrap_or(0) > 0,
+        "batch wakes up: {batch}"
+    );
+    assert!(batch["classes"]["ok"].as_u64().unwrap_or(0) > 0, "then runs: {batch}");
+}

@@ -113,6 +113,10 @@ async fn every_class_is_classified_and_retried_as_the_policy_says_in_both_auth_m
     for (mode, svc) in &modes {
         for ty in [InvocationType::RequestResponse, InvocationType::Event] {
             for (spec, class, retryable) in &cases {
+                if ty == InvocationType::Event && applies_when_run(spec["error"].as_str().unwrap_or_default()) {
+                    // Accepted (202) and met when the queued event runs: tests/local_async.rs.
+                    continue;
+                }
                 let mut spec = spec.clone();
                 spec["function"] = json!("target");
                 spec["times"] = json!(10);

@@ -38,7 +38,6 @@ use tokio::sync::watch;
 /// The scenario of the built-in job.
 pub const VPC_LIMITS_SCENARIO: &str = include_str!("../../scenarios/vpc-limits.toml");
 /// The functions of the built-in job, invoked in turn (their `live` alias).
-pub const VPC_LIMITS_TARGETS: [&str; 3] = ["orders", "reports", "target"];
 /// The built-in job's load: a ramp per phase.
 pub const DEFAULT_RAMP: &str = "6:180:6s";
 /// The built-in job's payload: each invoke holds its execution environment for 200 ms.
@@ -262,8 +261,27 @@ impl LoadArgs {
     }
 }
 
-/// Settings for a local run: the given target, or the built-in job's three functions.
-fn local_settings(args: &LoadArgs, default_scenario: bool) -> Result<(Settings, Vec<Option<String>>), String> {
+/// The functions a local run spreads its load over when no target is given: account 2's
+/// functions with a `live` alias, when account 2 has the `xinvoke-invoke` role to reach them
+/// (the built-in job's three; `scenarios/deploy-during-load.toml`'s).
+fn scenario_targets(scenario: &Scenario) -> Vec<String> {
+    let Some(account) = scenario.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT) else {
+        return Vec::new();
+    };
+    if !account.roles.iter().any(|r| r.name == "xinvoke-invoke") {
+        return Vec::new();
+    }
+    account
+        .functions
+        .iter()
+        .filter(|f| f.aliases.iter().any(|a| a.name == "live"))
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// Settings for a local run: the given target, or the scenario's functions.
+fn local_settings(args: &LoadArgs, scenario: &Scenario) -> Result<(Settings, Vec<Option<String>>), String> {
+    let functions = scenario_targets(scenario);
     let mut vars: HashMap<&str, String> = HashMap::new();
     let names;
     if let Some(arn) = &args.target.arn {
@@ -279,8 +297,8 @@ fn local_settings(args: &LoadArgs, default_scenario: bool) -> Result<(Settings, 
             );
         }
         names = vec![None];
-    } else if default_scenario {
-        let targets: serde_json::Map<String, Value> = VPC_LIMITS_TARGETS
+    } else if !functions.is_empty() {
+        let targets: serde_json::Map<String, Value> = functions
             .iter()
             .map(|f| {
                 (
@@ -294,7 +312,7 @@ fn local_settings(args: &LoadArgs, default_scenario: bool) -> Result<(Settings, 
             })
             .collect();
         vars.insert("XINVOKE_TARGETS", Value::Object(targets).to_string());
-        names = VPC_LIMITS_TARGETS.iter().map(|n| Some(n.to_string())).collect();
+        names = functions.iter().map(|n| Some(n.to_string())).collect();
     } else {
         vars.insert("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN.to_string());
         names = vec![None];
@@ -576,7 +594,6 @@ async fn environment(args: &LoadArgs, job: &Job) -> Result<Environment, String> 
     if !job.local {
         return aws_environment(args);
     }
-    let default_scenario = args.scenario.is_none();
     let (text, label) = match &args.scenario {
         Some(p) => (
             std::fs::read_to_string(p).map_err(|e| format!("--scenario {}: {e}", p.display()))?,
@@ -601,10 +618,10 @@ async fn environment(args: &LoadArgs, job: &Job) -> Result<Environment, String> 
     } else {
         Scenario::from_toml_str(&text, &source).map_err(|e| e.to_string())?
     };
-    let server = LocalServer::start(scenario, "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
+    let server = LocalServer::start(scenario.clone(), "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
         .await
         .map_err(|e| e.to_string())?;
-    let (settings, names) = local_settings(args, default_scenario)?;
+    let (settings, names) = local_settings(args, &scenario)?;
     let invoker_task = match invoker_listener {
         Some(listener) => {
             let mut worker_settings = settings.clone();
@@ -661,6 +678,9 @@ fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) ->
             "local account 2 in-process at {} (scenario {scenario}); no AWS calls are made",
             server.url()
         ));
+        if let Some(models) = server.scenario().vpc_models() {
+            notes.push(format!("VPC networking: {models}"));
+        }
     }
     if job.local && !args.real_waits && job.phases.iter().any(|(_, r)| *r) {
         notes.push("retry waits are the default policy's shortened 10x for the local account 2 (--real-waits for the real ones)".into());

@@ -203,14 +203,17 @@ pub struct Classification {
     pub hint: Option<String>,
 }
 
-/// Which side refused an AccessDenied: the only place message text is read, because AWS
-/// gives no other signal. `None` when the message does not say.
-pub fn access_denied_side(message: &str) -> Option<Class> {
+/// Which side refused an AccessDenied, and whether by an explicit Deny ("... with an explicit
+/// deny in a resource-based policy") rather than for want of an Allow ("... because no
+/// identity-based policy allows ..."): the only place message text is read, because AWS gives
+/// no other signal. `None` when the message does not say.
+pub fn access_denied_side(message: &str) -> Option<(Class, bool)> {
     let m = message.to_ascii_lowercase();
+    let explicit = m.contains("explicit deny");
     if m.contains("identity-based policy") {
-        Some(Class::AccessDeniedIdentity)
+        Some((Class::AccessDeniedIdentity, explicit))
     } else if m.contains("resource-based policy") {
-        Some(Class::AccessDeniedResource)
+        Some((Class::AccessDeniedResource, explicit))
     } else {
         None
     }
@@ -261,7 +264,12 @@ fn by_status(status: u16) -> (Class, bool, &'static str) {
     }
 }
 
-fn access_denied_hint(class: Class) -> &'static str {
+fn access_denied_hint(class: Class, explicit_deny: bool) -> &'static str {
+    match (class, explicit_deny) {
+        (Class::AccessDeniedIdentity, true) => return "An explicit Deny in the caller's identity policy refuses the call (in account 1, or in the assumed role's account 2 policy, or an SCP): remove or narrow that Deny statement; no Allow can override it.",
+        (Class::AccessDeniedResource, true) => return "An explicit Deny in the target's resource policy refuses the caller: remove or narrow that Deny statement in account 2 (`aws lambda get-policy` shows it); no Allow can override it.",
+        _ => {}
+    }
     match class {
         Class::AccessDeniedIdentity => "The caller's own policy lacks the permission: attach an identity policy allowing lambda:InvokeFunction on the target's ARN (with its qualifier) to the invoker's role in account 1, or to the assumed role in account 2 (`xinvoke policy` prints it).",
         Class::AccessDeniedResource => "The target's resource policy does not name the caller: in account 2 run `aws lambda add-permission --function-name ARN:QUALIFIER --action lambda:InvokeFunction --principal CALLER_ROLE_ARN --statement-id ID`, granting the exact qualifier the caller invokes (`xinvoke doctor` prints it).",
@@ -318,12 +326,13 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
                 hint = ec2_hint;
             }
             if class == Class::AccessDenied {
-                class = e
+                let (side, explicit) = e
                     .message
                     .as_deref()
                     .and_then(access_denied_side)
-                    .unwrap_or(Class::AccessDenied);
-                hint = access_denied_hint(class);
+                    .unwrap_or((Class::AccessDenied, false));
+                class = side;
+                hint = access_denied_hint(class, explicit);
             }
             c.class = class;
             c.retryable = retryable;
@@ -528,6 +537,10 @@ mod tests {
         assert_eq!(res.class, Class::AccessDeniedResource);
         assert!(res.hint.unwrap().contains("add-permission"));
         assert_eq!(deny.class, Class::AccessDeniedResource);
+        assert!(
+            deny.hint.unwrap().contains("explicit Deny"),
+            "an Allow cannot fix a Deny"
+        );
         assert_eq!(unknown.class, Class::AccessDenied);
         assert!(!unknown.retryable);
     }

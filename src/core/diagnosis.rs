@@ -673,11 +673,7 @@ mod tests {
         let t = arn(LIVE);
         let cases: [(FunctionConfig, Status, Option<Class>); 7] = [
             (config("Active", "Successful", None), Status::Pass, None),
-            (
-                config("Inactive", "Successful", Some("IdleFunction")),
-                Status::Info,
-                None,
-            ),
+            (config("Inactive", "Successful", Some("Idle")), Status::Info, None),
             (
                 config("Pending", "InProgress", None),
                 Status::Fail,

@@ -15,7 +15,9 @@
 //! | `POST /_local/state` | `{"function":"target","state":"Pending","for_ms":5000}` | 409 ResourceConflictException for 5 s |
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
 //! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
-//! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive |
+//! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
+//! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
+//! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
 //! | `GET /_local/stats` | | [`crate::local::Stats`] as JSON |
 //! | `POST /_local/reset` | | fresh world: scenario, sessions, faults, clock, counters |
 
@@ -117,6 +119,31 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
             }
             ok()
         }
+        (&Method::POST, "/_local/update") => {
+            let u: crate::local::scenario::ScheduledUpdate = match parse(&body) {
+                Ok(s) => s,
+                Err(e) => return bad(e),
+            };
+            if let Some(name) = u.functions.iter().find(|n| !known(n)) {
+                return bad(format!("unknown function {name:?}"));
+            }
+            let answers: serde_json::Map<String, serde_json::Value> = world
+                .update(&u)
+                .into_iter()
+                .map(|(name, r)| {
+                    let v = match r {
+                        Ok(()) => serde_json::json!({ "LastUpdateStatus": "InProgress" }),
+                        Err(e) => serde_json::json!({ "error": e.name(), "message": e.message }),
+                    };
+                    (name, v)
+                })
+                .collect();
+            json(StatusCode::OK, serde_json::Value::Object(answers))
+        }
+        (&Method::GET, "/_local/destinations") => json(
+            StatusCode::OK,
+            serde_json::to_value(world.events.delivered()).unwrap_or_default(),
+        ),
         (&Method::POST, "/_local/clock") => {
             let c: ClockRequest = match parse(&body) {
                 Ok(s) => s,
@@ -134,7 +161,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         }
         _ => json(
             StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, POST/DELETE /_local/faults, POST /_local/state, /_local/clock, /_local/reset", parts.method) }),
+            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, /_local/destinations, POST/DELETE /_local/faults, POST /_local/state, /_local/update, /_local/clock, /_local/reset", parts.method) }),
         ),
     }
 }

@@ -76,6 +76,34 @@ pub enum FaultError {
     UnknownStsError(String, String),
 }
 
+/// When an Invoke's fault rules are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// A synchronous (or DryRun) invoke: every rule.
+    Sync,
+    /// An `Event` invoke being accepted: delays, and the errors Lambda answers before queueing
+    /// (4xx but throttles: not found, access, size, parameters).
+    Accept,
+    /// A queued event being run: throttles and 5xx (the errors met while running it), which
+    /// the queue then retries as Lambda does.
+    Execute,
+}
+
+impl Phase {
+    fn covers(self, spec: &FaultSpec) -> bool {
+        let runtime_error = spec
+            .error
+            .as_deref()
+            .and_then(crate::core::errors::lambda_error)
+            .is_some_and(|r| r.status >= 500 || r.status == 429);
+        match self {
+            Phase::Sync => true,
+            Phase::Accept => !runtime_error,
+            Phase::Execute => runtime_error,
+        }
+    }
+}
+
 /// The STS actions a fault can name.
 pub const STS_ACTIONS: [&str; 3] = [
     "sts:AssumeRole",
@@ -185,10 +213,16 @@ impl Faults {
 
     /// The injection for an Invoke of `function` with `qualifier`, if a rule fires.
     pub fn check(&self, function: &str, qualifier: Option<&str>) -> Option<Injection<ApiError>> {
+        self.check_in(Phase::Sync, function, qualifier)
+    }
+
+    /// As [`Faults::check`], for one phase of an invoke.
+    pub fn check_in(&self, phase: Phase, function: &str, qualifier: Option<&str>) -> Option<Injection<ApiError>> {
         self.fire(
             |spec| {
                 spec.function.as_deref() == Some(function)
                     && spec.qualifier.as_deref().is_none_or(|q| Some(q) == qualifier)
+                    && phase.covers(spec)
             },
             FaultSpec::to_error,
         )

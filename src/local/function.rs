@@ -1,27 +1,100 @@
 //! A function as the server runs it: its scenario definition plus what changes while serving
-//! (lifecycle state, in-flight executions, the environment pool, counters). The hot path
-//! touches only atomics unless the function is not Active or uses per-environment ENIs.
+//! (lifecycle state and last update, resource policies, in-flight executions, the environment
+//! pool, counters). The hot path touches only atomics unless the function is not Active or uses
+//! per-environment ENIs.
+//!
+//! States follow the Lambda guide ("Lambda function states"): a function being created is
+//! Pending (reason `Creating`) and invokes fail; an update keeps it Active with
+//! `LastUpdateStatus` InProgress while invokes run on the previous configuration; a VPC
+//! function idle long enough goes Inactive (reason `Idle`), its next invoke fails with
+//! ResourceNotReadyException and it is Pending (`Restoring`) until its ENI is back; a create,
+//! update or wake-up whose ENI cannot be made Fails with the reason code AWS gives.
 
 use crate::local::errors::ApiError;
+use crate::local::hyperplane::{self, Hyperplane};
 use crate::local::iam::PolicyDocument;
 use crate::local::scenario::{self, EniMode, FunctionStateName};
 use crate::local::vpc::EnvironmentPool;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Pending message of a ResourceConflictException.
 pub const PENDING_MESSAGE: &str =
     "The operation cannot be performed at this time. The function is currently in the following state: Pending";
 
-/// The lifecycle state and its reason.
+/// How long a non-VPC function stays Pending when created, ms.
+const CREATE_MS: u64 = 1000;
+
+/// `LastUpdateStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateStatus {
+    Successful,
+    InProgress,
+    Failed,
+}
+
+impl UpdateStatus {
+    /// The model's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            UpdateStatus::Successful => "Successful",
+            UpdateStatus::InProgress => "InProgress",
+            UpdateStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// A function's subnets and security groups, as its configuration reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+impl NetConfig {
+    fn key(&self) -> String {
+        hyperplane::combination(&self.subnet_ids, &self.security_group_ids)
+    }
+}
+
+/// The last update: its status, its reason when it failed, and what it moves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUpdate {
+    pub status: UpdateStatus,
+    /// `LastUpdateStatusReasonCode` of a failed update.
+    pub reason_code: Option<String>,
+    /// Server time (ms) the InProgress update ends.
+    until_ms: Option<i64>,
+    /// How it ends: the reason code of a failure, or success.
+    fails_with: Option<String>,
+    /// The network configuration it moves to, when it changes it.
+    next: Option<NetConfig>,
+}
+
+impl LastUpdate {
+    fn done() -> LastUpdate {
+        LastUpdate {
+            status: UpdateStatus::Successful,
+            reason_code: None,
+            until_ms: None,
+            fails_with: None,
+            next: None,
+        }
+    }
+}
+
+/// The lifecycle state, its reason and the last update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleState {
-    /// State.
     pub state: FunctionStateName,
-    /// `StateReasonCode`.
+    /// `StateReasonCode` (the model's values: Creating, Restoring, Idle, EniLimitExceeded, ...).
     pub reason_code: Option<String>,
-    /// Server time (ms) at which the state ends and the function is Active again.
+    /// Server time (ms) at which a Pending state ends and the function is Active again.
     pub until_ms: Option<i64>,
+    pub update: LastUpdate,
+    /// The VPC configuration in force (invokes use it; an update replaces it when done).
+    pub vpc: Option<NetConfig>,
 }
 
 impl LifecycleState {
@@ -29,16 +102,32 @@ impl LifecycleState {
     pub fn reason(&self) -> Option<String> {
         match self.state {
             FunctionStateName::Active => None,
+            FunctionStateName::Pending if self.reason_code.as_deref() == Some("Restoring") => {
+                Some("The function is being restored.".into())
+            }
             FunctionStateName::Pending => Some("The function is being created.".into()),
             FunctionStateName::Inactive => {
                 Some("The function is inactive and its VPC connection is no longer available.".into())
             }
-            FunctionStateName::Failed => Some(format!(
-                "Lambda was unable to configure access to your environment variables or VPC: {}",
-                self.reason_code.as_deref().unwrap_or("InternalError")
-            )),
+            FunctionStateName::Failed => Some(failure_reason(self.reason_code.as_deref())),
         }
     }
+
+    /// `LastUpdateStatusReason`.
+    pub fn update_reason(&self) -> Option<String> {
+        match self.update.status {
+            UpdateStatus::Successful => None,
+            UpdateStatus::InProgress => Some("The function is being updated.".into()),
+            UpdateStatus::Failed => Some(failure_reason(self.update.reason_code.as_deref())),
+        }
+    }
+}
+
+fn failure_reason(code: Option<&str>) -> String {
+    format!(
+        "Lambda was unable to configure access to your environment variables or VPC: {}",
+        code.unwrap_or("InternalError")
+    )
 }
 
 /// The Invoke error of a Failed function, by its state reason code: the one table's
@@ -54,14 +143,51 @@ pub fn failed_error(reason_code: Option<&str>) -> ApiError {
 /// An alias at run time.
 #[derive(Debug, Clone)]
 pub struct AliasRuntime {
-    /// Name.
     pub name: String,
-    /// Version.
     pub version: String,
-    /// Resource policy.
-    pub resource_policy: Option<PolicyDocument>,
-    /// Revision id.
     pub revision_id: String,
+}
+
+/// The resource policies of a function: on the function itself (unqualified and `$LATEST`
+/// calls), on each alias, on each published version; each governs only calls qualified with
+/// it, as on AWS.
+#[derive(Debug, Clone, Default)]
+pub struct Policies {
+    pub function: Option<PolicyDocument>,
+    pub aliases: HashMap<String, PolicyDocument>,
+    pub versions: HashMap<String, PolicyDocument>,
+}
+
+impl Policies {
+    /// The policy of calls resolved so.
+    pub fn of(&self, resolved: Resolved<'_>) -> Option<&PolicyDocument> {
+        match resolved {
+            Resolved::Latest => self.function.as_ref(),
+            Resolved::Version(v) => self.versions.get(v),
+            Resolved::Alias(a) => self.aliases.get(&a.name),
+        }
+    }
+
+    /// Change the policy of calls resolved so (`None`: there is none, or remove it).
+    pub fn edit<R>(&mut self, resolved: Resolved<'_>, f: impl FnOnce(&mut Option<PolicyDocument>) -> R) -> R {
+        fn in_map<R>(
+            m: &mut HashMap<String, PolicyDocument>,
+            k: &str,
+            f: impl FnOnce(&mut Option<PolicyDocument>) -> R,
+        ) -> R {
+            let mut slot = m.remove(k);
+            let r = f(&mut slot);
+            if let Some(doc) = slot {
+                m.insert(k.to_string(), doc);
+            }
+            r
+        }
+        match resolved {
+            Resolved::Latest => f(&mut self.function),
+            Resolved::Version(v) => in_map(&mut self.versions, v, f),
+            Resolved::Alias(a) => in_map(&mut self.aliases, &a.name, f),
+        }
+    }
 }
 
 /// A function at run time.
@@ -73,10 +199,11 @@ pub struct FunctionRuntime {
     pub account: String,
     /// Unqualified ARN.
     pub arn: String,
-    /// Aliases.
     pub aliases: Vec<AliasRuntime>,
     /// Revision id of the function (and its policy).
     pub revision_id: String,
+    /// Resource policies, changed by AddPermission / RemovePermission.
+    pub policies: RwLock<Policies>,
     active: AtomicBool,
     lifecycle: Mutex<LifecycleState>,
     last_invoke_ms: AtomicI64,
@@ -86,6 +213,8 @@ pub struct FunctionRuntime {
     pub invokes: AtomicU64,
     /// The environment pool (per_environment VPC mode only).
     pub pool: Option<Mutex<EnvironmentPool>>,
+    /// The account's Hyperplane ENIs (hyperplane VPC mode only).
+    pub hyperplane: Option<Arc<Hyperplane>>,
 }
 
 /// What a qualifier resolved to.
@@ -122,9 +251,26 @@ fn revision(seed: &str) -> String {
     )
 }
 
+/// Why an update cannot start.
+fn update_conflict(arn: &str) -> ApiError {
+    ApiError::new(
+        "ResourceConflictException",
+        format!("The operation cannot be performed at this time. An update is in progress for resource: {arn}"),
+    )
+}
+
 impl FunctionRuntime {
-    /// Build the run-time function of `def` in `account`/`region`.
-    pub fn new(def: scenario::Function, account: &str, region: &str, now_ms: i64) -> FunctionRuntime {
+    /// Build the run-time function of `def` in `account`/`region`, as the world begins at
+    /// `now_ms`. A hyperplane VPC function takes its ENI from `hyperplane`: one that exists
+    /// already (an Active function), or one made now (a function created Pending, which
+    /// Fails when it cannot be made).
+    pub fn new(
+        def: scenario::Function,
+        account: &str,
+        region: &str,
+        now_ms: i64,
+        hyperplane: Option<Arc<Hyperplane>>,
+    ) -> FunctionRuntime {
         let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", def.name);
         let aliases = def
             .aliases
@@ -132,31 +278,71 @@ impl FunctionRuntime {
             .map(|a| AliasRuntime {
                 name: a.name.clone(),
                 version: a.version.clone(),
-                resource_policy: a.resource_policy.clone(),
                 revision_id: revision(&format!("{arn}:{}", a.name)),
             })
             .collect();
+        let policies = Policies {
+            function: def.resource_policy.clone(),
+            aliases: def
+                .aliases
+                .iter()
+                .filter_map(|a| Some((a.name.clone(), a.resource_policy.clone()?)))
+                .collect(),
+            versions: def.version_policies.clone().into_iter().collect(),
+        };
         let pool = def
             .vpc
             .as_ref()
             .filter(|v| v.eni_mode == EniMode::PerEnvironment)
             .map(|v| Mutex::new(EnvironmentPool::new(v, now_ms)));
-        let lifecycle = LifecycleState {
+        let hyperplane = hyperplane.filter(|_| def.vpc.as_ref().is_some_and(|v| v.eni_mode == EniMode::Hyperplane));
+        let vpc = def.vpc.as_ref().map(|v| NetConfig {
+            subnet_ids: v.subnet_ids.clone(),
+            security_group_ids: v.security_group_ids.clone(),
+        });
+        let mut lifecycle = LifecycleState {
             state: def.state,
             reason_code: def.state_reason_code.clone(),
             until_ms: None,
+            update: LastUpdate::done(),
+            vpc,
         };
+        let pending_ms = def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS);
+        match (def.state, &hyperplane, &lifecycle.vpc) {
+            (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.key()),
+            (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+                Ok(made) => {
+                    let eni_ms = if made { h.eni_create_ms } else { 0 };
+                    lifecycle.until_ms = Some(now_ms + (pending_ms + eni_ms) as i64);
+                }
+                Err(failure) => {
+                    lifecycle.state = FunctionStateName::Failed;
+                    lifecycle.reason_code = Some(failure.reason_code().into());
+                }
+            },
+            (FunctionStateName::Pending, _, _) => lifecycle.until_ms = Some(now_ms + pending_ms as i64),
+            _ => {}
+        }
+        if lifecycle.reason_code.is_none() {
+            lifecycle.reason_code = match lifecycle.state {
+                FunctionStateName::Pending => Some("Creating".into()),
+                FunctionStateName::Inactive => Some("Idle".into()),
+                _ => None,
+            };
+        }
         FunctionRuntime {
             revision_id: revision(&arn),
             account: account.to_string(),
             arn,
             aliases,
-            active: AtomicBool::new(def.state == FunctionStateName::Active),
+            policies: RwLock::new(policies),
+            active: AtomicBool::new(lifecycle.state == FunctionStateName::Active),
             lifecycle: Mutex::new(lifecycle),
             last_invoke_ms: AtomicI64::new(now_ms),
             in_flight: AtomicU32::new(0),
             invokes: AtomicU64::new(0),
             pool,
+            hyperplane,
             def,
         }
     }
@@ -175,17 +361,20 @@ impl FunctionRuntime {
         }
     }
 
-    /// The resource policy that governs calls with this qualifier.
-    pub fn resource_policy<'a>(&'a self, resolved: Resolved<'a>) -> Option<&'a PolicyDocument> {
-        match resolved {
-            Resolved::Alias(a) => a.resource_policy.as_ref(),
-            Resolved::Latest => self.def.resource_policy.as_ref(),
-            Resolved::Version(_) => None,
-        }
-    }
-
     fn lock_lifecycle(&self) -> std::sync::MutexGuard<'_, LifecycleState> {
         self.lifecycle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pending_ms(&self) -> u64 {
+        self.def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS)
+    }
+
+    fn idle_limit_ms(&self) -> Option<i64> {
+        self.def
+            .vpc
+            .as_ref()
+            .filter(|v| v.eni_mode == EniMode::Hyperplane)
+            .map(|v| (v.inactive_after_idle_s as i64).saturating_mul(1000))
     }
 
     /// The current lifecycle state, after applying timed transitions.
@@ -195,38 +384,67 @@ impl FunctionRuntime {
         st.clone()
     }
 
+    fn go_inactive(&self, st: &mut LifecycleState) {
+        st.state = FunctionStateName::Inactive;
+        st.reason_code = Some("Idle".into());
+        st.until_ms = None;
+        if let (Some(h), Some(net)) = (&self.hyperplane, &st.vpc) {
+            h.detach(&net.key());
+        }
+        self.active.store(false, Ordering::Release);
+    }
+
     fn advance(&self, st: &mut LifecycleState, now_ms: i64) {
-        if st.state == FunctionStateName::Active {
-            if let Some(v) = self.def.vpc.as_ref().filter(|v| v.eni_mode == EniMode::Hyperplane) {
-                let idle_ms = (v.inactive_after_idle_s as i64).saturating_mul(1000);
-                if now_ms - self.last_invoke_ms.load(Ordering::Relaxed) >= idle_ms {
-                    st.state = FunctionStateName::Inactive;
-                    st.reason_code = Some("IdleFunction".into());
-                    st.until_ms = None;
-                    self.active.store(false, Ordering::Release);
+        if st.state == FunctionStateName::Active
+            && self
+                .idle_limit_ms()
+                .is_some_and(|l| now_ms - self.last_invoke_ms.load(Ordering::Relaxed) >= l)
+        {
+            self.go_inactive(st);
+        }
+        if st.state != FunctionStateName::Active && st.until_ms.is_some_and(|until| now_ms >= until) {
+            st.state = FunctionStateName::Active;
+            st.reason_code = None;
+            st.until_ms = None;
+            self.last_invoke_ms.store(now_ms, Ordering::Relaxed);
+        }
+        if st.update.status == UpdateStatus::InProgress && st.update.until_ms.is_some_and(|until| now_ms >= until) {
+            let update = std::mem::replace(&mut st.update, LastUpdate::done());
+            match update.fails_with {
+                Some(reason) => {
+                    st.update.status = UpdateStatus::Failed;
+                    st.update.reason_code = Some(reason);
+                }
+                None => {
+                    if let Some(next) = update.next {
+                        if let (Some(h), Some(old)) = (&self.hyperplane, &st.vpc) {
+                            h.detach(&old.key());
+                        }
+                        st.vpc = Some(next);
+                    }
                 }
             }
         }
-        if let Some(until) = st.until_ms {
-            if now_ms >= until {
-                *st = LifecycleState {
-                    state: FunctionStateName::Active,
-                    reason_code: None,
-                    until_ms: None,
-                };
-                self.active.store(true, Ordering::Release);
-            }
-        }
+        self.active
+            .store(st.state == FunctionStateName::Active, Ordering::Release);
     }
 
-    /// Set the state (control API). `for_ms` returns it to Active after that long.
+    /// Set the state (control API). A Pending state always ends: after `for_ms`, else the
+    /// function's usual pending time; other states end after `for_ms` when given.
     pub fn set_state(&self, state: FunctionStateName, reason_code: Option<String>, for_ms: Option<u64>, now_ms: i64) {
         let mut st = self.lock_lifecycle();
-        *st = LifecycleState {
-            state,
-            reason_code,
-            until_ms: for_ms.map(|ms| now_ms.saturating_add(ms as i64)),
+        let for_ms = match state {
+            FunctionStateName::Pending => Some(for_ms.unwrap_or_else(|| self.pending_ms())),
+            _ => for_ms,
         };
+        let reason_code = reason_code.or_else(|| match state {
+            FunctionStateName::Pending => Some("Creating".into()),
+            FunctionStateName::Inactive => Some("Idle".into()),
+            _ => None,
+        });
+        st.state = state;
+        st.reason_code = reason_code;
+        st.until_ms = for_ms.map(|ms| now_ms.saturating_add(ms as i64));
         // Leaving Inactive must not be undone at once by the idle check.
         self.last_invoke_ms.store(now_ms, Ordering::Relaxed);
         self.active.store(state == FunctionStateName::Active, Ordering::Release);
@@ -234,22 +452,14 @@ impl FunctionRuntime {
 
     /// May an invoke run now? The answer for a function that is not Active.
     pub fn check_ready(&self, now_ms: i64) -> Result<(), ApiError> {
-        let idle_limit = self
-            .def
-            .vpc
-            .as_ref()
-            .filter(|v| v.eni_mode == EniMode::Hyperplane)
-            .map(|v| (v.inactive_after_idle_s as i64).saturating_mul(1000));
         let last = self.last_invoke_ms.swap(now_ms, Ordering::Relaxed);
-        let idle_too_long = idle_limit.is_some_and(|l| now_ms - last >= l);
+        let idle_too_long = self.idle_limit_ms().is_some_and(|l| now_ms - last >= l);
         if self.active.load(Ordering::Acquire) && !idle_too_long {
             return Ok(());
         }
         let mut st = self.lock_lifecycle();
         if idle_too_long && st.state == FunctionStateName::Active {
-            st.state = FunctionStateName::Inactive;
-            st.reason_code = Some("IdleFunction".into());
-            st.until_ms = None;
+            self.go_inactive(&mut st);
         }
         if st.state != FunctionStateName::Inactive {
             self.advance(&mut st, now_ms);
@@ -258,12 +468,7 @@ impl FunctionRuntime {
             FunctionStateName::Active => Ok(()),
             FunctionStateName::Pending => Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE)),
             FunctionStateName::Inactive => {
-                let pending_ms = self.def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(2000);
-                *st = LifecycleState {
-                    state: FunctionStateName::Pending,
-                    reason_code: Some("Restoring".into()),
-                    until_ms: Some(now_ms.saturating_add(pending_ms as i64)),
-                };
+                self.wake_up(&mut st, now_ms);
                 Err(ApiError::named("ResourceNotReadyException"))
             }
             FunctionStateName::Failed => Err(failed_error(st.reason_code.as_deref())),
@@ -271,6 +476,76 @@ impl FunctionRuntime {
         self.active
             .store(st.state == FunctionStateName::Active, Ordering::Release);
         result
+    }
+
+    /// An invoke met the function Inactive: it is Pending (Restoring) while its ENI is made
+    /// again, or Failed when that cannot be done.
+    fn wake_up(&self, st: &mut LifecycleState, now_ms: i64) {
+        let eni = match (&self.hyperplane, &st.vpc) {
+            (Some(h), Some(net)) => h
+                .attach(&net.key(), now_ms)
+                .map(|made| if made { h.eni_create_ms } else { 0 }),
+            _ => Ok(0),
+        };
+        match eni {
+            Ok(eni_ms) => {
+                st.state = FunctionStateName::Pending;
+                st.reason_code = Some("Restoring".into());
+                st.until_ms = Some(now_ms.saturating_add((self.pending_ms() + eni_ms) as i64));
+            }
+            Err(failure) => {
+                st.state = FunctionStateName::Failed;
+                st.reason_code = Some(failure.reason_code().into());
+                st.until_ms = None;
+            }
+        }
+    }
+
+    /// Start an update (UpdateFunctionConfiguration, or the control API's): State stays Active
+    /// and `LastUpdateStatus` is InProgress for the function's update time, during which
+    /// invokes use the previous configuration. A new subnet / security-group combination needs
+    /// its Hyperplane ENI: made now (the update lasts that much longer), or the update ends
+    /// Failed with the reason code AWS gives. Refused while another update runs, or while the
+    /// function is Pending.
+    pub fn begin_update(&self, next: Option<NetConfig>, now_ms: i64) -> Result<(), ApiError> {
+        let mut st = self.lock_lifecycle();
+        self.advance(&mut st, now_ms);
+        if st.update.status == UpdateStatus::InProgress {
+            return Err(update_conflict(&self.arn));
+        }
+        if st.state == FunctionStateName::Pending {
+            return Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE));
+        }
+        let next = next.filter(|n| Some(n) != st.vpc.as_ref());
+        let mut update = LastUpdate {
+            status: UpdateStatus::InProgress,
+            reason_code: None,
+            until_ms: Some(now_ms.saturating_add(self.def.update_ms as i64)),
+            fails_with: None,
+            next: None,
+        };
+        match (&self.hyperplane, &next) {
+            (Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+                Ok(made) => {
+                    if made {
+                        update.until_ms = update.until_ms.map(|u| u + h.eni_create_ms as i64);
+                    }
+                    update.next = next;
+                }
+                Err(failure) => update.fails_with = Some(failure.reason_code().into()),
+            },
+            _ => update.next = next,
+        }
+        st.update = update;
+        Ok(())
+    }
+
+    /// The subnet / security-group combination in force (Hyperplane functions).
+    pub fn network_key(&self, now_ms: i64) -> Option<String> {
+        self.hyperplane.as_ref()?;
+        let mut st = self.lock_lifecycle();
+        self.advance(&mut st, now_ms);
+        st.vpc.as_ref().map(NetConfig::key)
     }
 }
 
@@ -280,7 +555,8 @@ mod tests {
 
     fn function(toml_text: &str) -> FunctionRuntime {
         let def: scenario::Function = toml::from_str(toml_text).unwrap();
-        FunctionRuntime::new(def, "222222222222", "us-east-1", 0)
+        let h = Arc::new(Hyperplane::new(&scenario::Network::default(), 0));
+        FunctionRuntime::new(def, "222222222222", "us-east-1", 0, Some(h))
     }
 
     #[test]
@@ -316,7 +592,67 @@ mod tests {
         let f = function("name = \"t\"\nvpc = { subnet_ids = [\"s\"], inactive_after_idle_s = 60, pending_ms = 10 }");
         assert!(f.check_ready(1000).is_ok());
         assert_eq!(f.check_ready(62_000).unwrap_err().name(), "ResourceNotReadyException");
-        assert!(f.check_ready(62_011).is_ok());
+        assert!(f.check_ready(62_011).is_err(), "its ENI is made again first");
+        assert!(f.check_ready(63_011).is_ok());
+    }
+
+    #[test]
+    fn pending_set_without_a_time_ends_by_itself() {
+        let f = function("name = \"t\"\nvpc = { subnet_ids = [\"s\"], pending_ms = 300 }");
+        f.set_state(FunctionStateName::Pending, None, None, 0);
+        let life = f.lifecycle(1);
+        assert_eq!(
+            (life.state, life.reason_code.as_deref()),
+            (FunctionStateName::Pending, Some("Creating"))
+        );
+        assert!(f.check_ready(299).is_err());
+        assert!(f.check_ready(300).is_ok());
+    }
+
+    #[test]
+    fn an_idle_function_is_inactive_with_the_models_reason_then_restoring() {
+        let f = function("name = \"t\"\nvpc = { subnet_ids = [\"s\"], inactive_after_idle_s = 60, pending_ms = 10 }");
+        let life = f.lifecycle(61_000);
+        assert_eq!(
+            (life.state, life.reason_code.as_deref()),
+            (FunctionStateName::Inactive, Some("Idle"))
+        );
+        assert_eq!(f.check_ready(61_001).unwrap_err().name(), "ResourceNotReadyException");
+        let life = f.lifecycle(61_002);
+        assert_eq!(
+            (life.state, life.reason_code.as_deref()),
+            (FunctionStateName::Pending, Some("Restoring"))
+        );
+    }
+
+    #[test]
+    fn an_update_keeps_the_function_active_and_ends_by_itself() {
+        let f =
+            function("name = \"t\"\nupdate_ms = 100\nvpc = { subnet_ids = [\"s\"], security_group_ids = [\"sg-1\"] }");
+        let next = NetConfig {
+            subnet_ids: vec!["s".into()],
+            security_group_ids: vec!["sg-2".into()],
+        };
+        f.begin_update(Some(next.clone()), 0).unwrap();
+        let life = f.lifecycle(10);
+        assert_eq!(
+            (life.state, life.update.status),
+            (FunctionStateName::Active, UpdateStatus::InProgress)
+        );
+        assert_eq!(
+            life.vpc.unwrap().security_group_ids,
+            ["sg-1"],
+            "invokes use the previous configuration"
+        );
+        assert!(f.check_ready(10).is_ok());
+        assert_eq!(
+            f.begin_update(None, 20).unwrap_err().name(),
+            "ResourceConflictException",
+            "one update at a time"
+        );
+        let life = f.lifecycle(1_200);
+        assert_eq!(life.update.status, UpdateStatus::Successful);
+        assert_eq!(life.vpc, Some(next));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! `GetFunctionConfiguration`, `GetPolicy` and `GetAlias`.
 
 use crate::core::behaviour;
+use crate::local::async_invoke::{self, Next, Outcome, QueuedEvent};
 use crate::local::errors::{headers, lambda_error_index, ApiError};
-use crate::local::function::{FunctionRuntime, Resolved};
+use crate::local::faults::Phase;
+use crate::local::function::{FunctionRuntime, Resolved, UpdateStatus};
 use crate::local::iam::{self, Caller, Query};
 use crate::local::scenario::{Behaviour, FunctionStateName};
 use crate::local::sigv4::{AuthFailure, SignedRequest};
@@ -208,14 +210,64 @@ async fn answer(
         ("GET", [name, "policy"]) => {
             let fref = name_of(name)?;
             let (f, resolved) = authorize(world, &caller, &fref, "lambda:GetPolicy")?;
-            let Some(policy) = f.resource_policy(resolved) else {
-                return Err(ApiError::named("ResourceNotFoundException"));
+            let policies = f.policies.read().unwrap_or_else(|p| p.into_inner());
+            let Some(policy) = policies.of(resolved) else {
+                return Err(ApiError::new(
+                    "ResourceNotFoundException",
+                    "The resource you requested does not exist.",
+                ));
             };
             let body = serde_json::json!({
                 "Policy": serde_json::to_string(policy).unwrap_or_default(),
                 "RevisionId": f.revision_id,
             });
             Ok(json_response(&body, rid))
+        }
+        ("POST", [name, "policy"]) => {
+            let fref = name_of(name)?;
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:AddPermission")?;
+            let statement = add_permission(f, resolved, &fref.arn(&world.region), &req.body)?;
+            let body = serde_json::json!({ "Statement": statement });
+            let mut resp = json_response(&body, rid);
+            *resp.status_mut() = StatusCode::CREATED;
+            Ok(resp)
+        }
+        ("DELETE", [name, "policy", sid]) => {
+            let fref = name_of(name)?;
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:RemovePermission")?;
+            remove_permission(f, resolved, &decode(sid))?;
+            Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), rid))
+        }
+        ("PUT", [name, "configuration"]) => {
+            let fref = name_of(name)?;
+            if fref.qualifier.is_some() {
+                return Err(ApiError::new(
+                    "InvalidParameterValueException",
+                    "Cannot update the configuration of a qualified function: name the function without a qualifier.",
+                ));
+            }
+            let (f, resolved) = authorize(world, &caller, &fref, "lambda:UpdateFunctionConfiguration")?;
+            let update: UpdateConfiguration = serde_json::from_slice(&req.body).map_err(|e| {
+                ApiError::new(
+                    "InvalidRequestContentException",
+                    format!("Could not parse request body into json: {e}"),
+                )
+            })?;
+            let now = world.clock.now_ms();
+            let current = f.lifecycle(now).vpc;
+            let next = update.vpc_config.map(|v| crate::local::function::NetConfig {
+                subnet_ids: v
+                    .subnet_ids
+                    .unwrap_or_else(|| current.as_ref().map(|c| c.subnet_ids.clone()).unwrap_or_default()),
+                security_group_ids: v.security_group_ids.unwrap_or_else(|| {
+                    current
+                        .as_ref()
+                        .map(|c| c.security_group_ids.clone())
+                        .unwrap_or_default()
+                }),
+            });
+            f.begin_update(next, now)?;
+            Ok(json_response(&configuration(world, f, &fref, resolved), rid))
         }
         ("GET", [name, "aliases", alias]) => {
             let mut fref = name_of(name)?;
@@ -248,6 +300,149 @@ async fn answer(
     }
 }
 
+/// The body of UpdateFunctionConfiguration (the part the endpoint models).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateConfiguration {
+    #[serde(default)]
+    vpc_config: Option<VpcConfigUpdate>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VpcConfigUpdate {
+    #[serde(default)]
+    subnet_ids: Option<Vec<String>>,
+    #[serde(default)]
+    security_group_ids: Option<Vec<String>>,
+}
+
+/// The body of AddPermission (botocore's `AddPermissionRequest`).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddPermissionRequest {
+    statement_id: String,
+    action: String,
+    principal: String,
+    #[serde(default)]
+    source_arn: Option<String>,
+    #[serde(default)]
+    source_account: Option<String>,
+    #[serde(rename = "PrincipalOrgID", default)]
+    principal_org_id: Option<String>,
+}
+
+/// AddPermission: one statement in the policy of the calls `resolved` names (the function,
+/// an alias or a version), as Lambda writes it; its JSON text.
+fn add_permission(f: &FunctionRuntime, resolved: Resolved<'_>, arn: &str, body: &[u8]) -> Result<String, ApiError> {
+    let invalid = |m: String| ApiError::new("InvalidParameterValueException", m);
+    let req: AddPermissionRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            "InvalidRequestContentException",
+            format!("Could not parse request body into json: {e}"),
+        )
+    })?;
+    if matches!(resolved, Resolved::Latest) && arn.ends_with(":$LATEST") {
+        return Err(invalid(
+            "We currently do not support adding policies for $LATEST.".into(),
+        ));
+    }
+    if req.statement_id.is_empty()
+        || !req
+            .statement_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)",
+            req.statement_id
+        )));
+    }
+    let principal = if req.principal == "*" {
+        serde_json::json!("*")
+    } else if req.principal.len() == 12 && req.principal.bytes().all(|b| b.is_ascii_digit()) {
+        serde_json::json!({ "AWS": format!("arn:aws:iam::{}:root", req.principal) })
+    } else if req.principal.starts_with("arn:") {
+        serde_json::json!({ "AWS": req.principal })
+    } else {
+        serde_json::json!({ "Service": req.principal })
+    };
+    let mut statement = serde_json::json!({
+        "Sid": req.statement_id,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": req.action,
+        "Resource": arn,
+    });
+    let mut condition = serde_json::Map::new();
+    if let Some(org) = req.principal_org_id {
+        condition.insert("StringEquals".into(), serde_json::json!({ "aws:PrincipalOrgID": org }));
+    }
+    if let Some(account) = req.source_account {
+        condition
+            .entry("StringEquals")
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .map(|m| m.insert("AWS:SourceAccount".into(), account.into()));
+    }
+    if let Some(source) = req.source_arn {
+        condition.insert("ArnLike".into(), serde_json::json!({ "AWS:SourceArn": source }));
+    }
+    if !condition.is_empty() {
+        statement["Condition"] = condition.into();
+    }
+    let parsed: iam::Statement = serde_json::from_value(statement.clone())
+        .map_err(|e| invalid(format!("The statement is not a valid policy statement: {e}")))?;
+    let mut policies = f.policies.write().unwrap_or_else(|p| p.into_inner());
+    policies.edit(resolved, |doc| {
+        let doc = doc.get_or_insert_with(|| iam::PolicyDocument {
+            version: "2012-10-17".into(),
+            statement: iam::OneOrMany::Many(Vec::new()),
+        });
+        let mut statements = doc.statement.as_slice().to_vec();
+        if statements.iter().any(|s| s.sid.as_deref() == Some(req.statement_id.as_str())) {
+            return Err(ApiError::new(
+                "ResourceConflictException",
+                format!(
+                    "The statement id ({}) provided already exists. Please provide a new statement id, or remove the existing statement.",
+                    req.statement_id
+                ),
+            ));
+        }
+        statements.push(parsed);
+        doc.statement = iam::OneOrMany::Many(statements);
+        Ok(statement.to_string())
+    })
+}
+
+/// RemovePermission: the statement `sid` leaves the policy of the calls `resolved` names.
+fn remove_permission(f: &FunctionRuntime, resolved: Resolved<'_>, sid: &str) -> Result<(), ApiError> {
+    let mut policies = f.policies.write().unwrap_or_else(|p| p.into_inner());
+    policies.edit(resolved, |doc| {
+        let Some(d) = doc else {
+            return Err(ApiError::new(
+                "ResourceNotFoundException",
+                "No policy is associated with the given resource.",
+            ));
+        };
+        let mut statements = d.statement.as_slice().to_vec();
+        let before = statements.len();
+        statements.retain(|s| s.sid.as_deref() != Some(sid));
+        if statements.len() == before {
+            return Err(ApiError::new(
+                "ResourceNotFoundException",
+                format!("Statement {sid} is not found in resource policy."),
+            ));
+        }
+        if statements.is_empty() {
+            *doc = None;
+        } else {
+            d.statement = iam::OneOrMany::Many(statements);
+        }
+        Ok(())
+    })
+}
+
 /// Identity side, existence, then resource side, as Lambda answers them.
 fn authorize<'w>(
     world: &'w World,
@@ -274,7 +469,10 @@ fn authorize<'w>(
     let not_found = || ApiError::new("ResourceNotFoundException", format!("Function not found: {arn}"));
     let f = world.function(&fref.account, &fref.name).ok_or_else(not_found)?;
     let resolved = f.resolve(fref.qualifier.as_deref()).ok_or_else(not_found)?;
-    let resource = iam::evaluate(f.resource_policy(resolved), &q, true);
+    let resource = {
+        let policies = f.policies.read().unwrap_or_else(|p| p.into_inner());
+        iam::evaluate(policies.of(resolved), &q, true)
+    };
     iam::authorize(identity, resource, same_account).map_err(denied)?;
     Ok((f, resolved))
 }
@@ -285,11 +483,24 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
         Resolved::Latest => "$LATEST",
         other => other.executed_version(),
     };
-    let (last_update, last_update_code) = match life.state {
-        FunctionStateName::Failed => ("Failed", life.reason_code.clone()),
-        FunctionStateName::Pending => ("InProgress", life.reason_code.clone()),
-        _ => ("Successful", None),
-    };
+    // A create is the first update: InProgress while the function is Pending (Creating), and
+    // Failed with the state's reason when the function Failed.
+    let (update_status, update_code, update_reason) =
+        match (life.state, life.reason_code.as_deref(), life.update.status) {
+            (FunctionStateName::Pending, Some("Creating"), _) => (
+                UpdateStatus::InProgress,
+                None,
+                Some("The function is being created.".to_string()),
+            ),
+            (FunctionStateName::Failed, code, UpdateStatus::Successful) => {
+                (UpdateStatus::Failed, code.map(str::to_string), life.reason())
+            }
+            _ => (
+                life.update.status,
+                life.update.reason_code.clone(),
+                life.update_reason(),
+            ),
+        };
     let mut v = serde_json::json!({
         "FunctionName": f.def.name,
         "FunctionArn": fref.arn(&world.region),
@@ -305,17 +516,17 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
         "Version": version,
         "TracingConfig": { "Mode": "PassThrough" },
         "RevisionId": f.revision_id,
-        "State": format!("{:?}", life.state),
-        "LastUpdateStatus": last_update,
+        "State": state_name(life.state),
+        "LastUpdateStatus": update_status.name(),
         "PackageType": "Zip",
         "Architectures": ["arm64"],
         "EphemeralStorage": { "Size": 512 },
     });
-    if let Some(vpc) = &f.def.vpc {
+    if let (Some(def), Some(net)) = (&f.def.vpc, &life.vpc) {
         v["VpcConfig"] = serde_json::json!({
-            "SubnetIds": vpc.subnet_ids,
-            "SecurityGroupIds": vpc.security_group_ids,
-            "VpcId": vpc.vpc_id,
+            "SubnetIds": net.subnet_ids,
+            "SecurityGroupIds": net.security_group_ids,
+            "VpcId": def.vpc_id,
             "Ipv6AllowedForDualStack": false,
         });
     }
@@ -325,11 +536,23 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
     if let Some(code) = &life.reason_code {
         v["StateReasonCode"] = code.clone().into();
     }
-    if let Some(code) = last_update_code {
-        v["LastUpdateStatusReason"] = life.reason().unwrap_or_default().into();
+    if let Some(reason) = update_reason {
+        v["LastUpdateStatusReason"] = reason.into();
+    }
+    if let Some(code) = update_code {
         v["LastUpdateStatusReasonCode"] = code.into();
     }
     v
+}
+
+/// The model's `State` name.
+pub fn state_name(state: FunctionStateName) -> &'static str {
+    match state {
+        FunctionStateName::Active => "Active",
+        FunctionStateName::Pending => "Pending",
+        FunctionStateName::Inactive => "Inactive",
+        FunctionStateName::Failed => "Failed",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -399,26 +622,28 @@ async fn invoke(
     if kind == InvocationType::DryRun {
         return Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), rid));
     }
-    f.check_ready(world.clock.now_ms())?;
-    if let Some(inj) = world.faults.check(&f.def.name, fref.qualifier.as_deref()) {
-        if !inj.latency.is_zero() {
-            tokio::time::sleep(inj.latency).await;
-        }
-        if let Some(e) = inj.error {
-            return Err(e);
-        }
-    }
     if kind == InvocationType::Event {
-        let (world, f, body) = (Arc::clone(world), Arc::clone(f), req.body.clone());
-        let event_rid = rid.to_string();
-        tokio::spawn(async move {
-            // Lambda queues async events; a throttled or failed one is simply dropped here.
-            if execute(&world, &f, body, &event_rid).await.is_err() {
-                world.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        // What Lambda checks before queueing was checked above (existence, permission, size,
+        // JSON); what it meets when running the event (state, throttles, network, 5xx) the
+        // queue meets and retries (`async_invoke`).
+        inject(world, Phase::Accept, f, fref.qualifier.as_deref()).await?;
+        let now = world.clock.now_ms();
+        world.events.push(QueuedEvent {
+            request_id: rid.to_string(),
+            function: format!("{}:{}", f.account, f.def.name),
+            qualifier: fref.qualifier.clone(),
+            function_arn: fref.arn(&world.region),
+            payload: req.body.clone(),
+            received_ms: now,
+            due_ms: now,
+            invokes: 0,
+            function_errors: 0,
+            system_errors: 0,
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }
+    f.check_ready(world.clock.now_ms())?;
+    inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
     let (status, payload, function_error) = execute(world, f, req.body.clone(), rid).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
@@ -441,6 +666,77 @@ async fn invoke(
     Ok(with_request_id(resp, rid))
 }
 
+/// Apply the fault rules of `phase` for an invoke of `f`: a delay, then maybe an error.
+async fn inject(world: &World, phase: Phase, f: &FunctionRuntime, qualifier: Option<&str>) -> Result<(), ApiError> {
+    if let Some(inj) = world.faults.check_in(phase, &f.def.name, qualifier) {
+        if !inj.latency.is_zero() {
+            tokio::time::sleep(inj.latency).await;
+        }
+        if let Some(e) = inj.error {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Run one queued event as Lambda's async poller does, then retry it, finish it, or send it
+/// where failed events go (`async_invoke::next`).
+pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
+    let Some(f) = world.functions.get(&ev.function).cloned() else {
+        return;
+    };
+    ev.invokes += 1;
+    let executed_version = f
+        .resolve(ev.qualifier.as_deref())
+        .map(|r| r.executed_version().to_string())
+        .unwrap_or_else(|| "$LATEST".into());
+    let ran = async {
+        f.check_ready(world.clock.now_ms())?;
+        inject(&world, Phase::Execute, &f, ev.qualifier.as_deref()).await?;
+        execute(&world, &f, ev.payload.clone(), &ev.request_id).await
+    }
+    .await;
+    let outcome = match ran {
+        Ok((_, payload, Some(_))) => {
+            ev.function_errors += 1;
+            Outcome::FunctionError {
+                executed_version,
+                payload: serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null),
+            }
+        }
+        Ok(_) => Outcome::Succeeded,
+        Err(e) => {
+            ev.system_errors += 1;
+            Outcome::SystemError {
+                code: e.name().to_string(),
+                message: e.message.to_string(),
+            }
+        }
+    };
+    let now = world.clock.now_ms();
+    let cfg = &f.def.async_invoke;
+    match async_invoke::next(&ev, &outcome, now, cfg.maximum_retry_attempts, cfg.maximum_event_age_s) {
+        Next::Done => {
+            world.events.succeeded.fetch_add(1, Ordering::Relaxed);
+        }
+        Next::RetryAt(at) => {
+            ev.due_ms = at;
+            world.events.retry(ev);
+        }
+        Next::GiveUp { condition } => {
+            let stamp = crate::core::utc::iso8601(now.div_euclid(1000));
+            world.events.fail(
+                &ev,
+                condition,
+                &outcome,
+                cfg.on_failure.as_deref(),
+                cfg.dead_letter_target.as_deref(),
+                &stamp,
+            );
+        }
+    }
+}
+
 /// Holds one execution's concurrency slot; gives it back when dropped (also when the client
 /// goes away mid-invoke).
 struct Slot {
@@ -453,22 +749,32 @@ impl Drop for Slot {
         self.f.in_flight.fetch_sub(1, Ordering::Relaxed);
         if let Some(a) = self.world.accounts.get(&self.f.account) {
             a.in_flight.fetch_sub(1, Ordering::Relaxed);
+            if self.f.def.reserved_concurrency.is_none() {
+                a.unreserved_in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
         }
         self.world.counters.execution_finished();
     }
 }
 
+/// A concurrency slot: within the function's reserved concurrency, or else within the
+/// account's unreserved pool, which only unreserved functions' executions hold.
 fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, ApiError> {
     let Some(account) = world.accounts.get(&f.account) else {
         return Err(ApiError::named("ServiceException"));
     };
     let in_fn = f.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-    let in_acct = account.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    account.in_flight.fetch_add(1, Ordering::Relaxed);
     let over = match f.def.reserved_concurrency {
         Some(r) if in_fn > r => Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
         Some(_) => None,
-        None if in_acct > account.unreserved_limit => Some("ConcurrentInvocationLimitExceeded"),
-        None => None,
+        None => {
+            let unreserved = account.unreserved_in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+            (unreserved > account.unreserved_limit).then(|| {
+                account.unreserved_in_flight.fetch_sub(1, Ordering::Relaxed);
+                "ConcurrentInvocationLimitExceeded"
+            })
+        }
     };
     if let Some(reason) = over {
         f.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -480,6 +786,42 @@ fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, Ap
         world: Arc::clone(world),
         f: Arc::clone(f),
     })
+}
+
+/// One execution's connection through its function's Hyperplane ENIs; given back when dropped.
+struct Connection {
+    f: Arc<FunctionRuntime>,
+    key: String,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(h) = &self.f.hyperplane {
+            h.disconnect(&self.key);
+        }
+    }
+}
+
+/// Connect an execution of a Hyperplane function, when its ENIs could run out of
+/// connections: only when one ENI carries fewer than the account's concurrency limit (with
+/// AWS's 65,000 it never does, and nothing is counted). A new ENI takes its creation time.
+async fn connect(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Option<Connection>, ApiError> {
+    let (Some(h), Some(account)) = (&f.hyperplane, world.accounts.get(&f.account)) else {
+        return Ok(None);
+    };
+    if h.connections_per_eni >= account.concurrency_limit {
+        return Ok(None);
+    }
+    let now = world.clock.now_ms();
+    let Some(key) = f.network_key(now) else {
+        return Ok(None);
+    };
+    let made = h.connect(&key, now).map_err(|e| e.invoke_error())?;
+    let conn = Connection { f: Arc::clone(f), key };
+    if made {
+        tokio::time::sleep(Duration::from_millis(h.eni_create_ms)).await;
+    }
+    Ok(Some(conn))
 }
 
 /// Holds an execution environment (per_environment VPC mode); returns it warm when dropped.
@@ -536,6 +878,7 @@ async fn execute(
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
+    let _connection = connect(world, f).await?;
     match &f.def.behaviour {
         Behaviour::Named(_) => {
             let plan = behaviour::plan(&payload);

@@ -25,17 +25,24 @@
 //! - `X-Amz-Log-Type: Tail` across accounts answers 403 AccessDeniedException
 //!   "Cross-account log access is not allowed".
 //! - 4xx errors carry `"Type":"User"`, 5xx `"Type":"Service"`.
-//! - The ENI quota, subnet IPs and EC2 API bucket are per function (one VPC per function).
-//! - Accepted `Event` invokes that are throttled when they run are dropped and counted
-//!   (`events_dropped`), not retried.
+//! - Per-environment ENIs: the ENI quota, subnet IPs and EC2 API bucket are per function (one
+//!   VPC per function). Hyperplane ENIs: per account ([`hyperplane`]).
+//! - An `Event` invoke checks existence, permission, size and JSON before it is queued (and
+//!   answers those errors at once); state, throttles, network and 5xx are met when the queue
+//!   runs it, and retried as Lambda does ([`async_invoke`]). Injected 4xx faults apply when it
+//!   is accepted, throttles and 5xx when it runs.
+//! - Inactive reclaims the function's Hyperplane ENI at once when no other function uses its
+//!   combination (AWS reclaims it after weeks idle; the function is Inactive by then).
 //! - The control API is described in [`control`].
 
+pub mod async_invoke;
 pub mod client;
 pub mod clock;
 pub mod control;
 pub mod errors;
 pub mod faults;
 pub mod function;
+pub mod hyperplane;
 pub mod iam;
 pub mod lambda_api;
 pub mod scenario;
@@ -48,6 +55,7 @@ pub mod vpc;
 pub mod world;
 
 pub use scenario::{Scenario, ScenarioError};
+pub use server::ServeLimits;
 pub use stats::Stats;
 
 use hyper_util::rt::TokioIo;
@@ -126,15 +134,25 @@ impl LocalServer {
     /// Bind `addr` (port 0 = a free port) and serve `scenario` in the background on the
     /// current tokio runtime.
     pub async fn start(scenario: Scenario, addr: SocketAddr) -> Result<LocalServer, LocalError> {
+        LocalServer::start_with(scenario, addr, ServeLimits::default()).await
+    }
+
+    /// As [`LocalServer::start`], serving connections within `limits`.
+    pub async fn start_with(
+        scenario: Scenario,
+        addr: SocketAddr,
+        limits: ServeLimits,
+    ) -> Result<LocalServer, LocalError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| LocalError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| LocalError::Bind { addr, source })?;
-        let shared = Arc::new(Shared::new(scenario));
+        let shared = Arc::new(Shared::with_limits(scenario, limits));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        tokio::spawn(scheduler(Arc::downgrade(&shared)));
         Ok(LocalServer {
             addr,
             shared,
@@ -151,6 +169,11 @@ impl LocalServer {
     /// `http://HOST:PORT`, the `endpoint_url` for SDK clients.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The scenario served.
+    pub fn scenario(&self) -> Scenario {
+        self.shared.world().scenario.clone()
     }
 
     /// The counters (same data as `GET /_local/stats`).
@@ -182,6 +205,29 @@ impl LocalServer {
     }
 }
 
+/// What the endpoint does by itself, on its clock: the scenario's scheduled updates, and the
+/// queued events that are due. Ends with the server.
+async fn scheduler(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let world = shared.world();
+        for (function, answer) in world.due_updates() {
+            match answer {
+                Ok(()) => tracing::info!(function, "scheduled update started"),
+                Err(e) => tracing::info!(function, refused = %e.message, "scheduled update refused"),
+            }
+        }
+        for ev in world.events.due(world.clock.now_ms()) {
+            tokio::spawn(lambda_api::run_event(Arc::clone(&world), ev));
+        }
+    }
+}
+
 /// Accept connections until `stopped`, serving each with hyper's HTTP/1.1 connection directly
 /// (keep-alive, no router: [`server::serve`] dispatches by path), then wait for in-flight
 /// requests. An accept error that is about one connection (the peer reset it, the process is
@@ -192,7 +238,11 @@ async fn accept_loop(
     mut stopped: oneshot::Receiver<()>,
 ) -> Result<(), std::io::Error> {
     let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // The header-read timeout also bounds how long a kept-alive connection waits idle for its
+    // next request (hyper starts it whenever it waits for a request head).
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(shared.limits.header_read);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -59,6 +59,82 @@ pub struct Scenario {
     pub region: String,
     /// Accounts.
     pub accounts: Vec<Account>,
+    /// Updates the endpoint makes by itself, at times of its clock from the world's start: a
+    /// deployment during load.
+    #[serde(default)]
+    pub updates: Vec<ScheduledUpdate>,
+}
+
+/// An update of one or more functions (UpdateFunctionConfiguration), now or at a time.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledUpdate {
+    /// Seconds after the world's start (scenario `updates` only).
+    #[serde(default)]
+    pub at_s: f64,
+    /// The functions updated, all at once.
+    pub functions: Vec<String>,
+    /// A new subnet list (a new combination needs a new Hyperplane ENI).
+    #[serde(default)]
+    pub subnet_ids: Option<Vec<String>>,
+    /// A new security group list.
+    #[serde(default)]
+    pub security_group_ids: Option<Vec<String>>,
+}
+
+/// An account's Hyperplane networking (today's VPC model): its ENI quota, what one ENI
+/// carries, and the pace of the EC2 calls Lambda makes for it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Hyperplane ENIs the account may hold (AWS: 250 per VPC by default).
+    pub hyperplane_eni_quota: u32,
+    /// Executions one Hyperplane ENI carries (AWS documents 65,000 connections).
+    pub connections_per_eni: u32,
+    /// EC2 API calls per second for ENIs, and their burst.
+    pub ec2_api_rate: f64,
+    pub ec2_api_burst: u32,
+    /// How long making one ENI takes, ms (the function is Pending, or its update
+    /// InProgress, meanwhile).
+    pub eni_create_ms: u64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            hyperplane_eni_quota: 250,
+            connections_per_eni: 65_000,
+            ec2_api_rate: 5.0,
+            ec2_api_burst: 10,
+            eni_create_ms: 1000,
+        }
+    }
+}
+
+/// A function's asynchronous invocation settings (Lambda's EventInvokeConfig and
+/// DeadLetterConfig).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AsyncInvoke {
+    /// Retries after a function error (`MaximumRetryAttempts`, 0-2).
+    pub maximum_retry_attempts: u32,
+    /// An event older than this is not tried again (`MaximumEventAgeInSeconds`, 60-21600).
+    pub maximum_event_age_s: u32,
+    /// Where a failed event goes (`DestinationConfig.OnFailure.Destination`), an ARN.
+    pub on_failure: Option<String>,
+    /// The dead-letter queue (`DeadLetterConfig.TargetArn`), when there is no destination.
+    pub dead_letter_target: Option<String>,
+}
+
+impl Default for AsyncInvoke {
+    fn default() -> Self {
+        AsyncInvoke {
+            maximum_retry_attempts: 2,
+            maximum_event_age_s: 21_600,
+            on_failure: None,
+            dead_letter_target: None,
+        }
+    }
 }
 
 /// One account.
@@ -79,6 +155,9 @@ pub struct Account {
     /// Functions.
     #[serde(default)]
     pub functions: Vec<Function>,
+    /// Hyperplane networking of the account's VPC functions.
+    #[serde(default)]
+    pub network: Network,
 }
 
 fn default_concurrency() -> u32 {
@@ -297,6 +376,19 @@ pub struct Function {
     /// Timeout, s (reported by GetFunctionConfiguration).
     #[serde(default = "default_timeout")]
     pub timeout_s: u32,
+    /// Resource policies of published versions (`add-permission --qualifier N`), by version.
+    #[serde(default)]
+    pub version_policies: std::collections::BTreeMap<String, PolicyDocument>,
+    /// Asynchronous invocation: retries, event age, where failed events go.
+    #[serde(default)]
+    pub async_invoke: AsyncInvoke,
+    /// How long an update stays InProgress, ms (without a new ENI to make).
+    #[serde(default = "default_update_ms")]
+    pub update_ms: u64,
+}
+
+fn default_update_ms() -> u64 {
+    500
 }
 
 fn default_memory() -> u32 {
@@ -385,6 +477,34 @@ impl Scenario {
         })?;
         s.validate(path)?;
         Ok(s)
+    }
+
+    /// Which VPC model each VPC-attached function runs, in a sentence for a report's header:
+    /// `None` when no function is VPC-attached.
+    pub fn vpc_models(&self) -> Option<String> {
+        let names = |mode: EniMode| -> Vec<&str> {
+            self.accounts
+                .iter()
+                .flat_map(|a| &a.functions)
+                .filter(|f| f.vpc.as_ref().is_some_and(|v| v.eni_mode == mode))
+                .map(|f| f.name.as_str())
+                .collect()
+        };
+        let (old, today) = (names(EniMode::PerEnvironment), names(EniMode::Hyperplane));
+        let mut parts = Vec::new();
+        if !today.is_empty() {
+            parts.push(format!(
+                "{} on today's shared Hyperplane ENIs (made at create/update, reclaimed when idle)",
+                today.join(", ")
+            ));
+        }
+        if !old.is_empty() {
+            parts.push(format!(
+                "{} on per-environment ENIs (Lambda before 2019: an ENI and an address per execution environment, so load meets EC2's limits; today only a burst of creates or updates does)",
+                old.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 
     /// Check cross-references and values.
@@ -486,7 +606,7 @@ impl Scenario {
                         return Err(bad(
                             format!("{ft}.aliases[{xi}].name"),
                             format!("{:?} looks like a version", al.name),
-                            "start an alias name with a letter",
+                            "an alias name is not all digits (the model's Alias pattern)",
                         ));
                     }
                     if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate) {
@@ -499,6 +619,29 @@ impl Scenario {
                 }
                 if let Some(Err(e)) = f.resource_policy.as_ref().map(PolicyDocument::validate) {
                     return Err(bad(format!("{ft}.resource_policy"), e, "rewrite the condition"));
+                }
+                for (v, doc) in &f.version_policies {
+                    if !f.versions.contains(v) {
+                        return Err(bad(
+                            format!("{ft}.version_policies.{v}"),
+                            format!("version {v:?} is not in versions"),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if let Err(e) = doc.validate() {
+                        return Err(bad(format!("{ft}.version_policies.{v}"), e, "rewrite the condition"));
+                    }
+                }
+                let a = &f.async_invoke;
+                if a.maximum_retry_attempts > 2 || !(60..=21_600).contains(&a.maximum_event_age_s) {
+                    return Err(bad(
+                        format!("{ft}.async_invoke"),
+                        format!(
+                            "maximum_retry_attempts {} / maximum_event_age_s {} are outside Lambda's 0-2 / 60-21600",
+                            a.maximum_retry_attempts, a.maximum_event_age_s
+                        ),
+                        "use values EventInvokeConfig accepts",
+                    ));
                 }
                 if let Behaviour::Upstream { upstream } = &f.behaviour {
                     if !upstream.starts_with("http://") {
@@ -521,6 +664,23 @@ impl Scenario {
                         ));
                     }
                 }
+            }
+        }
+        for (ui, u) in self.updates.iter().enumerate() {
+            let known = |n: &String| self.accounts.iter().any(|a| a.functions.iter().any(|f| &f.name == n));
+            if let Some(n) = u.functions.iter().find(|n| !known(n)) {
+                return Err(bad(
+                    format!("updates[{ui}].functions"),
+                    format!("{n:?} is not a function of the scenario"),
+                    "name functions of [[accounts.functions]]",
+                ));
+            }
+            if !(u.at_s.is_finite() && u.at_s >= 0.0) {
+                return Err(bad(
+                    format!("updates[{ui}].at_s"),
+                    "must be a time in seconds, 0 or more".into(),
+                    "e.g. at_s = 3",
+                ));
             }
         }
         Ok(())

@@ -13,23 +13,51 @@ use axum::response::Response;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-/// Bodies larger than this are refused unread (Lambda's largest is 6 MB).
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
+/// What one connection may take of the server: how long a client may take to send a
+/// request's headers (also the longest a kept-alive connection may sit idle), how long its
+/// body, and how large the body may be. A slow or stalled client is closed within these,
+/// while every other client is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    pub header_read: Duration,
+    pub body_read: Duration,
+    pub max_body: usize,
+}
+
+impl Default for ServeLimits {
+    /// Headers within 60 s (longer than xinvoke's clients keep a connection idle, 30 s), a
+    /// body within 60 s, bodies up to 8 MB (Lambda's largest request is 6 MB).
+    fn default() -> Self {
+        ServeLimits {
+            header_read: Duration::from_secs(60),
+            body_read: Duration::from_secs(60),
+            max_body: 8 * 1024 * 1024,
+        }
+    }
+}
 
 /// State shared by every request: the current world and the scenario to reset it to.
 #[derive(Debug)]
 pub struct Shared {
     scenario: Scenario,
     world: RwLock<Arc<World>>,
+    pub limits: ServeLimits,
 }
 
 impl Shared {
     /// A fresh world for `scenario`.
     pub fn new(scenario: Scenario) -> Shared {
+        Shared::with_limits(scenario, ServeLimits::default())
+    }
+
+    /// A fresh world for `scenario`, served within `limits`.
+    pub fn with_limits(scenario: Scenario, limits: ServeLimits) -> Shared {
         Shared {
             world: RwLock::new(Arc::new(World::new(scenario.clone()))),
             scenario,
+            limits,
         }
     }
 
@@ -60,15 +88,29 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
     }
     let world = shared.world();
     let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::new(
-            "RequestTooLargeException",
-            format!(
-                "Request must be smaller than {} bytes for the InvokeFunction operation",
-                lambda_api::MAX_SYNC_PAYLOAD
-            ),
-        )
-        .into_response_with(&request_id());
+    let limits = shared.limits;
+    let body = match tokio::time::timeout(limits.body_read, axum::body::to_bytes(body, limits.max_body)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return ApiError::new(
+                "RequestTooLargeException",
+                format!(
+                    "Request must be smaller than {} bytes for the InvokeFunction operation",
+                    lambda_api::MAX_SYNC_PAYLOAD
+                ),
+            )
+            .into_response_with(&request_id())
+        }
+        Err(_) => {
+            // The body did not arrive in time: answer and close the connection.
+            let mut resp = axum::http::Response::new(Body::from("Request Timeout"));
+            *resp.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return resp;
+        }
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or_default();

@@ -20,10 +20,12 @@ const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
 
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
-const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 
-/// Largest accepted clock skew between `X-Amz-Date` and real time, in seconds.
-pub const MAX_SKEW_S: i64 = 15 * 60;
+/// Largest accepted difference between `X-Amz-Date` and the service's clock, in seconds: SigV4
+/// requests must reach AWS within five minutes of their time stamp (AWS General Reference,
+/// "Signature Version 4 signing": "...the request is rejected" after five minutes; Lambda and
+/// STS answer "Signature expired: ... (... - 5 min.)").
+pub const MAX_SKEW_S: i64 = 5 * 60;
 
 /// Why a request failed authentication. Each protocol maps these onto its own error names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -395,13 +397,13 @@ pub fn verify<'h>(
     if (signed_at - real_now_s).abs() > MAX_SKEW_S {
         let msg = if signed_at < real_now_s {
             format!(
-                "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+                "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
                 clock::amz_date(real_now_s - MAX_SKEW_S),
                 clock::amz_date(real_now_s)
             )
         } else {
             format!(
-                "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+                "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
                 clock::amz_date(real_now_s + MAX_SKEW_S),
                 clock::amz_date(real_now_s)
             )
@@ -414,14 +416,11 @@ pub fn verify<'h>(
     if !header.signed_headers.split(';').any(|h| h == "host") {
         return Err(AuthFailure::BadSignature);
     }
-    let body_hash;
-    let payload_hash = match req.headers.get(&X_AMZ_CONTENT_SHA256).and_then(|v| v.to_str().ok()) {
-        Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD",
-        _ => {
-            body_hash = hex32(&Sha256::digest(req.body));
-            ascii(&body_hash)
-        }
-    };
+    // The payload's hash is always the body's own: Lambda and STS sign payloads (only S3
+    // accepts UNSIGNED-PAYLOAD), so a body changed after signing breaks the signature whatever
+    // `x-amz-content-sha256` claims.
+    let body_hash = hex32(&Sha256::digest(req.body));
+    let payload_hash = ascii(&body_hash);
     let mut creq = Sha256::new();
     write_canonical_request(
         &mut creq,

@@ -24,13 +24,26 @@ pub struct Stats {
     /// Invoke error answers by error name (`x-amzn-ErrorType`); function errors count as
     /// `Function.Unhandled`.
     pub invokes_by_error: BTreeMap<String, u64>,
-    /// ENIs held by per-environment VPC functions.
+    /// ENIs held: per-environment VPC functions' and the accounts' Hyperplane ENIs.
     pub enis_in_use: u64,
+    /// Hyperplane ENIs made since the world began (creates, updates, wake-ups, growth).
+    pub hyperplane_enis_created: u64,
     /// Execution environments created (cold starts) by per-environment VPC functions.
     pub cold_starts: u64,
-    /// Accepted `Event` invokes whose execution was throttled or failed to set up (Lambda
-    /// would retry them; the local account drops them).
+    /// `Event` invokes accepted (202) and queued.
+    pub events_queued: u64,
+    /// Queued events that ran and succeeded.
+    pub events_succeeded: u64,
+    /// Runs of queued events after their first (function errors, throttles, system errors).
+    pub events_retried: u64,
+    /// Failed events delivered to an on-failure destination.
+    pub events_to_destination: u64,
+    /// Failed events delivered to a dead-letter queue.
+    pub events_to_dead_letter_queue: u64,
+    /// Failed events with neither: discarded, as Lambda does.
     pub events_dropped: u64,
+    /// Events waiting in the queue now.
+    pub events_waiting: u64,
     /// Executions in flight now.
     pub concurrency: u64,
     /// Highest concurrency seen.
@@ -46,7 +59,6 @@ pub struct Counters {
     by_status: Vec<AtomicU64>,
     by_error: Vec<AtomicU64>,
     function_errors: AtomicU64,
-    pub(crate) events_dropped: AtomicU64,
     in_flight: AtomicU32,
     peak: AtomicU32,
 }
@@ -60,7 +72,6 @@ impl Default for Counters {
             by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
             by_error: ERRORS.iter().map(|_| AtomicU64::new(0)).collect(),
             function_errors: AtomicU64::new(0),
-            events_dropped: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
             peak: AtomicU32::new(0),
         }
@@ -133,8 +144,15 @@ impl Counters {
                 .collect(),
             invokes_by_error: by_error,
             enis_in_use: 0,
+            hyperplane_enis_created: 0,
             cold_starts: 0,
-            events_dropped: self.events_dropped.load(Ordering::Relaxed),
+            events_queued: 0,
+            events_succeeded: 0,
+            events_retried: 0,
+            events_to_destination: 0,
+            events_to_dead_letter_queue: 0,
+            events_dropped: 0,
+            events_waiting: 0,
             concurrency: u64::from(self.in_flight.load(Ordering::Relaxed)),
             concurrency_peak: u64::from(self.peak.load(Ordering::Relaxed)),
         }

@@ -2,11 +2,14 @@
 //! everything that changes while serving (STS sessions, faults, the clock, counters).
 //! `POST /_local/reset` replaces the whole world with a fresh one.
 
+use crate::local::async_invoke::EventQueue;
 use crate::local::clock::Clock;
+use crate::local::errors::ApiError;
 use crate::local::faults::Faults;
-use crate::local::function::FunctionRuntime;
+use crate::local::function::{FunctionRuntime, NetConfig};
+use crate::local::hyperplane::Hyperplane;
 use crate::local::iam::{Caller, PolicyDocument};
-use crate::local::scenario::{FunctionStateName, Scenario, Secret};
+use crate::local::scenario::{Scenario, ScheduledUpdate, Secret};
 use crate::local::sigv4::{self, AuthFailure, KeySecret, SignedRequest};
 use crate::local::stats::{Counters, Stats};
 use std::collections::HashMap;
@@ -41,10 +44,16 @@ pub struct AccountRuntime {
     pub org_id: Option<String>,
     /// Concurrency limit.
     pub concurrency_limit: u32,
-    /// Concurrency left for functions without reserved concurrency.
+    /// Concurrency left for functions without reserved concurrency: the account's limit less
+    /// every reserved concurrency (the Lambda guide, "unreserved account concurrency").
     pub unreserved_limit: u32,
     /// Executions in flight in this account.
     pub in_flight: AtomicU32,
+    /// Executions in flight of functions without reserved concurrency: what the unreserved
+    /// pool holds (reserved functions' executions use their own reservation).
+    pub unreserved_in_flight: AtomicU32,
+    /// The account's Hyperplane ENIs.
+    pub hyperplane: Arc<Hyperplane>,
 }
 
 /// An STS session issued by AssumeRole.
@@ -82,6 +91,12 @@ pub struct World {
     pub faults: Faults,
     /// Counters.
     pub counters: Counters,
+    /// Accepted `Event` invokes and where failed ones went.
+    pub events: EventQueue,
+    /// Server time the world began (scenario `updates` count from it), ms.
+    pub started_ms: i64,
+    /// Scenario `updates` already made.
+    updates_made: std::sync::atomic::AtomicUsize,
 }
 
 /// `AROA` or `ASIA` followed by 16 uppercase base32-ish characters derived from `seed`.
@@ -137,6 +152,8 @@ impl World {
                         .concurrency_limit
                         .saturating_sub(acct.functions.iter().filter_map(|f| f.reserved_concurrency).sum()),
                     in_flight: AtomicU32::new(0),
+                    unreserved_in_flight: AtomicU32::new(0),
+                    hyperplane: Arc::new(Hyperplane::new(&acct.network, now)),
                 },
             );
             for role in &acct.roles {
@@ -172,10 +189,19 @@ impl World {
                     },
                 );
             }
+            let hyperplane = accounts
+                .get(&acct.id)
+                .map(|a: &AccountRuntime| Arc::clone(&a.hyperplane));
             for f in &acct.functions {
                 functions.insert(
                     format!("{}:{}", acct.id, f.name),
-                    Arc::new(FunctionRuntime::new(f.clone(), &acct.id, &scenario.region, now)),
+                    Arc::new(FunctionRuntime::new(
+                        f.clone(),
+                        &acct.id,
+                        &scenario.region,
+                        now,
+                        hyperplane.clone(),
+                    )),
                 );
             }
         }
@@ -191,7 +217,60 @@ impl World {
             signing_keys: sigv4::SigningKeyCache::default(),
             faults: Faults::default(),
             counters: Counters::default(),
+            events: EventQueue::default(),
+            started_ms: now,
+            updates_made: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Update functions now (UpdateFunctionConfiguration on each, as a deployment does):
+    /// each function's answer.
+    pub fn update(&self, u: &ScheduledUpdate) -> Vec<(String, Result<(), ApiError>)> {
+        let now = self.clock.now_ms();
+        let mut out = Vec::new();
+        for name in &u.functions {
+            for f in self.functions.values().filter(|f| &f.def.name == name) {
+                let current = f.lifecycle(now).vpc;
+                let next = match (&u.subnet_ids, &u.security_group_ids, current) {
+                    (None, None, _) => None,
+                    (subnets, groups, current) => Some(NetConfig {
+                        subnet_ids: subnets
+                            .clone()
+                            .or_else(|| current.as_ref().map(|c| c.subnet_ids.clone()))
+                            .unwrap_or_default(),
+                        security_group_ids: groups
+                            .clone()
+                            .or_else(|| current.as_ref().map(|c| c.security_group_ids.clone()))
+                            .unwrap_or_default(),
+                    }),
+                };
+                out.push((name.clone(), f.begin_update(next, now)));
+            }
+        }
+        out
+    }
+
+    /// The scenario's updates that are due, made once each; their answers.
+    pub fn due_updates(&self) -> Vec<(String, Result<(), ApiError>)> {
+        let elapsed_ms = self.clock.now_ms() - self.started_ms;
+        let mut out = Vec::new();
+        loop {
+            let i = self.updates_made.load(Ordering::Acquire);
+            let Some(u) = self.scenario.updates.get(i) else {
+                break;
+            };
+            if (u.at_s * 1000.0) as i64 > elapsed_ms {
+                break;
+            }
+            if self
+                .updates_made
+                .compare_exchange(i, i + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                out.extend(self.update(u));
+            }
+        }
+        out
     }
 
     /// Check the request's SigV4 signature and name its caller. `service` is the signing
@@ -265,9 +344,9 @@ impl World {
             caller: Arc::new(caller),
             expires_ms: self.clock.now_ms() + i64::from(duration_s) * 1000,
         });
+        // Kept for the world's life, expired or not: AWS answers ExpiredToken to a session's
+        // credentials for as long as anyone presents them, never "unknown key".
         let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
-        let now = self.clock.now_ms();
-        sessions.retain(|_, s| s.expires_ms > now - 3_600_000);
         sessions.insert(access_key.clone(), Arc::clone(&session));
         (access_key, session)
     }
@@ -295,14 +374,24 @@ impl World {
                 let mut pool = pool.lock().unwrap_or_else(|p| p.into_inner());
                 s.enis_in_use += u64::from(pool.enis_in_use(now));
                 s.cold_starts += pool.cold_starts();
-            } else if let Some(vpc) = &f.def.vpc {
-                // Hyperplane: one shared ENI per subnet while the function is set up.
-                let state = f.lifecycle(now).state;
-                if matches!(state, FunctionStateName::Active | FunctionStateName::Pending) {
-                    s.enis_in_use += vpc.subnet_ids.len() as u64;
-                }
+            } else if f.hyperplane.is_some() {
+                // Let idle functions go Inactive (and give their ENI back) before counting.
+                let _ = f.lifecycle(now);
             }
         }
+        for a in self.accounts.values() {
+            s.enis_in_use += u64::from(a.hyperplane.enis());
+            s.hyperplane_enis_created += a.hyperplane.created();
+        }
+        let e = &self.events;
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        s.events_queued = n(&e.queued);
+        s.events_succeeded = n(&e.succeeded);
+        s.events_retried = n(&e.retried);
+        s.events_to_destination = n(&e.to_destination);
+        s.events_to_dead_letter_queue = n(&e.to_dead_letter_queue);
+        s.events_dropped = n(&e.dropped);
+        s.events_waiting = e.waiting() as u64;
         s
     }
 }

@@ -233,3 +233,23 @@ pub async fn control(
         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// Wait until every event the endpoint accepted has run to its end (succeeded, or delivered
+/// or dropped after its retries): an `Event` invoke's 202 only says it was queued.
+pub async fn settle_events(server: &LocalServer) {
+    for _ in 0..500 {
+        let s = server.stats();
+        let ended = s.events_succeeded + s.events_to_destination + s.events_to_dead_letter_queue + s.events_dropped;
+        if s.events_waiting == 0 && ended == s.events_queued {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("queued events did not settle: {:?}", server.stats());
+}
+
+/// Whether a fault of this error applies when a queued event runs (a throttle or a 5xx), not
+/// when the `Event` invoke is accepted.
+pub fn applies_when_run(error: &str) -> bool {
+    xinvoke::core::errors::lambda_error(error).is_some_and(|r| r.status >= 500 || r.status == 429)
+}

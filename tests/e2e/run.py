@@ -522,20 +522,20 @@ def chain_moto(ck, args, local):
 
     # 2. moto refuses: a key it does not know (InvalidClientTokenId)
     rc, rec = xinvoke_invoke(args, dict(env, AWS_ACCESS_KEY_ID=SOURCE_KEY, AWS_SECRET_ACCESS_KEY=SOURCE_SECRET))
-    ck.check(f"{chain}: moto refuses AssumeRole for a key it does not know -> credentials (STS's 403 "
-             "InvalidClientTokenId, not retried) with a hint, no Lambda call",
+    # moto's 403 body is not STS's XML, so the SDK reads no error code from it: the record keeps
+    # the status, and a 403 from STS is a refusal, not retried.
+    ck.check(f"{chain}: moto refuses AssumeRole for a key it does not know -> credentials (STS's 403, "
+             "not retried) with a hint naming STS, no Lambda call",
              rc == 1 and rec.get("class") == "credentials" and rec.get("status") == 403
-             and rec.get("error_code") == "InvalidClientTokenId"
-             and "credentials" in (rec.get("hint") or "").lower() and rec.get("attempts") == 1,
+             and "STS" in (rec.get("hint") or "") and rec.get("attempts") == 1,
              "unexpected record", rec)
     # 3. moto refuses: a known user without sts:AssumeRole (AccessDenied from moto's IAM check)
     rc, rec = xinvoke_invoke(args, dict(env, AWS_ACCESS_KEY_ID=stranger["AccessKeyId"],
                                         AWS_SECRET_ACCESS_KEY=stranger["SecretAccessKey"]))
-    ck.check(f"{chain}: moto refuses AssumeRole to a user without sts:AssumeRole -> credentials (STS's 403 "
-             "AccessDenied, not retried) with a hint naming the trust policy",
+    ck.check(f"{chain}: moto refuses AssumeRole to a user without sts:AssumeRole -> credentials (STS's 403, "
+             "not retried) with a hint naming STS",
              rc == 1 and rec.get("class") == "credentials" and rec.get("status") == 403
-             and rec.get("error_code") == "AccessDenied" and rec.get("attempts") == 1
-             and "trust policy" in (rec.get("hint") or ""),
+             and rec.get("attempts") == 1 and "STS" in (rec.get("hint") or ""),
              "unexpected record", rec)
     after = http("GET", moto_url + "/moto-api/data.json")
     ck.check(f"{chain}: moto granted nothing to the refused callers",

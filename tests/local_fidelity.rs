@@ -1,0 +1,708 @@
+//! The local endpoint as AWS answers, through the real aws-sdk-lambda client over HTTP: enum
+//! values the service model knows, function states and updates that take time, sessions that
+//! stay expired, IAM's explicit deny and version policies, the unreserved pool, asynchronous
+//! invocations retried and delivered as Lambda does, Hyperplane ENIs, and connection limits.
+
+mod common;
+
+use aws_sdk_lambda::types::{LastUpdateStatus, LastUpdateStatusReasonCode, State, StateReasonCode, VpcConfig};
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+use xinvoke::local::{builtin, LocalServer, Scenario};
+
+/// The built-in scenario with `function_keys` added to account 2's `target` function (TOML
+/// keys, before its tables) and `tail` appended (tables of the target or new functions).
+fn builtin_with(function_keys: &str, tail: &str) -> Scenario {
+    let text = include_str!("../src/local/builtin.toml").replace(
+        "behaviour = \"builtin\"\n",
+        &format!("behaviour = \"builtin\"\n{function_keys}\n"),
+    );
+    Scenario::from_toml_str(&format!("{text}\n{tail}"), std::path::Path::new("test.toml")).expect("scenario")
+}
+
+async fn configuration(
+    server: &LocalServer,
+    name: &str,
+) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+    admin_lambda(server)
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .expect("configuration")
+}
+
+/// Every enum value a configuration carries is one the pinned model knows (the SDK's
+/// `values()`, generated from the service model).
+fn assert_known(c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput, what: &str) {
+    let check = |name: &str, value: Option<&str>, values: &[&str], required: bool| match value {
+        Some(v) => assert!(
+            values.contains(&v),
+            "{what}: {name} {v:?} is not one of the model's {values:?}"
+        ),
+        None => assert!(!required, "{what}: no {name}"),
+    };
+    check("State", c.state().map(|v| v.as_str()), State::values(), true);
+    check(
+        "StateReasonCode",
+        c.state_reason_code().map(|v| v.as_str()),
+        StateReasonCode::values(),
+        false,
+    );
+    check(
+        "LastUpdateStatus",
+        c.last_update_status().map(|v| v.as_str()),
+        LastUpdateStatus::values(),
+        true,
+    );
+    check(
+        "LastUpdateStatusReasonCode",
+        c.last_update_status_reason_code().map(|v| v.as_str()),
+        LastUpdateStatusReasonCode::values(),
+        false,
+    );
+}
+
+async fn invoke_code(server: &LocalServer, name: &str) -> Result<u16, String> {
+    match admin_lambda(server).invoke().function_name(name).send().await {
+        Ok(out) => Ok(out.status_code() as u16),
+        Err(e) => Err(aws_sdk_lambda::error::ProvideErrorMetadata::code(&e)
+            .unwrap_or("?")
+            .to_string()),
+    }
+}
+
+#[tokio::test]
+async fn a_created_function_is_pending_creating_until_active_by_itself() {
+    let server = start_with(builtin_with("state = \"Pending\"", "")).await;
+    let c = configuration(&server, "target").await;
+    assert_known(&c, "creating");
+    assert_eq!(
+        (c.state(), c.state_reason_code(), c.last_update_status()),
+        (
+            Some(&State::Pending),
+            Some(&StateReasonCode::Creating),
+            Some(&LastUpdateStatus::InProgress)
+        )
+    );
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceConflictException".into())
+    );
+    // Hyperplane: the ENI is made (eni_create_ms, 1 s) and the pending time passes (2 s).
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let c = configuration(&server, "target").await;
+    assert_known(&c, "created");
+    assert_eq!(
+        (c.state(), c.last_update_status()),
+        (Some(&State::Active), Some(&LastUpdateStatus::Successful))
+    );
+    assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
+    assert_eq!(server.stats().hyperplane_enis_created, 1);
+}
+
+#[tokio::test]
+async fn an_update_runs_on_the_previous_configuration_then_completes() {
+    let server = start_with(builtin_with("update_ms = 300", "")).await;
+    let admin = admin_lambda(&server);
+    let out = admin
+        .update_function_configuration()
+        .function_name("target")
+        .vpc_config(VpcConfig::builder().security_group_ids("sg-0newgroup000000001").build())
+        .send()
+        .await
+        .expect("UpdateFunctionConfiguration");
+    assert_eq!(out.last_update_status(), Some(&LastUpdateStatus::InProgress));
+    assert_eq!(out.state(), Some(&State::Active));
+    let during = configuration(&server, "target").await;
+    assert_known(&during, "updating");
+    assert_eq!(
+        during.vpc_config().unwrap().security_group_ids(),
+        ["sg-0c3d4e5f607182930"],
+        "invokes use the previous configuration meanwhile"
+    );
+    assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
+    let again = admin
+        .update_function_configuration()
+        .function_name("target")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again
+            .as_service_error()
+            .and_then(|e| aws_sdk_lambda::error::ProvideErrorMetadata::code(e)),
+        Some("ResourceConflictException")
+    );
+    // A new security group needs its Hyperplane ENI (1 s) on top of the update's 300 ms.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after = configuration(&server, "target").await;
+    assert_known(&after, "updated");
+    assert_eq!(after.last_update_status(), Some(&LastUpdateStatus::Successful));
+    assert_eq!(
+        after.vpc_config().unwrap().security_group_ids(),
+        ["sg-0newgroup000000001"]
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_updates_needing_new_enis_fails_some_with_awss_reason_codes() {
+    // Ten functions, one EC2 call allowed at once and no refill: a deployment that moves all
+    // to new security groups gets one ENI; the others' updates Fail (EC2RequestLimitExceeded).
+    let mut tail = String::new();
+    for i in 0..10 {
+        tail.push_str(&format!("[[accounts.functions]]\nname = \"f{i}\"\nupdate_ms = 50\nvpc = {{ subnet_ids = [\"subnet-1\"], security_group_ids = [\"sg-old\"] }}\n"));
+    }
+    tail.push_str("[accounts.network]\nec2_api_rate = 0.0\nec2_api_burst = 1\neni_create_ms = 10\n");
+    let server = start_with(builtin_with("", &tail)).await;
+    let mut functions = Vec::new();
+    for i in 0..10 {
+        functions.push(format!("f{i}"));
+        let body = json!({"functions": [format!("f{i}")], "security_group_ids": [format!("sg-new-{i}")]});
+        let (status, _) = control(&server, "POST", "/_local/update", body).await;
+        assert_eq!(status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut reasons = Vec::new();
+    for f in &functions {
+        let c = configuration(&server, f).await;
+        assert_known(&c, f);
+        assert_eq!(
+            c.state(),
+            Some(&State::Active),
+            "{f}: a failed update leaves the function Active"
+        );
+        reasons.push(c.last_update_status_reason_code().map(|r| r.as_str().to_string()));
+    }
+    let failed = reasons
+        .iter()
+        .filter(|r| r.as_deref() == Some("EC2RequestLimitExceeded"))
+        .count();
+    assert_eq!(failed, 9, "{reasons:?}");
+    // Invokes keep working on the previous configuration.
+    assert_eq!(invoke_code(&server, "f3").await, Ok(200));
+}
+
+#[tokio::test]
+async fn an_idle_function_goes_inactive_fails_once_restores_and_runs() {
+    let server = start_with(builtin_with("", "")).await;
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 15 * 24 * 3600})).await;
+    let c = configuration(&server, "target").await;
+    assert_known(&c, "inactive");
+    assert_eq!(
+        (c.state(), c.state_reason_code()),
+        (Some(&State::Inactive), Some(&StateReasonCode::Idle))
+    );
+    assert_eq!(server.stats().enis_in_use, 0, "its ENI was reclaimed");
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceNotReadyException".into())
+    );
+    let c = configuration(&server, "target").await;
+    assert_known(&c, "restoring");
+    assert_eq!(
+        (c.state(), c.state_reason_code()),
+        (Some(&State::Pending), Some(&StateReasonCode::Restoring))
+    );
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceConflictException".into())
+    );
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
+    assert_eq!(server.stats().enis_in_use, 1);
+}
+
+#[tokio::test]
+async fn failed_states_carry_the_vpc_reason_codes_aws_uses() {
+    let server = start().await;
+    for reason in [
+        "EniLimitExceeded",
+        "SubnetOutOfIPAddresses",
+        "EC2RequestLimitExceeded",
+        "InvalidSubnet",
+        "InvalidSecurityGroup",
+        "InsufficientRolePermissions",
+    ] {
+        control(
+            &server,
+            "POST",
+            "/_local/state",
+            json!({"function": "target", "state": "Failed", "reason_code": reason}),
+        )
+        .await;
+        let c = configuration(&server, "target").await;
+        assert_known(&c, reason);
+        assert_eq!(c.state_reason_code().map(|r| r.as_str()), Some(reason));
+    }
+}
+
+#[tokio::test]
+async fn a_throttles_reason_is_one_of_the_models() {
+    let server = start_with(builtin_with("reserved_concurrency = 1", "")).await;
+    let slow = |s: &LocalServer| {
+        admin_lambda(s)
+            .invoke()
+            .function_name("target:live")
+            .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"sleep_ms":500}"#.to_vec()))
+            .send()
+    };
+    let (a, b) = tokio::join!(slow(&server), slow(&server));
+    let err = a.err().or(b.err()).expect("one of two is throttled");
+    let Some(aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(t)) = err.as_service_error()
+    else {
+        panic!("{err:?}");
+    };
+    let reason = t.reason().expect("a reason").as_str();
+    assert!(
+        aws_sdk_lambda::types::ThrottleReason::values().contains(&reason),
+        "{reason:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_answers_expired_token_for_as_long_as_it_is_presented() {
+    let server = start().await;
+    let creds = assumed_credentials(&server).await;
+    let lambda = lambda_with(&server, creds);
+    for (advance, when) in [(3_700, "just expired"), (30 * 24 * 3600, "a month later")] {
+        control(&server, "POST", "/_local/clock", json!({"advance_s": advance})).await;
+        let err = lambda
+            .invoke()
+            .function_name(builtin::TARGET_FUNCTION_ARN)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            aws_sdk_lambda::error::ProvideErrorMetadata::code(&err),
+            Some("ExpiredTokenException"),
+            "{when}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_explicit_deny_is_reported_in_awss_words() {
+    // The alias's policy allows the source role and also denies it: Deny wins, and AWS says
+    // "with an explicit deny in a resource-based policy".
+    let allow = "Action = \"lambda:InvokeFunction\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:target:live\" },\n]";
+    let text = include_str!("../src/local/builtin.toml").replace(
+        allow,
+        &allow.replace(
+            "},\n]",
+            "},\n  { Sid = \"deny-source\", Effect = \"Deny\", Principal = { AWS = \"arn:aws:iam::111111111111:role/xinvoke-source\" }, Action = \"lambda:InvokeFunction\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:target:live\" },\n]",
+        ),
+    );
+    assert!(text.contains("deny-source"));
+    let scenario = Scenario::from_toml_str(&text, std::path::Path::new("deny.toml")).unwrap();
+    let server = start_with(scenario).await;
+    let err = source_lambda(&server)
+        .invoke()
+        .function_name(builtin::TARGET_ALIAS_ARN)
+        .send()
+        .await
+        .unwrap_err();
+    let message = aws_sdk_lambda::error::ProvideErrorMetadata::message(&err)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.ends_with("with an explicit deny in a resource-based policy"),
+        "{message}"
+    );
+    let svc = resource_service(&server, &[]).await;
+    let r = svc
+        .invoke(
+            xinvoke::adapters::service::Call {
+                payload: b"{}".to_vec(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.class(), xinvoke::core::Class::AccessDeniedResource);
+    assert!(
+        r.outcome.hint.unwrap().contains("explicit Deny"),
+        "an Allow cannot undo it: the hint says so"
+    );
+}
+
+#[tokio::test]
+async fn a_permission_added_on_a_version_covers_that_versions_arn_only() {
+    let server = start().await;
+    let version_arn = format!("{}:1", builtin::TARGET_FUNCTION_ARN);
+    let source = source_lambda(&server);
+    let denied = source.invoke().function_name(&version_arn).send().await.unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&denied),
+        Some("AccessDeniedException")
+    );
+    let added = admin_lambda(&server)
+        .add_permission()
+        .function_name("target")
+        .qualifier("1")
+        .statement_id("source-v1")
+        .action("lambda:InvokeFunction")
+        .principal(builtin::SOURCE_ROLE_ARN)
+        .send()
+        .await
+        .expect("AddPermission --qualifier 1");
+    let statement: Value = serde_json::from_str(added.statement().unwrap()).unwrap();
+    assert_eq!(statement["Resource"], version_arn.as_str());
+    let ok = source
+        .invoke()
+        .function_name(&version_arn)
+        .send()
+        .await
+        .expect("the version's ARN is allowed");
+    assert_eq!(ok.executed_version(), Some("1"));
+    let unqualified = source
+        .invoke()
+        .function_name(builtin::TARGET_FUNCTION_ARN)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&unqualified),
+        Some("AccessDeniedException")
+    );
+    let policy = admin_lambda(&server)
+        .get_policy()
+        .function_name("target")
+        .qualifier("1")
+        .send()
+        .await
+        .unwrap();
+    assert!(policy.policy().unwrap().contains("source-v1"));
+    let again = admin_lambda(&server)
+        .add_permission()
+        .function_name("target")
+        .qualifier("1")
+        .statement_id("source-v1")
+        .action("lambda:InvokeFunction")
+        .principal(builtin::SOURCE_ROLE_ARN)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&again),
+        Some("ResourceConflictException")
+    );
+    admin_lambda(&server)
+        .remove_permission()
+        .function_name("target")
+        .qualifier("1")
+        .statement_id("source-v1")
+        .send()
+        .await
+        .expect("RemovePermission");
+    assert!(source.invoke().function_name(&version_arn).send().await.is_err());
+}
+
+#[tokio::test]
+async fn unreserved_concurrency_is_the_limit_less_every_reservation_not_reserved_executions() {
+    // Account 2: limit 3, `busy` reserves 2, so `target` (unreserved) has 1. Two executions of
+    // `busy` in flight must not take `target`'s one.
+    let scenario = builtin_with(
+        "",
+        "[[accounts.functions]]\nname = \"busy\"\nreserved_concurrency = 2\n",
+    );
+    let mut scenario = scenario;
+    scenario.accounts[1].concurrency_limit = 3;
+    let server = start_with(scenario).await;
+    let admin = admin_lambda(&server);
+    let sleep = |name: &'static str, ms: u64| {
+        admin
+            .invoke()
+            .function_name(name)
+            .payload(aws_sdk_lambda::primitives::Blob::new(
+                format!("{{\"sleep_ms\":{ms}}}").into_bytes(),
+            ))
+            .send()
+    };
+    let (a, b, t) = tokio::join!(sleep("busy", 600), sleep("busy", 600), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        sleep("target", 0).await
+    });
+    assert!(a.is_ok() && b.is_ok(), "busy runs within its reservation");
+    assert!(t.is_ok(), "target's unreserved slot is free: {t:?}");
+    let (t1, t2) = tokio::join!(sleep("target", 400), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sleep("target", 0).await
+    });
+    assert!(t1.is_ok());
+    let Some(aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(e)) =
+        t2.as_ref().err().and_then(|e| e.as_service_error())
+    else {
+        panic!("the second unreserved execution is throttled: {t2:?}");
+    };
+    assert_eq!(
+        e.reason().map(|r| r.as_str()),
+        Some("ConcurrentInvocationLimitExceeded")
+    );
+}
+
+/// Account 2's `target` with an on-failure destination or a dead-letter queue.
+fn async_scenario(async_invoke: &str) -> Scenario {
+    builtin_with("", &format!("[accounts.functions.async_invoke]\n{async_invoke}\n"))
+}
+
+async fn event(server: &LocalServer, payload: Value) -> u16 {
+    admin_lambda(server)
+        .invoke()
+        .function_name("target:live")
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string().into_bytes()))
+        .send()
+        .await
+        .expect("an Event invoke is accepted")
+        .status_code() as u16
+}
+
+async fn destinations(server: &LocalServer) -> Value {
+    control(server, "GET", "/_local/destinations", Value::Null).await.1
+}
+
+#[tokio::test]
+async fn a_throttle_met_by_a_queued_event_is_retried_and_the_event_runs() {
+    let server = start().await;
+    fault(
+        &server,
+        json!({"function": "target", "error": "TooManyRequestsException", "times": 1}),
+    )
+    .await;
+    assert_eq!(
+        event(&server, json!({"n": 1})).await,
+        202,
+        "accepted: the throttle comes when it runs"
+    );
+    // The first run is throttled; Lambda retries a throttle after about a second.
+    settle_events(&server).await;
+    let s = server.stats();
+    assert_eq!(
+        (s.events_queued, s.events_retried, s.events_succeeded),
+        (1, 1, 1),
+        "{s:?}"
+    );
+    assert_eq!(
+        s.invokes_by_error.get("TooManyRequestsException"),
+        None,
+        "the 202 was the invoke's answer"
+    );
+}
+
+#[tokio::test]
+async fn errors_lambda_checks_before_queueing_stay_synchronous() {
+    let server = start().await;
+    fault(
+        &server,
+        json!({"function": "target", "error": "InvalidParameterValueException", "times": 1}),
+    )
+    .await;
+    let err = admin_lambda(&server)
+        .invoke()
+        .function_name("target:live")
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&err),
+        Some("InvalidParameterValueException")
+    );
+    let err = admin_lambda(&server)
+        .invoke()
+        .function_name("target:nope")
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(server.stats().events_queued, 0);
+}
+
+/// Wait until the endpoint's counters satisfy `done`.
+async fn wait_until(server: &LocalServer, what: &str, done: impl Fn(&xinvoke::local::Stats) -> bool) {
+    for _ in 0..500 {
+        if done(&server.stats()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what}: {:?}", server.stats());
+}
+
+#[tokio::test]
+async fn a_failing_event_is_retried_twice_a_minute_then_two_apart_then_goes_to_its_destination() {
+    let server = start_with(async_scenario(
+        "on_failure = \"arn:aws:sqs:us-east-1:222222222222:failed-events\"",
+    ))
+    .await;
+    assert_eq!(event(&server, json!({"fail": "always"})).await, 202);
+    wait_until(&server, "the first run fails and is put back", |s| {
+        s.events_retried == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.stats().events_retried, 1, "the retry waits a minute");
+    assert!(destinations(&server).await.as_object().unwrap().is_empty());
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 61})).await;
+    wait_until(&server, "the second run", |s| s.events_retried == 2).await;
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 61})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        server.stats().events_to_destination,
+        0,
+        "the second retry waits two minutes"
+    );
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 60})).await;
+    settle_events(&server).await;
+    let d = destinations(&server).await;
+    let records = d["arn:aws:sqs:us-east-1:222222222222:failed-events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(records.len(), 1, "{d}");
+    let r = &records[0];
+    assert_eq!(r["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(r["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(r["requestPayload"], json!({"fail": "always"}));
+    assert_eq!(r["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(r["responsePayload"]["errorMessage"], "always");
+    let s = server.stats();
+    assert_eq!(
+        (s.events_retried, s.events_to_destination, s.events_succeeded),
+        (2, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_event_throttled_past_its_maximum_age_goes_to_the_dead_letter_queue_else_is_dropped() {
+    // Throttles and system errors are retried with a backoff (1 s, 2 s, 4 s, ...) until the
+    // event is older than MaximumEventAgeInSeconds (60 here).
+    let server = start_with(async_scenario(
+        "maximum_event_age_s = 60\ndead_letter_target = \"arn:aws:sqs:us-east-1:222222222222:dlq\"",
+    ))
+    .await;
+    fault(&server, json!({"function": "target", "error": "EC2ThrottledException"})).await;
+    assert_eq!(event(&server, json!({"n": 7})).await, 202);
+    for runs in 1..=6u64 {
+        wait_until(&server, "a run is put back", |s| {
+            s.events_retried == runs || s.events_to_dead_letter_queue == 1
+        })
+        .await;
+        if server.stats().events_to_dead_letter_queue == 1 {
+            break;
+        }
+        control(
+            &server,
+            "POST",
+            "/_local/clock",
+            json!({"advance_s": 1u64 << (runs - 1)}),
+        )
+        .await;
+    }
+    settle_events(&server).await;
+    let d = destinations(&server).await;
+    let dlq = d["arn:aws:sqs:us-east-1:222222222222:dlq"].as_array().unwrap().clone();
+    assert_eq!(dlq.len(), 1, "{d}");
+    assert_eq!(dlq[0]["body"], json!({"n": 7}));
+    assert_eq!(dlq[0]["attributes"]["ErrorCode"], "EC2ThrottledException");
+    // Runs at 0, 1, 3, 7, 15, 31 s; the next wait (64 s) would pass 60 s: 5 retries.
+    assert_eq!(server.stats().events_retried, 5);
+    // Without a destination or a queue, Lambda discards it.
+    let server = start().await;
+    fault(&server, json!({"function": "target", "error": "EC2ThrottledException"})).await;
+    event(&server, json!({"n": 8})).await;
+    for _ in 0..30 {
+        if server.stats().events_dropped == 1 {
+            break;
+        }
+        control(&server, "POST", "/_local/clock", json!({"advance_s": 3_600})).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    settle_events(&server).await;
+    assert_eq!(server.stats().events_dropped, 1);
+}
+
+#[tokio::test]
+async fn executions_past_an_enis_connections_need_another_eni() {
+    // One Hyperplane ENI carries 2 executions here (AWS: 65,000): a third at once makes a
+    // second ENI; with the quota at 1 it is refused with ENILimitReachedException.
+    let scenario = builtin_with("", "[accounts.network]\nconnections_per_eni = 2\neni_create_ms = 50\n");
+    let server = start_with(scenario).await;
+    let slow = || {
+        admin_lambda(&server)
+            .invoke()
+            .function_name("target:live")
+            .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"sleep_ms":300}"#.to_vec()))
+            .send()
+    };
+    let (a, b, c) = tokio::join!(slow(), slow(), slow());
+    assert!(a.is_ok() && b.is_ok() && c.is_ok());
+    assert_eq!(server.stats().hyperplane_enis_created, 1, "the third connection's ENI");
+    assert_eq!(server.stats().enis_in_use, 2);
+    let scenario = builtin_with(
+        "",
+        "[accounts.network]\nconnections_per_eni = 2\nhyperplane_eni_quota = 1\n",
+    );
+    let server = start_with(scenario).await;
+    let slow = || {
+        admin_lambda(&server)
+            .invoke()
+            .function_name("target:live")
+            .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"sleep_ms":300}"#.to_vec()))
+            .send()
+    };
+    let (a, b, c) = tokio::join!(slow(), slow(), slow());
+    let codes: Vec<_> = [a, b, c]
+        .iter()
+        .filter_map(|r| {
+            r.as_ref()
+                .err()
+                .and_then(|e| aws_sdk_lambda::error::ProvideErrorMetadata::code(e))
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(codes, ["ENILimitReachedException"]);
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_mid_request_is_closed_within_the_limit_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limits = xinvoke::local::ServeLimits {
+        header_read: Duration::from_millis(400),
+        ..Default::default()
+    };
+    let server = LocalServer::start_with(Scenario::builtin(), "127.0.0.1:0".parse().unwrap(), limits)
+        .await
+        .unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    stalled
+        .write_all(b"POST /2015-03-31/functions/target/invocations HTTP/1.1\r\nHost: x\r\nX-Amz-")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    // Meanwhile another client is served.
+    assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(3), stalled.read(&mut buf))
+        .await
+        .expect("the stalled connection is closed, not left open")
+        .unwrap_or(0);
+    let closed_after = started.elapsed();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(closed_after < Duration::from_millis(1_500), "{closed_after:?}");
+    // An idle kept-alive connection is closed the same way.
+    let mut idle = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(3), idle.read(&mut buf))
+        .await
+        .expect("closed")
+        .unwrap_or(0);
+    assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"));
+}
