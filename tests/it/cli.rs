@@ -2,9 +2,7 @@
 //! account 2, the record on stdout and the exit code following the class. `local`: its first
 //! line, its stop on Ctrl-C, its errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::process::{Command, Output};
 use xinvoke::local::{builtin, LocalServer};

@@ -1,10 +1,8 @@
 //! Lambda's read calls (GetFunctionConfiguration, GetPolicy, GetAlias) with the real SDK.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::State;
-use common::*;
 use serde_json::json;
 use xinvoke::local::builtin;
 

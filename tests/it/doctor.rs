@@ -2,8 +2,6 @@
 //! scenario of `tests/scenarios/broken/` (one thing wrong) fails exactly the check that names
 //! that thing, with the statement or command that fixes it, and nothing else.
 
-mod common;
-
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,12 +30,12 @@ async fn doctor_as(server: &LocalServer, creds: Credentials, vars: &[(&str, &str
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid settings");
     let target = settings.target(None).expect("one target").clone();
-    let base = common::base(server, creds, Timeouts::default()).await;
+    let base = crate::common::base(server, creds, Timeouts::default()).await;
     diagnose(&target, &base).await
 }
 
 async fn doctor(server: &LocalServer, vars: &[(&str, &str)]) -> Report {
-    doctor_as(server, common::source_credentials(), vars).await
+    doctor_as(server, crate::common::source_credentials(), vars).await
 }
 
 const RESOURCE_LIVE: &[(&str, &str)] = &[("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN)];
@@ -282,7 +280,7 @@ async fn failed_and_pending_functions_name_the_vpc_reason() {
 #[tokio::test]
 async fn state_set_through_the_control_api_is_named() {
     let server = start(None).await;
-    common::control_client(&server)
+    crate::common::control_client(&server)
         .state(&serde_json::json!({"function": "target", "state": "Failed", "reason_code": "EC2RequestLimitExceeded"}))
         .await
         .expect("state accepted");

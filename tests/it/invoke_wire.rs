@@ -2,9 +2,7 @@
 //! invoke service, against the local account 2 on loopback. Every class is reached through
 //! status, headers and body as AWS sends them, in both auth modes, sync and async.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -1,14 +1,12 @@
 //! Invoke against the local account 2 with the real Rust SDK: statuses, headers, limits,
 //! cross-account authorization and authentication failures, as AWS answers them.
 
-mod common;
-
+use crate::common::*;
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
-use common::*;
 use xinvoke::local::builtin;
 
 fn status_of<E>(e: &aws_sdk_lambda::error::SdkError<E, aws_sdk_lambda::config::http::HttpResponse>) -> Option<u16> {

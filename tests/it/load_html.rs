@@ -3,9 +3,7 @@
 //! Needs `chromium` on PATH (`apt-get install -y chromium`); set XINVOKE_CHROMIUM to use
 //! another binary.
 
-mod load_support;
-
-use load_support::*;
+use crate::load_support::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,9 +3,7 @@
 //! Retryable classes are retried to the policy's maximum, the others are tried once, and both
 //! auth modes give the same outcome. Also: the retry budget under a total outage, measured.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -114,7 +112,7 @@ async fn every_class_is_classified_and_retried_as_the_policy_says_in_both_auth_m
         for ty in [InvocationType::RequestResponse, InvocationType::Event] {
             for (spec, class, retryable) in &cases {
                 if ty == InvocationType::Event && applies_when_run(spec["error"].as_str().unwrap_or_default()) {
-                    // Accepted (202) and met when the queued event runs: tests/local_async.rs.
+                    // Accepted (202) and met when the queued event runs: tests/it/local_fidelity.rs.
                     continue;
                 }
                 let mut spec = spec.clone();

@@ -1,13 +1,9 @@
 //! The invoker's logs: one JSON line per invoke, and never a secret key, session token,
-//! external id or payload. Its own test binary, so the process-wide subscriber sees every line.
+//! external id or payload. In the `logs` binary, so the process-wide subscriber sees every line.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use xinvoke::lambdas::invoker;
 use xinvoke::local::builtin;
 
@@ -18,29 +14,9 @@ fn event(v: Value) -> LambdaEvent<Value> {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO) // the invoker's default level
-        .with_writer(move || sink.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+    let captured = crate::capture().await;
 
     let server = start().await;
     let marker = "payload-marker-7f3a";
@@ -62,13 +38,13 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
     }
     let _ = invoker::handle(
         &resource,
-        event(serde_json::from_str(include_str!("../events/sqs-batch.json")).unwrap()),
+        event(serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap()),
     )
     .await;
     invokes += 2; // two of the three SQS records reach the target
     server.shutdown().await;
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let invoke_lines = text.lines().filter(|l| l.contains("\"message\":\"invoke\"")).count();
     assert_eq!(invoke_lines, invokes, "one log line per invoke:\n{text}");
     // Session tokens of the local account 2 start with IQoJ, as AWS's do.
@@ -114,6 +90,7 @@ async fn invoker_process(server: &xinvoke::local::LocalServer, extra: &[(&str, &
 
 #[tokio::test]
 async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
+    let _one_at_a_time = crate::capture().await;
     // Every 5xx of the table, through the SDK path the invoker uses, in both auth modes. The
     // SDK's connection-poisoning interceptor logs an ERROR for each transient answer unless the
     // transport lets it reach the connection; lambda_runtime logs every failed event's
@@ -175,6 +152,7 @@ async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
 
 #[tokio::test]
 async fn a_panicking_handler_is_a_function_error_and_the_runtime_serves_the_next_event() {
+    let _one_at_a_time = crate::capture().await;
     // The target binary panics on {"panic": ...}. lambda_runtime catches it when the profile
     // unwinds (Cargo.toml; check-template.sh checks the release build sam deploys), answers
     // the event as a function error with the panic's message, and polls for the next event.

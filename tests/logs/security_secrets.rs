@@ -2,14 +2,11 @@
 //! account 2), every error message, the `Debug` output of settings, services, records and
 //! scenarios, the load records and the load reports (JSON, text, HTML), no secret access key,
 //! no session token (the local account 2's start with `IQoJ`), no external id, and no payload.
-//! Its own test binary, so the process-wide subscriber sees every line.
+//! In the `logs` binary, so the process-wide subscriber sees every line.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use xinvoke::adapters::config::Settings;
 use xinvoke::adapters::service::Call;
@@ -20,19 +17,6 @@ use xinvoke::load::report;
 use xinvoke::load::stats::Metrics;
 use xinvoke::load::targets::DirectTarget;
 use xinvoke::local::builtin;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const MARKER: &str = "payload-marker-c0ffee";
 
@@ -55,14 +39,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || sink.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+    let captured = crate::capture().await;
 
     let server = start().await;
     let retry = fast_retry(1);
@@ -207,7 +184,7 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
     texts.push(("report text".into(), report::text::render(&rep)));
     texts.push(("report HTML".into(), report::html::render(&rep)));
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.lines().count() > 50,
         "the logs were captured ({} lines)",

@@ -6,14 +6,12 @@
 //! is denied (explicit Deny over Allow, wildcards, wrong account, wrong alias, missing or wrong
 //! external id, wrong organization) and every case it would allow is allowed.
 
-mod common;
-
+use crate::common::*;
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use common::*;
 use http_body_util::{BodyExt, Full};
 use std::time::{Duration, SystemTime};
 use xinvoke::local::{builtin, LocalServer, Scenario};

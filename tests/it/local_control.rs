@@ -1,12 +1,10 @@
 //! The control API: injected faults reach the SDK exactly as AWS's would, lifecycle states
 //! answer their errors, counters count and reset restores.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
-use common::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use xinvoke::local::builtin;

@@ -1,12 +1,10 @@
 //! Concurrency and per-environment VPC failures emerge from load, not from scripts: 50
 //! concurrent invokes against small limits meet each failure of the mission.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::operation::invoke::InvokeError;
 use aws_sdk_lambda::primitives::Blob;
-use common::*;
 use std::collections::BTreeMap;
 
 const OPERATOR_KEY: &str = "AKIAXINVOKEOPERATOR1";

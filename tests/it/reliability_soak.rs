@@ -9,9 +9,7 @@
 //! `cargo test`, 40000, takes about 50 s in a debug build on 2 idle cores (the SDK path runs
 //! ~800 invokes/s there); the test command (`scripts/test.sh`) runs the full 100000.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +30,7 @@ use xinvoke::local::{builtin, LocalServer, Scenario};
 /// The built-in scenario with the target's VPC made small: every concurrent environment takes
 /// an ENI and a subnet IP, made through a rate-limited EC2 API.
 fn vpc_limited() -> Scenario {
-    let text = include_str!("../src/local/builtin.toml").replace(
+    let text = include_str!("../../src/local/builtin.toml").replace(
         "eni_mode = \"hyperplane\"",
         "eni_mode = \"per_environment\"\neni_quota = 24\nfree_ips_per_subnet = 10\nec2_api_rate = 200.0\nec2_api_burst = 8\neni_setup_ms = 2",
     );

@@ -195,7 +195,7 @@ async fn check(client: &Client, server: &LocalServer, r: &Req) -> Result<(), Str
 }
 
 fn corpus() -> Vec<Req> {
-    let text = include_str!("corpus/http.txt");
+    let text = include_str!("../corpus/http.txt");
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {

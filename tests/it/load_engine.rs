@@ -2,9 +2,7 @@
 //! correction under injected stalls, the accounting identity under faults, stops and
 //! cancellation, recordings that rebuild the same report, and merged worker shares.
 
-mod load_support;
-
-use load_support::*;
+use crate::load_support::*;
 use serde_json::json;
 use std::time::Duration;
 use xinvoke::core::classify::Class;

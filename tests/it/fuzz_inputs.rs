@@ -35,13 +35,13 @@ fn config(cases: u32) -> Config {
 }
 
 const FIXTURES: [&str; 7] = [
-    include_str!("../events/direct-sync.json"),
-    include_str!("../events/direct-async.json"),
-    include_str!("../events/direct-dryrun.json"),
-    include_str!("../events/named-target.json"),
-    include_str!("../events/sqs-batch.json"),
-    include_str!("../events/schedule.json"),
-    include_str!("../events/load.json"),
+    include_str!("../../events/direct-sync.json"),
+    include_str!("../../events/direct-async.json"),
+    include_str!("../../events/direct-dryrun.json"),
+    include_str!("../../events/named-target.json"),
+    include_str!("../../events/sqs-batch.json"),
+    include_str!("../../events/schedule.json"),
+    include_str!("../../events/load.json"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -345,7 +345,7 @@ fn random_configuration_is_accepted_or_refused_naming_the_variable() {
     });
 }
 
-const BUILTIN: &str = include_str!("../src/local/builtin.toml");
+const BUILTIN: &str = include_str!("../../src/local/builtin.toml");
 
 fn check_scenario(text: &str) -> Result<(), TestCaseError> {
     if let Err(e) = Scenario::from_toml_str(text, Path::new("fuzzed.toml")) {

@@ -2,9 +2,7 @@
 //! built-in local account 2 in-process. Ctrl-C (SIGINT via `kill -INT`), --max-errors, the
 //! JSON report against its schema, and a recording rendered again.
 
-mod load_support;
-
-use load_support::schema_errors;
+use crate::load_support::schema_errors;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -31,7 +29,7 @@ fn read_json(p: &Path) -> Value {
 }
 
 fn schema() -> Value {
-    serde_json::from_str(include_str!("../schemas/load-report.schema.json")).unwrap()
+    serde_json::from_str(include_str!("../../schemas/load-report.schema.json")).unwrap()
 }
 
 fn assert_accounted(report: &Value) {

@@ -3,10 +3,8 @@
 //! stay expired, IAM's explicit deny and version policies, the unreserved pool, asynchronous
 //! invocations retried and delivered as Lambda does, Hyperplane ENIs, and connection limits.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_lambda::types::{LastUpdateStatus, LastUpdateStatusReasonCode, State, StateReasonCode, VpcConfig};
-use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 use xinvoke::local::{builtin, LocalServer, Scenario};
@@ -14,7 +12,7 @@ use xinvoke::local::{builtin, LocalServer, Scenario};
 /// The built-in scenario with `function_keys` added to account 2's `target` function (TOML
 /// keys, before its tables) and `tail` appended (tables of the target or new functions).
 fn builtin_with(function_keys: &str, tail: &str) -> Scenario {
-    let text = include_str!("../src/local/builtin.toml").replace(
+    let text = include_str!("../../src/local/builtin.toml").replace(
         "behaviour = \"builtin\"\n",
         &format!("behaviour = \"builtin\"\n{function_keys}\n"),
     );
@@ -287,7 +285,7 @@ async fn an_explicit_deny_is_reported_in_awss_words() {
     // The alias's policy allows the source role and also denies it: Deny wins, and AWS says
     // "with an explicit deny in a resource-based policy".
     let allow = "Action = \"lambda:InvokeFunction\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:target:live\" },\n]";
-    let text = include_str!("../src/local/builtin.toml").replace(
+    let text = include_str!("../../src/local/builtin.toml").replace(
         allow,
         &allow.replace(
             "},\n]",

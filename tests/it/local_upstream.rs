@@ -1,13 +1,11 @@
 //! The `upstream` behaviour forwards payloads to a real HTTP process and maps its answers.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bytes::Bytes;
-use common::*;
 use std::path::Path;
 use xinvoke::local::Scenario;
 

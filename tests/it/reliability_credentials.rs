@@ -7,9 +7,7 @@
 //! ahead of the client's, the hard case). The invoke that meets the expiry retries once on a
 //! fresh session, so no invoke fails for it, and a burst of invokes causes one AssumeRole.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use xinvoke::adapters::service::{Call, Service};
 use xinvoke::core::{Class, InvocationType, InvokeRecord, StopReason};
 

@@ -68,7 +68,7 @@ fn child(url: &str, env: &[(&str, &str)]) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_of_the_tls_test",
+            "tls_roots::child_process_of_the_tls_test",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -2,12 +2,10 @@
 //! body changed after signing, and advancing the server clock without breaking signatures made
 //! with real time.
 
-mod common;
-
+use crate::common::*;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use common::*;
 use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use std::time::{Duration, SystemTime};

@@ -3,10 +3,8 @@
 //! sides and an unreachable endpoint, in both auth modes, sync and async, through both
 //! attempters into the same classifier.
 
-mod common;
-
+use crate::common::*;
 use aws_credential_types::Credentials;
-use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use xinvoke::adapters::config::Settings;

@@ -1,9 +1,7 @@
 //! The invoker Lambda's handler over the wire: events from `events/` decoded and answered,
 //! SQS partial batch failures, malformed events, and logs that carry no secret or payload.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use xinvoke::lambdas::invoker;
@@ -24,24 +22,24 @@ fn fixture(text: &str) -> Value {
 async fn direct_events_answer_the_record_and_failures_are_diagnostics_named_by_class() {
     let server = start().await;
     let svc = resource_service(&server, &[]).await;
-    let ok = invoker::handle(&svc, event(fixture(include_str!("../events/direct-sync.json"))))
+    let ok = invoker::handle(&svc, event(fixture(include_str!("../../events/direct-sync.json"))))
         .await
         .unwrap();
     assert_eq!(ok["class"], "ok");
     assert_eq!(ok["payload"], json!({"hello": "from account 1"}));
     assert_eq!(ok["attempts"], 1);
-    let async_ok = invoker::handle(&svc, event(fixture(include_str!("../events/direct-async.json"))))
+    let async_ok = invoker::handle(&svc, event(fixture(include_str!("../../events/direct-async.json"))))
         .await
         .unwrap();
     assert_eq!(
         (async_ok["status"].clone(), async_ok["invocation_type"].clone()),
         (json!(202), json!("Event"))
     );
-    let dry = invoker::handle(&svc, event(fixture(include_str!("../events/direct-dryrun.json"))))
+    let dry = invoker::handle(&svc, event(fixture(include_str!("../../events/direct-dryrun.json"))))
         .await
         .unwrap();
     assert_eq!(dry["status"], 204);
-    let sched = invoker::handle(&svc, event(fixture(include_str!("../events/schedule.json"))))
+    let sched = invoker::handle(&svc, event(fixture(include_str!("../../events/schedule.json"))))
         .await
         .unwrap();
     assert_eq!(
@@ -67,7 +65,7 @@ async fn a_named_target_event_picks_its_target() {
     })
     .to_string();
     let svc = service(&server, source_credentials(), &[("XINVOKE_TARGETS", &targets)]).await;
-    let ok = invoker::handle(&svc, event(fixture(include_str!("../events/named-target.json"))))
+    let ok = invoker::handle(&svc, event(fixture(include_str!("../../events/named-target.json"))))
         .await
         .unwrap();
     assert_eq!(
@@ -97,7 +95,7 @@ async fn a_named_target_event_picks_its_target() {
 async fn an_sqs_batch_reports_only_the_failed_records() {
     let server = start().await;
     for svc in [resource_service(&server, &[]).await, role_service(&server, &[]).await] {
-        let answer = invoker::handle(&svc, event(fixture(include_str!("../events/sqs-batch.json"))))
+        let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/sqs-batch.json"))))
             .await
             .unwrap();
         let failed: Vec<&str> = answer["batchItemFailures"]
@@ -144,7 +142,7 @@ async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape(
 async fn a_load_event_runs_a_bounded_load_and_answers_its_counts() {
     let server = start().await;
     let svc = resource_service(&server, &[]).await;
-    let answer = invoker::handle(&svc, event(fixture(include_str!("../events/load.json"))))
+    let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/load.json"))))
         .await
         .unwrap();
     let sent = answer["sent"].as_u64().unwrap();
@@ -256,7 +254,7 @@ async fn records_run_concurrently_and_a_fifo_group_in_order_stopping_at_its_firs
     // FIFO (events/sqs-fifo-batch.json): group a is [sleep, fail, ok], group b is [ok]. Group a
     // runs in order; its third record is not invoked once the second failed.
     let before = server.stats().invokes;
-    let answer = invoker::handle(&svc, event(fixture(include_str!("../events/sqs-fifo-batch.json"))))
+    let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/sqs-fifo-batch.json"))))
         .await
         .unwrap();
     assert_eq!(

@@ -1,10 +1,8 @@
 //! STS against the local account 2 with the real Rust SDK: AssumeRole's trust and ExternalId
 //! checks, validation, GetCallerIdentity, and the XML errors the SDK parses.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use common::*;
 use xinvoke::local::builtin;
 
 #[tokio::test]

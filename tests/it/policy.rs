@@ -2,8 +2,6 @@
 //! built from nothing else, an invoke through the core succeeds, and removing any one statement
 //! makes `xinvoke doctor` fail the check that names it, with that very statement as the fix.
 
-mod common;
-
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -106,14 +104,14 @@ async fn doctor(server: &LocalServer, printed: &Value) -> Report {
     let map: HashMap<&str, String> = vars(printed).into_iter().collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).unwrap();
     let target = settings.target(None).unwrap().clone();
-    let base = common::base(server, common::source_credentials(), Timeouts::default()).await;
+    let base = crate::common::base(server, crate::common::source_credentials(), Timeouts::default()).await;
     diagnose(&target, &base).await
 }
 
 async fn invoke_ok(server: &LocalServer, printed: &Value) {
     let v = vars(printed);
     let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let service = common::service(server, common::source_credentials(), &refs).await;
+    let service = crate::common::service(server, crate::common::source_credentials(), &refs).await;
     let record = service
         .invoke(
             Call {

@@ -1,0 +1,34 @@
+//! xinvoke's integration tests, one binary: the real SDK clients, the CLI and the Lambda
+//! binaries against the local endpoint on loopback. Each module is one area; shared set-up is
+//! in `tests/common` and `load_support`. (The tests that own the process's log subscriber are
+//! the `logs` binary.)
+
+#[path = "../common/mod.rs"]
+mod common;
+mod load_support;
+
+mod cli;
+mod doctor;
+mod fast_path;
+mod fuzz_http;
+mod fuzz_inputs;
+mod invoke_wire;
+mod invoker_handler;
+mod load_cli;
+mod load_engine;
+mod load_html;
+mod local_control;
+mod local_fidelity;
+mod local_invoke;
+mod local_read;
+mod local_scenarios;
+mod local_signing;
+mod local_sts;
+mod local_upstream;
+mod local_vpc;
+mod policy;
+mod reliability_credentials;
+mod reliability_faults;
+mod reliability_soak;
+mod security_boundary;
+mod tls_roots;
