@@ -1,19 +1,19 @@
 //! Baselines for `scripts/bench.sh`, each printing one JSON line:
 //!
 //! - `sdk ENDPOINT CONCURRENCY REQUESTS`: a bare aws-sdk-lambda loop (no classification, no
-//!   retries, no records) against a local account 2, as a user writes it: `aws_config::defaults`
+//!   retries, no records) against a local endpoint, as a user writes it: `aws_config::defaults`
 //!   and the SDK's own HTTP client, so it needs `--features sdk-defaults`;
 //! - `raw ENDPOINT CONCURRENCY REQUESTS`: unsigned POSTs over a pooled hyper client (the local
 //!   account 2 refuses them with 403 at once): raw HTTP, the floor of any client;
 //! - `core ITERATIONS`: the core's work per invoke on top of the call itself: classification,
 //!   the retry decision, the attempt log, the load record and the statistics;
-//! - `local ITERATIONS`: the local account 2's own work per Invoke, in process, without the
+//! - `local ITERATIONS`: the local endpoint's own work per Invoke, in process, without the
 //!   network: the handler (SigV4 verification, policy, the invoke) and SigV4 alone;
 //! - `null`: an endpoint that does nothing: it answers every request with the same Invoke 200
-//!   (the headers and body a successful invoke has) and is served the way the local account 2
+//!   (the headers and body a successful invoke has) and is served the way the local endpoint
 //!   is (tokio's worker threads, hyper's HTTP/1.1 connections, `TCP_NODELAY`). It prints
 //!   `listening on http://HOST:PORT` and serves until killed. Its CPU per request is what HTTP
-//!   over loopback costs any server on this machine, the floor under the local account 2's;
+//!   over loopback costs any server on this machine, the floor under the local endpoint's;
 //! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
 //!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then.
 //!
@@ -242,7 +242,7 @@ impl Attempter for Canned {
     }
 }
 
-/// The local account 2's handler and its SigV4 check on one signed Invoke, `iterations` times.
+/// The local endpoint's handler and its SigV4 check on one signed Invoke, `iterations` times.
 async fn local(iterations: u32) {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     use http::{HeaderMap, HeaderName, HeaderValue};
@@ -290,7 +290,7 @@ async fn local(iterations: u32) {
             body: bytes::Bytes::from_static(body),
         };
         let status = handle(Arc::clone(&world), req).await.status();
-        assert_eq!(status, 200, "the local account 2 refused a correctly signed invoke");
+        assert_eq!(status, 200, "the local endpoint refused a correctly signed invoke");
     }
     let (handler_cpu, handler_wall) = (cpu() - cpu0, t0.elapsed());
     let cpu1 = cpu();

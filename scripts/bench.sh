@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# How much load xinvoke makes per core, against one local account 2, compared with a bare
+# How much load xinvoke makes per core, against one local endpoint, compared with a bare
 # aws-sdk-lambda loop, boto3 and raw HTTP; the core's overhead per invoke; invoker init, RSS
-# and zip size against a hello-world lambda_runtime bootstrap; the local account 2's headroom;
+# and zip size against a hello-world lambda_runtime bootstrap; the local endpoint's headroom;
 # the harness's RSS over a long run. Everything is built in release and runs on this machine.
 #
 #   scripts/bench.sh [--quick]
@@ -57,7 +57,7 @@ cleanup() { kill "$LOCAL_PID" $NULL_PID 2>/dev/null || true; }
 trap cleanup EXIT
 for _ in $(seq 50); do grep -q "listening on" "$OUT/local.log" && break; sleep 0.1; done
 ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/local.log" | head -1)"
-log "local account 2 (release) at $ENDPOINT, pid $LOCAL_PID"
+log "local endpoint (release) at $ENDPOINT, pid $LOCAL_PID"
 
 export AWS_ACCESS_KEY_ID=AKIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
 export AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$ENDPOINT"
@@ -115,7 +115,7 @@ kill "$NULL_PID" 2>/dev/null || true
 
 log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
-log "local account 2's own work per invoke, in process ($CORE_N iterations)"
+log "local endpoint's own work per invoke, in process ($CORE_N iterations)"
 LOCAL_WORK=$("$OUT/xbench" local "$CORE_N")
 
 log "invoker init vs hello-world lambda_runtime ($INIT_RUNS runs each)"
@@ -161,7 +161,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.1f", a/b; else prin
 cap() { awk -v c="$1" 'BEGIN{ if (c>0) printf "%.0f", 2e6/c; else print "-" }'; }
 
 echo
-echo "xinvoke bench $( ((QUICK)) && echo '--quick' ) · $(nproc) cores · $(date -u +%FT%TZ) · endpoint: local account 2 (release, SigV4 on)"
+echo "xinvoke bench $( ((QUICK)) && echo '--quick' ) · $(nproc) cores · $(date -u +%FT%TZ) · endpoint: local endpoint (release, SigV4 on)"
 echo
 printf '%-24s %12s %14s %14s %12s %12s\n' "client" "invokes/s" "client CPU µs" "server CPU µs" "max RSS MB" "per-core/s"
 while read -r name rate cpu lcpu rss; do
@@ -172,8 +172,8 @@ echo "best harness run: $best_harness"
 echo "harness vs bare SDK loop: throughput $(ratio "$H_RATE" "$SDK_RATE")x, CPU per invoke $(ratio "$SDK_CPU" "$H_CPU")x less   (target >= 3x)"
 echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU per invoke $(ratio "$BOTO_CPU" "$H_CPU")x less   (target >= 40x)"
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
-echo "local account 2's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
-echo "local account 2: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
+echo "local endpoint's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
+echo "local endpoint: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
 NULL_CPU=$(get "harness-fast-c$SDK_C-null" 4)
 echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke => headroom $(ratio "$(cap "$NULL_CPU")" "$(cap "$H_CPU")")x at most for any endpoint here; 2x would need <= $(awk -v h="$H_CPU" 'BEGIN{printf "%.1f", h/2}') µs"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }

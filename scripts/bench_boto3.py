@@ -1,4 +1,4 @@
-"""boto3 baseline for scripts/bench.sh: THREADS threads invoke the local account 2 until
+"""boto3 baseline for scripts/bench.sh: THREADS threads invoke the local endpoint until
 REQUESTS invokes are done; prints one JSON line (rate, CPU us per invoke of this process)."""
 import json
 import resource

@@ -129,7 +129,8 @@ for side in source target; do
       elif [ "$(elf_machine "$bin")" != "x86_64" ]; then
         echo "  $fn: bootstrap is not an x86-64 ELF"; rc=1
       else
-        echo "  ok  $fn/bootstrap: x86-64 ELF, $(( $(wc -c <"$bin") / 1024 )) KiB"
+        zipped=$("$venv/bin/python" -c 'import io,sys,zipfile; b=io.BytesIO(); z=zipfile.ZipFile(b,"w",zipfile.ZIP_DEFLATED); z.write(sys.argv[1],"bootstrap"); z.close(); print(len(b.getvalue())//1024)' "$bin")
+        echo "  ok  $fn/bootstrap: x86-64 ELF, $(( $(wc -c <"$bin") / 1024 )) KiB, ${zipped} KiB zipped"
       fi
     done
     # the release build unwinds: a panic is answered, the runtime lives on

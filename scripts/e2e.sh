@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # xinvoke's end-to-end chains, offline: the real `invoker` and `target` binaries under
-# `cargo lambda watch` (the Lambda Runtime API), the local account 2 (`xinvoke local`) between
+# `cargo lambda watch` (the Lambda Runtime API), the local endpoint (`xinvoke local`) between
 # them, and moto's server as a third-party STS. Runnable on a fresh machine: it makes or reuses
 # the venv ${XINVOKE_VENV:-.venv}, installs the pinned tools of scripts/requirements-e2e.txt, and
 # builds the binaries. Prints `ok NAME` / `FAIL NAME: why` per check and

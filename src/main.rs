@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc rather than the system allocator: a load run and the local account 2 allocate and
+/// mimalloc rather than the system allocator: a load run and the local endpoint allocate and
 /// free small buffers for every request on several threads, where glibc's allocator spends
 /// more time per request than any other single thing in user space.
 #[global_allocator]

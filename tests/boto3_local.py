@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check that boto3/botocore sees the local account 2 the way it sees AWS.
+"""Check that boto3/botocore sees the local endpoint the way it sees AWS.
 
 Run against a running server:  XINVOKE_LOCAL_URL=http://127.0.0.1:4590 python tests/boto3_local.py
 Needs boto3. Exits non-zero on any mismatch; prints "N passed, N failed" last.

@@ -22,7 +22,7 @@ pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
 }
 
 /// The loader behind [`base_config`], for callers that set credentials or an endpoint
-/// explicitly (the demo and tests against a local account 2).
+/// explicitly (the demo and tests against a local endpoint).
 pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(transport::sdk_http_client())
@@ -37,7 +37,7 @@ pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
 }
 
 /// A base configuration with explicit credentials, endpoint and region: how the demo, the load
-/// harness and the tests reach a local account 2.
+/// harness and the tests reach a local endpoint.
 pub async fn endpoint_config(
     timeouts: Timeouts,
     endpoint: impl Into<String>,

@@ -1,5 +1,5 @@
-//! `xinvoke demo`: the main job on the built-in local account 2, no AWS needed. It starts the
-//! local account 2 in-process, then invokes through both auth modes and through injected VPC
+//! `xinvoke demo`: the main job on the built-in local endpoint, no AWS needed. It starts the
+//! local endpoint in-process, then invokes through both auth modes and through injected VPC
 //! failures, printing each outcome as it would arrive from AWS.
 
 use crate::adapters::clients;
@@ -15,7 +15,7 @@ use aws_credential_types::Credentials;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// Run the built-in tour: the local account 2, both auth modes, the VPC failures.
+/// Run the built-in tour: the local endpoint, both auth modes, the VPC failures.
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     /// Print each outcome record as JSON after the table
@@ -142,7 +142,7 @@ fn steps() -> Vec<Step> {
                 json!({"function": "target", "error": "EC2UnexpectedException", "ec2_error_code": "RequestLimitExceeded", "times": 5}),
             )],
             json!({}),
-            Event,
+            RequestResponse,
             Class::Ec2RequestLimit,
         ),
         step(
@@ -237,7 +237,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
         RetryPolicy::defaults_shortened(10.0)
     };
     println!(
-        "xinvoke demo: local account 2 (built-in scenario) listening on {}",
+        "xinvoke demo: local endpoint (built-in scenario) listening on {}",
         server.url()
     );
     println!(
@@ -306,7 +306,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
     let stats = control.stats().await.map_err(|e| e.to_string())?;
     println!();
     println!(
-        "local account 2: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",
+        "local endpoint: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",
         stats["sts_assume_role"]
     );
     if args.json {

@@ -15,7 +15,7 @@ use crate::cli::target::TargetArgs;
 /// Check everything a cross-account invoke of one target depends on, and say what to fix.
 ///
 /// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL to
-/// point at a local account 2) and the XINVOKE_* variables; flags win over variables.
+/// point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
 /// Runs: STS GetCallerIdentity, AssumeRole (with a role), a DryRun Invoke, GetFunctionConfiguration
 /// and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
 /// bad input.

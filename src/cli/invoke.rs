@@ -14,7 +14,7 @@ use tokio::time::Instant;
 /// Invoke a target once (with retries) and print the outcome record as JSON.
 ///
 /// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL
-/// to point at a local account 2) and the XINVOKE_* variables; flags win over variables.
+/// to point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
 /// Exit code: 0 when the class is `ok`, 1 for any other class, 2 for bad input.
 #[derive(clap::Args, Debug)]
 pub struct InvokeArgs {

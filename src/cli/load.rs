@@ -1,5 +1,5 @@
 //! `xinvoke load`: find where cross-account, VPC-attached invocation breaks, and show it.
-//! With no arguments it runs the built-in job: the local account 2 in-process with the
+//! With no arguments it runs the built-in job: the local endpoint in-process with the
 //! `scenarios/vpc-limits.toml` scenario, a ramp without retries and then with them, and a
 //! report of where each VPC failure and the throttles appeared.
 //!
@@ -45,7 +45,7 @@ pub const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
 
 /// Load-test the cross-account invoke path and report where it breaks.
 ///
-/// With no arguments: the built-in local account 2 runs in-process with a scenario whose VPC
+/// With no arguments: the built-in local endpoint runs in-process with a scenario whose VPC
 /// limits bite (scenarios/vpc-limits.toml); a ramp runs without retries, then with them, and
 /// the report shows where ec2_throttled, eni_limit, subnet_ip_limit and throttled appeared.
 /// Against AWS: --target ARN [--role-arn ARN --external-id ID], or the XINVOKE_* variables.
@@ -96,10 +96,10 @@ pub struct LoadArgs {
     /// Invocation type [env: XINVOKE_INVOCATION_TYPE]
     #[arg(long = "type", value_name = "TYPE", value_parser = ["RequestResponse", "Event", "DryRun"])]
     pub invocation_type: Option<String>,
-    /// Run against the built-in local account 2 in-process (the default when no target is configured)
+    /// Run against the built-in local endpoint in-process (the default when no target is configured)
     #[arg(long)]
     pub local: bool,
-    /// The local account 2's scenario (TOML or JSON); default: the built-in vpc-limits scenario
+    /// The local endpoint's scenario (TOML or JSON); default: the built-in vpc-limits scenario
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// One attempt per invoke, whatever happens
@@ -108,7 +108,7 @@ pub struct LoadArgs {
     /// Run the load twice: without retries, then with them, and compare
     #[arg(long)]
     pub compare: bool,
-    /// Against the local account 2, use the real retry waits (default there: shortened 10x)
+    /// Against the local endpoint, use the real retry waits (default there: shortened 10x)
     #[arg(long)]
     pub real_waits: bool,
     /// The payload, a JSON document (default {} against AWS, {"sleep_ms":200} locally)
@@ -324,7 +324,7 @@ fn local_settings(args: &LoadArgs, scenario: &Scenario) -> Result<(Settings, Vec
     Ok((settings, names))
 }
 
-/// The SDK configuration that reaches the local account 2 as account 1's `xinvoke-source`.
+/// The SDK configuration that reaches the local endpoint as account 1's `xinvoke-source`.
 async fn local_base(url: String, timeouts: Timeouts) -> aws_config::SdkConfig {
     let creds = Credentials::new(
         builtin::SOURCE_ACCESS_KEY,
@@ -336,7 +336,7 @@ async fn local_base(url: String, timeouts: Timeouts) -> aws_config::SdkConfig {
     clients::endpoint_config(timeouts, url, creds, builtin::REGION).await
 }
 
-/// The local account 2's counters, sampled once a second.
+/// The local endpoint's counters, sampled once a second.
 struct LocalGauges<'a>(&'a LocalServer);
 
 impl Gauges for LocalGauges<'_> {
@@ -374,11 +374,11 @@ impl Target for InvokerTarget {
     }
 }
 
-/// Account 1's invoker function in the local account 2, for `--via lambda-workers`.
+/// Account 1's invoker function in the local endpoint, for `--via lambda-workers`.
 pub const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
 
 /// The scenario text with account 1's `xinvoke-invoker` function added, whose invokes the
-/// local account 2 forwards to `upstream` (the invoker played in this process).
+/// local endpoint forwards to `upstream` (the invoker played in this process).
 fn with_local_invoker(scenario: &str, upstream: &str) -> Result<String, String> {
     let second = scenario
         .match_indices("\n[[accounts]]")
@@ -496,7 +496,7 @@ pub fn write_reports(r: &Report, json_path: Option<&Path>, html_path: Option<&Pa
 
 /// A `load` command's inputs, all checked before anything starts.
 struct Job {
-    /// The run goes to the local account 2 in-process.
+    /// The run goes to the local endpoint in-process.
     local: bool,
     /// `--via lambda-workers`.
     workers: bool,
@@ -588,7 +588,7 @@ impl LoadArgs {
 /// Where the run goes, with its settings and the target names it cycles through.
 type Environment = (Env, Settings, Vec<Option<String>>);
 
-/// Start the local account 2 in-process (and, for `--via lambda-workers`, the invoker it
+/// Start the local endpoint in-process (and, for `--via lambda-workers`, the invoker it
 /// forwards to), or take AWS from the flags and variables.
 async fn environment(args: &LoadArgs, job: &Job) -> Result<Environment, String> {
     if !job.local {
@@ -675,7 +675,7 @@ fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) ->
     let mut notes = Vec::new();
     if let Env::Local { server, scenario, .. } = env {
         notes.push(format!(
-            "local account 2 in-process at {} (scenario {scenario}); no AWS calls are made",
+            "local endpoint in-process at {} (scenario {scenario}); no AWS calls are made",
             server.url()
         ));
         if let Some(models) = server.scenario().vpc_models() {
@@ -683,7 +683,7 @@ fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) ->
         }
     }
     if job.local && !args.real_waits && job.phases.iter().any(|(_, r)| *r) {
-        notes.push("retry waits are the default policy's shortened 10x for the local account 2 (--real-waits for the real ones)".into());
+        notes.push("retry waits are the default policy's shortened 10x for the local endpoint (--real-waits for the real ones)".into());
     }
     if !job.workers {
         notes.push(format!(
@@ -709,7 +709,7 @@ fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) ->
         target,
         via: args.via.clone(),
         environment: match env {
-            Env::Local { scenario, .. } => format!("local account 2 (scenario {scenario})"),
+            Env::Local { scenario, .. } => format!("local endpoint (scenario {scenario})"),
             Env::Aws => "AWS".to_string(),
         },
         notes,
@@ -846,7 +846,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             crate::local::client::ControlClient::new(server.addr())
                 .reset()
                 .await
-                .map_err(|e| format!("resetting the local account 2: {e}"))?;
+                .map_err(|e| format!("resetting the local endpoint: {e}"))?;
         }
         collector.phase_started(name, job.duration.or(plan_end(&job.model)));
         if let Some(invoker) = &invoker_service {
@@ -918,7 +918,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
     finish(&args, env, collector, worst, &worker_failures).await
 }
 
-/// Print the report, write its files, stop the local account 2, and say how the run ended.
+/// Print the report, write its files, stop the local endpoint, and say how the run ended.
 async fn finish(
     args: &LoadArgs,
     env: Env,

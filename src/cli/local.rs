@@ -1,4 +1,4 @@
-//! `xinvoke local`: run the local account 2 in the foreground until Ctrl-C or SIGTERM.
+//! `xinvoke local`: run the local endpoint in the foreground until Ctrl-C or SIGTERM.
 
 use crate::local::{LocalError, LocalServer, Scenario};
 use std::io::Write;

@@ -21,15 +21,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Tour the built-in local account 2: both auth modes and injected VPC failures, no AWS needed
+    /// Tour the built-in local endpoint: both auth modes and injected VPC failures, no AWS needed
     Demo(demo::DemoArgs),
     /// Check a target's cross-account set-up step by step and say what to fix
     Doctor(doctor::DoctorArgs),
     /// Invoke a target once and print the outcome record as JSON
     Invoke(Box<invoke::InvokeArgs>),
-    /// Load-test the cross-account path and show where it breaks (no arguments: the built-in local account 2)
+    /// Load-test the cross-account path and show where it breaks (no arguments: the built-in local endpoint)
     Load(Box<load::LoadArgs>),
-    /// Serve the local account 2: a Lambda + STS endpoint that answers and fails like AWS
+    /// Serve the local endpoint: a Lambda + STS endpoint that answers and fails like AWS
     Local(local::LocalArgs),
     /// Print the least-privilege IAM policies of a cross-account set-up
     Policy(policy::PolicyArgs),

@@ -1,5 +1,5 @@
 //! The sample target's behaviour, one implementation shared by the `target` Lambda and the
-//! local account 2's built-in target, so both answer the same payload the same way.
+//! local endpoint's built-in target, so both answer the same payload the same way.
 //!
 //! A payload is echoed unless it is a JSON object with one of these keys:
 //! `{"sleep_ms": N}` sleeps N ms then echoes, `{"fail": "msg"}` fails with a function error,

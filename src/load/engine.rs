@@ -23,7 +23,7 @@ pub trait Target: Send + Sync + 'static {
     fn invoke(&self, seq: u64, payload: Vec<u8>) -> impl Future<Output = InvokeRecord> + Send;
 }
 
-/// Something to sample once a second on the target's side (the local account 2's counters).
+/// Something to sample once a second on the target's side (the local endpoint's counters).
 pub trait Gauges: Send + Sync {
     fn sample(&self) -> BTreeMap<String, u64>;
 }

@@ -24,7 +24,7 @@ pub enum Kind {
     Invoke,
     /// An invoke that was sent but had not finished when the run stopped and its grace ran out.
     Cancelled,
-    /// Gauges sampled from the target side (the local account 2) once a second.
+    /// Gauges sampled from the target side (the local endpoint) once a second.
     Sample,
     /// A phase ended: how long it ran and why it stopped.
     PhaseEnd,
@@ -70,7 +70,7 @@ pub struct RunInfo {
     /// What was invoked (function ARN) and how (`direct`, `invoker`, `lambda-workers`).
     pub target: String,
     pub via: String,
-    /// Where the target lives: `local account 2 (built-in, scenario …)` or `AWS`.
+    /// Where the target lives: `local endpoint (built-in, scenario …)` or `AWS`.
     pub environment: String,
     /// Free notes shown under the report's title (e.g. shortened retry waits).
     #[serde(default)]

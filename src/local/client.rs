@@ -1,4 +1,4 @@
-//! A small client for the local account 2's control API (`/_local/`), for the demo, the load
+//! A small client for the local endpoint's control API (`/_local/`), for the demo, the load
 //! harness and tests: plain HTTP/1.1 on loopback, one connection per call.
 
 use serde_json::Value;
@@ -10,15 +10,15 @@ use tokio::net::TcpStream;
 /// A control call that failed.
 #[derive(Debug, Error)]
 pub enum ControlError {
-    #[error("cannot reach the local account 2 at {addr}: {source}; is `xinvoke local` running there?")]
+    #[error("cannot reach the local endpoint at {addr}: {source}; is `xinvoke local` running there?")]
     Io { addr: SocketAddr, source: std::io::Error },
-    #[error("the local account 2 answered {status} to {path}: {body}")]
+    #[error("the local endpoint answered {status} to {path}: {body}")]
     Refused { path: String, status: u16, body: String },
-    #[error("the local account 2 sent an unreadable answer to {path}")]
+    #[error("the local endpoint sent an unreadable answer to {path}")]
     Unreadable { path: String },
 }
 
-/// Talks to one local account 2.
+/// Talks to one local endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct ControlClient {
     addr: SocketAddr,

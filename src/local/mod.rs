@@ -1,4 +1,4 @@
-//! The local account 2: an HTTP server that answers like AWS Lambda and STS, so real SDK
+//! The local endpoint: an HTTP server that answers like AWS Lambda and STS, so real SDK
 //! clients (Rust, boto3) pointed at it with `endpoint_url` see what they would see from AWS:
 //! SigV4 checks, IAM decisions with AWS's wording, Invoke's statuses, headers and limits,
 //! lifecycle states, throttles and the VPC/ENI failures that emerge under concurrency. It is
@@ -121,7 +121,7 @@ pub enum LocalError {
     Signal(#[source] std::io::Error),
 }
 
-/// A running local account 2.
+/// A running local endpoint.
 #[derive(Debug)]
 pub struct LocalServer {
     addr: SocketAddr,

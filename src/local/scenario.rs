@@ -1,4 +1,4 @@
-//! What the local account 2 simulates: accounts, roles with their keys and policies, functions
+//! What the local endpoint simulates: accounts, roles with their keys and policies, functions
 //! with versions, aliases, resource policies, VPC model and concurrency limits. Read once from
 //! TOML or JSON and validated up front, so a mistake is reported with its file, field and fix
 //! instead of surfacing as a puzzling AccessDenied later.

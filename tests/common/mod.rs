@@ -1,4 +1,4 @@
-//! Shared set-up of the integration tests: the local account 2 on a free loopback port, its
+//! Shared set-up of the integration tests: the local endpoint on a free loopback port, its
 //! control API (typed, and raw for tests of the API itself), real SDK clients pointed at it,
 //! and services built as the invoker builds them.
 #![allow(dead_code)]
@@ -20,7 +20,7 @@ use xinvoke::adapters::service::Service;
 use xinvoke::local::client::ControlClient;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
-/// The local account 2 with the built-in scenario.
+/// The local endpoint with the built-in scenario.
 pub async fn start() -> LocalServer {
     start_with(Scenario::builtin()).await
 }
@@ -28,7 +28,7 @@ pub async fn start() -> LocalServer {
 pub async fn start_with(scenario: Scenario) -> LocalServer {
     LocalServer::start(scenario, "127.0.0.1:0".parse().unwrap())
         .await
-        .expect("local account 2 starts")
+        .expect("local endpoint starts")
 }
 
 /// A scenario of `tests/scenarios`.
@@ -39,7 +39,7 @@ pub fn scenario_file(name: &str) -> Scenario {
     Scenario::from_path(&path).expect("scenario parses")
 }
 
-/// The control API of a running local account 2.
+/// The control API of a running local endpoint.
 pub fn control_client(server: &LocalServer) -> ControlClient {
     ControlClient::new(server.addr())
 }
@@ -72,7 +72,7 @@ pub fn stranger_credentials() -> Credentials {
     )
 }
 
-/// The base SDK config of an account-1 caller pointed at the local account 2.
+/// The base SDK config of an account-1 caller pointed at the local endpoint.
 pub async fn base(server: &LocalServer, creds: Credentials, timeouts: Timeouts) -> SdkConfig {
     clients::endpoint_config(timeouts, server.url(), creds, builtin::REGION).await
 }

@@ -168,7 +168,7 @@ def invoke_logs(server, since=0):
             if l.get("fields", {}).get("message") == "invoke"]
 
 
-# ---- the local account 2 -----------------------------------------------------------------
+# ---- the local endpoint -----------------------------------------------------------------
 
 
 class Local:
@@ -321,7 +321,7 @@ def chain_resource_based(ck, args, local, watch, fn_env):
     run_events(ck, chain, watch, args, lambda q: f"{TARGET}:{q or 'live'}", fn_env)
     after = local.stats()
     n = after["invokes_by_function"].get("target", 0) - before["invokes_by_function"].get("target", 0)
-    ck.check(f"{chain}: every invoke went through the local account 2 ({n} invokes of target)",
+    ck.check(f"{chain}: every invoke went through the local endpoint ({n} invokes of target)",
              n >= 6 and after.get("sts_assume_role") == 0, "counters", after)
     ok, answer = watch.invoke("invoker", data={"target": "target", "payload": {}})
     rec = record_of(answer)
@@ -350,8 +350,8 @@ FAULTS = [
      "ok", 2, "succeeded",
      lambda r: r["attempt_log"][0]["class"] == "throttled" and r["attempt_log"][1]["wait_before_ms"] >= 1000),
 ]
-# last: the delayed request is still held at the local account 2 when the invoker gives up
-TIMEOUT_FAULT = ("target timeout (8 s at the local account 2, attempt timeout 4 s)", {"latency_ms": 8000, "times": 1},
+# last: the delayed request is still held at the local endpoint when the invoker gives up
+TIMEOUT_FAULT = ("target timeout (8 s at the local endpoint, attempt timeout 4 s)", {"latency_ms": 8000, "times": 1},
                  "timeout", 1, "not_retryable", lambda r: r.get("status") is None)
 
 
@@ -412,7 +412,7 @@ def chain_role(ck, args, local, watch, fn_env, extra_invokes=12):
         watch.invoke("invoker", data={"payload": {"again": True}})
     st = local.stats()
     n = st["invokes_by_function"].get("target", 0)
-    ck.check(f"{chain}: ONE AssumeRole at the local account 2 served {n} invokes",
+    ck.check(f"{chain}: ONE AssumeRole at the local endpoint served {n} invokes",
              st.get("sts_assume_role") == 1 and n >= 6 + extra_invokes, "counters", st)
     ok, answer = watch.invoke("invoker", data={"payload": {"who": "assumed"}})
     ck.check(f"{chain}: the invoker's answer names the role-chained target (unqualified ARN, $LATEST)",
@@ -513,7 +513,7 @@ def chain_moto(ck, args, local):
              and assumed[0].get("arn") == "arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/xinvoke-cli",
              "moto's recorded AssumeRole calls", assumed)
     st = local.stats()
-    ck.check(f"{chain}: moto's credentials were parsed and used: the Lambda call reached the local account 2 "
+    ck.check(f"{chain}: moto's credentials were parsed and used: the Lambda call reached the local endpoint "
              "signed with moto's key, which it does not know -> credentials (403 UnrecognizedClientException)",
              rc == 1 and rec.get("class") == "credentials" and rec.get("status") == 403
              and rec.get("error_code") == "UnrecognizedClientException" and rec.get("attempts") == 1
@@ -586,11 +586,11 @@ def main():
     try:
         if want("resource") or want("faults") or want("role") or want("deadline"):
             watch_port_probe = procs.free_port()
-            # the scenario must name watch's port before the local account 2 starts, and watch's
-            # functions need the local account 2's URL: pick watch's port first
+            # the scenario must name watch's port before the local endpoint starts, and watch's
+            # functions need the local endpoint's URL: pick watch's port first
             scenario = scenario_file(args, watch_port_probe)
             local = Local(ck, args, scenario)
-            if ck.check("the local account 2 starts with the upstream scenario", local.url, "no 'listening on' line"):
+            if ck.check("the local endpoint starts with the upstream scenario", local.url, "no 'listening on' line"):
                 fn_env = base_fn_env(local.url)
                 if want("resource") or want("faults"):
                     env1 = dict(fn_env, XINVOKE_TARGET_ARN=f"{TARGET}:live",
@@ -624,7 +624,7 @@ def main():
                     chain_moto(ck, args, local)
         elif want("moto"):
             local = Local(ck, args, scenario_file(args, procs.free_port()))
-            if ck.check("the local account 2 starts", local.url, "no 'listening on' line"):
+            if ck.check("the local endpoint starts", local.url, "no 'listening on' line"):
                 chain_moto(ck, args, local)
     except (KeyboardInterrupt, SystemExit) as e:
         ck.dumped.update(s.name for s in ck.servers)  # interrupted: no log dump

@@ -1,4 +1,4 @@
-//! `xinvoke doctor` against the local account 2: the built-in scenario passes, and each
+//! `xinvoke doctor` against the local endpoint: the built-in scenario passes, and each
 //! scenario of `tests/scenarios/broken/` (one thing wrong) fails exactly the check that names
 //! that thing, with the statement or command that fixes it, and nothing else.
 
@@ -23,7 +23,7 @@ async fn start(scenario: Option<&str>) -> LocalServer {
     };
     LocalServer::start(scenario, "127.0.0.1:0".parse().unwrap())
         .await
-        .expect("local account 2 starts")
+        .expect("local endpoint starts")
 }
 
 async fn doctor_as(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Report {

@@ -1,5 +1,5 @@
 //! The fast signed path agrees with the SDK path, outcome for outcome: every injectable error
-//! of the local account 2, a function error, a timeout, bad credentials, AccessDenied on both
+//! of the local endpoint, a function error, a timeout, bad credentials, AccessDenied on both
 //! sides and an unreachable endpoint, in both auth modes, sync and async, through both
 //! attempters into the same classifier.
 

@@ -1,4 +1,4 @@
-//! Bounded fuzzing (proptest) of the local account 2's request parsing over real HTTP: random
+//! Bounded fuzzing (proptest) of the local endpoint's request parsing over real HTTP: random
 //! methods, paths, query strings, headers, bodies and Authorization headers with mutated SigV4
 //! fields. The endpoint answers every request (no panic, no dropped connection), never lets
 //! one through (nothing is validly signed), never fails internally (no 5xx), and every refusal

@@ -1,5 +1,5 @@
 //! The core over the wire: the real aws-sdk-lambda and aws-sdk-sts clients, through the
-//! invoke service, against the local account 2 on loopback. Every class is reached through
+//! invoke service, against the local endpoint on loopback. Every class is reached through
 //! status, headers and body as AWS sends them, in both auth modes, sync and async.
 
 use crate::common::*;

@@ -1,5 +1,5 @@
 //! `xinvoke load` and `xinvoke report` as a user runs them: the built binary against the
-//! built-in local account 2 in-process. Ctrl-C (SIGINT via `kill -INT`), --max-errors, the
+//! built-in local endpoint in-process. Ctrl-C (SIGINT via `kill -INT`), --max-errors, the
 //! JSON report against its schema, and a recording rendered again.
 
 use crate::load_support::schema_errors;
@@ -268,7 +268,7 @@ fn with_no_arguments_the_builtin_job_shows_where_each_vpc_failure_and_the_thrott
 
 #[test]
 fn lambda_workers_fan_out_and_merge_to_the_totals_of_a_single_process_run() {
-    // Three invocations of account 1's invoker (played in-process behind the local account 2)
+    // Three invocations of account 1's invoker (played in-process behind the local endpoint)
     // each run a third of the schedule; the merged report has the single run's totals.
     let dir = tempfile::tempdir().unwrap();
     let (single, fanned) = (dir.path().join("single.json"), dir.path().join("fanned.json"));

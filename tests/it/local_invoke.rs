@@ -1,4 +1,4 @@
-//! Invoke against the local account 2 with the real Rust SDK: statuses, headers, limits,
+//! Invoke against the local endpoint with the real Rust SDK: statuses, headers, limits,
 //! cross-account authorization and authentication failures, as AWS answers them.
 
 use crate::common::*;

@@ -1,4 +1,4 @@
-//! STS against the local account 2 with the real Rust SDK: AssumeRole's trust and ExternalId
+//! STS against the local endpoint with the real Rust SDK: AssumeRole's trust and ExternalId
 //! checks, validation, GetCallerIdentity, and the XML errors the SDK parses.
 
 use crate::common::*;

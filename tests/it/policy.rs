@@ -1,4 +1,4 @@
-//! `xinvoke policy` end to end: what it prints (its `--json`) is loaded into a local account 2
+//! `xinvoke policy` end to end: what it prints (its `--json`) is loaded into a local endpoint
 //! built from nothing else, an invoke through the core succeeds, and removing any one statement
 //! makes `xinvoke doctor` fail the check that names it, with that very statement as the fix.
 
@@ -49,7 +49,7 @@ fn policy_without(doc: &Value, drop: bool) -> Value {
     doc
 }
 
-/// A local account 2 made only of the printed documents (and the built-in keys of account 1).
+/// A local endpoint made only of the printed documents (and the built-in keys of account 1).
 fn scenario_from(printed: &Value, drop: Drop) -> Scenario {
     let target: xinvoke::core::FunctionArn = printed["target"].as_str().unwrap().parse().unwrap();
     let mut function = json!({"name": target.name, "versions": ["1"], "aliases": [{"name": "live", "version": "1"}]});
@@ -97,7 +97,7 @@ fn vars(printed: &Value) -> Vec<(&'static str, String)> {
 async fn start(scenario: Scenario) -> LocalServer {
     LocalServer::start(scenario, "127.0.0.1:0".parse().unwrap())
         .await
-        .expect("local account 2 starts")
+        .expect("local endpoint starts")
 }
 
 async fn doctor(server: &LocalServer, printed: &Value) -> Report {

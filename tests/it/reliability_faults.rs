@@ -1,5 +1,5 @@
 //! The fault matrix with retries on: every class × {execution role (resource-based), assumed
-//! role} × {sync, async}, over the wire through the real SDK, against the local account 2.
+//! role} × {sync, async}, over the wire through the real SDK, against the local endpoint.
 //! Retryable classes are retried to the policy's maximum, the others are tried once, and both
 //! auth modes give the same outcome. Also: the retry budget under a total outage, measured.
 

@@ -1,5 +1,5 @@
 //! Soak under chaos: a long load run through the load engine and the real SDK against the
-//! local account 2 in-process, with seeded random faults of many classes, stalls, slow and
+//! local endpoint in-process, with seeded random faults of many classes, stalls, slow and
 //! oversized answers, a VPC-limited target (per-environment ENIs, small quota, rate-limited
 //! EC2 API) and, in a second phase, a proxy that resets connections at random. Every request
 //! is accounted for exactly once, the endpoint's own counters agree with the records, memory

@@ -1,4 +1,4 @@
-//! The local account 2 as a security boundary. Authentication: a correctly signed Invoke is
+//! The local endpoint as a security boundary. Authentication: a correctly signed Invoke is
 //! accepted, and every single-component mutation of its SigV4 signature (key id, scope date,
 //! region, service, signed headers, signature, X-Amz-Date, body hash, a replay with another
 //! body or path, an expired date) is refused before anything runs. Authorization: a table of

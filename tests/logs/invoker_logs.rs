@@ -47,7 +47,7 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
     let text = captured.text();
     let invoke_lines = text.lines().filter(|l| l.contains("\"message\":\"invoke\"")).count();
     assert_eq!(invoke_lines, invokes, "one log line per invoke:\n{text}");
-    // Session tokens of the local account 2 start with IQoJ, as AWS's do.
+    // Session tokens of the local endpoint start with IQoJ, as AWS's do.
     for secret in [
         "IQoJ",
         builtin::SOURCE_SECRET_KEY,

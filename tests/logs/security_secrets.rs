@@ -1,7 +1,7 @@
 //! Secrets stay secret: across everything captured at INFO (xinvoke, the SDK, the local
 //! account 2), every error message, the `Debug` output of settings, services, records and
 //! scenarios, the load records and the load reports (JSON, text, HTML), no secret access key,
-//! no session token (the local account 2's start with `IQoJ`), no external id, and no payload.
+//! no session token (the local endpoint's start with `IQoJ`), no external id, and no payload.
 //! In the `logs` binary, so the process-wide subscriber sees every line.
 
 use crate::common::*;
