@@ -22,10 +22,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xinvoke::adapters::runner::{Attempter, InvokeRequest, Runner};
 use xinvoke::core::classify::{RawOutcome, ServiceError};
+use xinvoke::core::invocation::{Attempter, InvokeRequest};
 use xinvoke::core::retry::{RetryBudget, RetryPolicy};
 use xinvoke::core::InvocationType;
+use xinvoke::invoke::runner::Runner;
 use xinvoke::load::record::{LoadRecord, PhaseInfo};
 use xinvoke::load::stats::Metrics;
 

@@ -141,7 +141,7 @@ pub async fn lambda_client(
 }
 
 /// Who signs for a client: its assumed-role session (role chaining), else the base
-/// configuration's provider (resource-based). The fast path signs with the same one.
+/// configuration's provider (resource-based). The signed path signs with the same one.
 pub fn signing_provider(base: &SdkConfig, session: Option<&SessionCredentials>) -> Option<SharedCredentialsProvider> {
     match session {
         Some(s) => Some(SharedCredentialsProvider::new(s.clone())),

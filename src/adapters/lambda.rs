@@ -3,8 +3,8 @@
 //! `code()`, never message text.
 
 use crate::adapters::credentials::SessionCredentials;
-use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::core::classify::{CredentialsFailure, RawOutcome, ServiceError};
+use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};

@@ -87,7 +87,7 @@ mod tests {
     #[test]
     fn the_default_filters_drop_the_duplicate_lines_of_dependencies() {
         let t: Targets = format!("info,{QUIET}").parse().unwrap();
-        assert!(t.would_enable("xinvoke::adapters::service", &tracing::Level::WARN));
+        assert!(t.would_enable("xinvoke::invoke::service", &tracing::Level::WARN));
         assert!(!t.would_enable("lambda_runtime::layers::panic", &tracing::Level::ERROR));
         assert!(!t.would_enable("aws_config::sts::assume_role", &tracing::Level::WARN));
         assert!(t.would_enable("aws_config::sts::assume_role", &tracing::Level::ERROR));

@@ -1,10 +1,10 @@
-//! SigV4 for the one request the fast path sends: `POST /2015-03-31/functions/{FN}/invocations`
+//! SigV4 for the one request the signed path sends: `POST /2015-03-31/functions/{FN}/invocations`
 //! signing `content-type`, `host`, `x-amz-client-context` (when sent), `x-amz-date`,
 //! `x-amz-invocation-type` and, with session credentials, `x-amz-security-token`, exactly as
 //! aws-sigv4 signs it with its default settings (the tests below compare the two).
 //!
 //! It is written out because the general signer costs more per request than the rest of the
-//! fast path together: it derives the signing key (four HMACs) on every call and builds the
+//! signed path together: it derives the signing key (four HMACs) on every call and builds the
 //! canonical request through header maps and strings. Here the key is derived once a day per
 //! credentials, and the canonical request is hashed as it is written, without allocating.
 
@@ -269,7 +269,7 @@ mod tests {
     }
 
     fn path(function: &str) -> String {
-        let segment = percent_encoding::utf8_percent_encode(function, crate::adapters::fast::SEGMENT);
+        let segment = percent_encoding::utf8_percent_encode(function, crate::adapters::signed::SEGMENT);
         format!("/2015-03-31/functions/{segment}/invocations")
     }
 

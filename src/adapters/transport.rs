@@ -1,5 +1,5 @@
 //! The one HTTP transport of every client: a pooled hyper client, HTTP/1.1, over rustls with
-//! the `ring` provider. The fast path sends on it and the SDK clients are given it as their HTTP
+//! the `ring` provider. The signed path sends on it and the SDK clients are given it as their HTTP
 //! client, so both paths connect, time out and fail alike, and a binary carries one TLS stack
 //! and no HTTP/2 (nothing xinvoke calls needs it).
 //!

@@ -2,7 +2,8 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use xinvoke::adapters::{clients, config::Settings, logging, service::Service};
+use xinvoke::adapters::{clients, config::Settings, logging};
+use xinvoke::invoke::service::Service;
 use xinvoke::lambdas::invoker;
 
 #[tokio::main]

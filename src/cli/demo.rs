@@ -4,11 +4,11 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::{Settings, Timeouts};
-use crate::adapters::service::{Call, Service};
 use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
 use crate::core::retry::RetryPolicy;
+use crate::invoke::service::{Call, Service};
 use crate::local::client::ControlClient;
 use crate::local::{builtin, LocalServer, Scenario};
 use aws_credential_types::Credentials;

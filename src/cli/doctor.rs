@@ -8,9 +8,10 @@
 //! (the target's resource policy grants invokes, not reads); that is a neutral note, not a
 //! failure.
 
+use crate::adapters::clients;
 use crate::adapters::config::Settings;
-use crate::adapters::{checks, clients};
 use crate::cli::target::TargetArgs;
+use crate::invoke::doctor;
 
 /// Check everything a cross-account invoke of one target depends on, and say what to fix.
 ///
@@ -52,7 +53,7 @@ pub async fn run(args: DoctorArgs) -> Result<u8, String> {
         .map_err(|e| e.to_string())?
         .clone();
     let base = clients::base_config(settings.timeouts).await;
-    let report = checks::diagnose(&target, &base).await;
+    let report = doctor::diagnose(&target, &base).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     } else {

@@ -2,11 +2,11 @@
 //! outcome record as JSON. Flags override the `XINVOKE_*` variables of the same meaning.
 
 use crate::adapters::config::Settings;
-use crate::adapters::service::{Call, Service};
 use crate::adapters::{clients, logging};
 use crate::cli::target::TargetArgs;
 use crate::core::arn::Qualifier;
 use crate::core::invocation::InvocationType;
+use crate::invoke::service::{Call, Service};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -10,20 +10,20 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::{Settings, Timeouts};
-use crate::adapters::fast::InvokePath;
-use crate::adapters::service::Service;
+use crate::adapters::signed::InvokePath;
 use crate::cli::target::TargetArgs;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
 use crate::core::retry::RetryPolicy;
+use crate::invoke::service::Service;
 use crate::lambdas::invoker;
 use crate::load::collect::Collector;
-use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, StopRules, Target};
+use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, Sender, StopRules};
 use crate::load::pacing::{parse_duration, Pacing};
 use crate::load::record::{EndReason, LoadRecord, RunInfo};
 use crate::load::report;
+use crate::load::senders::{refused, DirectSender};
 use crate::load::stats::Report;
-use crate::load::targets::{refused, DirectTarget};
 use crate::local::{builtin, LocalServer, Scenario};
 use aws_credential_types::Credentials;
 use lambda_runtime::{Context, LambdaEvent};
@@ -80,7 +80,7 @@ pub struct LoadArgs {
     /// How this process sends each Invoke (--via direct and invoker): fast signs it here
     /// (SigV4) and sends it over a pooled hyper client; sdk goes through aws-sdk-lambda. Both feed the same
     /// classifier; fast makes several times the load per core
-    #[arg(long, value_name = "PATH", default_value = "fast", value_parser = ["fast", "sdk"])]
+    #[arg(long, value_name = "PATH", default_value = "signed", value_parser = ["signed", "sdk", "fast"])]
     pub path: String,
     /// With --via lambda-workers: how many invoker invocations share the load
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -351,12 +351,12 @@ impl Gauges for LocalGauges<'_> {
 }
 
 /// `--via invoker`: the invoker Lambda's handler, in this process, one direct event a request.
-struct InvokerTarget {
+struct InvokerSender {
     service: Arc<Service>,
     names: Vec<Option<String>>,
 }
 
-impl Target for InvokerTarget {
+impl Sender for InvokerSender {
     async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
         let name = self.names[(seq % self.names.len().max(1) as u64) as usize].clone();
         let shown = name.clone().unwrap_or_else(|| "default".into());
@@ -432,7 +432,7 @@ async fn fan_out(
         let invoker = Arc::clone(&invoker);
         set.spawn(async move {
             let worker = job.worker;
-            let call = crate::adapters::service::Call {
+            let call = crate::invoke::service::Call {
                 payload: json!({ "load": job }).to_string().into_bytes(),
                 ..Default::default()
             };
@@ -690,7 +690,7 @@ fn run_info(args: &LoadArgs, job: &Job, (env, settings, names): &Environment) ->
             "invoke path: {} ({})",
             job.path.name(),
             match job.path {
-                InvokePath::Fast =>
+                InvokePath::Signed =>
                     "signed here with SigV4 over a pooled hyper client; the SDK if that cannot be built",
                 InvokePath::Sdk => "aws-sdk-lambda",
             }
@@ -881,7 +881,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
         let gauges_ref = gauges.as_ref().map(|g| g as &dyn Gauges);
         let mut sink = |r: &LoadRecord| collector.take(r);
         let outcome = if args.via == "invoker" {
-            let target = Arc::new(InvokerTarget {
+            let target = Arc::new(InvokerSender {
                 service,
                 names: names.clone(),
             });
@@ -897,7 +897,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, String> {
             .await
         } else {
             let deadline = Duration::from_secs_f64(args.deadline);
-            let target = Arc::new(DirectTarget::new(service, names.clone(), job.invocation_type, deadline));
+            let target = Arc::new(DirectSender::new(service, names.clone(), job.invocation_type, deadline));
             run_phase(
                 phase,
                 &plan,

@@ -1,7 +1,7 @@
 //! Doctor's judgement: what each probe result of a cross-account invoke's set-up means, as a
 //! checklist line with ✓/✗/· and, under each failure, exactly what to attach or run. Pure: the
 //! probes' results in (plain data and the core's [`RawOutcome`]), [`Check`]s out. The probes
-//! themselves are `adapters::checks`; `xinvoke doctor` prints the [`Report`].
+//! themselves are `adapters::probes`; `xinvoke doctor` prints the [`Diagnosis`].
 
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{classify, state_reason_class, Class, RawOutcome};
@@ -102,7 +102,7 @@ impl Check {
 
 /// Everything doctor found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub struct Diagnosis {
     pub target: String,
     /// `resource` (the caller's own credentials) or `role` (role chaining).
     pub auth: &'static str,
@@ -113,10 +113,10 @@ pub struct Report {
     pub checks: Vec<Check>,
 }
 
-impl Report {
+impl Diagnosis {
     /// An empty report for a target; `auth` is `resource` or `role`.
-    pub fn new(target: &FunctionArn, auth: &'static str) -> Report {
-        Report {
+    pub fn new(target: &FunctionArn, auth: &'static str) -> Diagnosis {
+        Diagnosis {
             target: target.to_string(),
             auth,
             caller: None,
@@ -126,7 +126,7 @@ impl Report {
     }
 
     /// Settle `ok` once every check is in.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(mut self) -> Diagnosis {
         self.ok = self.failed().is_empty();
         self
     }
@@ -260,7 +260,7 @@ pub fn check_names(arn: &FunctionArn, role: bool) -> Vec<&'static str> {
 }
 
 /// Mark every check not yet in the report as skipped, and settle `ok`.
-pub fn skip_rest(report: &mut Report, arn: &FunctionArn, role: bool, why: &str) {
+pub fn skip_rest(report: &mut Diagnosis, arn: &FunctionArn, role: bool, why: &str) {
     for name in check_names(arn, role) {
         if report.check(name).is_none() {
             report
@@ -762,7 +762,7 @@ mod tests {
 
     #[test]
     fn report_renders_symbols_and_fixes_and_counts_failures() {
-        let mut r = Report::new(&arn(LIVE), "resource");
+        let mut r = Diagnosis::new(&arn(LIVE), "resource");
         r.checks.push(Check::new("caller_identity", Status::Pass, "ok"));
         r.checks
             .push(Check::fail("invoke_permission", None, "denied", "line 1\nline 2"));

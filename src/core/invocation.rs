@@ -1,8 +1,12 @@
-//! What one invoke asks for: the invocation type and the payload limits Lambda enforces, so an
-//! oversize payload is refused before it leaves the process.
+//! What one invoke asks for: the request, the invocation type and the payload limits Lambda
+//! enforces (so an oversize payload is refused before it leaves the process), and the one
+//! method every way of sending it implements ([`Attempter`]).
 
+use crate::core::arn::FunctionArn;
+use crate::core::classify::RawOutcome;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
 use thiserror::Error;
 
@@ -39,6 +43,23 @@ impl Sent {
             InvocationType::DryRun => Sent::No,
         }
     }
+}
+
+/// One invoke to make.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// The configured target's name (for records and logs).
+    pub target: String,
+    pub function: FunctionArn,
+    pub invocation_type: InvocationType,
+    pub payload: Vec<u8>,
+    /// Base64 client context (sync only).
+    pub client_context: Option<String>,
+}
+
+/// Makes one attempt: the SDK path, or any other way of sending an Invoke.
+pub trait Attempter: Send + Sync {
+    fn attempt(&self, req: &InvokeRequest) -> impl Future<Output = RawOutcome> + Send;
 }
 
 /// Synchronous request limit (6 MB).

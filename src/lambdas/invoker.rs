@@ -2,8 +2,8 @@
 //! service, and answers the outcome record. Failures leave as a `Diagnostic` whose
 //! `error_type` is the class (or `invalid_event`) and whose message is the record as JSON.
 
-use crate::adapters::service::{Call, Service};
 use crate::core::record::InvokeRecord;
+use crate::invoke::service::{Call, Service};
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::stream::{self, StreamExt};

@@ -17,9 +17,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
 
-/// Something that invokes once (with or without retries) and tells how it went. `seq` is
-/// the request's number in its phase (a target may spread requests over several functions).
-pub trait Target: Send + Sync + 'static {
+/// How the engine sends one request: invokes once (with or without retries) and tells how it
+/// went. `seq` is the request's number in its phase (a sender may spread requests over
+/// several functions).
+pub trait Sender: Send + Sync + 'static {
     fn invoke(&self, seq: u64, payload: Vec<u8>) -> impl Future<Output = InvokeRecord> + Send;
 }
 
@@ -171,10 +172,10 @@ impl Drop for InFlight {
 }
 
 /// Run one phase, handing every record to `sink` in order (attempts before their invoke).
-pub async fn run_phase<T: Target>(
+pub async fn run_phase<T: Sender>(
     phase: u32,
     plan: &PhasePlan,
-    target: Arc<T>,
+    sender: Arc<T>,
     payloads: &Payloads,
     gauges: Option<&dyn Gauges>,
     mut stop_signal: StopSignal,
@@ -245,11 +246,11 @@ pub async fn run_phase<T: Target>(
                     tx: tx.clone(),
                     done: false,
                 };
-                let target = Arc::clone(&target);
+                let sender = Arc::clone(&sender);
                 let payload = payloads.get(seq);
                 tasks.spawn(async move {
                     let mut guard = guard;
-                    let record = target.invoke(guard.seq, payload).await;
+                    let record = sender.invoke(guard.seq, payload).await;
                     let done = Instant::now() - start;
                     guard.done = true;
                     let batch = LoadRecord::from_invoke(guard.phase, guard.seq, guard.intended, guard.sent, done, &record);

@@ -7,6 +7,6 @@ pub mod engine;
 pub mod pacing;
 pub mod record;
 pub mod report;
+pub mod senders;
 pub mod stats;
-pub mod targets;
 pub mod worker;

@@ -3,12 +3,12 @@
 //! and answers its [`Metrics`]; the fanning-out process merges them with [`Metrics::merge`]
 //! and reports one run.
 
-use crate::adapters::service::Service;
-use crate::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules, Target};
+use crate::invoke::service::Service;
+use crate::load::engine::{run_phase, Model, Payloads, PhasePlan, Sender, StopRules};
 use crate::load::pacing::Pacing;
 use crate::load::record::EndReason;
+use crate::load::senders::DirectSender;
 use crate::load::stats::Metrics;
-use crate::load::targets::DirectTarget;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -132,7 +132,7 @@ impl WorkerJob {
 }
 
 /// Run one job against `target`; the worker's statistics come back whole.
-pub async fn run_job<T: Target>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, JobError> {
+pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, JobError> {
     let plan = job.plan()?;
     let payloads = Payloads::cycle(job.payloads.iter().map(|v| v.to_string().into_bytes()).collect());
     let mut metrics = Metrics::new();
@@ -162,7 +162,7 @@ pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, J
     }
     let service = Arc::new(service.with_retry_policy(policy));
     let names = job.targets.iter().map(|t| Some(t.clone())).collect();
-    let target = Arc::new(DirectTarget::new(
+    let target = Arc::new(DirectSender::new(
         service,
         names,
         None,

@@ -164,7 +164,7 @@ impl Query<'_> {
 
 /// The outcome of evaluating one set of policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub enum Verdict {
     /// At least one Allow and no Deny.
     Allow,
     /// A Deny statement matched.
@@ -256,14 +256,14 @@ pub fn evaluate<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     q: &Query<'_>,
     with_principal: bool,
-) -> Decision {
-    let mut decision = Decision::ImplicitDeny;
+) -> Verdict {
+    let mut decision = Verdict::ImplicitDeny;
     for doc in policies {
         for st in doc.statement.as_slice() {
             if statement_applies(st, q, with_principal) {
                 match st.effect {
-                    Effect::Deny => return Decision::ExplicitDeny,
-                    Effect::Allow => decision = Decision::Allow,
+                    Effect::Deny => return Verdict::ExplicitDeny,
+                    Effect::Allow => decision = Verdict::Allow,
                 }
             }
         }
@@ -306,15 +306,15 @@ impl Denial {
 
 /// Combine identity and resource decisions as IAM does: any explicit Deny refuses; within
 /// one account either side's Allow suffices; across accounts both must allow.
-pub fn authorize(identity: Decision, resource: Decision, same_account: bool) -> Result<(), Denial> {
+pub fn authorize(identity: Verdict, resource: Verdict, same_account: bool) -> Result<(), Denial> {
     match (identity, resource) {
-        (Decision::ExplicitDeny, _) => Err(Denial::IdentityDeny),
-        (_, Decision::ExplicitDeny) => Err(Denial::ResourceDeny),
-        (Decision::Allow, Decision::Allow) => Ok(()),
-        (Decision::Allow, _) if same_account => Ok(()),
-        (_, Decision::Allow) if same_account => Ok(()),
-        (Decision::ImplicitDeny, _) => Err(Denial::NoIdentityAllow),
-        (Decision::Allow, Decision::ImplicitDeny) => Err(Denial::NoResourceAllow),
+        (Verdict::ExplicitDeny, _) => Err(Denial::IdentityDeny),
+        (_, Verdict::ExplicitDeny) => Err(Denial::ResourceDeny),
+        (Verdict::Allow, Verdict::Allow) => Ok(()),
+        (Verdict::Allow, _) if same_account => Ok(()),
+        (_, Verdict::Allow) if same_account => Ok(()),
+        (Verdict::ImplicitDeny, _) => Err(Denial::NoIdentityAllow),
+        (Verdict::Allow, Verdict::ImplicitDeny) => Err(Denial::NoResourceAllow),
     }
 }
 
@@ -374,23 +374,23 @@ mod tests {
         let other = "arn:aws:lambda:us-east-1:222222222222:function:other";
         assert_eq!(
             evaluate([&allow], &q(FN, "lambda:InvokeFunction"), false),
-            Decision::Allow
+            Verdict::Allow
         );
         assert_eq!(
             evaluate([&allow], &q(live, "lambda:InvokeFunction"), false),
-            Decision::Allow
+            Verdict::Allow
         );
         assert_eq!(
             evaluate([&allow], &q(other, "lambda:InvokeFunction"), false),
-            Decision::ImplicitDeny
+            Verdict::ImplicitDeny
         );
         assert_eq!(
             evaluate([&allow], &q(FN, "lambda:GetPolicy"), false),
-            Decision::ImplicitDeny
+            Verdict::ImplicitDeny
         );
         assert_eq!(
             evaluate([&allow, &deny], &q(FN, "lambda:InvokeFunction"), false),
-            Decision::ExplicitDeny
+            Verdict::ExplicitDeny
         );
     }
 
@@ -420,7 +420,7 @@ mod tests {
                 resource: FN,
                 external_id: None,
             };
-            assert_eq!(evaluate([&d], &q, true) == Decision::Allow, want, "{principal}");
+            assert_eq!(evaluate([&d], &q, true) == Verdict::Allow, want, "{principal}");
         }
     }
 
@@ -433,9 +433,9 @@ mod tests {
         let c = caller("111111111111", "src");
         let role = "arn:aws:iam::222222222222:role/invoke";
         for (ext, want) in [
-            (Some("xid"), Decision::Allow),
-            (Some("nope"), Decision::ImplicitDeny),
-            (None, Decision::ImplicitDeny),
+            (Some("xid"), Verdict::Allow),
+            (Some("nope"), Verdict::ImplicitDeny),
+            (None, Verdict::ImplicitDeny),
         ] {
             let q = Query {
                 caller: &c,
@@ -465,11 +465,11 @@ mod tests {
                 true,
             )
         };
-        assert_eq!(q(&c), Decision::Allow);
+        assert_eq!(q(&c), Verdict::Allow);
         c.org_id = Some("o-other".into());
-        assert_eq!(q(&c), Decision::ImplicitDeny);
+        assert_eq!(q(&c), Verdict::ImplicitDeny);
         c.org_id = None;
-        assert_eq!(q(&c), Decision::ImplicitDeny);
+        assert_eq!(q(&c), Verdict::ImplicitDeny);
     }
 
     #[test]
@@ -482,7 +482,7 @@ mod tests {
 
     #[test]
     fn authorize_combines_sides_like_iam() {
-        use Decision::*;
+        use Verdict::*;
         let cases = [
             (Allow, Allow, false, Ok(())),
             (Allow, ImplicitDeny, false, Err(Denial::NoResourceAllow)),

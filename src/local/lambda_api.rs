@@ -460,10 +460,10 @@ fn authorize<'w>(
     let same_account = caller.account == fref.account;
     let identity = iam::evaluate(world.identity_policy(caller), &q, false);
     let denied = |d: iam::Denial| ApiError::new("AccessDeniedException", d.message(caller, action, &arn));
-    if identity != iam::Decision::Allow && !same_account {
+    if identity != iam::Verdict::Allow && !same_account {
         return Err(denied(iam::Denial::NoIdentityAllow));
     }
-    if identity == iam::Decision::ExplicitDeny {
+    if identity == iam::Verdict::ExplicitDeny {
         return Err(denied(iam::Denial::IdentityDeny));
     }
     let not_found = || ApiError::new("ResourceNotFoundException", format!("Function not found: {arn}"));

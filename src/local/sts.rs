@@ -5,7 +5,7 @@
 
 use crate::local::clock;
 use crate::local::errors::{xml_escape, StsError};
-use crate::local::iam::{self, Caller, Decision, Query};
+use crate::local::iam::{self, Caller, Query, Verdict};
 use crate::local::sigv4::{AuthFailure, SignedRequest};
 use crate::local::world::{request_id, World};
 use axum::http::{HeaderValue, StatusCode};
@@ -194,7 +194,7 @@ fn assume_role(
     };
     let identity = iam::evaluate(world.identity_policy(caller), &q, false);
     let trust = iam::evaluate(role.trust.as_ref(), &q, true);
-    if trust != Decision::Allow || iam::authorize(identity, trust, caller.account == role.account).is_err() {
+    if trust != Verdict::Allow || iam::authorize(identity, trust, caller.account == role.account).is_err() {
         return Err(denied());
     }
     // Every caller here acts as a role (a static key stands for an execution role's

@@ -15,8 +15,8 @@ use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::adapters::fast::InvokePath;
-use xinvoke::adapters::service::Service;
+use xinvoke::adapters::signed::InvokePath;
+use xinvoke::invoke::service::Service;
 use xinvoke::local::client::ControlClient;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 

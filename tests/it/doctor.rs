@@ -5,10 +5,10 @@
 use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::path::Path;
-use xinvoke::adapters::checks::diagnose;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::core::diagnosis::{Report, Status};
+use xinvoke::core::diagnosis::{Diagnosis, Status};
 use xinvoke::core::Class;
+use xinvoke::invoke::doctor::diagnose;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
 const SOURCE_ROLE: &str = builtin::SOURCE_ROLE_ARN;
@@ -26,7 +26,7 @@ async fn start(scenario: Option<&str>) -> LocalServer {
         .expect("local endpoint starts")
 }
 
-async fn doctor_as(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Report {
+async fn doctor_as(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Diagnosis {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid settings");
     let target = settings.target(None).expect("one target").clone();
@@ -34,7 +34,7 @@ async fn doctor_as(server: &LocalServer, creds: Credentials, vars: &[(&str, &str
     diagnose(&target, &base).await
 }
 
-async fn doctor(server: &LocalServer, vars: &[(&str, &str)]) -> Report {
+async fn doctor(server: &LocalServer, vars: &[(&str, &str)]) -> Diagnosis {
     doctor_as(server, crate::common::source_credentials(), vars).await
 }
 
@@ -50,12 +50,12 @@ const ROLE_LIVE: &[(&str, &str)] = &[
     ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
 ];
 
-fn statuses(r: &Report) -> Vec<(&'static str, Status)> {
+fn statuses(r: &Diagnosis) -> Vec<(&'static str, Status)> {
     r.checks.iter().map(|c| (c.name, c.status)).collect()
 }
 
 /// The one failed check, its class and fix; panics with the rendered report otherwise.
-fn only_failure<'r>(r: &'r Report, name: &str) -> (&'r xinvoke::core::diagnosis::Check, &'r str) {
+fn only_failure<'r>(r: &'r Diagnosis, name: &str) -> (&'r xinvoke::core::diagnosis::Check, &'r str) {
     assert_eq!(r.failed(), vec![name], "\n{}", r.render());
     assert!(!r.ok);
     assert_eq!(r.exit_code(), 1);

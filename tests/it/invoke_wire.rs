@@ -6,8 +6,8 @@ use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
-use xinvoke::adapters::service::{Call, Service};
 use xinvoke::core::{Class, InvocationType, StopReason};
+use xinvoke::invoke::service::{Call, Service};
 use xinvoke::local::builtin;
 
 fn call(payload: serde_json::Value, ty: InvocationType) -> Call {

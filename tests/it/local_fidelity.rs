@@ -311,7 +311,7 @@ async fn an_explicit_deny_is_reported_in_awss_words() {
     let svc = resource_service(&server, &[]).await;
     let r = svc
         .invoke(
-            xinvoke::adapters::service::Call {
+            xinvoke::invoke::service::Call {
                 payload: b"{}".to_vec(),
                 ..Default::default()
             },

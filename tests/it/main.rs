@@ -9,7 +9,6 @@ mod load_support;
 
 mod cli;
 mod doctor;
-mod fast_path;
 mod fuzz_http;
 mod fuzz_inputs;
 mod invoke_wire;
@@ -31,4 +30,5 @@ mod reliability_credentials;
 mod reliability_faults;
 mod reliability_soak;
 mod security_boundary;
+mod signed_path;
 mod tls_roots;

@@ -5,12 +5,12 @@
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
-use xinvoke::adapters::checks::diagnose;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::adapters::service::Call;
-use xinvoke::core::diagnosis::Report;
+use xinvoke::core::diagnosis::Diagnosis;
 use xinvoke::core::policy::{self, PolicyError, PolicyRequest};
 use xinvoke::core::Class;
+use xinvoke::invoke::doctor::diagnose;
+use xinvoke::invoke::service::Call;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
 const INVOKE_ROLE: &str = "arn:aws:iam::222222222222:role/xinvoke-invoke";
@@ -100,7 +100,7 @@ async fn start(scenario: Scenario) -> LocalServer {
         .expect("local endpoint starts")
 }
 
-async fn doctor(server: &LocalServer, printed: &Value) -> Report {
+async fn doctor(server: &LocalServer, printed: &Value) -> Diagnosis {
     let map: HashMap<&str, String> = vars(printed).into_iter().collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).unwrap();
     let target = settings.target(None).unwrap().clone();

@@ -8,8 +8,8 @@
 //! fresh session, so no invoke fails for it, and a burst of invokes causes one AssumeRole.
 
 use crate::common::*;
-use xinvoke::adapters::service::{Call, Service};
 use xinvoke::core::{Class, InvocationType, InvokeRecord, StopReason};
+use xinvoke::invoke::service::{Call, Service};
 
 async fn invoke(svc: &Service) -> InvokeRecord {
     let call = Call {
@@ -68,7 +68,7 @@ async fn a_session_expired_by_the_endpoint_clock_is_refreshed_and_no_invoke_fail
 #[tokio::test]
 async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
     use xinvoke::adapters::config::Settings;
-    use xinvoke::adapters::fast::InvokePath;
+    use xinvoke::adapters::signed::InvokePath;
     let server = start().await;
     let vars = [
         ("XINVOKE_TARGET_ARN", xinvoke::local::builtin::TARGET_FUNCTION_ARN),
@@ -77,15 +77,15 @@ async fn the_fast_path_shares_the_session_and_refreshes_it_the_same_way() {
     ];
     let settings = Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let base = base(&server, source_credentials(), settings.timeouts).await;
-    let svc = Service::with_path(settings, &base, InvokePath::Fast).await;
-    assert_eq!(svc.path(), InvokePath::Fast);
+    let svc = Service::with_path(settings, &base, InvokePath::Signed).await;
+    assert_eq!(svc.path(), InvokePath::Signed);
     for _ in 0..5 {
         assert_eq!(invoke(&svc).await.class(), Class::Ok);
     }
     assert_eq!(
         server.stats().sts_assume_role,
         1,
-        "the SDK client and the fast path share one session"
+        "the SDK client and the signed path share one session"
     );
     control_client(&server).advance_clock(3700).await.unwrap();
     let first = invoke(&svc).await;
@@ -124,9 +124,9 @@ async fn a_burst_of_cold_sessions_whose_assume_role_is_throttled_once_each_loses
     // In role mode every cold start does one AssumeRole; STS answers a burst with `Throttling`
     // (HTTP 400), which the SDKs retry as a throttle. Here 32 cold sessions start at once on
     // each invoke path and the first 32 AssumeRoles are throttled: every session meets one.
-    use xinvoke::adapters::fast::InvokePath;
+    use xinvoke::adapters::signed::InvokePath;
     let server = start().await;
-    for path in [InvokePath::Sdk, InvokePath::Fast] {
+    for path in [InvokePath::Sdk, InvokePath::Signed] {
         control_client(&server).reset().await.unwrap();
         fault(
             &server,

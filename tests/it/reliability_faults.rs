@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::Settings;
-use xinvoke::adapters::service::{Call, Service};
 use xinvoke::core::{Class, InvocationType, StopReason};
+use xinvoke::invoke::service::{Call, Service};
 use xinvoke::local::builtin;
 
 const RETRIES: u32 = 2;

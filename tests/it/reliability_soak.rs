@@ -19,12 +19,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::Settings;
-use xinvoke::adapters::service::Service;
 use xinvoke::core::Class;
+use xinvoke::invoke::service::Service;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules};
 use xinvoke::load::record::{EndReason, Kind, LoadRecord};
+use xinvoke::load::senders::DirectSender;
 use xinvoke::load::stats::Metrics;
-use xinvoke::load::targets::DirectTarget;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
 /// The built-in scenario with the target's VPC made small: every concurrent environment takes
@@ -138,8 +138,8 @@ impl Seen {
     }
 }
 
-async fn direct(svc: Service) -> Arc<DirectTarget> {
-    Arc::new(DirectTarget::new(Arc::new(svc), vec![], None, Duration::from_secs(30)))
+async fn direct(svc: Service) -> Arc<DirectSender> {
+    Arc::new(DirectSender::new(Arc::new(svc), vec![], None, Duration::from_secs(30)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

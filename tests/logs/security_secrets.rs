@@ -9,13 +9,13 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use xinvoke::adapters::config::Settings;
-use xinvoke::adapters::service::Call;
 use xinvoke::core::InvocationType;
+use xinvoke::invoke::service::Call;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules};
 use xinvoke::load::record::{LoadRecord, RunInfo};
 use xinvoke::load::report;
+use xinvoke::load::senders::DirectSender;
 use xinvoke::load::stats::Metrics;
-use xinvoke::load::targets::DirectTarget;
 use xinvoke::local::builtin;
 
 const MARKER: &str = "payload-marker-c0ffee";
@@ -149,7 +149,7 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
     )
     .await;
     let role = Arc::new(role_service(&server, &[("XINVOKE_RETRY", &retry)]).await);
-    let target = Arc::new(DirectTarget::new(role, vec![], None, Duration::from_secs(10)));
+    let target = Arc::new(DirectSender::new(role, vec![], None, Duration::from_secs(10)));
     let plan = PhasePlan {
         name: "secrets".into(),
         retries: true,

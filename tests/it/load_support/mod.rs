@@ -6,14 +6,15 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use xinvoke::adapters::runner::{Attempter, InvokeRequest, Runner};
 use xinvoke::core::classify::{RawOutcome, ServiceError};
 use xinvoke::core::invocation::InvocationType;
+use xinvoke::core::invocation::{Attempter, InvokeRequest};
 use xinvoke::core::retry::{RetryBudget, RetryPolicy};
-use xinvoke::load::engine::{run_phase, Model, Payloads, PhaseOutcome, PhasePlan, StopRules, StopSignal, Target};
+use xinvoke::invoke::runner::Runner;
+use xinvoke::load::engine::{run_phase, Model, Payloads, PhaseOutcome, PhasePlan, Sender, StopRules, StopSignal};
 use xinvoke::load::record::{LoadRecord, RunInfo};
+use xinvoke::load::senders::RunnerSender;
 use xinvoke::load::stats::Metrics;
-use xinvoke::load::targets::RunnerTarget;
 
 /// What the fake answers for a payload: `{"stall_ms": N}` sleeps N ms then answers ok,
 /// `{"fail": "EC2ThrottledException"}` answers that error, `{"hang": true}` never answers;
@@ -46,12 +47,12 @@ impl Attempter for FakeAttempter {
 }
 
 /// The fake under a runner with the default policy (or retries off).
-pub fn fake_target(retries: bool) -> Arc<RunnerTarget<FakeAttempter>> {
+pub fn fake_target(retries: bool) -> Arc<RunnerSender<FakeAttempter>> {
     let policy = RetryPolicy {
         disabled: !retries,
         ..RetryPolicy::default()
     };
-    Arc::new(RunnerTarget {
+    Arc::new(RunnerSender {
         runner: Runner::with_seed(policy, Arc::new(RetryBudget::new(500)), 7),
         attempter: FakeAttempter,
         request: InvokeRequest {
@@ -86,7 +87,7 @@ pub fn no_stop() -> (tokio::sync::watch::Sender<u8>, StopSignal) {
 }
 
 /// Run one phase; returns the outcome, every record, and the statistics of those records.
-pub async fn run<T: Target>(
+pub async fn run<T: Sender>(
     plan: &PhasePlan,
     target: Arc<T>,
     payloads: &Payloads,

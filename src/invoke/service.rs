@@ -4,13 +4,14 @@
 
 use crate::adapters::clients::Clients;
 use crate::adapters::config::{Settings, TargetConfig, TargetError};
-use crate::adapters::fast::{FastAttempter, InvokePath, PathAttempter};
 use crate::adapters::lambda::SdkAttempter;
-use crate::adapters::runner::{InvokeRequest, Runner};
+use crate::adapters::signed::{InvokePath, PathAttempter, SignedAttempter};
 use crate::core::arn::Qualifier;
 use crate::core::invocation::InvocationType;
+use crate::core::invocation::InvokeRequest;
 use crate::core::record::InvokeRecord;
 use crate::core::retry::{RetryBudget, RetryPolicy};
+use crate::invoke::runner::Runner;
 use aws_config::SdkConfig;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ impl Service {
         Service::with_path(settings, base, InvokePath::Sdk).await
     }
 
-    /// As [`Service::new`], sending invokes on `path`. The fast path falls back on the SDK, with
+    /// As [`Service::new`], sending invokes on `path`. The signed path falls back on the SDK, with
     /// a warning, when it cannot be built (e.g. an endpoint that is not an http(s) URL, no credentials).
     pub async fn with_path(settings: Settings, base: &SdkConfig, path: InvokePath) -> Service {
         let clients = Clients::build(&settings, base).await;
@@ -60,15 +61,16 @@ impl Service {
             let sdk = || PathAttempter::Sdk(SdkAttempter::new(client.clone(), session.clone()));
             let attempter = match path {
                 InvokePath::Sdk => sdk(),
-                InvokePath::Fast => match FastAttempter::build(base, session.clone(), &t.arn.region, settings.timeouts)
-                {
-                    Ok(fast) => PathAttempter::Fast(Arc::new(fast)),
-                    Err(e) => {
-                        tracing::warn!(target_name = %t.name, problem = %e, "the fast path is unavailable: using the SDK");
-                        effective = InvokePath::Sdk;
-                        sdk()
+                InvokePath::Signed => {
+                    match SignedAttempter::build(base, session.clone(), &t.arn.region, settings.timeouts) {
+                        Ok(fast) => PathAttempter::Signed(Arc::new(fast)),
+                        Err(e) => {
+                            tracing::warn!(target_name = %t.name, problem = %e, "the signed path is unavailable: using the SDK");
+                            effective = InvokePath::Sdk;
+                            sdk()
+                        }
                     }
-                },
+                }
             };
             attempters.insert(t.name.clone(), attempter);
         }

@@ -2,18 +2,19 @@
 //! cross-account, with the service's retry policy), or any [`Attempter`] under a [`Runner`]
 //! (tests use a fake one).
 
-use crate::adapters::runner::{Attempter, InvokeRequest, Runner};
-use crate::adapters::service::{Call, Service};
 use crate::core::invocation::InvocationType;
+use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::record::InvokeRecord;
-use crate::load::engine::Target;
+use crate::invoke::runner::Runner;
+use crate::invoke::service::{Call, Service};
+use crate::load::engine::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// Invoke through the core service: `--via direct`.
 #[derive(Debug)]
-pub struct DirectTarget {
+pub struct DirectSender {
     service: Arc<Service>,
     /// Configured target names, used in turn (`None`: the default target).
     names: Vec<Option<String>>,
@@ -22,15 +23,15 @@ pub struct DirectTarget {
     deadline: Duration,
 }
 
-impl DirectTarget {
+impl DirectSender {
     pub fn new(
         service: Arc<Service>,
         names: Vec<Option<String>>,
         invocation_type: Option<InvocationType>,
         deadline: Duration,
-    ) -> DirectTarget {
+    ) -> DirectSender {
         let names = if names.is_empty() { vec![None] } else { names };
-        DirectTarget {
+        DirectSender {
             service,
             names,
             invocation_type,
@@ -39,7 +40,7 @@ impl DirectTarget {
     }
 }
 
-impl Target for DirectTarget {
+impl Sender for DirectSender {
     async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
         let name = self.names[(seq % self.names.len() as u64) as usize].clone();
         let call = Call {
@@ -68,13 +69,13 @@ pub fn refused(target: &str, problem: &str) -> InvokeRecord {
 
 /// Any attempter under a runner: one request shape, the payload swapped per request.
 #[derive(Debug)]
-pub struct RunnerTarget<A> {
+pub struct RunnerSender<A> {
     pub runner: Runner,
     pub attempter: A,
     pub request: InvokeRequest,
 }
 
-impl<A: Attempter + 'static> Target for RunnerTarget<A> {
+impl<A: Attempter + 'static> Sender for RunnerSender<A> {
     async fn invoke(&self, _seq: u64, payload: Vec<u8>) -> InvokeRecord {
         let mut req = self.request.clone();
         req.payload = payload;

@@ -1,4 +1,4 @@
-//! The fast signed path: one Invoke signed here ([`crate::adapters::sigv4`], checked against
+//! The signed path: one Invoke signed here ([`crate::adapters::sigv4`], checked against
 //! aws-sigv4) and sent over a pooled hyper client, translated into the same [`RawOutcome`] as the SDK path ([`crate::adapters::lambda`]).
 //! It exists because the load harness is only as useful as the load it makes per core, and the
 //! SDK's orchestrator costs several times more CPU per call than the signature and the HTTP
@@ -8,10 +8,10 @@
 use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
-use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
 use crate::adapters::{clients, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
+use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -30,16 +30,17 @@ use std::time::{Duration, SystemTime};
 pub enum InvokePath {
     /// aws-sdk-lambda.
     Sdk,
-    /// Signed here, sent over a pooled hyper client.
+    /// Signed here (SigV4, [`crate::adapters::sigv4`]) and sent over xinvoke's own pooled
+    /// HTTP client: several times the load per core of the SDK's orchestrator.
     #[default]
-    Fast,
+    Signed,
 }
 
 impl InvokePath {
     pub fn name(self) -> &'static str {
         match self {
             InvokePath::Sdk => "sdk",
-            InvokePath::Fast => "fast",
+            InvokePath::Signed => "signed",
         }
     }
 }
@@ -49,15 +50,15 @@ impl std::str::FromStr for InvokePath {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "sdk" => Ok(InvokePath::Sdk),
-            "fast" => Ok(InvokePath::Fast),
-            other => Err(format!("unknown path {other:?}: use sdk or fast")),
+            "signed" | "fast" => Ok(InvokePath::Signed),
+            other => Err(format!("unknown path {other:?}: use signed or sdk")),
         }
     }
 }
 
-/// Why the fast path could not be built (the caller falls back on the SDK path).
+/// Why the signed path could not be built (the caller falls back on the SDK path).
 #[derive(Debug, thiserror::Error)]
-pub enum FastError {
+pub enum SignedPathError {
     #[error("the endpoint {0:?} is not an http(s) URL")]
     Endpoint(String),
     #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
@@ -142,7 +143,7 @@ impl std::fmt::Debug for CredentialCache {
 
 /// Invokes by signing each request itself.
 #[derive(Debug)]
-pub struct FastAttempter {
+pub struct SignedAttempter {
     client: Client<transport::Connector, Full<Bytes>>,
     scheme: Scheme,
     /// Host and port, e.g. `127.0.0.1:9001`: the URI's authority and the `host` header.
@@ -155,44 +156,45 @@ pub struct FastAttempter {
     attempt_timeout: Duration,
 }
 
-impl FastAttempter {
-    /// The fast path for one credential set in one region, on the SDK's endpoint, signing with
+impl SignedAttempter {
+    /// The signed path for one credential set in one region, on the SDK's endpoint, signing with
     /// the same credentials as the SDK client: the base configuration's, or `session`.
     pub fn build(
         base: &SdkConfig,
         session: Option<SessionCredentials>,
         region: &str,
         timeouts: Timeouts,
-    ) -> Result<FastAttempter, FastError> {
+    ) -> Result<SignedAttempter, SignedPathError> {
         let endpoint = resolve_endpoint(base, region, |k| std::env::var(k).ok());
-        let provider = clients::signing_provider(base, session.as_ref()).ok_or(FastError::NoCredentials)?;
-        let mut fast = FastAttempter::new(&endpoint, provider, region, timeouts)?;
+        let provider = clients::signing_provider(base, session.as_ref()).ok_or(SignedPathError::NoCredentials)?;
+        let mut fast = SignedAttempter::new(&endpoint, provider, region, timeouts)?;
         fast.session = session;
         Ok(fast)
     }
 
-    /// The fast path on an explicit endpoint.
+    /// The signed path on an explicit endpoint.
     pub fn new(
         endpoint: &str,
         provider: SharedCredentialsProvider,
         region: &str,
         timeouts: Timeouts,
-    ) -> Result<FastAttempter, FastError> {
+    ) -> Result<SignedAttempter, SignedPathError> {
         let uri: http::Uri = endpoint
             .trim_end_matches('/')
             .parse()
-            .map_err(|_| FastError::Endpoint(endpoint.to_string()))?;
+            .map_err(|_| SignedPathError::Endpoint(endpoint.to_string()))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(FastError::Endpoint(endpoint.to_string()));
+            return Err(SignedPathError::Endpoint(endpoint.to_string()));
         };
         let https = match scheme {
             "https" => true,
             "http" => false,
-            _ => return Err(FastError::Endpoint(endpoint.to_string())),
+            _ => return Err(SignedPathError::Endpoint(endpoint.to_string())),
         };
         let client = transport::client(Some(timeouts.connect));
-        let host = HeaderValue::from_str(authority.as_str()).map_err(|_| FastError::Endpoint(endpoint.to_string()))?;
-        Ok(FastAttempter {
+        let host =
+            HeaderValue::from_str(authority.as_str()).map_err(|_| SignedPathError::Endpoint(endpoint.to_string()))?;
+        Ok(SignedAttempter {
             client,
             scheme: if https { Scheme::HTTPS } else { Scheme::HTTP },
             authority: authority.clone(),
@@ -257,7 +259,7 @@ impl FastAttempter {
     }
 }
 
-impl Attempter for FastAttempter {
+impl Attempter for SignedAttempter {
     async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
         let started = tokio::time::Instant::now();
         let outcome = self.attempt_once(req).await;
@@ -271,7 +273,7 @@ impl Attempter for FastAttempter {
     }
 }
 
-impl FastAttempter {
+impl SignedAttempter {
     async fn attempt_once(&self, req: &InvokeRequest) -> RawOutcome {
         let credentials = match self.credentials.credentials().await {
             Ok(c) => c,
@@ -385,16 +387,16 @@ pub fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Op
 #[derive(Debug, Clone)]
 pub enum PathAttempter {
     Sdk(SdkAttempter),
-    Fast(Arc<FastAttempter>),
+    Signed(Arc<SignedAttempter>),
 }
 
 impl Attempter for PathAttempter {
     async fn attempt(&self, req: &InvokeRequest) -> RawOutcome {
         match self {
             // The SDK's future is several kilobytes: boxed, it does not make every invoke's
-            // future (and each move of it, e.g. into a spawned task) as large on the fast path.
+            // future (and each move of it, e.g. into a spawned task) as large on the signed path.
             PathAttempter::Sdk(a) => Box::pin(a.attempt(req)).await,
-            PathAttempter::Fast(a) => a.attempt(req).await,
+            PathAttempter::Signed(a) => a.attempt(req).await,
         }
     }
 }

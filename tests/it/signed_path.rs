@@ -1,4 +1,4 @@
-//! The fast signed path agrees with the SDK path, outcome for outcome: every injectable error
+//! The signed path agrees with the SDK path, outcome for outcome: every injectable error
 //! of the local endpoint, a function error, a timeout, bad credentials, AccessDenied on both
 //! sides and an unreachable endpoint, in both auth modes, sync and async, through both
 //! attempters into the same classifier.
@@ -8,10 +8,10 @@ use aws_credential_types::Credentials;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use xinvoke::adapters::config::Settings;
-use xinvoke::adapters::fast::InvokePath;
-use xinvoke::adapters::service::{Call, Service};
+use xinvoke::adapters::signed::InvokePath;
 use xinvoke::core::errors;
 use xinvoke::core::{Class, InvocationType, InvokeRecord};
+use xinvoke::invoke::service::{Call, Service};
 use xinvoke::local::{builtin, LocalServer};
 
 /// A service on `path`, configured by `vars` as the invoker reads its environment.
@@ -29,7 +29,7 @@ async fn on_path(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]
 async fn pair(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> [Service; 2] {
     [
         on_path(server, creds.clone(), vars, InvokePath::Sdk).await,
-        on_path(server, creds, vars, InvokePath::Fast).await,
+        on_path(server, creds, vars, InvokePath::Signed).await,
     ]
 }
 
@@ -298,7 +298,7 @@ async fn an_unreachable_endpoint_is_connect_on_both_paths() {
 #[tokio::test]
 async fn the_fast_path_assumes_the_role_once_for_many_invokes() {
     let server = start().await;
-    let fast = on_path(&server, source_credentials(), ROLE, InvokePath::Fast).await;
+    let fast = on_path(&server, source_credentials(), ROLE, InvokePath::Signed).await;
     for i in 0..50 {
         let call = Call {
             payload: json!({"i": i}).to_string().into_bytes(),

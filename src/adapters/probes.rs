@@ -1,16 +1,13 @@
-//! The SDK calls `xinvoke doctor` makes (STS GetCallerIdentity and AssumeRole, a DryRun Invoke,
+//! The probes `xinvoke doctor` sends (STS GetCallerIdentity and AssumeRole, a DryRun Invoke,
 //! GetFunctionConfiguration, GetAlias), each translated into plain data or the core's
-//! [`RawOutcome`] for a failure, and [`diagnose`], which makes them in order and hands each
-//! result to `core::diagnosis` for its meaning.
+//! [`RawOutcome`] for a failure. `invoke::doctor` makes them in order.
 
-use crate::adapters::config::{Auth, TargetConfig};
 use crate::adapters::lambda::{sts_failure, SdkAttempter};
-use crate::adapters::runner::{Attempter, InvokeRequest};
 use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::classify::{classify, Class, RawOutcome, ServiceError};
-use crate::core::diagnosis::{self, AliasInfo, CallerIdentity, FunctionConfig, Missing, Report};
+use crate::core::classify::{RawOutcome, ServiceError};
+use crate::core::diagnosis::{AliasInfo, CallerIdentity, FunctionConfig};
+use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
-use crate::core::policy;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
@@ -179,100 +176,4 @@ fn translate<E: ProvideErrorMetadata>(err: SdkError<E>) -> RawOutcome {
         },
         _ => RawOutcome::ConnectFailed,
     }
-}
-
-/// Run every check of `xinvoke doctor` against one configured target, with the base SDK
-/// configuration (the caller's credentials, region and endpoint), in order: who the caller is,
-/// the role (when configured), a DryRun Invoke, the function's configuration, its alias. A
-/// failure that stops the later checks marks them skipped.
-pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Report {
-    let arn = &target.arn;
-    let role = matches!(target.auth, Auth::AssumeRole(_));
-    let mut report = Report::new(arn, if role { "role" } else { "resource" });
-    let sts = sts_client(base, &arn.region);
-
-    // 1. Who am I.
-    let me = match caller_identity(&sts).await {
-        Ok(me) => me,
-        Err(o) => {
-            report.checks.push(diagnosis::caller_identity_failed(&o));
-            diagnosis::skip_rest(&mut report, arn, role, "no working credentials");
-            return report.finish();
-        }
-    };
-    report.caller = Some(me.arn.clone());
-    report.checks.push(diagnosis::caller_identity_ok(&me));
-    let source = policy::principal_arn(&me.arn).unwrap_or_else(|| me.arn.clone());
-
-    // 2. The role, when configured.
-    let (session, invoker) = match &target.auth {
-        Auth::ExecutionRole => {
-            report.checks.push(diagnosis::no_role());
-            (None, source.clone())
-        }
-        Auth::AssumeRole(a) => {
-            match assume_role(&sts, &a.role_arn, &a.session_name, Some(a.external_id.expose())).await {
-                Ok(s) => {
-                    report.checks.push(diagnosis::assume_role_ok(&a.role_arn, &s.arn));
-                    let without = assume_role(&sts, &a.role_arn, &a.session_name, None).await;
-                    report.checks.push(diagnosis::trust_external_id(
-                        without.as_ref().map(|_| ()),
-                        &me,
-                        &source,
-                        &a.role_arn,
-                    ));
-                    let invoker = policy::principal_arn(&s.arn).unwrap_or_else(|| a.role_arn.to_string());
-                    (Some(s), invoker)
-                }
-                Err(o) => {
-                    report
-                        .checks
-                        .push(diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn));
-                    diagnosis::skip_rest(&mut report, arn, role, "the role could not be assumed");
-                    return report.finish();
-                }
-            }
-        }
-    };
-
-    // 3. Permission to invoke, by DryRun; on ResourceNotFound, does the function exist?
-    let lambda = lambda_client(base, &arn.region, session.as_ref());
-    let dry = dry_run(&lambda, arn).await;
-    let dry_class = classify(&dry).class;
-    let missing = match (dry_class, &arn.qualifier) {
-        (Class::NotFound, None) => Some(Missing::Function),
-        (Class::NotFound, Some(_)) => {
-            let unqualified = dry_run(&lambda, &arn.with_qualifier(None)).await;
-            Some(Missing::from_unqualified(classify(&unqualified).class))
-        }
-        _ => None,
-    };
-    report.checks.push(diagnosis::invoke_permission(
-        arn,
-        &dry,
-        &invoker,
-        session.is_some(),
-        missing,
-    ));
-
-    // 4. The function's configuration.
-    let read = diagnosis::configuration_arn(arn, missing);
-    let config = function_configuration(&lambda, &read).await;
-    let (check, missing) = diagnosis::function(&read, config.as_ref(), &invoker, missing);
-    report.checks.push(check);
-
-    // 5. The alias or version.
-    let alias_read = if diagnosis::needs_alias_read(arn, missing) {
-        let name = arn.qualifier.as_ref().map(|q| q.to_string()).unwrap_or_default();
-        Some(alias(&lambda, arn, &name).await)
-    } else {
-        None
-    };
-    report.checks.push(diagnosis::qualifier(
-        arn,
-        alias_read.as_ref().map(Result::as_ref),
-        dry_class == Class::Ok,
-        missing,
-    ));
-    report.finish()
 }

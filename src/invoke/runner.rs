@@ -1,32 +1,13 @@
 //! The attempt loop: attempt, classify, ask the policy, wait, attempt again, and record every
 //! attempt. The decisions are the core's; this loop only sleeps and measures.
 
-use crate::core::arn::FunctionArn;
 use crate::core::classify::{classify, RawOutcome};
-use crate::core::invocation::{InvocationType, Sent};
+use crate::core::invocation::{Attempter, InvocationType, InvokeRequest, Sent};
 use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
 use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// One invoke to make.
-#[derive(Debug, Clone)]
-pub struct InvokeRequest {
-    /// The configured target's name (for records and logs).
-    pub target: String,
-    pub function: FunctionArn,
-    pub invocation_type: InvocationType,
-    pub payload: Vec<u8>,
-    /// Base64 client context (sync only).
-    pub client_context: Option<String>,
-}
-
-/// Makes one attempt: the SDK path, or any other way of sending an Invoke.
-pub trait Attempter: Send + Sync {
-    fn attempt(&self, req: &InvokeRequest) -> impl Future<Output = RawOutcome> + Send;
-}
 
 /// Runs invokes under one retry policy and one process-wide budget.
 #[derive(Debug)]

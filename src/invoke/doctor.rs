@@ -1,0 +1,109 @@
+//! `xinvoke doctor`'s checks, in order: who the caller is, the role (when configured), a DryRun
+//! Invoke, the function's configuration, its alias; each probe's result goes to
+//! `core::diagnosis` for its meaning, and a failure that stops the later checks marks them
+//! skipped.
+
+use crate::adapters::config::{Auth, TargetConfig};
+use crate::adapters::probes::{
+    alias, assume_role, caller_identity, dry_run, function_configuration, lambda_client, sts_client,
+};
+use crate::core::classify::{classify, Class};
+use crate::core::diagnosis::{self, Diagnosis, Missing};
+use crate::core::policy;
+use aws_config::SdkConfig;
+
+/// Run every check of `xinvoke doctor` against one configured target, with the base SDK
+/// configuration (the caller's credentials, region and endpoint), in order: who the caller is,
+/// the role (when configured), a DryRun Invoke, the function's configuration, its alias. A
+/// failure that stops the later checks marks them skipped.
+pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
+    let arn = &target.arn;
+    let role = matches!(target.auth, Auth::AssumeRole(_));
+    let mut report = Diagnosis::new(arn, if role { "role" } else { "resource" });
+    let sts = sts_client(base, &arn.region);
+
+    // 1. Who am I.
+    let me = match caller_identity(&sts).await {
+        Ok(me) => me,
+        Err(o) => {
+            report.checks.push(diagnosis::caller_identity_failed(&o));
+            diagnosis::skip_rest(&mut report, arn, role, "no working credentials");
+            return report.finish();
+        }
+    };
+    report.caller = Some(me.arn.clone());
+    report.checks.push(diagnosis::caller_identity_ok(&me));
+    let source = policy::principal_arn(&me.arn).unwrap_or_else(|| me.arn.clone());
+
+    // 2. The role, when configured.
+    let (session, invoker) = match &target.auth {
+        Auth::ExecutionRole => {
+            report.checks.push(diagnosis::no_role());
+            (None, source.clone())
+        }
+        Auth::AssumeRole(a) => {
+            match assume_role(&sts, &a.role_arn, &a.session_name, Some(a.external_id.expose())).await {
+                Ok(s) => {
+                    report.checks.push(diagnosis::assume_role_ok(&a.role_arn, &s.arn));
+                    let without = assume_role(&sts, &a.role_arn, &a.session_name, None).await;
+                    report.checks.push(diagnosis::trust_external_id(
+                        without.as_ref().map(|_| ()),
+                        &me,
+                        &source,
+                        &a.role_arn,
+                    ));
+                    let invoker = policy::principal_arn(&s.arn).unwrap_or_else(|| a.role_arn.to_string());
+                    (Some(s), invoker)
+                }
+                Err(o) => {
+                    report
+                        .checks
+                        .push(diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn));
+                    diagnosis::skip_rest(&mut report, arn, role, "the role could not be assumed");
+                    return report.finish();
+                }
+            }
+        }
+    };
+
+    // 3. Permission to invoke, by DryRun; on ResourceNotFound, does the function exist?
+    let lambda = lambda_client(base, &arn.region, session.as_ref());
+    let dry = dry_run(&lambda, arn).await;
+    let dry_class = classify(&dry).class;
+    let missing = match (dry_class, &arn.qualifier) {
+        (Class::NotFound, None) => Some(Missing::Function),
+        (Class::NotFound, Some(_)) => {
+            let unqualified = dry_run(&lambda, &arn.with_qualifier(None)).await;
+            Some(Missing::from_unqualified(classify(&unqualified).class))
+        }
+        _ => None,
+    };
+    report.checks.push(diagnosis::invoke_permission(
+        arn,
+        &dry,
+        &invoker,
+        session.is_some(),
+        missing,
+    ));
+
+    // 4. The function's configuration.
+    let read = diagnosis::configuration_arn(arn, missing);
+    let config = function_configuration(&lambda, &read).await;
+    let (check, missing) = diagnosis::function(&read, config.as_ref(), &invoker, missing);
+    report.checks.push(check);
+
+    // 5. The alias or version.
+    let alias_read = if diagnosis::needs_alias_read(arn, missing) {
+        let name = arn.qualifier.as_ref().map(|q| q.to_string()).unwrap_or_default();
+        Some(alias(&lambda, arn, &name).await)
+    } else {
+        None
+    };
+    report.checks.push(diagnosis::qualifier(
+        arn,
+        alias_read.as_ref().map(Result::as_ref),
+        dry_class == Class::Ok,
+        missing,
+    ));
+    report.finish()
+}
