@@ -87,7 +87,7 @@ run() {
 LOAD=("$OUT/xinvoke" load --target "$FUNCTION" --payload '{}' --quiet)
 
 : >"$OUT/rows"
-for c in "${HARNESS_C[@]}"; do run "harness-fast-c$c" "$HARNESS_N" "${LOAD[@]}" --concurrency "$c" --requests "$HARNESS_N" --path fast; done
+for c in "${HARNESS_C[@]}"; do run "harness-signed-c$c" "$HARNESS_N" "${LOAD[@]}" --concurrency "$c" --requests "$HARNESS_N" --path signed; done
 run "harness-sdk-c$SDK_C" "$SDK_N" "${LOAD[@]}" --concurrency "$SDK_C" --requests "$SDK_N" --path sdk
 run "bare-sdk-loop-c$SDK_C" "$SDK_N" "$OUT/xbench" sdk "$ENDPOINT" "$SDK_C" "$SDK_N"
 run "boto3-threads$BOTO_C" "$BOTO_N" "$VENV/bin/python" scripts/bench_boto3.py "$ENDPOINT" "$BOTO_C" "$BOTO_N"
@@ -109,8 +109,8 @@ log "raw-wrk-403-c$RAW_C: $rate/s over $n requests"
 NULL_PID=$!
 for _ in $(seq 50); do grep -q "listening on" "$OUT/null.log" && break; sleep 0.1; done
 NULL_ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/null.log" | head -1)"
-SERVER_PID=$NULL_PID run "harness-fast-c$SDK_C-null" "$HARNESS_N" env AWS_ENDPOINT_URL="$NULL_ENDPOINT" \
-  "${LOAD[@]}" --concurrency "$SDK_C" --requests "$HARNESS_N" --path fast
+SERVER_PID=$NULL_PID run "harness-signed-c$SDK_C-null" "$HARNESS_N" env AWS_ENDPOINT_URL="$NULL_ENDPOINT" \
+  "${LOAD[@]}" --concurrency "$SDK_C" --requests "$HARNESS_N" --path signed
 kill "$NULL_PID" 2>/dev/null || true
 
 log "core overhead ($CORE_N iterations)"
@@ -136,7 +136,7 @@ read -r DEF_BIN_BYTES DEF_ZIP_BYTES <<<"$(zipped sdk-defaults "$OUT/invoker-sdk-
 read -r HELLO_BIN_BYTES HELLO_ZIP_BYTES <<<"$(zipped hello "$OUT/hello_runtime")"
 
 log "long run: $LONG_N requests at concurrency $LONG_C, RSS sampled every half second"
-"${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path fast >"$OUT/long.txt" 2>&1 &
+"${LOAD[@]}" --concurrency "$LONG_C" --requests "$LONG_N" --path signed >"$OUT/long.txt" 2>&1 &
 LONG_PID=$!
 : >"$OUT/rss"
 while kill -0 "$LONG_PID" 2>/dev/null; do
@@ -153,7 +153,7 @@ RSS_MAX=$(sort -n "$OUT/rss" | tail -1)
 # ---- the table ------------------------------------------------------------------------------
 jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 get() { awk -v k="$1" -v f="$2" '$1==k{print $f}' "$OUT/rows"; }
-best_harness=$(awk '$1 ~ /^harness-fast-c[0-9]+$/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
+best_harness=$(awk '$1 ~ /^harness-signed-c[0-9]+$/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
 H_RATE=$(get "$best_harness" 2); H_CPU=$(get "$best_harness" 3); H_LOCAL=$(get "$best_harness" 4)
 SDK_RATE=$(get "bare-sdk-loop-c$SDK_C" 2); SDK_CPU=$(get "bare-sdk-loop-c$SDK_C" 3)
 BOTO_RATE=$(get "boto3-threads$BOTO_C" 2); BOTO_CPU=$(get "boto3-threads$BOTO_C" 3)
@@ -174,7 +174,7 @@ echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
 echo "local endpoint's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
 echo "local endpoint: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
-NULL_CPU=$(get "harness-fast-c$SDK_C-null" 4)
+NULL_CPU=$(get "harness-signed-c$SDK_C-null" 4)
 echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke => headroom $(ratio "$(cap "$NULL_CPU")" "$(cap "$H_CPU")")x at most for any endpoint here; 2x would need <= $(awk -v h="$H_CPU" 'BEGIN{printf "%.1f", h/2}') µs"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
 ms() { jf "$1" init_ms_median; }

@@ -3,7 +3,8 @@
 //! failures, printing each outcome as it would arrive from AWS.
 
 use crate::adapters::clients;
-use crate::adapters::config::{Settings, Timeouts};
+use crate::adapters::config::{Context, Given, Settings, Timeouts};
+use crate::cli::CliError;
 use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
@@ -181,7 +182,7 @@ fn steps() -> Vec<Step> {
     ]
 }
 
-async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> Result<Service, String> {
+async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> Result<Service, CliError> {
     let (creds, target, role) = match auth {
         "resource" => (source_creds(), builtin::TARGET_ALIAS_ARN, None),
         "role" => (source_creds(), builtin::TARGET_FUNCTION_ARN, Some(builtin::EXTERNAL_ID)),
@@ -203,12 +204,17 @@ async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> 
             Some("not-the-external-id"),
         ),
     };
-    let mut vars: HashMap<&str, String> = HashMap::from([("XINVOKE_TARGET_ARN", target.to_string())]);
-    if let Some(external_id) = role {
-        vars.insert("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN.to_string());
-        vars.insert("XINVOKE_EXTERNAL_ID", external_id.to_string());
-    }
-    let mut settings = Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())?;
+    let given = Given {
+        target_arn: Some(target.parse().expect("the built-in ARNs are valid")),
+        role_arn: role.map(|_| {
+            builtin::INVOKE_ROLE_ARN
+                .parse()
+                .expect("the built-in role ARN is valid")
+        }),
+        external_id: role.map(|id| id.parse().expect("the demo's external ids are valid")),
+        ..Given::default()
+    };
+    let mut settings = Settings::resolve(given, Context::Cli)?;
     settings.retry = policy.clone();
     let base = clients::endpoint_config(Timeouts::default(), server.url(), creds, builtin::REGION).await;
     Ok(Service::new(settings, &base).await)
@@ -225,11 +231,9 @@ fn source_creds() -> Credentials {
 }
 
 /// Run the tour; exit code 0 when every step ended as expected.
-pub async fn run(args: DemoArgs) -> Result<u8, String> {
+pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
     crate::adapters::logging::init_cli();
-    let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
-        .await
-        .map_err(|e| e.to_string())?;
+    let server = LocalServer::start(Scenario::builtin(), ([127, 0, 0, 1], 0).into()).await?;
     let control = ControlClient::new(server.addr());
     let policy = if args.real_waits {
         RetryPolicy::default()
@@ -264,10 +268,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
             } else {
                 "/_local/state"
             };
-            control
-                .call("POST", path, Some(spec))
-                .await
-                .map_err(|e| e.to_string())?;
+            control.call("POST", path, Some(spec)).await?;
         }
         if !services.contains_key(step.auth) {
             services.insert(step.auth, service_for(&server, step.auth, &policy).await?);
@@ -278,7 +279,7 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
             invocation_type: Some(step.invocation_type),
             ..Call::default()
         };
-        let record = svc.invoke(call, None).await.map_err(|e| e.to_string())?;
+        let record = svc.invoke(call, None).await?;
         let mark = if record.class() == step.expect { " " } else { "!" };
         if record.class() != step.expect {
             unexpected += 1;
@@ -300,10 +301,10 @@ pub async fn run(args: DemoArgs) -> Result<u8, String> {
         if let Some(hint) = record.outcome.hint.as_deref().filter(|_| record.class() != Class::Ok) {
             println!("    {hint}");
         }
-        control.clear_faults().await.map_err(|e| e.to_string())?;
+        control.clear_faults().await?;
         records.push(record);
     }
-    let stats = control.stats().await.map_err(|e| e.to_string())?;
+    let stats = control.stats().await?;
     println!();
     println!(
         "local endpoint: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",

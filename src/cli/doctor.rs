@@ -9,8 +9,9 @@
 //! failure.
 
 use crate::adapters::clients;
-use crate::adapters::config::Settings;
+use crate::adapters::config::{self, Given, Settings};
 use crate::cli::target::TargetArgs;
+use crate::cli::CliError;
 use crate::invoke::doctor;
 
 /// Check everything a cross-account invoke of one target depends on, and say what to fix.
@@ -34,28 +35,23 @@ pub struct DoctorArgs {
 }
 
 impl DoctorArgs {
-    /// Settings from the flags over the environment (as `xinvoke invoke` reads them).
-    pub fn settings(&self) -> Result<Settings, String> {
-        self.target.settings(&[])
-    }
-
-    /// Settings from the flags over `env`.
-    pub fn settings_from(&self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        self.target.settings_from(&[], env)
+    /// Settings from the flags over `env` (as `xinvoke invoke` reads them).
+    pub fn settings(&self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, CliError> {
+        Ok(self.target.settings_from(Given::default(), env)?)
     }
 }
 
 /// Run the command: print the checklist (or JSON); exit 1 when a check fails, 2 for bad input.
-pub async fn run(args: DoctorArgs) -> Result<u8, String> {
-    let settings = args.settings()?;
-    let target = settings
-        .target(args.name.as_deref())
-        .map_err(|e| e.to_string())?
-        .clone();
+pub async fn run(args: DoctorArgs) -> Result<u8, CliError> {
+    let settings = args.settings(config::process_env)?;
+    let target = settings.target(args.name.as_deref())?.clone();
     let base = clients::base_config(settings.timeouts).await;
     let report = doctor::diagnose(&target, &base).await;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serializes")
+        );
     } else {
         print!("{}", report.render());
     }
@@ -78,13 +74,13 @@ mod tests {
         };
         let args = DoctorArgs {
             target: TargetArgs {
-                arn: Some(LIVE.into()),
-                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+                arn: Some(LIVE.parse().unwrap()),
+                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".parse().unwrap()),
                 ..Default::default()
             },
             ..Default::default()
         };
-        let settings = args.settings_from(env).unwrap();
+        let settings = args.settings(env).unwrap();
         let t = settings.target(None).unwrap();
         assert_eq!(t.arn.to_string(), LIVE);
         let Auth::AssumeRole(a) = &t.auth else {
@@ -97,15 +93,15 @@ mod tests {
     fn bad_input_names_the_flag() {
         let args = DoctorArgs {
             target: TargetArgs {
-                arn: Some(LIVE.into()),
-                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".into()),
+                arn: Some(LIVE.parse().unwrap()),
+                role_arn: Some("arn:aws:iam::222222222222:role/xinvoke-invoke".parse().unwrap()),
                 ..Default::default()
             },
             ..Default::default()
         };
-        let e = args.settings_from(|_| None).unwrap_err();
+        let e = args.settings(|_| None).unwrap_err().to_string();
         assert!(e.contains("--external-id / XINVOKE_EXTERNAL_ID"), "{e}");
-        let e = DoctorArgs::default().settings_from(|_| None).unwrap_err();
+        let e = DoctorArgs::default().settings(|_| None).unwrap_err().to_string();
         assert!(e.contains("--target / XINVOKE_TARGET_ARN"), "{e}");
     }
 }

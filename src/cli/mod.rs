@@ -9,7 +9,62 @@ pub mod policy;
 pub mod report;
 pub mod target;
 
+use crate::adapters::config::{ConfigError, TargetError};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Why a command could not do its work (exit code 2): bad input or an unusable environment,
+/// each naming the flag, variable or file to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A flag's value is unusable.
+    #[error("{flag}: {problem}")]
+    Flag { flag: &'static str, problem: String },
+    /// A file named by a flag cannot be read or written.
+    #[error("{flag} {}: {source}", path.display())]
+    File {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
+    #[error(transparent)]
+    Control(#[from] crate::local::client::ControlError),
+    #[error(transparent)]
+    Policy(#[from] crate::core::policy::PolicyError),
+    #[error(transparent)]
+    Recording(#[from] crate::load::collect::RecordingError),
+    #[error(transparent)]
+    Load(#[from] crate::load::job::JobError),
+}
+
+impl CliError {
+    /// A flag's value is unusable, and why.
+    pub fn flag(flag: &'static str, problem: impl std::fmt::Display) -> CliError {
+        CliError::Flag {
+            flag,
+            problem: problem.to_string(),
+        }
+    }
+}
+
+/// Why a flag's value does not parse (clap shows it after the flag and the value).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub &'static str);
+
+/// A number of seconds above 0 and at most a day (`--deadline`).
+pub fn seconds(s: &str) -> Result<std::time::Duration, ValueError> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(ValueError("must be a number of seconds above 0 and at most 86400")),
+    }
+}
 
 /// Invoke AWS Lambda functions across accounts, classify every failure, retry with judgement.
 #[derive(Parser, Debug)]
@@ -45,8 +100,8 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Policy(args) => policy::run(args).await,
         Command::Load(args) => load::run(*args).await,
         Command::Report(args) => report::run(args).await,
-        Command::Invoke(args) => invoke::run(*args).await.map_err(|e| e.to_string()),
-        Command::Local(args) => local::run(args).await.map(|()| 0).map_err(|e| e.to_string()),
+        Command::Invoke(args) => invoke::run(*args).await,
+        Command::Local(args) => local::run(args).await.map(|()| 0).map_err(CliError::from),
     };
     match result {
         Ok(code) => code,

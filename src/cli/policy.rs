@@ -53,10 +53,10 @@ impl PolicyArgs {
 }
 
 /// Run the command: print the documents; exit 0, or an error (exit 2) naming the flag to fix.
-pub async fn run(args: PolicyArgs) -> Result<u8, String> {
-    let set = policy::build(&args.request()).map_err(|e| e.to_string())?;
+pub async fn run(args: PolicyArgs) -> Result<u8, crate::cli::CliError> {
+    let set = policy::build(&args.request())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&set).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string_pretty(&set).expect("policies serialize"));
     } else {
         print!("{}", set.render());
     }

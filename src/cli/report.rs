@@ -1,9 +1,11 @@
 //! `xinvoke report`: render the reports of a recorded run (`xinvoke load --record FILE`)
 //! again. The statistics are rebuilt from the records, so the reports equal the original run's.
 
+use crate::cli::CliError;
 use crate::load::collect::read_recording;
 use crate::load::report;
-use std::path::PathBuf;
+use crate::load::stats::Report;
+use std::path::{Path, PathBuf};
 
 /// Render the reports of a run recorded with `xinvoke load --record FILE`.
 ///
@@ -23,10 +25,31 @@ pub struct ReportArgs {
 }
 
 /// Run the command.
-pub async fn run(args: ReportArgs) -> Result<u8, String> {
-    let metrics = read_recording(&args.file).map_err(|e| e.to_string())?;
-    let r = metrics.finish();
+pub async fn run(args: ReportArgs) -> Result<u8, CliError> {
+    let r = read_recording(&args.file)?.finish();
     print!("{}", report::text::render(&r));
-    crate::cli::load::write_reports(&r, args.json.as_deref(), args.html.as_deref())?;
+    write(&r, args.json.as_deref(), args.html.as_deref())?;
     Ok(0)
+}
+
+/// Write the `--json` and `--html` reports (of `load` and `report`).
+pub fn write(r: &Report, json: Option<&Path>, html: Option<&Path>) -> Result<(), CliError> {
+    let files = [
+        ("--json", json, "JSON", report::json as fn(&Report) -> String),
+        ("--html", html, "HTML", report::html::render),
+    ];
+    for (flag, path, kind, render) in files {
+        let Some(path) = path else { continue };
+        let mut text = render(r);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        std::fs::write(path, text).map_err(|source| CliError::File {
+            flag,
+            path: path.to_path_buf(),
+            source,
+        })?;
+        eprintln!("wrote the {kind} report to {}", path.display());
+    }
+    Ok(())
 }

@@ -13,6 +13,27 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// The invoker's handler for a load job to call in its own process (`--via invoker`, and the
+/// local stand-in of the invoker function for `--via lambda-workers`).
+pub fn handler() -> crate::load::job::HandlerFactory {
+    use crate::load::job::{HandlerError, HandlerFuture, InvokerHandler};
+    use std::sync::Arc;
+    struct InProcess(Arc<Service>);
+    impl InvokerHandler for InProcess {
+        fn handle(&self, event: Value) -> HandlerFuture<'_> {
+            Box::pin(async move {
+                handle(&self.0, LambdaEvent::new(event, lambda_runtime::Context::default()))
+                    .await
+                    .map_err(|d| HandlerError {
+                        error_type: d.error_type,
+                        error_message: d.error_message,
+                    })
+            })
+        }
+    }
+    Arc::new(|service| Arc::new(InProcess(service)) as Arc<dyn InvokerHandler>)
+}
+
 /// The error type of a malformed event.
 pub const INVALID_EVENT: &str = "invalid_event";
 

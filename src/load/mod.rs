@@ -4,6 +4,7 @@
 
 pub mod collect;
 pub mod engine;
+pub mod job;
 pub mod pacing;
 pub mod record;
 pub mod report;

@@ -281,7 +281,7 @@ impl Pacing {
     pub fn parse_rate(s: &str) -> Result<Pacing, PacingError> {
         let r = parse_rate(s)?;
         if r == 0.0 {
-            return Err(PacingError("--rate must be above 0".into()));
+            return Err(PacingError("must be above 0".into()));
         }
         Ok(Pacing::Rate(r))
     }
@@ -290,15 +290,11 @@ impl Pacing {
     pub fn parse_ramp(s: &str) -> Result<Pacing, PacingError> {
         let parts: Vec<&str> = s.split(':').collect();
         let [from, to, over] = parts.as_slice() else {
-            return Err(PacingError(format!(
-                "--ramp {s:?}: expected FROM:TO:DURATION, e.g. 10:200:10s"
-            )));
+            return Err(PacingError("expected FROM:TO:DURATION, e.g. 10:200:10s".into()));
         };
         let (from, to, over) = (parse_rate(from)?, parse_rate(to)?, parse_duration(over)?);
         if over.is_zero() || (from == 0.0 && to == 0.0) {
-            return Err(PacingError(format!(
-                "--ramp {s:?}: needs a duration above 0 and a rate above 0"
-            )));
+            return Err(PacingError("needs a duration above 0 and a rate above 0".into()));
         }
         Ok(Pacing::Ramp { from, to, over })
     }
@@ -311,7 +307,7 @@ impl Pacing {
             .map(|p| {
                 let (rate, dur) = p
                     .split_once(':')
-                    .ok_or_else(|| PacingError(format!("--steps: {p:?} is not RATE:DURATION, e.g. 50:5s")))?;
+                    .ok_or_else(|| PacingError(format!("{p:?} is not RATE:DURATION, e.g. 50:5s")))?;
                 Ok(Step {
                     rate: parse_rate(rate)?,
                     duration: parse_duration(dur)?,
@@ -320,7 +316,7 @@ impl Pacing {
             .collect::<Result<Vec<Step>, PacingError>>()?;
         if steps.is_empty() || steps.iter().all(|s| s.rate == 0.0 || s.duration.is_zero()) {
             return Err(PacingError(
-                "--steps needs at least one step with a rate and a duration, e.g. 10:5s,50:5s".into(),
+                "needs at least one step with a rate and a duration, e.g. 10:5s,50:5s".into(),
             ));
         }
         Ok(Pacing::Steps(steps))

@@ -82,3 +82,33 @@ impl<A: Attempter + 'static> Sender for RunnerSender<A> {
         self.runner.run(&self.attempter, &req, None).await
     }
 }
+
+/// `--via invoker`: the invoker Lambda's handler, in this process, one direct event a request
+/// (to the target named in turn); its answer or error is the invoke's record.
+pub struct HandlerSender {
+    handler: Arc<dyn crate::load::job::InvokerHandler>,
+    names: Vec<Option<String>>,
+}
+
+impl HandlerSender {
+    pub fn new(handler: Arc<dyn crate::load::job::InvokerHandler>, names: Vec<Option<String>>) -> HandlerSender {
+        HandlerSender { handler, names }
+    }
+}
+
+impl Sender for HandlerSender {
+    async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
+        let name = self.names[(seq % self.names.len().max(1) as u64) as usize].clone();
+        let shown = name.clone().unwrap_or_else(|| "default".into());
+        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null);
+        let mut event = serde_json::json!({ "payload": payload });
+        if let Some(n) = name {
+            event["target"] = serde_json::Value::String(n);
+        }
+        let text = match self.handler.handle(event).await {
+            Ok(v) => v.to_string(),
+            Err(e) => e.error_message,
+        };
+        serde_json::from_str::<InvokeRecord>(&text).unwrap_or_else(|_| refused(&shown, &text))
+    }
+}

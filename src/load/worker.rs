@@ -72,25 +72,25 @@ pub struct WorkerAnswer {
 /// A job that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid load job: {0}")]
-pub struct JobError(pub String);
+pub struct WorkerError(pub String);
 
 impl WorkerJob {
     /// The engine's model for this job.
-    pub fn model(&self) -> Result<Model, JobError> {
+    pub fn model(&self) -> Result<Model, WorkerError> {
         if let Some(c) = self.load.strip_prefix("concurrency:") {
             let c: usize = c
                 .parse()
-                .map_err(|_| JobError(format!("load {:?}: bad concurrency", self.load)))?;
+                .map_err(|_| WorkerError(format!("load {:?}: bad concurrency", self.load)))?;
             return Ok(Model::Closed { concurrency: c.max(1) });
         }
         self.load
             .parse::<Pacing>()
             .map(Model::Open)
-            .map_err(|e| JobError(e.to_string()))
+            .map_err(|e| WorkerError(e.to_string()))
     }
 
     /// The phase plan.
-    pub fn plan(&self) -> Result<PhasePlan, JobError> {
+    pub fn plan(&self) -> Result<PhasePlan, WorkerError> {
         Ok(PhasePlan {
             name: self.name.clone(),
             retries: self.retries,
@@ -132,7 +132,7 @@ impl WorkerJob {
 }
 
 /// Run one job against `target`; the worker's statistics come back whole.
-pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, JobError> {
+pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, WorkerError> {
     let plan = job.plan()?;
     let payloads = Payloads::cycle(job.payloads.iter().map(|v| v.to_string().into_bytes()).collect());
     let mut metrics = Metrics::new();
@@ -150,15 +150,15 @@ pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<Worke
 /// The invoker Lambda's `load` event: run the job against the configured targets through the
 /// invoker's own clients (no new AssumeRole), retries on or off as the job says, and answer
 /// the worker's statistics.
-pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, JobError> {
-    let job: WorkerJob = serde_json::from_value(job).map_err(|e| JobError(e.to_string()))?;
+pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, WorkerError> {
+    let job: WorkerJob = serde_json::from_value(job).map_err(|e| WorkerError(e.to_string()))?;
     let mut policy = service.settings().retry.clone();
     policy.disabled = !job.retries;
     for t in &job.targets {
         service
             .settings()
             .target(Some(t))
-            .map_err(|e| JobError(e.to_string()))?;
+            .map_err(|e| WorkerError(e.to_string()))?;
     }
     let service = Arc::new(service.with_retry_policy(policy));
     let names = job.targets.iter().map(|t| Some(t.clone())).collect();
@@ -169,7 +169,7 @@ pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, J
         Duration::from_millis(job.deadline_ms),
     ));
     let answer = run_job(&job, target).await?;
-    serde_json::to_value(&answer).map_err(|e| JobError(e.to_string()))
+    serde_json::to_value(&answer).map_err(|e| WorkerError(e.to_string()))
 }
 
 #[cfg(test)]

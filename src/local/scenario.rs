@@ -391,6 +391,29 @@ fn default_update_ms() -> u64 {
     500
 }
 
+impl Function {
+    /// A function with the given name and every other field at its default: the built-in
+    /// behaviour, Active, no VPC, 128 MB, 30 s.
+    pub fn named(name: &str) -> Function {
+        Function {
+            name: name.to_string(),
+            versions: Vec::new(),
+            aliases: Vec::new(),
+            behaviour: Behaviour::default(),
+            resource_policy: None,
+            state: FunctionStateName::Active,
+            state_reason_code: None,
+            reserved_concurrency: None,
+            vpc: None,
+            memory_mb: default_memory(),
+            timeout_s: default_timeout(),
+            version_policies: Default::default(),
+            async_invoke: AsyncInvoke::default(),
+            update_ms: default_update_ms(),
+        }
+    }
+}
+
 fn default_memory() -> u32 {
     128
 }

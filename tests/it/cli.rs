@@ -88,7 +88,7 @@ async fn role_chaining_from_the_environment_and_a_failure_exits_one() {
 async fn bad_input_exits_two_naming_the_flag_and_never_echoing_the_external_id() {
     let server = start().await;
     let cases: &[(&[&str], &str)] = &[
-        (&["--target", "target"], "--target / XINVOKE_TARGET_ARN"),
+        (&["--target", "target"], "'--target <ARN>'"),
         (&["--target", builtin::TARGET_ALIAS_ARN, "--payload", "{"], "--payload"),
         (
             &["--target", builtin::TARGET_ALIAS_ARN, "--qualifier", "$LATEST"],
