@@ -247,7 +247,8 @@ impl Attempter for Canned {
 async fn local(iterations: u32) {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     use http::{HeaderMap, HeaderName, HeaderValue};
-    use xinvoke::local::lambda_api::{handle, LambdaRequest};
+    use xinvoke::local::lambda_api::handle;
+    use xinvoke::local::sigv4::ReceivedRequest;
     use xinvoke::local::{builtin, world::World, Scenario};
     let world = Arc::new(World::new(Scenario::builtin()));
     let uri =
@@ -283,7 +284,7 @@ async fn local(iterations: u32) {
     }
     let (cpu0, t0) = (cpu(), Instant::now());
     for _ in 0..iterations {
-        let req = LambdaRequest {
+        let req = ReceivedRequest {
             method: "POST",
             raw_path: uri,
             raw_query: "",
@@ -296,12 +297,12 @@ async fn local(iterations: u32) {
     let (handler_cpu, handler_wall) = (cpu() - cpu0, t0.elapsed());
     let cpu1 = cpu();
     for _ in 0..iterations {
-        let req = xinvoke::local::sigv4::SignedRequest {
+        let req = ReceivedRequest {
             method: "POST",
             raw_path: uri,
             raw_query: "",
             headers: &signed,
-            body,
+            body: bytes::Bytes::from_static(body),
         };
         world.authenticate(&req, "lambda").expect("the signature verifies");
     }

@@ -13,6 +13,7 @@ use crate::adapters::{clients, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
+use crate::core::sigv4::UNRESERVED;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use bytes::Bytes;
@@ -21,7 +22,7 @@ use http::uri::{Authority, Scheme};
 use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -72,9 +73,6 @@ const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security
 
 /// Refresh cached credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
-
-/// Characters escaped in a path segment (the ARN's `:` becomes `%3A`, as the SDK sends it).
-pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Credentials from one provider, kept until shortly before they expire.
 struct CredentialCache {
@@ -216,7 +214,7 @@ impl SignedAttempter {
         let function = req.function.to_string();
         let mut path = String::with_capacity(function.len() * 3 / 2 + 40);
         path.push_str("/2015-03-31/functions/");
-        path.extend(utf8_percent_encode(&function, SEGMENT));
+        path.extend(utf8_percent_encode(&function, UNRESERVED));
         path.push_str("/invocations");
         let client_context = match &req.client_context {
             Some(cc) => Some(HeaderValue::from_str(cc).ok()?),
@@ -480,7 +478,7 @@ mod tests {
 
     #[test]
     fn arns_are_escaped_as_one_path_segment() {
-        let s = utf8_percent_encode("arn:aws:lambda:us-east-1:2:function:t:live", SEGMENT).to_string();
+        let s = utf8_percent_encode("arn:aws:lambda:us-east-1:2:function:t:live", UNRESERVED).to_string();
         assert_eq!(s, "arn%3Aaws%3Alambda%3Aus-east-1%3A2%3Afunction%3At%3Alive");
     }
 }

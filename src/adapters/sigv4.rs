@@ -8,8 +8,8 @@
 //! canonical request through header maps and strings. Here the key is derived once a day per
 //! credentials, and the canonical request is hashed as it is written, without allocating.
 
+use crate::core::sigv4;
 use aws_credential_types::Credentials;
-use hmac::{Hmac, Mac};
 use http::header::{HeaderValue, InvalidHeaderValue};
 use sha2::{Digest, Sha256};
 use std::sync::RwLock;
@@ -60,23 +60,9 @@ impl std::fmt::Debug for SigningCredentials {
     }
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
-/// Feeds a SHA-256 with `text` as SigV4 canonicalizes a header value: trimmed, with runs of
-/// spaces collapsed into one.
+/// Feeds a SHA-256 with `text` as SigV4 canonicalizes a header value.
 fn update_trimmed(hash: &mut Sha256, text: &str) {
-    let mut words = text.split(' ').filter(|w| !w.is_empty());
-    if let Some(first) = words.next() {
-        hash.update(first);
-        for w in words {
-            hash.update(b" ");
-            hash.update(w);
-        }
-    }
+    sigv4::write_trimmed(text, |s| hash.update(s));
 }
 
 impl SigningCredentials {
@@ -103,11 +89,7 @@ impl SigningCredentials {
                 return key;
             }
         }
-        let secret = format!("AWS4{}", self.credentials.secret_access_key());
-        let k_date = hmac(secret.as_bytes(), day);
-        let k_region = hmac(&k_date, self.region.as_bytes());
-        let k_service = hmac(&k_region, SERVICE.as_bytes());
-        let key = hmac(&k_service, b"aws4_request");
+        let key = sigv4::signing_key(self.credentials.secret_access_key(), day, &self.region, SERVICE);
         *self.key.write().unwrap_or_else(|e| e.into_inner()) = Some((*day, key));
         key
     }
@@ -159,24 +141,14 @@ impl SigningCredentials {
         creq.update(signed_headers);
         creq.update(b"\n");
         creq.update(payload_hash);
-        let mut creq_hash = [0u8; 64];
-        hex::encode_to_slice(creq.finalize(), &mut creq_hash).expect("64 hex digits");
-
+        let creq_hash = sigv4::hex64(&creq.finalize());
         let day_str = &amz_date[..8];
-        let scope_tail = ["/", &self.region, "/", SERVICE, "/aws4_request"];
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.signing_key(&day)).expect("HMAC accepts keys of any length");
-        mac.update(b"AWS4-HMAC-SHA256\n");
-        mac.update(amz_date.as_bytes());
-        mac.update(b"\n");
-        mac.update(day_str.as_bytes());
-        for part in scope_tail {
-            mac.update(part.as_bytes());
-        }
-        mac.update(b"\n");
-        mac.update(&creq_hash);
-        let mut signature = [0u8; 64];
-        hex::encode_to_slice(mac.finalize().into_bytes(), &mut signature).expect("64 hex digits");
+        let signature = sigv4::signature(
+            &self.signing_key(&day),
+            amz_date,
+            [day_str, &self.region, SERVICE],
+            &creq_hash,
+        );
 
         let access_key = self.credentials.access_key_id();
         let mut authorization = String::with_capacity(160 + access_key.len() + signed_headers.len());
@@ -184,7 +156,9 @@ impl SigningCredentials {
         authorization.push_str(access_key);
         authorization.push('/');
         authorization.push_str(day_str);
-        scope_tail.iter().for_each(|p| authorization.push_str(p));
+        for part in ["/", &self.region, "/", SERVICE, "/aws4_request"] {
+            authorization.push_str(part);
+        }
         authorization.push_str(", SignedHeaders=");
         authorization.push_str(signed_headers);
         authorization.push_str(", Signature=");
@@ -269,7 +243,7 @@ mod tests {
     }
 
     fn path(function: &str) -> String {
-        let segment = percent_encoding::utf8_percent_encode(function, crate::adapters::signed::SEGMENT);
+        let segment = percent_encoding::utf8_percent_encode(function, crate::core::sigv4::UNRESERVED);
         format!("/2015-03-31/functions/{segment}/invocations")
     }
 

@@ -11,6 +11,7 @@ pub mod invocation;
 pub mod policy;
 pub mod record;
 pub mod retry;
+pub mod sigv4;
 pub mod utc;
 
 pub use arn::{ArnError, FunctionArn, Qualifier, RoleArn};

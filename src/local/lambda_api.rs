@@ -9,11 +9,11 @@ use crate::local::faults::Phase;
 use crate::local::function::{FunctionRuntime, Resolved, UpdateStatus};
 use crate::local::iam::{self, Caller, Query};
 use crate::local::scenario::{Behaviour, FunctionStateName};
-use crate::local::sigv4::{AuthFailure, SignedRequest};
+use crate::local::sigv4::{AuthFailure, ReceivedRequest};
 use crate::local::vpc::Environment;
 use crate::local::world::{request_id, World};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
@@ -140,23 +140,8 @@ fn json_response(value: &serde_json::Value, rid: &str) -> Response {
     with_request_id(resp, rid)
 }
 
-/// The parts of a Lambda request the handlers need.
-#[derive(Debug)]
-pub struct LambdaRequest<'a> {
-    /// Method.
-    pub method: &'a str,
-    /// Raw path.
-    pub raw_path: &'a str,
-    /// Raw query.
-    pub raw_query: &'a str,
-    /// Headers.
-    pub headers: &'a HeaderMap,
-    /// Body.
-    pub body: Bytes,
-}
-
 /// Answer one request under `/2015-03-31/functions/`.
-pub async fn handle(world: Arc<World>, req: LambdaRequest<'_>) -> Response {
+pub async fn handle(world: Arc<World>, req: ReceivedRequest<'_>) -> Response {
     let rid = request_id();
     let rest = req.raw_path.strip_prefix("/2015-03-31/functions/").unwrap_or_default();
     let segments: Vec<&str> = rest.split('/').collect();
@@ -182,18 +167,11 @@ pub async fn handle(world: Arc<World>, req: LambdaRequest<'_>) -> Response {
 
 async fn answer(
     world: &Arc<World>,
-    req: &LambdaRequest<'_>,
+    req: &ReceivedRequest<'_>,
     segments: &[&str],
     rid: &str,
 ) -> Result<Response, ApiError> {
-    let signed = SignedRequest {
-        method: req.method,
-        raw_path: req.raw_path,
-        raw_query: req.raw_query,
-        headers: req.headers,
-        body: &req.body,
-    };
-    let caller = world.authenticate(&signed, "lambda").map_err(|f| auth_error(&f))?;
+    let caller = world.authenticate(req, "lambda").map_err(|f| auth_error(&f))?;
     let query_qualifier = form_urlencoded::parse(req.raw_query.as_bytes())
         .find(|(k, _)| k == "Qualifier")
         .map(|(_, v)| v.into_owned());
@@ -566,7 +544,7 @@ async fn invoke(
     world: &Arc<World>,
     caller: &Caller,
     fref: FunctionRef,
-    req: &LambdaRequest<'_>,
+    req: &ReceivedRequest<'_>,
     rid: &str,
 ) -> Result<Response, ApiError> {
     let header = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());

@@ -2,9 +2,9 @@
 //! Lambda API or the control API, reading each body once with a hard cap.
 
 use crate::local::errors::ApiError;
-use crate::local::lambda_api::{self, LambdaRequest};
+use crate::local::lambda_api;
 use crate::local::scenario::Scenario;
-use crate::local::sigv4::SignedRequest;
+use crate::local::sigv4::ReceivedRequest;
 use crate::local::world::{request_id, World};
 use crate::local::{control, sts};
 use axum::body::Body;
@@ -114,24 +114,17 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
     };
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or_default();
+    let req = ReceivedRequest {
+        method: parts.method.as_str(),
+        raw_path: path,
+        raw_query: query,
+        headers: &parts.headers,
+        body,
+    };
     if path.starts_with("/2015-03-31/functions/") {
-        let req = LambdaRequest {
-            method: parts.method.as_str(),
-            raw_path: path,
-            raw_query: query,
-            headers: &parts.headers,
-            body,
-        };
         return lambda_api::handle(world, req).await;
     }
     if path == "/" {
-        let req = SignedRequest {
-            method: parts.method.as_str(),
-            raw_path: path,
-            raw_query: query,
-            headers: &parts.headers,
-            body: &body,
-        };
         return sts::handle(&world, &req).await;
     }
     ApiError::new(

@@ -4,19 +4,14 @@
 //! compares signatures. Its tests sign with the aws-sigv4 crate; `tests/local_*.rs` with the
 //! real SDK clients.
 
+use crate::core::sigv4::{self, hex64, UNRESERVED, UNRESERVED_AND_SLASH};
 use crate::local::clock;
 use axum::http::{HeaderMap, HeaderName};
-use hmac::{Hmac, Mac};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use bytes::Bytes;
+use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::RwLock;
-
-/// The characters SigV4 leaves unencoded: `A-Za-z0-9-_.~`.
-const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
-/// The same, keeping `/` (for the canonical URI).
-const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
 
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
@@ -153,7 +148,7 @@ fn write_canonical_uri(out: &mut impl CanonicalOut, raw_path: &str) {
     if raw_path.is_empty() {
         return out.put("/");
     }
-    for piece in utf8_percent_encode(raw_path, SIGV4_PATH_SET) {
+    for piece in utf8_percent_encode(raw_path, UNRESERVED_AND_SLASH) {
         out.put(piece);
     }
 }
@@ -166,8 +161,8 @@ pub fn canonical_query(raw_query: &str) -> String {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
         .map(|(k, v)| {
             (
-                utf8_percent_encode(&k, SIGV4_SET).to_string(),
-                utf8_percent_encode(&v, SIGV4_SET).to_string(),
+                utf8_percent_encode(&k, UNRESERVED).to_string(),
+                utf8_percent_encode(&v, UNRESERVED).to_string(),
             )
         })
         .collect();
@@ -191,60 +186,27 @@ fn write_canonical_header_value(out: &mut impl CanonicalOut, headers: &HeaderMap
         if i > 0 {
             out.put(",");
         }
-        let text = String::from_utf8_lossy(v.as_bytes());
-        // Trimmed, the text starts and ends with a word: the words joined by single spaces.
-        let mut words = text.trim().split(' ').filter(|w| !w.is_empty());
-        if let Some(first) = words.next() {
-            out.put(first);
-            for w in words {
-                out.put(" ");
-                out.put(w);
-            }
-        }
+        sigv4::write_trimmed(String::from_utf8_lossy(v.as_bytes()).trim(), |s| out.put(s));
     }
 }
 
-/// The canonical request.
-pub fn canonical_request(
-    method: &str,
-    raw_path: &str,
-    raw_query: &str,
-    headers: &HeaderMap,
-    signed_headers: &str,
-    payload_hash: &str,
-) -> String {
-    let mut out = String::with_capacity(512);
-    write_canonical_request(
-        &mut out,
-        method,
-        raw_path,
-        raw_query,
-        headers,
-        signed_headers,
-        payload_hash,
-    );
-    out
-}
-
+/// The canonical request of `req` (signing `signed_headers`), written to `out`.
 fn write_canonical_request(
     out: &mut impl CanonicalOut,
-    method: &str,
-    raw_path: &str,
-    raw_query: &str,
-    headers: &HeaderMap,
+    req: &ReceivedRequest<'_>,
     signed_headers: &str,
     payload_hash: &str,
 ) {
-    out.put(method);
+    out.put(req.method);
     out.put("\n");
-    write_canonical_uri(out, raw_path);
+    write_canonical_uri(out, req.raw_path);
     out.put("\n");
-    out.put(&canonical_query(raw_query));
+    out.put(&canonical_query(req.raw_query));
     out.put("\n");
     for name in signed_headers.split(';') {
         out.put(name);
         out.put(":");
-        write_canonical_header_value(out, headers, name);
+        write_canonical_header_value(out, req.headers, name);
         out.put("\n");
     }
     out.put("\n");
@@ -258,36 +220,13 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// Lowercase hex of a 32-byte digest, without allocating.
-fn hex32(digest: &[u8]) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    hex::encode_to_slice(digest, &mut out).expect("a 32-byte digest is 64 hex digits");
-    out
-}
-
 fn ascii(hex: &[u8; 64]) -> &str {
     std::str::from_utf8(hex).expect("hex digits are ASCII")
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[]).expect("empty HMAC key is valid"));
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
 /// The SigV4 signing key of `secret` for the header's scope.
 pub fn signing_key(secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), header.date.as_bytes());
-    let k_region = hmac(&k_date, header.region.as_bytes());
-    let k_service = hmac(&k_region, header.service.as_bytes());
-    hmac(&k_service, b"aws4_request")
-}
-
-/// The signature of `string_to_sign` with the key derived from `secret` and the scope.
-pub fn signature(secret: &str, header: &AuthHeader<'_>, string_to_sign: &str) -> String {
-    hex::encode(hmac(&signing_key(secret, header), string_to_sign.as_bytes()))
+    sigv4::signing_key(secret, header.date.as_bytes(), header.region, header.service)
 }
 
 /// Signing keys by access key id and scope, so a busy key costs one HMAC per request instead
@@ -340,19 +279,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// What the verifier needs from the request.
+/// A request as it arrived on the wire: what the verifier checks and the Lambda and STS
+/// handlers answer.
 #[derive(Debug)]
-pub struct SignedRequest<'a> {
-    /// HTTP method.
+pub struct ReceivedRequest<'a> {
     pub method: &'a str,
-    /// Path as sent (still percent-encoded).
+    /// The path as sent (still percent-encoded).
     pub raw_path: &'a str,
-    /// Query as sent, without `?`.
+    /// The query as sent, without `?`.
     pub raw_query: &'a str,
-    /// Headers as sent.
     pub headers: &'a HeaderMap,
-    /// Body.
-    pub body: &'a [u8],
+    pub body: Bytes,
 }
 
 /// The secret (and session token, for temporary keys) behind an access key id.
@@ -369,7 +306,7 @@ pub struct KeySecret<'a> {
 /// Check the request's signature. `lookup` gives the secret of an access key id; the caller
 /// checks the session's expiry afterwards. `real_now_s` is real (not advanced) time.
 pub fn verify<'h>(
-    req: &SignedRequest<'h>,
+    req: &ReceivedRequest<'h>,
     header: &AuthHeader<'_>,
     key: KeySecret<'_>,
     real_now_s: i64,
@@ -419,40 +356,21 @@ pub fn verify<'h>(
     // The payload's hash is always the body's own: Lambda and STS sign payloads (only S3
     // accepts UNSIGNED-PAYLOAD), so a body changed after signing breaks the signature whatever
     // `x-amz-content-sha256` claims.
-    let body_hash = hex32(&Sha256::digest(req.body));
+    let body_hash = hex64(&Sha256::digest(&req.body));
     let payload_hash = ascii(&body_hash);
     let mut creq = Sha256::new();
-    write_canonical_request(
-        &mut creq,
-        req.method,
-        req.raw_path,
-        req.raw_query,
-        req.headers,
-        header.signed_headers,
-        payload_hash,
-    );
-    let creq_hash = hex32(&creq.finalize());
+    write_canonical_request(&mut creq, req, header.signed_headers, payload_hash);
+    let creq_hash = hex64(&creq.finalize());
     let signing = match key.cache {
         Some(cache) => cache.key(key.secret, header),
         None => signing_key(key.secret, header),
     };
-    // The string to sign, fed to the HMAC as it is written.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&signing).expect("HMAC accepts keys of any length");
-    for part in [
-        "AWS4-HMAC-SHA256\n",
+    let expected = sigv4::signature(
+        &signing,
         amz_date,
-        "\n",
-        header.date,
-        "/",
-        header.region,
-        "/",
-        header.service,
-        "/aws4_request\n",
-        ascii(&creq_hash),
-    ] {
-        mac.update(part.as_bytes());
-    }
-    let expected = hex32(&mac.finalize().into_bytes());
+        [header.date, header.region, header.service],
+        &creq_hash,
+    );
     if constant_time_eq(&expected, header.signature.as_bytes()) {
         Ok(())
     } else {
@@ -513,12 +431,12 @@ mod tests {
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let auth = headers.get("authorization").unwrap().to_str().unwrap();
         let header = parse_authorization(auth)?;
-        let req = SignedRequest {
+        let req = ReceivedRequest {
             method,
             raw_path: path,
             raw_query: query,
             headers,
-            body,
+            body: Bytes::copy_from_slice(body),
         };
         let uncached = verify(
             &req,

@@ -6,7 +6,7 @@
 use crate::local::clock;
 use crate::local::errors::{xml_escape, StsError};
 use crate::local::iam::{self, Caller, Query, Verdict};
-use crate::local::sigv4::{AuthFailure, SignedRequest};
+use crate::local::sigv4::{AuthFailure, ReceivedRequest};
 use crate::local::world::{request_id, World};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,14 +40,14 @@ fn xml_response(action: &str, result: &str, request_id: &str) -> Response {
 
 /// Answer one STS request: an injected fault for its action (`/_local/faults` with
 /// `"action": "sts:AssumeRole"`), else the action itself. Every error answer is counted.
-pub async fn handle(world: &World, req: &SignedRequest<'_>) -> Response {
+pub async fn handle(world: &World, req: &ReceivedRequest<'_>) -> Response {
     let rid = request_id();
     let result = match world.authenticate(req, "sts") {
         Err(f) => Err(auth_error(&f)),
         Ok(caller) => {
             let mut params: HashMap<String, String> =
                 form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
-            params.extend(form_urlencoded::parse(req.body).into_owned());
+            params.extend(form_urlencoded::parse(&req.body).into_owned());
             let action = params.get("Action").map(String::as_str).unwrap_or_default();
             match world.faults.check_sts(&format!("sts:{action}")) {
                 Some(inj) => {

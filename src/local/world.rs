@@ -10,7 +10,7 @@ use crate::local::function::{FunctionRuntime, NetConfig};
 use crate::local::hyperplane::Hyperplane;
 use crate::local::iam::{Caller, PolicyDocument};
 use crate::local::scenario::{Scenario, ScheduledUpdate, Secret};
-use crate::local::sigv4::{self, AuthFailure, KeySecret, SignedRequest};
+use crate::local::sigv4::{self, AuthFailure, KeySecret, ReceivedRequest};
 use crate::local::stats::{Counters, Stats};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -275,7 +275,7 @@ impl World {
 
     /// Check the request's SigV4 signature and name its caller. `service` is the signing
     /// name the endpoint expects.
-    pub fn authenticate(&self, req: &SignedRequest<'_>, service: &str) -> Result<Arc<Caller>, AuthFailure> {
+    pub fn authenticate(&self, req: &ReceivedRequest<'_>, service: &str) -> Result<Arc<Caller>, AuthFailure> {
         let auth = req.headers.get("authorization").ok_or(AuthFailure::Missing)?;
         let auth = auth.to_str().map_err(|_| AuthFailure::Missing)?;
         let header = sigv4::parse_authorization(auth)?;

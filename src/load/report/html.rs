@@ -2,7 +2,6 @@
 //! readable offline. Per phase: outcomes stacked per second with the intended rate, latency
 //! percentiles over time, target-side gauges, and the latency distribution.
 
-use crate::core::classify::Class;
 use crate::load::stats::{PhaseReport, Report};
 use std::fmt::Write;
 
@@ -92,17 +91,7 @@ fn comparison(h: &mut String, phases: &[PhaseReport]) {
             class.name()
         );
         for p in phases {
-            let fin = p.classes.iter().find(|c| c.class == class).map_or(0, |c| c.count);
-            let att = p
-                .attempt_classes
-                .iter()
-                .find(|a| a.class == class)
-                .map_or(0, |a| a.count);
-            if class == Class::Ok || att == fin {
-                let _ = write!(h, "<td>{fin}</td>");
-            } else {
-                let _ = write!(h, "<td>{fin} ({att})</td>");
-            }
+            let _ = write!(h, "<td>{}</td>", super::comparison_cell(p, class));
         }
         h.push_str("</tr>");
     }
@@ -268,6 +257,25 @@ fn nice(max: f64) -> f64 {
     10.0 * mag
 }
 
+/// A line through one value a second (none: no point that second), drawn with `style`.
+fn polyline(h: &mut String, values: impl Iterator<Item = Option<f64>>, seconds: f64, y_max: f64, style: &str) {
+    let (pw, ph) = (W - L - R, H - T - B);
+    let bw = pw / seconds;
+    let points: Vec<String> = values
+        .enumerate()
+        .filter_map(|(i, v)| {
+            Some(format!(
+                "{:.1},{:.1}",
+                L + bw * (i as f64 + 0.5),
+                T + ph - ph * v? / y_max
+            ))
+        })
+        .collect();
+    if !points.is_empty() {
+        let _ = write!(h, r#"<polyline points="{}" fill="none" {style}/>"#, points.join(" "));
+    }
+}
+
 fn legend(h: &mut String, items: &[(String, &str)]) {
     let mut x = L + 4.0;
     for (name, col) in items {
@@ -325,22 +333,14 @@ fn outcomes_chart(h: &mut String, p: &PhaseReport) {
             );
         }
     }
-    let pts: Vec<String> = p
-        .series
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            s.intended_rate
-                .map(|r| format!("{:.1},{:.1}", L + bw * (i as f64 + 0.5), T + ph - ph * r / y_max))
-        })
-        .collect();
-    if !pts.is_empty() {
-        let _ = write!(
-            h,
-            r##"<polyline points="{}" fill="none" stroke="#212121" stroke-width="1.5" stroke-dasharray="4 3"/>"##,
-            pts.join(" ")
-        );
-    }
+    let intended = p.series.iter().map(|s| s.intended_rate);
+    polyline(
+        h,
+        intended,
+        n,
+        y_max,
+        r##"stroke="#212121" stroke-width="1.5" stroke-dasharray="4 3""##,
+    );
     let items: Vec<(String, &str)> = classes
         .iter()
         .filter(|c| *c != "cancelled" || p.cancelled > 0)
@@ -354,30 +354,10 @@ fn latency_chart(h: &mut String, p: &PhaseReport) {
     let n = p.series.len().max(1) as f64;
     let y_max = nice(p.series.iter().filter_map(|s| s.p99_ms).fold(0.0, f64::max));
     frame(h, "Latency per second (corrected)", n, y_max, "second", "ms");
-    let (pw, ph) = (W - L - R, H - T - B);
-    let bw = pw / n;
-    for (pick, col) in [(0usize, P50), (1usize, P99)] {
-        let pts: Vec<String> = p
-            .series
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let v = if pick == 0 { s.p50_ms } else { s.p99_ms }?;
-                Some(format!(
-                    "{:.1},{:.1}",
-                    L + bw * (i as f64 + 0.5),
-                    T + ph - ph * v / y_max
-                ))
-            })
-            .collect();
-        if !pts.is_empty() {
-            let _ = write!(
-                h,
-                r#"<polyline points="{}" fill="none" stroke="{col}" stroke-width="2.5"/>"#,
-                pts.join(" ")
-            );
-        }
-    }
+    let p50 = p.series.iter().map(|s| s.p50_ms);
+    polyline(h, p50, n, y_max, &format!(r#"stroke="{P50}" stroke-width="2.5""#));
+    let p99 = p.series.iter().map(|s| s.p99_ms);
+    polyline(h, p99, n, y_max, &format!(r#"stroke="{P99}" stroke-width="2.5""#));
     legend(h, &[("p50".into(), P50), ("p99".into(), P99)]);
     h.push_str("</svg>");
 }
@@ -386,32 +366,12 @@ fn gauges_chart(h: &mut String, p: &PhaseReport) {
     let n = p.series.len().max(1) as f64;
     let y_max = nice(p.gauges_peak.values().copied().max().unwrap_or(1) as f64);
     frame(h, "Account 2 gauges (sampled each second)", n, y_max, "second", "count");
-    let (pw, ph) = (W - L - R, H - T - B);
-    let bw = pw / n;
     let palette = ["#6a1b9a", "#00838f", "#f9a825", "#5d4037"];
     let mut items = Vec::new();
     for (k, name) in p.gauges_peak.keys().enumerate() {
         let col = palette[k % palette.len()];
-        let pts: Vec<String> = p
-            .series
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let v = *s.gauges.get(name)? as f64;
-                Some(format!(
-                    "{:.1},{:.1}",
-                    L + bw * (i as f64 + 0.5),
-                    T + ph - ph * v / y_max
-                ))
-            })
-            .collect();
-        if !pts.is_empty() {
-            let _ = write!(
-                h,
-                r#"<polyline points="{}" fill="none" stroke="{col}" stroke-width="2"/>"#,
-                pts.join(" ")
-            );
-        }
+        let values = p.series.iter().map(|s| s.gauges.get(name).map(|v| *v as f64));
+        polyline(h, values, n, y_max, &format!(r#"stroke="{col}" stroke-width="2""#));
         items.push((name.clone(), col));
     }
     legend(h, &items);

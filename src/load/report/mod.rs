@@ -5,13 +5,12 @@
 pub mod html;
 pub mod text;
 
-use crate::load::stats::Report;
+use crate::core::classify::Class;
+use crate::load::stats::{PhaseReport, Report};
+use std::collections::BTreeSet;
 
-/// The JSON report, pretty-printed.
 /// Every class a comparison of phases shows: final outcomes and failed attempts of any phase.
-pub fn compared_classes(
-    phases: &[crate::load::stats::PhaseReport],
-) -> std::collections::BTreeSet<crate::core::classify::Class> {
+pub fn compared_classes(phases: &[PhaseReport]) -> BTreeSet<Class> {
     phases
         .iter()
         .flat_map(|p| {
@@ -23,17 +22,34 @@ pub fn compared_classes(
         .collect()
 }
 
+/// A phase's cell in the comparison: the invokes that ended in `class`, and beside them in
+/// brackets the attempts that met it when retries hid some (`3 (41)`).
+pub fn comparison_cell(p: &PhaseReport, class: Class) -> String {
+    let finals = p.classes.iter().find(|c| c.class == class).map_or(0, |c| c.count);
+    let attempts = p
+        .attempt_classes
+        .iter()
+        .find(|a| a.class == class)
+        .map_or(0, |a| a.count);
+    if class == Class::Ok || attempts == finals {
+        finals.to_string()
+    } else {
+        format!("{finals} ({attempts})")
+    }
+}
+
+/// The JSON report, pretty-printed.
 pub fn json(r: &Report) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 /// Where a phase breaks: each failure class with the second it first appeared and the
 /// requests sent in that second, earliest first.
-pub fn breaks(p: &crate::load::stats::PhaseReport) -> Vec<(crate::core::classify::Class, u64, u64)> {
+pub fn breaks(p: &PhaseReport) -> Vec<(Class, u64, u64)> {
     let mut v: Vec<_> = p
         .classes
         .iter()
-        .filter(|c| c.class != crate::core::classify::Class::Ok)
+        .filter(|c| c.class != Class::Ok)
         .filter_map(|c| Some((c.class, c.first_second?, c.rate_at_first.unwrap_or(0))))
         .collect();
     v.sort_by_key(|(c, s, _)| (*s, *c));
@@ -41,7 +57,7 @@ pub fn breaks(p: &crate::load::stats::PhaseReport) -> Vec<(crate::core::classify
 }
 
 /// `breaks` in words: `throttled at 2s (79 sent/s) → eni_limit at 2s (79 sent/s)`.
-pub fn breaks_line(p: &crate::load::stats::PhaseReport) -> Option<String> {
+pub fn breaks_line(p: &PhaseReport) -> Option<String> {
     let b = breaks(p);
     (!b.is_empty()).then(|| {
         b.iter()

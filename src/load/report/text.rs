@@ -249,18 +249,7 @@ fn comparison(out: &mut String, phases: &[PhaseReport]) {
     for class in classes {
         let mut line = format!("  {:<24}", class.name());
         for p in phases {
-            let fin = p.classes.iter().find(|c| c.class == class).map_or(0, |c| c.count);
-            let att = p
-                .attempt_classes
-                .iter()
-                .find(|a| a.class == class)
-                .map_or(0, |a| a.count);
-            let cell = if class == Class::Ok || att == fin {
-                fin.to_string()
-            } else {
-                format!("{fin} ({att})")
-            };
-            let _ = write!(line, " {cell:>22}");
+            let _ = write!(line, " {:>22}", super::comparison_cell(p, class));
         }
         let _ = writeln!(out, "{line}");
     }
