@@ -353,7 +353,7 @@ fn core(iterations: u64) {
         let runner = Runner::new(RetryPolicy::default(), Arc::new(RetryBudget::new(500)));
         let canned = Canned(raw);
         let mut metrics = Metrics::new();
-        metrics.add(&LoadRecord::phase(0, PhaseInfo::default()));
+        metrics.add(&LoadRecord::phase_start(0, PhaseInfo::default()));
         let run = |n: u64, metrics: &mut Metrics| {
             rt.block_on(async {
                 for seq in 0..n {

@@ -8,7 +8,7 @@ use crate::cli::target::TargetArgs;
 use crate::cli::{report, seconds, CliError, ValueError};
 use crate::core::arn::FunctionArn;
 use crate::core::invocation::InvocationType;
-use crate::load::engine::{Model, Payloads, StopRules};
+use crate::load::engine::{stop_signal, Model, Payloads, StopRules};
 use crate::load::job::{self, Job, Place, Via, DEFAULT_PAYLOAD, DEFAULT_RAMP};
 use crate::load::pacing::{parse_duration, Pacing};
 use crate::load::record::EndReason;
@@ -16,7 +16,6 @@ use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// Load-test the cross-account invoke path and report where it breaks.
 ///
@@ -340,12 +339,11 @@ pub async fn run(args: LoadArgs) -> Result<u8, CliError> {
     crate::adapters::logging::init_cli();
     let job = args.job(config::process_env)?;
     // Ctrl-C once: stop gracefully; twice: abandon what is in flight.
-    let (stop_tx, stop_rx) = watch::channel(0u8);
+    let (stop_tx, stop_rx) = stop_signal();
     let signals = tokio::spawn(async move {
-        let mut level = 0u8;
         while tokio::signal::ctrl_c().await.is_ok() {
-            level = level.saturating_add(1);
-            if stop_tx.send(level).is_err() {
+            let next = stop_tx.borrow().escalate();
+            if stop_tx.send(next).is_err() {
                 break;
             }
         }

@@ -2,7 +2,7 @@
 //! progress line (indicatif on stderr, drawn only when stderr is a terminal).
 
 use crate::core::classify::Class;
-use crate::load::record::{Kind, LoadRecord};
+use crate::load::record::LoadRecord;
 use crate::load::stats::Metrics;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -168,14 +168,12 @@ impl Progress {
     }
 
     fn take(&mut self, r: &LoadRecord) {
-        match r.kind {
-            Kind::Invoke => {
+        match r {
+            LoadRecord::Invoke(i) => {
                 self.sent += 1;
-                if let Some(c) = r.class {
-                    *self.classes.entry(c).or_default() += 1;
-                }
+                *self.classes.entry(i.class).or_default() += 1;
             }
-            Kind::Cancelled => {
+            LoadRecord::Cancelled { .. } => {
                 self.sent += 1;
                 self.cancelled += 1;
             }

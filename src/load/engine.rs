@@ -8,7 +8,7 @@
 use crate::core::classify::Class;
 use crate::core::record::InvokeRecord;
 use crate::load::pacing::Pacing;
-use crate::load::record::{EndReason, Kind, LoadRecord, PhaseInfo};
+use crate::load::record::{EndReason, LoadRecord, PhaseInfo};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -137,8 +137,35 @@ impl PhasePlan {
     }
 }
 
-/// Stop requests from outside (Ctrl-C): 0 run, 1 stop gracefully, 2 stop now.
-pub type StopSignal = watch::Receiver<u8>;
+/// A stop asked from outside (Ctrl-C once, then again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Stop {
+    /// Go on.
+    #[default]
+    Run,
+    /// Send no more; requests in flight may finish within the grace period.
+    Graceful,
+    /// Send no more and abandon what is in flight.
+    Now,
+}
+
+impl Stop {
+    /// One more Ctrl-C.
+    pub fn escalate(self) -> Stop {
+        match self {
+            Stop::Run => Stop::Graceful,
+            Stop::Graceful | Stop::Now => Stop::Now,
+        }
+    }
+}
+
+/// Where a run hears [`Stop`] requests.
+pub type StopSignal = watch::Receiver<Stop>;
+
+/// A stop signal that never asks to stop (and its sender, to keep it open or to use it).
+pub fn stop_signal() -> (watch::Sender<Stop>, StopSignal) {
+    watch::channel(Stop::Run)
+}
 
 /// What a phase did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -181,14 +208,14 @@ pub async fn run_phase<T: Sender>(
     mut stop_signal: StopSignal,
     sink: &mut (dyn FnMut(&LoadRecord) + Send),
 ) -> PhaseOutcome {
-    sink(&LoadRecord::phase(phase, plan.info()));
+    sink(&LoadRecord::phase_start(phase, plan.info()));
     let start = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<LoadRecord>>();
     let mut tasks = JoinSet::new();
     let mut tally = Tally::default();
     let mut end: Option<EndReason> = None;
     let mut signal_alive = true;
-    let mut level = 0u8;
+    let mut level = Stop::Run;
     let mut sampler = Sampler {
         gauges,
         next: start,
@@ -224,7 +251,7 @@ pub async fn run_phase<T: Sender>(
                     Ok(()) => level = *stop_signal.borrow_and_update(),
                     Err(_) => signal_alive = false,
                 }
-                if level >= 1 {
+                if level >= Stop::Graceful {
                     end = Some(EndReason::Interrupted);
                 }
             }
@@ -265,7 +292,7 @@ pub async fn run_phase<T: Sender>(
     // Stopping: what is in flight may finish within the grace period; the rest is cancelled.
     let mut grace_end = Instant::now() + plan.grace;
     let mut aborted = false;
-    if level >= 2 {
+    if level == Stop::Now {
         grace_end = Instant::now();
     }
     while tally.in_flight > 0 {
@@ -277,7 +304,7 @@ pub async fn run_phase<T: Sender>(
                     Ok(()) => level = *stop_signal.borrow_and_update(),
                     Err(_) => signal_alive = false,
                 }
-                if level >= 2 {
+                if level == Stop::Now {
                     // A second Ctrl-C: abandon what is in flight now.
                     grace_end = Instant::now();
                 }
@@ -317,15 +344,15 @@ struct Tally {
 impl Tally {
     fn take(&mut self, batch: &[LoadRecord], sink: &mut (dyn FnMut(&LoadRecord) + Send)) {
         for r in batch {
-            match r.kind {
-                Kind::Invoke => {
+            match r {
+                LoadRecord::Invoke(i) => {
                     self.in_flight -= 1;
                     self.completed += 1;
-                    if r.class != Some(Class::Ok) {
+                    if i.class != Class::Ok {
                         self.errors += 1;
                     }
                 }
-                Kind::Cancelled => self.in_flight -= 1,
+                LoadRecord::Cancelled { .. } => self.in_flight -= 1,
                 _ => {}
             }
             sink(r);

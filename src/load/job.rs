@@ -13,7 +13,7 @@ use crate::core::invocation::InvocationType;
 use crate::core::retry::RetryPolicy;
 use crate::invoke::service::{Call, Service};
 use crate::load::collect::{Collector, RecordingError};
-use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, StopRules, StopSignal};
+use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, Stop, StopRules, StopSignal};
 use crate::load::record::{EndReason, LoadRecord, RunInfo};
 use crate::load::senders::{DirectSender, HandlerSender};
 use crate::load::stats::Report;
@@ -171,8 +171,7 @@ enum Started {
     Aws,
 }
 
-/// Run the job until its phases end or `stop` says so (1: stop sending and let requests in
-/// flight finish within the grace period; 2: abandon them).
+/// Run the job until its phases end or `stop` says so.
 pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
     let (place, settings, names) = start(&job).await?;
     let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
@@ -185,7 +184,7 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
     let mut end = EndReason::Completed;
     let mut worker_failures = Vec::new();
     for (i, (name, retries)) in job.phases.iter().enumerate() {
-        if *stop.borrow() >= 1 {
+        if *stop.borrow() != Stop::Run {
             break;
         }
         let phase = i as u32;
@@ -589,7 +588,7 @@ async fn worker_phase(
         max_in_flight: job.max_in_flight,
         deadline_ms: job.deadline.as_millis() as u64,
     };
-    collector.take(&LoadRecord::phase(phase, plan.info()));
+    collector.take(&LoadRecord::phase_start(phase, plan.info()));
     let (answers, failed) = fan_out(Arc::clone(invoker), whole.split(&job.model, workers)).await;
     let mut end = EndReason::Completed;
     for a in &answers {

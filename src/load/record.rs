@@ -10,26 +10,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// What a record stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// The run's header: what was run, how, when. Once, first.
-    Run,
-    /// A phase begins (e.g. "without retries", then "with retries").
-    Phase,
-    /// One attempt of an invoke (emitted before its invoke).
-    Attempt,
-    /// An invoke's final outcome, after every retry.
-    Invoke,
-    /// An invoke that was sent but had not finished when the run stopped and its grace ran out.
-    Cancelled,
-    /// Gauges sampled from the target side (the local endpoint) once a second.
-    Sample,
-    /// A phase ended: how long it ran and why it stopped.
-    PhaseEnd,
-}
-
 /// Why a phase stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,141 +72,155 @@ pub struct PhaseInfo {
     pub intended_rate: Vec<f64>,
 }
 
-/// One flat record. Which fields are set depends on `kind`; absent fields are left out of
-/// the JSON.
+/// One record, tagged on the wire by `kind` (`run`, `phase`, `attempt`, `invoke`,
+/// `cancelled`, `sample`, `phase_end`); every record names its phase (0-based).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadRecord {
-    pub kind: Kind,
-    /// The phase (0-based) the record belongs to.
-    #[serde(default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LoadRecord {
+    /// The run's header: what was run, how, when. Once, first.
+    Run {
+        #[serde(default)]
+        phase: u32,
+        run: RunInfo,
+    },
+    /// A phase begins (e.g. "without retries", then "with retries").
+    Phase { phase: u32, phase_info: PhaseInfo },
+    /// One attempt of an invoke (emitted before its invoke).
+    Attempt(AttemptLine),
+    /// An invoke's final outcome, after every retry.
+    Invoke(InvokeLine),
+    /// An invoke that was sent but had not finished when the run stopped and its grace ran out.
+    Cancelled {
+        phase: u32,
+        seq: u64,
+        intended_us: u64,
+        sent_us: u64,
+    },
+    /// Gauges sampled from the target side (the local endpoint) once a second.
+    Sample {
+        phase: u32,
+        #[serde(rename = "seq")]
+        second: u64,
+        /// When it was taken, from the phase's start.
+        #[serde(rename = "intended_us")]
+        at_us: u64,
+        /// Gauge name → value (e.g. `enis_in_use`, `concurrency_peak`).
+        gauges: BTreeMap<String, u64>,
+    },
+    /// A phase ended: how long it ran and why it stopped.
+    PhaseEnd {
+        phase: u32,
+        elapsed_us: u64,
+        /// Requests the engine sent (each comes back as one invoke or cancelled record).
+        sent: u64,
+        end: EndReason,
+    },
+}
+
+/// One attempt of an invoke. Times are from the phase's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptLine {
     pub phase: u32,
-    /// The request's number within its phase (attempt, invoke, cancelled); the second for a sample.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// Invoke, cancelled: the configured target's name (when a run spreads over several).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// When the request was due, from the phase's start (the schedule's time, not the send's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intended_us: Option<u64>,
-    /// When it was actually sent, from the phase's start (attempt: that attempt's start).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_us: Option<u64>,
-    /// Invoke: from the intended time to the final answer (coordinated omission corrected).
-    /// Attempt: that attempt's own time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_us: Option<u64>,
-    /// Invoke: from the actual send to the final answer (what a naive tool reports).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_us: Option<u64>,
-    /// Attempt: its number (1-based).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attempt: Option<u32>,
-    /// Invoke: attempts made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attempts: Option<u32>,
-    /// Attempt: the retry wait before it. Invoke: all retry waits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wait_us: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class: Option<Class>,
+    /// The request's number within its phase.
+    pub seq: u64,
+    /// When its request was due.
+    pub intended_us: u64,
+    /// When this attempt started.
+    pub sent_us: u64,
+    /// This attempt's own time.
+    pub latency_us: u64,
+    /// 1-based.
+    pub attempt: u32,
+    /// The retry wait before it.
+    pub wait_us: u64,
+    pub class: Class,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+}
+
+/// An invoke's final outcome. Times are from the phase's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvokeLine {
+    pub phase: u32,
+    /// The request's number within its phase.
+    pub seq: u64,
+    /// The configured target's name (when a run spreads over several).
+    #[serde(default)]
+    pub target: String,
+    /// When the request was due (the schedule's time, not the send's).
+    pub intended_us: u64,
+    pub sent_us: u64,
+    /// From the intended time to the final answer (coordinated omission corrected).
+    pub latency_us: u64,
+    /// From the actual send to the final answer (what a naive tool reports).
+    pub service_us: u64,
+    pub attempts: u32,
+    /// All retry waits.
+    pub wait_us: u64,
+    pub class: Class,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop: Option<StopReason>,
-    /// Sample: gauge name → value (e.g. `enis_in_use`, `concurrency_peak`).
+    pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gauges: Option<BTreeMap<String, u64>>,
-    /// Phase end: how long the phase ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub elapsed_us: Option<u64>,
-    /// Phase end: requests the engine sent (each must come back as one invoke or cancelled record).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent: Option<u64>,
-    /// Phase end: why it stopped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end: Option<EndReason>,
-    /// Run header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<RunInfo>,
-    /// Phase header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase_info: Option<PhaseInfo>,
+    pub error_code: Option<String>,
+    pub stop: StopReason,
 }
 
 impl LoadRecord {
-    /// An empty record of a kind.
-    pub fn new(kind: Kind, phase: u32) -> LoadRecord {
-        LoadRecord {
-            kind,
-            phase,
-            seq: None,
-            target: None,
-            intended_us: None,
-            sent_us: None,
-            latency_us: None,
-            service_us: None,
-            attempt: None,
-            attempts: None,
-            wait_us: None,
-            class: None,
-            status: None,
-            error_code: None,
-            stop: None,
-            gauges: None,
-            elapsed_us: None,
-            sent: None,
-            end: None,
-            run: None,
-            phase_info: None,
+    /// The phase (0-based) the record belongs to.
+    pub fn phase(&self) -> u32 {
+        match self {
+            LoadRecord::Run { phase, .. }
+            | LoadRecord::Phase { phase, .. }
+            | LoadRecord::Cancelled { phase, .. }
+            | LoadRecord::Sample { phase, .. }
+            | LoadRecord::PhaseEnd { phase, .. } => *phase,
+            LoadRecord::Attempt(a) => a.phase,
+            LoadRecord::Invoke(i) => i.phase,
         }
     }
 
     /// The run header.
     pub fn run(info: RunInfo) -> LoadRecord {
-        LoadRecord {
-            run: Some(info),
-            ..LoadRecord::new(Kind::Run, 0)
-        }
+        LoadRecord::Run { phase: 0, run: info }
     }
 
     /// A phase header.
-    pub fn phase(phase: u32, info: PhaseInfo) -> LoadRecord {
-        LoadRecord {
-            phase_info: Some(info),
-            ..LoadRecord::new(Kind::Phase, phase)
+    pub fn phase_start(phase: u32, info: PhaseInfo) -> LoadRecord {
+        LoadRecord::Phase {
+            phase,
+            phase_info: info,
         }
     }
 
     /// A phase's end.
     pub fn phase_end(phase: u32, elapsed: Duration, sent: u64, end: EndReason) -> LoadRecord {
-        LoadRecord {
-            elapsed_us: Some(us(elapsed)),
-            sent: Some(sent),
-            end: Some(end),
-            ..LoadRecord::new(Kind::PhaseEnd, phase)
+        LoadRecord::PhaseEnd {
+            phase,
+            elapsed_us: us(elapsed),
+            sent,
+            end,
         }
     }
 
     /// A request that was sent and then abandoned at stop.
     pub fn cancelled(phase: u32, seq: u64, intended: Duration, sent: Duration) -> LoadRecord {
-        LoadRecord {
-            seq: Some(seq),
-            intended_us: Some(us(intended)),
-            sent_us: Some(us(sent)),
-            ..LoadRecord::new(Kind::Cancelled, phase)
+        LoadRecord::Cancelled {
+            phase,
+            seq,
+            intended_us: us(intended),
+            sent_us: us(sent),
         }
     }
 
     /// A sample of target-side gauges at `at` into the phase.
     pub fn sample(phase: u32, second: u64, at: Duration, gauges: BTreeMap<String, u64>) -> LoadRecord {
-        LoadRecord {
-            seq: Some(second),
-            intended_us: Some(us(at)),
-            gauges: Some(gauges),
-            ..LoadRecord::new(Kind::Sample, phase)
+        LoadRecord::Sample {
+            phase,
+            second,
+            at_us: us(at),
+            gauges,
         }
     }
 
@@ -248,35 +242,35 @@ impl LoadRecord {
             let latency = ms_to_us(a.latency_ms);
             at += wait;
             waits += wait;
-            out.push(LoadRecord {
-                seq: Some(seq),
-                intended_us: Some(us(intended)),
-                sent_us: Some(at),
-                latency_us: Some(latency),
-                attempt: Some(a.attempt),
-                wait_us: Some(wait),
-                class: Some(a.class),
+            out.push(LoadRecord::Attempt(AttemptLine {
+                phase,
+                seq,
+                intended_us: us(intended),
+                sent_us: at,
+                latency_us: latency,
+                attempt: a.attempt,
+                wait_us: wait,
+                class: a.class,
                 status: a.status,
                 error_code: a.error_code.clone(),
-                ..LoadRecord::new(Kind::Attempt, phase)
-            });
+            }));
             at += latency;
         }
-        out.push(LoadRecord {
-            seq: Some(seq),
-            intended_us: Some(us(intended)),
-            sent_us: Some(us(sent)),
-            latency_us: Some(us(done.saturating_sub(intended))),
-            service_us: Some(us(done.saturating_sub(sent))),
-            attempts: Some(r.attempts),
-            wait_us: Some(waits),
-            class: Some(r.class()),
+        out.push(LoadRecord::Invoke(InvokeLine {
+            phase,
+            seq,
+            target: r.target.clone(),
+            intended_us: us(intended),
+            sent_us: us(sent),
+            latency_us: us(done.saturating_sub(intended)),
+            service_us: us(done.saturating_sub(sent)),
+            attempts: r.attempts,
+            wait_us: waits,
+            class: r.class(),
             status: r.outcome.status,
             error_code: r.outcome.error_code.clone(),
-            stop: Some(r.stop),
-            target: Some(r.target.clone()),
-            ..LoadRecord::new(Kind::Invoke, phase)
-        });
+            stop: r.stop,
+        }));
         out
     }
 }
@@ -300,18 +294,35 @@ mod tests {
 
     #[test]
     fn a_record_round_trips_through_ndjson_and_leaves_absent_fields_out() {
-        let r = LoadRecord {
-            seq: Some(3),
-            intended_us: Some(1_000),
-            latency_us: Some(12_345),
-            class: Some(Class::Ec2Throttled),
+        let r = LoadRecord::Invoke(InvokeLine {
+            phase: 1,
+            seq: 3,
+            target: "orders".into(),
+            intended_us: 1_000,
+            sent_us: 1_200,
+            latency_us: 12_345,
+            service_us: 12_145,
+            attempts: 1,
+            wait_us: 0,
+            class: Class::Ec2Throttled,
             status: Some(502),
             error_code: Some("EC2ThrottledException".into()),
-            ..LoadRecord::new(Kind::Invoke, 1)
-        };
+            stop: StopReason::RetriesDisabled,
+        });
         let line = serde_json::to_string(&r).unwrap();
-        assert!(!line.contains("gauges"), "{line}");
+        assert!(line.starts_with(r#"{"kind":"invoke","phase":1,"seq":3,"#), "{line}");
         assert!(line.contains(r#""class":"ec2_throttled""#), "{line}");
         assert_eq!(serde_json::from_str::<LoadRecord>(&line).unwrap(), r);
+        let sample = LoadRecord::sample(0, 2, Duration::from_secs(2), BTreeMap::new());
+        let line = serde_json::to_string(&sample).unwrap();
+        assert_eq!(
+            line,
+            r#"{"kind":"sample","phase":0,"seq":2,"intended_us":2000000,"gauges":{}}"#
+        );
+        let cancelled = serde_json::to_string(&LoadRecord::cancelled(0, 7, Duration::ZERO, Duration::ZERO)).unwrap();
+        assert!(
+            !cancelled.contains("class") && !cancelled.contains("status"),
+            "{cancelled}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! histograms in microseconds; nothing here knows of HTTP, the SDK or where records came from.
 
 use crate::core::classify::Class;
-use crate::load::record::{EndReason, Kind, LoadRecord, PhaseInfo, RunInfo};
+use crate::load::record::{EndReason, LoadRecord, PhaseInfo, RunInfo};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -112,51 +112,41 @@ impl PhaseMetrics {
         &mut self.seconds[i]
     }
 
-    fn spanned(&mut self, sent: Option<u64>) {
-        if let Some(t) = sent {
-            self.sent_span = Some(match self.sent_span {
-                None => (t, t),
-                Some((a, b)) => (a.min(t), b.max(t)),
-            });
-        }
+    fn spanned(&mut self, t: u64) {
+        self.sent_span = Some(match self.sent_span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
     }
 
     fn add(&mut self, r: &LoadRecord) {
-        let at = r.intended_us.unwrap_or(0);
-        if matches!(r.kind, Kind::Invoke | Kind::Cancelled) {
-            self.spanned(r.sent_us);
-        }
-        match r.kind {
-            Kind::Attempt => {
-                let Some(class) = r.class else { return };
-                *self.attempt_classes.entry(class).or_default() += 1;
-                if let Some(w) = r.wait_us.filter(|w| *w > 0) {
-                    self.waits.saturating_record(w.max(1));
+        match r {
+            LoadRecord::Attempt(a) => {
+                *self.attempt_classes.entry(a.class).or_default() += 1;
+                if a.wait_us > 0 {
+                    self.waits.saturating_record(a.wait_us);
                 }
-                *self.second(at).attempt_classes.entry(class).or_default() += 1;
+                *self.second(a.intended_us).attempt_classes.entry(a.class).or_default() += 1;
             }
-            Kind::Invoke => {
-                let Some(class) = r.class else { return };
-                let latency = r.latency_us.unwrap_or(0).max(1);
+            LoadRecord::Invoke(i) => {
+                self.spanned(i.sent_us);
+                let (at, class) = (i.intended_us, i.class);
+                let latency = i.latency_us.max(1);
                 *self.classes.entry(class).or_default() += 1;
-                if let Some(t) = &r.target {
-                    *self.targets.entry(t.clone()).or_default().entry(class).or_default() += 1;
-                }
+                *self
+                    .targets
+                    .entry(i.target.clone())
+                    .or_default()
+                    .entry(class)
+                    .or_default() += 1;
                 self.latency.saturating_record(latency);
-                self.service.saturating_record(r.service_us.unwrap_or(latency).max(1));
+                self.service.saturating_record(i.service_us.max(1));
                 self.by_class
                     .entry(class)
                     .or_insert_with(|| histogram(3))
                     .saturating_record(latency);
-                self.attempts
-                    .saturating_record(u64::from(r.attempts.unwrap_or(1)).max(1));
-                if let Some(stop) = r.stop {
-                    let name = serde_json::to_value(stop)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    *self.stops.entry(name).or_default() += 1;
-                }
+                self.attempts.saturating_record(u64::from(i.attempts).max(1));
+                *self.stops.entry(i.stop.name().to_string()).or_default() += 1;
                 self.last_us = self.last_us.max(at + latency);
                 let s = self.second(at);
                 s.sent += 1;
@@ -164,31 +154,33 @@ impl PhaseMetrics {
                 // Auto-resizing: `record` grows it (`saturating_record` would clamp to its size).
                 let _ = s.latency.record(latency.min(MAX_US));
             }
-            Kind::Cancelled => {
+            LoadRecord::Cancelled {
+                intended_us, sent_us, ..
+            } => {
+                self.spanned(*sent_us);
                 self.cancelled += 1;
-                let s = self.second(at);
+                let s = self.second(*intended_us);
                 s.sent += 1;
                 s.cancelled += 1;
             }
-            Kind::Sample => {
-                if let Some(g) = &r.gauges {
-                    let s = self.second(at);
-                    for (k, v) in g {
-                        let e = s.gauges.entry(k.clone()).or_default();
-                        *e = (*e).max(*v);
-                    }
+            LoadRecord::Sample { at_us, gauges, .. } => {
+                let s = self.second(*at_us);
+                for (k, v) in gauges {
+                    let e = s.gauges.entry(k.clone()).or_default();
+                    *e = (*e).max(*v);
                 }
             }
-            Kind::PhaseEnd => {
-                self.elapsed_us = self.elapsed_us.max(r.elapsed_us.unwrap_or(0));
-                self.sent = Some(self.sent.unwrap_or(0) + r.sent.unwrap_or(0));
+            LoadRecord::PhaseEnd {
+                elapsed_us, sent, end, ..
+            } => {
+                self.elapsed_us = self.elapsed_us.max(*elapsed_us);
+                self.sent = Some(self.sent.unwrap_or(0) + sent);
                 // Merged phases: the most severe reason wins (any early stop is early).
-                let end = r.end.unwrap_or(EndReason::Completed);
                 if self.end.is_none_or(|e| e == EndReason::Completed) {
-                    self.end = Some(end);
+                    self.end = Some(*end);
                 }
             }
-            Kind::Run | Kind::Phase => {}
+            LoadRecord::Run { .. } | LoadRecord::Phase { .. } => {}
         }
     }
 
@@ -228,8 +220,8 @@ impl PhaseMetrics {
         }
         self.last_us = self.last_us.max(o.last_us);
         if let Some((a, b)) = o.sent_span {
-            self.spanned(Some(a));
-            self.spanned(Some(b));
+            self.spanned(a);
+            self.spanned(b);
         }
         for (t, counts) in &o.targets {
             add_counts(self.targets.entry(t.clone()).or_default(), counts);
@@ -479,28 +471,20 @@ impl Metrics {
 
     /// Add one record.
     pub fn add(&mut self, r: &LoadRecord) {
-        match r.kind {
-            Kind::Run => {
-                if let Some(info) = &r.run {
-                    self.run = info.clone();
-                }
-            }
-            Kind::Phase => {
-                let info = r.phase_info.clone().unwrap_or_default();
-                let i = r.phase as usize;
-                while self.phases.len() <= i {
-                    self.phases.push(PhaseMetrics::new(PhaseInfo::default()));
-                }
-                self.phases[i].info = info;
-            }
-            _ => {
-                let i = r.phase as usize;
-                while self.phases.len() <= i {
-                    self.phases.push(PhaseMetrics::new(PhaseInfo::default()));
-                }
-                self.phases[i].add(r);
-            }
+        match r {
+            LoadRecord::Run { run, .. } => self.run = run.clone(),
+            LoadRecord::Phase { phase, phase_info } => self.phase_mut(*phase).info = phase_info.clone(),
+            _ => self.phase_mut(r.phase()).add(r),
         }
+    }
+
+    /// Phase `i`'s statistics, made (with those of the phases before it) when first seen.
+    fn phase_mut(&mut self, i: u32) -> &mut PhaseMetrics {
+        let i = i as usize;
+        while self.phases.len() <= i {
+            self.phases.push(PhaseMetrics::new(PhaseInfo::default()));
+        }
+        &mut self.phases[i]
     }
 
     /// Fold in the statistics of another process that ran the same phases (a worker's share).
@@ -675,37 +659,51 @@ pub struct SecondRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::retry::StopReason;
+    use crate::load::record::{AttemptLine, InvokeLine};
 
     fn invoke(phase: u32, seq: u64, at_ms: u64, latency_ms: u64, class: Class, attempts: u32) -> Vec<LoadRecord> {
         let mut v = Vec::new();
         for a in 1..=attempts {
-            v.push(LoadRecord {
-                seq: Some(seq),
-                intended_us: Some(at_ms * 1000),
-                attempt: Some(a),
-                class: Some(if a == attempts { class } else { Class::Ec2Throttled }),
-                wait_us: Some(if a == 1 { 0 } else { 5_000 }),
-                latency_us: Some(1000),
-                ..LoadRecord::new(Kind::Attempt, phase)
-            });
+            v.push(LoadRecord::Attempt(AttemptLine {
+                phase,
+                seq,
+                intended_us: at_ms * 1000,
+                sent_us: at_ms * 1000,
+                latency_us: 1000,
+                attempt: a,
+                wait_us: if a == 1 { 0 } else { 5_000 },
+                class: if a == attempts { class } else { Class::Ec2Throttled },
+                status: None,
+                error_code: None,
+            }));
         }
-        v.push(LoadRecord {
-            seq: Some(seq),
-            intended_us: Some(at_ms * 1000),
-            sent_us: Some(at_ms * 1000),
-            latency_us: Some(latency_ms * 1000),
-            service_us: Some(latency_ms * 1000),
-            attempts: Some(attempts),
-            class: Some(class),
-            ..LoadRecord::new(Kind::Invoke, phase)
-        });
+        v.push(LoadRecord::Invoke(InvokeLine {
+            phase,
+            seq,
+            target: "target".into(),
+            intended_us: at_ms * 1000,
+            sent_us: at_ms * 1000,
+            latency_us: latency_ms * 1000,
+            service_us: latency_ms * 1000,
+            attempts,
+            wait_us: 0,
+            class,
+            status: None,
+            error_code: None,
+            stop: if class == Class::Ok {
+                StopReason::Succeeded
+            } else {
+                StopReason::NotRetryable
+            },
+        }));
         v
     }
 
     #[test]
     fn counts_percentiles_and_series_come_from_the_records() {
         let mut m = Metrics::new();
-        m.add(&LoadRecord::phase(
+        m.add(&LoadRecord::phase_start(
             0,
             PhaseInfo {
                 name: "p".into(),

@@ -137,7 +137,7 @@ pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<Worke
     let payloads = Payloads::cycle(job.payloads.iter().map(|v| v.to_string().into_bytes()).collect());
     let mut metrics = Metrics::new();
     // Nobody can press Ctrl-C in a Lambda: the job's own bounds and stop rules end it.
-    let (_keep, stop) = tokio::sync::watch::channel(0u8);
+    let (_keep, stop) = crate::load::engine::stop_signal();
     let outcome = run_phase(job.phase, &plan, target, &payloads, None, stop, &mut |r| metrics.add(r)).await;
     Ok(WorkerAnswer {
         worker: job.worker,

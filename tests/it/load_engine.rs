@@ -9,7 +9,7 @@ use xinvoke::core::classify::Class;
 use xinvoke::load::collect::{read_recording, Collector};
 use xinvoke::load::engine::{Model, StopRules};
 use xinvoke::load::pacing::Pacing;
-use xinvoke::load::record::{EndReason, Kind};
+use xinvoke::load::record::{EndReason, LoadRecord};
 use xinvoke::load::stats::Metrics;
 
 #[tokio::test(start_paused = true)]
@@ -21,7 +21,7 @@ async fn a_stalled_target_shows_in_corrected_latency_but_not_in_the_naive_one() 
     list[50] = json!({"stall_ms": 1000});
     let mut p = plan(Model::Open(Pacing::Rate(100.0)), Some(2000), None);
     p.max_in_flight = 1;
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let (outcome, _records, m) = run(&p, fake_target(true), &payloads(&list), stop).await;
     let r = m.finish();
     let ph = &r.phases[0];
@@ -45,13 +45,16 @@ async fn a_slow_target_does_not_slow_the_open_loop_schedule() {
     // Every request takes 2 s, the rate is 50/s for 2 s: all 100 leave on time.
     let mut p = plan(Model::Open(Pacing::Rate(50.0)), Some(2000), None);
     p.grace = Duration::from_secs(5);
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let (_, records, m) = run(&p, fake_target(true), &payloads(&[json!({"stall_ms": 2000})]), stop).await;
     let ph = &m.finish().phases[0];
     assert_eq!(ph.sent, 100);
-    for r in records.iter().filter(|r| r.kind == Kind::Invoke) {
-        let late = r.sent_us.unwrap() - r.intended_us.unwrap();
-        assert!(late < 2_000, "request {} left {late} µs late", r.seq.unwrap());
+    for r in records.iter().filter_map(|r| match r {
+        LoadRecord::Invoke(i) => Some(i),
+        _ => None,
+    }) {
+        let late = r.sent_us - r.intended_us;
+        assert!(late < 2_000, "request {} left {late} µs late", r.seq);
     }
     assert_eq!(ph.series.iter().map(|s| s.sent).collect::<Vec<_>>(), vec![50, 50]);
 }
@@ -70,7 +73,7 @@ async fn every_request_is_accounted_once_under_faults_retries_and_hangs() {
     for retries in [false, true] {
         let mut p = plan(Model::Open(Pacing::parse_steps("20:1s,80:1s").unwrap()), None, None);
         p.grace = Duration::from_millis(200);
-        let (_tx, stop) = no_stop();
+        let (_tx, stop) = stop_signal();
         let (outcome, records, m) = run(&p, fake_target(retries), &payloads(&list), stop).await;
         let (by, cancelled) = tally(&records);
         let ph = &m.finish().phases[0];
@@ -86,8 +89,10 @@ async fn every_request_is_accounted_once_under_faults_retries_and_hangs() {
         // 300 ms request sent in the last 100 ms.
         let cancelled_seqs: Vec<u64> = records
             .iter()
-            .filter(|r| r.kind == Kind::Cancelled)
-            .map(|r| r.seq.unwrap())
+            .filter_map(|r| match r {
+                LoadRecord::Cancelled { seq, .. } => Some(*seq),
+                _ => None,
+            })
             .collect();
         for seq in (0..100).filter(|s| s % 7 == 5) {
             assert!(cancelled_seqs.contains(&seq), "hung request {seq} must be cancelled");
@@ -112,8 +117,11 @@ async fn every_request_is_accounted_once_under_faults_retries_and_hangs() {
         }
         let seqs: std::collections::BTreeSet<u64> = records
             .iter()
-            .filter(|r| matches!(r.kind, Kind::Invoke | Kind::Cancelled))
-            .map(|r| r.seq.unwrap())
+            .filter_map(|r| match r {
+                LoadRecord::Invoke(i) => Some(i.seq),
+                LoadRecord::Cancelled { seq, .. } => Some(*seq),
+                _ => None,
+            })
             .collect();
         assert_eq!(seqs.len(), 100, "each request exactly once");
         if retries {
@@ -131,7 +139,7 @@ async fn max_errors_stops_early_and_still_accounts_for_everything() {
         max_errors: Some(10),
         ..StopRules::default()
     };
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let list = [
         json!({"fail": "ENILimitReachedException", "stall_ms": 50}),
         json!({"stall_ms": 50}),
@@ -155,7 +163,7 @@ async fn max_error_rate_stops_after_the_minimum_sample() {
         min_sample: 20,
         ..StopRules::default()
     };
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let list = [json!({"fail": "TooManyRequestsException"}), json!({}), json!({})];
     let (outcome, _records, m) = run(&p, fake_target(false), &payloads(&list), stop).await;
     assert_eq!(outcome.end, EndReason::MaxErrorRate);
@@ -168,10 +176,10 @@ async fn max_error_rate_stops_after_the_minimum_sample() {
 async fn a_stop_signal_ends_the_phase_waits_for_the_grace_then_cancels() {
     let mut p = plan(Model::Open(Pacing::Rate(50.0)), Some(60_000), None);
     p.grace = Duration::from_millis(300);
-    let (tx, stop) = no_stop();
+    let (tx, stop) = stop_signal();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1000)).await;
-        let _ = tx.send(1);
+        let _ = tx.send(xinvoke::load::engine::Stop::Graceful);
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
     // Half the requests take 200 ms (finish within the grace), half hang (cancelled).
@@ -189,7 +197,7 @@ async fn a_stop_signal_ends_the_phase_waits_for_the_grace_then_cancels() {
 #[tokio::test(start_paused = true)]
 async fn closed_loop_keeps_the_concurrency_and_stops_at_the_request_count() {
     let p = plan(Model::Closed { concurrency: 5 }, None, Some(50));
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let (outcome, _records, m) = run(&p, fake_target(true), &payloads(&[json!({"stall_ms": 100})]), stop).await;
     assert_eq!(outcome.sent, 50);
     // 50 requests of 100 ms, five at a time: one second.
@@ -207,7 +215,7 @@ async fn a_recording_rebuilds_the_very_same_report() {
     let path = dir.path().join("run.ndjson");
     let mut collector = Collector::new(Some(&path), false).unwrap();
     let p = plan(Model::Open(Pacing::parse_ramp("10:100:2s").unwrap()), Some(2000), None);
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let list = [
         json!({"stall_ms": 30}),
         json!({"fail": "EC2ThrottledException"}),
@@ -241,7 +249,7 @@ async fn worker_shares_merged_equal_one_process_that_saw_every_record() {
     let mut single = Metrics::new();
     let mut sent = 0;
     for _ in 0..3 {
-        let (_tx, stop) = no_stop();
+        let (_tx, stop) = stop_signal();
         let (outcome, records, m) = run(&p, fake_target(true), &payloads(&list), stop).await;
         sent += outcome.sent;
         merged.merge(&m);

@@ -88,7 +88,7 @@ async fn the_html_report_renders_its_charts_offline_in_headless_chromium() {
         json!({"fail": "ENILimitReachedException"}),
     ];
     let p = plan(Model::Open(Pacing::parse_ramp("20:200:4s").unwrap()), Some(4000), None);
-    let (_tx, stop) = no_stop();
+    let (_tx, stop) = stop_signal();
     let (_, _, m) = run(&p, fake_target(false), &payloads(&list), stop).await;
     let page = html::render(&m.finish());
     for external in ["<script", "<link", "@import", "url(", "src="] {

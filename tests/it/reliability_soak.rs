@@ -22,7 +22,7 @@ use xinvoke::adapters::config::Settings;
 use xinvoke::core::Class;
 use xinvoke::invoke::service::Service;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules};
-use xinvoke::load::record::{EndReason, Kind, LoadRecord};
+use xinvoke::load::record::{EndReason, LoadRecord};
 use xinvoke::load::senders::DirectSender;
 use xinvoke::load::stats::Metrics;
 use xinvoke::local::{builtin, LocalServer, Scenario};
@@ -107,32 +107,29 @@ struct Seen {
 
 impl Seen {
     fn take(&mut self, r: &LoadRecord) {
-        match r.kind {
-            Kind::Invoke => {
+        match r {
+            LoadRecord::Invoke(i) => {
                 self.invokes += 1;
-                *self
-                    .by_class
-                    .entry(r.class.expect("an invoke has a class"))
-                    .or_default() += 1;
+                *self.by_class.entry(i.class).or_default() += 1;
             }
-            Kind::Cancelled => self.cancelled += 1,
-            Kind::Attempt => {
+            LoadRecord::Cancelled { .. } => self.cancelled += 1,
+            LoadRecord::Attempt(a) => {
                 self.attempts += 1;
-                if r.status.is_some() {
+                if a.status.is_some() {
                     self.answered_attempts += 1;
-                } else if let Some(class) = r.class {
-                    *self.unanswered_classes.entry(class).or_default() += 1;
+                } else {
+                    *self.unanswered_classes.entry(a.class).or_default() += 1;
                 }
                 // The endpoint counts a function error as `Function.Unhandled`.
-                let code = match r.class {
-                    Some(Class::FunctionError) => Some("Function.Unhandled".to_string()),
-                    _ => r.error_code.clone(),
+                let code = match a.class {
+                    Class::FunctionError => Some("Function.Unhandled".to_string()),
+                    _ => a.error_code.clone(),
                 };
                 if let Some(code) = code {
                     *self.attempts_by_error.entry(code).or_default() += 1;
                 }
             }
-            Kind::PhaseEnd => self.sent = r.sent.expect("a phase end says what it sent"),
+            LoadRecord::PhaseEnd { sent, .. } => self.sent = *sent,
             _ => {}
         }
     }
@@ -154,7 +151,7 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
     let rules = chaos(&server).await;
     let svc = resource_service(&server, &[("XINVOKE_RETRY", &fast_retry(1))]).await;
     let target = direct(svc).await;
-    let (_stop_tx, stop) = tokio::sync::watch::channel(0u8);
+    let (_stop_tx, stop) = xinvoke::load::engine::stop_signal();
     let started = Instant::now();
     let mut seen = Seen::default();
     let mut metrics = Metrics::new();
@@ -164,10 +161,10 @@ async fn a_long_chaotic_run_accounts_for_every_request_and_matches_the_endpoint(
         let mut sink = |r: &LoadRecord| {
             seen.take(r);
             metrics.add(r);
-            if r.kind == Kind::Invoke && seen.invokes == tenth {
+            if matches!(r, LoadRecord::Invoke(_)) && seen.invokes == tenth {
                 rss.0 = rss_kb();
             }
-            if r.kind == Kind::Invoke && seen.invokes == requests * 55 / 100 {
+            if matches!(r, LoadRecord::Invoke(_)) && seen.invokes == requests * 55 / 100 {
                 rss.1 = rss_kb();
             }
         };
@@ -311,7 +308,7 @@ async fn connection_resets_end_sync_invokes_unretried_and_every_request_is_accou
     .await;
     let target = direct(Service::new(settings, &base).await).await;
     let requests = 3000;
-    let (_stop_tx, stop) = tokio::sync::watch::channel(0u8);
+    let (_stop_tx, stop) = xinvoke::load::engine::stop_signal();
     let mut seen = Seen::default();
     let run = async {
         let mut sink = |r: &LoadRecord| seen.take(r);

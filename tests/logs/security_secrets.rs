@@ -164,7 +164,7 @@ async fn no_secret_or_payload_in_logs_errors_debug_output_records_or_reports() {
         json!({"m": MARKER}).to_string().into_bytes(),
         json!({"fail": MARKER}).to_string().into_bytes(),
     ]);
-    let (_tx, stop) = tokio::sync::watch::channel(0u8);
+    let (_tx, stop) = xinvoke::load::engine::stop_signal();
     let mut records: Vec<LoadRecord> = vec![LoadRecord::run(RunInfo {
         target: builtin::TARGET_FUNCTION_ARN.into(),
         via: "direct".into(),

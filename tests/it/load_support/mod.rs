@@ -11,6 +11,7 @@ use xinvoke::core::invocation::InvocationType;
 use xinvoke::core::invocation::{Attempter, InvokeRequest};
 use xinvoke::core::retry::{RetryBudget, RetryPolicy};
 use xinvoke::invoke::runner::Runner;
+pub use xinvoke::load::engine::stop_signal;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhaseOutcome, PhasePlan, Sender, StopRules, StopSignal};
 use xinvoke::load::record::{LoadRecord, RunInfo};
 use xinvoke::load::senders::RunnerSender;
@@ -79,11 +80,6 @@ pub fn plan(model: Model, duration_ms: Option<u64>, requests: Option<u64>) -> Ph
         grace: Duration::from_millis(500),
         max_in_flight: 10_000,
     }
-}
-
-/// A stop signal nobody pulls.
-pub fn no_stop() -> (tokio::sync::watch::Sender<u8>, StopSignal) {
-    tokio::sync::watch::channel(0u8)
 }
 
 /// Run one phase; returns the outcome, every record, and the statistics of those records.
@@ -212,16 +208,12 @@ fn check(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<String
 
 /// Invoke records by final class name, and cancelled records, from a record stream.
 pub fn tally(records: &[LoadRecord]) -> (BTreeMap<String, u64>, u64) {
-    use xinvoke::load::record::Kind;
     let mut by = BTreeMap::new();
     let mut cancelled = 0;
     for r in records {
-        match r.kind {
-            Kind::Invoke => {
-                *by.entry(r.class.map(|c| c.name().to_string()).unwrap_or_default())
-                    .or_default() += 1
-            }
-            Kind::Cancelled => cancelled += 1,
+        match r {
+            LoadRecord::Invoke(i) => *by.entry(i.class.name().to_string()).or_default() += 1,
+            LoadRecord::Cancelled { .. } => cancelled += 1,
             _ => {}
         }
     }
