@@ -1,0 +1,128 @@
+//! How settings are named: the variable, and on the command line the flag that stands for it;
+//! the errors, which carry those names as data.
+
+use crate::core::arn::ArnError;
+use std::borrow::Cow;
+use std::fmt;
+use thiserror::Error;
+
+/// Where settings are read, which decides how an error names a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// The Lambdas: variables only.
+    Lambda,
+    /// The CLI: a flag and the variable it stands for.
+    Cli,
+}
+
+/// A setting's variable, and the flag that stands for it on the command line, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub var: &'static str,
+    pub flag: Option<&'static str>,
+}
+
+/// The settings, by name.
+pub mod keys {
+    use super::Key;
+    const fn key(var: &'static str, flag: Option<&'static str>) -> Key {
+        Key { var, flag }
+    }
+    pub const TARGET_ARN: Key = key("XINVOKE_TARGET_ARN", Some("--target"));
+    pub const ROLE_ARN: Key = key("XINVOKE_ROLE_ARN", Some("--role-arn"));
+    pub const EXTERNAL_ID: Key = key("XINVOKE_EXTERNAL_ID", Some("--external-id"));
+    pub const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
+    pub const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
+    pub const TARGETS: Key = key("XINVOKE_TARGETS", None);
+    pub const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
+    pub const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);
+    pub const RETRY: Key = key("XINVOKE_RETRY", None);
+    pub const NO_RETRY: Key = key("XINVOKE_NO_RETRY", Some("--no-retry"));
+    pub const IDEMPOTENT: Key = key("XINVOKE_IDEMPOTENT", Some("--idempotent"));
+    pub const RETRY_BUDGET: Key = key("XINVOKE_RETRY_BUDGET", None);
+    pub const CONNECT_TIMEOUT_MS: Key = key("XINVOKE_CONNECT_TIMEOUT_MS", Some("--connect-timeout-ms"));
+    pub const ATTEMPT_TIMEOUT_MS: Key = key("XINVOKE_ATTEMPT_TIMEOUT_MS", Some("--attempt-timeout-ms"));
+    pub const DEADLINE_MARGIN_MS: Key = key("XINVOKE_DEADLINE_MARGIN_MS", None);
+    pub const PAYLOAD: Key = key("XINVOKE_PAYLOAD", None);
+    pub const SQS_CONCURRENCY: Key = key("XINVOKE_SQS_CONCURRENCY", None);
+    pub const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
+}
+
+/// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /
+/// XINVOKE_ROLE_ARN` on the command line, `XINVOKE_TARGETS.orders.role_arn` inside a JSON
+/// setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    var: Cow<'static, str>,
+    flag: Option<&'static str>,
+}
+
+impl Name {
+    pub(super) fn of(key: Key, ctx: Context) -> Name {
+        Name {
+            var: Cow::Borrowed(key.var),
+            flag: key.flag.filter(|_| ctx == Context::Cli),
+        }
+    }
+
+    /// A setting known by a name of its own (e.g. `XINVOKE_TARGETS`, for a whole JSON value).
+    pub(super) fn var(var: String) -> Name {
+        Name {
+            var: Cow::Owned(var),
+            flag: None,
+        }
+    }
+
+    pub(super) fn field(within: &str, target: &str, field: &str) -> Name {
+        Name {
+            var: Cow::Owned(format!("{within}.{target}.{field}")),
+            flag: None,
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.flag {
+            Some(flag) => write!(f, "{flag} / {}", self.var),
+            None => f.write_str(&self.var),
+        }
+    }
+}
+
+/// The name of a setting given by its flag on the command line.
+pub fn flag_name(key: Key) -> Name {
+    Name::of(key, Context::Cli)
+}
+
+/// A configuration error: always names the setting (or file) and what to set.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{name}: {source}")]
+    Arn { name: Name, source: ArnError },
+    #[error("{role} is set, so role chaining is on, but {external_id} is not: set {external_id} to the external id the role's trust policy requires (sts:ExternalId)")]
+    MissingExternalId { role: Name, external_id: Name },
+    #[error("{name} must be 2-1224 characters of letters, digits and +=,.@:/-; check the value given to the account-2 admin")]
+    BadExternalId { name: Name },
+    #[error("{name} is set without {role}: an external id is only used when assuming a role; set {role} too, or unset {name}")]
+    ExternalIdWithoutRole { name: Name, role: Name },
+    #[error(
+        "{name} must be 2-64 characters of letters, digits and +=,.@_- (it becomes the assumed-role session name)"
+    )]
+    BadSessionName { name: Name },
+    #[error("{name}: {detail}")]
+    Invalid { name: Name, detail: String },
+    #[error("no target is configured: set {target} to the target's full function ARN (e.g. arn:aws:lambda:us-east-1:222222222222:function:target:live), or XINVOKE_TARGETS / XINVOKE_TARGETS_FILE to named targets")]
+    NoTarget { target: Name },
+    #[error("cannot read {path} (XINVOKE_TARGETS_FILE): {detail}")]
+    File { path: String, detail: String },
+}
+
+/// An event or command names a target that is not configured.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("unknown target {name:?}: configured targets are {known}")]
+    Unknown { name: String, known: String },
+    #[error("the event names no target and there is no default: add \"target\": one of {known}, or set XINVOKE_DEFAULT_TARGET")]
+    NoDefault { known: String },
+}

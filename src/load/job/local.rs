@@ -1,0 +1,216 @@
+//! A job on the local endpoint: the endpoint in-process (with the invoker function played
+//! here for `--via lambda-workers`), the targets a scenario offers, its gauges.
+
+use super::{InvokerHandler, Job, JobError, Place, Started, Via, VPC_LIMITS_SCENARIO};
+use crate::adapters::clients;
+use crate::adapters::config::AssumeRole;
+use crate::adapters::config::{Context, Given, NamedTarget, Settings, Timeouts};
+use crate::core::invocation::InvocationType;
+use crate::core::retry::RetryPolicy;
+use crate::invoke::service::Service;
+use crate::load::engine::Gauges;
+use crate::local::{builtin, scenario, LocalServer, Scenario};
+use aws_credential_types::Credentials;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Start the local endpoint in-process (and, for `--via lambda-workers`, the invoker it
+/// forwards to), or take AWS as given: where the run goes, its settings, its target names.
+pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<String>>), JobError> {
+    let (scenario_path, target) = match &job.place {
+        Place::Aws { settings, names } => return Ok((Started::Aws, settings.clone(), names.clone())),
+        Place::Local { scenario, target } => (scenario, target),
+    };
+    let (mut scenario, label) = match scenario_path {
+        Some(p) => (Scenario::from_path(p)?, p.display().to_string()),
+        None => (
+            Scenario::from_toml_str(VPC_LIMITS_SCENARIO, std::path::Path::new("scenarios/vpc-limits.toml"))?,
+            "vpc-limits".to_string(),
+        ),
+    };
+    let mut invoker_listener = None;
+    if let Via::LambdaWorkers { .. } = &job.via {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(JobError::LocalInvoker)?;
+        let url = format!("http://{}/", listener.local_addr().map_err(JobError::LocalInvoker)?);
+        add_local_invoker(&mut scenario, &url)?;
+        invoker_listener = Some(listener);
+    }
+    let server = LocalServer::start(scenario.clone(), ([127, 0, 0, 1], 0).into()).await?;
+    let (settings, names) = local_settings(&scenario, target.as_deref().cloned(), job.invocation_type)?;
+    let invoker_task = match (invoker_listener, &job.via) {
+        (Some(listener), Via::LambdaWorkers { handler, .. }) => {
+            let mut worker_settings = settings.clone();
+            if !job.real_waits {
+                worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
+            }
+            let base = local_base(server.url(), worker_settings.timeouts).await;
+            let service = Arc::new(Service::new(worker_settings, &base).await);
+            Some(serve_local_invoker(listener, handler(service)))
+        }
+        _ => None,
+    };
+    Ok((
+        Started::Local {
+            server,
+            label,
+            invoker_task,
+        },
+        settings,
+        names,
+    ))
+}
+
+/// The functions a local run spreads its load over when no target is given: account 2's
+/// functions with a `live` alias, when account 2 has the `xinvoke-invoke` role to reach them
+/// (the built-in job's three; `scenarios/deploy-during-load.toml`'s).
+pub(super) fn scenario_targets(scenario: &Scenario) -> Vec<String> {
+    let Some(account) = scenario.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT) else {
+        return Vec::new();
+    };
+    if !account.roles.iter().any(|r| r.name == "xinvoke-invoke") {
+        return Vec::new();
+    }
+    account
+        .functions
+        .iter()
+        .filter(|f| f.aliases.iter().any(|a| a.name == "live"))
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// Settings for a local run: the given target (its role's external id defaulting to the
+/// built-in one), or the scenario's functions through `xinvoke-invoke`, or the built-in
+/// `target:live`.
+pub(super) fn local_settings(
+    scenario: &Scenario,
+    target: Option<Given>,
+    invocation_type: Option<InvocationType>,
+) -> Result<(Settings, Vec<Option<String>>), JobError> {
+    let builtin_external_id = || builtin::EXTERNAL_ID.parse().expect("the built-in external id is valid");
+    let functions = scenario_targets(scenario);
+    let (mut given, names) = match target {
+        Some(mut given) => {
+            if given.role_arn.is_some() && given.external_id.is_none() {
+                given.external_id = Some(builtin_external_id());
+            }
+            (given, vec![None])
+        }
+        None if !functions.is_empty() => {
+            let role = || AssumeRole {
+                role_arn: builtin::INVOKE_ROLE_ARN
+                    .parse()
+                    .expect("the built-in role ARN is valid"),
+                external_id: builtin_external_id(),
+                session_name: String::new(),
+            };
+            let targets: BTreeMap<String, NamedTarget> = functions
+                .iter()
+                .map(|f| {
+                    let arn = format!(
+                        "arn:aws:lambda:{}:{}:function:{f}:live",
+                        builtin::REGION,
+                        builtin::TARGET_ACCOUNT
+                    );
+                    (
+                        f.clone(),
+                        NamedTarget {
+                            arn: arn.parse().expect("a scenario function's ARN is valid"),
+                            role: Some(role()),
+                            invocation_type: None,
+                        },
+                    )
+                })
+                .collect();
+            let names = functions.iter().map(|n| Some(n.clone())).collect();
+            (
+                Given {
+                    targets: Some(targets),
+                    ..Given::default()
+                },
+                names,
+            )
+        }
+        None => (
+            Given {
+                target_arn: Some(builtin::TARGET_ALIAS_ARN.parse().expect("the built-in ARN is valid")),
+                ..Given::default()
+            },
+            vec![None],
+        ),
+    };
+    given.invocation_type = invocation_type.or(given.invocation_type);
+    Ok((Settings::resolve(given, Context::Cli)?, names))
+}
+
+/// The SDK configuration that reaches the local endpoint as account 1's `xinvoke-source`.
+pub(super) async fn local_base(url: String, timeouts: Timeouts) -> aws_config::SdkConfig {
+    let creds = Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        builtin::SOURCE_SECRET_KEY,
+        None,
+        None,
+        "xinvoke-load",
+    );
+    clients::endpoint_config(timeouts, url, creds, builtin::REGION).await
+}
+
+/// The local endpoint's counters, sampled once a second.
+pub(super) struct LocalGauges<'a>(pub(super) &'a LocalServer);
+
+impl Gauges for LocalGauges<'_> {
+    fn sample(&self) -> BTreeMap<String, u64> {
+        let s = self.0.stats();
+        BTreeMap::from([
+            ("enis_in_use".to_string(), s.enis_in_use),
+            ("concurrency".to_string(), s.concurrency),
+            ("concurrency_peak".to_string(), s.concurrency_peak),
+        ])
+    }
+}
+
+/// Add account 1's `xinvoke-invoker` function to the scenario: the local endpoint forwards
+/// its invokes to `upstream` (the invoker played in this process).
+pub(super) fn add_local_invoker(scenario: &mut Scenario, upstream: &str) -> Result<(), JobError> {
+    let account = scenario
+        .accounts
+        .iter_mut()
+        .find(|a| a.id == builtin::SOURCE_ACCOUNT)
+        .ok_or(JobError::NoSourceAccount)?;
+    let mut invoker = scenario::Function::named("xinvoke-invoker");
+    invoker.behaviour = scenario::Behaviour::Upstream {
+        upstream: upstream.to_string(),
+    };
+    invoker.timeout_s = 900;
+    account.functions.push(invoker);
+    scenario.validate(std::path::Path::new("<scenario with the local invoker>"))?;
+    Ok(())
+}
+
+/// The invoker Lambda played in this process for `--via lambda-workers` locally: the local
+/// endpoint forwards each invoke of account 1's `xinvoke-invoker` here, and this answers its
+/// `load` event as the deployed invoker would.
+pub(super) fn serve_local_invoker(
+    listener: tokio::net::TcpListener,
+    handler: Arc<dyn InvokerHandler>,
+) -> tokio::task::JoinHandle<()> {
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let answer = handler
+                .handle(event)
+                .await
+                .unwrap_or_else(|e| json!({"errorType": e.error_type, "errorMessage": e.error_message}));
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer.to_string(),
+            )
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}

@@ -1,0 +1,342 @@
+//! A load run as `xinvoke load` describes it ([`Job`]): where it goes (the local endpoint
+//! in-process, or AWS), how each request is sent (this process invokes the target, or the
+//! invoker Lambda's handler does, or invoker Lambdas run shares of it), its phases, and the
+//! statistics that come back ([`Outcome`]). The CLI parses the flags into a job and prints the
+//! outcome; everything in between is here.
+
+use crate::adapters::clients;
+use crate::adapters::config::ConfigError;
+use crate::adapters::config::{Given, Settings, Timeouts};
+use crate::adapters::signed::InvokePath;
+use crate::core::arn::FunctionArn;
+use crate::core::invocation::InvocationType;
+use crate::core::retry::RetryPolicy;
+use crate::invoke::service::Service;
+use crate::load::collect::{Collector, RecordingError};
+use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, Stop, StopRules, StopSignal};
+use crate::load::record::{EndReason, LoadRecord, RunInfo};
+use crate::load::senders::{DirectSender, HandlerSender};
+use crate::load::stats::Report;
+use crate::local::{builtin, LocalError, LocalServer, ScenarioError};
+use serde_json::Value;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod local;
+mod workers;
+
+use local::{local_base, start, LocalGauges};
+use workers::{worker_invoker, worker_phase};
+
+/// The scenario of the built-in job.
+pub const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
+/// The built-in job's load: a ramp per phase.
+pub const DEFAULT_RAMP: &str = "6:180:6s";
+/// The built-in job's payload: each invoke holds its execution environment for 200 ms.
+pub const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
+/// Account 1's invoker function in the local endpoint, for `--via lambda-workers`.
+pub const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
+
+/// The invoker Lambda's handler as the job calls it in this process: an event in, its
+/// answer, or its error as `(errorType, errorMessage)`. The `lambdas` part provides it (the
+/// load part does not depend on it): `xinvoke::lambdas::invoker::handler`.
+pub trait InvokerHandler: Send + Sync + 'static {
+    fn handle(&self, event: Value) -> HandlerFuture<'_>;
+}
+
+/// The invoker's answer to one event, or its error (`errorType`, `errorMessage`).
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, HandlerError>> + Send + 'a>>;
+
+/// An invoker's error answer, as Lambda reports a function error.
+#[derive(Debug, Clone)]
+pub struct HandlerError {
+    pub error_type: String,
+    pub error_message: String,
+}
+
+/// Makes the invoker's handler around a service.
+pub type HandlerFactory = Arc<dyn Fn(Arc<Service>) -> Arc<dyn InvokerHandler> + Send + Sync>;
+
+/// How each request reaches the target.
+#[derive(Clone)]
+pub enum Via {
+    /// This process invokes the target.
+    Direct,
+    /// The invoker Lambda's handler runs in this process, one direct event a request.
+    Handler(HandlerFactory),
+    /// Invocations of the invoker Lambda each run a share of every phase (its `load` event).
+    LambdaWorkers {
+        workers: u32,
+        /// The invoker in account 1 (AWS); locally, account 1's `xinvoke-invoker` runs `handler`.
+        invoker: Option<FunctionArn>,
+        handler: HandlerFactory,
+    },
+}
+
+impl Via {
+    /// The name the report gives it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Via::Direct => "direct",
+            Via::Handler(_) => "invoker",
+            Via::LambdaWorkers { .. } => "lambda-workers",
+        }
+    }
+}
+
+/// Where the run goes.
+pub enum Place {
+    /// The local endpoint in-process, with a scenario file or the built-in job's, and either
+    /// an explicit target (the flags) or the scenario's functions.
+    Local {
+        scenario: Option<PathBuf>,
+        target: Option<Box<Given>>,
+    },
+    /// AWS: checked settings, and the target names cycled through.
+    Aws {
+        settings: Settings,
+        names: Vec<Option<String>>,
+    },
+}
+
+/// Everything a run needs, checked before it starts.
+pub struct Job {
+    pub place: Place,
+    pub via: Via,
+    pub path: InvokePath,
+    pub model: Model,
+    pub duration: Option<Duration>,
+    pub requests: Option<u64>,
+    pub grace: Duration,
+    pub stop: StopRules,
+    pub payloads: Payloads,
+    pub invocation_type: Option<InvocationType>,
+    /// Each phase's name and whether it retries, in order.
+    pub phases: Vec<(String, bool)>,
+    pub max_in_flight: usize,
+    /// No retry of one invoke starts after this long.
+    pub deadline: Duration,
+    /// Against the local endpoint, the real retry waits (default there: shortened 10x).
+    pub real_waits: bool,
+    /// The NDJSON recording to write.
+    pub record: Option<PathBuf>,
+    /// Draw the live progress line.
+    pub progress: bool,
+}
+
+/// How a run came out.
+pub struct Outcome {
+    pub report: Report,
+    pub end: EndReason,
+    /// A line per Lambda worker that failed: its share is missing from the report.
+    pub worker_failures: Vec<String>,
+}
+
+/// Why a run could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Recording(#[from] RecordingError),
+    #[error(transparent)]
+    Target(#[from] crate::adapters::config::TargetError),
+    #[error(
+        "the scenario has no account {}: --via lambda-workers adds the invoker function there",
+        builtin::SOURCE_ACCOUNT
+    )]
+    NoSourceAccount,
+    #[error("--via lambda-workers needs --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1")]
+    NoInvoker,
+    #[error("starting the local invoker: {0}")]
+    LocalInvoker(std::io::Error),
+    #[error("resetting the local endpoint between phases: {0}")]
+    Reset(#[from] crate::local::client::ControlError),
+    #[error("no worker answered: {0}")]
+    NoWorker(String),
+}
+
+/// Where the run goes, once started.
+enum Started {
+    Local {
+        server: LocalServer,
+        label: String,
+        /// The invoker played in this process (`--via lambda-workers`).
+        invoker_task: Option<tokio::task::JoinHandle<()>>,
+    },
+    Aws,
+}
+
+/// Run the job until its phases end or `stop` says so.
+pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
+    let (place, settings, names) = start(&job).await?;
+    let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
+    collector.take(&LoadRecord::run(run_info(&job, &place, &settings, &names)?));
+    let shorten = matches!(place, Started::Local { .. }) && !job.real_waits;
+    let workers = match &job.via {
+        Via::LambdaWorkers { workers, invoker, .. } => Some((*workers, worker_invoker(&job, invoker, &place).await?)),
+        _ => None,
+    };
+    let mut end = EndReason::Completed;
+    let mut worker_failures = Vec::new();
+    for (i, (name, retries)) in job.phases.iter().enumerate() {
+        if *stop.borrow() != Stop::Run {
+            break;
+        }
+        let phase = i as u32;
+        let plan = PhasePlan {
+            name: name.clone(),
+            retries: *retries,
+            model: job.model.clone(),
+            duration: job.duration,
+            requests: job.requests,
+            stop: job.stop,
+            grace: job.grace,
+            max_in_flight: job.max_in_flight,
+        };
+        if let (Started::Local { server, .. }, true) = (&place, i > 0) {
+            crate::local::client::ControlClient::new(server.addr()).reset().await?;
+        }
+        collector.phase_started(name, job.duration.or(plan_end(&job.model)));
+        if let Some((count, invoker)) = &workers {
+            let (phase_end, failed) = worker_phase(invoker, &job, *count, &plan, phase, &names, &mut collector).await?;
+            worker_failures.extend(failed);
+            if phase_end.is_early() {
+                end = phase_end;
+                break;
+            }
+            continue;
+        }
+        let base = base_config(&place, settings.timeouts).await;
+        let mut settings = settings.clone();
+        if shorten {
+            settings.retry = RetryPolicy::defaults_shortened(10.0);
+        }
+        settings.retry.disabled = !retries;
+        let service = Arc::new(Service::with_path(settings, &base, job.path).await);
+        if service.path() != job.path {
+            eprintln!(
+                "note: the {} path is unavailable here; this phase uses the sdk path",
+                job.path.name()
+            );
+        }
+        let gauges = match &place {
+            Started::Local { server, .. } => Some(LocalGauges(server)),
+            Started::Aws => None,
+        };
+        let gauges = gauges.as_ref().map(|g| g as &dyn Gauges);
+        let mut sink = |r: &LoadRecord| collector.take(r);
+        let outcome = match &job.via {
+            Via::Handler(factory) => {
+                let sender = Arc::new(HandlerSender::new(factory(service), names.clone()));
+                run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
+            }
+            _ => {
+                let sender = Arc::new(DirectSender::new(
+                    service,
+                    names.clone(),
+                    job.invocation_type,
+                    job.deadline,
+                ));
+                run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
+            }
+        };
+        if outcome.end.is_early() {
+            end = outcome.end;
+            break;
+        }
+    }
+    let report = collector.finish()?.finish();
+    if let Started::Local {
+        server, invoker_task, ..
+    } = place
+    {
+        if let Some(t) = invoker_task {
+            t.abort();
+        }
+        server.shutdown().await;
+    }
+    Ok(Outcome {
+        report,
+        end,
+        worker_failures,
+    })
+}
+
+async fn base_config(place: &Started, timeouts: Timeouts) -> aws_config::SdkConfig {
+    match place {
+        Started::Local { server, .. } => local_base(server.url(), timeouts).await,
+        Started::Aws => clients::base_config(timeouts).await,
+    }
+}
+
+/// The report's header: what ran where, and the notes a reader needs to read it right.
+fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<String>]) -> Result<RunInfo, JobError> {
+    let target = names
+        .iter()
+        .map(|n| settings.target(n.as_deref()).map(|t| t.arn.to_string()))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", ");
+    let mut notes = Vec::new();
+    if let Started::Local { server, label, .. } = place {
+        notes.push(format!(
+            "local endpoint in-process at {} (scenario {label}); no AWS calls are made",
+            server.url()
+        ));
+        if let Some(models) = server.scenario().vpc_models() {
+            notes.push(format!("VPC networking: {models}"));
+        }
+    }
+    if matches!(place, Started::Local { .. }) && !job.real_waits && job.phases.iter().any(|(_, r)| *r) {
+        notes.push("retry waits are the default policy's shortened 10x for the local endpoint (--real-waits for the real ones)".into());
+    }
+    if !matches!(job.via, Via::LambdaWorkers { .. }) {
+        notes.push(format!(
+            "invoke path: {} ({})",
+            job.path.name(),
+            match job.path {
+                InvokePath::Signed =>
+                    "signed here with SigV4 over a pooled hyper client; the SDK if that cannot be built",
+                InvokePath::Sdk => "aws-sdk-lambda",
+            }
+        ));
+    }
+    notes.push(format!(
+        "payload: {}",
+        String::from_utf8_lossy(&job.payloads.get(0))
+            .chars()
+            .take(120)
+            .collect::<String>()
+    ));
+    Ok(RunInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: crate::core::utc::iso8601(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        ),
+        target,
+        via: job.via.name().to_string(),
+        environment: match place {
+            Started::Local { label, .. } => format!("local endpoint (scenario {label})"),
+            Started::Aws => "AWS".to_string(),
+        },
+        notes,
+    })
+}
+
+/// When a model's schedule ends by itself.
+pub fn plan_end(model: &Model) -> Option<Duration> {
+    match model {
+        Model::Open(p) => p.end(),
+        Model::Closed { .. } => None,
+    }
+}

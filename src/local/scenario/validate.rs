@@ -1,0 +1,187 @@
+//! A scenario's checks, each error naming the file, the field, what is wrong and the fix.
+
+use super::{Behaviour, Scenario, ScenarioError};
+use crate::local::iam::PolicyDocument;
+use std::collections::HashSet;
+use std::path::Path;
+
+impl Scenario {
+    /// Check cross-references and values.
+    pub fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+        let bad = |field: String, problem: String, fix: &str| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            problem,
+            fix: fix.to_string(),
+        };
+        if self.region.is_empty() {
+            return Err(bad("region".into(), "is empty".into(), "set region = \"us-east-1\""));
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for (ai, acct) in self.accounts.iter().enumerate() {
+            let at = format!("accounts[{ai}]");
+            if acct.id.len() != 12 || !acct.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(
+                    format!("{at}.id"),
+                    format!("{:?} is not a 12-digit account id", acct.id),
+                    "use 12 digits, e.g. \"222222222222\"",
+                ));
+            }
+            if !ids.insert(&acct.id) {
+                return Err(bad(
+                    format!("{at}.id"),
+                    format!("account {} is declared twice", acct.id),
+                    "merge the two [[accounts]] tables",
+                ));
+            }
+            let mut role_names = HashSet::new();
+            for (ri, role) in acct.roles.iter().enumerate() {
+                let rt = format!("{at}.roles[{ri}]");
+                if role.name.is_empty() || !role_names.insert(&role.name) {
+                    return Err(bad(
+                        format!("{rt}.name"),
+                        format!("{:?} is empty or duplicated", role.name),
+                        "give each role a unique name",
+                    ));
+                }
+                if let Some(c) = &role.credentials {
+                    if !c.access_key_id.starts_with("AKIA") || c.access_key_id.len() < 16 {
+                        return Err(bad(
+                            format!("{rt}.credentials.access_key_id"),
+                            format!("{:?} is not a long-term access key id", c.access_key_id),
+                            "use AKIA followed by at least 12 characters",
+                        ));
+                    }
+                    if !keys.insert(&c.access_key_id) {
+                        return Err(bad(
+                            format!("{rt}.credentials.access_key_id"),
+                            format!("{} is used twice", c.access_key_id),
+                            "give each role its own key",
+                        ));
+                    }
+                }
+                if !(900..=43_200).contains(&role.max_session_s) {
+                    return Err(bad(
+                        format!("{rt}.max_session_s"),
+                        format!("{} is outside 900..=43200", role.max_session_s),
+                        "use a value IAM accepts",
+                    ));
+                }
+                for (name, doc) in [("policy", &role.policy), ("trust", &role.trust)] {
+                    if let Some(Err(e)) = doc.as_ref().map(PolicyDocument::validate) {
+                        return Err(bad(format!("{rt}.{name}"), e, "rewrite the condition"));
+                    }
+                }
+            }
+            let mut fn_names = HashSet::new();
+            for (fi, f) in acct.functions.iter().enumerate() {
+                let ft = format!("{at}.functions[{fi}]");
+                if f.name.is_empty()
+                    || !f
+                        .name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    || !fn_names.insert(&f.name)
+                {
+                    return Err(bad(
+                        format!("{ft}.name"),
+                        format!("{:?} is empty, duplicated or not [A-Za-z0-9-_]", f.name),
+                        "use a unique Lambda function name",
+                    ));
+                }
+                for (xi, al) in f.aliases.iter().enumerate() {
+                    if al.version != "$LATEST" && !f.versions.contains(&al.version) {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].version"),
+                            format!(
+                                "alias {} points to version {:?}, which is not in versions",
+                                al.name, al.version
+                            ),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if al.name.bytes().all(|b| b.is_ascii_digit()) || al.name == "$LATEST" {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].name"),
+                            format!("{:?} looks like a version", al.name),
+                            "an alias name is not all digits (the model's Alias pattern)",
+                        ));
+                    }
+                    if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate) {
+                        return Err(bad(
+                            format!("{ft}.aliases[{xi}].resource_policy"),
+                            e,
+                            "rewrite the condition",
+                        ));
+                    }
+                }
+                if let Some(Err(e)) = f.resource_policy.as_ref().map(PolicyDocument::validate) {
+                    return Err(bad(format!("{ft}.resource_policy"), e, "rewrite the condition"));
+                }
+                for (v, doc) in &f.version_policies {
+                    if !f.versions.contains(v) {
+                        return Err(bad(
+                            format!("{ft}.version_policies.{v}"),
+                            format!("version {v:?} is not in versions"),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if let Err(e) = doc.validate() {
+                        return Err(bad(format!("{ft}.version_policies.{v}"), e, "rewrite the condition"));
+                    }
+                }
+                let a = &f.async_invoke;
+                if a.maximum_retry_attempts > 2 || !(60..=21_600).contains(&a.maximum_event_age_s) {
+                    return Err(bad(
+                        format!("{ft}.async_invoke"),
+                        format!(
+                            "maximum_retry_attempts {} / maximum_event_age_s {} are outside Lambda's 0-2 / 60-21600",
+                            a.maximum_retry_attempts, a.maximum_event_age_s
+                        ),
+                        "use values EventInvokeConfig accepts",
+                    ));
+                }
+                if let Behaviour::Upstream { upstream } = &f.behaviour {
+                    if !upstream.starts_with("http://") {
+                        return Err(bad(format!("{ft}.behaviour.upstream"), format!("{upstream:?} is not an http:// URL"), "give a plain http URL such as http://127.0.0.1:9000/2015-03-31/functions/target/invocations"));
+                    }
+                }
+                if let Some(v) = &f.vpc {
+                    if v.subnet_ids.is_empty() {
+                        return Err(bad(
+                            format!("{ft}.vpc.subnet_ids"),
+                            "is empty".into(),
+                            "list at least one subnet",
+                        ));
+                    }
+                    if !(v.ec2_api_rate.is_finite() && v.ec2_api_rate >= 0.0) {
+                        return Err(bad(
+                            format!("{ft}.vpc.ec2_api_rate"),
+                            "must be a non-negative number".into(),
+                            "give calls per second, e.g. 10.0",
+                        ));
+                    }
+                }
+            }
+        }
+        for (ui, u) in self.updates.iter().enumerate() {
+            let known = |n: &String| self.accounts.iter().any(|a| a.functions.iter().any(|f| &f.name == n));
+            if let Some(n) = u.functions.iter().find(|n| !known(n)) {
+                return Err(bad(
+                    format!("updates[{ui}].functions"),
+                    format!("{n:?} is not a function of the scenario"),
+                    "name functions of [[accounts.functions]]",
+                ));
+            }
+            if !(u.at_s.is_finite() && u.at_s >= 0.0) {
+                return Err(bad(
+                    format!("updates[{ui}].at_s"),
+                    "must be a time in seconds, 0 or more".into(),
+                    "e.g. at_s = 3",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
