@@ -75,7 +75,7 @@ pub fn token_expired(outcome: &RawOutcome) -> bool {
 }
 
 /// Translate an Invoke error.
-pub fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOutcome {
+fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOutcome {
     let sent = Sent::of(ty);
     if let Some(outcome) = credentials_failure(&err) {
         return outcome;

@@ -54,7 +54,7 @@ pub fn init_json() {
 /// Log a panic as one ERROR line of xinvoke's (message and place), then let it unwind: the
 /// Lambda runtime answers the event as a function error with the panic's message and serves
 /// the next one (the release profile unwinds for this; see Cargo.toml).
-pub fn log_panics() {
+fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let message = info
             .payload()

@@ -369,7 +369,7 @@ pub fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> RawOutc
 
 /// The endpoint as the SDK resolves it: an endpoint set in code, then `AWS_ENDPOINT_URL_LAMBDA`,
 /// then `AWS_ENDPOINT_URL`, then the regional public endpoint.
-pub fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option<String>) -> String {
+fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option<String>) -> String {
     let programmatic = base
         .endpoint_url()
         .filter(|_| base.get_origin("endpoint_url").is_client_config());

@@ -58,7 +58,7 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// A connector for http and https URLs, HTTP/1.1 only.
-pub fn connector(connect_timeout: Option<Duration>) -> Connector {
+fn connector(connect_timeout: Option<Duration>) -> Connector {
     let mut tcp = TcpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);

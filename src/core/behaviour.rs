@@ -12,10 +12,10 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// The largest answer `{"bytes": N}` may ask for: Lambda's synchronous response limit.
-pub const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
+const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
 
 /// The longest `{"sleep_ms": N}` honoured (Lambda's 15-minute function timeout).
-pub const MAX_SLEEP: Duration = Duration::from_secs(900);
+const MAX_SLEEP: Duration = Duration::from_secs(900);
 
 /// What the target does with one payload.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -63,9 +63,9 @@ pub trait Attempter: Send + Sync {
 }
 
 /// Synchronous request limit (6 MB).
-pub const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+const SYNC_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 /// Asynchronous request limit (1 MB since late 2025).
-pub const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
+const ASYNC_PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 /// The invocation type named is not one of the three.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -92,19 +92,10 @@ impl InvocationType {
     }
 
     /// The request payload limit Lambda enforces for this type.
-    pub fn payload_limit(self) -> usize {
+    fn payload_limit(self) -> usize {
         match self {
             InvocationType::Event => ASYNC_PAYLOAD_LIMIT,
             InvocationType::RequestResponse | InvocationType::DryRun => SYNC_PAYLOAD_LIMIT,
-        }
-    }
-
-    /// The status Lambda answers on success.
-    pub fn success_status(self) -> u16 {
-        match self {
-            InvocationType::RequestResponse => 200,
-            InvocationType::Event => 202,
-            InvocationType::DryRun => 204,
         }
     }
 

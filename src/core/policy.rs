@@ -145,7 +145,7 @@ pub struct PolicySet {
 const NOTE_EXACT_ARN: &str = "lambda:InvokeFunction covers sync, async (Event) and DryRun invokes; the Resource is exactly the ARN the invoker calls, qualifier included: an alias or version ARN matches only calls with that qualifier, the unqualified ARN only unqualified calls. To invoke another alias or version (--qualifier), add its ARN explicitly rather than a wildcard.";
 
 /// Resource-based set-up: the source role's identity policy and the target's resource policy.
-pub fn resource_mode(source_role: &RoleArn, target: &FunctionArn) -> PolicySet {
+fn resource_mode(source_role: &RoleArn, target: &FunctionArn) -> PolicySet {
     let principal = source_role.to_string();
     PolicySet {
         mode: "resource",
@@ -166,7 +166,7 @@ pub fn resource_mode(source_role: &RoleArn, target: &FunctionArn) -> PolicySet {
 
 /// Role-chaining set-up: the source role may assume the invoke role, which trusts it with the
 /// external id and may invoke exactly the target ARN.
-pub fn role_mode(source_role: &RoleArn, target: &FunctionArn, invoke_role: &RoleArn, external_id: &str) -> PolicySet {
+fn role_mode(source_role: &RoleArn, target: &FunctionArn, invoke_role: &RoleArn, external_id: &str) -> PolicySet {
     let principal = source_role.to_string();
     PolicySet {
         mode: "role",
@@ -245,7 +245,7 @@ pub struct PolicyRequest {
 }
 
 /// The role `xinvoke policy --mode role` names when given no `--role-name` / `--role-arn`.
-pub const DEFAULT_INVOKE_ROLE: &str = "xinvoke-invoke";
+const DEFAULT_INVOKE_ROLE: &str = "xinvoke-invoke";
 
 /// Validate a request and build its documents.
 pub fn build(req: &PolicyRequest) -> Result<PolicySet, PolicyError> {

@@ -60,10 +60,10 @@ const fn ec2_policy(interval_s: f64, backoff_rate: f64, max_retries: u32, max_de
 }
 
 /// Never retried.
-pub const NEVER: ClassPolicy = policy(0.0, 1.0, 0, 0.0, 0);
+const NEVER: ClassPolicy = policy(0.0, 1.0, 0, 0.0, 0);
 
 /// The default policy of a class, with the reason in README's retry table.
-pub fn default_class_policy(class: Class) -> ClassPolicy {
+fn default_class_policy(class: Class) -> ClassPolicy {
     match class {
         // Lambda's throttle: the SDK's standard shape (1 s base, x2, 20 s cap), Retry-After wins.
         Class::Throttled => policy(1.0, 2.0, 3, 20.0, 5),
@@ -236,7 +236,7 @@ impl RetryBudget {
     /// The SDKs' default capacity.
     pub const DEFAULT_CAPACITY: u32 = 500;
     /// What an answer without retries puts back.
-    pub const NO_RETRY_INCREMENT: u32 = 1;
+    const NO_RETRY_INCREMENT: u32 = 1;
 
     pub fn new(capacity: u32) -> RetryBudget {
         RetryBudget {
@@ -246,7 +246,7 @@ impl RetryBudget {
     }
 
     /// Take `cost` tokens if there are that many.
-    pub fn try_withdraw(&self, cost: u32) -> bool {
+    fn try_withdraw(&self, cost: u32) -> bool {
         self.tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost))
             .is_ok()

@@ -148,7 +148,7 @@ impl Service {
 }
 
 /// The one log line of an invoke: what a dashboard needs, nothing secret, no payload.
-pub fn log_record(r: &InvokeRecord) {
+fn log_record(r: &InvokeRecord) {
     let o = &r.outcome;
     if r.is_ok() {
         tracing::info!(

@@ -11,7 +11,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// What a valid direct event looks like, for error messages.
-pub const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
+const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
 
 /// A malformed event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

@@ -35,7 +35,7 @@ pub fn handler() -> crate::load::job::HandlerFactory {
 }
 
 /// The error type of a malformed event.
-pub const INVALID_EVENT: &str = "invalid_event";
+const INVALID_EVENT: &str = "invalid_event";
 
 /// Handle one event.
 pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
@@ -97,7 +97,7 @@ fn call_of(d: DirectEvent) -> Call {
 /// group as Powertools' `skip_group_on_error`). Every invoke is bounded by `deadline`: what has
 /// not finished by then is answered failed (its log line says `stop: deadline`), so the
 /// function answers before its own timeout and SQS never redelivers a record that succeeded.
-pub async fn handle_sqs(service: &Service, batch: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+async fn handle_sqs(service: &Service, batch: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
     let groups = message_groups(batch.records);
     let limit = service.settings().sqs_concurrency.unwrap_or(groups.len()).max(1);
     let mut failed: Vec<(usize, String)> = stream::iter(groups)
@@ -202,7 +202,7 @@ fn invalid(e: &EventError) -> Diagnostic {
 /// deadline, but emulators send placeholders (`cargo lambda watch` sends a constant 600000, in
 /// 1970), which would otherwise stop every retry at once. Then `fallback` (the function's
 /// timeout, `XINVOKE_FUNCTION_TIMEOUT_MS`), counted from now, stands in when it is set.
-pub fn deadline_from(deadline_ms: u64, margin: Duration, fallback: Option<Duration>) -> Option<Instant> {
+fn deadline_from(deadline_ms: u64, margin: Duration, fallback: Option<Duration>) -> Option<Instant> {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
     let left = if deadline_ms == 0 || deadline_ms <= now_ms {
         fallback?

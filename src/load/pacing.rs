@@ -88,32 +88,6 @@ impl Pacing {
         Some(Duration::from_nanos((secs.max(0.0) * 1e9).round() as u64))
     }
 
-    /// The intended rate at `elapsed` (requests per second).
-    pub fn rate_at(&self, elapsed: Duration) -> f64 {
-        let t = elapsed.as_secs_f64();
-        match self {
-            Pacing::Rate(r) => *r,
-            Pacing::Ramp { from, to, over } => {
-                let d = over.as_secs_f64();
-                if t >= d || d == 0.0 {
-                    *to
-                } else {
-                    from + (to - from) * t / d
-                }
-            }
-            Pacing::Steps(steps) => {
-                let mut start = 0.0;
-                for s in steps {
-                    start += s.duration.as_secs_f64();
-                    if t < start {
-                        return s.rate;
-                    }
-                }
-                0.0
-            }
-        }
-    }
-
     /// The same shape at `factor` times the rate (a worker's share of a fanned-out load).
     pub fn scaled(&self, factor: f64) -> Pacing {
         match self {
@@ -422,7 +396,6 @@ mod tests {
         // The first second carries 5 hits, the last second of the ramp 95.
         assert_eq!(p.due(ms(1000)) - p.due(ms(0)), 5);
         assert_eq!(p.due(ms(10_000)) - p.due(ms(9000)), 95);
-        assert!((p.rate_at(ms(5000)) - 50.0).abs() < 1e-9);
         let late = p.send_time(600).unwrap();
         assert!((late.as_secs_f64() - 11.0).abs() < 1e-6, "{late:?}");
     }
@@ -439,8 +412,6 @@ mod tests {
         assert_eq!(p.send_time(60), Some(ms(2000)));
         assert_eq!(p.send_time(109), Some(ms(2490)));
         assert_eq!(p.send_time(110), None);
-        assert_eq!(p.rate_at(ms(1500)), 50.0);
-        assert_eq!(p.rate_at(ms(3000)), 0.0);
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl WorkerJob {
 }
 
 /// Run one job against `target`; the worker's statistics come back whole.
-pub async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, WorkerError> {
+async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAnswer, WorkerError> {
     let plan = job.plan()?;
     let payloads = Payloads::cycle(job.payloads.iter().map(|v| v.to_string().into_bytes()).collect());
     let mut metrics = Metrics::new();

@@ -105,7 +105,7 @@ impl Phase {
 }
 
 /// The STS actions a fault can name.
-pub const STS_ACTIONS: [&str; 3] = [
+const STS_ACTIONS: [&str; 3] = [
     "sts:AssumeRole",
     "sts:AssumeRoleWithWebIdentity",
     "sts:GetCallerIdentity",

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Pending message of a ResourceConflictException.
-pub const PENDING_MESSAGE: &str =
+const PENDING_MESSAGE: &str =
     "The operation cannot be performed at this time. The function is currently in the following state: Pending";
 
 /// How long a non-VPC function stays Pending when created, ms.
@@ -133,7 +133,7 @@ fn failure_reason(code: Option<&str>) -> String {
 /// The Invoke error of a Failed function, by its state reason code: the one table's
 /// [`crate::core::errors::failed_state_error`], so invoking and reading the configuration
 /// classify alike.
-pub fn failed_error(reason_code: Option<&str>) -> ApiError {
+fn failed_error(reason_code: Option<&str>) -> ApiError {
     let (name, ec2_error_code) = crate::core::errors::failed_state_error(reason_code.unwrap_or_default());
     let mut e = ApiError::named(name);
     e.ec2_error_code = ec2_error_code.map(str::to_string);

@@ -85,10 +85,10 @@ fn default_version() -> String {
 }
 
 /// Condition operators this evaluator understands.
-pub const SUPPORTED_OPERATORS: &[&str] = &["StringEquals", "StringLike", "StringNotEquals"];
+const SUPPORTED_OPERATORS: &[&str] = &["StringEquals", "StringLike", "StringNotEquals"];
 
 /// Condition keys this evaluator understands.
-pub const SUPPORTED_KEYS: &[&str] = &[
+const SUPPORTED_KEYS: &[&str] = &[
     "sts:ExternalId",
     "aws:PrincipalOrgID",
     "aws:PrincipalAccount",
@@ -174,7 +174,7 @@ pub enum Verdict {
 }
 
 /// `*` matches any run, `?` one character.
-pub fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let eq = |a: u8, b: u8| {
         if case_insensitive {
             a.eq_ignore_ascii_case(&b)

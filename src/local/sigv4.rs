@@ -20,7 +20,7 @@ const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security
 /// requests must reach AWS within five minutes of their time stamp (AWS General Reference,
 /// "Signature Version 4 signing": "...the request is rejected" after five minutes; Lambda and
 /// STS answer "Signature expired: ... (... - 5 min.)").
-pub const MAX_SKEW_S: i64 = 5 * 60;
+const MAX_SKEW_S: i64 = 5 * 60;
 
 /// Why a request failed authentication. Each protocol maps these onto its own error names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,7 +138,8 @@ impl CanonicalOut for Sha256 {
 
 /// The canonical URI of a raw (as sent) path: every byte outside the unreserved set is
 /// encoded again, so `%3A` becomes `%253A` (SigV4's double encoding for non-S3 services).
-pub fn canonical_uri(raw_path: &str) -> String {
+#[cfg(test)]
+fn canonical_uri(raw_path: &str) -> String {
     let mut out = String::with_capacity(raw_path.len() + 16);
     write_canonical_uri(&mut out, raw_path);
     out
@@ -154,7 +155,7 @@ fn write_canonical_uri(out: &mut impl CanonicalOut, raw_path: &str) {
 }
 
 /// The canonical query string: decoded pairs, re-encoded, sorted.
-pub fn canonical_query(raw_query: &str) -> String {
+fn canonical_query(raw_query: &str) -> String {
     if raw_query.is_empty() {
         return String::new();
     }

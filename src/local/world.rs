@@ -100,7 +100,7 @@ pub struct World {
 }
 
 /// `AROA` or `ASIA` followed by 16 uppercase base32-ish characters derived from `seed`.
-pub fn id_from(prefix: &str, seed: &str) -> String {
+fn id_from(prefix: &str, seed: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let hash = sigv4::sha256_hex(seed.as_bytes());
     let tail: String = hash
@@ -113,7 +113,7 @@ pub fn id_from(prefix: &str, seed: &str) -> String {
 }
 
 /// A random string of `n` characters from `alphabet`.
-pub fn random_string(n: usize, alphabet: &[u8]) -> String {
+fn random_string(n: usize, alphabet: &[u8]) -> String {
     (0..n)
         .map(|_| alphabet[fastrand::usize(..alphabet.len())] as char)
         .collect()

@@ -252,7 +252,7 @@ pub fn qualifier_check_name(arn: &FunctionArn) -> &'static str {
 }
 
 /// The names of every check, in order, for a target (role chaining adds two).
-pub fn check_names(arn: &FunctionArn, role: bool) -> Vec<&'static str> {
+fn check_names(arn: &FunctionArn, role: bool) -> Vec<&'static str> {
     let mut names = vec!["caller_identity", "assume_role"];
     if role {
         names.push("trust_external_id");

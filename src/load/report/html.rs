@@ -24,7 +24,7 @@ pub fn colour(class: &str) -> &'static str {
 }
 
 /// Colour of the p50 line.
-pub const P50: &str = "#0277bd";
+const P50: &str = "#0277bd";
 /// Colour of the p99 line.
 pub const P99: &str = "#c2185b";
 

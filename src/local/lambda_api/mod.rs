@@ -67,7 +67,7 @@ fn valid_part(s: &str) -> bool {
 
 /// Parse `FunctionName` (name, partial ARN or full ARN, with an optional `:qualifier`) and
 /// the `Qualifier` query parameter. A bare name lives in the caller's account.
-pub fn parse_function_ref(
+fn parse_function_ref(
     raw: &str,
     query_qualifier: Option<&str>,
     caller_account: &str,
@@ -398,7 +398,7 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
 }
 
 /// The model's `State` name.
-pub fn state_name(state: FunctionStateName) -> &'static str {
+fn state_name(state: FunctionStateName) -> &'static str {
     match state {
         FunctionStateName::Active => "Active",
         FunctionStateName::Pending => "Pending",
