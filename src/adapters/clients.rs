@@ -62,7 +62,7 @@ struct ClientKey {
 /// One Lambda client per distinct credential set and region, with the assumed-role session it signs with
 /// (role chaining).
 #[derive(Clone)]
-pub struct Clients {
+pub(crate) struct Clients {
     by_key: HashMap<ClientKey, (aws_sdk_lambda::Client, Option<SessionCredentials>)>,
 }
 
@@ -104,17 +104,12 @@ impl Clients {
     pub fn len(&self) -> usize {
         self.by_key.len()
     }
-
-    /// Whether none were built.
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
-    }
 }
 
 /// A Lambda client for one credential set in one region. With role chaining it signs with a
 /// [`SessionCredentials`] (returned too, so an ExpiredToken answer can drop the session) and
 /// the SDK's identity cache is off: the session is the cache.
-pub async fn lambda_client(
+pub(crate) async fn lambda_client(
     base: &SdkConfig,
     auth: &Auth,
     region: &str,
@@ -142,14 +137,12 @@ pub async fn lambda_client(
 
 /// Who signs for a client: its assumed-role session (role chaining), else the base
 /// configuration's provider (resource-based). The signed path signs with the same one.
-pub fn signing_provider(base: &SdkConfig, session: Option<&SessionCredentials>) -> Option<SharedCredentialsProvider> {
+pub(crate) fn signing_provider(
+    base: &SdkConfig,
+    session: Option<&SessionCredentials>,
+) -> Option<SharedCredentialsProvider> {
     match session {
         Some(s) => Some(SharedCredentialsProvider::new(s.clone())),
         None => base.credentials_provider(),
     }
-}
-
-/// An STS client on the base configuration (for GetCallerIdentity and checks).
-pub fn sts_client(base: &SdkConfig) -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::new(base)
 }

@@ -23,7 +23,7 @@ struct Cached {
 
 /// The session credentials of one assumed role, shared by every client clone that uses them.
 #[derive(Clone)]
-pub struct SessionCredentials {
+pub(crate) struct SessionCredentials {
     provider: Arc<AssumeRoleProvider>,
     cached: Arc<RwLock<Option<Cached>>>,
     fetching: Arc<tokio::sync::Mutex<()>>,

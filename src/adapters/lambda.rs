@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Invokes through one aws-sdk-lambda client.
 #[derive(Clone)]
-pub struct SdkAttempter {
+pub(crate) struct SdkAttempter {
     client: aws_sdk_lambda::Client,
     /// The assumed-role session the client signs with, dropped on an ExpiredToken answer.
     session: Option<SessionCredentials>,
@@ -70,7 +70,7 @@ impl Attempter for SdkAttempter {
 }
 
 /// The service refused the session token as expired: the session must be fetched again.
-pub fn token_expired(outcome: &RawOutcome) -> bool {
+pub(crate) fn token_expired(outcome: &RawOutcome) -> bool {
     matches!(outcome, RawOutcome::Failed(e) if e.code == "ExpiredTokenException" || e.code == "ExpiredToken")
 }
 
@@ -166,7 +166,7 @@ pub(crate) fn transport_failure(err: &(dyn StdError + 'static), sent: Sent) -> R
 /// session (AssumeRole, AssumeRoleWithWebIdentity) with its code and status, a connection to
 /// STS that failed, or a provider that failed without calling STS. Service answers that refuse
 /// the credentials presented are `Failed` with a credentials code, classified by the table.
-pub fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
+pub(crate) fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<RawOutcome> {
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;
     use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);

@@ -69,7 +69,7 @@ fn log_panics() {
 
 /// Human logs on stderr for the CLI: errors only unless `RUST_LOG` says otherwise (the
 /// commands print their own results on stdout).
-pub fn init_cli() {
+pub(crate) fn init_cli() {
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);

@@ -29,7 +29,7 @@ impl std::fmt::Debug for AssumedRole {
 }
 
 /// An STS client in the target's region (the base config's region wins when set).
-pub fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
     let mut conf = aws_sdk_sts::config::Builder::from(base);
     if base.region().is_none() {
         conf = conf.region(Region::new(region.to_string()));
@@ -38,7 +38,7 @@ pub fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
 }
 
 /// A Lambda client in the target's region, signing as the assumed role when given one.
-pub fn lambda_client(base: &SdkConfig, region: &str, role: Option<&AssumedRole>) -> aws_sdk_lambda::Client {
+pub(crate) fn lambda_client(base: &SdkConfig, region: &str, role: Option<&AssumedRole>) -> aws_sdk_lambda::Client {
     let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
     if let Some(r) = role {
         conf = conf.credentials_provider(r.credentials.clone());
@@ -91,7 +91,7 @@ pub async fn assume_role(
 }
 
 /// A DryRun Invoke of exactly `function`: checks permission without running the target.
-pub async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
+pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
     SdkAttempter::new(lambda.clone(), None)
         .attempt(&InvokeRequest {
             target: "doctor".into(),
@@ -104,7 +104,7 @@ pub async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) ->
 }
 
 /// GetFunctionConfiguration of `function` (its qualifier included).
-pub async fn function_configuration(
+pub(crate) async fn function_configuration(
     lambda: &aws_sdk_lambda::Client,
     function: &FunctionArn,
 ) -> Result<FunctionConfig, RawOutcome> {

@@ -59,7 +59,7 @@ impl std::str::FromStr for InvokePath {
 
 /// Why the signed path could not be built (the caller falls back on the SDK path).
 #[derive(Debug, thiserror::Error)]
-pub enum SignedPathError {
+pub(crate) enum SignedPathError {
     #[error("the endpoint {0:?} is not an http(s) URL")]
     Endpoint(String),
     #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
@@ -141,7 +141,7 @@ impl std::fmt::Debug for CredentialCache {
 
 /// Invokes by signing each request itself.
 #[derive(Debug)]
-pub struct SignedAttempter {
+pub(crate) struct SignedAttempter {
     client: Client<transport::Connector, Full<Bytes>>,
     scheme: Scheme,
     /// Host and port, e.g. `127.0.0.1:9001`: the URI's authority and the `host` header.
@@ -322,7 +322,7 @@ fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
 /// the function's result; otherwise the error name from `x-amzn-ErrorType` (cut at `:`) or the
 /// body's `__type`/`code` (cut at `#`), the body's `message`/`Message`, and the fields of the
 /// two errors that carry more (TooManyRequestsException, EC2UnexpectedException).
-pub fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> RawOutcome {
+pub(crate) fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> RawOutcome {
     if (200..300).contains(&status) {
         return RawOutcome::Answered {
             status,
@@ -383,7 +383,7 @@ fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option
 
 /// One attempter per target, on the path asked for.
 #[derive(Debug, Clone)]
-pub enum PathAttempter {
+pub(crate) enum PathAttempter {
     Sdk(SdkAttempter),
     Signed(Arc<SignedAttempter>),
 }

@@ -19,7 +19,7 @@ const SERVICE: &str = "lambda";
 
 /// What is signed of one Invoke request.
 #[derive(Debug, Clone, Copy)]
-pub struct InvokeToSign<'a> {
+pub(crate) struct InvokeToSign<'a> {
     /// The path as sent: the function (name, ARN, with its qualifier) percent-encoded as one
     /// segment, so that it holds only unreserved characters, `/` and `%XX` escapes.
     pub path: &'a str,
@@ -42,7 +42,7 @@ pub struct Signature {
 }
 
 /// Credentials ready to sign in one region, with the signing key of the day kept.
-pub struct SigningCredentials {
+pub(crate) struct SigningCredentials {
     credentials: Credentials,
     /// The session token as the `x-amz-security-token` header.
     session_token: Option<HeaderValue>,

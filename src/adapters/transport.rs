@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// The connector under every client: TCP (no Nagle, a connect timeout), then TLS for https.
-pub type Connector = HttpsConnector<TcpConnector>;
+pub(crate) type Connector = HttpsConnector<TcpConnector>;
 
 /// Idle pooled connections are closed after this long: servers and NATs drop idle connections
 /// sooner or later, and one we close first is never one a request is sent on as it is torn down.

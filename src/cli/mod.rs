@@ -45,7 +45,7 @@ pub enum CliError {
 
 impl CliError {
     /// A flag's value is unusable, and why.
-    pub fn flag(flag: &'static str, problem: impl std::fmt::Display) -> CliError {
+    pub(crate) fn flag(flag: &'static str, problem: impl std::fmt::Display) -> CliError {
         CliError::Flag {
             flag,
             problem: problem.to_string(),

@@ -50,7 +50,11 @@ impl TargetArgs {
     }
 
     /// Settings from these flags and a command's `more` flags, over the variables of `env`.
-    pub fn settings_from(&self, more: Given, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    pub(crate) fn settings_from(
+        &self,
+        more: Given,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
         let flags = self.given()?.or(more);
         Settings::resolve(flags.or(Given::from_env(env, Context::Cli)?), Context::Cli)
     }

@@ -135,7 +135,7 @@ impl FunctionArn {
     }
 
     /// The same function with another qualifier (or none).
-    pub fn with_qualifier(&self, qualifier: Option<Qualifier>) -> FunctionArn {
+    pub(crate) fn with_qualifier(&self, qualifier: Option<Qualifier>) -> FunctionArn {
         FunctionArn {
             qualifier,
             ..self.clone()

@@ -43,7 +43,7 @@ pub struct FunctionFailure {
 
 impl FunctionFailure {
     /// The JSON error object Lambda returns as the payload of a failed invoke.
-    pub fn to_payload(&self) -> Vec<u8> {
+    pub(crate) fn to_payload(&self) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({
             "errorType": self.error_type,
             "errorMessage": self.error_message,

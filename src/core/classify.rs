@@ -216,7 +216,7 @@ fn ec2_code_class(code: &str) -> Option<(Class, &'static str)> {
 /// `LastUpdateStatusReasonCode`), for checks that read configuration: the class of the answer
 /// an invoke of a function Failed for that reason gets ([`errors::failed_state_error`]), so
 /// one failure state is one class however it is met.
-pub fn state_reason_class(reason_code: &str) -> Option<(Class, String)> {
+pub(crate) fn state_reason_class(reason_code: &str) -> Option<(Class, String)> {
     if matches!(reason_code, "Creating" | "Restoring" | "Idle") {
         return Some((Class::NotReady, errors::HINT_NOT_READY.to_string()));
     }

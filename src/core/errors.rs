@@ -121,7 +121,7 @@ const HINT_STS_IDP: &str = "STS could not reach the identity provider to check t
 
 /// Every error, once. The Invoke rows follow the model's order of statuses.
 #[rustfmt::skip]
-pub const ERRORS: &[ErrorRow] = &[
+pub(crate) const ERRORS: &[ErrorRow] = &[
     // 400: the caller's request.
     row("InvalidParameterValueException", 400, I, U, true, C::InvalidRequest, false, "One or more parameters values were invalid.", HINT_INVALID),
     row("InvalidRequestContentException", 400, I, U, true, C::InvalidRequest, false, "Could not parse request body into json.", "The request body is not valid JSON: send a valid JSON payload."),
@@ -206,7 +206,7 @@ pub fn lambda_error(code: &str) -> Option<&'static ErrorRow> {
 }
 
 /// The row of an STS answer's error code.
-pub fn sts_error(code: &str) -> Option<&'static ErrorRow> {
+pub(crate) fn sts_error(code: &str) -> Option<&'static ErrorRow> {
     ERRORS.iter().find(|r| r.code == code && r.origin == Origin::Sts)
 }
 
@@ -224,7 +224,7 @@ pub fn lambda_error_index(code: &str) -> Option<usize> {
 /// (`StateReasonCode`), and the EC2 code it carries, if any. Where the reason names an EC2
 /// condition the answer names the same one, so invoking and reading the configuration lead to
 /// the same class ([`crate::core::classify::state_reason_class`]).
-pub fn failed_state_error(reason_code: &str) -> (&'static str, Option<&'static str>) {
+pub(crate) fn failed_state_error(reason_code: &str) -> (&'static str, Option<&'static str>) {
     match reason_code {
         "EniLimitExceeded" => ("ENILimitReachedException", None),
         "SubnetOutOfIPAddresses" => ("SubnetIPAddressLimitReachedException", None),

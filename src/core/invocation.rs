@@ -100,7 +100,7 @@ impl InvocationType {
     }
 
     /// Refuse a payload Lambda would refuse.
-    pub fn check_payload(self, size: usize) -> Result<(), PayloadTooLarge> {
+    pub(crate) fn check_payload(self, size: usize) -> Result<(), PayloadTooLarge> {
         let limit = self.payload_limit();
         if size > limit {
             Err(PayloadTooLarge {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 ///
 /// A session ARN does not carry the role's path: a role with a path (`role/team/name`) must be
 /// named with its path in policies, which only its owner knows.
-pub fn principal_arn(caller_arn: &str) -> Option<String> {
+pub(crate) fn principal_arn(caller_arn: &str) -> Option<String> {
     let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
     let [arn, partition, service, _region, account, resource] = parts.as_slice() else {
         return None;
@@ -64,7 +64,7 @@ pub fn document(statements: Vec<Value>) -> Value {
 }
 
 /// Identity statement: `lambda:InvokeFunction` on exactly the target ARN, qualifier included.
-pub fn invoke_identity_statement(target: &FunctionArn) -> Value {
+pub(crate) fn invoke_identity_statement(target: &FunctionArn) -> Value {
     json!({
         "Sid": "XinvokeInvokeTarget",
         "Effect": "Allow",
@@ -74,7 +74,7 @@ pub fn invoke_identity_statement(target: &FunctionArn) -> Value {
 }
 
 /// Resource-policy statement on the target: `principal` may invoke exactly the target ARN.
-pub fn invoke_resource_statement(target: &FunctionArn, principal: &str) -> Value {
+pub(crate) fn invoke_resource_statement(target: &FunctionArn, principal: &str) -> Value {
     json!({
         "Sid": statement_id(principal, target),
         "Effect": "Allow",
@@ -94,7 +94,7 @@ pub fn add_permission_command(target: &FunctionArn, principal: &str) -> String {
 }
 
 /// Identity statement of the caller in account 1: `sts:AssumeRole` on the invoke role only.
-pub fn assume_role_identity_statement(role: &RoleArn) -> Value {
+pub(crate) fn assume_role_identity_statement(role: &RoleArn) -> Value {
     json!({
         "Sid": "XinvokeAssumeInvokeRole",
         "Effect": "Allow",
@@ -104,7 +104,7 @@ pub fn assume_role_identity_statement(role: &RoleArn) -> Value {
 }
 
 /// Trust statement of the invoke role: `principal` may assume it with this external id only.
-pub fn trust_statement(principal: &str, external_id: &str) -> Value {
+pub(crate) fn trust_statement(principal: &str, external_id: &str) -> Value {
     json!({
         "Sid": "XinvokeTrustSource",
         "Effect": "Allow",
@@ -188,7 +188,7 @@ fn role_mode(source_role: &RoleArn, target: &FunctionArn, invoke_role: &RoleArn,
 
 /// The two ways of granting a cross-account invoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// The target's resource policy names the source role.
     Resource,
     /// The source role assumes a role in the target's account.

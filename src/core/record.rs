@@ -84,7 +84,12 @@ impl InvokeRecord {
 
     /// An invoke not attempted because the deadline came first: class `timeout`, stop
     /// `deadline`, `hint` says what to change.
-    pub fn not_started(target: &str, function: String, invocation_type: InvocationType, hint: &str) -> InvokeRecord {
+    pub(crate) fn not_started(
+        target: &str,
+        function: String,
+        invocation_type: InvocationType,
+        hint: &str,
+    ) -> InvokeRecord {
         let mut r = InvokeRecord::refused(target, function, invocation_type, "Deadline", hint.to_string());
         r.outcome = classify(&RawOutcome::TimedOut { sent: Sent::No });
         r.outcome.hint = Some(hint.to_string());
@@ -105,7 +110,7 @@ impl InvokeRecord {
 }
 
 /// Decode a target's answer for the record: JSON when it parses, else (lossy) text.
-pub fn payload_value(bytes: &[u8]) -> serde_json::Value {
+pub(crate) fn payload_value(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }

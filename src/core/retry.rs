@@ -141,7 +141,7 @@ pub enum Decision {
 impl RetryPolicy {
     /// The default policy with every wait (first interval and cap) divided by `factor`: for
     /// rehearsals against the local endpoint, where real waits would only slow the run.
-    pub fn defaults_shortened(factor: f64) -> RetryPolicy {
+    pub(crate) fn defaults_shortened(factor: f64) -> RetryPolicy {
         let classes = Class::ALL
             .into_iter()
             .map(|c| {
@@ -170,7 +170,7 @@ impl RetryPolicy {
     /// `remaining`: time left before the deadline, if there is one. `unit_random` in [0, 1)
     /// drives the jitter. The budget is charged only when the answer is `Retry`; what a
     /// success gives back is [`RetryBudget::succeeded`]'s business.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         outcome: &Classification,
         attempt: u32,
@@ -234,7 +234,7 @@ pub struct RetryBudget {
 
 impl RetryBudget {
     /// The SDKs' default capacity.
-    pub const DEFAULT_CAPACITY: u32 = 500;
+    pub(crate) const DEFAULT_CAPACITY: u32 = 500;
     /// What an answer without retries puts back.
     const NO_RETRY_INCREMENT: u32 = 1;
 
@@ -266,7 +266,7 @@ impl RetryBudget {
     }
 
     /// Tokens left.
-    pub fn available(&self) -> u32 {
+    pub(crate) fn available(&self) -> u32 {
         self.tokens.load(Ordering::Acquire)
     }
 }

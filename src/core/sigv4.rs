@@ -10,10 +10,10 @@ use sha2::Sha256;
 
 /// The characters SigV4 (and a Lambda path segment) leave unencoded: RFC 3986's unreserved
 /// `A-Za-z0-9-_.~`; everything else is `%XX`.
-pub const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(crate) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// [`UNRESERVED`] and `/`: a canonical URI encodes each segment, not the separators.
-pub const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+pub(crate) const UNRESERVED_AND_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// HMAC-SHA256.
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -23,7 +23,7 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// The signing key of `secret` for the scope `day` (`YYYYMMDD`) / `region` / `service`.
-pub fn signing_key(secret: &str, day: &[u8], region: &str, service: &str) -> [u8; 32] {
+pub(crate) fn signing_key(secret: &str, day: &[u8], region: &str, service: &str) -> [u8; 32] {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), day);
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
@@ -53,14 +53,14 @@ pub fn signature(key: &[u8; 32], amz_date: &str, scope: [&str; 3], canonical_req
 }
 
 /// Lowercase hex of a 32-byte digest, without allocating.
-pub fn hex64(digest: &[u8]) -> [u8; 64] {
+pub(crate) fn hex64(digest: &[u8]) -> [u8; 64] {
     let mut out = [0u8; 64];
     hex::encode_to_slice(digest, &mut out).expect("a 32-byte digest is 64 hex digits");
     out
 }
 
 /// Write a header value as the canonical request holds it: trimmed, each run of spaces one.
-pub fn write_trimmed(text: &str, mut put: impl FnMut(&str)) {
+pub(crate) fn write_trimmed(text: &str, mut put: impl FnMut(&str)) {
     let mut words = text.split(' ').filter(|w| !w.is_empty());
     if let Some(first) = words.next() {
         put(first);

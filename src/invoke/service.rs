@@ -89,7 +89,7 @@ impl Service {
 
     /// The same targets and clients (so the same credentials and sessions) under another retry
     /// policy with its own budget: a load job's retries on or off without a second AssumeRole.
-    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Service {
+    pub(crate) fn with_retry_policy(&self, policy: RetryPolicy) -> Service {
         let mut settings = self.settings.clone();
         settings.retry = policy.clone();
         let runner = Runner::new(policy, Arc::new(RetryBudget::new(settings.budget_capacity)));

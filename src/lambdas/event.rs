@@ -97,7 +97,7 @@ impl DirectEvent {
     }
 
     /// Decode a direct event from text (an SQS record body).
-    pub fn from_text(text: &str) -> Result<DirectEvent, EventError> {
+    pub(crate) fn from_text(text: &str) -> Result<DirectEvent, EventError> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| EventError::new(format!("the body is not JSON ({e})")))?;
         DirectEvent::from_value(v)

@@ -75,7 +75,7 @@ impl Collector {
     }
 
     /// Set what the progress line says the phase is and how long it should run.
-    pub fn phase_started(&mut self, name: &str, planned: Option<Duration>) {
+    pub(crate) fn phase_started(&mut self, name: &str, planned: Option<Duration>) {
         if let Some(p) = &mut self.progress {
             p.phase_started(name, planned);
         }

@@ -39,7 +39,7 @@ pub enum Model {
 }
 
 impl Model {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Model::Open(p) => p.to_string(),
             Model::Closed { concurrency } => format!("concurrency {concurrency}"),
@@ -151,7 +151,7 @@ pub enum Stop {
 
 impl Stop {
     /// One more Ctrl-C.
-    pub fn escalate(self) -> Stop {
+    pub(crate) fn escalate(self) -> Stop {
         match self {
             Stop::Run => Stop::Graceful,
             Stop::Graceful | Stop::Now => Stop::Now,

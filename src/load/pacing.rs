@@ -42,7 +42,7 @@ impl Pacing {
     }
 
     /// When hit `i` (0-based) is due, from the start; `None` when the schedule has ended first.
-    pub fn send_time(&self, i: u64) -> Option<Duration> {
+    pub(crate) fn send_time(&self, i: u64) -> Option<Duration> {
         if let Some(total) = self.total() {
             if i >= total {
                 return None;
@@ -89,7 +89,7 @@ impl Pacing {
     }
 
     /// The same shape at `factor` times the rate (a worker's share of a fanned-out load).
-    pub fn scaled(&self, factor: f64) -> Pacing {
+    pub(crate) fn scaled(&self, factor: f64) -> Pacing {
         match self {
             Pacing::Rate(r) => Pacing::Rate(r * factor),
             Pacing::Ramp { from, to, over } => Pacing::Ramp {
@@ -213,7 +213,7 @@ fn secs(d: Duration) -> String {
 }
 
 /// Parse a duration: `500ms`, `5s`, `2m`, or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, PacingError> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, PacingError> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => (&s[..i], &s[i..]),
@@ -252,7 +252,7 @@ fn parse_rate(s: &str) -> Result<f64, PacingError> {
 
 impl Pacing {
     /// `--rate R`.
-    pub fn parse_rate(s: &str) -> Result<Pacing, PacingError> {
+    pub(crate) fn parse_rate(s: &str) -> Result<Pacing, PacingError> {
         let r = parse_rate(s)?;
         if r == 0.0 {
             return Err(PacingError("must be above 0".into()));

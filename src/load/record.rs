@@ -26,7 +26,7 @@ pub enum EndReason {
 
 impl EndReason {
     /// Whether the phase was cut short.
-    pub fn is_early(self) -> bool {
+    pub(crate) fn is_early(self) -> bool {
         self != EndReason::Completed
     }
 
@@ -195,7 +195,7 @@ impl LoadRecord {
     }
 
     /// A phase's end.
-    pub fn phase_end(phase: u32, elapsed: Duration, sent: u64, end: EndReason) -> LoadRecord {
+    pub(crate) fn phase_end(phase: u32, elapsed: Duration, sent: u64, end: EndReason) -> LoadRecord {
         LoadRecord::PhaseEnd {
             phase,
             elapsed_us: us(elapsed),

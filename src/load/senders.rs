@@ -85,7 +85,7 @@ impl<A: Attempter + 'static> Sender for RunnerSender<A> {
 
 /// `--via invoker`: the invoker Lambda's handler, in this process, one direct event a request
 /// (to the target named in turn); its answer or error is the invoke's record.
-pub struct HandlerSender {
+pub(crate) struct HandlerSender {
     handler: Arc<dyn crate::load::job::InvokerHandler>,
     names: Vec<Option<String>>,
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// One worker's share of a phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WorkerJob {
+pub(crate) struct WorkerJob {
     /// Which worker this is (0-based), for logs and errors.
     #[serde(default)]
     pub worker: u32,
@@ -62,7 +62,7 @@ fn default_deadline_ms() -> u64 {
 
 /// What a worker answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkerAnswer {
+pub(crate) struct WorkerAnswer {
     pub worker: u32,
     pub sent: u64,
     pub end: EndReason,
@@ -72,7 +72,7 @@ pub struct WorkerAnswer {
 /// A job that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid load job: {0}")]
-pub struct WorkerError(pub String);
+pub(crate) struct WorkerError(pub String);
 
 impl WorkerJob {
     /// The engine's model for this job.
@@ -150,7 +150,7 @@ async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAns
 /// The invoker Lambda's `load` event: run the job against the configured targets through the
 /// invoker's own clients (no new AssumeRole), retries on or off as the job says, and answer
 /// the worker's statistics.
-pub async fn handle_load_event(service: &Service, job: Value) -> Result<Value, WorkerError> {
+pub(crate) async fn handle_load_event(service: &Service, job: Value) -> Result<Value, WorkerError> {
     let job: WorkerJob = serde_json::from_value(job).map_err(|e| WorkerError(e.to_string()))?;
     let mut policy = service.settings().retry.clone();
     policy.disabled = !job.retries;

@@ -11,7 +11,7 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Delay before retrying a function error, by retry number (the guide: "one minute, then two").
 const FUNCTION_ERROR_DELAYS_MS: [i64; 2] = [60_000, 120_000];
@@ -241,9 +241,6 @@ impl EventQueue {
         self.delivered.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
-
-/// Shared by the world and its scheduler.
-pub type SharedQueue = Arc<EventQueue>;
 
 #[cfg(test)]
 mod tests {

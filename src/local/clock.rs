@@ -18,7 +18,7 @@ impl Clock {
     }
 
     /// Real Unix time in milliseconds, ignoring any advance.
-    pub fn real_ms() -> i64 {
+    pub(crate) fn real_ms() -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -37,7 +37,7 @@ impl Clock {
     }
 
     /// How far the clock has been advanced, in seconds.
-    pub fn offset_s(&self) -> i64 {
+    pub(crate) fn offset_s(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed) / 1000
     }
 }

@@ -13,14 +13,14 @@ use std::borrow::Cow;
 pub mod headers {
     use axum::http::HeaderName;
 
-    pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
-    pub const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
-    pub const FUNCTION_ERROR: HeaderName = HeaderName::from_static("x-amz-function-error");
-    pub const EXECUTED_VERSION: HeaderName = HeaderName::from_static("x-amz-executed-version");
-    pub const LOG_RESULT: HeaderName = HeaderName::from_static("x-amz-log-result");
-    pub const INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
-    pub const LOG_TYPE: HeaderName = HeaderName::from_static("x-amz-log-type");
-    pub const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
+    pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    pub(crate) const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+    pub(crate) const FUNCTION_ERROR: HeaderName = HeaderName::from_static("x-amz-function-error");
+    pub(crate) const EXECUTED_VERSION: HeaderName = HeaderName::from_static("x-amz-executed-version");
+    pub(crate) const LOG_RESULT: HeaderName = HeaderName::from_static("x-amz-log-result");
+    pub(crate) const INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
+    pub(crate) const LOG_TYPE: HeaderName = HeaderName::from_static("x-amz-log-type");
+    pub(crate) const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
 }
 
 /// The index of `name` among the Lambda errors of the one table
@@ -28,7 +28,7 @@ pub mod headers {
 pub use crate::core::errors::lambda_error_index;
 
 /// The names of every Lambda error the endpoint can answer, comma-separated (for error messages).
-pub fn lambda_error_names() -> String {
+pub(crate) fn lambda_error_names() -> String {
     errors::answered_by(false)
         .map(|r| r.code)
         .collect::<Vec<_>>()
@@ -40,7 +40,6 @@ pub fn lambda_error_names() -> String {
 pub struct ApiError {
     /// Index into [`ERRORS`] (a Lambda error).
     pub index: usize,
-    /// The message.
     pub message: Cow<'static, str>,
     /// `Reason` of a TooManyRequestsException.
     pub reason: Option<String>,
@@ -121,7 +120,7 @@ impl ApiError {
     }
 
     /// The full HTTP answer, `x-amzn-RequestId` included.
-    pub fn into_response_with(self, request_id: &str) -> Response {
+    pub(crate) fn into_response_with(self, request_id: &str) -> Response {
         let spec = self.spec();
         let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, self.body()).into_response();
@@ -140,8 +139,7 @@ impl ApiError {
 
 /// An STS error (query protocol, XML body).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StsError {
-    /// HTTP status.
+pub(crate) struct StsError {
     pub status: u16,
     /// `<Code>`.
     pub code: &'static str,
@@ -161,7 +159,7 @@ impl StsError {
     }
 
     /// 403 AccessDenied.
-    pub fn access_denied(message: String) -> StsError {
+    pub(crate) fn access_denied(message: String) -> StsError {
         StsError {
             status: 403,
             code: "AccessDenied",
@@ -179,7 +177,7 @@ impl StsError {
     }
 
     /// The full HTTP answer.
-    pub fn into_response_with(self, request_id: &str) -> Response {
+    pub(crate) fn into_response_with(self, request_id: &str) -> Response {
         let kind = if self.status >= 500 { "Receiver" } else { "Sender" };
         let body = format!(
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
@@ -199,7 +197,7 @@ impl StsError {
 }
 
 /// Escape text for an XML element.
-pub fn xml_escape(s: &str) -> Cow<'_, str> {
+pub(crate) fn xml_escape(s: &str) -> Cow<'_, str> {
     if !s.contains(['<', '>', '&', '"', '\'']) {
         return Cow::Borrowed(s);
     }

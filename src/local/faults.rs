@@ -78,7 +78,7 @@ pub enum FaultError {
 
 /// When an Invoke's fault rules are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// A synchronous (or DryRun) invoke: every rule.
     Sync,
     /// An `Event` invoke being accepted: delays, and the errors Lambda answers before queueing
@@ -217,7 +217,12 @@ impl Faults {
     }
 
     /// As [`Faults::check`], for one phase of an invoke.
-    pub fn check_in(&self, phase: Phase, function: &str, qualifier: Option<&str>) -> Option<Injection<ApiError>> {
+    pub(crate) fn check_in(
+        &self,
+        phase: Phase,
+        function: &str,
+        qualifier: Option<&str>,
+    ) -> Option<Injection<ApiError>> {
         self.fire(
             |spec| {
                 spec.function.as_deref() == Some(function)
@@ -229,7 +234,7 @@ impl Faults {
     }
 
     /// The injection for a call of the STS action `action` (e.g. `sts:AssumeRole`), if a rule fires.
-    pub fn check_sts(&self, action: &str) -> Option<Injection<StsError>> {
+    pub(crate) fn check_sts(&self, action: &str) -> Option<Injection<StsError>> {
         self.fire(|spec| spec.action.as_deref() == Some(action), FaultSpec::to_sts_error)
     }
 

@@ -114,7 +114,7 @@ impl LifecycleState {
     }
 
     /// `LastUpdateStatusReason`.
-    pub fn update_reason(&self) -> Option<String> {
+    pub(crate) fn update_reason(&self) -> Option<String> {
         match self.update.status {
             UpdateStatus::Successful => None,
             UpdateStatus::InProgress => Some("The function is being updated.".into()),
@@ -195,7 +195,6 @@ impl Policies {
 pub struct FunctionRuntime {
     /// Scenario definition.
     pub def: scenario::Function,
-    /// Owning account.
     pub account: String,
     /// Unqualified ARN.
     pub arn: String,
@@ -431,7 +430,13 @@ impl FunctionRuntime {
 
     /// Set the state (control API). A Pending state always ends: after `for_ms`, else the
     /// function's usual pending time; other states end after `for_ms` when given.
-    pub fn set_state(&self, state: FunctionStateName, reason_code: Option<String>, for_ms: Option<u64>, now_ms: i64) {
+    pub(crate) fn set_state(
+        &self,
+        state: FunctionStateName,
+        reason_code: Option<String>,
+        for_ms: Option<u64>,
+        now_ms: i64,
+    ) {
         let mut st = self.lock_lifecycle();
         let for_ms = match state {
             FunctionStateName::Pending => Some(for_ms.unwrap_or_else(|| self.pending_ms())),
@@ -451,7 +456,7 @@ impl FunctionRuntime {
     }
 
     /// May an invoke run now? The answer for a function that is not Active.
-    pub fn check_ready(&self, now_ms: i64) -> Result<(), ApiError> {
+    pub(crate) fn check_ready(&self, now_ms: i64) -> Result<(), ApiError> {
         let last = self.last_invoke_ms.swap(now_ms, Ordering::Relaxed);
         let idle_too_long = self.idle_limit_ms().is_some_and(|l| now_ms - last >= l);
         if self.active.load(Ordering::Acquire) && !idle_too_long {
@@ -507,7 +512,7 @@ impl FunctionRuntime {
     /// its Hyperplane ENI: made now (the update lasts that much longer), or the update ends
     /// Failed with the reason code AWS gives. Refused while another update runs, or while the
     /// function is Pending.
-    pub fn begin_update(&self, next: Option<NetConfig>, now_ms: i64) -> Result<(), ApiError> {
+    pub(crate) fn begin_update(&self, next: Option<NetConfig>, now_ms: i64) -> Result<(), ApiError> {
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
         if st.update.status == UpdateStatus::InProgress {
@@ -541,7 +546,7 @@ impl FunctionRuntime {
     }
 
     /// The subnet / security-group combination in force (Hyperplane functions).
-    pub fn network_key(&self, now_ms: i64) -> Option<String> {
+    pub(crate) fn network_key(&self, now_ms: i64) -> Option<String> {
         self.hyperplane.as_ref()?;
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);

@@ -39,7 +39,7 @@ impl EniFailure {
     }
 
     /// The Invoke error of an execution that needed a new ENI and got none.
-    pub fn invoke_error(self) -> ApiError {
+    pub(crate) fn invoke_error(self) -> ApiError {
         ApiError::named(match self {
             EniFailure::Quota => "ENILimitReachedException",
             EniFailure::Throttled => "EC2ThrottledException",
@@ -77,7 +77,7 @@ pub struct Hyperplane {
 }
 
 /// The combination a function's VPC config names: its subnets and security groups, sorted.
-pub fn combination(subnet_ids: &[String], security_group_ids: &[String]) -> String {
+pub(crate) fn combination(subnet_ids: &[String], security_group_ids: &[String]) -> String {
     let mut s = subnet_ids.to_vec();
     let mut g = security_group_ids.to_vec();
     s.sort();
@@ -107,7 +107,7 @@ impl Hyperplane {
 
     /// A function that was already deployed when the world began uses `key`: its ENI exists
     /// (made before, outside the EC2 budget of this run).
-    pub fn existing(&self, key: &str) {
+    pub(crate) fn existing(&self, key: &str) {
         let mut inner = self.lock();
         let g = inner.groups.entry(key.to_string()).or_default();
         g.users += 1;
@@ -117,7 +117,7 @@ impl Hyperplane {
     /// A function is created, updated to, or woken up on `key`: use the combination's ENI,
     /// making it when none exists. `Ok(true)` when one was made (the caller waits
     /// `eni_create_ms`).
-    pub fn attach(&self, key: &str, now_ms: i64) -> Result<bool, EniFailure> {
+    pub(crate) fn attach(&self, key: &str, now_ms: i64) -> Result<bool, EniFailure> {
         let mut inner = self.lock();
         let has_eni = inner.groups.get(key).is_some_and(|g| g.enis > 0);
         if !has_eni {
@@ -133,7 +133,7 @@ impl Hyperplane {
 
     /// A function no longer uses `key` (Inactive, or updated away): when none does, its ENIs
     /// are reclaimed.
-    pub fn detach(&self, key: &str) {
+    pub(crate) fn detach(&self, key: &str) {
         let mut inner = self.lock();
         if let Some(g) = inner.groups.get_mut(key) {
             g.users = g.users.saturating_sub(1);
@@ -162,7 +162,7 @@ impl Hyperplane {
     }
 
     /// One execution through `key` ended.
-    pub fn disconnect(&self, key: &str) {
+    pub(crate) fn disconnect(&self, key: &str) {
         let mut inner = self.lock();
         if let Some(g) = inner.groups.get_mut(key) {
             g.connections = g.connections.saturating_sub(1);
@@ -173,7 +173,7 @@ impl Hyperplane {
     }
 
     /// ENIs held now.
-    pub fn enis(&self) -> u32 {
+    pub(crate) fn enis(&self) -> u32 {
         self.lock().groups.values().map(|g| g.enis).sum()
     }
 

@@ -17,7 +17,7 @@ pub enum OneOrMany<T> {
 
 impl<T> OneOrMany<T> {
     /// The values as a slice.
-    pub fn as_slice(&self) -> &[T] {
+    pub(crate) fn as_slice(&self) -> &[T] {
         match self {
             OneOrMany::One(v) => std::slice::from_ref(v),
             OneOrMany::Many(v) => v,
@@ -28,7 +28,6 @@ impl<T> OneOrMany<T> {
 /// Allow or Deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Effect {
-    /// Grants.
     Allow,
     /// Refuses, and wins over any Allow.
     Deny,
@@ -75,7 +74,6 @@ pub struct PolicyDocument {
     /// Policy language version.
     #[serde(rename = "Version", default = "default_version")]
     pub version: String,
-    /// Statements.
     #[serde(rename = "Statement")]
     pub statement: OneOrMany<Statement>,
 }
@@ -124,7 +122,6 @@ impl PolicyDocument {
 /// The principal making a request: a role, possibly through an STS session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// Account id.
     pub account: String,
     /// `arn:aws:iam::ACCT:role/NAME`.
     pub role_arn: String,
@@ -138,7 +135,7 @@ pub struct Caller {
 
 /// One authorization question.
 #[derive(Debug, Clone)]
-pub struct Query<'a> {
+pub(crate) struct Query<'a> {
     /// Who asks.
     pub caller: &'a Caller,
     /// `lambda:InvokeFunction`.
@@ -164,7 +161,7 @@ impl Query<'_> {
 
 /// The outcome of evaluating one set of policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// At least one Allow and no Deny.
     Allow,
     /// A Deny statement matched.
@@ -252,7 +249,7 @@ fn statement_applies(st: &Statement, q: &Query<'_>, with_principal: bool) -> boo
 
 /// Evaluate `policies` for `q`. `with_principal` is true for resource and trust policies,
 /// whose statements must also name the caller.
-pub fn evaluate<'p>(
+pub(crate) fn evaluate<'p>(
     policies: impl IntoIterator<Item = &'p PolicyDocument>,
     q: &Query<'_>,
     with_principal: bool,
@@ -273,7 +270,7 @@ pub fn evaluate<'p>(
 
 /// Why a request was refused, in the words AWS uses after "... on resource: ARN".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denial {
+pub(crate) enum Denial {
     /// "because no identity-based policy allows the ACTION action".
     NoIdentityAllow,
     /// "because no resource-based policy allows the ACTION action".
@@ -306,7 +303,7 @@ impl Denial {
 
 /// Combine identity and resource decisions as IAM does: any explicit Deny refuses; within
 /// one account either side's Allow suffices; across accounts both must allow.
-pub fn authorize(identity: Verdict, resource: Verdict, same_account: bool) -> Result<(), Denial> {
+pub(crate) fn authorize(identity: Verdict, resource: Verdict, same_account: bool) -> Result<(), Denial> {
     match (identity, resource) {
         (Verdict::ExplicitDeny, _) => Err(Denial::IdentityDeny),
         (_, Verdict::ExplicitDeny) => Err(Denial::ResourceDeny),

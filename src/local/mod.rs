@@ -104,12 +104,7 @@ pub mod builtin {
 pub enum LocalError {
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}; pick another --listen address or port 0")]
-    Bind {
-        /// Address.
-        addr: SocketAddr,
-        /// Cause.
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     /// The scenario is unusable.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),

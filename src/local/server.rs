@@ -53,7 +53,7 @@ impl Shared {
     }
 
     /// A fresh world for `scenario`, served within `limits`.
-    pub fn with_limits(scenario: Scenario, limits: ServeLimits) -> Shared {
+    pub(crate) fn with_limits(scenario: Scenario, limits: ServeLimits) -> Shared {
         Shared {
             world: RwLock::new(Arc::new(World::new(scenario.clone()))),
             scenario,

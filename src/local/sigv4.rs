@@ -47,7 +47,7 @@ pub enum AuthFailure {
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthHeader<'a> {
+pub(crate) struct AuthHeader<'a> {
     /// Access key id.
     pub access_key: &'a str,
     /// `YYYYMMDD` of the credential scope.
@@ -62,15 +62,8 @@ pub struct AuthHeader<'a> {
     pub signature: &'a str,
 }
 
-impl AuthHeader<'_> {
-    /// `DATE/REGION/SERVICE/aws4_request`.
-    pub fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
-    }
-}
-
 /// Parse an `Authorization` header value.
-pub fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
+pub(crate) fn parse_authorization(value: &str) -> Result<AuthHeader<'_>, AuthFailure> {
     let rest = value
         .strip_prefix("AWS4-HMAC-SHA256")
         .ok_or_else(|| AuthFailure::Malformed("Authorization header requires the AWS4-HMAC-SHA256 algorithm.".into()))?
@@ -217,7 +210,7 @@ fn write_canonical_request(
 }
 
 /// Hex SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
@@ -226,14 +219,14 @@ fn ascii(hex: &[u8; 64]) -> &str {
 }
 
 /// The SigV4 signing key of `secret` for the header's scope.
-pub fn signing_key(secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
+pub(crate) fn signing_key(secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
     sigv4::signing_key(secret, header.date.as_bytes(), header.region, header.service)
 }
 
 /// Signing keys by access key id and scope, so a busy key costs one HMAC per request instead
 /// of five. Holds derived keys only; `Debug` shows the count.
 #[derive(Default)]
-pub struct SigningKeyCache {
+pub(crate) struct SigningKeyCache {
     keys: RwLock<HashMap<String, CachedKey>>,
 }
 
@@ -295,7 +288,7 @@ pub struct ReceivedRequest<'a> {
 
 /// The secret (and session token, for temporary keys) behind an access key id.
 #[derive(Debug, Clone, Copy)]
-pub struct KeySecret<'a> {
+pub(crate) struct KeySecret<'a> {
     /// Secret access key.
     pub secret: &'a str,
     /// Required `X-Amz-Security-Token`, for temporary credentials.
@@ -306,7 +299,7 @@ pub struct KeySecret<'a> {
 
 /// Check the request's signature. `lookup` gives the secret of an access key id; the caller
 /// checks the session's expiry afterwards. `real_now_s` is real (not advanced) time.
-pub fn verify<'h>(
+pub(crate) fn verify<'h>(
     req: &ReceivedRequest<'h>,
     header: &AuthHeader<'_>,
     key: KeySecret<'_>,
@@ -543,7 +536,10 @@ mod tests {
         let ok = "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
         let h = parse_authorization(ok).unwrap();
         assert_eq!((h.access_key, h.region, h.service), ("AKID", "us-east-1", "lambda"));
-        assert_eq!(h.scope(), "20261123/us-east-1/lambda/aws4_request");
+        assert_eq!(
+            (h.date, h.signed_headers, h.signature),
+            ("20261123", "host;x-amz-date", "abc")
+        );
         for bad in [
             "Basic xyz",
             "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/lambda, SignedHeaders=host, Signature=a",

@@ -80,7 +80,7 @@ impl Default for Counters {
 
 impl Counters {
     /// Count one Invoke answer: `error` is an index into the error table.
-    pub fn invoke_answered(&self, status: u16, error: Option<usize>, function_error: bool) {
+    pub(crate) fn invoke_answered(&self, status: u16, error: Option<usize>, function_error: bool) {
         self.invokes.fetch_add(1, Ordering::Relaxed);
         if let Some(c) = self.by_status.get(usize::from(status)) {
             c.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +94,7 @@ impl Counters {
     }
 
     /// Count one STS error answer, by its code.
-    pub fn sts_answered(&self, code: &str) {
+    pub(crate) fn sts_answered(&self, code: &str) {
         if let Some(c) = ERRORS
             .iter()
             .position(|r| r.origin == Origin::Sts && r.code == code)
@@ -105,18 +105,18 @@ impl Counters {
     }
 
     /// One more execution in flight.
-    pub fn execution_started(&self) {
+    pub(crate) fn execution_started(&self) {
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.peak.fetch_max(now, Ordering::Relaxed);
     }
 
     /// One execution fewer.
-    pub fn execution_finished(&self) {
+    pub(crate) fn execution_finished(&self) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// The snapshot, without the per-function and VPC parts (the world adds them).
-    pub fn snapshot(&self) -> Stats {
+    pub(crate) fn snapshot(&self) -> Stats {
         let nonzero = |v: &AtomicU64| Some(v.load(Ordering::Relaxed)).filter(|&n| n > 0);
         let by_origin = |sts: bool| -> BTreeMap<String, u64> {
             self.by_error

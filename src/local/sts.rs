@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 /// The STS error for an authentication failure.
-pub fn auth_error(f: &AuthFailure) -> StsError {
+pub(crate) fn auth_error(f: &AuthFailure) -> StsError {
     let code = match f {
         AuthFailure::Missing => "MissingAuthenticationToken",
         AuthFailure::Malformed(_) => "IncompleteSignature",

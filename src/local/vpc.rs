@@ -11,7 +11,7 @@ use crate::local::scenario::Vpc;
 
 /// A token bucket refilled continuously at `rate` per second up to `burst`.
 #[derive(Debug, Clone)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     rate_per_ms: f64,
     burst: f64,
     tokens: f64,
@@ -53,7 +53,7 @@ pub struct Environment {
 
 /// Why a new environment could not be set up: the EC2 condition behind each Lambda error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetupFailure {
+pub(crate) enum SetupFailure {
     /// `Client.RequestLimitExceeded`.
     Ec2Throttled,
     /// `Client.NetworkInterfaceLimitExceeded`.
@@ -64,7 +64,7 @@ pub enum SetupFailure {
 
 impl SetupFailure {
     /// The Invoke error Lambda answers with.
-    pub fn to_api_error(self) -> ApiError {
+    pub(crate) fn to_api_error(self) -> ApiError {
         ApiError::named(match self {
             SetupFailure::Ec2Throttled => "EC2ThrottledException",
             SetupFailure::EniLimit => "ENILimitReachedException",
@@ -114,7 +114,7 @@ impl EnvironmentPool {
     }
 
     /// A warm environment, or a new one (`true` = cold: the caller waits `eni_setup_ms`).
-    pub fn acquire(&mut self, now_ms: i64) -> Result<(Environment, bool), SetupFailure> {
+    pub(crate) fn acquire(&mut self, now_ms: i64) -> Result<(Environment, bool), SetupFailure> {
         self.reap(now_ms);
         if let Some(env) = self.idle.pop() {
             return Ok((env, false));
@@ -153,7 +153,7 @@ impl EnvironmentPool {
     }
 
     /// Give back an environment whose setup was abandoned.
-    pub fn discard(&mut self, env: Environment) {
+    pub(crate) fn discard(&mut self, env: Environment) {
         self.free_ips[env.subnet] += 1;
         self.enis_in_use = self.enis_in_use.saturating_sub(1);
     }

@@ -19,9 +19,7 @@ use std::sync::{Arc, RwLock};
 /// A role at run time.
 #[derive(Debug)]
 pub struct RoleRuntime {
-    /// Account id.
     pub account: String,
-    /// Role name.
     pub name: String,
     /// `arn:aws:iam::ACCT:role/NAME`.
     pub arn: String,
@@ -40,9 +38,7 @@ pub struct RoleRuntime {
 /// An account at run time.
 #[derive(Debug)]
 pub struct AccountRuntime {
-    /// Organization id.
     pub org_id: Option<String>,
-    /// Concurrency limit.
     pub concurrency_limit: u32,
     /// Concurrency left for functions without reserved concurrency: the account's limit less
     /// every reserved concurrency (the Lambda guide, "unreserved account concurrency").
@@ -61,7 +57,6 @@ pub struct AccountRuntime {
 pub struct Session {
     /// Secret access key.
     pub secret: Secret,
-    /// Session token.
     pub token: Secret,
     /// Who it acts as.
     pub caller: Arc<Caller>,
@@ -74,9 +69,7 @@ pub struct Session {
 pub struct World {
     /// The scenario it was built from.
     pub scenario: Scenario,
-    /// Region served.
     pub region: String,
-    /// Server clock.
     pub clock: Clock,
     static_keys: HashMap<String, (Secret, Arc<Caller>)>,
     /// Roles by ARN.
@@ -87,9 +80,7 @@ pub struct World {
     pub functions: HashMap<String, Arc<FunctionRuntime>>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     signing_keys: sigv4::SigningKeyCache,
-    /// Fault rules.
     pub faults: Faults,
-    /// Counters.
     pub counters: Counters,
     /// Accepted `Event` invokes and where failed ones went.
     pub events: EventQueue,
@@ -120,7 +111,7 @@ fn random_string(n: usize, alphabet: &[u8]) -> String {
 }
 
 /// A request id in UUID form.
-pub fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let mut hex = [0u8; 32];
     hex::encode_to_slice(fastrand::u128(..).to_be_bytes(), &mut hex).expect("16 bytes are 32 hex digits");
     let mut id = String::with_capacity(36);
@@ -251,7 +242,7 @@ impl World {
     }
 
     /// The scenario's updates that are due, made once each; their answers.
-    pub fn due_updates(&self) -> Vec<(String, Result<(), ApiError>)> {
+    pub(crate) fn due_updates(&self) -> Vec<(String, Result<(), ApiError>)> {
         let elapsed_ms = self.clock.now_ms() - self.started_ms;
         let mut out = Vec::new();
         loop {
@@ -334,7 +325,7 @@ impl World {
     }
 
     /// Store a new session for `caller`, valid `duration_s` from the server clock.
-    pub fn issue_session(&self, caller: Caller, duration_s: u32) -> (String, Arc<Session>) {
+    pub(crate) fn issue_session(&self, caller: Caller, duration_s: u32) -> (String, Arc<Session>) {
         const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let access_key = format!("ASIA{}", random_string(16, UPPER));
@@ -352,7 +343,7 @@ impl World {
     }
 
     /// The identity policy of the caller's role.
-    pub fn identity_policy(&self, caller: &Caller) -> Option<&PolicyDocument> {
+    pub(crate) fn identity_policy(&self, caller: &Caller) -> Option<&PolicyDocument> {
         self.roles.get(&caller.role_arn).and_then(|r| r.policy.as_ref())
     }
 

@@ -7,6 +7,7 @@
 mod common;
 mod load_support;
 
+mod architecture;
 mod cli;
 mod doctor;
 mod fuzz_http;

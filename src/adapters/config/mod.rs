@@ -86,7 +86,7 @@ pub struct Settings {
 }
 
 /// A variable of this process; set to the empty string counts as unset.
-pub fn process_env(key: &str) -> Option<String> {
+pub(crate) fn process_env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 

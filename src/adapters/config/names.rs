@@ -28,24 +28,24 @@ pub mod keys {
     const fn key(var: &'static str, flag: Option<&'static str>) -> Key {
         Key { var, flag }
     }
-    pub const TARGET_ARN: Key = key("XINVOKE_TARGET_ARN", Some("--target"));
-    pub const ROLE_ARN: Key = key("XINVOKE_ROLE_ARN", Some("--role-arn"));
+    pub(crate) const TARGET_ARN: Key = key("XINVOKE_TARGET_ARN", Some("--target"));
+    pub(crate) const ROLE_ARN: Key = key("XINVOKE_ROLE_ARN", Some("--role-arn"));
     pub const EXTERNAL_ID: Key = key("XINVOKE_EXTERNAL_ID", Some("--external-id"));
-    pub const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
-    pub const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
+    pub(crate) const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
+    pub(crate) const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
     pub const TARGETS: Key = key("XINVOKE_TARGETS", None);
-    pub const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
-    pub const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);
-    pub const RETRY: Key = key("XINVOKE_RETRY", None);
-    pub const NO_RETRY: Key = key("XINVOKE_NO_RETRY", Some("--no-retry"));
-    pub const IDEMPOTENT: Key = key("XINVOKE_IDEMPOTENT", Some("--idempotent"));
-    pub const RETRY_BUDGET: Key = key("XINVOKE_RETRY_BUDGET", None);
-    pub const CONNECT_TIMEOUT_MS: Key = key("XINVOKE_CONNECT_TIMEOUT_MS", Some("--connect-timeout-ms"));
-    pub const ATTEMPT_TIMEOUT_MS: Key = key("XINVOKE_ATTEMPT_TIMEOUT_MS", Some("--attempt-timeout-ms"));
-    pub const DEADLINE_MARGIN_MS: Key = key("XINVOKE_DEADLINE_MARGIN_MS", None);
+    pub(crate) const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
+    pub(crate) const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);
+    pub(crate) const RETRY: Key = key("XINVOKE_RETRY", None);
+    pub(crate) const NO_RETRY: Key = key("XINVOKE_NO_RETRY", Some("--no-retry"));
+    pub(crate) const IDEMPOTENT: Key = key("XINVOKE_IDEMPOTENT", Some("--idempotent"));
+    pub(crate) const RETRY_BUDGET: Key = key("XINVOKE_RETRY_BUDGET", None);
+    pub(crate) const CONNECT_TIMEOUT_MS: Key = key("XINVOKE_CONNECT_TIMEOUT_MS", Some("--connect-timeout-ms"));
+    pub(crate) const ATTEMPT_TIMEOUT_MS: Key = key("XINVOKE_ATTEMPT_TIMEOUT_MS", Some("--attempt-timeout-ms"));
+    pub(crate) const DEADLINE_MARGIN_MS: Key = key("XINVOKE_DEADLINE_MARGIN_MS", None);
     pub const PAYLOAD: Key = key("XINVOKE_PAYLOAD", None);
-    pub const SQS_CONCURRENCY: Key = key("XINVOKE_SQS_CONCURRENCY", None);
-    pub const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
+    pub(crate) const SQS_CONCURRENCY: Key = key("XINVOKE_SQS_CONCURRENCY", None);
+    pub(crate) const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
 }
 
 /// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /

@@ -13,7 +13,7 @@ pub struct ExternalId(String);
 
 impl ExternalId {
     /// The value, for the one place that needs it: the AssumeRole request.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

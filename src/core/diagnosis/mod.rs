@@ -179,12 +179,12 @@ impl Diagnosis {
 }
 
 /// A JSON document, indented for pasting.
-pub fn pretty(v: &serde_json::Value) -> String {
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// The error code and message of a failure, for a sentence.
-pub fn describe(outcome: &RawOutcome) -> String {
+pub(crate) fn describe(outcome: &RawOutcome) -> String {
     match outcome {
         RawOutcome::Failed(e) => match &e.message {
             Some(m) => format!("{} ({}): {m}", e.code, e.status),
@@ -203,7 +203,7 @@ pub fn describe(outcome: &RawOutcome) -> String {
 }
 
 /// The error code of a service answer.
-pub fn code_of(outcome: &RawOutcome) -> Option<&str> {
+pub(crate) fn code_of(outcome: &RawOutcome) -> Option<&str> {
     match outcome {
         RawOutcome::Failed(e) => Some(&e.code),
         RawOutcome::CredentialsFailed(f) => f.code.as_deref(),
@@ -212,7 +212,7 @@ pub fn code_of(outcome: &RawOutcome) -> Option<&str> {
 }
 
 /// Any of the AccessDenied classes.
-pub fn is_denied(class: Class) -> bool {
+pub(crate) fn is_denied(class: Class) -> bool {
     matches!(
         class,
         Class::AccessDenied | Class::AccessDeniedIdentity | Class::AccessDeniedResource
@@ -234,7 +234,7 @@ impl Missing {
     /// From the class of a DryRun Invoke of the unqualified function, made after the qualified
     /// one answered ResourceNotFound. Lambda checks existence before the resource policy, so a
     /// resource-side denial also proves the function exists; an identity-side one proves nothing.
-    pub fn from_unqualified(class: Class) -> Missing {
+    pub(crate) fn from_unqualified(class: Class) -> Missing {
         match class {
             Class::NotFound => Missing::Function,
             Class::Ok | Class::AccessDeniedResource => Missing::Qualifier,
@@ -244,7 +244,7 @@ impl Missing {
 }
 
 /// `alias`, or `version` for a target qualified with a version number.
-pub fn qualifier_check_name(arn: &FunctionArn) -> &'static str {
+pub(crate) fn qualifier_check_name(arn: &FunctionArn) -> &'static str {
     match &arn.qualifier {
         Some(q) if q.as_str().bytes().all(|b| b.is_ascii_digit()) => "version",
         _ => "alias",
@@ -262,7 +262,7 @@ fn check_names(arn: &FunctionArn, role: bool) -> Vec<&'static str> {
 }
 
 /// Mark every check not yet in the report as skipped, and settle `ok`.
-pub fn skip_rest(report: &mut Diagnosis, arn: &FunctionArn, role: bool, why: &str) {
+pub(crate) fn skip_rest(report: &mut Diagnosis, arn: &FunctionArn, role: bool, why: &str) {
     for name in check_names(arn, role) {
         if report.check(name).is_none() {
             report

@@ -10,7 +10,7 @@ use crate::core::classify::{classify, state_reason_class, Class, RawOutcome};
 use crate::core::policy;
 
 /// Step 1 failed: GetCallerIdentity did not answer.
-pub fn caller_identity_failed(o: &RawOutcome) -> Check {
+pub(crate) fn caller_identity_failed(o: &RawOutcome) -> Check {
     let c = classify(o);
     Check::fail(
         "caller_identity",
@@ -23,7 +23,7 @@ pub fn caller_identity_failed(o: &RawOutcome) -> Check {
 }
 
 /// Step 1 answered.
-pub fn caller_identity_ok(me: &CallerIdentity) -> Check {
+pub(crate) fn caller_identity_ok(me: &CallerIdentity) -> Check {
     Check::new(
         "caller_identity",
         Status::Pass,
@@ -32,7 +32,7 @@ pub fn caller_identity_ok(me: &CallerIdentity) -> Check {
 }
 
 /// Step 2 without a role.
-pub fn no_role() -> Check {
+pub(crate) fn no_role() -> Check {
     Check::new(
         "assume_role",
         Status::Skip,
@@ -41,13 +41,13 @@ pub fn no_role() -> Check {
 }
 
 /// Step 2 answered.
-pub fn assume_role_ok(role: &RoleArn, session_arn: &str) -> Check {
+pub(crate) fn assume_role_ok(role: &RoleArn, session_arn: &str) -> Check {
     Check::new("assume_role", Status::Pass, format!("assumed {role} as {session_arn}"))
 }
 
 /// Step 2 refused. `source` is the caller's principal (role) ARN. STS says only "not
 /// authorized", whichever of the three conditions is missing, so the fix states all three.
-pub fn assume_role_failed(o: &RawOutcome, me: &CallerIdentity, source: &str, role: &RoleArn) -> Check {
+pub(crate) fn assume_role_failed(o: &RawOutcome, me: &CallerIdentity, source: &str, role: &RoleArn) -> Check {
     let name = "assume_role";
     if code_of(o) == Some("AccessDenied") {
         return Check::fail(
@@ -184,7 +184,7 @@ pub fn invoke_permission(
 
 /// Which ARN to read the configuration of: the target's, or the function's when the
 /// qualifier may not exist.
-pub fn configuration_arn(arn: &FunctionArn, missing: Option<Missing>) -> FunctionArn {
+pub(crate) fn configuration_arn(arn: &FunctionArn, missing: Option<Missing>) -> FunctionArn {
     if missing.is_some() {
         arn.with_qualifier(None)
     } else {
@@ -241,7 +241,7 @@ pub fn function(
 
 /// Judge a visible configuration: State, StateReasonCode, LastUpdateStatus and its reason
 /// code, with the VPC hints of [`state_reason_class`].
-pub fn configuration_check(read: &FunctionArn, cfg: &FunctionConfig) -> Check {
+pub(crate) fn configuration_check(read: &FunctionArn, cfg: &FunctionConfig) -> Check {
     let name = "function";
     let state = cfg.state.as_deref().unwrap_or("unknown");
     let update = cfg.last_update_status.as_deref().unwrap_or("unknown");
@@ -292,7 +292,7 @@ pub fn configuration_check(read: &FunctionArn, cfg: &FunctionConfig) -> Check {
 }
 
 /// Whether step 5 needs GetAlias: an alias-qualified target whose function may exist.
-pub fn needs_alias_read(arn: &FunctionArn, missing: Option<Missing>) -> bool {
+pub(crate) fn needs_alias_read(arn: &FunctionArn, missing: Option<Missing>) -> bool {
     arn.qualifier.is_some() && qualifier_check_name(arn) == "alias" && missing != Some(Missing::Function)
 }
 

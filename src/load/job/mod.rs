@@ -32,13 +32,13 @@ use local::{local_base, start, LocalGauges};
 use workers::{worker_invoker, worker_phase};
 
 /// The scenario of the built-in job.
-pub const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
+pub(crate) const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
 /// The built-in job's load: a ramp per phase.
-pub const DEFAULT_RAMP: &str = "6:180:6s";
+pub(crate) const DEFAULT_RAMP: &str = "6:180:6s";
 /// The built-in job's payload: each invoke holds its execution environment for 200 ms.
-pub const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
+pub(crate) const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
 /// Account 1's invoker function in the local endpoint, for `--via lambda-workers`.
-pub const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
+pub(crate) const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
 
 /// The invoker Lambda's handler as the job calls it in this process: an event in, its
 /// answer, or its error as `(errorType, errorMessage)`. The `lambdas` part provides it (the
@@ -48,7 +48,7 @@ pub trait InvokerHandler: Send + Sync + 'static {
 }
 
 /// The invoker's answer to one event, or its error (`errorType`, `errorMessage`).
-pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, HandlerError>> + Send + 'a>>;
+pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, HandlerError>> + Send + 'a>>;
 
 /// An invoker's error answer, as Lambda reports a function error.
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ pub struct HandlerError {
 }
 
 /// Makes the invoker's handler around a service.
-pub type HandlerFactory = Arc<dyn Fn(Arc<Service>) -> Arc<dyn InvokerHandler> + Send + Sync>;
+pub(crate) type HandlerFactory = Arc<dyn Fn(Arc<Service>) -> Arc<dyn InvokerHandler> + Send + Sync>;
 
 /// How each request reaches the target.
 #[derive(Clone)]
@@ -334,7 +334,7 @@ fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<Str
 }
 
 /// When a model's schedule ends by itself.
-pub fn plan_end(model: &Model) -> Option<Duration> {
+pub(crate) fn plan_end(model: &Model) -> Option<Duration> {
     match model {
         Model::Open(p) => p.end(),
         Model::Closed { .. } => None,

@@ -10,7 +10,7 @@ use crate::load::stats::{PhaseReport, Report};
 use std::collections::BTreeSet;
 
 /// Every class a comparison of phases shows: final outcomes and failed attempts of any phase.
-pub fn compared_classes(phases: &[PhaseReport]) -> BTreeSet<Class> {
+pub(crate) fn compared_classes(phases: &[PhaseReport]) -> BTreeSet<Class> {
     phases
         .iter()
         .flat_map(|p| {
@@ -24,7 +24,7 @@ pub fn compared_classes(phases: &[PhaseReport]) -> BTreeSet<Class> {
 
 /// A phase's cell in the comparison: the invokes that ended in `class`, and beside them in
 /// brackets the attempts that met it when retries hid some (`3 (41)`).
-pub fn comparison_cell(p: &PhaseReport, class: Class) -> String {
+pub(crate) fn comparison_cell(p: &PhaseReport, class: Class) -> String {
     let finals = p.classes.iter().find(|c| c.class == class).map_or(0, |c| c.count);
     let attempts = p
         .attempt_classes
@@ -45,7 +45,7 @@ pub fn json(r: &Report) -> String {
 
 /// Where a phase breaks: each failure class with the second it first appeared and the
 /// requests sent in that second, earliest first.
-pub fn breaks(p: &PhaseReport) -> Vec<(Class, u64, u64)> {
+pub(crate) fn breaks(p: &PhaseReport) -> Vec<(Class, u64, u64)> {
     let mut v: Vec<_> = p
         .classes
         .iter()
@@ -57,7 +57,7 @@ pub fn breaks(p: &PhaseReport) -> Vec<(Class, u64, u64)> {
 }
 
 /// `breaks` in words: `throttled at 2s (79 sent/s) → eni_limit at 2s (79 sent/s)`.
-pub fn breaks_line(p: &PhaseReport) -> Option<String> {
+pub(crate) fn breaks_line(p: &PhaseReport) -> Option<String> {
     let b = breaks(p);
     (!b.is_empty()).then(|| {
         b.iter()

@@ -28,7 +28,7 @@ pub struct Metrics {
 
 /// Running statistics of one phase.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PhaseMetrics {
+pub(crate) struct PhaseMetrics {
     info: PhaseInfo,
     sent: Option<u64>,
     elapsed_us: u64,
@@ -372,11 +372,11 @@ mod hist {
         h
     }
 
-    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
         to_wire(h).serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
         Ok(from_wire(Wire::deserialize(d)?))
     }
 }
@@ -387,12 +387,12 @@ mod hist_map {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 
-    pub fn serialize<S: Serializer>(m: &BTreeMap<Class, Histogram<u64>>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(m: &BTreeMap<Class, Histogram<u64>>, s: S) -> Result<S::Ok, S::Error> {
         let wire: BTreeMap<Class, super::hist::Wire> = m.iter().map(|(c, h)| (*c, super::hist::to_wire(h))).collect();
         wire.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Class, Histogram<u64>>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Class, Histogram<u64>>, D::Error> {
         let wire = BTreeMap::<Class, super::hist::Wire>::deserialize(d)?;
         Ok(wire.into_iter().map(|(c, w)| (c, super::hist::from_wire(w))).collect())
     }

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The JSON report's schema name; bump the suffix on any incompatible change.
-pub const SCHEMA: &str = "xinvoke.load.v1";
+pub(crate) const SCHEMA: &str = "xinvoke.load.v1";
 
 /// How latency is counted, said in every report.
-pub const LATENCY_NOTE: &str = "Latency is counted from each request's intended send time in the schedule, not from when it was actually sent, so a stalled target cannot hide its queueing delay (coordinated-omission correction, as wrk2 and oha do). latency_uncorrected is from the actual send. Closed-loop phases have no schedule: there the two are equal.";
+pub(crate) const LATENCY_NOTE: &str = "Latency is counted from each request's intended send time in the schedule, not from when it was actually sent, so a stalled target cannot hide its queueing delay (coordinated-omission correction, as wrk2 and oha do). latency_uncorrected is from the actual send. Closed-loop phases have no schedule: there the two are equal.";
 
 /// The finished statistics of a run: what `--json` writes (schema `xinvoke.load.v1`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,14 +22,14 @@ pub use invoke::run_event;
 use permissions::{add_permission, remove_permission};
 
 /// Largest synchronous request payload.
-pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+pub(crate) const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
 /// Largest asynchronous (`Event`) request payload.
-pub const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
+pub(crate) const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
 /// Largest `X-Amz-Client-Context` (base64).
-pub const MAX_CLIENT_CONTEXT: usize = 3583;
+pub(crate) const MAX_CLIENT_CONTEXT: usize = 3583;
 
 /// The Lambda error for an authentication failure.
-pub fn auth_error(f: &AuthFailure) -> ApiError {
+pub(crate) fn auth_error(f: &AuthFailure) -> ApiError {
     let name = match f {
         AuthFailure::Missing => "MissingAuthenticationTokenException",
         AuthFailure::UnknownKey => "UnrecognizedClientException",
@@ -43,10 +43,8 @@ pub fn auth_error(f: &AuthFailure) -> ApiError {
 
 /// A function reference parsed from the path: account, name, qualifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionRef {
-    /// Account id.
+pub(crate) struct FunctionRef {
     pub account: String,
-    /// Function name.
     pub name: String,
     /// Qualifier (from the name's suffix or `?Qualifier=`).
     pub qualifier: Option<String>,

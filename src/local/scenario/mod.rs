@@ -58,7 +58,6 @@ impl fmt::Debug for Secret {
 pub struct Scenario {
     /// The one region served.
     pub region: String,
-    /// Accounts.
     pub accounts: Vec<Account>,
     /// Updates the endpoint makes by itself, at times of its clock from the world's start: a
     /// deployment during load.
@@ -150,10 +149,8 @@ pub struct Account {
     /// Account-wide concurrent executions.
     #[serde(default = "default_concurrency")]
     pub concurrency_limit: u32,
-    /// Roles.
     #[serde(default)]
     pub roles: Vec<Role>,
-    /// Functions.
     #[serde(default)]
     pub functions: Vec<Function>,
     /// Hyperplane networking of the account's VPC functions.
@@ -179,7 +176,6 @@ pub struct StaticCredentials {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
-    /// Role name.
     pub name: String,
     /// Static credentials that act as this role.
     #[serde(default)]
@@ -237,7 +233,6 @@ impl Default for Behaviour {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Alias {
-    /// Alias name.
     pub name: String,
     /// The version it points to.
     pub version: String,
@@ -345,12 +340,10 @@ fn default_pending_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Function {
-    /// Function name.
     pub name: String,
     /// Published versions.
     #[serde(default)]
     pub versions: Vec<String>,
-    /// Aliases.
     #[serde(default)]
     pub aliases: Vec<Alias>,
     /// What it does.
@@ -427,22 +420,13 @@ fn default_timeout() -> u32 {
 pub enum ScenarioError {
     /// The file cannot be read.
     #[error("cannot read scenario {path}: {source}; check the path given to --scenario")]
-    Read {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// Neither `.toml` nor `.json`.
     #[error("scenario {path}: unknown file type; name it *.toml or *.json")]
-    Extension {
-        /// File.
-        path: PathBuf,
-    },
+    Extension { path: PathBuf },
     /// Syntax or type error (the message names the field and line).
     #[error("scenario {path}: {message}")]
     Parse {
-        /// File.
         path: PathBuf,
         /// The parser's message.
         message: String,
@@ -450,7 +434,6 @@ pub enum ScenarioError {
     /// Well-formed but inconsistent.
     #[error("scenario {path}: {field}: {problem}; {fix}")]
     Invalid {
-        /// File.
         path: PathBuf,
         /// Dotted field path.
         field: String,
@@ -505,7 +488,7 @@ impl Scenario {
 
     /// Which VPC model each VPC-attached function runs, in a sentence for a report's header:
     /// `None` when no function is VPC-attached.
-    pub fn vpc_models(&self) -> Option<String> {
+    pub(crate) fn vpc_models(&self) -> Option<String> {
         let names = |mode: EniMode| -> Vec<&str> {
             self.accounts
                 .iter()
