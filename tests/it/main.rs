@@ -33,3 +33,4 @@ mod reliability_soak;
 mod security_boundary;
 mod signed_path;
 mod tls_roots;
+mod transcripts;
