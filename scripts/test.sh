@@ -2,7 +2,7 @@
 # xinvoke's whole test suite, runnable on a fresh machine: it installs what it needs (a Python
 # venv with pinned tools, Debian's chromium for the HTML report test), checks formatting and
 # lints, runs every Rust test (unit, wire, handler, CLI, load harness), cross-checks the local
-# account 2 with boto3, checks the SAM template (cfn-lint, sam validate, our rules, sam build)
+# endpoint with boto3, checks the SAM template (cfn-lint, sam validate, our rules, sam build)
 # and runs the end-to-end chains. Servers it starts listen on 127.0.0.1 only and are stopped on
 # exit, also on failure.
 set -euo pipefail
@@ -20,7 +20,7 @@ trap cleanup EXIT
 passed=0
 failed=0
 failures=()
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 record() { # name, exit code
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
