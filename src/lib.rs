@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod core;
+pub mod gateway;
 pub mod invoke;
 pub mod lambdas;
 pub mod load;

@@ -6,6 +6,12 @@ use crate::core::invocation::{InvocationType, Sent};
 use crate::core::retry::StopReason;
 use serde::{Deserialize, Serialize};
 
+/// The header in which the gateway (and the invoker behind API Gateway) says an answer's
+/// outcome class.
+pub const CLASS_HEADER: &str = "x-xinvoke-class";
+/// The header with the attempts made.
+pub const ATTEMPTS_HEADER: &str = "x-xinvoke-attempts";
+
 /// One attempt: what happened and how long it and the wait before it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
@@ -50,6 +56,9 @@ pub struct InvokeRecord {
     /// The target's answer (sync invokes): JSON when it parses, else a string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<serde_json::Value>,
+    /// The same answer's bytes as they came (what a gateway passes on); never serialized.
+    #[serde(skip)]
+    pub raw_payload: Option<Vec<u8>>,
 }
 
 impl InvokeRecord {
@@ -79,6 +88,7 @@ impl InvokeRecord {
             latency_ms: 0.0,
             attempt_log: Vec::new(),
             payload: None,
+            raw_payload: None,
         }
     }
 

@@ -134,8 +134,10 @@ impl Runner {
                     self.budget.succeeded(last_retry_cost);
                     record.executed_version = executed_version;
                     record.message = None;
-                    record.payload =
-                        (req.invocation_type == InvocationType::RequestResponse).then(|| payload_value(&payload));
+                    if req.invocation_type == InvocationType::RequestResponse {
+                        record.payload = Some(payload_value(&payload));
+                        record.raw_payload = Some(payload);
+                    }
                 }
                 RawOutcome::Failed(e) => record.message = e.message,
                 RawOutcome::CredentialsFailed(f) => record.message = f.message,

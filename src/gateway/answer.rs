@@ -1,0 +1,526 @@
+//! From an HTTP request to what the function receives, and from the invoke's record to the
+//! HTTP answer. Pure, so the server and the invoker Lambda behind API Gateway answer alike.
+//!
+//! Status by outcome: `ok` 200 (or the function's own status when unwrapped; 202 for an async
+//! route), `function_error` 502, throttles 429 with `Retry-After`, capacity and VPC limits 503
+//! (with `Retry-After` when they pass), timeouts 504, a payload over Lambda's limit 413, a body
+//! Lambda calls malformed 400, and every other failure (permissions, credentials, a function
+//! missing or misconfigured) 502: the gateway's set-up, which the client cannot fix. Every
+//! answer carries the class and the attempts in headers; a failure's body gives the class and a
+//! short message, never ARNs or policy text (those are in the gateway's log).
+
+use crate::core::classify::Class;
+use crate::core::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+/// A request as the gateway received it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// Without `?`.
+    pub query: &'a str,
+    /// Lower-case names, in order, repeated names kept.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    pub source_ip: &'a str,
+    pub request_id: &'a str,
+    /// Unix milliseconds.
+    pub time_ms: i64,
+}
+
+/// An answer to send: status, headers (repeated names kept, e.g. `set-cookie`), body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    fn new(status: u16, content_type: &str, body: Vec<u8>) -> Answer {
+        Answer {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The answer in API Gateway's proxy (payload 2.0) format, for the invoker behind an HTTP
+    /// API or a Function URL.
+    pub fn to_proxy_response(&self) -> Value {
+        let mut headers = Map::new();
+        let mut cookies = Vec::new();
+        for (k, v) in &self.headers {
+            if k == "set-cookie" {
+                cookies.push(Value::String(v.clone()));
+                continue;
+            }
+            match headers.get_mut(k) {
+                Some(Value::String(existing)) => {
+                    existing.push_str(", ");
+                    existing.push_str(v);
+                }
+                _ => {
+                    headers.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+        }
+        let (body, base64) = match std::str::from_utf8(&self.body) {
+            Ok(text) => (text.to_string(), false),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(&self.body), true),
+        };
+        let mut out = json!({
+            "statusCode": self.status,
+            "headers": headers,
+            "body": body,
+            "isBase64Encoded": base64,
+        });
+        if !cookies.is_empty() {
+            out["cookies"] = Value::Array(cookies);
+        }
+        out
+    }
+}
+
+/// The event a function receives from a route with `wrapAsApiGateway`: API Gateway's HTTP API
+/// payload 2.0, the format Function URLs send too (Lambda developer guide, "Working with HTTP
+/// API Lambda integrations"; "Invoking Lambda function URLs").
+pub fn api_gateway_event(req: &Request<'_>, route_key: &str) -> Value {
+    let mut headers = Map::new();
+    let mut cookies = Vec::new();
+    for (k, v) in req.headers {
+        if k == "cookie" {
+            cookies.extend(v.split(';').map(|c| Value::String(c.trim().to_string())));
+            continue;
+        }
+        match headers.get_mut(k) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(v);
+            }
+            _ => {
+                headers.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    let mut params = Map::new();
+    for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+        match params.get_mut(k.as_ref()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                params.insert(k.into_owned(), Value::String(v.into_owned()));
+            }
+        }
+    }
+    let header = |name: &str| req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let host = header("host").unwrap_or_default();
+    let (body, base64) = match std::str::from_utf8(req.body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(req.body), true),
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": req.path,
+        "rawQueryString": req.query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "xinvoke-gateway",
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or_default(),
+            "http": {
+                "method": req.method,
+                "path": req.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": req.source_ip,
+                "userAgent": header("user-agent").unwrap_or_default(),
+            },
+            "requestId": req.request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": clf_time(req.time_ms),
+            "timeEpoch": req.time_ms,
+        },
+        "isBase64Encoded": base64,
+    });
+    if !req.body.is_empty() {
+        event["body"] = Value::String(body);
+    }
+    if !cookies.is_empty() {
+        event["cookies"] = Value::Array(cookies);
+    }
+    if !params.is_empty() {
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    event
+}
+
+/// `30/Nov/2026:12:00:00 +0000`, API Gateway's `requestContext.time`.
+fn clf_time(ms: i64) -> String {
+    let (y, mo, d, h, mi, s) = crate::core::utc::split(ms.div_euclid(1000));
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{d:02}/{}/{y}:{h:02}:{mi:02}:{s:02} +0000",
+        MONTHS[(mo as usize).clamp(1, 12) - 1]
+    )
+}
+
+/// How a route wants the function's answer given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub asynchronous: bool,
+    pub unwrap_as_api_gateway: bool,
+}
+
+/// The answer to a request whose invoke ended as `record`.
+pub fn answer(record: &InvokeRecord, shape: Shape, request_id: &str) -> Answer {
+    let class = record.class();
+    let mut a = match class {
+        Class::Ok if shape.asynchronous => Answer::new(202, "application/json", br#"{"status":"queued"}"#.to_vec()),
+        Class::Ok => {
+            let raw = record.raw_payload.clone().unwrap_or_default();
+            if shape.unwrap_as_api_gateway {
+                unwrap(&raw).unwrap_or_else(|problem| failure(502, class, problem))
+            } else {
+                Answer::new(200, "application/json", raw)
+            }
+        }
+        _ => {
+            let status = status_of(record);
+            let mut a = failure(status, class, message(record));
+            if let Some(after) = retry_after(record) {
+                a.headers.push(("retry-after".into(), after.to_string()));
+            }
+            a
+        }
+    };
+    a.headers.push((CLASS_HEADER.into(), class.name().into()));
+    a.headers.push((ATTEMPTS_HEADER.into(), record.attempts.to_string()));
+    a.headers.push(("x-request-id".into(), request_id.into()));
+    a
+}
+
+/// A request no route takes.
+pub fn no_route(method: &str, request_id: &str) -> Answer {
+    let mut a = Answer::new(
+        404,
+        "application/json",
+        json!({"class": "no_route", "message": format!("no route for this {method} request")})
+            .to_string()
+            .into_bytes(),
+    );
+    a.headers.push((CLASS_HEADER.into(), "no_route".into()));
+    a.headers.push(("x-request-id".into(), request_id.into()));
+    a
+}
+
+fn failure(status: u16, class: Class, message: &str) -> Answer {
+    Answer::new(
+        status,
+        "application/json",
+        json!({"class": class.name(), "message": message})
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+fn status_of(r: &InvokeRecord) -> u16 {
+    match r.class() {
+        Class::Ok => 200,
+        Class::FunctionError => 502,
+        Class::Throttled | Class::StsThrottled => 429,
+        Class::Ec2Throttled
+        | Class::EniLimit
+        | Class::Ec2RequestLimit
+        | Class::SubnetIpLimit
+        | Class::Ec2Unexpected
+        | Class::NotReady
+        | Class::Service
+        | Class::StsUnavailable => 503,
+        Class::Timeout => 504,
+        Class::PayloadTooLarge => 413,
+        Class::InvalidRequest if r.outcome.error_code.as_deref() == Some("InvalidRequestContentException") => 400,
+        Class::InvalidRequest
+        | Class::VpcConfig
+        | Class::AccessDeniedIdentity
+        | Class::AccessDeniedResource
+        | Class::AccessDenied
+        | Class::NotFound
+        | Class::Quota
+        | Class::Kms
+        | Class::Efs
+        | Class::Connect
+        | Class::Credentials => 502,
+    }
+}
+
+/// Seconds a client should wait: Lambda's `Retry-After` when it sent one, else 1 for throttles
+/// and the limits that pass (EC2's rate limits, a function still getting ready).
+fn retry_after(r: &InvokeRecord) -> Option<u64> {
+    let passes = matches!(
+        r.class(),
+        Class::Throttled
+            | Class::StsThrottled
+            | Class::Ec2Throttled
+            | Class::Ec2RequestLimit
+            | Class::NotReady
+            | Class::Service
+    );
+    match r.outcome.retry_after_s {
+        Some(s) if s.is_finite() && s > 0.0 => Some(s.ceil() as u64),
+        _ => passes.then_some(1),
+    }
+}
+
+/// A short sentence for the client, by class: nothing from the function's account.
+fn message(r: &InvokeRecord) -> &'static str {
+    match r.class() {
+        Class::Ok => "ok",
+        Class::FunctionError => "the function ran and failed",
+        Class::Throttled => "the function is throttled: retry after the Retry-After seconds",
+        Class::StsThrottled => "the gateway's credentials are throttled: retry after the Retry-After seconds",
+        Class::Ec2Throttled | Class::Ec2RequestLimit => "the function's network set-up is rate-limited: retry later",
+        Class::EniLimit | Class::SubnetIpLimit => "the function's network has no capacity left",
+        Class::Ec2Unexpected | Class::VpcConfig => "the function's network is misconfigured",
+        Class::NotReady => "the function is not ready yet: retry later",
+        Class::Service | Class::StsUnavailable => "the service is unavailable: retry later",
+        Class::Timeout => "the function did not answer in time",
+        Class::PayloadTooLarge => "the request body is over Lambda's payload limit",
+        Class::InvalidRequest => "the function refused the request",
+        Class::AccessDeniedIdentity | Class::AccessDeniedResource | Class::AccessDenied => {
+            "the gateway is not allowed to invoke the function"
+        }
+        Class::Credentials => "the gateway's credentials do not work",
+        Class::NotFound => "the function does not exist",
+        Class::Quota | Class::Kms | Class::Efs => "the function cannot run as configured",
+        Class::Connect => "the gateway cannot reach Lambda",
+    }
+}
+
+/// A function's answer in API Gateway proxy format (payload 1.0 or 2.0 fields): `statusCode`,
+/// `headers`, `multiValueHeaders`, `cookies`, `body`, `isBase64Encoded`. An answer that is not
+/// such an object is the body, with status 200 and `application/json`, as an HTTP API infers
+/// for payload 2.0.
+fn unwrap(raw: &[u8]) -> Result<Answer, &'static str> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(raw) else {
+        return Ok(Answer::new(200, "application/json", raw.to_vec()));
+    };
+    if !map.contains_key("statusCode") {
+        return Ok(Answer::new(200, "application/json", raw.to_vec()));
+    }
+    const BAD: &str = "the function's answer is not an API Gateway proxy response";
+    let status = map
+        .get("statusCode")
+        .and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|t| t.parse().ok())))
+        .filter(|s| (100..=599).contains(s))
+        .ok_or(BAD)? as u16;
+    let mut headers = Vec::new();
+    if let Some(h) = map.get("headers").filter(|h| !h.is_null()) {
+        for (k, v) in h.as_object().ok_or(BAD)? {
+            headers.push((k.to_ascii_lowercase(), scalar(v).ok_or(BAD)?));
+        }
+    }
+    if let Some(h) = map.get("multiValueHeaders").filter(|h| !h.is_null()) {
+        for (k, vs) in h.as_object().ok_or(BAD)? {
+            let k = k.to_ascii_lowercase();
+            headers.retain(|(name, _)| *name != k);
+            for v in vs.as_array().ok_or(BAD)? {
+                headers.push((k.clone(), scalar(v).ok_or(BAD)?));
+            }
+        }
+    }
+    if let Some(c) = map.get("cookies").filter(|c| !c.is_null()) {
+        for v in c.as_array().ok_or(BAD)? {
+            headers.push(("set-cookie".into(), v.as_str().ok_or(BAD)?.to_string()));
+        }
+    }
+    let body = match map.get("body") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) if map.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
+            base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| BAD)?
+        }
+        Some(Value::String(s)) => s.clone().into_bytes(),
+        Some(_) => return Err(BAD),
+    };
+    if !headers.iter().any(|(k, _)| k == "content-type") && !body.is_empty() {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Ok(Answer { status, headers, body })
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::classify::{classify, RawOutcome, ServiceError};
+    use crate::core::invocation::InvocationType;
+
+    fn record(raw: RawOutcome) -> InvokeRecord {
+        let mut r = InvokeRecord::refused("t", "arn".into(), InvocationType::RequestResponse, "X", "x".into());
+        r.outcome = classify(&raw);
+        r.attempts = 2;
+        if let RawOutcome::Answered { payload, .. } = raw {
+            r.raw_payload = Some(payload);
+        }
+        r
+    }
+
+    fn answered(payload: &str, function_error: Option<&str>) -> InvokeRecord {
+        record(RawOutcome::Answered {
+            status: 200,
+            function_error: function_error.map(str::to_string),
+            executed_version: None,
+            payload: payload.as_bytes().to_vec(),
+        })
+    }
+
+    fn failed(status: u16, code: &str, retry_after: Option<u64>) -> InvokeRecord {
+        record(RawOutcome::Failed(ServiceError {
+            status,
+            code: code.into(),
+            message: Some("arn:aws:lambda:us-east-1:222222222222:function:secret-name".into()),
+            reason: None,
+            retry_after: retry_after.map(std::time::Duration::from_secs),
+            ..Default::default()
+        }))
+    }
+
+    const SYNC: Shape = Shape {
+        asynchronous: false,
+        unwrap_as_api_gateway: false,
+    };
+
+    #[test]
+    fn classes_become_statuses_a_client_can_act_on() {
+        let a = answer(&answered("{\"b\": 1, \"a\": 2}", None), SYNC, "rid");
+        assert_eq!(
+            (a.status, a.body.as_slice()),
+            (200, b"{\"b\": 1, \"a\": 2}".as_slice()),
+            "the bytes as the function sent them"
+        );
+        assert_eq!(
+            (
+                a.header(CLASS_HEADER),
+                a.header(ATTEMPTS_HEADER),
+                a.header("x-request-id")
+            ),
+            (Some("ok"), Some("2"), Some("rid"))
+        );
+        let a = answer(&answered("{\"errorType\":\"Boom\"}", Some("Unhandled")), SYNC, "rid");
+        assert_eq!(
+            (a.status, a.header(CLASS_HEADER)),
+            (502, Some("function_error")),
+            "never 200 for a function error"
+        );
+        let a = answer(&failed(429, "TooManyRequestsException", Some(3)), SYNC, "rid");
+        assert_eq!((a.status, a.header("retry-after")), (429, Some("3")));
+        let a = answer(&failed(502, "ENILimitReachedException", None), SYNC, "rid");
+        assert_eq!(a.status, 503);
+        let a = answer(&failed(403, "AccessDeniedException", None), SYNC, "rid");
+        let body = String::from_utf8(a.body.clone()).unwrap();
+        assert_eq!((a.status, a.header(CLASS_HEADER)), (502, Some("access_denied")));
+        assert!(!body.contains("arn:") && !body.contains("secret-name"), "{body}");
+        assert_eq!(
+            answer(&failed(413, "RequestTooLargeException", None), SYNC, "r").status,
+            413
+        );
+        assert_eq!(
+            answer(&failed(400, "InvalidRequestContentException", None), SYNC, "r").status,
+            400
+        );
+        let queued = answer(
+            &answered("", None),
+            Shape {
+                asynchronous: true,
+                unwrap_as_api_gateway: false,
+            },
+            "r",
+        );
+        assert_eq!(queued.status, 202);
+    }
+
+    #[test]
+    fn api_gateway_answers_are_unwrapped() {
+        let shape = Shape {
+            asynchronous: false,
+            unwrap_as_api_gateway: true,
+        };
+        let a = answer(
+            &answered(
+                r#"{"statusCode":201,"headers":{"X-A":"1"},"multiValueHeaders":{"x-b":["2","3"]},"cookies":["c=1"],"body":"aGk=","isBase64Encoded":true}"#,
+                None,
+            ),
+            shape,
+            "r",
+        );
+        assert_eq!((a.status, a.body.as_slice()), (201, b"hi".as_slice()));
+        assert_eq!(a.header("x-a"), Some("1"));
+        assert_eq!(a.headers.iter().filter(|(k, _)| k == "x-b").count(), 2);
+        assert_eq!(a.header("set-cookie"), Some("c=1"));
+        let plain = answer(&answered(r#"{"hello":"world"}"#, None), shape, "r");
+        assert_eq!(
+            (plain.status, plain.body.as_slice()),
+            (200, br#"{"hello":"world"}"#.as_slice())
+        );
+        let bad = answer(&answered(r#"{"statusCode":"teapot"}"#, None), shape, "r");
+        assert_eq!(bad.status, 502);
+    }
+
+    #[test]
+    fn requests_wrap_as_http_api_payload_2() {
+        let headers = vec![
+            ("host".to_string(), "gw.example".to_string()),
+            ("cookie".to_string(), "a=1; b=2".to_string()),
+            ("x-m".to_string(), "1".to_string()),
+            ("x-m".to_string(), "2".to_string()),
+        ];
+        let req = Request {
+            method: "POST",
+            path: "/target",
+            query: "q=1&q=2&r=x",
+            headers: &headers,
+            body: b"{\"k\":1}",
+            source_ip: "127.0.0.1",
+            request_id: "rid",
+            time_ms: 1_764_504_000_000,
+        };
+        let e = api_gateway_event(&req, "POST /target");
+        assert_eq!(e["version"], "2.0");
+        assert_eq!(e["rawPath"], "/target");
+        assert_eq!(e["headers"]["x-m"], "1,2");
+        assert_eq!(e["cookies"], json!(["a=1", "b=2"]));
+        assert_eq!(e["queryStringParameters"], json!({"q": "1,2", "r": "x"}));
+        assert_eq!(e["requestContext"]["http"]["method"], "POST");
+        assert_eq!(e["requestContext"]["time"], "30/Nov/2025:12:00:00 +0000");
+        assert_eq!(
+            (e["body"].as_str(), e["isBase64Encoded"].as_bool()),
+            (Some("{\"k\":1}"), Some(false))
+        );
+        let proxy = answer(&answered("x", None), SYNC, "r").to_proxy_response();
+        assert_eq!(
+            (proxy["statusCode"].as_u64(), proxy["body"].as_str()),
+            (Some(200), Some("x"))
+        );
+        assert_eq!(proxy["headers"][CLASS_HEADER], "ok");
+    }
+}
