@@ -9,3 +9,4 @@ pub mod invoke;
 pub mod lambdas;
 pub mod load;
 pub mod local;
+pub mod serve;

@@ -12,6 +12,15 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
+/// Assumed-role sessions this process opened (AssumeRole calls that returned credentials).
+static SESSIONS_OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many assumed-role sessions this process has opened (the gateway's
+/// `xinvoke_gateway_sts_refreshes_total`).
+pub fn sessions_opened() -> u64 {
+    SESSIONS_OPENED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Refresh this long before the expiry STS gave (the SDK's identity cache uses a similar buffer).
 const REFRESH_BEFORE: Duration = Duration::from_secs(60);
 
@@ -63,6 +72,7 @@ impl SessionCredentials {
             return Ok(c); // another caller refreshed while this one waited
         }
         let credentials = self.provider.provide_credentials().await?;
+        SESSIONS_OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(Cached {
             credentials: credentials.clone(),
             fetched_at: Instant::now(),

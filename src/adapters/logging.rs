@@ -51,6 +51,23 @@ pub fn init_json() {
     log_panics();
 }
 
+/// JSON logs on stderr for a long-running server (`xinvoke gateway`): one object a line with
+/// its time and module, INFO by default (the access log is INFO); stdout stays for what the
+/// command itself prints.
+pub fn init_server() {
+    let fmt = tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(true)
+        .with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(filter("info", false))
+        .try_init();
+    log_panics();
+}
+
 /// Log a panic as one ERROR line of xinvoke's (message and place), then let it unwind: the
 /// Lambda runtime answers the event as a function error with the panic's message and serves
 /// the next one (the release profile unwinds for this; see Cargo.toml).

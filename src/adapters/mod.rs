@@ -2,6 +2,7 @@
 //! environment, logs. They translate between the outside world and the core, and decide
 //! nothing themselves.
 
+pub mod chain;
 pub mod clients;
 pub mod config;
 pub mod credentials;

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod doctor;
+pub mod gateway;
 pub mod invoke;
 pub mod load;
 pub mod local;
@@ -41,6 +42,8 @@ pub enum CliError {
     Recording(#[from] crate::load::collect::RecordingError),
     #[error(transparent)]
     Load(#[from] crate::load::job::JobError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::server::GatewayError),
 }
 
 impl CliError {
@@ -80,6 +83,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Check a target's cross-account set-up step by step and say what to fix
     Doctor(doctor::DoctorArgs),
+    /// Serve HTTP routes to functions in other accounts (Gloo Edge's Upstream and VirtualService load as they are)
+    Gateway(gateway::GatewayArgs),
     /// Invoke a target once and print the outcome record as JSON
     Invoke(Box<invoke::InvokeArgs>),
     /// Load-test the cross-account path and show where it breaks (no arguments: the built-in local endpoint)
@@ -97,6 +102,7 @@ pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
+        Command::Gateway(args) => gateway::run(args).await,
         Command::Policy(args) => policy::run(args).await,
         Command::Load(args) => load::run(*args).await,
         Command::Report(args) => report::run(args).await,

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod behaviour;
 pub mod classify;
 pub mod diagnosis;
+pub mod duration;
 pub mod errors;
 pub mod invocation;
 pub mod policy;

@@ -157,6 +157,22 @@ impl RetryPolicy {
         }
     }
 
+    /// The same policy making at most `attempts` attempts of any class.
+    pub(crate) fn with_max_attempts(&self, attempts: u32) -> RetryPolicy {
+        let classes = Class::ALL
+            .into_iter()
+            .map(|c| {
+                let mut p = self.class(c);
+                p.max_retries = p.max_retries.min(attempts.saturating_sub(1));
+                (c, p)
+            })
+            .collect();
+        RetryPolicy {
+            classes,
+            ..self.clone()
+        }
+    }
+
     /// The policy of one class (override or default).
     pub fn class(&self, class: Class) -> ClassPolicy {
         self.classes

@@ -5,4 +5,8 @@
 
 pub mod answer;
 pub mod config;
+pub mod discovery;
+pub mod metrics;
 pub mod routes;
+pub mod server;
+pub mod upstreams;

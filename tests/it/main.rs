@@ -12,6 +12,7 @@ mod cli;
 mod doctor;
 mod fuzz_http;
 mod fuzz_inputs;
+mod gateway;
 mod invoke_wire;
 mod invoker_handler;
 mod load_cli;

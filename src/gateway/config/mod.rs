@@ -339,19 +339,7 @@ fn typed<T: serde::de::DeserializeOwned>(
 
 /// `500ms`, `10s`, `5m`, or Gloo's protobuf durations (`10s`, `0.5s`).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().ok()?;
-    let scale = match unit {
-        "ms" => 0.001,
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    let secs = v * scale;
-    (secs.is_finite() && secs >= 0.0 && secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
+    crate::core::duration::parse(s).ok()
 }
 
 /// Logical name → function, for the functions discovery found (name, and `name:alias` per alias).

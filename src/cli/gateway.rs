@@ -1,0 +1,114 @@
+//! `xinvoke gateway`: serve HTTP routes to cross-account functions until Ctrl-C or SIGTERM.
+
+use crate::cli::CliError;
+use crate::gateway::config::GatewayConfig;
+use crate::gateway::server::{GatewayError, GatewayServer};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serve HTTP routes to Lambda functions in other accounts (Gloo Edge's Upstream and
+/// VirtualService resources load as they are).
+///
+/// Prints `listening on http://HOST:PORT` first on stdout; logs (one JSON access line per
+/// request) go to stderr. Reloads the file on SIGHUP and when it changes; a bad new file keeps
+/// the routes in service. `/metrics` (Prometheus) and `/healthz` answer beside the routes.
+/// Credentials: the standard AWS chain (variables, profile, web identity as IRSA sets it,
+/// container credentials), or an upstream's `secretRef` / `profile`; every upstream's are
+/// fetched at start and a missing link is named. Exit code 2 when it cannot start.
+#[derive(clap::Args, Debug)]
+pub struct GatewayArgs {
+    /// The routes and upstreams (YAML, TOML or JSON; see docs/gateway.md)
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Check the file, print its routes and exit
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Run the command.
+pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
+    crate::adapters::logging::init_server();
+    if args.check {
+        let c = GatewayConfig::load(&args.config, crate::adapters::config::process_env).map_err(GatewayError::from)?;
+        for u in &c.upstreams {
+            let auth = match &u.auth {
+                crate::gateway::config::UpstreamAuth::Resource => "resource-based".to_string(),
+                crate::gateway::config::UpstreamAuth::Role { role, .. } => format!("role {role}"),
+            };
+            println!("upstream {}: account {} in {}, {auth}", u.name, u.account, u.region);
+            for f in &u.functions {
+                println!(
+                    "  {} -> {}",
+                    f.logical_name,
+                    u.function_arn(&f.logical_name)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        for r in &c.routes {
+            println!(
+                "route {}: {} -> {}/{} ({:?}, timeout {:?})",
+                r.name,
+                r.matchers.iter().map(describe).collect::<Vec<_>>().join(" | "),
+                r.upstream,
+                r.logical_name,
+                r.style,
+                r.timeout
+            );
+        }
+        return Ok(0);
+    }
+    let mut server = GatewayServer::start(args.config.clone(), args.listen).await?;
+    let stop = shutdown_signal().map_err(|e| CliError::flag("--listen", format!("cannot watch for signals: {e}")))?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {}", server.url());
+        let _ = out.flush();
+    }
+    tokio::select! {
+        _ = stop => {}
+        r = server.wait() => {
+            r.map_err(|e| CliError::flag("--listen", format!("serving stopped: {e}")))?;
+        }
+    }
+    server.shutdown().await;
+    Ok(0)
+}
+
+fn describe(m: &crate::gateway::config::Matcher) -> String {
+    use crate::gateway::config::PathMatch;
+    let path = match &m.path {
+        PathMatch::Prefix(p) => format!("{p}*"),
+        PathMatch::Exact(p) => p.clone(),
+        PathMatch::Regex(r) => format!("~{}", r.as_str()),
+    };
+    match m.methods.is_empty() {
+        true => path,
+        false => format!("{} {path}", m.methods.join(",")),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM; the handlers are in place on return.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}

@@ -1,0 +1,599 @@
+//! `xinvoke gateway` through real HTTP: a hyper client sends to the gateway, which invokes the
+//! local endpoint's functions through the real signed path and SDK clients, both auth modes;
+//! answers, reloads, slow clients and metrics as a client and an operator see them.
+
+use crate::common::{self, fault};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use xinvoke::adapters::config::Timeouts;
+use xinvoke::core::record::{ATTEMPTS_HEADER, CLASS_HEADER};
+use xinvoke::gateway::server::{GatewayServer, Options};
+use xinvoke::local::{builtin, LocalServer};
+
+struct Answer {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+async fn send(gw: &GatewayServer, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", gw.url()));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = client
+        .request(req.body(Full::new(bytes::Bytes::copy_from_slice(body))).unwrap())
+        .await
+        .expect("the gateway answers");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Answer { status, headers, body }
+}
+
+/// The example file, with the retry policy of the tests (`retries` 2, 10 ms waits).
+const EXAMPLE: &str = include_str!("../../examples/gateway.yaml");
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("gateway.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn gateway(server: &LocalServer, file: PathBuf) -> GatewayServer {
+    let retry = common::fast_retry(2);
+    let env = move |k: &str| (k == "XINVOKE_RETRY").then(|| retry.clone());
+    let options = Options {
+        base: Some(common::base(server, common::source_credentials(), Timeouts::default()).await),
+        env: Arc::new(env),
+        ..Options::default()
+    };
+    GatewayServer::start_with(file, "127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .expect("the gateway starts")
+}
+
+#[tokio::test]
+async fn both_auth_modes_answer_with_the_function_and_their_class() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    let a = send(&gw, "POST", "/target", br#"{"hello":"world"}"#, &[]).await;
+    assert_eq!((a.status, a.body.as_slice()), (200, br#"{"hello":"world"}"#.as_slice()));
+    assert_eq!(
+        (a.header(CLASS_HEADER), a.header(ATTEMPTS_HEADER)),
+        (Some("ok"), Some("1"))
+    );
+    assert!(a.header("x-request-id").is_some_and(|r| r.len() == 36));
+    let before = server.stats().sts_assume_role;
+    let a = send(
+        &gw,
+        "POST",
+        "/target-role",
+        br#"{"via":"role"}"#,
+        &[("x-request-id", "my-id-1")],
+    )
+    .await;
+    assert_eq!((a.status, a.json()["via"].as_str()), (200, Some("role")));
+    assert_eq!(
+        a.header("x-request-id"),
+        Some("my-id-1"),
+        "a client's request id is kept"
+    );
+    let again = send(&gw, "POST", "/target-role", b"{}", &[]).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        server.stats().sts_assume_role - before,
+        1,
+        "one session serves the role route"
+    );
+    let none = send(&gw, "POST", "/nowhere", b"{}", &[]).await;
+    assert_eq!((none.status, none.header(CLASS_HEADER)), (404, Some("no_route")));
+    let wrong_method = send(&gw, "GET", "/target", b"", &[]).await;
+    assert_eq!(wrong_method.status, 404);
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn failures_map_to_statuses_a_client_can_act_on_without_leaking_the_account() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    let cases: &[(&str, u16, &str)] = &[
+        ("TooManyRequestsException", 429, "throttled"),
+        ("ENILimitReachedException", 503, "eni_limit"),
+        ("EC2ThrottledException", 503, "ec2_throttled"),
+        ("SubnetIPAddressLimitReachedException", 503, "subnet_ip_limit"),
+        ("ServiceException", 503, "service"),
+        ("ResourceNotReadyException", 503, "not_ready"),
+        ("InvalidSubnetIDException", 502, "vpc_config"),
+        ("ResourceNotFoundException", 502, "not_found"),
+        ("KMSAccessDeniedException", 502, "kms"),
+    ];
+    for (error, status, class) in cases {
+        common::control_client(&server).clear_faults().await.unwrap();
+        fault(
+            &server,
+            serde_json::json!({"function": "target", "error": error, "times": 100}),
+        )
+        .await;
+        let a = send(&gw, "POST", "/target", b"{}", &[]).await;
+        assert_eq!((a.status, a.header(CLASS_HEADER)), (*status, Some(*class)), "{error}");
+        let body = String::from_utf8_lossy(&a.body);
+        assert!(
+            !body.contains("arn:") && !body.contains("222222222222"),
+            "{error}: {body}"
+        );
+        assert_eq!(a.json()["class"], *class);
+        if *status == 429 {
+            assert!(
+                a.header("retry-after").is_some(),
+                "{error}: a throttle says when to retry"
+            );
+        }
+    }
+    common::control_client(&server).clear_faults().await.unwrap();
+    let failed = send(&gw, "POST", "/target", br#"{"fail":"boom"}"#, &[]).await;
+    assert_eq!(
+        (failed.status, failed.header(CLASS_HEADER)),
+        (502, Some("function_error")),
+        "never 200"
+    );
+    let big = vec![b'x'; 6 * 1024 * 1024 + 10];
+    let mut payload = b"\"".to_vec();
+    payload.extend(&big);
+    payload.push(b'"');
+    let a = send(&gw, "POST", "/target", &payload, &[]).await;
+    assert_eq!(
+        (a.status, a.header(CLASS_HEADER), a.header(ATTEMPTS_HEADER)),
+        (413, Some("payload_too_large"), Some("0"))
+    );
+    let bad = send(&gw, "POST", "/target", b"{not json", &[]).await;
+    assert_eq!((bad.status, bad.header(CLASS_HEADER)), (400, Some("invalid_request")));
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn async_routes_queue_and_wrapped_routes_speak_api_gateway() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    let queued = server.stats().events_queued;
+    let a = send(&gw, "POST", "/target-async", br#"{"order":1}"#, &[]).await;
+    assert_eq!((a.status, a.header(CLASS_HEADER)), (202, Some("ok")));
+    assert_eq!(server.stats().events_queued, queued + 1);
+    common::settle_events(&server).await;
+    // The target echoes its event: the API Gateway v2 event the route wrapped the request in,
+    // which, having no statusCode, is the body as an HTTP API infers it.
+    let a = send(
+        &gw,
+        "POST",
+        "/apigw/orders?id=7",
+        b"{\"k\":1}",
+        &[("x-tenant", "t1"), ("cookie", "a=1")],
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let event = a.json();
+    assert_eq!(
+        (event["version"].as_str(), event["rawPath"].as_str()),
+        (Some("2.0"), Some("/apigw/orders"))
+    );
+    assert_eq!(event["queryStringParameters"]["id"], "7");
+    assert_eq!(event["headers"]["x-tenant"], "t1");
+    assert_eq!(event["cookies"][0], "a=1");
+    assert_eq!(event["body"], "{\"k\":1}");
+    assert_eq!(event["requestContext"]["http"]["method"], "POST");
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_function_answering_in_proxy_format_is_unwrapped() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!(
+        "{EXAMPLE}\n  - name: unwrap\n    matchers: [{{exact: /unwrap}}]\n    upstream: account2\n    logicalName: target-live\n    unwrapAsApiGateway: true\n"
+    );
+    let gw = gateway(&server, write(dir.path(), &file)).await;
+    // The target echoes: send what a function in proxy format answers.
+    let a = send(
+        &gw,
+        "POST",
+        "/unwrap",
+        br#"{"statusCode":201,"headers":{"X-Made":"yes"},"cookies":["s=1"],"body":"created","isBase64Encoded":false}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body.as_slice(), a.header("x-made")),
+        (201, b"created".as_slice(), Some("yes"))
+    );
+    assert_eq!(a.header("set-cookie"), Some("s=1"));
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reload_serves_the_new_routes_and_a_bad_file_keeps_the_old_ones() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), EXAMPLE);
+    let gw = gateway(&server, path.clone()).await;
+    assert_eq!(send(&gw, "POST", "/renamed", b"{}", &[]).await.status, 404);
+    std::fs::write(&path, EXAMPLE.replace("exact: /target\n", "exact: /renamed\n")).unwrap();
+    gw.reload().await.expect("a good file reloads");
+    assert_eq!(send(&gw, "POST", "/renamed", b"{}", &[]).await.status, 200);
+    std::fs::write(&path, EXAMPLE.replace("upstream: account2\n", "upstream: account3\n")).unwrap();
+    let e = gw.reload().await.unwrap_err();
+    assert!(e.contains("routes[0].upstream") && e.contains("account3"), "{e}");
+    assert_eq!(
+        send(&gw, "POST", "/renamed", b"{}", &[]).await.status,
+        200,
+        "the previous routes stay"
+    );
+    let health = send(&gw, "GET", "/healthz", b"", &[]).await.json();
+    assert!(
+        health["last_reload_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("account3")),
+        "{health}"
+    );
+    let metrics = String::from_utf8(send(&gw, "GET", "/metrics", b"", &[]).await.body).unwrap();
+    assert!(
+        metrics.contains("xinvoke_gateway_config_reloads_total{result=\"failed\"} 1"),
+        "{metrics}"
+    );
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_client_does_not_hold_up_the_others() {
+    use tokio::io::AsyncWriteExt;
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    // Half a request, then silence.
+    let mut slow = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
+    slow.write_all(b"POST /target HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"a\":")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..20).map(|i| {
+        let gw = &gw;
+        async move {
+            send(gw, "POST", "/target", format!("{{\"i\":{i}}}").as_bytes(), &[])
+                .await
+                .status
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(slow);
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_count_exactly_the_requests_sent() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    for _ in 0..7 {
+        send(&gw, "POST", "/target", b"{}", &[]).await;
+    }
+    for _ in 0..3 {
+        send(&gw, "POST", "/target", br#"{"fail":"x"}"#, &[]).await;
+    }
+    for _ in 0..2 {
+        send(&gw, "POST", "/missing", b"{}", &[]).await;
+    }
+    fault(
+        &server,
+        serde_json::json!({"function": "target", "error": "TooManyRequestsException", "times": 3}),
+    )
+    .await;
+    send(&gw, "POST", "/target", b"{}", &[]).await;
+    let text = String::from_utf8(send(&gw, "GET", "/metrics", b"", &[]).await.body).unwrap();
+    let value = |line: &str| -> Option<u64> {
+        text.lines()
+            .find(|l| l.starts_with(line))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    assert_eq!(
+        value("xinvoke_gateway_requests_total{route=\"target\",class=\"ok\"}"),
+        Some(7)
+    );
+    assert_eq!(
+        value("xinvoke_gateway_requests_total{route=\"target\",class=\"function_error\"}"),
+        Some(3)
+    );
+    assert_eq!(
+        value("xinvoke_gateway_requests_total{route=\"target\",class=\"throttled\"}"),
+        Some(1)
+    );
+    assert_eq!(
+        value("xinvoke_gateway_requests_total{route=\"no_route\",class=\"no_route\"}"),
+        Some(2)
+    );
+    let total: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("xinvoke_gateway_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(total, 13, "every request counted once, /metrics not among them");
+    assert_eq!(
+        value("xinvoke_gateway_request_duration_seconds_count{route=\"target\"}"),
+        Some(11)
+    );
+    assert_eq!(
+        value("xinvoke_gateway_retries_total{route=\"target\"}"),
+        Some(2),
+        "3 attempts, 2 retries"
+    );
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// `xinvoke gateway` as a user runs it: the built-in source credentials and AWS_ENDPOINT_URL
+/// pointing at a running local endpoint.
+fn gateway_process(server: &LocalServer, config: &Path, extra_env: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinvoke"));
+    cmd.args(["gateway", "--listen", "127.0.0.1:0", "--config"]).arg(config);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") || k.starts_with("XINVOKE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_ENDPOINT_URL", server.url())
+        .env("AWS_REGION", builtin::REGION)
+        .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_serves_the_example_names_its_address_and_reloads_on_sighup() {
+    use std::io::{BufRead, BufReader};
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), EXAMPLE);
+    let mut child = gateway_process(&server, &path, &[("XINVOKE_RETRY", &common::fast_retry(1))])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+    let post = |path: &'static str| {
+        let url = url.clone();
+        async move {
+            let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+            let req = axum::http::Request::post(format!("{url}{path}"))
+                .body(Full::new(bytes::Bytes::from_static(b"{}")))
+                .unwrap();
+            let resp = client.request(req).await.unwrap();
+            let class = resp
+                .headers()
+                .get(CLASS_HEADER)
+                .map(|v| v.to_str().unwrap().to_string());
+            (resp.status().as_u16(), class)
+        }
+    };
+    assert_eq!(post("/target").await, (200, Some("ok".into())));
+    assert_eq!(post("/target-role").await, (200, Some("ok".into())));
+    fault(
+        &server,
+        serde_json::json!({"function": "target", "error": "ENILimitReachedException", "times": 2}),
+    )
+    .await;
+    assert_eq!(post("/target").await, (503, Some("eni_limit".into())));
+    // A new file, then SIGHUP: the new route serves.
+    std::fs::write(&path, EXAMPLE.replace("exact: /target-role\n", "exact: /role\n")).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut served = false;
+    for _ in 0..50 {
+        if post("/role").await.0 == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the reloaded route serves");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let access: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["target"] == "xinvoke::gateway::access")
+        .collect();
+    assert!(access.len() >= 4, "{log}");
+    let line = &access[0]["fields"];
+    for field in [
+        "route",
+        "function",
+        "class",
+        "attempts",
+        "latency_ms",
+        "status",
+        "request_id",
+    ] {
+        assert!(!line[field].is_null(), "{field} missing in {line}");
+    }
+    assert!(
+        !log.contains(builtin::SOURCE_SECRET_KEY) && !log.contains(builtin::EXTERNAL_ID),
+        "no secret in the log"
+    );
+    server.shutdown().await;
+}
+
+/// Run a command that should end by itself; one still running after 60 s is killed (and the
+/// test fails on its exit status rather than hanging).
+async fn run_briefly(mut cmd: std::process::Command) -> std::process::Output {
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let id = child.id();
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let _ = std::process::Command::new("kill").arg(id.to_string()).status();
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    killer.abort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_are_named_at_start_not_on_the_first_request() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), EXAMPLE);
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")],
+            "no credentials: set AWS_ACCESS_KEY_ID",
+        ),
+        (
+            vec![
+                ("AWS_ACCESS_KEY_ID", ""),
+                ("AWS_SECRET_ACCESS_KEY", ""),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token"),
+            ],
+            "AWS_ROLE_ARN is not",
+        ),
+        (vec![("AWS_SECRET_ACCESS_KEY", "not-the-secret")], "account2"),
+    ];
+    for (env, words) in cases {
+        let mut cmd = gateway_process(&server, &path, &[]);
+        for (k, v) in &env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let out = run_briefly(cmd).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {err}");
+        assert!(err.contains(words), "{env:?}: {err}");
+        assert!(out.stdout.is_empty(), "it never says it listens");
+    }
+    let e = {
+        let gloo = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: aws-upstream}\nspec:\n  aws:\n    region: us-east-1\n    secretRef: {name: aws-creds, namespace: gloo-system}\n    awsAccountId: \"222222222222\"\n    lambdaFunctions: [{lambdaFunctionName: target, logicalName: target, qualifier: live}]\n";
+        let p = dir.path().join("gloo.yaml");
+        std::fs::write(&p, gloo).unwrap();
+        let cmd = gateway_process(&server, &p, &[]);
+        let out = run_briefly(cmd).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "the environment's keys do not stand in for the profile"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        e.contains("profile \"aws-creds\""),
+        "a Gloo secretRef is an AWS profile: {e}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gloo_secret_ref_signs_with_the_profile_of_its_name() {
+    use std::io::{BufRead, BufReader};
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gloo = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: aws-upstream}\nspec:\n  aws:\n    region: us-east-1\n    secretRef: {name: aws-creds, namespace: gloo-system}\n    awsAccountId: \"222222222222\"\n    lambdaFunctions: [{lambdaFunctionName: target, logicalName: target, qualifier: live}]\n---\napiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  virtualHost:\n    routes:\n    - matchers: [{exact: /}]\n      routeAction: {single: {upstream: {name: aws-upstream}, destinationSpec: {aws: {logicalName: target}}}}\n";
+    let config = dir.path().join("gloo.yaml");
+    std::fs::write(&config, gloo).unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[aws-creds]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            builtin::SOURCE_ACCESS_KEY,
+            builtin::SOURCE_SECRET_KEY
+        ),
+    )
+    .unwrap();
+    // The environment's keys are wrong: only the profile's can sign.
+    let mut child = gateway_process(
+        &server,
+        &config,
+        &[
+            ("AWS_SECRET_ACCESS_KEY", "not-the-secret"),
+            ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("it starts")
+        .to_string();
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = axum::http::Request::post(format!("{url}/"))
+        .body(Full::new(bytes::Bytes::from_static(b"{\"p\":1}")))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    server.shutdown().await;
+}
