@@ -45,6 +45,7 @@ pub mod function;
 pub mod hyperplane;
 pub mod iam;
 pub mod lambda_api;
+pub mod oidc;
 pub mod scenario;
 pub mod server;
 pub mod sigv4;
