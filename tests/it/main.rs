@@ -26,6 +26,7 @@ mod local_signing;
 mod local_sts;
 mod local_upstream;
 mod local_vpc;
+mod local_web_identity;
 mod policy;
 mod reliability_credentials;
 mod reliability_faults;

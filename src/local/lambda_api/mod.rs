@@ -4,7 +4,7 @@
 
 use crate::local::errors::{headers, lambda_error_index, ApiError};
 use crate::local::function::{FunctionRuntime, Resolved, UpdateStatus};
-use crate::local::iam::{self, Caller, Query};
+use crate::local::iam::{self, Caller, Query, Requester};
 use crate::local::scenario::FunctionStateName;
 use crate::local::sigv4::{AuthFailure, ReceivedRequest};
 use crate::local::world::{request_id, World};
@@ -302,7 +302,7 @@ fn authorize<'w>(
 ) -> Result<(&'w Arc<FunctionRuntime>, Resolved<'w>), ApiError> {
     let arn = fref.arn(&world.region);
     let q = Query {
-        caller,
+        requester: Requester::Role(caller),
         action,
         resource: &arn,
         external_id: None,
