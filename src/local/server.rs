@@ -126,7 +126,9 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
         headers: &parts.headers,
         body,
     };
-    if path.starts_with("/2015-03-31/functions/") {
+    // ListFunctions is `GET /2015-03-31/functions` in today's model (older botocore models
+    // wrote it with a trailing slash); every other Lambda operation is below it.
+    if path.starts_with("/2015-03-31/functions/") || path == "/2015-03-31/functions" {
         return lambda_api::handle(world, req).await;
     }
     if path == "/" {

@@ -20,6 +20,7 @@ mod load_html;
 mod local_control;
 mod local_fidelity;
 mod local_invoke;
+mod local_list;
 mod local_read;
 mod local_scenarios;
 mod local_signing;
