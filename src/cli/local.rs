@@ -75,9 +75,9 @@ async fn token(args: TokenArgs) -> Result<u8, CliError> {
     })?;
     let request = TokenRequest {
         issuer: args.issuer,
-        sub: args.sub,
         aud: args.aud.map(OneOrMany::One),
         ttl_s: args.ttl_s,
+        ..TokenRequest::subject(args.sub)
     };
     let token = ControlClient::new(addr).oidc_token(&request).await?;
     let mut out = std::io::stdout().lock();

@@ -188,6 +188,19 @@ pub struct TokenRequest {
     pub ttl_s: Option<u32>,
 }
 
+impl TokenRequest {
+    /// A token for `sub` with every default: the scenario's first issuer, that issuer's first
+    /// audience, an hour.
+    pub fn subject(sub: impl Into<String>) -> TokenRequest {
+        TokenRequest {
+            issuer: None,
+            sub: sub.into(),
+            aud: None,
+            ttl_s: None,
+        }
+    }
+}
+
 /// Why a token cannot be minted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MintError {

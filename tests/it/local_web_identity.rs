@@ -52,12 +52,7 @@ fn sts_with(server: &LocalServer, creds: Credentials) -> aws_sdk_sts::Client {
 
 /// A token of the built-in cluster's issuer for `sub`, and whatever else `change` sets.
 async fn token(server: &LocalServer, sub: &str, change: impl FnOnce(&mut TokenRequest)) -> String {
-    let mut request = TokenRequest {
-        issuer: None,
-        sub: sub.to_string(),
-        aud: None,
-        ttl_s: None,
-    };
+    let mut request = TokenRequest::subject(sub);
     change(&mut request);
     control_client(server)
         .oidc_token(&request)
