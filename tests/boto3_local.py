@@ -293,5 +293,76 @@ def _():
                  "because no resource-based policy allows")
 
 
+WEB_IDENTITY_ROLE = "arn:aws:iam::111111111111:role/xinvoke-web-identity"
+OIDC_PROVIDER = ("arn:aws:iam::111111111111:oidc-provider/"
+                 "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE")
+POD_SUBJECT = "system:serviceaccount:xinvoke:gateway"
+
+
+def mint(**claims):
+    """A web identity token of the built-in cluster's issuer (POST /_local/oidc/token)."""
+    status, out = control("POST", "/_local/oidc/token", {"sub": POD_SUBJECT, **claims})
+    assert status == 200, out
+    return out["token"]
+
+
+def anonymous_sts():
+    """An STS client that signs nothing: AssumeRoleWithWebIdentity needs no credentials."""
+    from botocore import UNSIGNED
+    return boto3.client("sts", region_name=REGION, endpoint_url=URL,
+                        config=NO_RETRY.merge(Config(signature_version=UNSIGNED)))
+
+
+@check("AssumeRoleWithWebIdentity (unsigned) with a minted token, then AssumeRole and invoke")
+def _():
+    out = anonymous_sts().assume_role_with_web_identity(RoleArn=WEB_IDENTITY_ROLE, RoleSessionName="pod",
+                                                        WebIdentityToken=mint())
+    assert out["SubjectFromWebIdentityToken"] == POD_SUBJECT, out
+    assert out["Provider"] == OIDC_PROVIDER, out
+    assert out["Audience"] == "sts.amazonaws.com", out
+    assert out["AssumedRoleUser"]["Arn"] == "arn:aws:sts::111111111111:assumed-role/xinvoke-web-identity/pod", out
+    c = out["Credentials"]
+    assert c["AccessKeyId"].startswith("ASIA"), c["AccessKeyId"]
+    sts = client("sts", c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    chained = sts.assume_role(RoleArn=INVOKE_ROLE, RoleSessionName="pod", ExternalId=EXTERNAL_ID)["Credentials"]
+    lam = client("lambda", chained["AccessKeyId"], chained["SecretAccessKey"], chained["SessionToken"])
+    assert lam.invoke(FunctionName=FUNCTION, Payload=b"{}")["StatusCode"] == 200
+    _, stats = control("GET", "/_local/stats")
+    assert stats["sts_assume_role_with_web_identity"] == 1, stats
+
+
+@check("AssumeRoleWithWebIdentity refusals: audience, subject, expiry")
+def _():
+    sts = anonymous_sts()
+
+    def assume(token):
+        return lambda: sts.assume_role_with_web_identity(RoleArn=WEB_IDENTITY_ROLE, RoleSessionName="pod",
+                                                         WebIdentityToken=token)
+    expect_error(assume(mint(aud="sigstore")), "InvalidIdentityToken", 400, "Incorrect token audience")
+    expect_error(assume(mint(sub="system:serviceaccount:default:gateway")), "AccessDenied", 403,
+                 "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    expired = mint(ttl_s=900)
+    control("POST", "/_local/clock", {"advance_s": 900})
+    expect_error(assume(expired), "ExpiredTokenException", 400, "Token expired: current date/time")
+
+
+@check("ListFunctions and ListAliases through botocore's paginators")
+def _():
+    admin = client("lambda", *ADMIN)
+    pages = list(admin.get_paginator("list_functions").paginate(FunctionVersion="ALL",
+                                                                PaginationConfig={"PageSize": 1}))
+    assert len(pages) == 2, pages
+    listed = [(f["FunctionArn"], f["Version"]) for p in pages for f in p["Functions"]]
+    assert listed == [(FUNCTION, "$LATEST"), (FUNCTION + ":1", "1")], listed
+    assert "State" not in pages[0]["Functions"][0], pages[0]
+    aliases = [a for p in admin.get_paginator("list_aliases").paginate(FunctionName=FUNCTION) for a in p["Aliases"]]
+    assert [(a["AliasArn"], a["FunctionVersion"]) for a in aliases] == [(ALIAS, "1")], aliases
+    assert client("lambda", *SOURCE).list_functions()["Functions"] == [], "account 1 lists its own account"
+    expect_error(lambda: client("lambda", *STRANGER).list_functions(), "AccessDeniedException", 403,
+                 "lambda:ListFunctions on resource: * because no identity-based policy allows")
+    expect_error(lambda: client("lambda", *SOURCE).list_aliases(FunctionName=FUNCTION), "AccessDeniedException",
+                 403, "because no resource-based policy allows the lambda:ListAliases action")
+
+
 print(f"{results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

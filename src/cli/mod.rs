@@ -89,7 +89,7 @@ pub enum Command {
     Invoke(Box<invoke::InvokeArgs>),
     /// Load-test the cross-account path and show where it breaks (no arguments: the built-in local endpoint)
     Load(Box<load::LoadArgs>),
-    /// Serve the local endpoint: a Lambda + STS endpoint that answers and fails like AWS
+    /// Serve the local endpoint: a Lambda + STS endpoint that answers and fails like AWS (`local token`: mint a web identity token from it)
     Local(local::LocalArgs),
     /// Print the least-privilege IAM policies of a cross-account set-up
     Policy(policy::PolicyArgs),
@@ -107,7 +107,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Load(args) => load::run(*args).await,
         Command::Report(args) => report::run(args).await,
         Command::Invoke(args) => invoke::run(*args).await,
-        Command::Local(args) => local::run(args).await.map(|()| 0).map_err(CliError::from),
+        Command::Local(args) => local::run(args).await,
     };
     match result {
         Ok(code) => code,

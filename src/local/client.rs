@@ -1,6 +1,8 @@
 //! A small client for the local endpoint's control API (`/_local/`), for the demo, the load
 //! harness and tests: plain HTTP/1.1 on loopback, one connection per call.
 
+use crate::local::oidc::TokenRequest;
+use crate::local::scenario::Secret;
 use serde_json::Value;
 use std::net::SocketAddr;
 use thiserror::Error;
@@ -104,6 +106,18 @@ impl ControlClient {
     /// `GET /_local/stats`.
     pub async fn stats(&self) -> Result<Value, ControlError> {
         self.call("GET", "/_local/stats", None).await
+    }
+
+    /// `POST /_local/oidc/token`: a web identity token (a JWT) signed by the endpoint's OIDC
+    /// issuer, for AssumeRoleWithWebIdentity or a token file (`AWS_WEB_IDENTITY_TOKEN_FILE`).
+    pub async fn oidc_token(&self, request: &TokenRequest) -> Result<Secret, ControlError> {
+        let path = "/_local/oidc/token";
+        let body = serde_json::to_value(request).map_err(|_| ControlError::Unreadable { path: path.into() })?;
+        let answer = self.call("POST", path, Some(&body)).await?;
+        match answer.get("token").and_then(Value::as_str) {
+            Some(token) => Ok(Secret(token.to_string())),
+            None => Err(ControlError::Unreadable { path: path.into() }),
+        }
     }
 
     /// `POST /_local/reset`.

@@ -1,5 +1,5 @@
 //! The control API under `/_local/` (unsigned, loopback peers only): fault injection,
-//! lifecycle states, the clock, counters and reset. Tests and load runs drive the simulated
+//! lifecycle states, the clock, counters, web identity tokens and reset. Tests and load runs drive the simulated
 //! account 2 through it. Every answer is JSON; a refused request is 400 `{"error": "..."}`.
 //!
 //! | call | body | effect |
@@ -18,10 +18,13 @@
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
 //! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
+//! | `POST /_local/oidc/token` | `{"sub":"system:serviceaccount:xinvoke:gateway"}` | `{"token":"eyJ..."}`: a JWT (ES256) of the scenario's first OIDC issuer, as an EKS pod's projected token; `"issuer"`, `"aud"` (a string or a list; default the issuer's first audience) and `"ttl_s"` (default 3600, at most 86400) change it; `iat`, `nbf`, `exp` are on the endpoint's clock |
 //! | `GET /_local/stats` | | [`crate::local::Stats`] as JSON |
 //! | `POST /_local/reset` | | fresh world: scenario, sessions, faults, clock, counters |
 
 use crate::local::faults::FaultSpec;
+use crate::local::iam::OneOrMany;
+use crate::local::oidc::{self, TokenRequest};
 use crate::local::scenario::FunctionStateName;
 use crate::local::server::Shared;
 use axum::body::Body;
@@ -155,13 +158,45 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 serde_json::json!({ "ok": true, "offset_s": world.clock.offset_s() }),
             )
         }
+        (&Method::POST, "/_local/oidc/token") => {
+            let t: TokenRequest = match parse(&body) {
+                Ok(t) => t,
+                Err(e) => return bad(e),
+            };
+            let registered = || world.accounts.values().flat_map(|a| &a.oidc_providers);
+            // The scenario's first provider, in file order (accounts are a map at run time).
+            let first = world
+                .scenario
+                .accounts
+                .iter()
+                .flat_map(|a| &a.oidc_providers)
+                .map(|p| p.issuer.clone())
+                .next();
+            let Some(issuer) = t.issuer.or(first) else {
+                return bad(oidc::MintError::NoIssuer.to_string());
+            };
+            let aud = match t.aud {
+                Some(OneOrMany::One(a)) => vec![a],
+                Some(OneOrMany::Many(a)) => a,
+                None => vec![registered()
+                    .find(|p| p.issuer == issuer)
+                    .and_then(|p| p.audiences.first().cloned())
+                    .unwrap_or_else(|| oidc::DEFAULT_AUDIENCE.to_string())],
+            };
+            let ttl_s = t.ttl_s.unwrap_or(oidc::DEFAULT_TTL_S);
+            let now_s = world.clock.now_ms().div_euclid(1000);
+            match world.issuers.mint(&issuer, &t.sub, &aud, ttl_s, now_s) {
+                Ok(token) => json(StatusCode::OK, serde_json::json!({ "token": token.0 })),
+                Err(e) => bad(e.to_string()),
+            }
+        }
         (&Method::POST, "/_local/reset") => {
             shared.reset();
             ok()
         }
         _ => json(
             StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, /_local/destinations, POST/DELETE /_local/faults, POST /_local/state, /_local/update, /_local/clock, /_local/reset", parts.method) }),
+            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, /_local/destinations, POST/DELETE /_local/faults, POST /_local/state, /_local/update, /_local/clock, /_local/oidc/token, /_local/reset", parts.method) }),
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! A small IAM policy evaluator: enough of the policy language to decide the cross-account
 //! questions xinvoke meets (identity policy, resource policy, role trust with ExternalId,
-//! organization conditions), with IAM's rule that an explicit Deny wins. Pure and table-tested.
+//! organization conditions, web identity federation through an OIDC provider), with IAM's rule
+//! that an explicit Deny wins. Pure and table-tested.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,13 +34,16 @@ pub enum Effect {
     Deny,
 }
 
-/// `Principal`: `"*"` or `{"AWS": ...}` (other keys, such as `Service`, never match a role).
+/// `Principal`: `"*"`, `{"AWS": ...}` (roles and accounts) or `{"Federated": ...}` (an OIDC
+/// provider's ARN, matched by web identities of that provider only); other keys, such as
+/// `Service`, never match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Principal {
     /// `"*"`.
     Any(String),
-    /// `{"AWS": "arn:aws:iam::ACCT:role/NAME" | "arn:aws:iam::ACCT:root" | "ACCT" | "*"}`.
+    /// `{"AWS": "arn:aws:iam::ACCT:role/NAME" | "arn:aws:iam::ACCT:root" | "ACCT" | "*"}` or
+    /// `{"Federated": "arn:aws:iam::ACCT:oidc-provider/HOST/PATH"}`.
     Map(BTreeMap<String, OneOrMany<String>>),
 }
 
@@ -62,7 +66,8 @@ pub struct Statement {
     /// Resources (ARN patterns); absent in trust policies, where it means the role itself.
     #[serde(rename = "Resource", default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<OneOrMany<String>>,
-    /// `{"StringEquals": {"sts:ExternalId": "..."}}` and the like.
+    /// `{"StringEquals": {"sts:ExternalId": "..."}}` and the like; a web identity's claims are
+    /// `{"StringEquals": {"HOST/PATH:sub": "...", "HOST/PATH:aud": "..."}}`.
     #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<BTreeMap<String, BTreeMap<String, OneOrMany<String>>>>,
 }
@@ -85,13 +90,26 @@ fn default_version() -> String {
 /// Condition operators this evaluator understands.
 const SUPPORTED_OPERATORS: &[&str] = &["StringEquals", "StringLike", "StringNotEquals"];
 
-/// Condition keys this evaluator understands.
+/// Condition keys this evaluator understands, besides a web identity's claims
+/// ([`WEB_IDENTITY_CLAIMS`]).
 const SUPPORTED_KEYS: &[&str] = &[
     "sts:ExternalId",
     "aws:PrincipalOrgID",
     "aws:PrincipalAccount",
     "aws:PrincipalArn",
 ];
+
+/// The claims of a web identity token a trust policy can test, as `HOST/PATH:CLAIM` (IAM's
+/// "Available keys for OIDC federation": `aud`, `sub` and, for Amazon Cognito, `amr`; `amr` is
+/// not modelled).
+const WEB_IDENTITY_CLAIMS: &[&str] = &["sub", "aud"];
+
+/// `HOST/PATH:sub` or `HOST/PATH:aud`: a provider's key (a host, so it holds a dot) and a claim.
+fn web_identity_key(key: &str) -> Option<(&str, &str)> {
+    let (provider, claim) = key.rsplit_once(':')?;
+    (provider.contains('.') && WEB_IDENTITY_CLAIMS.iter().any(|c| c.eq_ignore_ascii_case(claim)))
+        .then_some((provider, claim))
+}
 
 impl PolicyDocument {
     /// Check that every condition uses an operator and key this evaluator supports, so a
@@ -106,10 +124,11 @@ impl PolicyDocument {
                     ));
                 }
                 for key in keys.keys() {
-                    if !SUPPORTED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                    if !SUPPORTED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) && web_identity_key(key).is_none() {
                         return Err(format!(
-                            "condition key {key:?} is not supported; use one of {}",
-                            SUPPORTED_KEYS.join(", ")
+                            "condition key {key:?} is not supported; use one of {}, or an OIDC provider's HOST/PATH:{}",
+                            SUPPORTED_KEYS.join(", "),
+                            WEB_IDENTITY_CLAIMS.join(" or HOST/PATH:")
                         ));
                     }
                 }
@@ -133,11 +152,33 @@ pub struct Caller {
     pub org_id: Option<String>,
 }
 
+/// A web identity as a trust policy sees it: the OIDC provider that vouches for it and the
+/// claims of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentity {
+    /// `arn:aws:iam::ACCT:oidc-provider/HOST/PATH`: what `Principal: {"Federated": ...}` names.
+    pub provider_arn: String,
+    /// `HOST/PATH`: the prefix of its condition keys.
+    pub provider_key: String,
+    /// The token's `sub`.
+    pub sub: String,
+    /// The token's audience that is one of the provider's client ids.
+    pub aud: String,
+}
+
+/// Who asks: a role (directly or through an STS session), or a web identity before it has a
+/// session (AssumeRoleWithWebIdentity is unsigned: the token is all there is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Requester<'a> {
+    Role(&'a Caller),
+    WebIdentity(&'a WebIdentity),
+}
+
 /// One authorization question.
 #[derive(Debug, Clone)]
 pub(crate) struct Query<'a> {
     /// Who asks.
-    pub caller: &'a Caller,
+    pub requester: Requester<'a>,
     /// `lambda:InvokeFunction`.
     pub action: &'a str,
     /// The resource ARN.
@@ -147,14 +188,30 @@ pub(crate) struct Query<'a> {
 }
 
 impl Query<'_> {
+    /// The request's value of a condition key (keys are case-insensitive, as in IAM); `None`
+    /// when the request has none, as a web identity has no `aws:PrincipalArn`.
     fn context_value(&self, key: &str) -> Option<&str> {
-        let key = key.to_ascii_lowercase();
-        match key.as_str() {
-            "sts:externalid" => self.external_id,
-            "aws:principalorgid" => self.caller.org_id.as_deref(),
-            "aws:principalaccount" => Some(&self.caller.account),
-            "aws:principalarn" => Some(&self.caller.role_arn),
-            _ => None,
+        if key.eq_ignore_ascii_case("sts:ExternalId") {
+            return self.external_id;
+        }
+        match self.requester {
+            Requester::Role(caller) => match key.to_ascii_lowercase().as_str() {
+                "aws:principalorgid" => caller.org_id.as_deref(),
+                "aws:principalaccount" => Some(&caller.account),
+                "aws:principalarn" => Some(&caller.role_arn),
+                _ => None,
+            },
+            Requester::WebIdentity(wi) => {
+                let (provider, claim) = web_identity_key(key)?;
+                if !provider.eq_ignore_ascii_case(&wi.provider_key) {
+                    return None;
+                }
+                match claim.to_ascii_lowercase().as_str() {
+                    "sub" => Some(&wi.sub),
+                    "aud" => Some(&wi.aud),
+                    _ => None,
+                }
+            }
         }
     }
 }
@@ -200,20 +257,33 @@ fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-fn principal_matches(principal: &Principal, caller: &Caller) -> bool {
-    let matches_one = |p: &str| {
-        p == "*"
-            || p == caller.account
-            || p == caller.role_arn
-            || p == caller.session_arn
-            || p.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")) == Some(caller.account.as_str())
+/// Whether a statement's principal names the requester. A role matches `"*"` and `AWS`
+/// entries; a web identity matches only a `Federated` entry naming its provider (the choice
+/// here: IAM's documentation always names the provider for web identity federation).
+fn principal_matches(principal: &Principal, requester: Requester<'_>) -> bool {
+    let entries = |key: &'static str| -> Vec<&str> {
+        match principal {
+            Principal::Any(_) => Vec::new(),
+            Principal::Map(map) => map
+                .iter()
+                .filter(|(k, _)| k.as_str() == key)
+                .flat_map(|(_, v)| v.as_slice().iter().map(String::as_str))
+                .collect(),
+        }
     };
-    match principal {
-        Principal::Any(s) => s == "*",
-        Principal::Map(map) => map
-            .iter()
-            .filter(|(k, _)| k.as_str() == "AWS")
-            .any(|(_, v)| v.as_slice().iter().any(|p| matches_one(p))),
+    match requester {
+        Requester::Role(caller) => {
+            let matches_one = |p: &str| {
+                p == "*"
+                    || p == caller.account
+                    || p == caller.role_arn
+                    || p == caller.session_arn
+                    || p.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"))
+                        == Some(caller.account.as_str())
+            };
+            matches!(principal, Principal::Any(s) if s == "*") || entries("AWS").into_iter().any(matches_one)
+        }
+        Requester::WebIdentity(wi) => entries("Federated").into_iter().any(|p| p == wi.provider_arn),
     }
 }
 
@@ -235,7 +305,7 @@ fn conditions_hold(st: &Statement, q: &Query<'_>) -> bool {
 fn statement_applies(st: &Statement, q: &Query<'_>, with_principal: bool) -> bool {
     if with_principal {
         match &st.principal {
-            Some(p) if principal_matches(p, q.caller) => {}
+            Some(p) if principal_matches(p, q.requester) => {}
             _ => return false,
         }
     }
@@ -362,7 +432,7 @@ mod tests {
         let deny = doc(r#"{"Statement":{"Effect":"Deny","Action":"lambda:*","Resource":"*"}}"#);
         let c = caller("111111111111", "src");
         let q = |resource: &'static str, action: &'static str| Query {
-            caller: &c,
+            requester: Requester::Role(&c),
             action,
             resource,
             external_id: None,
@@ -412,7 +482,7 @@ mod tests {
                 r#"{{"Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"lambda:InvokeFunction","Resource":"{FN}"}}]}}"#
             ));
             let q = Query {
-                caller: &c,
+                requester: Requester::Role(&c),
                 action: "lambda:InvokeFunction",
                 resource: FN,
                 external_id: None,
@@ -435,13 +505,114 @@ mod tests {
             (None, Verdict::ImplicitDeny),
         ] {
             let q = Query {
-                caller: &c,
+                requester: Requester::Role(&c),
                 action: "sts:AssumeRole",
                 resource: role,
                 external_id: ext,
             };
             assert_eq!(evaluate([&trust], &q, true), want, "{ext:?}");
         }
+    }
+
+    #[test]
+    fn web_identity_trust_needs_the_federated_provider_and_its_claims() {
+        const KEY: &str = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE";
+        let provider_arn = format!("arn:aws:iam::111111111111:oidc-provider/{KEY}");
+        let trust = doc(&format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"Federated":["arn:aws:iam::111111111111:oidc-provider/other.example","{provider_arn}"]}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{KEY}:aud":"sts.amazonaws.com"}},"StringLike":{{"{KEY}:SUB":"system:serviceaccount:xinvoke:*"}}}}}}]}}"#
+        ));
+        trust.validate().unwrap();
+        let wi = |arn: &str, sub: &str, aud: &str| WebIdentity {
+            provider_arn: arn.into(),
+            provider_key: arn.split_once("oidc-provider/").unwrap().1.into(),
+            sub: sub.into(),
+            aud: aud.into(),
+        };
+        let role = "arn:aws:iam::111111111111:role/web";
+        let ask = |who: Requester<'_>, action: &'static str| {
+            evaluate(
+                [&trust],
+                &Query {
+                    requester: who,
+                    action,
+                    resource: role,
+                    external_id: None,
+                },
+                true,
+            )
+        };
+        let pod = wi(
+            &provider_arn,
+            "system:serviceaccount:xinvoke:gateway",
+            "sts.amazonaws.com",
+        );
+        let other_ns = wi(
+            &provider_arn,
+            "system:serviceaccount:default:gateway",
+            "sts.amazonaws.com",
+        );
+        let other_aud = wi(&provider_arn, "system:serviceaccount:xinvoke:gateway", "other");
+        let other_provider = wi(
+            "arn:aws:iam::111111111111:oidc-provider/elsewhere.example/id/X",
+            "system:serviceaccount:xinvoke:gateway",
+            "sts.amazonaws.com",
+        );
+        let cases = [
+            (
+                Requester::WebIdentity(&pod),
+                "sts:AssumeRoleWithWebIdentity",
+                Verdict::Allow,
+            ),
+            (Requester::WebIdentity(&pod), "sts:AssumeRole", Verdict::ImplicitDeny),
+            (
+                Requester::WebIdentity(&other_ns),
+                "sts:AssumeRoleWithWebIdentity",
+                Verdict::ImplicitDeny,
+            ),
+            (
+                Requester::WebIdentity(&other_aud),
+                "sts:AssumeRoleWithWebIdentity",
+                Verdict::ImplicitDeny,
+            ),
+            (
+                Requester::WebIdentity(&other_provider),
+                "sts:AssumeRoleWithWebIdentity",
+                Verdict::ImplicitDeny,
+            ),
+        ];
+        for (who, action, want) in cases {
+            assert_eq!(ask(who, action), want, "{who:?} {action}");
+        }
+        // A role never matches a Federated principal, and a web identity never an AWS one.
+        let c = caller("111111111111", "web");
+        assert_eq!(
+            ask(Requester::Role(&c), "sts:AssumeRoleWithWebIdentity"),
+            Verdict::ImplicitDeny
+        );
+        let aws_any = doc(r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:*"}]}"#);
+        let q = Query {
+            requester: Requester::WebIdentity(&pod),
+            action: "sts:AssumeRoleWithWebIdentity",
+            resource: role,
+            external_id: None,
+        };
+        assert_eq!(evaluate([&aws_any], &q, true), Verdict::ImplicitDeny);
+    }
+
+    #[test]
+    fn web_identity_condition_keys_need_a_provider_host_and_a_known_claim() {
+        let with_key = |key: &str| {
+            doc(&format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":"*","Condition":{{"StringEquals":{{"{key}":"x"}}}}}}]}}"#
+            ))
+            .validate()
+        };
+        assert!(with_key("oidc.eks.us-east-1.amazonaws.com/id/X:sub").is_ok());
+        assert!(with_key("token.actions.githubusercontent.com:aud").is_ok());
+        assert!(with_key("oidc.eks.us-east-1.amazonaws.com/id/X:email")
+            .unwrap_err()
+            .contains("HOST/PATH:sub"));
+        assert!(with_key("nohost:sub").is_err());
     }
 
     #[test]
@@ -454,7 +625,7 @@ mod tests {
             evaluate(
                 [&d],
                 &Query {
-                    caller: c,
+                    requester: Requester::Role(c),
                     action: "lambda:InvokeFunction",
                     resource: FN,
                     external_id: None,

@@ -45,6 +45,7 @@ pub mod function;
 pub mod hyperplane;
 pub mod iam;
 pub mod lambda_api;
+pub mod oidc;
 pub mod scenario;
 pub mod server;
 pub mod sigv4;
@@ -97,6 +98,18 @@ pub mod builtin {
     pub const TARGET_FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:222222222222:function:target";
     /// The target's alias `live` (→ version 1), the only ARN account 1 may invoke directly.
     pub const TARGET_ALIAS_ARN: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+    /// The OIDC issuer of account 1's EKS cluster (`iss` of its service-account tokens).
+    pub const OIDC_ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    /// Its IAM OIDC identity provider in account 1.
+    pub const OIDC_PROVIDER_ARN: &str =
+        "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    /// The audience (client id) the provider accepts, as EKS writes it in pods' tokens.
+    pub const OIDC_AUDIENCE: &str = "sts.amazonaws.com";
+    /// The role account 1's pods get with their token (AssumeRoleWithWebIdentity); it may
+    /// assume [`INVOKE_ROLE_ARN`] with [`EXTERNAL_ID`].
+    pub const WEB_IDENTITY_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/xinvoke-web-identity";
+    /// The subject its trust policy requires: service account `gateway` of namespace `xinvoke`.
+    pub const WEB_IDENTITY_SUBJECT: &str = "system:serviceaccount:xinvoke:gateway";
 }
 
 /// Why the server could not start.

@@ -42,6 +42,9 @@ impl Default for ServeLimits {
 #[derive(Debug)]
 pub struct Shared {
     scenario: Scenario,
+    /// The OIDC issuers' signing keys, one set for the server's life: a reset starts the
+    /// accounts afresh, not the identity providers, so tokens minted before it still verify.
+    issuers: Arc<crate::local::oidc::Issuers>,
     world: RwLock<Arc<World>>,
     pub limits: ServeLimits,
 }
@@ -54,8 +57,10 @@ impl Shared {
 
     /// A fresh world for `scenario`, served within `limits`.
     pub(crate) fn with_limits(scenario: Scenario, limits: ServeLimits) -> Shared {
+        let world = World::new(scenario.clone());
         Shared {
-            world: RwLock::new(Arc::new(World::new(scenario.clone()))),
+            issuers: Arc::clone(&world.issuers),
+            world: RwLock::new(Arc::new(world)),
             scenario,
             limits,
         }
@@ -68,7 +73,7 @@ impl Shared {
 
     /// Replace the world with a fresh one (scenario, sessions, faults, clock, counters).
     pub fn reset(&self) {
-        let fresh = Arc::new(World::new(self.scenario.clone()));
+        let fresh = Arc::new(World::with_issuers(self.scenario.clone(), Arc::clone(&self.issuers)));
         *self.world.write().unwrap_or_else(|p| p.into_inner()) = fresh;
     }
 }
@@ -121,7 +126,9 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
         headers: &parts.headers,
         body,
     };
-    if path.starts_with("/2015-03-31/functions/") {
+    // ListFunctions is `GET /2015-03-31/functions` in today's model (older botocore models
+    // wrote it with a trailing slash); every other Lambda operation is below it.
+    if path.starts_with("/2015-03-31/functions/") || path == "/2015-03-31/functions" {
         return lambda_api::handle(world, req).await;
     }
     if path == "/" {

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 pub struct Stats {
     /// Successful AssumeRole calls.
     pub sts_assume_role: u64,
+    /// Successful AssumeRoleWithWebIdentity calls.
+    pub sts_assume_role_with_web_identity: u64,
     /// GetCallerIdentity calls answered.
     pub sts_get_caller_identity: u64,
     /// STS error answers by code (`<Code>`), injected faults included.
@@ -54,6 +56,7 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Counters {
     pub(crate) sts_assume_role: AtomicU64,
+    pub(crate) sts_assume_role_with_web_identity: AtomicU64,
     pub(crate) sts_get_caller_identity: AtomicU64,
     invokes: AtomicU64,
     by_status: Vec<AtomicU64>,
@@ -67,6 +70,7 @@ impl Default for Counters {
     fn default() -> Self {
         Counters {
             sts_assume_role: AtomicU64::new(0),
+            sts_assume_role_with_web_identity: AtomicU64::new(0),
             sts_get_caller_identity: AtomicU64::new(0),
             invokes: AtomicU64::new(0),
             by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
@@ -132,6 +136,7 @@ impl Counters {
         }
         Stats {
             sts_assume_role: self.sts_assume_role.load(Ordering::Relaxed),
+            sts_assume_role_with_web_identity: self.sts_assume_role_with_web_identity.load(Ordering::Relaxed),
             sts_get_caller_identity: self.sts_get_caller_identity.load(Ordering::Relaxed),
             sts_by_error: by_origin(true),
             invokes: self.invokes.load(Ordering::Relaxed),

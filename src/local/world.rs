@@ -9,6 +9,7 @@ use crate::local::faults::Faults;
 use crate::local::function::{FunctionRuntime, NetConfig};
 use crate::local::hyperplane::Hyperplane;
 use crate::local::iam::{Caller, PolicyDocument};
+use crate::local::oidc;
 use crate::local::scenario::{Scenario, ScheduledUpdate, Secret};
 use crate::local::sigv4::{self, AuthFailure, KeySecret, ReceivedRequest};
 use crate::local::stats::{Counters, Stats};
@@ -50,9 +51,11 @@ pub struct AccountRuntime {
     pub unreserved_in_flight: AtomicU32,
     /// The account's Hyperplane ENIs.
     pub hyperplane: Arc<Hyperplane>,
+    /// The account's IAM OIDC identity providers.
+    pub oidc_providers: Vec<oidc::Provider>,
 }
 
-/// An STS session issued by AssumeRole.
+/// An STS session issued by AssumeRole or AssumeRoleWithWebIdentity.
 #[derive(Debug)]
 pub struct Session {
     /// Secret access key.
@@ -82,6 +85,8 @@ pub struct World {
     signing_keys: sigv4::SigningKeyCache,
     pub faults: Faults,
     pub counters: Counters,
+    /// The OIDC issuers' signing keys (kept across resets: see [`oidc::Issuers`]).
+    pub issuers: Arc<oidc::Issuers>,
     /// Accepted `Event` invokes and where failed ones went.
     pub events: EventQueue,
     /// Server time the world began (scenario `updates` count from it), ms.
@@ -125,8 +130,20 @@ pub(crate) fn request_id() -> String {
 }
 
 impl World {
-    /// Compile `scenario`.
+    /// Compile `scenario`, with fresh signing keys for its OIDC issuers.
     pub fn new(scenario: Scenario) -> World {
+        let issuers = Arc::new(oidc::Issuers::new(
+            scenario
+                .accounts
+                .iter()
+                .flat_map(|a| &a.oidc_providers)
+                .map(|p| p.issuer.as_str()),
+        ));
+        World::with_issuers(scenario, issuers)
+    }
+
+    /// Compile `scenario`, signing OIDC tokens with `issuers`.
+    pub fn with_issuers(scenario: Scenario, issuers: Arc<oidc::Issuers>) -> World {
         let clock = Clock::new();
         let now = clock.now_ms();
         let mut static_keys = HashMap::new();
@@ -145,6 +162,14 @@ impl World {
                     in_flight: AtomicU32::new(0),
                     unreserved_in_flight: AtomicU32::new(0),
                     hyperplane: Arc::new(Hyperplane::new(&acct.network, now)),
+                    oidc_providers: acct
+                        .oidc_providers
+                        .iter()
+                        .filter_map(|p| {
+                            let jwks = p.jwks.as_ref().map(|j| j.keys.as_slice()).unwrap_or_default();
+                            oidc::Provider::new(&acct.id, &p.issuer, &p.audiences, jwks)
+                        })
+                        .collect(),
                 },
             );
             for role in &acct.roles {
@@ -208,6 +233,7 @@ impl World {
             signing_keys: sigv4::SigningKeyCache::default(),
             faults: Faults::default(),
             counters: Counters::default(),
+            issuers,
             events: EventQueue::default(),
             started_ms: now,
             updates_made: std::sync::atomic::AtomicUsize::new(0),
@@ -400,6 +426,16 @@ mod tests {
         assert!(w.roles.contains_key(builtin::SOURCE_ROLE_ARN));
         let f = w.function(builtin::TARGET_ACCOUNT, "target").unwrap();
         assert_eq!(f.arn, builtin::TARGET_FUNCTION_ARN);
+        assert!(w.roles.contains_key(builtin::WEB_IDENTITY_ROLE_ARN));
+        let providers = &w.accounts[builtin::SOURCE_ACCOUNT].oidc_providers;
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].issuer, builtin::OIDC_ISSUER);
+        assert_eq!(providers[0].arn, builtin::OIDC_PROVIDER_ARN);
+        assert_eq!(providers[0].audiences, [builtin::OIDC_AUDIENCE]);
+        assert!(
+            w.issuers.verifying_key(builtin::OIDC_ISSUER).is_some(),
+            "the issuer's key is made at start"
+        );
     }
 
     #[test]

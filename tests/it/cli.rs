@@ -188,3 +188,67 @@ fn xinvoke_local_names_a_bad_scenario_file() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("broken.toml") && err.contains("region"), "{err}");
 }
+
+#[tokio::test]
+async fn xinvoke_local_token_prints_a_token_sts_accepts_and_names_a_bad_url() {
+    let server = start().await;
+    let run = |args: Vec<String>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xinvoke"));
+        cmd.args(["local", "token"]).args(args).env_clear();
+        tokio::task::spawn_blocking(move || cmd.output().expect("xinvoke runs"))
+    };
+    let out = run(vec![
+        "--url".into(),
+        server.url(),
+        "--sub".into(),
+        builtin::WEB_IDENTITY_SUBJECT.into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Not a terminal: the token alone, as a token file holds it.
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    assert!(!token.contains(char::is_whitespace), "{token:?}");
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::new()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(builtin::REGION))
+            .http_client(xinvoke::adapters::transport::sdk_http_client())
+            .endpoint_url(server.url())
+            .build(),
+    );
+    let session = sts
+        .assume_role_with_web_identity()
+        .role_arn(builtin::WEB_IDENTITY_ROLE_ARN)
+        .role_session_name("cli")
+        .web_identity_token(&token)
+        .send()
+        .await
+        .expect("the printed token is accepted");
+    assert_eq!(
+        session.subject_from_web_identity_token(),
+        Some(builtin::WEB_IDENTITY_SUBJECT)
+    );
+
+    let out = run(vec!["--url".into(), "localhost:1".into(), "--sub".into(), "s".into()])
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--url") && err.contains("http://IP:PORT"), "{err}");
+    let out = run(vec![
+        "--url".into(),
+        server.url(),
+        "--sub".into(),
+        "s".into(),
+        "--ttl-s".into(),
+        "0".into(),
+    ])
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ttl_s"), "{err}");
+    server.shutdown().await;
+}

@@ -1,10 +1,10 @@
 //! The Lambda REST API as the SDKs see it: `Invoke` (sync, Event, DryRun) with its limits,
 //! authorization, lifecycle states, throttles and VPC failures, and the read calls
-//! `GetFunctionConfiguration`, `GetPolicy` and `GetAlias`.
+//! `GetFunctionConfiguration`, `GetPolicy`, `GetAlias`, `ListFunctions` and `ListAliases`.
 
 use crate::local::errors::{headers, lambda_error_index, ApiError};
 use crate::local::function::{FunctionRuntime, Resolved, UpdateStatus};
-use crate::local::iam::{self, Caller, Query};
+use crate::local::iam::{self, Caller, Query, Requester};
 use crate::local::scenario::FunctionStateName;
 use crate::local::sigv4::{AuthFailure, ReceivedRequest};
 use crate::local::world::{request_id, World};
@@ -12,9 +12,11 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 mod invoke;
+mod list;
 mod permissions;
 
 use invoke::invoke;
@@ -170,13 +172,14 @@ async fn answer(
     rid: &str,
 ) -> Result<Response, ApiError> {
     let caller = world.authenticate(req, "lambda").map_err(|f| auth_error(&f))?;
-    let query_qualifier = form_urlencoded::parse(req.raw_query.as_bytes())
-        .find(|(k, _)| k == "Qualifier")
-        .map(|(_, v)| v.into_owned());
+    let query: HashMap<String, String> = form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
+    let query_qualifier = query.get("Qualifier").cloned();
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let name_of =
         |seg: &str| parse_function_ref(&decode(seg), query_qualifier.as_deref(), &caller.account, &world.region);
     match (req.method, segments) {
+        ("GET", [""]) => list::list_functions(world, &caller, &query, rid),
+        ("GET", [name, "aliases"]) => list::list_aliases(world, &caller, name_of(name)?, &query, rid),
         ("POST", [name, "invocations"]) => invoke(world, &caller, name_of(name)?, req, rid).await,
         ("GET", [name, "configuration"]) => {
             let fref = name_of(name)?;
@@ -260,14 +263,7 @@ async fn answer(
                     format!("Alias not found: {arn}"),
                 ));
             };
-            let body = serde_json::json!({
-                "AliasArn": arn,
-                "Name": a.name,
-                "FunctionVersion": a.version,
-                "Description": "",
-                "RevisionId": a.revision_id,
-            });
-            Ok(json_response(&body, rid))
+            Ok(json_response(&list::alias_json(&f.arn, a), rid))
         }
         _ => Err(ApiError::new(
             "UnknownOperationException",
@@ -302,7 +298,7 @@ fn authorize<'w>(
 ) -> Result<(&'w Arc<FunctionRuntime>, Resolved<'w>), ApiError> {
     let arn = fref.arn(&world.region);
     let q = Query {
-        caller,
+        requester: Requester::Role(caller),
         action,
         resource: &arn,
         external_id: None,

@@ -13,6 +13,8 @@
 //! id = "111111111111"
 //! concurrency_limit = 1000            # optional, default 1000
 //! org_id = "o-example"                # optional, for aws:PrincipalOrgID
+//! oidc_providers = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
+//!                     audiences = ["sts.amazonaws.com"] }]   # optional, for web identity
 //!
 //! [[accounts.roles]]
 //! name = "caller"
@@ -20,7 +22,9 @@
 //! session_name = "xinvoke-local"      # optional: the session a static key reports as
 //! max_session_s = 3600                # optional
 //! policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }
-//! trust = { Statement = [ ... ] }     # optional: who may AssumeRole it
+//! trust = { Statement = [ ... ] }     # optional: who may AssumeRole it (or, with
+//!                                     # Principal = { Federated = "arn:...:oidc-provider/..." },
+//!                                     # AssumeRoleWithWebIdentity)
 //!
 //! [[accounts.functions]]
 //! name = "target"
@@ -156,6 +160,52 @@ pub struct Account {
     /// Hyperplane networking of the account's VPC functions.
     #[serde(default)]
     pub network: Network,
+    /// IAM OIDC identity providers (IAM's CreateOpenIDConnectProvider): the issuers whose
+    /// tokens AssumeRoleWithWebIdentity accepts for this account's roles.
+    #[serde(default)]
+    pub oidc_providers: Vec<OidcProvider>,
+}
+
+/// An IAM OIDC identity provider. Its ARN is `arn:aws:iam::ACCOUNT:oidc-provider/` followed by
+/// the issuer without `https://`; trust policies name it as `Principal: {"Federated": ARN}`
+/// with conditions on `HOST/PATH:sub` and `HOST/PATH:aud`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProvider {
+    /// The issuer URL, `https://...`: a token's `iss`.
+    pub issuer: String,
+    /// Client ids (IAM's ClientIDList): a token's `aud` must hold one.
+    pub audiences: Vec<String>,
+    /// The issuer's public keys, for tokens the endpoint does not mint itself (e.g. a real
+    /// cluster's service-account tokens, RS256): its JWKS, `{ keys = [...] }`. Tokens minted by
+    /// the endpoint (`POST /_local/oidc/token`) verify without it.
+    #[serde(default)]
+    pub jwks: Option<Jwks>,
+}
+
+/// A JSON Web Key Set (RFC 7517).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// One key of a JWKS: `{"kty":"RSA","kid","n","e"}` or `{"kty":"EC","crv":"P-256","kid","x","y"}`
+/// (other members, such as `use`, `alg` or `x5c`, are ignored).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
 }
 
 fn default_concurrency() -> u32 {
@@ -549,6 +599,10 @@ mod tests {
             ("region = \"us-east-1\"\naccounts = [{ id = \"123\" }]", "accounts[0].id"),
             ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.functions]]\nname = \"f\"\naliases = [{ name = \"live\", version = \"7\" }]", "accounts[0].functions[0].aliases[0].version"),
             ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\nbogus = 1", "bogus"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\noidc_providers = [{ issuer = \"http://oidc.example\", audiences = [\"sts.amazonaws.com\"] }]", "accounts[0].oidc_providers[0].issuer"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\noidc_providers = [{ issuer = \"https://oidc.example\", audiences = [] }]", "accounts[0].oidc_providers[0].audiences"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\noidc_providers = [{ issuer = \"https://oidc.example\", audiences = [\"a\"] }, { issuer = \"https://oidc.example/\", audiences = [\"b\"] }]", "accounts[0].oidc_providers[1].issuer"),
+            ("region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\noidc_providers = [{ issuer = \"https://oidc.example\", audiences = [\"a\"], jwks = { keys = [{ kty = \"RSA\", n = \"AQAB\", e = \"AQAB\" }] } }]", "accounts[0].oidc_providers[0].jwks.keys[0]"),
         ];
         for (text, field) in cases {
             let err = Scenario::from_toml_str(text, Path::new("x.toml"))

@@ -2,6 +2,7 @@
 
 use super::{Behaviour, Scenario, ScenarioError};
 use crate::local::iam::PolicyDocument;
+use crate::local::oidc;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -34,6 +35,40 @@ impl Scenario {
                     format!("account {} is declared twice", acct.id),
                     "merge the two [[accounts]] tables",
                 ));
+            }
+            let mut issuers = HashSet::new();
+            for (pi, p) in acct.oidc_providers.iter().enumerate() {
+                let pt = format!("{at}.oidc_providers[{pi}]");
+                let Some(key) = oidc::issuer_key(&p.issuer) else {
+                    return Err(bad(
+                        format!("{pt}.issuer"),
+                        format!("{:?} is not an https:// URL", p.issuer),
+                        "give the issuer as IAM registers it, e.g. \"https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE\"",
+                    ));
+                };
+                if !issuers.insert(key) {
+                    return Err(bad(
+                        format!("{pt}.issuer"),
+                        format!("{:?} is registered twice in account {}", p.issuer, acct.id),
+                        "merge the two providers' audiences",
+                    ));
+                }
+                if p.audiences.is_empty() || p.audiences.iter().any(String::is_empty) {
+                    return Err(bad(
+                        format!("{pt}.audiences"),
+                        "is empty or holds an empty client id: no token could pass the aud check".into(),
+                        "list the client ids, e.g. audiences = [\"sts.amazonaws.com\"]",
+                    ));
+                }
+                for (ki, k) in p.jwks.iter().flat_map(|j| &j.keys).enumerate() {
+                    if let Err(e) = oidc::VerifyingKey::from_jwk(k) {
+                        return Err(bad(
+                            format!("{pt}.jwks.keys[{ki}]"),
+                            e,
+                            "give the issuer's public keys as its JWKS lists them",
+                        ));
+                    }
+                }
             }
             let mut role_names = HashSet::new();
             for (ri, role) in acct.roles.iter().enumerate() {
