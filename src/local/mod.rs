@@ -59,8 +59,6 @@ pub use scenario::{Scenario, ScenarioError};
 pub use server::ServeLimits;
 pub use stats::Stats;
 
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use server::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -159,7 +157,8 @@ impl LocalServer {
             .map_err(|source| LocalError::Bind { addr, source })?;
         let shared = Arc::new(Shared::with_limits(scenario, limits));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stopped));
+        let handler = Arc::new(server::LocalHandler(Arc::clone(&shared)));
+        let task = tokio::spawn(crate::serve::accept_loop(listener, handler, limits, stopped));
         tokio::spawn(scheduler(Arc::downgrade(&shared)));
         Ok(LocalServer {
             addr,
@@ -234,53 +233,4 @@ async fn scheduler(shared: std::sync::Weak<Shared>) {
             tokio::spawn(lambda_api::run_event(Arc::clone(&world), ev));
         }
     }
-}
-
-/// Accept connections until `stopped`, serving each with hyper's HTTP/1.1 connection directly
-/// (keep-alive, no router: [`server::serve`] dispatches by path), then wait for in-flight
-/// requests. An accept error that is about one connection (the peer reset it, the process is
-/// out of file descriptors for a moment) skips it; any other ends the server.
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    mut stopped: oneshot::Receiver<()>,
-) -> Result<(), std::io::Error> {
-    let graceful = GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // The header-read timeout also bounds how long a kept-alive connection waits idle for its
-    // next request (hyper starts it whenever it waits for a request head).
-    http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(shared.limits.header_read);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) if is_connection_error(&e) => continue,
-                Err(e) if e.raw_os_error() == Some(24) || e.raw_os_error() == Some(23) => {
-                    // EMFILE / ENFILE: connections close all the time under load; try again soon.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            },
-            _ = &mut stopped => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        let service = hyper::service::service_fn(move |req| server::serve(Arc::clone(&shared), peer, req));
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            // A client that goes away mid-request is its own business.
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
-}
-
-/// Accept errors that concern one connection only.
-fn is_connection_error(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }

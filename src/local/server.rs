@@ -10,33 +10,10 @@ use crate::local::{control, sts};
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-/// What one connection may take of the server: how long a client may take to send a
-/// request's headers (also the longest a kept-alive connection may sit idle), how long its
-/// body, and how large the body may be. A slow or stalled client is closed within these,
-/// while every other client is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServeLimits {
-    pub header_read: Duration,
-    pub body_read: Duration,
-    pub max_body: usize,
-}
-
-impl Default for ServeLimits {
-    /// Headers within 60 s (longer than xinvoke's clients keep a connection idle, 30 s), a
-    /// body within 60 s, bodies up to 8 MB (Lambda's largest request is 6 MB).
-    fn default() -> Self {
-        ServeLimits {
-            header_read: Duration::from_secs(60),
-            body_read: Duration::from_secs(60),
-            max_body: 8 * 1024 * 1024,
-        }
-    }
-}
+pub use crate::serve::ServeLimits;
 
 /// State shared by every request: the current world and the scenario to reset it to.
 #[derive(Debug)]
@@ -78,13 +55,13 @@ impl Shared {
     }
 }
 
-/// Answer one request from `peer`: hyper's service function for every connection.
-pub async fn serve(
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    req: Request<hyper::body::Incoming>,
-) -> Result<Response, Infallible> {
-    Ok(dispatch(&shared, peer, req.map(Body::new)).await)
+/// The server's answer to every request of every connection.
+pub(crate) struct LocalHandler(pub(crate) Arc<Shared>);
+
+impl crate::serve::Handler for LocalHandler {
+    async fn handle(&self, peer: SocketAddr, req: Request<hyper::body::Incoming>) -> Response {
+        dispatch(&self.0, peer, req.map(Body::new)).await
+    }
 }
 
 async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Response {
@@ -94,9 +71,9 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
     let world = shared.world();
     let (parts, body) = req.into_parts();
     let limits = shared.limits;
-    let body = match tokio::time::timeout(limits.body_read, axum::body::to_bytes(body, limits.max_body)).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(_)) => {
+    let body = match crate::serve::read_body(body, limits).await {
+        Ok(body) => body,
+        Err(true) => {
             return ApiError::new(
                 "RequestTooLargeException",
                 format!(
@@ -106,7 +83,7 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
             )
             .into_response_with(&request_id())
         }
-        Err(_) => {
+        Err(false) => {
             // The body did not arrive in time: answer and close the connection.
             let mut resp = axum::http::Response::new(Body::from("Request Timeout"));
             *resp.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
