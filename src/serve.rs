@@ -92,6 +92,63 @@ pub async fn accept_loop<H: Handler>(
     Ok(())
 }
 
+/// A server serving in the background.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    /// Serve `listener` with `handler` within `limits` on the current runtime.
+    pub fn spawn<H: Handler>(
+        listener: tokio::net::TcpListener,
+        handler: Arc<H>,
+        limits: ServeLimits,
+    ) -> std::io::Result<Running> {
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept_loop(listener, handler, limits, stopped));
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop accepting, let requests in flight finish (at most 10 s), then return.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+
+    /// Wait until the server stops by itself (it only does on an error).
+    pub async fn wait(&mut self) -> Result<(), std::io::Error> {
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
 /// Read a body within the limits: `Err(true)` when it is too large, `Err(false)` when it did
 /// not arrive in time.
 pub async fn read_body(body: Body, limits: ServeLimits) -> Result<bytes::Bytes, bool> {

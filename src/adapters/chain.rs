@@ -6,8 +6,7 @@
 use crate::adapters::config::Auth;
 use crate::adapters::lambda::credentials_failure;
 use crate::core::classify::{CredentialsFailure, RawOutcome};
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use base64::Engine;
 use std::error::Error as StdError;
@@ -28,13 +27,7 @@ pub async fn check(
         return Err(explain_base(&e, profile, env));
     }
     if let Auth::AssumeRole(a) = auth {
-        let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
-            .session_name(a.session_name.clone())
-            .external_id(a.external_id.expose())
-            .region(Region::new(region.to_string()))
-            .configure(base)
-            .build()
-            .await;
+        let provider = crate::adapters::clients::assume_role_provider(base, a, region).await;
         if let Err(e) = provider.provide_credentials().await {
             let role = a.role_arn.to_string();
             return Err(match credentials_failure(&e) {

@@ -117,14 +117,7 @@ pub(crate) async fn lambda_client(
     let mut conf = aws_sdk_lambda::config::Builder::from(base).region(Region::new(region.to_string()));
     let session = match auth {
         Auth::AssumeRole(a) => {
-            let provider = AssumeRoleProvider::builder(a.role_arn.to_string())
-                .session_name(a.session_name.clone())
-                .external_id(a.external_id.expose())
-                .region(Region::new(region.to_string()))
-                .configure(base)
-                .build()
-                .await;
-            let session = SessionCredentials::new(provider);
+            let session = SessionCredentials::new(assume_role_provider(base, a, region).await);
             conf = conf
                 .credentials_provider(session.clone())
                 .identity_cache(IdentityCache::no_cache());
@@ -133,6 +126,21 @@ pub(crate) async fn lambda_client(
         Auth::ExecutionRole => None,
     };
     (aws_sdk_lambda::Client::from_conf(conf.build()), session)
+}
+
+/// The provider of `a`'s sessions: AssumeRole with its external id, STS in `region`.
+pub(crate) async fn assume_role_provider(
+    base: &SdkConfig,
+    a: &crate::adapters::config::AssumeRole,
+    region: &str,
+) -> AssumeRoleProvider {
+    AssumeRoleProvider::builder(a.role_arn.to_string())
+        .session_name(a.session_name.clone())
+        .external_id(a.external_id.expose())
+        .region(Region::new(region.to_string()))
+        .configure(base)
+        .build()
+        .await
 }
 
 /// Who signs for a client: its assumed-role session (role chaining), else the base

@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -84,10 +83,8 @@ struct State {
 
 /// A running gateway.
 pub struct GatewayServer {
-    addr: SocketAddr,
+    running: serve::Running,
     state: Arc<State>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), std::io::Error>>,
 }
 
 impl GatewayServer {
@@ -134,27 +131,20 @@ impl GatewayServer {
         });
         state.metrics.reload(true);
         start_discovery(&state);
-        let (stop, stopped) = oneshot::channel();
         let handler = Arc::new(Gateway(Arc::clone(&state)));
-        let task = tokio::spawn(serve::accept_loop(listener, handler, options.limits, stopped));
-        if state.source.is_some() {
-            tokio::spawn(watch(Arc::downgrade(&state)));
-        }
-        Ok(GatewayServer {
-            addr,
-            state,
-            stop: Some(stop),
-            task,
-        })
+        let running = serve::Running::spawn(listener, handler, options.limits)
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        tokio::spawn(watch(Arc::downgrade(&state)));
+        Ok(GatewayServer { running, state })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr()
     }
 
     /// `http://HOST:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     /// Load the file again: the new routes serve from now on, or the error says why the
@@ -164,25 +154,13 @@ impl GatewayServer {
     }
 
     /// Stop accepting, let requests in flight finish (10 s at most), stop.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
+    pub async fn shutdown(self) {
+        self.running.shutdown().await
     }
 
     /// Wait until the server stops by itself (only on an error).
     pub async fn wait(&mut self) -> Result<(), std::io::Error> {
-        match (&mut self.task).await {
-            Ok(r) => r,
-            Err(e) => Err(std::io::Error::other(e)),
-        }
+        self.running.wait().await
     }
 }
 

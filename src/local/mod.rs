@@ -62,9 +62,6 @@ pub use stats::Stats;
 use server::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Constants of the built-in scenario, for other modules and tests.
 pub mod builtin {
@@ -130,10 +127,8 @@ pub enum LocalError {
 /// A running local endpoint.
 #[derive(Debug)]
 pub struct LocalServer {
-    addr: SocketAddr,
+    running: crate::serve::Running,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), std::io::Error>>,
 }
 
 impl LocalServer {
@@ -152,30 +147,22 @@ impl LocalServer {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| LocalError::Bind { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| LocalError::Bind { addr, source })?;
         let shared = Arc::new(Shared::with_limits(scenario, limits));
-        let (stop, stopped) = oneshot::channel::<()>();
         let handler = Arc::new(server::LocalHandler(Arc::clone(&shared)));
-        let task = tokio::spawn(crate::serve::accept_loop(listener, handler, limits, stopped));
+        let running = crate::serve::Running::spawn(listener, handler, limits)
+            .map_err(|source| LocalError::Bind { addr, source })?;
         tokio::spawn(scheduler(Arc::downgrade(&shared)));
-        Ok(LocalServer {
-            addr,
-            shared,
-            stop: Some(stop),
-            task,
-        })
+        Ok(LocalServer { running, shared })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr()
     }
 
     /// `http://HOST:PORT`, the `endpoint_url` for SDK clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     /// The scenario served.
@@ -189,26 +176,13 @@ impl LocalServer {
     }
 
     /// Stop accepting, let in-flight requests finish (at most 10 s), then return.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let abort = self.task.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
-            .await
-            .is_err()
-        {
-            abort.abort();
-        }
+    pub async fn shutdown(self) {
+        self.running.shutdown().await
     }
 
     /// Wait until the server stops by itself (it only does on an error).
     pub async fn wait(&mut self) -> Result<(), LocalError> {
-        match (&mut self.task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(LocalError::Serve(e)),
-            Err(e) => Err(LocalError::Serve(std::io::Error::other(e))),
-        }
+        self.running.wait().await.map_err(LocalError::Serve)
     }
 }
 
