@@ -597,3 +597,114 @@ async fn a_gloo_secret_ref_signs_with_the_profile_of_its_name() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     server.shutdown().await;
 }
+
+const DISCOVERING: &str = "upstreams:
+- name: account2
+  region: us-east-1
+  roleArn: arn:aws:iam::222222222222:role/xinvoke-invoke
+  externalId: xinvoke-local-external-id
+  discovery: {refresh: 10s, routePrefix: /fn}
+";
+
+/// Wait until the gateway's health page shows a discovery result for `upstream`.
+async fn discovery_result(gw: &GatewayServer, upstream: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let health = send(gw, "GET", "/healthz", b"", &[]).await.json();
+        if !health["discovery"][upstream].is_null() {
+            return health["discovery"][upstream].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no discovery result for {upstream}");
+}
+
+#[tokio::test]
+async fn discovery_lists_the_other_account_through_its_role_and_exposes_routes_by_name() {
+    // The built-in scenario, with the invoke role allowed to list account 2's functions and the
+    // target's aliases.
+    let text = include_str!("../../src/local/builtin.toml").replace(
+        "  { Effect = \"Allow\", Action = \"lambda:InvokeFunction\", Resource = [",
+        "  { Effect = \"Allow\", Action = \"lambda:ListFunctions\", Resource = \"*\" },\n  { Effect = \"Allow\", Action = \"lambda:ListAliases\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:*\" },\n  { Effect = \"Allow\", Action = \"lambda:InvokeFunction\", Resource = [",
+    );
+    let scenario = xinvoke::local::Scenario::from_toml_str(&text, Path::new("listing.toml")).unwrap();
+    let server = common::start_with(scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), DISCOVERING)).await;
+    let found = discovery_result(&gw, "account2").await;
+    assert!(found["found"].as_u64().is_some_and(|n| n >= 2), "target and target:live at least: {found}");
+    let a = send(&gw, "POST", "/fn/target/live", br#"{"found":true}"#, &[]).await;
+    assert_eq!((a.status, a.json()["found"].as_bool()), (200, Some(true)));
+    assert_eq!(send(&gw, "POST", "/fn/no-such-function", b"{}", &[]).await.status, 404);
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_discovery_names_the_permission_and_the_role() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), DISCOVERING)).await;
+    let found = discovery_result(&gw, "account2").await;
+    let error = found["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("lambda:ListFunctions") && error.contains("arn:aws:iam::222222222222:role/xinvoke-invoke"),
+        "{found}"
+    );
+    assert_eq!(send(&gw, "POST", "/fn/target", b"{}", &[]).await.status, 404, "nothing discovered, nothing routed");
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// A pod's path (EKS IRSA): the gateway gets account 1's role from its projected token
+/// (AssumeRoleWithWebIdentity), then chains into account 2's invoke role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
+    use std::io::{BufRead, BufReader};
+    use xinvoke::local::oidc::TokenRequest;
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let only_role = "upstreams:\n- name: account2-role\n  region: us-east-1\n  roleArn: arn:aws:iam::222222222222:role/xinvoke-invoke\n  externalId: xinvoke-local-external-id\n  lambdaFunctions: [{lambdaFunctionName: target, qualifier: live}]\nroutes:\n- {name: target, upstream: account2-role, logicalName: \"target:live\", matchers: [{exact: /target}]}\n";
+    let config = write(dir.path(), only_role);
+    let control = common::control_client(&server);
+    let pod = |sub: &str| TokenRequest::subject(sub);
+    let token_file = dir.path().join("token");
+    let irsa = |file: &Path| {
+        vec![
+            ("AWS_WEB_IDENTITY_TOKEN_FILE".to_string(), file.to_str().unwrap().to_string()),
+            ("AWS_ROLE_ARN".to_string(), builtin::WEB_IDENTITY_ROLE_ARN.to_string()),
+            ("AWS_ROLE_SESSION_NAME".to_string(), "gateway-pod".to_string()),
+        ]
+    };
+    let without_keys = |mut cmd: std::process::Command, env: Vec<(String, String)>| {
+        cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+        cmd.envs(env);
+        cmd
+    };
+    // Another service account's token: the start names the trust policy and the claims.
+    std::fs::write(&token_file, control.oidc_token(&pod("system:serviceaccount:other:sa")).await.unwrap().0).unwrap();
+    let out = run_briefly(without_keys(gateway_process(&server, &config, &[]), irsa(&token_file))).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("AssumeRoleWithWebIdentity") && err.contains("system:serviceaccount:other:sa") && err.contains(":sub"), "{err}");
+    // The pod's own token: served.
+    std::fs::write(&token_file, control.oidc_token(&pod(builtin::WEB_IDENTITY_SUBJECT)).await.unwrap().0).unwrap();
+    let before = server.stats();
+    let mut child = without_keys(gateway_process(&server, &config, &[]), irsa(&token_file))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let url = first.trim().strip_prefix("listening on ").expect("it starts").to_string();
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = axum::http::Request::post(format!("{url}/target")).body(Full::new(bytes::Bytes::from_static(b"{\"pod\":1}"))).unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let after = server.stats();
+    assert!(after.sts_assume_role_with_web_identity > before.sts_assume_role_with_web_identity, "the token was exchanged");
+    assert!(after.sts_assume_role > before.sts_assume_role, "then the invoke role was assumed");
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    server.shutdown().await;
+}
