@@ -3,6 +3,7 @@
 //! `core::diagnosis` for its meaning, and a failure that stops the later checks marks them
 //! skipped.
 
+use crate::adapters::chain;
 use crate::adapters::config::{Auth, TargetConfig};
 use crate::adapters::probes::{
     alias, assume_role, caller_identity, dry_run, function_configuration, lambda_client, sts_client,
@@ -26,7 +27,15 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
     let me = match caller_identity(&sts).await {
         Ok(me) => me,
         Err(o) => {
-            report.checks.push(diagnosis::caller_identity_failed(&o));
+            let mut check = diagnosis::caller_identity_failed(&o);
+            // When the chain gives no credentials at all, that is the cause: name its missing link.
+            let env = crate::adapters::config::process_env;
+            if let Err(link) = chain::check(base, &Auth::ExecutionRole, &arn.region, None, &env).await {
+                check.summary = "no credentials: the call was never signed".into();
+                check.class = Some(Class::Credentials);
+                check.fix = Some(link);
+            }
+            report.checks.push(check);
             diagnosis::skip_rest(&mut report, arn, role, "no working credentials");
             return report.finish();
         }

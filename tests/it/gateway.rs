@@ -631,7 +631,10 @@ async fn discovery_lists_the_other_account_through_its_role_and_exposes_routes_b
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(&server, write(dir.path(), DISCOVERING)).await;
     let found = discovery_result(&gw, "account2").await;
-    assert!(found["found"].as_u64().is_some_and(|n| n >= 2), "target and target:live at least: {found}");
+    assert!(
+        found["found"].as_u64().is_some_and(|n| n >= 2),
+        "target and target:live at least: {found}"
+    );
     let a = send(&gw, "POST", "/fn/target/live", br#"{"found":true}"#, &[]).await;
     assert_eq!((a.status, a.json()["found"].as_bool()), (200, Some(true)));
     assert_eq!(send(&gw, "POST", "/fn/no-such-function", b"{}", &[]).await.status, 404);
@@ -650,7 +653,11 @@ async fn denied_discovery_names_the_permission_and_the_role() {
         error.contains("lambda:ListFunctions") && error.contains("arn:aws:iam::222222222222:role/xinvoke-invoke"),
         "{found}"
     );
-    assert_eq!(send(&gw, "POST", "/fn/target", b"{}", &[]).await.status, 404, "nothing discovered, nothing routed");
+    assert_eq!(
+        send(&gw, "POST", "/fn/target", b"{}", &[]).await.status,
+        404,
+        "nothing discovered, nothing routed"
+    );
     gw.shutdown().await;
     server.shutdown().await;
 }
@@ -670,7 +677,10 @@ async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
     let token_file = dir.path().join("token");
     let irsa = |file: &Path| {
         vec![
-            ("AWS_WEB_IDENTITY_TOKEN_FILE".to_string(), file.to_str().unwrap().to_string()),
+            (
+                "AWS_WEB_IDENTITY_TOKEN_FILE".to_string(),
+                file.to_str().unwrap().to_string(),
+            ),
             ("AWS_ROLE_ARN".to_string(), builtin::WEB_IDENTITY_ROLE_ARN.to_string()),
             ("AWS_ROLE_SESSION_NAME".to_string(), "gateway-pod".to_string()),
         ]
@@ -681,13 +691,30 @@ async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
         cmd
     };
     // Another service account's token: the start names the trust policy and the claims.
-    std::fs::write(&token_file, control.oidc_token(&pod("system:serviceaccount:other:sa")).await.unwrap().0).unwrap();
+    std::fs::write(
+        &token_file,
+        control
+            .oidc_token(&pod("system:serviceaccount:other:sa"))
+            .await
+            .unwrap()
+            .0,
+    )
+    .unwrap();
     let out = run_briefly(without_keys(gateway_process(&server, &config, &[]), irsa(&token_file))).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("AssumeRoleWithWebIdentity") && err.contains("system:serviceaccount:other:sa") && err.contains(":sub"), "{err}");
+    assert!(
+        err.contains("AssumeRoleWithWebIdentity")
+            && err.contains("system:serviceaccount:other:sa")
+            && err.contains(":sub"),
+        "{err}"
+    );
     // The pod's own token: served.
-    std::fs::write(&token_file, control.oidc_token(&pod(builtin::WEB_IDENTITY_SUBJECT)).await.unwrap().0).unwrap();
+    std::fs::write(
+        &token_file,
+        control.oidc_token(&pod(builtin::WEB_IDENTITY_SUBJECT)).await.unwrap().0,
+    )
+    .unwrap();
     let before = server.stats();
     let mut child = without_keys(gateway_process(&server, &config, &[]), irsa(&token_file))
         .stdout(std::process::Stdio::piped())
@@ -695,16 +722,33 @@ async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let url = first.trim().strip_prefix("listening on ").expect("it starts").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("it starts")
+        .to_string();
     let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let req = axum::http::Request::post(format!("{url}/target")).body(Full::new(bytes::Bytes::from_static(b"{\"pod\":1}"))).unwrap();
+    let req = axum::http::Request::post(format!("{url}/target"))
+        .body(Full::new(bytes::Bytes::from_static(b"{\"pod\":1}")))
+        .unwrap();
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.status(), 200);
     let after = server.stats();
-    assert!(after.sts_assume_role_with_web_identity > before.sts_assume_role_with_web_identity, "the token was exchanged");
-    assert!(after.sts_assume_role > before.sts_assume_role, "then the invoke role was assumed");
-    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(
+        after.sts_assume_role_with_web_identity > before.sts_assume_role_with_web_identity,
+        "the token was exchanged"
+    );
+    assert!(
+        after.sts_assume_role > before.sts_assume_role,
+        "then the invoke role was assumed"
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     server.shutdown().await;
 }
