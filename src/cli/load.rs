@@ -48,7 +48,8 @@ pub struct LoadArgs {
     pub requests: Option<u64>,
     /// direct: this process invokes the target; invoker: the invoker Lambda's handler runs in
     /// this process and invokes it; lambda-workers: --workers invocations of the invoker Lambda
-    /// each run a share of the load (its `load` event)
+    /// each run a share of the load (its `load` event); gateway: each request is an HTTP POST
+    /// to the gateway route URL given after the flags
     #[arg(long, value_name = "HOW", value_enum, default_value_t = ViaArg::Direct)]
     pub via: ViaArg,
     /// How this process sends each Invoke (--via direct and invoker): signed signs it here
@@ -62,6 +63,9 @@ pub struct LoadArgs {
     /// With --via lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
     #[arg(long, value_name = "ARN")]
     pub invoker: Option<FunctionArn>,
+    /// With --via gateway: the route's URL, e.g. http://127.0.0.1:8080/target
+    #[arg(value_name = "URL")]
+    pub url: Option<http::Uri>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Named targets from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE, comma-separated, invoked in turn
@@ -129,6 +133,7 @@ pub enum ViaArg {
     Direct,
     Invoker,
     LambdaWorkers,
+    Gateway,
 }
 
 /// `--path`.
@@ -248,7 +253,7 @@ impl LoadArgs {
             (None, Model::Open(Pacing::Ramp { over, .. })) => Some(*over),
             (None, _) => Some(Duration::from_secs(10)),
         };
-        let payloads = self.payloads(local)?;
+        let payloads = self.payloads(local && self.via != ViaArg::Gateway)?;
         for (flag, path) in [("--json", &self.json), ("--html", &self.html)] {
             if let Some(p) = path {
                 std::fs::File::create(p).map_err(|source| CliError::File {
@@ -258,7 +263,22 @@ impl LoadArgs {
                 })?;
             }
         }
+        if self.url.is_some() && self.via != ViaArg::Gateway {
+            return Err(CliError::flag("URL", "a URL is only taken with --via gateway"));
+        }
         let via = match self.via {
+            ViaArg::Gateway => match &self.url {
+                Some(url) if matches!(url.scheme_str(), Some("http") | Some("https")) && url.authority().is_some() => {
+                    Via::Gateway(url.clone())
+                }
+                Some(url) => return Err(CliError::flag("URL", format!("{url} is not an http(s) URL, e.g. http://127.0.0.1:8080/target"))),
+                None => {
+                    return Err(CliError::flag(
+                        "--via gateway",
+                        "needs the route's URL after the flags, e.g. xinvoke load --via gateway http://127.0.0.1:8080/target",
+                    ))
+                }
+            },
             ViaArg::Direct => Via::Direct,
             ViaArg::Invoker => Via::Handler(crate::lambdas::invoker::handler()),
             ViaArg::LambdaWorkers => {
@@ -275,7 +295,7 @@ impl LoadArgs {
                 }
             }
         };
-        let place = if local {
+        let place = if local || self.via == ViaArg::Gateway {
             let target = match &self.target.arn {
                 Some(_) => Some(Box::new(self.target.given()?)),
                 None => None,
@@ -299,7 +319,9 @@ impl LoadArgs {
             }
             Place::Aws { settings, names }
         };
-        let phases = if builtin_job || self.compare {
+        let phases = if self.via == ViaArg::Gateway {
+            vec![("through the gateway".into(), true)]
+        } else if builtin_job || self.compare {
             vec![("without retries".into(), false), ("with retries".into(), true)]
         } else if self.no_retry {
             vec![("without retries".into(), false)]

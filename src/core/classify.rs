@@ -98,6 +98,11 @@ pub enum Class {
 }
 
 impl Class {
+    /// The class of a snake_case name (as headers and JSON carry it).
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// Every class, in report order.
     pub const ALL: [Class; 25] = [
         Class::Ok,
@@ -726,6 +731,7 @@ mod tests {
     #[test]
     fn class_names_match_serde() {
         for c in Class::ALL {
+            assert_eq!(Class::from_name(c.name()), Some(c));
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.name()));
         }
     }

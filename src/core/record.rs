@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const CLASS_HEADER: &str = "x-xinvoke-class";
 /// The header with the attempts made.
 pub const ATTEMPTS_HEADER: &str = "x-xinvoke-attempts";
+/// The header saying why no further attempt was made (`succeeded`, `attempts_exhausted`, ...).
+pub const STOP_HEADER: &str = "x-xinvoke-stop";
 
 /// One attempt: what happened and how long it and the wait before it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

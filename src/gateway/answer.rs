@@ -10,7 +10,7 @@
 //! short message, never ARNs or policy text (those are in the gateway's log).
 
 use crate::core::classify::Class;
-use crate::core::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER};
+use crate::core::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER, STOP_HEADER};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
@@ -208,6 +208,7 @@ pub fn answer(record: &InvokeRecord, shape: Shape, request_id: &str) -> Answer {
     };
     a.headers.push((CLASS_HEADER.into(), class.name().into()));
     a.headers.push((ATTEMPTS_HEADER.into(), record.attempts.to_string()));
+    a.headers.push((STOP_HEADER.into(), record.stop.name().into()));
     a.headers.push(("x-request-id".into(), request_id.into()));
     a
 }

@@ -752,3 +752,45 @@ async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     server.shutdown().await;
 }
+
+/// `xinvoke load --via gateway URL`: the load as HTTP requests through a gateway, every
+/// request accounted for by the class the gateway names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_through_the_gateway_reports_answers_by_class() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    let json = dir.path().join("r.json");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinvoke"));
+    cmd.args([
+        "load",
+        "--via",
+        "gateway",
+        &format!("{}/target", gw.url()),
+        "--concurrency",
+        "4",
+        "--requests",
+        "30",
+        "--quiet",
+    ])
+    .args(["--payload", r#"{"fail":"every time"}"#, "--json"])
+    .arg(&json);
+    let out = run_briefly(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let phase = &report["phases"][0];
+    assert_eq!(
+        (phase["sent"].as_u64(), phase["completed"].as_u64()),
+        (Some(30), Some(30))
+    );
+    let classes: Vec<(String, u64)> = phase["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["class"].as_str().unwrap().to_string(), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(classes, vec![("function_error".to_string(), 30)]);
+    assert_eq!(report["run"]["via"], "gateway");
+    gw.shutdown().await;
+    server.shutdown().await;
+}

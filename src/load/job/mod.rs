@@ -25,6 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod gateway;
 mod local;
 mod workers;
 
@@ -67,6 +68,8 @@ pub enum Via {
     Direct,
     /// The invoker Lambda's handler runs in this process, one direct event a request.
     Handler(HandlerFactory),
+    /// An xinvoke gateway (or any HTTP front) at this URL takes each request as a POST.
+    Gateway(http::Uri),
     /// Invocations of the invoker Lambda each run a share of every phase (its `load` event).
     LambdaWorkers {
         workers: u32,
@@ -82,6 +85,7 @@ impl Via {
         match self {
             Via::Direct => "direct",
             Via::Handler(_) => "invoker",
+            Via::Gateway(_) => "gateway",
             Via::LambdaWorkers { .. } => "lambda-workers",
         }
     }
@@ -176,6 +180,9 @@ enum Started {
 
 /// Run the job until its phases end or `stop` says so.
 pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
+    if let Via::Gateway(url) = &job.via {
+        return gateway::run(&job, url.clone(), stop).await;
+    }
     let (place, settings, names) = start(&job).await?;
     let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
     collector.take(&LoadRecord::run(run_info(&job, &place, &settings, &names)?));
