@@ -791,6 +791,10 @@ async fn load_through_the_gateway_reports_answers_by_class() {
         .collect();
     assert_eq!(classes, vec![("function_error".to_string(), 30)]);
     assert_eq!(report["run"]["via"], "gateway");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/load-report.schema.json")).unwrap();
+    let errors = crate::load_support::schema_errors(&schema, &report);
+    assert!(errors.is_empty(), "{errors:?}");
     gw.shutdown().await;
     server.shutdown().await;
 }
