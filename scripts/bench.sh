@@ -53,7 +53,8 @@ fi
 "$OUT/xinvoke" local --listen 127.0.0.1:0 >"$OUT/local.log" 2>&1 &
 LOCAL_PID=$!
 NULL_PID=""
-cleanup() { kill "$LOCAL_PID" $NULL_PID 2>/dev/null || true; }
+GW_PID=""
+cleanup() { kill "$LOCAL_PID" $NULL_PID $GW_PID 2>/dev/null || true; }
 trap cleanup EXIT
 for _ in $(seq 50); do grep -q "listening on" "$OUT/local.log" && break; sleep 0.1; done
 ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/local.log" | head -1)"
@@ -112,6 +113,23 @@ NULL_ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/null.log" | head -1)"
 SERVER_PID=$NULL_PID run "harness-signed-c$SDK_C-null" "$HARNESS_N" env AWS_ENDPOINT_URL="$NULL_ENDPOINT" \
   "${LOAD[@]}" --concurrency "$SDK_C" --requests "$HARNESS_N" --path signed
 kill "$NULL_PID" 2>/dev/null || true
+
+# The gateway: the same harness, each request an HTTP POST through `xinvoke gateway` (release),
+# which invokes on the signed path; the server CPU column is the gateway's.
+cat >"$OUT/gateway.yaml" <<EOF
+upstreams:
+  - {name: account2, region: us-east-1, awsAccountId: "222222222222",
+     lambdaFunctions: [{lambdaFunctionName: target, logicalName: target, qualifier: live}]}
+routes:
+  - {name: target, upstream: account2, logicalName: target, matchers: [{exact: /target}]}
+EOF
+"$OUT/xinvoke" gateway --config "$OUT/gateway.yaml" --listen 127.0.0.1:0 >"$OUT/gateway.out" 2>"$OUT/gateway.log" &
+GW_PID=$!
+for _ in $(seq 50); do grep -q "listening on" "$OUT/gateway.out" && break; sleep 0.1; done
+GW_URL="$(grep -o 'http://[0-9.:]*' "$OUT/gateway.out" | head -1)"
+SERVER_PID=$GW_PID run "gateway-c$SDK_C" "$HARNESS_N" "$OUT/xinvoke" load --via gateway "$GW_URL/target" \
+  --payload '{}' --quiet --concurrency "$SDK_C" --requests "$HARNESS_N"
+kill "$GW_PID" 2>/dev/null || true
 
 log "core overhead ($CORE_N iterations)"
 CORE=$("$OUT/xbench" core "$CORE_N")
@@ -174,6 +192,9 @@ echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
 echo "local endpoint's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
 echo "local endpoint: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
+GW_RATE=$(get "gateway-c$SDK_C" 2); GW_CPU=$(get "gateway-c$SDK_C" 4)
+D32_RATE=$(get "harness-signed-c$SDK_C" 2); D32_CPU=$(get "harness-signed-c$SDK_C" 3)
+echo "gateway (c$SDK_C): $GW_CPU µs CPU per request in the gateway, $(awk -v g="$GW_CPU" -v d="$D32_CPU" 'BEGIN{printf "%.1f", g-d}') µs over the harness's direct signed path ($D32_CPU µs)   (target <= 25 µs); $GW_RATE requests/s through it = $(awk -v g="$GW_RATE" -v d="$D32_RATE" 'BEGIN{ if (d>0) printf "%.2f", g/d; else print "-" }')x the direct harness at c$SDK_C ($D32_RATE/s)   (target >= 0.7x)"
 NULL_CPU=$(get "harness-signed-c$SDK_C-null" 4)
 echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke => headroom $(ratio "$(cap "$NULL_CPU")" "$(cap "$H_CPU")")x at most for any endpoint here; 2x would need <= $(awk -v h="$H_CPU" 'BEGIN{printf "%.1f", h/2}') µs"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
