@@ -46,10 +46,11 @@ pub struct LoadArgs {
     /// Stop after this many invokes (per phase)
     #[arg(long, value_name = "N")]
     pub requests: Option<u64>,
-    /// direct: this process invokes the target; invoker: the invoker Lambda's handler runs in
-    /// this process and invokes it; lambda-workers: --workers invocations of the invoker Lambda
-    /// each run a share of the load (its `load` event); gateway: each request is an HTTP POST
-    /// to the gateway route URL given after the flags
+    /// direct: this process invokes the target; invoker: each request invokes the invoker
+    /// function in account 1, which invokes the target (two hops, both reported); handler: the
+    /// invoker's handler runs in this process and invokes the target; lambda-workers: --workers
+    /// invocations of the invoker each run slices of the load (its `load` event); gateway: each
+    /// request is an HTTP POST to the gateway route URL given after the flags
     #[arg(long, value_name = "HOW", value_enum, default_value_t = ViaArg::Direct)]
     pub via: ViaArg,
     /// How this process sends each Invoke (--via direct and invoker): signed signs it here
@@ -60,7 +61,7 @@ pub struct LoadArgs {
     /// With --via lambda-workers: how many invoker invocations share the load
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub workers: u32,
-    /// With --via lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
+    /// With --via invoker or lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
     #[arg(long, value_name = "ARN")]
     pub invoker: Option<FunctionArn>,
     /// With --via gateway: the route's URL, e.g. http://127.0.0.1:8080/target
@@ -132,6 +133,7 @@ pub struct LoadArgs {
 pub enum ViaArg {
     Direct,
     Invoker,
+    Handler,
     LambdaWorkers,
     Gateway,
 }
@@ -280,7 +282,11 @@ impl LoadArgs {
                 }
             },
             ViaArg::Direct => Via::Direct,
-            ViaArg::Invoker => Via::Handler(crate::lambdas::invoker::handler()),
+            ViaArg::Handler => Via::Handler(crate::lambdas::invoker::handler()),
+            ViaArg::Invoker => Via::Invoker {
+                invoker: self.invoker(&env)?,
+                handler: crate::lambdas::invoker::handler(),
+            },
             ViaArg::LambdaWorkers => {
                 if self.record.is_some() {
                     return Err(CliError::flag(

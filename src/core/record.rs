@@ -61,6 +61,25 @@ pub struct InvokeRecord {
     /// The same answer's bytes as they came (what a gateway passes on); never serialized.
     #[serde(skip)]
     pub raw_payload: Option<Vec<u8>>,
+    /// When the invoke went through an invoker function first (`xinvoke load --via invoker`):
+    /// that hop's own outcome. The rest of the record is then the target's, as the invoker
+    /// answered it, or the invoker's failure when it did not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Box<Hop>>,
+}
+
+/// The first hop of a two-hop invoke: the invoke of the invoker function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hop {
+    /// The invoker function's ARN.
+    pub function: String,
+    /// `ok` when the invoker answered with the target's outcome (even a failed one), else how
+    /// its own invoke failed (throttled, function_error, ...).
+    pub class: Class,
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub stop: StopReason,
+    pub latency_ms: f64,
 }
 
 impl InvokeRecord {
@@ -91,6 +110,7 @@ impl InvokeRecord {
             attempt_log: Vec::new(),
             payload: None,
             raw_payload: None,
+            via: None,
         }
     }
 

@@ -179,6 +179,8 @@ pub struct PhaseOutcome {
 struct InFlight {
     phase: u32,
     seq: u64,
+    /// The phase's start, which the times are counted from.
+    start: Instant,
     intended: Duration,
     sent: Duration,
     tx: mpsc::UnboundedSender<Vec<LoadRecord>>,
@@ -193,6 +195,7 @@ impl Drop for InFlight {
                 self.seq,
                 self.intended,
                 self.sent,
+                self.start.elapsed(),
             )]);
         }
     }
@@ -268,6 +271,7 @@ pub async fn run_phase<T: Sender>(
                 let guard = InFlight {
                     phase,
                     seq,
+                    start,
                     intended: due - start,
                     sent: Instant::now() - start,
                     tx: tx.clone(),

@@ -95,6 +95,9 @@ pub enum LoadRecord {
         seq: u64,
         intended_us: u64,
         sent_us: u64,
+        /// How long it had been in flight when it was given up.
+        #[serde(default)]
+        in_flight_us: u64,
     },
     /// Gauges sampled from the target side (the local endpoint) once a second.
     Sample {
@@ -165,6 +168,22 @@ pub struct InvokeLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     pub stop: StopReason,
+    /// `--via invoker`: the first hop (the invoker function's own invoke). The line's class is
+    /// then the end-to-end outcome: the target's when the invoker answered, else the invoker's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoker: Option<HopLine>,
+}
+
+/// The first hop of a two-hop invoke.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HopLine {
+    /// `ok` when the invoker answered (the target's outcome follows), else its own failure.
+    pub class: Class,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub attempts: u32,
+    pub stop: StopReason,
+    pub latency_us: u64,
 }
 
 impl LoadRecord {
@@ -204,13 +223,14 @@ impl LoadRecord {
         }
     }
 
-    /// A request that was sent and then abandoned at stop.
-    pub fn cancelled(phase: u32, seq: u64, intended: Duration, sent: Duration) -> LoadRecord {
+    /// A request that was sent and then abandoned at `now` (all from the phase's start).
+    pub fn cancelled(phase: u32, seq: u64, intended: Duration, sent: Duration, now: Duration) -> LoadRecord {
         LoadRecord::Cancelled {
             phase,
             seq,
             intended_us: us(intended),
             sent_us: us(sent),
+            in_flight_us: us(now.saturating_sub(sent)),
         }
     }
 
@@ -270,6 +290,13 @@ impl LoadRecord {
             status: r.outcome.status,
             error_code: r.outcome.error_code.clone(),
             stop: r.stop,
+            invoker: r.via.as_ref().map(|h| HopLine {
+                class: h.class,
+                status: h.status,
+                attempts: h.attempts,
+                stop: h.stop,
+                latency_us: ms_to_us(h.latency_ms),
+            }),
         }));
         out
     }
@@ -308,6 +335,7 @@ mod tests {
             status: Some(502),
             error_code: Some("EC2ThrottledException".into()),
             stop: StopReason::RetriesDisabled,
+            invoker: None,
         });
         let line = serde_json::to_string(&r).unwrap();
         assert!(line.starts_with(r#"{"kind":"invoke","phase":1,"seq":3,"#), "{line}");
@@ -319,7 +347,14 @@ mod tests {
             line,
             r#"{"kind":"sample","phase":0,"seq":2,"intended_us":2000000,"gauges":{}}"#
         );
-        let cancelled = serde_json::to_string(&LoadRecord::cancelled(0, 7, Duration::ZERO, Duration::ZERO)).unwrap();
+        let cancelled = serde_json::to_string(&LoadRecord::cancelled(
+            0,
+            7,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::from_secs(1),
+        ))
+        .unwrap();
         assert!(
             !cancelled.contains("class") && !cancelled.contains("status"),
             "{cancelled}"

@@ -144,6 +144,7 @@ impl World {
 
     /// Compile `scenario`, signing OIDC tokens with `issuers`.
     pub fn with_issuers(scenario: Scenario, issuers: Arc<oidc::Issuers>) -> World {
+        let scenario_faults = scenario.faults.clone();
         let clock = Clock::new();
         let now = clock.now_ms();
         let mut static_keys = HashMap::new();
@@ -231,7 +232,14 @@ impl World {
             functions,
             sessions: RwLock::new(HashMap::new()),
             signing_keys: sigv4::SigningKeyCache::default(),
-            faults: Faults::default(),
+            faults: {
+                let faults = Faults::default();
+                for f in &scenario_faults {
+                    // Checked when the scenario was validated.
+                    let _ = faults.add(f.clone());
+                }
+                faults
+            },
             counters: Counters::default(),
             issuers,
             events: EventQueue::default(),

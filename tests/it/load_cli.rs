@@ -385,3 +385,108 @@ fn a_deployment_during_load_shows_when_its_new_enis_cannot_keep_up() {
     );
     assert!(batch["classes"]["ok"].as_u64().unwrap_or(0) > 0, "then runs: {batch}");
 }
+
+/// The built-in scenario with account 1's invoker function given, and faults on it and on the
+/// target from the start: a run through the invoker shows each in its hop.
+fn two_hop_scenario(dir: &Path) -> std::path::PathBuf {
+    let builtin = include_str!("../../src/local/builtin.toml");
+    let account2 = builtin
+        .find("\n[[accounts]]\nid = \"222222222222\"")
+        .expect("account 2 in the built-in scenario");
+    let text = format!(
+        "{}\n[[accounts.functions]]\nname = \"xinvoke-invoker\"\ntimeout_s = 60\n{}\n[[faults]]\nfunction = \"xinvoke-invoker\"\nerror = \"TooManyRequestsException\"\ntimes = 6\n\n[[faults]]\nfunction = \"target\"\nerror = \"ENILimitReachedException\"\ntimes = 4\n",
+        &builtin[..account2],
+        &builtin[account2..]
+    );
+    let path = dir.join("two-hops.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn via_invoker_reports_both_hops_each_failure_in_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = two_hop_scenario(dir.path());
+    let (json, rec, html) = (
+        dir.path().join("r.json"),
+        dir.path().join("r.ndjson"),
+        dir.path().join("r.html"),
+    );
+    let out = xinvoke(&[
+        "load",
+        "--via",
+        "invoker",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--no-retry",
+        "--concurrency",
+        "2",
+        "--requests",
+        "30",
+        "--payload",
+        "{}",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read_json(&json);
+    assert!(
+        schema_errors(&schema(), &report).is_empty(),
+        "{:?}",
+        schema_errors(&schema(), &report)
+    );
+    assert_accounted(&report);
+    let p = &report["phases"][0];
+    let hops = &p["hops"];
+    // The invoker's own throttles (hop 1, not retried from here) and the target's ENI failures
+    // (hop 2: the invoker retries those by its own policy, so some may succeed).
+    assert_eq!(hops["invoker"]["throttled"], 6, "{hops}");
+    assert_eq!(hops["invoker"]["ok"], 24, "{hops}");
+    let reached: u64 = hops["target"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(reached, 24, "every answered request has the target's outcome: {hops}");
+    let inv_errors: u64 = p["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["invoker_errors"]["throttled"].as_u64())
+        .sum();
+    assert_eq!(inv_errors, 6, "the timeline shows the first hop's failures");
+    assert!(
+        text.contains("by hop:") && text.contains("invoker (account 1)") && text.contains("inv:throttled"),
+        "{text}"
+    );
+    assert_eq!(report["run"]["via"], "invoker");
+    let html_text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        html_text.contains("invoker (account 1)"),
+        "the HTML report has the hop table"
+    );
+
+    // The recording carries both hops: `xinvoke report` rebuilds the same hop counts.
+    let again_json = dir.path().join("again.json");
+    let again = xinvoke(&["report", rec.to_str().unwrap(), "--json", again_json.to_str().unwrap()]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again = read_json(&again_json);
+    assert_eq!(again["phases"][0]["hops"], *hops, "rebuilt from the recording");
+}

@@ -1,5 +1,6 @@
 //! A job on the local endpoint: the endpoint in-process (with the invoker function played
-//! here for `--via lambda-workers`), the targets a scenario offers, its gauges.
+//! here for `--via invoker` and `--via lambda-workers`), the targets a scenario offers, its
+//! gauges.
 
 use super::{InvokerHandler, Job, JobError, Place, Started, Via, VPC_LIMITS_SCENARIO};
 use crate::adapters::clients;
@@ -30,7 +31,7 @@ pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<St
         ),
     };
     let mut invoker_listener = None;
-    if let Via::LambdaWorkers { .. } = &job.via {
+    if let Via::LambdaWorkers { .. } | Via::Invoker { .. } = &job.via {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(JobError::LocalInvoker)?;
@@ -41,7 +42,7 @@ pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<St
     let server = LocalServer::start(scenario.clone(), ([127, 0, 0, 1], 0).into()).await?;
     let (settings, names) = local_settings(&scenario, target.as_deref().cloned(), job.invocation_type)?;
     let invoker_task = match (invoker_listener, &job.via) {
-        (Some(listener), Via::LambdaWorkers { handler, .. }) => {
+        (Some(listener), Via::LambdaWorkers { handler, .. } | Via::Invoker { handler, .. }) => {
             let mut worker_settings = settings.clone();
             if !job.real_waits {
                 worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
@@ -179,12 +180,20 @@ pub(super) fn add_local_invoker(scenario: &mut Scenario, upstream: &str) -> Resu
         .iter_mut()
         .find(|a| a.id == builtin::SOURCE_ACCOUNT)
         .ok_or(JobError::NoSourceAccount)?;
-    let mut invoker = scenario::Function::named("xinvoke-invoker");
-    invoker.behaviour = scenario::Behaviour::Upstream {
+    let behaviour = scenario::Behaviour::Upstream {
         upstream: upstream.to_string(),
     };
-    invoker.timeout_s = 900;
-    account.functions.push(invoker);
+    // A scenario may shape the invoker function itself (its reserved concurrency, its VPC, its
+    // timeout): its behaviour becomes the handler played here.
+    match account.functions.iter_mut().find(|f| f.name == "xinvoke-invoker") {
+        Some(f) => f.behaviour = behaviour,
+        None => {
+            let mut invoker = scenario::Function::named("xinvoke-invoker");
+            invoker.behaviour = behaviour;
+            invoker.timeout_s = 900;
+            account.functions.push(invoker);
+        }
+    }
     scenario.validate(std::path::Path::new("<scenario with the local invoker>"))?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::ConfigError;
-use crate::adapters::config::{Given, Settings, Timeouts};
+use crate::adapters::config::{Context, Given, Settings, Timeouts};
 use crate::adapters::signed::InvokePath;
 use crate::core::arn::FunctionArn;
 use crate::core::invocation::InvocationType;
@@ -15,7 +15,7 @@ use crate::invoke::service::Service;
 use crate::load::collect::{Collector, RecordingError};
 use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, Stop, StopRules, StopSignal};
 use crate::load::record::{EndReason, LoadRecord, RunInfo};
-use crate::load::senders::{DirectSender, HandlerSender};
+use crate::load::senders::{DirectSender, HandlerSender, InvokerSender};
 use crate::load::stats::Report;
 use crate::local::{builtin, LocalError, LocalServer, ScenarioError};
 use serde_json::Value;
@@ -68,6 +68,13 @@ pub enum Via {
     Direct,
     /// The invoker Lambda's handler runs in this process, one direct event a request.
     Handler(HandlerFactory),
+    /// Each request invokes the invoker function in account 1, which invokes the target: two
+    /// hops, both reported.
+    Invoker {
+        /// The invoker in account 1 (AWS); locally, account 1's `xinvoke-invoker` runs `handler`.
+        invoker: Option<FunctionArn>,
+        handler: HandlerFactory,
+    },
     /// An xinvoke gateway (or any HTTP front) at this URL takes each request as a POST.
     Gateway(http::Uri),
     /// Invocations of the invoker Lambda each run a share of every phase (its `load` event).
@@ -84,7 +91,8 @@ impl Via {
     pub fn name(&self) -> &'static str {
         match self {
             Via::Direct => "direct",
-            Via::Handler(_) => "invoker",
+            Via::Handler(_) => "handler",
+            Via::Invoker { .. } => "invoker",
             Via::Gateway(_) => "gateway",
             Via::LambdaWorkers { .. } => "lambda-workers",
         }
@@ -157,7 +165,7 @@ pub enum JobError {
         builtin::SOURCE_ACCOUNT
     )]
     NoSourceAccount,
-    #[error("--via lambda-workers needs --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1")]
+    #[error("--via invoker and --via lambda-workers need --invoker ARN (or XINVOKE_INVOKER_ARN): the invoker Lambda in account 1")]
     NoInvoker,
     #[error("starting the local invoker: {0}")]
     LocalInvoker(std::io::Error),
@@ -241,6 +249,11 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         let gauges = gauges.as_ref().map(|g| g as &dyn Gauges);
         let mut sink = |r: &LoadRecord| collector.take(r);
         let outcome = match &job.via {
+            Via::Invoker { invoker, .. } => {
+                let hop1 = hop1_service(&job, invoker, &place, *retries, shorten).await?;
+                let sender = Arc::new(InvokerSender::new(hop1, names.clone(), job.deadline));
+                run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
+            }
             Via::Handler(factory) => {
                 let sender = Arc::new(HandlerSender::new(factory(service), names.clone()));
                 run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
@@ -284,6 +297,34 @@ async fn base_config(place: &Started, timeouts: Timeouts) -> aws_config::SdkConf
     }
 }
 
+/// `--via invoker`: the service that invokes the invoker function (account 1's, or the one
+/// played in this process), retrying that first hop as the phase says.
+async fn hop1_service(
+    job: &Job,
+    invoker: &Option<FunctionArn>,
+    place: &Started,
+    retries: bool,
+    shorten: bool,
+) -> Result<Arc<Service>, JobError> {
+    let arn = match place {
+        Started::Local { .. } => LOCAL_INVOKER_ARN.parse().expect("the local invoker's ARN is valid"),
+        Started::Aws => invoker.clone().ok_or(JobError::NoInvoker)?,
+    };
+    let mut s = Settings::resolve(
+        Given {
+            target_arn: Some(arn),
+            ..Given::default()
+        },
+        Context::Cli,
+    )?;
+    if shorten {
+        s.retry = RetryPolicy::defaults_shortened(10.0);
+    }
+    s.retry.disabled = !retries;
+    let base = base_config(place, s.timeouts).await;
+    Ok(Arc::new(Service::with_path(s, &base, job.path).await))
+}
+
 /// The report's header: what ran where, and the notes a reader needs to read it right.
 fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<String>]) -> Result<RunInfo, JobError> {
     let target = names
@@ -303,6 +344,9 @@ fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<Str
     }
     if matches!(place, Started::Local { .. }) && !job.real_waits && job.phases.iter().any(|(_, r)| *r) {
         notes.push("retry waits are the default policy's shortened 10x for the local endpoint (--real-waits for the real ones)".into());
+    }
+    if let Via::Invoker { .. } = job.via {
+        notes.push("two hops: each request invokes the invoker function in account 1 with a direct event, and it invokes the target; `by hop` and the inv: columns say which hop failed, and the first hop's retries are this phase's, the second's the invoker's own".into());
     }
     if !matches!(job.via, Via::LambdaWorkers { .. }) {
         notes.push(format!(

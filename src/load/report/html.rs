@@ -95,6 +95,13 @@ fn comparison(h: &mut String, phases: &[PhaseReport]) {
         }
         h.push_str("</tr>");
     }
+    for (name, counts) in super::invoker_rows(phases) {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&name));
+        for n in counts {
+            let _ = write!(h, "<td>{n}</td>");
+        }
+        h.push_str("</tr>");
+    }
     for (name, f) in [
         (
             "sent",
@@ -166,6 +173,24 @@ fn phase(h: &mut String, i: usize, p: &PhaseReport) {
         "</table><p>latency (corrected) p50 {:.1} · p90 {:.1} · p99 {:.1} · p99.9 {:.1} · max {:.1} ms; uncorrected p99 {:.1} ms</p>",
         l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, p.latency_uncorrected.p99_ms
     );
+    if let Some(f) = &p.cancelled_in_flight {
+        let _ = write!(
+            h,
+            "<p class=\"note\">The latency is of the {} completed requests; the {} cancelled (in flight p50 {:.1} · max {:.1} ms when given up) are not in it.</p>",
+            p.completed, p.cancelled, f.p50_ms, f.max_ms
+        );
+    }
+    if let Some(hops) = &p.hops {
+        h.push_str("<table><tr><th>hop</th><th>outcomes</th></tr>");
+        for (name, counts) in [
+            ("invoker (account 1)", &hops.invoker),
+            ("target (account 2)", &hops.target),
+        ] {
+            let cells: Vec<String> = counts.iter().map(|(k, v)| format!("{} {v}", esc(k))).collect();
+            let _ = write!(h, "<tr><td>{name}</td><td>{}</td></tr>", cells.join(" · "));
+        }
+        h.push_str("</table>");
+    }
     h.push_str("<div class=\"charts\">");
     outcomes_chart(h, p);
     latency_chart(h, p);

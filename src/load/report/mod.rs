@@ -38,6 +38,27 @@ pub(crate) fn comparison_cell(p: &PhaseReport, class: Class) -> String {
     }
 }
 
+/// `--via invoker`: the comparison's rows of first-hop failures (`invoker: CLASS`), with each
+/// phase's count.
+pub fn invoker_rows(phases: &[PhaseReport]) -> Vec<(String, Vec<u64>)> {
+    let classes: BTreeSet<&String> = phases
+        .iter()
+        .filter_map(|p| p.hops.as_ref())
+        .flat_map(|h| h.invoker.keys())
+        .filter(|c| c.as_str() != "ok")
+        .collect();
+    classes
+        .into_iter()
+        .map(|c| {
+            let counts = phases
+                .iter()
+                .map(|p| p.hops.as_ref().and_then(|h| h.invoker.get(c)).copied().unwrap_or(0))
+                .collect();
+            (format!("invoker: {c}"), counts)
+        })
+        .collect()
+}
+
 /// The JSON report, pretty-printed.
 pub fn json(r: &Report) -> String {
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

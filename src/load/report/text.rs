@@ -97,6 +97,16 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
         msf(l.max_ms),
         msf(p.latency_uncorrected.p99_ms)
     );
+    if let Some(f) = &p.cancelled_in_flight {
+        let _ = writeln!(
+            out,
+            "  the latency is of the {} completed requests; the {} cancelled, in flight p50 {} · max {} when given up, are not in it",
+            p.completed,
+            p.cancelled,
+            msf(f.p50_ms),
+            msf(f.max_ms)
+        );
+    }
     if p.attempts.retry_wait.count > 0 {
         let w = &p.attempts.retry_wait;
         let _ = writeln!(
@@ -163,6 +173,18 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
             let _ = writeln!(out, "    {:<16} {}", t.name, parts.join(" · "));
         }
     }
+    if let Some(h) = &p.hops {
+        let line = |counts: &std::collections::BTreeMap<String, u64>| {
+            counts
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let _ = writeln!(out, "  by hop:");
+        let _ = writeln!(out, "    {:<22} {}", "invoker (account 1)", line(&h.invoker));
+        let _ = writeln!(out, "    {:<22} {}", "target (account 2)", line(&h.target));
+    }
     timeline(out, &p.series);
 }
 
@@ -180,10 +202,19 @@ fn timeline(out: &mut String, series: &[SecondRow]) {
         .iter()
         .flat_map(|s| s.gauges.keys().map(String::as_str))
         .collect();
+    // First-hop failures (`--via invoker`), as `inv:CLASS` beside the end-to-end classes.
+    let invoker: BTreeSet<&str> = series
+        .iter()
+        .flat_map(|s| s.invoker_errors.keys().map(String::as_str))
+        .collect();
+    let inv = |c: &str| format!("inv:{}", short(c));
     let group = series.len().div_ceil(20).max(1);
     let mut head = format!("  {:>7} {:>6} {:>6}", "second", "sent", "ok");
     for c in &classes {
         let _ = write!(head, " {:>w$}", short(c), w = short(c).len().max(5));
+    }
+    for c in &invoker {
+        let _ = write!(head, " {:>w$}", inv(c), w = inv(c).len());
     }
     let _ = write!(head, " {:>8}", "p99");
     for g in &gauges {
@@ -204,6 +235,14 @@ fn timeline(out: &mut String, series: &[SecondRow]) {
             let n: u64 = chunk.iter().map(|s| s.classes.get(*c).copied().unwrap_or(0)).sum();
             let cell = if n == 0 { "·".to_string() } else { n.to_string() };
             let _ = write!(line, " {:>w$}", cell, w = short(c).len().max(5));
+        }
+        for c in &invoker {
+            let n: u64 = chunk
+                .iter()
+                .map(|s| s.invoker_errors.get(*c).copied().unwrap_or(0))
+                .sum();
+            let cell = if n == 0 { "·".to_string() } else { n.to_string() };
+            let _ = write!(line, " {:>w$}", cell, w = inv(c).len());
         }
         let p99 = chunk
             .iter()
@@ -250,6 +289,13 @@ fn comparison(out: &mut String, phases: &[PhaseReport]) {
         let mut line = format!("  {:<24}", class.name());
         for p in phases {
             let _ = write!(line, " {:>22}", super::comparison_cell(p, class));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    for (name, counts) in super::invoker_rows(phases) {
+        let mut line = format!("  {name:<24}");
+        for n in counts {
+            let _ = write!(line, " {n:>22}");
         }
         let _ = writeln!(out, "{line}");
     }

@@ -52,6 +52,19 @@ pub(crate) struct PhaseMetrics {
     /// First and last actual send (for the achieved rate).
     sent_span: Option<(u64, u64)>,
     targets: BTreeMap<String, BTreeMap<Class, u64>>,
+    /// `--via invoker`: each request's first hop (the invoker function's invoke).
+    #[serde(default)]
+    invoker_classes: BTreeMap<Class, u64>,
+    /// `--via invoker`: the target's outcome, for the requests the invoker answered.
+    #[serde(default)]
+    target_classes: BTreeMap<Class, u64>,
+    /// How long each cancelled request had been in flight when it was given up.
+    #[serde(default = "in_flight_histogram", with = "hist")]
+    cancelled_in_flight: Histogram<u64>,
+}
+
+fn in_flight_histogram() -> Histogram<u64> {
+    histogram(2)
 }
 
 /// One second of the schedule.
@@ -64,6 +77,9 @@ struct Second {
     #[serde(with = "hist")]
     latency: Histogram<u64>,
     gauges: BTreeMap<String, u64>,
+    /// `--via invoker`: first-hop failures (the invoker did not answer).
+    #[serde(default)]
+    invoker_errors: BTreeMap<Class, u64>,
 }
 
 impl Default for Second {
@@ -77,6 +93,7 @@ impl Default for Second {
             // range would cost ~26 KB a second; a few ms of latency need ~7 KB).
             latency: Histogram::new(2).expect("2 significant figures are valid"),
             gauges: BTreeMap::new(),
+            invoker_errors: BTreeMap::new(),
         }
     }
 }
@@ -101,6 +118,9 @@ impl PhaseMetrics {
             last_us: 0,
             sent_span: None,
             targets: BTreeMap::new(),
+            invoker_classes: BTreeMap::new(),
+            target_classes: BTreeMap::new(),
+            cancelled_in_flight: in_flight_histogram(),
         }
     }
 
@@ -148,6 +168,14 @@ impl PhaseMetrics {
                 self.attempts.saturating_record(u64::from(i.attempts).max(1));
                 *self.stops.entry(i.stop.name().to_string()).or_default() += 1;
                 self.last_us = self.last_us.max(at + latency);
+                if let Some(hop) = &i.invoker {
+                    *self.invoker_classes.entry(hop.class).or_default() += 1;
+                    if hop.class == Class::Ok {
+                        *self.target_classes.entry(class).or_default() += 1;
+                    } else {
+                        *self.second(at).invoker_errors.entry(hop.class).or_default() += 1;
+                    }
+                }
                 let s = self.second(at);
                 s.sent += 1;
                 *s.classes.entry(class).or_default() += 1;
@@ -155,10 +183,14 @@ impl PhaseMetrics {
                 let _ = s.latency.record(latency.min(MAX_US));
             }
             LoadRecord::Cancelled {
-                intended_us, sent_us, ..
+                intended_us,
+                sent_us,
+                in_flight_us,
+                ..
             } => {
                 self.spanned(*sent_us);
                 self.cancelled += 1;
+                self.cancelled_in_flight.saturating_record((*in_flight_us).max(1));
                 let s = self.second(*intended_us);
                 s.sent += 1;
                 s.cancelled += 1;
@@ -217,7 +249,11 @@ impl PhaseMetrics {
             for (k, v) in &theirs.gauges {
                 *mine.gauges.entry(k.clone()).or_default() += v;
             }
+            add_counts(&mut mine.invoker_errors, &theirs.invoker_errors);
         }
+        add_counts(&mut self.invoker_classes, &o.invoker_classes);
+        add_counts(&mut self.target_classes, &o.target_classes);
+        let _ = self.cancelled_in_flight.add(&o.cancelled_in_flight);
         self.last_us = self.last_us.max(o.last_us);
         if let Some((a, b)) = o.sent_span {
             self.spanned(a);
@@ -281,6 +317,7 @@ impl PhaseMetrics {
                 p50_ms: (!s.latency.is_empty()).then(|| ms(s.latency.value_at_quantile(0.5))),
                 p99_ms: (!s.latency.is_empty()).then(|| ms(s.latency.value_at_quantile(0.99))),
                 gauges: s.gauges.clone(),
+                invoker_errors: names(&s.invoker_errors),
             })
             .collect::<Vec<_>>();
         let mut gauges_peak = BTreeMap::new();
@@ -339,8 +376,18 @@ impl PhaseMetrics {
                     classes: counts.iter().map(|(c, n)| (c.name().to_string(), *n)).collect(),
                 })
                 .collect(),
+            hops: (!self.invoker_classes.is_empty()).then(|| Hops {
+                invoker: names(&self.invoker_classes),
+                target: names(&self.target_classes),
+            }),
+            cancelled_in_flight: (!self.cancelled_in_flight.is_empty()).then(|| percentiles(&self.cancelled_in_flight)),
         }
     }
+}
+
+/// Counts by class name.
+fn names(counts: &BTreeMap<Class, u64>) -> BTreeMap<String, u64> {
+    counts.iter().map(|(c, n)| (c.name().to_string(), *n)).collect()
 }
 
 /// Histograms on the wire: significant figures and the recorded `(value, count)` pairs.
@@ -557,6 +604,7 @@ mod tests {
             } else {
                 StopReason::NotRetryable
             },
+            invoker: None,
         }));
         v
     }
@@ -582,6 +630,7 @@ mod tests {
             100,
             std::time::Duration::from_millis(1990),
             std::time::Duration::from_millis(1990),
+            std::time::Duration::from_millis(2300),
         ));
         m.add(&LoadRecord::phase_end(
             0,

@@ -64,6 +64,22 @@ pub struct PhaseReport {
     pub gauges_peak: BTreeMap<String, u64>,
     /// Final outcomes by configured target (one row when the run used one target).
     pub targets: Vec<TargetRow>,
+    /// `--via invoker`: each hop's outcomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hops: Option<Hops>,
+    /// How long the cancelled requests had been in flight when they were given up (they are
+    /// not in the latency percentiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_in_flight: Option<Percentiles>,
+}
+
+/// Two hops' outcomes (`--via invoker`), by class name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hops {
+    /// The invoker function's invoke: `ok` when it answered with the target's outcome.
+    pub invoker: BTreeMap<String, u64>,
+    /// The target's outcome, for the requests the invoker answered.
+    pub target: BTreeMap<String, u64>,
 }
 
 /// One target's outcomes.
@@ -145,4 +161,7 @@ pub struct SecondRow {
     pub p99_ms: Option<f64>,
     /// Target-side gauges sampled in this second (e.g. `enis_in_use`).
     pub gauges: BTreeMap<String, u64>,
+    /// `--via invoker`: requests whose first hop failed (the invoker did not answer), by class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub invoker_errors: BTreeMap<String, u64>,
 }

@@ -67,6 +67,10 @@ pub struct Scenario {
     /// deployment during load.
     #[serde(default)]
     pub updates: Vec<ScheduledUpdate>,
+    /// Fault rules in place from the start (the rules `POST /_local/faults` takes), e.g. for a
+    /// load run that starts the endpoint in-process.
+    #[serde(default)]
+    pub faults: Vec<crate::local::faults::FaultSpec>,
 }
 
 /// An update of one or more functions (UpdateFunctionConfiguration), now or at a time.

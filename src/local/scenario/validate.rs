@@ -217,6 +217,23 @@ impl Scenario {
                 ));
             }
         }
+        for (fi, f) in self.faults.iter().enumerate() {
+            let known = |n: &String| self.accounts.iter().any(|a| a.functions.iter().any(|x| &x.name == n));
+            if let Some(n) = f.function.as_ref().filter(|n| !known(n)) {
+                return Err(bad(
+                    format!("faults[{fi}].function"),
+                    format!("{n:?} is not a function of the scenario"),
+                    "name functions of [[accounts.functions]]",
+                ));
+            }
+            if let Err(e) = crate::local::faults::Faults::default().add(f.clone()) {
+                return Err(bad(
+                    format!("faults[{fi}]"),
+                    e.to_string(),
+                    "write it as POST /_local/faults takes it (docs/local.md)",
+                ));
+            }
+        }
         Ok(())
     }
 }
