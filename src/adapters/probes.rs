@@ -127,6 +127,7 @@ pub(crate) async fn function_configuration(
             .map(str::to_string),
         subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         security_group_ids: vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(),
+        timeout_s: out.timeout().and_then(|t| u32::try_from(t).ok()),
     })
 }
 

@@ -61,6 +61,11 @@ pub struct LoadArgs {
     /// With --via lambda-workers: how many invoker invocations share the load
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub workers: u32,
+    /// With --via lambda-workers: each worker runs the load in slices of at most this long (one
+    /// invoke of the invoker each, 1s to 30s), shortened to fit the invoker's timeout; Ctrl-C
+    /// and the stop rules act between slices
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = slice_length)]
+    pub slice: Duration,
     /// With --via invoker or lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
     #[arg(long, value_name = "ARN")]
     pub invoker: Option<FunctionArn>,
@@ -147,6 +152,14 @@ pub enum PathArg {
 }
 
 /// A share: `0.05` or `5%`, between 0 and 1.
+/// `--slice`: whole seconds from 1 to 30.
+fn slice_length(s: &str) -> Result<Duration, ValueError> {
+    match parse_duration(s) {
+        Ok(d) if d.subsec_nanos() == 0 && (1..=30).contains(&d.as_secs()) => Ok(d),
+        _ => Err(ValueError("must be whole seconds from 1s to 30s, e.g. 5s")),
+    }
+}
+
 fn share(s: &str) -> Result<f64, ValueError> {
     let (num, scale) = match s.trim().strip_suffix('%') {
         Some(n) => (n, 100.0),
@@ -258,11 +271,21 @@ impl LoadArgs {
         let payloads = self.payloads(local && self.via != ViaArg::Gateway)?;
         for (flag, path) in [("--json", &self.json), ("--html", &self.html)] {
             if let Some(p) = path {
-                std::fs::File::create(p).map_err(|source| CliError::File {
-                    flag,
-                    path: p.clone(),
-                    source,
-                })?;
+                // Writable before a long run, but nothing changed yet: an older report stays
+                // until this run's replaces it, and no empty file is left if the run fails.
+                let existed = p.exists();
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(p)
+                    .map_err(|source| CliError::File {
+                        flag,
+                        path: p.clone(),
+                        source,
+                    })?;
+                if !existed {
+                    let _ = std::fs::remove_file(p);
+                }
             }
         }
         if self.url.is_some() && self.via != ViaArg::Gateway {
@@ -296,6 +319,7 @@ impl LoadArgs {
                 }
                 Via::LambdaWorkers {
                     workers: self.workers,
+                    slice: self.slice,
                     invoker: self.invoker(&env)?,
                     handler: crate::lambdas::invoker::handler(),
                 }
@@ -423,6 +447,8 @@ mod tests {
             (&["--max-error-rate", "150%"], "--max-error-rate"),
             (&["--deadline", "0"], "--deadline"),
             (&["--grace", "5 parsecs"], "--grace"),
+            (&["--slice", "45s"], "--slice"),
+            (&["--slice", "1500ms"], "--slice"),
             (&["--type", "Sync"], "--type"),
             (&["--via", "carrier-pigeon"], "--via"),
             (&["--workers", "0"], "--workers"),

@@ -15,6 +15,15 @@ pub enum Pacing {
     Ramp { from: f64, to: f64, over: Duration },
     /// Constant-rate steps, one after another; the schedule ends after the last step.
     Steps(Vec<Step>),
+    /// The rest of a schedule from `offset` on (a worker's slice): hit `i` is the schedule's
+    /// hit `skip + i`, due `offset` earlier. Slices at consecutive offsets share the
+    /// schedule's hits exactly, each once.
+    After {
+        inner: Box<Pacing>,
+        offset: Duration,
+        /// The schedule's hits due before `offset`.
+        skip: u64,
+    },
 }
 
 /// One constant-rate step.
@@ -32,6 +41,9 @@ pub struct PacingError(pub String);
 impl Pacing {
     /// Hits due by `elapsed` (the count of `i` with `send_time(i) <= elapsed`).
     pub fn due(&self, elapsed: Duration) -> u64 {
+        if let Pacing::After { inner, offset, skip } = self {
+            return inner.due(*offset + elapsed).saturating_sub(*skip);
+        }
         // Hit i is sent the moment the cumulative count reaches i, so hit 0 is due at t=0. The
         // epsilon counts a hit due exactly at `elapsed` despite rounding.
         let n = (self.hits_by(elapsed.as_secs_f64()) + 1e-6).floor() as u64 + 1;
@@ -50,6 +62,9 @@ impl Pacing {
         }
         let target = i as f64;
         let secs = match self {
+            Pacing::After { inner, offset, skip } => {
+                return inner.send_time(skip + i).map(|t| t.saturating_sub(*offset));
+            }
             Pacing::Rate(r) => {
                 if *r <= 0.0 {
                     return None;
@@ -106,6 +121,27 @@ impl Pacing {
                     })
                     .collect(),
             ),
+            Pacing::After { inner, offset, .. } => inner.scaled(factor).after(*offset),
+        }
+    }
+
+    /// The rest of this schedule from `offset` on, as its own schedule starting at zero.
+    pub(crate) fn after(&self, offset: Duration) -> Pacing {
+        if let Pacing::After { inner, offset: o, .. } = self {
+            return inner.after(*o + offset);
+        }
+        // The first hit due at or after `offset`: start from the rounded count and step to it.
+        let mut skip = self.due(offset);
+        while skip > 0 && self.send_time(skip - 1).is_some_and(|t| t >= offset) {
+            skip -= 1;
+        }
+        while self.send_time(skip).is_some_and(|t| t < offset) {
+            skip += 1;
+        }
+        Pacing::After {
+            inner: Box::new(self.clone()),
+            offset,
+            skip,
         }
     }
 
@@ -123,6 +159,7 @@ impl Pacing {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
+            Pacing::After { inner, offset, .. } => format!("after:{}:{}", d(*offset), inner.spec()),
         }
     }
 
@@ -130,6 +167,7 @@ impl Pacing {
     pub fn end(&self) -> Option<Duration> {
         match self {
             Pacing::Steps(steps) => Some(steps.iter().map(|s| s.duration).sum()),
+            Pacing::After { inner, offset, .. } => inner.end().map(|e| e.saturating_sub(*offset)),
             _ => None,
         }
     }
@@ -141,6 +179,7 @@ impl Pacing {
                 let hits: f64 = steps.iter().map(|s| s.rate * s.duration.as_secs_f64()).sum();
                 Some((hits - 1e-9).ceil().max(0.0) as u64)
             }
+            Pacing::After { inner, skip, .. } => inner.total().map(|t| t.saturating_sub(*skip)),
             _ => None,
         }
     }
@@ -169,6 +208,7 @@ impl Pacing {
                 }
                 hits
             }
+            Pacing::After { inner, offset, skip } => inner.hits_by(offset.as_secs_f64() + t) - *skip as f64,
         }
     }
 }
@@ -204,6 +244,7 @@ impl fmt::Display for Pacing {
                     .collect();
                 write!(f, "steps {}", parts.join(", "))
             }
+            Pacing::After { inner, offset, .. } => write!(f, "{inner}, from {}", secs(*offset)),
         }
     }
 }
@@ -283,7 +324,12 @@ impl FromStr for Pacing {
 
     /// `R`, `ramp:FROM:TO:DURATION` or `steps:RATE:DUR,...`.
     fn from_str(s: &str) -> Result<Pacing, PacingError> {
-        if let Some(r) = s.strip_prefix("ramp:") {
+        if let Some(r) = s.strip_prefix("after:") {
+            let (offset, inner) = r
+                .split_once(':')
+                .ok_or_else(|| PacingError("expected after:OFFSET:SCHEDULE, e.g. after:5s:50".into()))?;
+            Ok(inner.parse::<Pacing>()?.after(parse_duration(offset)?))
+        } else if let Some(r) = s.strip_prefix("ramp:") {
             Pacing::parse_ramp(r)
         } else if let Some(r) = s.strip_prefix("steps:") {
             Pacing::parse_steps(r)
@@ -362,6 +408,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A worker's slices: the schedule cut at whole seconds, each slice its own schedule from
+    /// zero. Every hit of the whole lands in exactly one slice, at the same time.
+    #[test]
+    fn slices_share_the_schedules_hits_exactly_once() {
+        let schedules = [
+            Pacing::Rate(0.7),
+            Pacing::Rate(37.0),
+            Pacing::Ramp {
+                from: 3.0,
+                to: 90.0,
+                over: ms(7000),
+            },
+            Pacing::parse_steps("10:1500ms,0:1s,40:2500ms").unwrap(),
+        ];
+        let end = ms(10_000);
+        let slice = ms(2000);
+        for p in schedules {
+            let whole: Vec<Duration> = (0..).map_while(|i| p.send_time(i)).take_while(|t| *t < end).collect();
+            let mut sliced = Vec::new();
+            let mut offset = Duration::ZERO;
+            while offset < end {
+                // Sent over the wire as its spec, as the harness sends a worker its slice.
+                let part: Pacing = p.after(offset).spec().parse().unwrap();
+                sliced.extend(
+                    (0..)
+                        .map_while(|i| part.send_time(i))
+                        .take_while(|t| *t < slice)
+                        .map(|t| t + offset),
+                );
+                offset += slice;
+            }
+            assert_eq!(sliced.len(), whole.len(), "{p}: every hit once");
+            for (a, b) in whole.iter().zip(&sliced) {
+                assert!(a.abs_diff(*b) <= Duration::from_micros(1), "{p}: {a:?} vs {b:?}");
+            }
+        }
+        let late = Pacing::parse_steps("10:1s").unwrap().after(ms(3000));
+        assert_eq!(
+            late.send_time(0),
+            None,
+            "a slice after the schedule's end sends nothing"
+        );
+        assert_eq!(
+            Pacing::Rate(5.0).after(ms(1000)).after(ms(1000)).spec(),
+            "after:2000ms:5"
+        );
     }
 
     #[test]

@@ -248,14 +248,15 @@ impl Sender for InvokerSender {
             ..Call::default()
         };
         match self.service.invoke(call, Some(Instant::now() + self.deadline)).await {
-            Ok(outer) => two_hops(outer),
+            Ok(outer) => two_hops(outer, name.as_deref()),
             Err(problem) => refused(name.as_deref().unwrap_or("default"), &problem.to_string()),
         }
     }
 }
 
-/// The record of a two-hop invoke from the invoke of the invoker (`outer`).
-pub fn two_hops(outer: InvokeRecord) -> InvokeRecord {
+/// The record of a two-hop invoke from the invoke of the invoker (`outer`) for the target
+/// named `name` (none: the invoker's default).
+pub fn two_hops(outer: InvokeRecord, name: Option<&str>) -> InvokeRecord {
     let mut hop = crate::core::record::Hop {
         function: outer.function.clone(),
         class: outer.class(),
@@ -281,7 +282,10 @@ pub fn two_hops(outer: InvokeRecord) -> InvokeRecord {
             r
         }
         None => {
+            // The invoker did not answer for the target: its own failure, counted against
+            // the target the request was for.
             let mut r = outer;
+            r.target = name.unwrap_or("default").to_string();
             r.via = Some(Box::new(hop));
             r
         }

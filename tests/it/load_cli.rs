@@ -490,3 +490,194 @@ fn via_invoker_reports_both_hops_each_failure_in_its_own() {
     let again = read_json(&again_json);
     assert_eq!(again["phases"][0]["hops"], *hops, "rebuilt from the recording");
 }
+
+/// `xinvoke load --via lambda-workers` (the invoker function played in-process on the local
+/// endpoint), `--quiet`, and these flags; the report as JSON.
+fn workers_run(dir: &Path, flags: &[&str]) -> (Output, Value) {
+    let json = dir.join("workers.json");
+    let _ = std::fs::remove_file(&json);
+    let out = xinvoke(
+        &[
+            &[
+                "load",
+                "--via",
+                "lambda-workers",
+                "--quiet",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            flags,
+        ]
+        .concat(),
+    );
+    let report = match std::fs::read_to_string(&json) {
+        Ok(text) if !text.is_empty() => serde_json::from_str(&text).unwrap(),
+        _ => Value::Null,
+    };
+    (out, report)
+}
+
+/// Workers run in slices, so Ctrl-C is heard within one slice (5 s by default) even though the
+/// phase would last a minute: exit 130, the partial report, every request sent by a worker
+/// counted once.
+#[test]
+fn lambda_workers_stop_within_one_slice_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let child = Command::new(bin())
+        .args([
+            "load",
+            "--via",
+            "lambda-workers",
+            "--workers",
+            "2",
+            "--rate",
+            "20",
+            "--duration",
+            "60s",
+        ])
+        .args(["--payload", "{}", "--quiet", "--json"])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let started = Instant::now();
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "stopped {waited:?} after Ctrl-C, more than a slice"
+    );
+    assert!(text.contains("STOPPED EARLY (interrupted)"), "{text}");
+    let report = read_json(&json);
+    assert!(
+        schema_errors(&schema(), &report).is_empty(),
+        "{:?}",
+        schema_errors(&schema(), &report)
+    );
+    assert_accounted(&report);
+    let p = &report["phases"][0];
+    let sent = p["sent"].as_u64().unwrap();
+    // The first slice (5 s at 20/s) is whole; the second was not started.
+    assert_eq!(sent, 100, "{p}");
+    assert_eq!(p["end"], "interrupted");
+    let concurrency_sampled = p["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["gauges"]["concurrency_peak"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        concurrency_sampled,
+        "the harness samples account 2's gauges during worker runs: {p}"
+    );
+}
+
+/// `--max-errors` applies to the whole run, split among the workers' slices: 4 workers stop at
+/// about 10 failures (the requests in flight when each stopped), not 4 × 10.
+#[test]
+fn lambda_workers_max_errors_count_for_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = workers_run(
+        dir.path(),
+        &[
+            "--workers",
+            "4",
+            "--rate",
+            "40",
+            "--duration",
+            "20s",
+            "--max-errors",
+            "10",
+            "--payload",
+            r#"{"fail":"boom"}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_accounted(&report);
+    let p = &report["phases"][0];
+    assert_eq!(p["end"], "max_errors");
+    let failed = p["failed"].as_u64().unwrap_or_else(|| p["completed"].as_u64().unwrap());
+    assert!((10..=14).contains(&failed), "stopped after {failed} failures: {p}");
+}
+
+/// The slice length fits the invoker's timeout as GetFunctionConfiguration gives it: with an
+/// invoker of 8 s and a 1 s grace, slices of at most 2 s, and the schedule shared exactly
+/// across them; an invoker too short for any slice is refused before the run, naming the fix.
+#[test]
+fn lambda_workers_slices_fit_the_invokers_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |timeout: u32| {
+        let builtin = include_str!("../../src/local/builtin.toml");
+        let account2 = builtin.find("\n[[accounts]]\nid = \"222222222222\"").unwrap();
+        let text = format!(
+            "{}\n[[accounts.functions]]\nname = \"xinvoke-invoker\"\ntimeout_s = {timeout}\n{}",
+            &builtin[..account2],
+            &builtin[account2..]
+        );
+        let path = dir.path().join(format!("invoker-{timeout}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let eight = scenario(8);
+    let (out, report) = workers_run(
+        dir.path(),
+        &[
+            "--scenario",
+            eight.to_str().unwrap(),
+            "--workers",
+            "3",
+            "--rate",
+            "30",
+            "--duration",
+            "5s",
+        ]
+        .iter()
+        .copied()
+        .chain(["--grace", "1s", "--slice", "30s", "--payload", "{}"])
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let notes = report["run"]["notes"].to_string();
+    assert!(
+        notes.contains("slices of 2 s, shortened from 30 s (the invoker's timeout is 8 s"),
+        "{notes}"
+    );
+    let p = &report["phases"][0];
+    assert_eq!(p["sent"], 150, "5 s at 30/s, cut in slices of 2 s among 3 workers: {p}");
+    assert_eq!(p["series"].as_array().unwrap().len(), 5, "one row a second: {p}");
+
+    let six = scenario(6);
+    let (out, _) = workers_run(
+        dir.path(),
+        &[
+            "--scenario",
+            six.to_str().unwrap(),
+            "--rate",
+            "5",
+            "--duration",
+            "5s",
+            "--grace",
+            "1s",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains("the invoker's timeout is 6 s") && err.contains("raise the invoker function's Timeout"),
+        "{err}"
+    );
+}

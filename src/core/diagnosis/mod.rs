@@ -28,6 +28,9 @@ pub struct FunctionConfig {
     pub vpc_id: Option<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+    /// The function's timeout in seconds (what a load worker's slices must fit in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u32>,
 }
 
 /// What GetAlias says.

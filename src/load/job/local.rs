@@ -2,7 +2,7 @@
 //! here for `--via invoker` and `--via lambda-workers`), the targets a scenario offers, its
 //! gauges.
 
-use super::{InvokerHandler, Job, JobError, Place, Started, Via, VPC_LIMITS_SCENARIO};
+use super::{HandlerFactory, InvokerHandler, Job, JobError, Place, Started, Via, VPC_LIMITS_SCENARIO};
 use crate::adapters::clients;
 use crate::adapters::config::AssumeRole;
 use crate::adapters::config::{Context, Given, NamedTarget, Settings, Timeouts};
@@ -12,9 +12,11 @@ use crate::invoke::service::Service;
 use crate::load::engine::Gauges;
 use crate::local::{builtin, scenario, LocalServer, Scenario};
 use aws_credential_types::Credentials;
+use axum::response::IntoResponse;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::RwLock;
 
 /// Start the local endpoint in-process (and, for `--via lambda-workers`, the invoker it
 /// forwards to), or take AWS as given: where the run goes, its settings, its target names.
@@ -41,27 +43,25 @@ pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<St
     }
     let server = LocalServer::start(scenario.clone(), ([127, 0, 0, 1], 0).into()).await?;
     let (settings, names) = local_settings(&scenario, target.as_deref().cloned(), job.invocation_type)?;
-    let invoker_task = match (invoker_listener, &job.via) {
+    let invoker = match (invoker_listener, &job.via) {
         (Some(listener), Via::LambdaWorkers { handler, .. } | Via::Invoker { handler, .. }) => {
-            let mut worker_settings = settings.clone();
+            let mut invoker_settings = settings.clone();
             if !job.real_waits {
-                worker_settings.retry = RetryPolicy::defaults_shortened(10.0);
+                invoker_settings.retry = RetryPolicy::defaults_shortened(10.0);
             }
-            let base = local_base(server.url(), worker_settings.timeouts).await;
-            let service = Arc::new(Service::new(worker_settings, &base).await);
-            Some(serve_local_invoker(listener, handler(service)))
+            let slot = Arc::new(RwLock::new(None));
+            let invoker = LocalInvoker {
+                task: serve_local_invoker(listener, Arc::clone(&slot)),
+                slot,
+                handler: Arc::clone(handler),
+                settings: invoker_settings,
+            };
+            invoker.renew(&server).await;
+            Some(Box::new(invoker))
         }
         _ => None,
     };
-    Ok((
-        Started::Local {
-            server,
-            label,
-            invoker_task,
-        },
-        settings,
-        names,
-    ))
+    Ok((Started::Local { server, label, invoker }, settings, names))
 }
 
 /// The functions a local run spreads its load over when no target is given: account 2's
@@ -198,25 +198,68 @@ pub(super) fn add_local_invoker(scenario: &mut Scenario, upstream: &str) -> Resu
     Ok(())
 }
 
+/// The invoker's handler the local `xinvoke-invoker` runs; swapped for a fresh one per phase.
+type HandlerSlot = Arc<RwLock<Option<Arc<dyn InvokerHandler>>>>;
+
+/// Account 1's invoker function played in this process (`--via invoker`, `--via
+/// lambda-workers`).
+pub(super) struct LocalInvoker {
+    task: tokio::task::JoinHandle<()>,
+    slot: HandlerSlot,
+    handler: HandlerFactory,
+    settings: Settings,
+}
+
+impl LocalInvoker {
+    /// A fresh handler with fresh clients: at the start and after the endpoint's reset between
+    /// phases (which ends every session, as a new deployment of the invoker would start anew).
+    pub(super) async fn renew(&self, server: &LocalServer) {
+        let base = local_base(server.url(), self.settings.timeouts).await;
+        let service = Arc::new(Service::new(self.settings.clone(), &base).await);
+        if let Ok(mut slot) = self.slot.write() {
+            *slot = Some((self.handler)(service));
+        }
+    }
+
+    pub(super) fn stop(&self) {
+        self.task.abort();
+    }
+}
+
 /// The invoker Lambda played in this process for `--via lambda-workers` locally: the local
 /// endpoint forwards each invoke of account 1's `xinvoke-invoker` here, and this answers its
 /// `load` event as the deployed invoker would.
-pub(super) fn serve_local_invoker(
-    listener: tokio::net::TcpListener,
-    handler: Arc<dyn InvokerHandler>,
-) -> tokio::task::JoinHandle<()> {
+fn serve_local_invoker(listener: tokio::net::TcpListener, slot: HandlerSlot) -> tokio::task::JoinHandle<()> {
     let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let handler = Arc::clone(&handler);
+        let handler = slot.read().ok().and_then(|h| h.clone());
         async move {
+            let Some(handler) = handler else {
+                return (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "the local invoker is starting",
+                )
+                    .into_response();
+            };
             let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer = handler
-                .handle(event)
-                .await
-                .unwrap_or_else(|e| json!({"errorType": e.error_type, "errorMessage": e.error_message}));
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                answer.to_string(),
-            )
+            // A handler's error is a function error, as Lambda answers it: 200 with
+            // X-Amz-Function-Error, which the local endpoint passes on.
+            let (answer, function_error) = match handler.handle(event).await {
+                Ok(answer) => (answer, None),
+                Err(e) => (
+                    json!({"errorType": e.error_type, "errorMessage": e.error_message}),
+                    Some("Unhandled"),
+                ),
+            };
+            let mut response = axum::response::Response::new(axum::body::Body::from(answer.to_string()));
+            let headers = response.headers_mut();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            if let Some(kind) = function_error {
+                headers.insert("x-amz-function-error", axum::http::HeaderValue::from_static(kind));
+            }
+            response.into_response()
         }
     });
     tokio::spawn(async move {

@@ -29,8 +29,8 @@ mod gateway;
 mod local;
 mod workers;
 
-use local::{local_base, start, LocalGauges};
-use workers::{worker_invoker, worker_phase};
+use local::{local_base, start, LocalGauges, LocalInvoker};
+use workers::{worker_phase, workers, Workers};
 
 /// The scenario of the built-in job.
 pub(crate) const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
@@ -77,9 +77,11 @@ pub enum Via {
     },
     /// An xinvoke gateway (or any HTTP front) at this URL takes each request as a POST.
     Gateway(http::Uri),
-    /// Invocations of the invoker Lambda each run a share of every phase (its `load` event).
+    /// Invocations of the invoker Lambda each run a share of every phase (its `load` event),
+    /// in slices of at most `slice` each.
     LambdaWorkers {
         workers: u32,
+        slice: Duration,
         /// The invoker in account 1 (AWS); locally, account 1's `xinvoke-invoker` runs `handler`.
         invoker: Option<FunctionArn>,
         handler: HandlerFactory,
@@ -173,6 +175,8 @@ pub enum JobError {
     Reset(#[from] crate::local::client::ControlError),
     #[error("no worker answered: {0}")]
     NoWorker(String),
+    #[error("the invoker's timeout is {timeout_s} s: a worker's slice needs at least {needed_s} s (1 s of load, the grace and 5 s of margin); raise the invoker function's Timeout or lower --grace")]
+    WorkerTimeout { timeout_s: u32, needed_s: u64 },
 }
 
 /// Where the run goes, once started.
@@ -180,8 +184,8 @@ enum Started {
     Local {
         server: LocalServer,
         label: String,
-        /// The invoker played in this process (`--via lambda-workers`).
-        invoker_task: Option<tokio::task::JoinHandle<()>>,
+        /// Account 1's invoker played in this process (`--via invoker`, `--via lambda-workers`).
+        invoker: Option<Box<LocalInvoker>>,
     },
     Aws,
 }
@@ -192,13 +196,24 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         return gateway::run(&job, url.clone(), stop).await;
     }
     let (place, settings, names) = start(&job).await?;
-    let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
-    collector.take(&LoadRecord::run(run_info(&job, &place, &settings, &names)?));
-    let shorten = matches!(place, Started::Local { .. }) && !job.real_waits;
     let workers = match &job.via {
-        Via::LambdaWorkers { workers, invoker, .. } => Some((*workers, worker_invoker(&job, invoker, &place).await?)),
+        Via::LambdaWorkers {
+            workers: count,
+            invoker,
+            slice,
+            ..
+        } => Some(workers(&job, *count, invoker, *slice, &place).await?),
         _ => None,
     };
+    let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
+    collector.take(&LoadRecord::run(run_info(
+        &job,
+        &place,
+        &settings,
+        &names,
+        workers.as_ref(),
+    )?));
+    let shorten = matches!(place, Started::Local { .. }) && !job.real_waits;
     let mut end = EndReason::Completed;
     let mut worker_failures = Vec::new();
     for (i, (name, retries)) in job.phases.iter().enumerate() {
@@ -216,12 +231,21 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
             grace: job.grace,
             max_in_flight: job.max_in_flight,
         };
-        if let (Started::Local { server, .. }, true) = (&place, i > 0) {
+        if let (Started::Local { server, invoker, .. }, true) = (&place, i > 0) {
             crate::local::client::ControlClient::new(server.addr()).reset().await?;
+            if let Some(invoker) = invoker {
+                invoker.renew(server).await;
+            }
         }
         collector.phase_started(name, job.duration.or(plan_end(&job.model)));
-        if let Some((count, invoker)) = &workers {
-            let (phase_end, failed) = worker_phase(invoker, &job, *count, &plan, phase, &names, &mut collector).await?;
+        let gauges = match &place {
+            Started::Local { server, .. } => Some(LocalGauges(server)),
+            Started::Aws => None,
+        };
+        let gauges = gauges.as_ref().map(|g| g as &dyn Gauges);
+        if let Some(w) = &workers {
+            let (phase_end, failed) =
+                worker_phase(w, &job, &plan, phase, &names, &mut collector, gauges, stop.clone()).await?;
             worker_failures.extend(failed);
             if phase_end.is_early() {
                 end = phase_end;
@@ -242,11 +266,6 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
                 job.path.name()
             );
         }
-        let gauges = match &place {
-            Started::Local { server, .. } => Some(LocalGauges(server)),
-            Started::Aws => None,
-        };
-        let gauges = gauges.as_ref().map(|g| g as &dyn Gauges);
         let mut sink = |r: &LoadRecord| collector.take(r);
         let outcome = match &job.via {
             Via::Invoker { invoker, .. } => {
@@ -274,12 +293,9 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         }
     }
     let report = collector.finish()?.finish();
-    if let Started::Local {
-        server, invoker_task, ..
-    } = place
-    {
-        if let Some(t) = invoker_task {
-            t.abort();
+    if let Started::Local { server, invoker, .. } = place {
+        if let Some(i) = invoker {
+            i.stop();
         }
         server.shutdown().await;
     }
@@ -326,7 +342,13 @@ async fn hop1_service(
 }
 
 /// The report's header: what ran where, and the notes a reader needs to read it right.
-fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<String>]) -> Result<RunInfo, JobError> {
+fn run_info(
+    job: &Job,
+    place: &Started,
+    settings: &Settings,
+    names: &[Option<String>],
+    workers: Option<&Workers>,
+) -> Result<RunInfo, JobError> {
     let target = names
         .iter()
         .map(|n| settings.target(n.as_deref()).map(|t| t.arn.to_string()))
@@ -344,6 +366,12 @@ fn run_info(job: &Job, place: &Started, settings: &Settings, names: &[Option<Str
     }
     if matches!(place, Started::Local { .. }) && !job.real_waits && job.phases.iter().any(|(_, r)| *r) {
         notes.push("retry waits are the default policy's shortened 10x for the local endpoint (--real-waits for the real ones)".into());
+    }
+    if let Started::Aws = place {
+        notes.push("account 2's gauges (concurrency, ENIs) are not sampled on AWS: no API gives them live (CloudWatch's ConcurrentExecutions comes per minute, for the whole account or a function with reserved concurrency); read them there".into());
+    }
+    if let Some(w) = workers {
+        notes.push(w.note.clone());
     }
     if let Via::Invoker { .. } = job.via {
         notes.push("two hops: each request invokes the invoker function in account 1 with a direct event, and it invokes the target; `by hop` and the inv: columns say which hop failed, and the first hop's retries are this phase's, the second's the invoker's own".into());

@@ -216,14 +216,17 @@ impl PhaseMetrics {
         }
     }
 
-    /// Fold another phase's metrics (another worker's share of the same phase) into this one.
-    fn merge(&mut self, o: &PhaseMetrics) {
+    /// Fold another phase's metrics (another worker's share of the same phase, or a slice of
+    /// it that began `offset_s` whole seconds into the phase) into this one; `keep_end` takes
+    /// its end reason too.
+    fn merge(&mut self, o: &PhaseMetrics, offset_s: u64, keep_end: bool) {
+        let off = offset_s * 1_000_000;
         self.sent = match (self.sent, o.sent) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
-        self.elapsed_us = self.elapsed_us.max(o.elapsed_us);
-        if self.end.is_none_or(|e| e == EndReason::Completed) {
+        self.elapsed_us = self.elapsed_us.max(o.elapsed_us + off);
+        if keep_end && self.end.is_none_or(|e| e == EndReason::Completed) {
             self.end = o.end.or(self.end);
         }
         add_counts(&mut self.classes, &o.classes);
@@ -237,10 +240,11 @@ impl PhaseMetrics {
         }
         let _ = self.attempts.add(&o.attempts);
         let _ = self.waits.add(&o.waits);
-        if self.seconds.len() < o.seconds.len() {
-            self.seconds.resize_with(o.seconds.len(), Second::default);
+        let first = offset_s as usize;
+        if self.seconds.len() < first + o.seconds.len() {
+            self.seconds.resize_with(first + o.seconds.len(), Second::default);
         }
-        for (mine, theirs) in self.seconds.iter_mut().zip(&o.seconds) {
+        for (mine, theirs) in self.seconds[first..].iter_mut().zip(&o.seconds) {
             mine.sent += theirs.sent;
             mine.cancelled += theirs.cancelled;
             add_counts(&mut mine.classes, &theirs.classes);
@@ -254,10 +258,10 @@ impl PhaseMetrics {
         add_counts(&mut self.invoker_classes, &o.invoker_classes);
         add_counts(&mut self.target_classes, &o.target_classes);
         let _ = self.cancelled_in_flight.add(&o.cancelled_in_flight);
-        self.last_us = self.last_us.max(o.last_us);
+        self.last_us = self.last_us.max(o.last_us + off);
         if let Some((a, b)) = o.sent_span {
-            self.spanned(a);
-            self.spanned(b);
+            self.spanned(a + off);
+            self.spanned(b + off);
         }
         for (t, counts) in &o.targets {
             add_counts(self.targets.entry(t.clone()).or_default(), counts);
@@ -541,11 +545,33 @@ impl Metrics {
         }
         for (i, p) in other.phases.iter().enumerate() {
             if let Some(mine) = self.phases.get_mut(i) {
-                mine.merge(p);
+                mine.merge(p, 0, true);
             } else {
                 self.phases.push(p.clone());
             }
         }
+    }
+
+    /// Fold in a worker's slice of phase `phase` that began `offset` (whole seconds) into it:
+    /// its times shifted by `offset`, its own end reason left out (a slice ends at its share
+    /// of a stop rule; the merging process decides how the phase ended).
+    pub(crate) fn merge_slice(&mut self, phase: u32, other: &Metrics, offset: std::time::Duration) {
+        if let Some(p) = other.phases.get(phase as usize) {
+            let info = p.info.clone();
+            let mine = self.phase_mut(phase);
+            if mine.info == PhaseInfo::default() {
+                mine.info = info;
+            }
+            mine.merge(p, offset.as_secs(), false);
+        }
+    }
+
+    /// Phase `phase`'s completed invokes and how many of them failed, so far.
+    pub(crate) fn completed_and_failed(&self, phase: u32) -> (u64, u64) {
+        self.phases.get(phase as usize).map_or((0, 0), |p| {
+            let completed: u64 = p.classes.values().sum();
+            (completed, completed - p.classes.get(&Class::Ok).copied().unwrap_or(0))
+        })
     }
 
     /// How many phases have begun.
