@@ -101,6 +101,13 @@ fn ctrl_c_stops_the_run_with_a_partial_report_and_every_request_accounted() {
     assert!(p["sent"].as_u64().unwrap() >= 40, "{p}");
     assert!(p["cancelled"].as_u64().unwrap() > 0, "{p}");
     assert_accounted(&r);
+    // The cancelled requests had been in flight 0.5-3 s (sent within the last 3 s, given the
+    // 500 ms grace), and the latency figures say they leave them out.
+    let in_flight = &p["cancelled_in_flight"];
+    assert_eq!(in_flight["count"], p["cancelled"], "{p}");
+    let max = in_flight["max_ms"].as_f64().unwrap();
+    assert!((400.0..=3_600.0).contains(&max), "in flight up to {max} ms: {p}");
+    assert!(stdout.contains("cancelled, in flight p50"), "{stdout}");
 }
 
 #[test]
