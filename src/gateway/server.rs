@@ -3,13 +3,11 @@
 //! file reloaded on SIGHUP or when it changes (a bad new file keeps the routes in service and
 //! says why); discovery refreshed in the background.
 
-use crate::core::invocation::InvocationType;
-use crate::gateway::answer::{self, Answer, Request, Shape};
-use crate::gateway::config::{GatewayConfig, InvocationStyle, DEFAULT_TIMEOUT};
+use crate::gateway::answer::Request;
+use crate::gateway::config::GatewayConfig;
+use crate::gateway::front::{Gateway, Routed};
 use crate::gateway::metrics::Metrics;
-use crate::gateway::routes::Router;
-use crate::gateway::upstreams::{UpstreamError, Upstreams};
-use crate::invoke::service::{Call, Service};
+use crate::gateway::upstreams::UpstreamError;
 use crate::serve::{self, Handler, ServeLimits};
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
@@ -34,11 +32,9 @@ pub enum GatewayError {
     Bind { addr: SocketAddr, source: std::io::Error },
 }
 
-/// The routes in service: a configuration, its router and its upstreams' services.
+/// The routes in service, and since when.
 struct Live {
-    config: GatewayConfig,
-    router: Router,
-    upstreams: Upstreams,
+    gateway: Gateway,
     loaded_at: SystemTime,
 }
 
@@ -102,9 +98,9 @@ impl GatewayServer {
     ) -> Result<GatewayServer, GatewayError> {
         let env = Arc::clone(&options.env);
         let config = GatewayConfig::load(&source, |k| env(k))?;
-        let upstreams = Upstreams::build(&config, &|k| env(k), options.base.as_ref()).await?;
+        let gateway = Gateway::build(config, &|k| env(k), options.base.as_ref()).await?;
         if options.check_credentials {
-            let problems = upstreams.check_credentials().await;
+            let problems = gateway.upstreams().check_credentials().await;
             if !problems.is_empty() {
                 return Err(GatewayError::Credentials(problems));
             }
@@ -117,9 +113,7 @@ impl GatewayServer {
             .map_err(|source| GatewayError::Bind { addr, source })?;
         let state = Arc::new(State {
             live: RwLock::new(Arc::new(Live {
-                router: Router::new(&config),
-                config,
-                upstreams,
+                gateway,
                 loaded_at: SystemTime::now(),
             })),
             metrics: Metrics::default(),
@@ -131,7 +125,7 @@ impl GatewayServer {
         });
         state.metrics.reload(true);
         start_discovery(&state);
-        let handler = Arc::new(Gateway(Arc::clone(&state)));
+        let handler = Arc::new(Front(Arc::clone(&state)));
         let running = serve::Running::spawn(listener, handler, options.limits)
             .map_err(|source| GatewayError::Bind { addr, source })?;
         tokio::spawn(watch(Arc::downgrade(&state)));
@@ -172,20 +166,18 @@ async fn reload(state: &Arc<State>) -> Result<(), String> {
     let env = Arc::clone(&state.options.env);
     let result = async {
         let config = GatewayConfig::load(path, |k| env(k)).map_err(|e| e.to_string())?;
-        let upstreams = Upstreams::build(&config, &|k| env(k), state.options.base.as_ref())
+        let gateway = Gateway::build(config, &|k| env(k), state.options.base.as_ref())
             .await
             .map_err(|e| e.to_string())?;
         Ok::<_, String>(Live {
-            router: Router::new(&config),
-            config,
-            upstreams,
+            gateway,
             loaded_at: SystemTime::now(),
         })
     }
     .await;
     match result {
         Ok(live) => {
-            let routes = live.config.routes.len();
+            let routes = live.gateway.config().routes.len();
             *state.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(live);
             *state.last_reload_error.write().unwrap_or_else(|p| p.into_inner()) = None;
             state.metrics.reload(true);
@@ -242,12 +234,16 @@ fn start_discovery(state: &Arc<State>) {
     for t in tasks.drain(..) {
         t.abort();
     }
-    for (name, every) in live.upstreams.discovering() {
+    for (name, every) in live.gateway.upstreams().discovering() {
         let live = Arc::clone(&live);
         let weak_state = Arc::downgrade(state);
         tasks.push(tokio::spawn(async move {
             loop {
-                let result = live.upstreams.discover(&name, &live.config.routes).await;
+                let result = live
+                    .gateway
+                    .upstreams()
+                    .discover(&name, &live.gateway.config().routes)
+                    .await;
                 match &result {
                     Ok(n) => tracing::info!(target: "xinvoke::gateway", upstream = %name, found = n, "discovery"),
                     Err(e) => {
@@ -267,9 +263,11 @@ fn start_discovery(state: &Arc<State>) {
     }
 }
 
-struct Gateway(Arc<State>);
+/// The server's side of a request: `/metrics`, `/healthz`, the body read within limits, then
+/// the gateway's route, invoke and answer; counted and logged.
+struct Front(Arc<State>);
 
-impl Handler for Gateway {
+impl Handler for Front {
     async fn handle(&self, peer: SocketAddr, req: axum::http::Request<hyper::body::Incoming>) -> Response<Body> {
         let started = Instant::now();
         let state = &self.0;
@@ -324,57 +322,6 @@ impl Handler for Gateway {
                 )
             })
             .collect();
-        let (route_name, upstream, logical, service, style, wrap, unwrap, timeout) =
-            match live.router.route(&method, &path, &parts.headers) {
-                Some(route) => match live.upstreams.service_for(route) {
-                    Some(s) => (
-                        route.name.clone(),
-                        route.upstream.clone(),
-                        route.logical_name.clone(),
-                        s,
-                        route.style,
-                        route.wrap_as_api_gateway,
-                        route.unwrap_as_api_gateway,
-                        route.timeout,
-                    ),
-                    None => {
-                        return finish(
-                            state,
-                            started,
-                            &method,
-                            &path,
-                            &route.name,
-                            "",
-                            "",
-                            no_route(&method, &request_id),
-                        )
-                    }
-                },
-                None => match live.upstreams.discovered(&path) {
-                    Some((upstream, s, logical)) => (
-                        format!("discovered:{upstream}"),
-                        upstream,
-                        logical,
-                        s,
-                        InvocationStyle::Sync,
-                        false,
-                        false,
-                        DEFAULT_TIMEOUT,
-                    ),
-                    None => {
-                        return finish(
-                            state,
-                            started,
-                            &method,
-                            &path,
-                            "no_route",
-                            "",
-                            "",
-                            no_route(&method, &request_id),
-                        )
-                    }
-                },
-            };
         let request = Request {
             method: &method,
             path: &path,
@@ -388,67 +335,20 @@ impl Handler for Gateway {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
         };
-        let payload = match wrap {
-            true => answer::api_gateway_event(&request, &format!("{method} {path}"))
-                .to_string()
-                .into_bytes(),
-            false => body.to_vec(),
-        };
-        let asynchronous = style == InvocationStyle::Async;
-        let answer = invoke(&service, &logical, payload, asynchronous, unwrap, timeout, &request_id).await;
-        finish(state, started, &method, &path, &route_name, &upstream, &logical, answer)
+        let routed = live.gateway.handle(&request, None).await;
+        finish(state, started, &method, &path, routed)
     }
-}
-
-/// Invoke and answer.
-async fn invoke(
-    service: &Service,
-    logical: &str,
-    payload: Vec<u8>,
-    asynchronous: bool,
-    unwrap: bool,
-    timeout: Duration,
-    request_id: &str,
-) -> Answer {
-    let call = Call {
-        target: Some(logical.to_string()),
-        payload,
-        invocation_type: Some(if asynchronous {
-            InvocationType::Event
-        } else {
-            InvocationType::RequestResponse
-        }),
-        ..Call::default()
-    };
-    match service.invoke(call, Some(Instant::now() + timeout)).await {
-        Ok(record) => answer::answer(
-            &record,
-            Shape {
-                asynchronous,
-                unwrap_as_api_gateway: unwrap,
-            },
-            request_id,
-        ),
-        Err(_) => no_route("POST", request_id),
-    }
-}
-
-fn no_route(method: &str, request_id: &str) -> Answer {
-    answer::no_route(method, request_id)
 }
 
 /// Count, log and send an answer.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    state: &State,
-    started: Instant,
-    method: &str,
-    path: &str,
-    route: &str,
-    upstream: &str,
-    function: &str,
-    a: Answer,
-) -> Response<Body> {
+fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Routed) -> Response<Body> {
+    let Routed {
+        answer: a,
+        route,
+        upstream,
+        function,
+    } = routed;
+    let (route, upstream, function) = (route.as_str(), upstream.as_str(), function.as_str());
     let class = a
         .header(crate::core::record::CLASS_HEADER)
         .unwrap_or("none")
@@ -505,8 +405,8 @@ fn health(state: &State) -> Response<Body> {
         .collect();
     let body = json!({
         "status": "ok",
-        "routes": live.config.routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-        "upstreams": live.config.upstreams.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
+        "routes": live.gateway.config().routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "upstreams": live.gateway.config().upstreams.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
         "loaded_at": crate::core::utc::iso8601(
             live.loaded_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
         ),
