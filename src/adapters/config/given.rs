@@ -1,6 +1,6 @@
 //! Settings as one source gives them ([`Given`]), and the environment as such a source.
 
-use super::{keys, AssumeRole, ConfigError, Context, ExternalId, Key, Name, SessionName};
+use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::invocation::InvocationType;
 use crate::core::retry::RetryPolicy;
@@ -37,6 +37,8 @@ pub struct Given {
     pub scheduled_payload: Option<Vec<u8>>,
     pub sqs_concurrency: Option<usize>,
     pub function_timeout: Option<Duration>,
+    /// The invoker's HTTP routes (Lambda only).
+    pub gateway: Option<GatewaySource>,
     /// `AWS_LAMBDA_FUNCTION_NAME`, for the default session name.
     pub function_name: Option<String>,
 }
@@ -53,7 +55,7 @@ impl Given {
         let hi = self;
         or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, targets,
             default_target, retry, no_retry, idempotent, budget_capacity, connect_timeout, attempt_timeout,
-            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, function_name)
+            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, gateway, function_name)
     }
 
     /// Read the `XINVOKE_*` variables (and `AWS_LAMBDA_FUNCTION_NAME`) from `get`; a bad value
@@ -213,8 +215,11 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     }
 
     /// What only the invoker Lambda reads: the scheduled payload, SQS concurrency, the
-    /// stand-in function timeout.
+    /// stand-in function timeout, and (in a Lambda) where its HTTP routes are.
     fn read_lambda(&self, given: &mut Given) -> Result<(), ConfigError> {
+        if self.ctx == Context::Lambda {
+            given.gateway = self.gateway()?;
+        }
         given.scheduled_payload = self
             .value(keys::PAYLOAD)
             .map(|p| {
@@ -229,6 +234,24 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .transpose()?;
         given.function_timeout = self.millis(keys::FUNCTION_TIMEOUT_MS, 1, 900_000)?;
         Ok(())
+    }
+
+    /// `XINVOKE_GATEWAY_CONFIG` (a path) or `XINVOKE_GATEWAY_CONFIG_TEXT` (the file's text), not
+    /// both. The file itself is read where the routes are built (`lambdas::http`).
+    fn gateway(&self) -> Result<Option<GatewaySource>, ConfigError> {
+        match (self.value(keys::GATEWAY_CONFIG), self.value(keys::GATEWAY_CONFIG_TEXT)) {
+            (Some(_), Some(_)) => Err(self.invalid(
+                keys::GATEWAY_CONFIG_TEXT,
+                format!(
+                    "is set together with {}: keep one (a file of the deployment package, or the routes as text)",
+                    keys::GATEWAY_CONFIG.var
+                ),
+            )),
+            (Some(path), None) => Ok(Some(GatewaySource::File(path.into()))),
+            (None, Some(text)) if text.trim().is_empty() => Ok(None),
+            (None, Some(text)) => Ok(Some(GatewaySource::Text(text))),
+            (None, None) => Ok(None),
+        }
     }
 
     fn boolean(&self, key: Key, v: &str) -> Result<bool, ConfigError> {

@@ -12,7 +12,7 @@ mod values;
 
 pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
-pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, SessionName};
+pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::invocation::InvocationType;
@@ -83,10 +83,14 @@ pub struct Settings {
     /// (`XINVOKE_FUNCTION_TIMEOUT_MS`): emulators such as `cargo lambda watch` send a fixed
     /// deadline in 1970. Lambda always gives a real one, which wins.
     pub function_timeout: Option<Duration>,
+    /// Where the invoker's HTTP routes are (`XINVOKE_GATEWAY_CONFIG` or
+    /// `XINVOKE_GATEWAY_CONFIG_TEXT`); read only in a Lambda. Boxed: most settings have none,
+    /// and settings travel by value (a load job's place holds them).
+    pub gateway: Option<Box<GatewaySource>>,
 }
 
 /// A variable of this process; set to the empty string counts as unset.
-pub(crate) fn process_env(key: &str) -> Option<String> {
+pub fn process_env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
@@ -227,6 +231,7 @@ impl Settings {
             scheduled_payload: given.scheduled_payload.unwrap_or_else(|| b"{}".to_vec()),
             sqs_concurrency: given.sqs_concurrency,
             function_timeout: given.function_timeout,
+            gateway: given.gateway.map(Box::new),
         })
     }
 
@@ -385,6 +390,38 @@ mod tests {
         let d = format!("{s:?}");
         assert!(!d.contains("very-secret-id"));
         assert!(d.contains("<redacted>"));
+    }
+
+    #[test]
+    fn the_gateway_config_is_a_file_or_text_never_both_and_its_text_stays_out_of_debug() {
+        let s = settings(&[
+            ("XINVOKE_TARGET_ARN", ARN),
+            ("XINVOKE_GATEWAY_CONFIG", "/var/task/gateway.yaml"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.gateway.as_deref(),
+            Some(&GatewaySource::File("/var/task/gateway.yaml".into()))
+        );
+        let text = "upstreams: []\nroutes: []\n# externalId: very-secret-id";
+        let s = settings(&[("XINVOKE_TARGET_ARN", ARN), ("XINVOKE_GATEWAY_CONFIG_TEXT", text)]).unwrap();
+        assert_eq!(s.gateway.as_deref(), Some(&GatewaySource::Text(text.into())));
+        assert!(!format!("{s:?}").contains("very-secret-id"));
+        assert_eq!(settings(&[("XINVOKE_TARGET_ARN", ARN)]).unwrap().gateway, None);
+        let e = settings(&[
+            ("XINVOKE_TARGET_ARN", ARN),
+            ("XINVOKE_GATEWAY_CONFIG", "/var/task/gateway.yaml"),
+            ("XINVOKE_GATEWAY_CONFIG_TEXT", text),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("XINVOKE_GATEWAY_CONFIG_TEXT")
+                && e.contains("XINVOKE_GATEWAY_CONFIG:")
+                && e.contains("keep one"),
+            "{e}"
+        );
+        assert!(!e.contains("very-secret-id"), "{e}");
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub mod keys {
     pub const PAYLOAD: Key = key("XINVOKE_PAYLOAD", None);
     pub(crate) const SQS_CONCURRENCY: Key = key("XINVOKE_SQS_CONCURRENCY", None);
     pub(crate) const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
+    pub const GATEWAY_CONFIG: Key = key("XINVOKE_GATEWAY_CONFIG", None);
+    pub const GATEWAY_CONFIG_TEXT: Key = key("XINVOKE_GATEWAY_CONFIG_TEXT", None);
 }
 
 /// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /

@@ -39,6 +39,24 @@ impl FromStr for ExternalId {
     }
 }
 
+/// Where the invoker's HTTP routes are read at cold start: a file of the deployment package
+/// (`XINVOKE_GATEWAY_CONFIG`) or the text itself (`XINVOKE_GATEWAY_CONFIG_TEXT`, YAML or JSON).
+#[derive(Clone, PartialEq, Eq)]
+pub enum GatewaySource {
+    File(std::path::PathBuf),
+    Text(String),
+}
+
+impl fmt::Debug for GatewaySource {
+    // The text may hold an upstream's external id: its length only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatewaySource::File(p) => f.debug_tuple("File").field(p).finish(),
+            GatewaySource::Text(t) => write!(f, "Text(<{} bytes>)", t.len()),
+        }
+    }
+}
+
 /// An assumed-role session name: 2-64 characters of `[\w+=,.@-]` (STS's `roleSessionName`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionName(pub(super) String);
