@@ -1,20 +1,24 @@
-//! The `invoker` Lambda: read configuration, build clients once, serve events.
+//! The `invoker` Lambda: read configuration (and the HTTP routes, if any), build clients once,
+//! serve events.
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use xinvoke::adapters::{clients, config::Settings, logging};
+use xinvoke::adapters::{clients, config, config::Settings, logging};
 use xinvoke::invoke::service::Service;
-use xinvoke::lambdas::invoker;
+use xinvoke::lambdas::{http, invoker};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init_json();
     let settings = Settings::from_env().inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let base = clients::base_config(settings.timeouts).await;
+    let routes = http::load_routes(settings.gateway.as_deref(), &config::process_env, Some(&base))
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let service = Service::new(settings, &base).await;
-    let service = &service;
+    let (service, routes) = (&service, routes.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        invoker::handle(service, event)
+        invoker::handle_with_routes(service, routes, event)
     }))
     .await
 }

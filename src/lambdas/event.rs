@@ -1,9 +1,11 @@
-//! The invoker's events, decoded once into a typed value: a direct invoke, an SQS batch or an
-//! EventBridge schedule. A malformed event is an [`EventError`] that says what is wrong and
-//! what a valid event looks like; decoding never panics.
+//! The invoker's events, decoded once into a typed value: a direct invoke, an SQS batch, an
+//! EventBridge schedule, a load job, or an HTTP request (API Gateway HTTP API payload 2.0, or
+//! a Function URL: [`crate::lambdas::http`]). A malformed event is an [`EventError`] that says
+//! what is wrong and what a valid event looks like; decoding never panics.
 
 use crate::core::arn::Qualifier;
 use crate::core::invocation::InvocationType;
+use crate::lambdas::http::HttpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde::Deserialize;
@@ -15,7 +17,7 @@ const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured ta
 
 /// A malformed event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, an EventBridge scheduled event, or a load event {{\"load\": <job>}}")]
+#[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, an EventBridge scheduled event, an API Gateway HTTP API (payload format 2.0) or Function URL request, or a load event {{\"load\": <job>}}")]
 pub struct EventError {
     pub problem: String,
 }
@@ -54,6 +56,9 @@ pub enum InvokerEvent {
     Schedule(Box<EventBridgeEvent>),
     /// A bounded load run from inside account 1 (`xinvoke load --via lambda-workers`): the job.
     Load(Value),
+    /// An HTTP request from an API Gateway HTTP API or a Function URL, answered through the
+    /// gateway's routes.
+    Http(Box<HttpRequest>),
 }
 
 impl DirectEvent {
@@ -141,6 +146,20 @@ impl InvokerEvent {
             let e: EventBridgeEvent =
                 serde_json::from_value(v).map_err(|e| EventError::new(format!("EventBridge event: {e}")))?;
             return Ok(InvokerEvent::Schedule(Box::new(e)));
+        }
+        // A direct event never has `requestContext` (its fields are closed) and an HTTP event
+        // never has `payload`: with both, the direct event's error (unknown field) is the one
+        // that helps.
+        if obj.contains_key("requestContext") && !obj.contains_key("payload") {
+            return match obj.get("version").and_then(Value::as_str) {
+                Some("2.0") => HttpRequest::from_value(v).map(|r| InvokerEvent::Http(Box::new(r))),
+                Some(other) => Err(EventError::new(format!(
+                    "an HTTP request of payload format version {other}: the invoker reads payload format 2.0 (an HTTP API integration with payloadFormatVersion 2.0, or a Function URL)"
+                ))),
+                None => Err(EventError::new(
+                    "an HTTP request without payload format version 2.0 (a REST API, an ALB, or an HTTP API integration of payload format 1.0): the invoker reads payload format 2.0 (an HTTP API integration with payloadFormatVersion 2.0, or a Function URL)",
+                )),
+            };
         }
         if obj.contains_key("payload") {
             return DirectEvent::from_value(v).map(InvokerEvent::Direct);

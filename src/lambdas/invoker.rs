@@ -1,8 +1,11 @@
 //! The `invoker` Lambda (account 1): decodes an event, invokes the target through the
 //! service, and answers the outcome record. Failures leave as a `Diagnostic` whose
 //! `error_type` is the class (or `invalid_event`) and whose message is the record as JSON.
+//! HTTP requests (an HTTP API or a Function URL) go through the gateway's routes instead and
+//! are always answered in proxy format, failures as their HTTP status.
 
 use crate::core::record::InvokeRecord;
+use crate::gateway::Gateway;
 use crate::invoke::service::{Call, Service};
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -37,16 +40,31 @@ pub fn handler() -> crate::load::job::HandlerFactory {
 /// The error type of a malformed event.
 const INVALID_EVENT: &str = "invalid_event";
 
-/// Handle one event.
+/// Handle one event, without HTTP routes (an HTTP request is answered 500, naming the
+/// variables that give routes).
 pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    handle_with_routes(service, None, event).await
+}
+
+/// Handle one event; HTTP requests go through `routes` (`XINVOKE_GATEWAY_CONFIG` or
+/// `XINVOKE_GATEWAY_CONFIG_TEXT`, read at cold start).
+pub async fn handle_with_routes(
+    service: &Service,
+    routes: Option<&Gateway>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
     let settings = service.settings();
     let deadline = deadline_from(
         event.context.deadline,
         settings.deadline_margin,
         settings.function_timeout,
     );
-    let decoded = InvokerEvent::from_value(event.payload).map_err(|e| invalid(&e))?;
+    let LambdaEvent { payload, context } = event;
+    let decoded = InvokerEvent::from_value(payload).map_err(|e| invalid(&e))?;
     match decoded {
+        InvokerEvent::Http(request) => {
+            Ok(crate::lambdas::http::answer(routes, &request, &context.request_id, deadline).await)
+        }
         InvokerEvent::Direct(d) => {
             let record = service
                 .invoke(call_of(d), deadline)

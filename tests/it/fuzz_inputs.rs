@@ -1,9 +1,10 @@
 //! Bounded fuzzing (proptest) of everything xinvoke parses from the outside: invoker events
-//! (direct, SQS, EventBridge, load; random and mutated JSON), ARNs and qualifiers, the
+//! (direct, SQS, EventBridge, load, HTTP API and Function URL requests; random and mutated JSON), ARNs and qualifiers, the
 //! configuration variables, and scenario files (mutated TOML). Nothing panics, and every error
 //! names what is wrong: the field, the variable or the file. Interesting inputs are kept in
 //! `tests/corpus/` and replayed first.
 
+use futures_util::FutureExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
 use serde_json::{json, Value};
@@ -34,7 +35,7 @@ fn config(cases: u32) -> Config {
     }
 }
 
-const FIXTURES: [&str; 7] = [
+const FIXTURES: [&str; 9] = [
     include_str!("../../events/direct-sync.json"),
     include_str!("../../events/direct-async.json"),
     include_str!("../../events/direct-dryrun.json"),
@@ -42,6 +43,8 @@ const FIXTURES: [&str; 7] = [
     include_str!("../../events/sqs-batch.json"),
     include_str!("../../events/schedule.json"),
     include_str!("../../events/load.json"),
+    include_str!("../../events/apigw-http-api.json"),
+    include_str!("../../events/function-url.json"),
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -59,7 +62,9 @@ fn json_value() -> impl Strategy<Value = Value> {
             Just("detail-type"),
             Just("load"),
             Just("$LATEST"),
-            Just("RequestResponse")
+            Just("RequestResponse"),
+            Just("2.0"),
+            Just("/target")
         ]
         .prop_map(|s| json!(s)),
     ];
@@ -78,6 +83,10 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("detail-type".to_string()),
                     Just("source".to_string()),
                     Just("load".to_string()),
+                    Just("version".to_string()),
+                    Just("requestContext".to_string()),
+                    Just("rawPath".to_string()),
+                    Just("isBase64Encoded".to_string()),
                     "[a-z]{1,6}",
                 ],
                 inner,
@@ -110,11 +119,25 @@ fn mutate(v: &mut Value, mut path: Vec<usize>, with: Value) {
 /// The event property: decoding never panics; an error says it is an invalid event, what is
 /// wrong, and what a valid event looks like.
 fn check_event(v: Value) -> Result<(), TestCaseError> {
-    if let Err(e) = InvokerEvent::from_value(v.clone()) {
-        let msg = e.to_string();
-        prop_assert!(msg.starts_with("invalid event: "), "{msg}");
-        prop_assert!(!e.problem.trim().is_empty(), "{v}: empty problem");
-        prop_assert!(msg.contains("expected a direct event"), "{msg}");
+    match InvokerEvent::from_value(v.clone()) {
+        Err(e) => {
+            let msg = e.to_string();
+            prop_assert!(msg.starts_with("invalid event: "), "{msg}");
+            prop_assert!(!e.problem.trim().is_empty(), "{v}: empty problem");
+            prop_assert!(msg.contains("expected a direct event"), "{msg}");
+        }
+        // An HTTP request that decodes is one the routes can take: a path, and an answer
+        // (here without routes: the 500 naming the variables) whatever else the event held.
+        Ok(InvokerEvent::Http(r)) => {
+            prop_assert!(r.path.starts_with('/'), "{v}: path {:?}", r.path);
+            let wrapped = xinvoke::gateway::answer::api_gateway_event(&r.as_request("rid"), "ANY /");
+            prop_assert_eq!(wrapped["rawPath"].as_str(), Some(r.path.as_str()));
+            let proxy = xinvoke::lambdas::http::answer(None, &r, "rid", None)
+                .now_or_never()
+                .expect("answered without waiting");
+            prop_assert_eq!(&proxy["statusCode"], &json!(500));
+        }
+        Ok(_) => {}
     }
     Ok(())
 }
