@@ -18,7 +18,10 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
 - E9107: an SQS-triggered function's settings fit together: an attempt (and the deadline
   margin) fits in its Timeout, a batch can finish in it, and the queue's VisibilityTimeout is at
   least six times the Timeout plus MaximumBatchingWindowInSeconds (the Lambda guide's advice for
-  SQS event sources), so a slow target never makes SQS redeliver records that succeeded.
+  SQS event sources), so a slow target never makes SQS redeliver records that succeeded;
+- E9108: a Function URL (AWS::Lambda::Url, or a serverless function's FunctionUrlConfig) has
+  AuthType AWS_IAM, written out in every branch: never NONE (public), nor a value the rule
+  cannot read.
 
 cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
 SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
@@ -498,4 +501,38 @@ class SqsTimeouts(CloudFormationLintRule):
                         f"({timeout:.0f} s) + MaximumBatchingWindowInSeconds ({window:.0f} s) = "
                         f"{6 * timeout + window:.0f} s: raise it, or SQS may hand a batch to a second "
                         "invoker while the first still works on it")))
+        return matches
+
+
+class PublicFunctionUrl(CloudFormationLintRule):
+    id = "E9108"
+    shortdesc = "A Function URL is AWS_IAM, never public"
+    description = (
+        "The invoker's Function URL takes only SigV4-signed callers allowed "
+        "lambda:InvokeFunctionUrl: AuthType AWS_IAM, written out (in every Fn::If branch). NONE "
+        "would let anyone on the internet invoke account 2 through it."
+    )
+    tags = ["xinvoke", "lambda", "function-url"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        urls: list[tuple[str, Any, Path]] = []
+        for name, res in cfn.get_resources(["AWS::Lambda::Url"]).items():
+            props = res.get("Properties") or {}
+            urls.append((name, props.get("AuthType"), ["Resources", name, "Properties", "AuthType"]))
+        for name, res in cfn.get_resources(["AWS::Serverless::Function"]).items():
+            config = (res.get("Properties") or {}).get("FunctionUrlConfig")
+            for node, p in _walk(config, ["Resources", name, "Properties", "FunctionUrlConfig"]):
+                if isinstance(node, dict) and "AuthType" in node:
+                    urls.append((name, node["AuthType"], p + ["AuthType"]))
+        matches = []
+        for name, auth, path in urls:
+            values = set(_strings(auth))
+            readable = not (isinstance(auth, dict) and "Fn::If" not in auth) and values
+            if readable and values == {"AWS_IAM"}:
+                continue
+            others = ", ".join(sorted(values - {"AWS_IAM"}))
+            what = f"AuthType {others} (in some branch)" if readable else "an AuthType the rule cannot read"
+            matches.append(RuleMatch(path, (
+                f"{name} has a Function URL with {what}: use AuthType AWS_IAM (callers sign with "
+                "SigV4 and need lambda:InvokeFunctionUrl); NONE makes it public")))
         return matches
