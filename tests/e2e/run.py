@@ -11,6 +11,7 @@ Run by scripts/e2e.sh (which makes the venv and builds `xinvoke`); see README.md
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -231,12 +232,45 @@ def expected_sqs_failures(event):
     return ids
 
 
+def request_body(event):
+    """An HTTP event's body as the client sent it (decoded when isBase64Encoded)."""
+    body = event.get("body") or ""
+    return base64.b64decode(body).decode() if event.get("isBase64Encoded") else body
+
+
+def check_http(ck, name, ok, answer, want_status, want_class, want_body=None, what=""):
+    """An HTTP request's proxy answer: its statusCode, x-xinvoke-class and (JSON) body."""
+    answer_ok = isinstance(answer, dict)
+    headers = (answer.get("headers") or {}) if answer_ok else {}
+    try:
+        body = json.loads(answer.get("body") or "null") if answer_ok else None
+    except ValueError:
+        body = None
+    good = ok and answer_ok and answer.get("statusCode") == want_status \
+        and headers.get("x-xinvoke-class") == want_class and answer.get("isBase64Encoded") is False \
+        and (want_body is None or want_body(body))
+    return ck.check(f"{name} {what}-> {want_status}, x-xinvoke-class {want_class}", good, "unexpected answer", answer)
+
+
 def check_event(ck, chain, watch, path, expect_function, fn_env):
     """Send one file of events/ to the invoker and check the answer by the event's shape."""
     name = f"{chain}: events/{path.name}"
     event = json.loads(path.read_text())
     ok, answer = watch.invoke("invoker", data_file=path)
     rec = record_of(answer)
+    if "requestContext" in event and "payload" not in event:
+        # an HTTP API (payload 2.0) or Function URL request: answered in proxy format, never
+        # a Lambda error; routed by XINVOKE_GATEWAY_CONFIG when the chain gives one
+        route = event["rawPath"]
+        if "XINVOKE_GATEWAY_CONFIG" in fn_env:
+            sent = json.loads(request_body(event))
+            check_http(ck, name, ok, answer, 200, "ok", lambda b: b == sent,
+                       f"(POST {route}) echoes the request body through examples/gateway.yaml ")
+        else:
+            check_http(ck, name, ok, answer, 500, "not_configured",
+                       lambda b: "XINVOKE_GATEWAY_CONFIG" in (b or {}).get("message", ""),
+                       "without routes names XINVOKE_GATEWAY_CONFIG ")
+        return
     if path.name == "load.json" or "load" in event:
         # the load event's answer is the worker's statistics: 20/s for 2 s, run to the end
         sent = (answer or {}).get("sent", 0) if ok else 0
@@ -321,8 +355,12 @@ def chain_resource_based(ck, args, local, watch, fn_env):
     run_events(ck, chain, watch, args, lambda q: f"{TARGET}:{q or 'live'}", fn_env)
     after = local.stats()
     n = after["invokes_by_function"].get("target", 0) - before["invokes_by_function"].get("target", 0)
-    ck.check(f"{chain}: every invoke went through the local endpoint ({n} invokes of target)",
-             n >= 6 and after.get("sts_assume_role") == 0, "counters", after)
+    # the one AssumeRole is the gateway route target-role's (events/function-url.json); the
+    # invoker's own invokes use its credentials
+    assumed = after.get("sts_assume_role", 0) - before.get("sts_assume_role", 0)
+    ck.check(f"{chain}: every invoke went through the local endpoint ({n} invokes of target), "
+             "one AssumeRole (the role route's)",
+             n >= 8 and assumed == 1, "counters", after)
     ok, answer = watch.invoke("invoker", data={"target": "target", "payload": {}})
     rec = record_of(answer)
     ck.check(f"{chain}: the unqualified target is refused on the resource side (policy grants :live only)",
@@ -360,6 +398,7 @@ def chain_faults(ck, args, local, watch):
     for fault in FAULTS:
         one_fault(ck, chain, local, watch, *fault)
     function_error(ck, chain, local, watch)
+    http_fault(ck, chain, local, watch)
     one_fault(ck, chain, local, watch, *TIMEOUT_FAULT)
     time.sleep(4.5)  # let the held request finish before the next chain
     local.clear_faults()
@@ -402,6 +441,23 @@ def function_error(ck, chain, local, watch):
              isinstance(payload, dict) and payload.get("errorType") == "TargetFailure"
              and payload.get("errorMessage") == "boom from the e2e test",
              "payload", payload)
+
+
+def http_fault(ck, chain, local, watch):
+    """The HTTP API sample meets a fault at the target, then the target's own failure: the
+    client gets 502 and the class in x-xinvoke-class, never a Lambda error."""
+    local.clear_faults()
+    local.fault({"function": "target", "error": "KMSAccessDeniedException", "times": 5})
+    path = Path(watch.args.root, "events/apigw-http-api.json")
+    ok, answer = watch.invoke("invoker", data_file=path)
+    check_http(ck, f"{chain}: events/apigw-http-api.json", ok, answer, 502, "kms",
+               lambda b: (b or {}).get("class") == "kms", "with KMSAccessDeniedException injected ")
+    local.clear_faults()
+    event = json.loads(path.read_text())
+    event["body"] = json.dumps({"fail": "boom from an HTTP request"})
+    ok, answer = watch.invoke("invoker", data=event)
+    check_http(ck, f"{chain}: the HTTP API sample", ok, answer, 502, "function_error",
+               lambda b: (b or {}).get("class") == "function_error", "asking the target to fail ")
 
 
 def chain_role(ck, args, local, watch, fn_env, extra_invokes=12):
@@ -593,8 +649,11 @@ def main():
             if ck.check("the local endpoint starts with the upstream scenario", local.url, "no 'listening on' line"):
                 fn_env = base_fn_env(local.url)
                 if want("resource") or want("faults"):
+                    # HTTP requests routed by the example gateway file (the role chain has
+                    # none: its HTTP requests are answered 500, naming the variable)
                     env1 = dict(fn_env, XINVOKE_TARGET_ARN=f"{TARGET}:live",
-                                XINVOKE_TARGETS=json.dumps({"target": {"arn": TARGET}}))
+                                XINVOKE_TARGETS=json.dumps({"target": {"arn": TARGET}}),
+                                XINVOKE_GATEWAY_CONFIG=str(Path(args.root, "examples/gateway.yaml")))
                     watch = start_watch(ck, args, "watch-resource", env1, watch_port_probe)
                     if watch:
                         if want("resource"):
