@@ -184,3 +184,84 @@ async fn a_panicking_handler_is_a_function_error_and_the_runtime_serves_the_next
     assert_eq!(panics[0]["fields"]["panic"], "boom in the handler");
     assert!(panics[0]["target"].as_str().unwrap().starts_with("xinvoke"));
 }
+
+#[tokio::test]
+async fn http_requests_through_the_binarys_routes_log_one_access_line_and_no_secret_or_payload() {
+    let _one_at_a_time = crate::capture().await;
+    // The invoker binary reads its routes at cold start from XINVOKE_GATEWAY_CONFIG_TEXT: the
+    // example file, whose role upstream carries the external id.
+    let server = start().await;
+    let routes = include_str!("../../examples/gateway.yaml");
+    assert!(routes.contains(builtin::EXTERNAL_ID));
+    let with_routes = invoker_process(
+        &server,
+        &[
+            ("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN),
+            ("XINVOKE_GATEWAY_CONFIG_TEXT", routes),
+        ],
+    )
+    .await;
+    let without_routes = invoker_process(&server, &[("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN)]).await;
+    let marker = "http-marker-5e1f";
+    let mut request: Value = serde_json::from_str(include_str!("../../events/function-url.json")).unwrap();
+    request["body"] = json!(json!({"secret": marker}).to_string());
+    request["isBase64Encoded"] = json!(false);
+    request["cookies"] = json!([format!("session={marker}")]);
+    request["headers"]["authorization"] = json!(format!("AWS4-HMAC-SHA256 Credential={marker}"));
+    request["rawQueryString"] = json!(format!("token={marker}"));
+    let time_left = std::time::Duration::from_secs(20);
+
+    let answer = with_routes.invoke(request.clone(), time_left).await;
+    let runtime_api::Answer::Ok(ok) = answer else {
+        panic!("{answer:?}\n{}", with_routes.log())
+    };
+    assert_eq!(
+        (ok["statusCode"].clone(), ok["headers"]["x-xinvoke-class"].clone()),
+        (json!(200), json!("ok")),
+        "{ok}"
+    );
+    assert_eq!(ok["body"], json!({"secret": marker}).to_string(), "the target's echo");
+    let mut lost = request.clone();
+    lost["rawPath"] = json!("/nowhere");
+    let answer = with_routes.invoke(lost, time_left).await;
+    assert!(
+        matches!(&answer, runtime_api::Answer::Ok(a) if a["statusCode"] == 404),
+        "{answer:?}"
+    );
+    let answer = without_routes.invoke(request, time_left).await;
+    assert!(
+        matches!(&answer, runtime_api::Answer::Ok(a) if a["statusCode"] == 500 && a["headers"]["x-xinvoke-class"] == "not_configured"),
+        "{answer:?}"
+    );
+    server.shutdown().await;
+
+    let access: Vec<Value> = with_routes
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["target"] == "xinvoke::gateway::access")
+        .collect();
+    let routes: Vec<_> = access
+        .iter()
+        .map(|l| l["fields"]["route"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(routes, ["target-role", "no_route"], "{}", with_routes.log());
+    assert_eq!(access[0]["fields"]["class"], "ok");
+    assert_eq!(access[0]["fields"]["source"], "function_url");
+    let unrouted: Vec<Value> = without_routes
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["level"] == "ERROR")
+        .collect();
+    assert_eq!(unrouted.len(), 1, "{}", without_routes.log());
+    assert!(
+        unrouted[0]["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("XINVOKE_GATEWAY_CONFIG_TEXT")),
+        "{}",
+        without_routes.log()
+    );
+    let text = format!("{}{}", with_routes.log(), without_routes.log());
+    for secret in ["IQoJ", builtin::SOURCE_SECRET_KEY, builtin::EXTERNAL_ID, marker] {
+        assert!(!text.contains(secret), "the logs contain {secret:?}:\n{text}");
+    }
+}
