@@ -327,6 +327,7 @@ fn core(iterations: u64) {
         invocation_type: InvocationType::RequestResponse,
         payload: b"{}".to_vec(),
         client_context: None,
+        trace_id: None,
     };
     let cases = [
         (

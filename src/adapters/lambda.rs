@@ -13,6 +13,10 @@ use aws_sdk_lambda::primitives::Blob;
 use std::error::Error as StdError;
 use std::time::Duration;
 
+/// The trace header (X-Ray's), never signed: SigV4 leaves it out as a header that proxies
+/// rewrite.
+pub(crate) const X_AMZN_TRACE_ID: &str = "x-amzn-trace-id";
+
 /// Invokes through one aws-sdk-lambda client.
 #[derive(Clone)]
 pub(crate) struct SdkAttempter {
@@ -42,15 +46,31 @@ impl Attempter for SdkAttempter {
             InvocationType::DryRun => aws_sdk_lambda::types::InvocationType::DryRun,
         };
         let started = tokio::time::Instant::now();
-        let result = self
+        let invoke = self
             .client
             .invoke()
             .function_name(req.function.to_string())
             .invocation_type(ty)
             .payload(Blob::new(req.payload.clone()))
-            .set_client_context(req.client_context.clone())
-            .send()
-            .await;
+            .set_client_context(req.client_context.clone());
+        // The caller's trace, as the SDK's recursion-detection interceptor would send it from
+        // `_X_AMZN_TRACE_ID` (which it leaves alone when the header is present).
+        let trace = req
+            .trace_id
+            .as_deref()
+            .and_then(|t| http::HeaderValue::from_str(t).ok());
+        let result = match trace {
+            Some(value) => {
+                invoke
+                    .customize()
+                    .mutate_request(move |r| {
+                        r.headers_mut().insert(X_AMZN_TRACE_ID, value.clone());
+                    })
+                    .send()
+                    .await
+            }
+            None => invoke.send().await,
+        };
         match result {
             Ok(out) => RawOutcome::Answered {
                 status: u16::try_from(out.status_code()).unwrap_or(0),

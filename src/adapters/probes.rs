@@ -99,6 +99,7 @@ pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &Function
             invocation_type: InvocationType::DryRun,
             payload: b"{}".to_vec(),
             client_context: None,
+            trace_id: None,
         })
         .await
 }

@@ -253,6 +253,10 @@ impl SignedAttempter {
         if let Some(token) = credentials.session_token() {
             headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
         }
+        // Unsigned, as the SDKs send it: a trace id that is not a header value is left out.
+        if let Some(trace) = req.trace_id.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+            headers.insert(crate::adapters::lambda::X_AMZN_TRACE_ID, trace);
+        }
         Some(request)
     }
 }

@@ -55,6 +55,9 @@ pub struct InvokeRequest {
     pub payload: Vec<u8>,
     /// Base64 client context (sync only).
     pub client_context: Option<String>,
+    /// The caller's trace context (`X-Amzn-Trace-Id`: `Root=...;Parent=...;Sampled=...`), sent
+    /// with the Invoke so the target's execution joins the caller's trace (X-Ray).
+    pub trace_id: Option<String>,
 }
 
 /// Makes one attempt: the SDK path, or any other way of sending an Invoke.

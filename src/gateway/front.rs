@@ -74,8 +74,26 @@ impl Gateway {
     }
 
     /// Route `request`, invoke its function and answer. No retry starts after the route's
-    /// timeout, nor after `deadline` when one is given (the invoker Lambda's own).
+    /// timeout, nor after `deadline` when one is given (the invoker Lambda's own). The invoke
+    /// joins the request's trace (its `X-Amzn-Trace-Id`).
     pub async fn handle(&self, request: &Request<'_>, deadline: Option<Instant>) -> Routed {
+        self.handle_traced(request, deadline, None).await
+    }
+
+    /// [`Gateway::handle`] in the trace `trace_id` (the invoker Lambda's), else the request's.
+    pub async fn handle_traced(
+        &self,
+        request: &Request<'_>,
+        deadline: Option<Instant>,
+        trace_id: Option<&str>,
+    ) -> Routed {
+        let trace_id = trace_id.or_else(|| {
+            request
+                .headers
+                .iter()
+                .find(|(name, _)| name == "x-amzn-trace-id")
+                .map(|(_, value)| value.as_str())
+        });
         let target = match self.target(request) {
             Ok(t) => t,
             Err(route) => {
@@ -105,7 +123,7 @@ impl Gateway {
             }),
             ..Call::default()
         };
-        let answer = match target.service.invoke(call, Some(deadline)).await {
+        let answer = match target.service.invoke_traced(call, Some(deadline), trace_id).await {
             Ok(record) => answer::answer(
                 &record,
                 Shape {

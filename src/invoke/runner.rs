@@ -202,6 +202,7 @@ mod tests {
             invocation_type: ty,
             payload: payload.to_vec(),
             client_context: None,
+            trace_id: None,
         }
     }
 

@@ -128,6 +128,17 @@ impl Service {
 
     /// Invoke once, with retries, before `deadline`.
     pub async fn invoke(&self, call: Call, deadline: Option<Instant>) -> Result<InvokeRecord, TargetError> {
+        self.invoke_traced(call, deadline, None).await
+    }
+
+    /// Invoke once, with retries, before `deadline`, in the trace `trace_id` (the
+    /// `X-Amzn-Trace-Id` value the caller runs in: a Lambda's, or an HTTP request's).
+    pub async fn invoke_traced(
+        &self,
+        call: Call,
+        deadline: Option<Instant>,
+        trace_id: Option<&str>,
+    ) -> Result<InvokeRecord, TargetError> {
         let target = self.settings.target(call.target.as_deref())?;
         let attempter = &self.attempters[&target.name];
         let function = match call.qualifier {
@@ -140,6 +151,7 @@ impl Service {
             invocation_type: call.invocation_type.unwrap_or(target.invocation_type),
             payload: call.payload,
             client_context: call.client_context,
+            trace_id: trace_id.map(str::to_string),
         };
         let record = self.runner.run(attempter, &req, deadline).await;
         log_record(&record);

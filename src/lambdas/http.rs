@@ -294,7 +294,31 @@ pub async fn answer(
     request: &HttpRequest,
     lambda_request_id: &str,
     deadline: Option<Instant>,
+    trace_id: Option<&str>,
 ) -> Value {
+    answer_observed(gateway, request, lambda_request_id, deadline, trace_id)
+        .await
+        .0
+}
+
+/// What an HTTP request's invoke came to, for the invoker's metrics (none when no route took
+/// it).
+pub struct Observed {
+    pub function: String,
+    pub class: String,
+    pub stop: String,
+    pub attempts: u32,
+    pub latency_ms: f64,
+}
+
+/// [`answer`], and what its invoke came to.
+pub async fn answer_observed(
+    gateway: Option<&Gateway>,
+    request: &HttpRequest,
+    lambda_request_id: &str,
+    deadline: Option<Instant>,
+    trace_id: Option<&str>,
+) -> (Value, Option<Observed>) {
     let started = Instant::now();
     let request_id = request.request_id.as_deref().unwrap_or(lambda_request_id);
     let Some(gateway) = gateway else {
@@ -306,9 +330,11 @@ pub async fn answer(
             keys::GATEWAY_CONFIG.var,
             keys::GATEWAY_CONFIG_TEXT.var
         );
-        return not_configured(request_id).to_proxy_response();
+        return (not_configured(request_id).to_proxy_response(), None);
     };
-    let routed = gateway.handle(&request.as_request(request_id), deadline).await;
+    let routed = gateway
+        .handle_traced(&request.as_request(request_id), deadline, trace_id)
+        .await;
     let a = &routed.answer;
     tracing::info!(
         target: "xinvoke::gateway::access",
@@ -325,7 +351,23 @@ pub async fn answer(
         request_id,
         "request"
     );
-    a.to_proxy_response()
+    let observed = match (routed.function.is_empty(), a.header(CLASS_HEADER)) {
+        (false, Some(class)) => Some(Observed {
+            function: routed.function.clone(),
+            class: class.to_string(),
+            stop: a
+                .header(crate::core::record::STOP_HEADER)
+                .unwrap_or("succeeded")
+                .to_string(),
+            attempts: a
+                .header(crate::core::record::ATTEMPTS_HEADER)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }),
+        _ => None,
+    };
+    (a.to_proxy_response(), observed)
 }
 
 /// 500: the invoker was deployed without routes; names the variables that give them.
@@ -503,7 +545,7 @@ mod tests {
     #[tokio::test]
     async fn without_routes_an_http_request_is_answered_500_naming_the_variables() {
         let r = decode(fixture(FUNCTION_URL)).unwrap();
-        let proxy = answer(None, &r, "lambda-rid", None).await;
+        let proxy = answer(None, &r, "lambda-rid", None, None).await;
         assert_eq!(proxy["statusCode"], 500);
         assert_eq!(proxy["headers"][CLASS_HEADER], NOT_CONFIGURED);
         assert_eq!(proxy["headers"]["x-request-id"], "e1506fd5-9e7b-434f-bd42-4f8fa224b599");
@@ -519,7 +561,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("requestId");
-        let proxy = answer(None, &decode(without_id).unwrap(), "lambda-rid", None).await;
+        let proxy = answer(None, &decode(without_id).unwrap(), "lambda-rid", None, None).await;
         assert_eq!(proxy["headers"]["x-request-id"], "lambda-rid");
     }
 

@@ -4,17 +4,21 @@
 //! HTTP requests (an HTTP API or a Function URL) go through the gateway's routes instead and
 //! are always answered in proxy format, failures as their HTTP status.
 
+use crate::adapters::config::TargetError;
 use crate::core::record::InvokeRecord;
 use crate::gateway::Gateway;
 use crate::invoke::service::{Call, Service};
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
+use crate::lambdas::metrics::{self, Emf, Sample};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// The invoker's handler for a load job to call in its own process (`--via invoker`, and the
 /// local stand-in of the invoker function for `--via lambda-workers`).
@@ -40,19 +44,53 @@ pub fn handler() -> crate::load::job::HandlerFactory {
 /// The error type of a malformed event.
 const INVALID_EVENT: &str = "invalid_event";
 
-/// Handle one event, without HTTP routes (an HTTP request is answered 500, naming the
-/// variables that give routes).
-pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-    handle_with_routes(service, None, event).await
+/// What the invoker has besides its service, set up at cold start: the routes for HTTP
+/// requests (`XINVOKE_GATEWAY_CONFIG` or `XINVOKE_GATEWAY_CONFIG_TEXT`) and the metrics
+/// writer (`XINVOKE_METRICS*`).
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    pub routes: Option<&'a Gateway>,
+    pub metrics: Option<&'a Emf>,
 }
 
-/// Handle one event; HTTP requests go through `routes` (`XINVOKE_GATEWAY_CONFIG` or
-/// `XINVOKE_GATEWAY_CONFIG_TEXT`, read at cold start).
+/// Handle one event, without HTTP routes (an HTTP request is answered 500, naming the
+/// variables that give routes) and without metrics.
+pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    handle_with(service, Extras::default(), event).await
+}
+
+/// Handle one event; HTTP requests go through `routes`.
 pub async fn handle_with_routes(
     service: &Service,
     routes: Option<&Gateway>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
+    handle_with(service, Extras { routes, metrics: None }, event).await
+}
+
+/// Handle one event. Every log line of it carries the invocation's context (request id and
+/// trace, from lambda_runtime's span; `cold_start` and `function_arn` from this one), every
+/// invoke passes the trace on, and with metrics each invoke writes one EMF document (a cold
+/// start one more).
+pub async fn handle_with(
+    service: &Service,
+    extras: Extras<'_>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    static WARM: AtomicBool = AtomicBool::new(false);
+    let cold = !WARM.swap(true, Ordering::Relaxed);
+    let span = tracing::info_span!(
+        "invocation",
+        cold_start = cold,
+        function_arn = %event.context.invoked_function_arn
+    );
+    if let (true, Some(m)) = (cold, extras.metrics) {
+        m.emit(&m.cold_start_document(metrics::now_ms()));
+    }
+    handle_in_span(service, extras, event).instrument(span).await
+}
+
+async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let settings = service.settings();
     let deadline = deadline_from(
         event.context.deadline,
@@ -60,14 +98,38 @@ pub async fn handle_with_routes(
         settings.function_timeout,
     );
     let LambdaEvent { payload, context } = event;
+    let run = Invocation {
+        service,
+        deadline,
+        // This invocation's trace, passed on with every Invoke so the target joins it.
+        trace: context.xray_trace_id.as_deref(),
+        request_id: &context.request_id,
+        metrics: extras.metrics,
+    };
     let decoded = InvokerEvent::from_value(payload).map_err(|e| invalid(&e))?;
     match decoded {
         InvokerEvent::Http(request) => {
-            Ok(crate::lambdas::http::answer(routes, &request, &context.request_id, deadline).await)
+            let (proxy, observed) =
+                crate::lambdas::http::answer_observed(extras.routes, &request, run.request_id, deadline, run.trace)
+                    .await;
+            if let (Some(m), Some(o)) = (run.metrics, observed) {
+                let sample = Sample {
+                    target: &o.function,
+                    class: &o.class,
+                    stop: &o.stop,
+                    invocation_type: "RequestResponse",
+                    attempts: o.attempts,
+                    latency_ms: o.latency_ms,
+                    request_id: run.request_id,
+                    trace_id: run.trace,
+                };
+                m.emit(&m.invoke_document(&sample, metrics::now_ms()));
+            }
+            Ok(proxy)
         }
         InvokerEvent::Direct(d) => {
-            let record = service
-                .invoke(call_of(d), deadline)
+            let record = run
+                .invoke(call_of(d), run.trace)
                 .await
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
@@ -77,8 +139,8 @@ pub async fn handle_with_routes(
                 payload: service.settings().scheduled_payload.clone(),
                 ..Call::default()
             };
-            let record = service
-                .invoke(call, deadline)
+            let record = run
+                .invoke(call, run.trace)
                 .await
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
@@ -87,12 +149,32 @@ pub async fn handle_with_routes(
             .await
             .map_err(|e| invalid(&EventError::new(e.to_string()))),
         InvokerEvent::Sqs(batch) => {
-            let response = handle_sqs(service, batch, deadline).await;
+            let response = handle_sqs(&run, batch).await;
             serde_json::to_value(response).map_err(|e| Diagnostic {
                 error_type: "internal".into(),
                 error_message: e.to_string(),
             })
         }
+    }
+}
+
+/// One invocation of the invoker: its service, deadline, trace and metrics.
+struct Invocation<'a> {
+    service: &'a Service,
+    deadline: Option<Instant>,
+    trace: Option<&'a str>,
+    request_id: &'a str,
+    metrics: Option<&'a Emf>,
+}
+
+impl Invocation<'_> {
+    /// Invoke in `trace`, and write the invoke's EMF document.
+    async fn invoke(&self, call: Call, trace: Option<&str>) -> Result<InvokeRecord, TargetError> {
+        let record = self.service.invoke_traced(call, self.deadline, trace).await?;
+        if let Some(m) = self.metrics {
+            m.emit(&m.invoke_document(&Sample::of(&record, self.request_id, trace), metrics::now_ms()));
+        }
+        Ok(record)
     }
 }
 
@@ -115,11 +197,11 @@ fn call_of(d: DirectEvent) -> Call {
 /// group as Powertools' `skip_group_on_error`). Every invoke is bounded by `deadline`: what has
 /// not finished by then is answered failed (its log line says `stop: deadline`), so the
 /// function answers before its own timeout and SQS never redelivers a record that succeeded.
-async fn handle_sqs(service: &Service, batch: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
     let groups = message_groups(batch.records);
-    let limit = service.settings().sqs_concurrency.unwrap_or(groups.len()).max(1);
+    let limit = run.service.settings().sqs_concurrency.unwrap_or(groups.len()).max(1);
     let mut failed: Vec<(usize, String)> = stream::iter(groups)
-        .map(|group| run_group(service, group, deadline))
+        .map(|group| run_group(run, group))
         .buffer_unordered(limit)
         .collect::<Vec<_>>()
         .await
@@ -136,11 +218,14 @@ async fn handle_sqs(service: &Service, batch: SqsEvent, deadline: Option<Instant
     response
 }
 
-/// One record of a batch: its place, its message id, its body.
+/// One record of a batch: its place, its message id, its body, the trace it was sent in.
 struct Record {
     index: usize,
     id: String,
     body: Option<String>,
+    /// SQS's `AWSTraceHeader` system attribute: the sender's trace, which the record's invoke
+    /// continues (else the invocation's).
+    trace: Option<String>,
 }
 
 /// The batch as groups run one after another inside: a FIFO message group's records in
@@ -153,6 +238,7 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
             index,
             id: msg.message_id.unwrap_or_else(|| format!("record-{index}")),
             body: msg.body,
+            trace: msg.attributes.get("AWSTraceHeader").cloned(),
         };
         match msg.attributes.get("MessageGroupId") {
             Some(group) => {
@@ -169,12 +255,12 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
 }
 
 /// Invoke a group's records in order; the failed ones (and, after a failure, the rest).
-async fn run_group(service: &Service, group: Vec<Record>, deadline: Option<Instant>) -> Vec<(usize, String)> {
+async fn run_group(run: &Invocation<'_>, group: Vec<Record>) -> Vec<(usize, String)> {
     let mut failed = Vec::new();
     for record in group {
         if !failed.is_empty() {
             tracing::warn!(message_id = %record.id, class = "skipped", problem = "an earlier message of its FIFO group failed: not invoked, answered failed so the group stays in order", "sqs record");
-        } else if invoke_record(service, &record, deadline).await {
+        } else if invoke_record(run, &record).await {
             continue;
         }
         failed.push((record.index, record.id));
@@ -183,9 +269,9 @@ async fn run_group(service: &Service, group: Vec<Record>, deadline: Option<Insta
 }
 
 /// Invoke one record's direct event; whether it succeeded.
-async fn invoke_record(service: &Service, record: &Record, deadline: Option<Instant>) -> bool {
+async fn invoke_record(run: &Invocation<'_>, record: &Record) -> bool {
     let problem = match DirectEvent::from_text(record.body.as_deref().unwrap_or("")) {
-        Ok(d) => match service.invoke(call_of(d), deadline).await {
+        Ok(d) => match run.invoke(call_of(d), record.trace.as_deref().or(run.trace)).await {
             Ok(r) => return r.is_ok(),
             Err(problem) => problem.to_string(),
         },

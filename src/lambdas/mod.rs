@@ -5,4 +5,5 @@
 pub mod event;
 pub mod http;
 pub mod invoker;
+pub mod metrics;
 pub mod target;

@@ -8,6 +8,9 @@ use serde_json::Value;
 /// Handle one event.
 pub async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let input = serde_json::to_vec(&event.payload).unwrap_or_default();
+    // One line an invoke (no payload): in JSON logs it carries the invocation's request id and
+    // the trace the caller passed on (xray_trace_id).
+    tracing::info!(bytes = input.len(), "invoked");
     let plan = behaviour::plan(&input);
     if !plan.sleep.is_zero() {
         tokio::time::sleep(plan.sleep).await;

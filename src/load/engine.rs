@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
+use tracing::Instrument;
 
 /// How the engine sends one request: invokes once (with or without retries) and tells how it
 /// went. `seq` is the request's number in its phase (a sender may spread requests over
@@ -286,7 +287,7 @@ pub async fn run_phase<T: Sender>(
                     guard.done = true;
                     let batch = LoadRecord::from_invoke(guard.phase, guard.seq, guard.intended, guard.sent, done, &record);
                     let _ = guard.tx.send(batch);
-                });
+                }.in_current_span());
             }
             _ = sleep_until(sampler.next), if sampler.gauges.is_some() => sampler.take(sink),
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}

@@ -152,6 +152,9 @@ async fn run_job<T: Sender>(job: &WorkerJob, target: Arc<T>) -> Result<WorkerAns
 /// the worker's statistics.
 pub(crate) async fn handle_load_event(service: &Service, job: Value) -> Result<Value, WorkerError> {
     let job: WorkerJob = serde_json::from_value(job).map_err(|e| WorkerError(e.to_string()))?;
+    // The invokes of a load job write log lines (in this invocation's context) but no
+    // metrics: their figures are the harness's report.
+    tracing::info!(worker = job.worker, phase = job.phase, load = %job.load, "load job");
     let mut policy = service.settings().retry.clone();
     policy.disabled = !job.retries;
     for t in &job.targets {

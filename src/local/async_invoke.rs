@@ -32,6 +32,8 @@ pub struct QueuedEvent {
     /// The ARN invoked, as a destination record names it.
     pub function_arn: String,
     pub payload: bytes::Bytes,
+    /// The `X-Amzn-Trace-Id` of the Invoke, handed to each execution.
+    pub trace_id: Option<String>,
     /// Server time it was accepted, ms.
     pub received_ms: i64,
     /// Server time it is next run, ms.
@@ -253,6 +255,7 @@ mod tests {
             qualifier: None,
             function_arn: "arn:aws:lambda:us-east-1:222222222222:function:target".into(),
             payload: bytes::Bytes::from_static(b"{\"a\":1}"),
+            trace_id: None,
             received_ms: 0,
             due_ms: 0,
             invokes: function_errors + system_errors,

@@ -120,6 +120,11 @@ impl ControlClient {
         }
     }
 
+    /// `GET /_local/invocations`: the last invokes received, oldest first.
+    pub async fn invocations(&self) -> Result<Value, ControlError> {
+        self.call("GET", "/_local/invocations", None).await
+    }
+
     /// `POST /_local/reset`.
     pub async fn reset(&self) -> Result<Value, ControlError> {
         self.call("POST", "/_local/reset", None).await

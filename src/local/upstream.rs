@@ -30,10 +30,16 @@ fn function_error(error_type: &str, message: String) -> (StatusCode, Bytes, Opti
 /// `X-Amz-Function-Error` kept); an answer naming a Lambda error in `x-amzn-ErrorType` is
 /// that error; anything else, or no answer, is an `Unhandled` function error, as when a
 /// function's runtime crashes.
-pub async fn forward(url: &str, payload: Bytes) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
-    let req = Request::post(url)
-        .header("content-type", "application/json")
-        .body(Full::new(payload));
+pub async fn forward(
+    url: &str,
+    payload: Bytes,
+    trace_id: Option<&str>,
+) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+    let mut req = Request::post(url).header("content-type", "application/json");
+    if let Some(t) = trace_id {
+        req = req.header("x-amzn-trace-id", t);
+    }
+    let req = req.body(Full::new(payload));
     let req = match req {
         Ok(r) => r,
         Err(e) => return Ok(function_error("Upstream.InvalidUrl", e.to_string())),

@@ -89,10 +89,48 @@ pub struct World {
     pub issuers: Arc<oidc::Issuers>,
     /// Accepted `Event` invokes and where failed ones went.
     pub events: EventQueue,
+    /// The last invokes received, with the trace header each carried.
+    pub invocations: InvocationLog,
     /// Server time the world began (scenario `updates` count from it), ms.
     pub started_ms: i64,
     /// Scenario `updates` already made.
     updates_made: std::sync::atomic::AtomicUsize,
+}
+
+/// One Invoke as received: which function, how, in which trace.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Invocation {
+    pub request_id: String,
+    /// The ARN invoked (qualified as it was).
+    pub function_arn: String,
+    pub invocation_type: &'static str,
+    /// The `X-Amzn-Trace-Id` header received (at most 256 characters), handed to the function
+    /// it runs.
+    pub trace_id: Option<String>,
+    /// Server time, ms.
+    pub at_ms: i64,
+}
+
+/// The last [`InvocationLog::CAPACITY`] invokes received (`GET /_local/invocations`).
+#[derive(Debug, Default)]
+pub struct InvocationLog(std::sync::Mutex<std::collections::VecDeque<Invocation>>);
+
+impl InvocationLog {
+    const CAPACITY: usize = 1000;
+
+    pub fn push(&self, invocation: Invocation) {
+        if let Ok(mut log) = self.0.lock() {
+            if log.len() == Self::CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(invocation);
+        }
+    }
+
+    /// Oldest first.
+    pub fn list(&self) -> Vec<Invocation> {
+        self.0.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+    }
 }
 
 /// `AROA` or `ASIA` followed by 16 uppercase base32-ish characters derived from `seed`.
@@ -243,6 +281,7 @@ impl World {
             counters: Counters::default(),
             issuers,
             events: EventQueue::default(),
+            invocations: InvocationLog::default(),
             started_ms: now,
             updates_made: std::sync::atomic::AtomicUsize::new(0),
         }

@@ -105,6 +105,12 @@ impl RuntimeApi {
         }
     }
 
+    /// The X-Ray trace header the `n`-th invocation (from 1) is given, as Lambda gives it
+    /// (`Lambda-Runtime-Trace-Id`): one trace per invocation.
+    pub fn trace_id(n: u64) -> String {
+        trace_id_of(&format!("0000000{n}-aaaa-bbbb-cccc-dddddddddddd"))
+    }
+
     /// Everything the function wrote to stdout and stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
@@ -129,6 +135,12 @@ impl Drop for RuntimeApi {
 }
 
 type Answers = mpsc::UnboundedSender<(String, Answer)>;
+
+/// An invocation's trace header: X-Ray's form, its root's id made of the request id's number.
+fn trace_id_of(request_id: &str) -> String {
+    let n: u64 = request_id.split('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    format!("Root=1-5759e988-{n:024x};Parent=53995c3f42cd8ad8;Sampled=1")
+}
 
 async fn serve(listener: tokio::net::TcpListener, queue: Arc<Queue>, answers: Answers) {
     loop {
@@ -188,10 +200,7 @@ async fn route(req: Request<Incoming>, queue: &Queue, answers: &Answers) -> Resp
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker",
             )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-            )
+            .header("lambda-runtime-trace-id", trace_id_of(&id))
             .body(Full::new(Bytes::from(event.to_string())))
             .unwrap();
     }

@@ -12,6 +12,7 @@ Run by scripts/e2e.sh (which makes the venv and builds `xinvoke`); see README.md
 
 import argparse
 import base64
+import collections
 import json
 import os
 import re
@@ -165,8 +166,55 @@ def log_lines(server):
 
 
 def invoke_logs(server, since=0):
-    return [l["fields"] for l in log_lines(server)[since:]
-            if l.get("fields", {}).get("message") == "invoke"]
+    """The invoker's `invoke` lines (Powertools-shaped: the record's fields at the top)."""
+    return [l for l in log_lines(server)[since:] if l.get("message") == "invoke"]
+
+
+EMF_UNITS = {"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+             "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+             "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+             "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+             "Count/Second", "None"}
+
+
+def emf_problems(doc):
+    """The rules of CloudWatch's Embedded Metric Format specification a document breaks
+    (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)."""
+    p = []
+    aws = doc.get("_aws")
+    if not isinstance(aws, dict):
+        return ["_aws is a required object"]
+    if not isinstance(aws.get("Timestamp"), int) or aws["Timestamp"] < 1_600_000_000_000:
+        p.append("_aws.Timestamp: epoch milliseconds")
+    directives = aws.get("CloudWatchMetrics")
+    if not isinstance(directives, list):
+        return p + ["_aws.CloudWatchMetrics is a required array"]
+    for d in directives:
+        if not isinstance(d.get("Namespace"), str) or not 1 <= len(d["Namespace"]) <= 255:
+            p.append("Namespace: 1-255 characters")
+        for dims in d.get("Dimensions", None) or []:
+            if not isinstance(dims, list) or len(dims) > 30:
+                p.append(f"dimension set {dims}: at most 30 names")
+            for n in dims if isinstance(dims, list) else []:
+                if not isinstance(doc.get(n), str) or not doc[n]:
+                    p.append(f"dimension {n}: a member holding a string")
+        metrics = d.get("Metrics")
+        if not isinstance(metrics, list) or len(metrics) > 100:
+            p.append("Metrics: an array of at most 100 definitions")
+            continue
+        for m in metrics:
+            name = m.get("Name")
+            if "Unit" in m and m["Unit"] not in EMF_UNITS:
+                p.append(f"{name}: unit {m['Unit']}")
+            v = doc.get(name)
+            if not (isinstance(v, (int, float)) or (isinstance(v, list) and len(v) <= 100
+                                                     and all(isinstance(x, (int, float)) for x in v))):
+                p.append(f"metric {name}: a member holding a number")
+    return p
+
+
+def emf_documents(server, since=0):
+    return [l for l in log_lines(server)[since:] if "_aws" in l]
 
 
 # ---- the local endpoint -----------------------------------------------------------------
@@ -371,6 +419,37 @@ def chain_resource_based(ck, args, local, watch, fn_env):
     ck.check(f"{chain}: the invoker logs one JSON line per invoke with class, attempts and latency",
              sync and all({"class", "attempts", "latency_ms", "function"} <= set(l) for l in sync),
              "no invoke log lines", [l for l in log_lines(watch.server)][-5:])
+    observability(ck, chain, local, watch)
+
+
+def observability(ck, chain, local, watch):
+    """The invoker as its operators watch it: one valid EMF document per invoke (CloudWatch's
+    specification), Powertools' log fields, and its trace reaching the target through the
+    local endpoint."""
+    docs = [d for d in emf_documents(watch.server) if "Invokes" in d]
+    lines = log_lines(watch.server)
+    # a load job's invokes (the `load` event) write log lines but no metrics
+    load_jobs = {l.get("function_request_id") for l in lines if l.get("message") == "load job"}
+    invokes = [l for l in invoke_logs(watch.server) if l.get("function_request_id") not in load_jobs]
+    bad = [(d, emf_problems(d)) for d in emf_documents(watch.server) if emf_problems(d)]
+    per_invocation = lambda items: sorted(collections.Counter(i.get("function_request_id") for i in items).items())
+    ck.check(f"{chain}: one valid EMF document per invoke ({len(docs)} documents, {len(invokes)} invokes)",
+             docs and per_invocation(docs) == per_invocation(invokes) and not bad, "EMF",
+             bad[:2] or {"documents": per_invocation(docs), "invokes": per_invocation(invokes)})
+    ck.check(f"{chain}: every invoke line carries Powertools' fields",
+             all({"level", "timestamp", "service", "function_request_id", "cold_start"} <= set(l) for l in invokes),
+             "fields", invokes[-1:])
+    since = len(log_lines(watch.server))
+    ok, answer = watch.invoke("invoker", data={"payload": {"traced": True}})
+    mine = invoke_logs(watch.server, since)
+    trace = mine[-1].get("xray_trace_id") if mine else None
+    received = [i.get("trace_id") for i in http("GET", local.url + "/_local/invocations")]
+    # The local endpoint forwards it to watch's target as X-Amzn-Trace-Id
+    # (tests/it/local_upstream.rs checks the forwarding); cargo lambda watch gives each
+    # invocation a trace of its own, so the target's log line cannot show it here.
+    ck.check(f"{chain}: the invoker passes its invocation's trace to the local endpoint with the Invoke",
+             ok and trace and trace.startswith("Root=1-") and received and received[-1] == trace, "trace",
+             {"invoker": trace, "endpoint": received[-3:]})
 
 
 FAULTS = [

@@ -132,7 +132,7 @@ fn check_event(v: Value) -> Result<(), TestCaseError> {
             prop_assert!(r.path.starts_with('/'), "{v}: path {:?}", r.path);
             let wrapped = xinvoke::gateway::answer::api_gateway_event(&r.as_request("rid"), "ANY /");
             prop_assert_eq!(wrapped["rawPath"].as_str(), Some(r.path.as_str()));
-            let proxy = xinvoke::lambdas::http::answer(None, &r, "rid", None)
+            let proxy = xinvoke::lambdas::http::answer(None, &r, "rid", None, None)
                 .now_or_never()
                 .expect("answered without waiting");
             prop_assert_eq!(&proxy["statusCode"], &json!(500));

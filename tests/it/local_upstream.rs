@@ -12,6 +12,14 @@ use xinvoke::local::Scenario;
 async fn upstream() -> std::net::SocketAddr {
     let app = axum::Router::new()
         .route("/ok", post(|body: Bytes| async move { body }))
+        // Answers the trace header it was given, as a function would read it from its context.
+        .route(
+            "/trace",
+            post(|h: HeaderMap| async move {
+                let trace = h.get("x-amzn-trace-id").and_then(|v| v.to_str().ok()).unwrap_or("none");
+                serde_json::json!({ "trace": trace }).to_string()
+            }),
+        )
         .route(
             "/fail",
             post(|| async {
@@ -61,6 +69,9 @@ behaviour = {{ upstream = "http://{up}/fail" }}
 name = "throttle"
 behaviour = {{ upstream = "http://{up}/throttle" }}
 [[accounts.functions]]
+name = "trace"
+behaviour = {{ upstream = "http://{up}/trace" }}
+[[accounts.functions]]
 name = "dead"
 behaviour = {{ upstream = "http://{dead}/x" }}
 "#
@@ -81,6 +92,23 @@ behaviour = {{ upstream = "http://{dead}/x" }}
     assert_eq!(out.function_error(), Some("Unhandled"));
     let err = call("throttle").await.unwrap_err();
     assert_eq!(err.code(), Some("TooManyRequestsException"));
+    // The caller's trace reaches the function it runs (the SDK sends `_X_AMZN_TRACE_ID` as
+    // X-Amzn-Trace-Id inside a Lambda; here it is set on the request).
+    let trace = "Root=1-65f1a2b3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+    let out = client
+        .invoke()
+        .function_name("trace")
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-amzn-trace-id", trace);
+        })
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(v["trace"], trace);
+    let received = control_client(&server).invocations().await.unwrap();
+    assert_eq!(received.as_array().unwrap().last().unwrap()["trace_id"], trace);
     let out = call("dead").await.unwrap();
     assert_eq!(out.function_error(), Some("Unhandled"));
     let v: serde_json::Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();

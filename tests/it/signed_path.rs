@@ -315,3 +315,40 @@ async fn the_fast_path_assumes_the_role_once_for_many_invokes() {
     );
     server.shutdown().await;
 }
+
+/// Both paths send the caller's trace (`X-Amzn-Trace-Id`, unsigned as the SDKs send it) with
+/// every attempt, in both auth modes, and the endpoint accepts the signature and records it.
+#[tokio::test]
+async fn both_paths_pass_the_callers_trace_on() {
+    let server = start().await;
+    let mut sent = Vec::new();
+    for (mode, vars) in [("role", ROLE), ("resource", RESOURCE)] {
+        for (path, svc) in [InvokePath::Sdk, InvokePath::Signed]
+            .into_iter()
+            .zip(pair(&server, source_credentials(), vars).await)
+        {
+            let trace = format!(
+                "Root=1-65f1a2b3-{:024x};Parent=53995c3f42cd8ad8;Sampled=1",
+                sent.len() + 1
+            );
+            let call = Call {
+                payload: b"{}".to_vec(),
+                ..Call::default()
+            };
+            let r = svc.invoke_traced(call, None, Some(&trace)).await.unwrap();
+            assert!(r.is_ok(), "{mode} {}: {r:?}", path.name());
+            sent.push(trace);
+        }
+    }
+    let received: Vec<String> = control_client(&server)
+        .invocations()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["trace_id"].as_str().unwrap_or("none").to_string())
+        .collect();
+    assert_eq!(received, sent);
+    server.shutdown().await;
+}

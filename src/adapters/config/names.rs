@@ -120,6 +120,20 @@ pub enum ConfigError {
     File { path: String, detail: String },
 }
 
+impl ConfigError {
+    /// The variable `var` (a setting read outside `Settings`, e.g. the invoker's metrics) is
+    /// wrong: `detail` says what it must be.
+    pub fn invalid_var(var: &'static str, detail: &str) -> ConfigError {
+        ConfigError::Invalid {
+            name: Name {
+                var: Cow::Borrowed(var),
+                flag: None,
+            },
+            detail: detail.to_string(),
+        }
+    }
+}
+
 /// An event or command names a target that is not configured.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TargetError {

@@ -10,7 +10,7 @@ use crate::local::iam::Caller;
 use crate::local::scenario::Behaviour;
 use crate::local::sigv4::ReceivedRequest;
 use crate::local::vpc::Environment;
-use crate::local::world::World;
+use crate::local::world::{Invocation, World};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -49,6 +49,24 @@ pub(super) async fn invoke(
     };
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
+    // The caller's trace: recorded, and handed to the function (an upstream gets it as the
+    // Invoke's X-Amzn-Trace-Id, as Lambda passes it to the runtime).
+    let trace_id = req
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.chars().take(256).collect::<String>());
+    world.invocations.push(Invocation {
+        request_id: rid.to_string(),
+        function_arn: fref.arn(&world.region),
+        invocation_type: match kind {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        },
+        trace_id: trace_id.clone(),
+        at_ms: world.clock.now_ms(),
+    });
     let tail = header(headers::LOG_TYPE) == Some("Tail");
     // AWS refuses log tails across accounts; its exact status and code are not documented,
     // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
@@ -100,6 +118,7 @@ pub(super) async fn invoke(
             qualifier: fref.qualifier.clone(),
             function_arn: fref.arn(&world.region),
             payload: req.body.clone(),
+            trace_id,
             received_ms: now,
             due_ms: now,
             invokes: 0,
@@ -110,7 +129,7 @@ pub(super) async fn invoke(
     }
     f.check_ready(world.clock.now_ms())?;
     inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
-    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid).await?;
+    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid, trace_id.as_deref()).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -159,7 +178,7 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
     let ran = async {
         f.check_ready(world.clock.now_ms())?;
         inject(&world, Phase::Execute, &f, ev.qualifier.as_deref()).await?;
-        execute(&world, &f, ev.payload.clone(), &ev.request_id).await
+        execute(&world, &f, ev.payload.clone(), &ev.request_id, ev.trace_id.as_deref()).await
     }
     .await;
     let outcome = match ran {
@@ -341,6 +360,7 @@ async fn execute(
     f: &Arc<FunctionRuntime>,
     payload: Bytes,
     rid: &str,
+    trace_id: Option<&str>,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
@@ -374,6 +394,6 @@ async fn execute(
                 ),
             })
         }
-        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload).await,
+        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload, trace_id).await,
     }
 }

@@ -64,6 +64,7 @@ pub fn fake_target(retries: bool) -> Arc<RunnerSender<FakeAttempter>> {
             invocation_type: InvocationType::RequestResponse,
             payload: Vec::new(),
             client_context: None,
+            trace_id: None,
         },
     })
 }
