@@ -25,20 +25,32 @@ use tracing::Instrument;
 pub fn handler() -> crate::load::job::HandlerFactory {
     use crate::load::job::{HandlerError, HandlerFuture, InvokerHandler};
     use std::sync::Arc;
-    struct InProcess(Arc<Service>);
+    struct InProcess(Arc<Service>, Emf);
     impl InvokerHandler for InProcess {
         fn handle(&self, event: Value) -> HandlerFuture<'_> {
             Box::pin(async move {
-                handle(&self.0, LambdaEvent::new(event, lambda_runtime::Context::default()))
-                    .await
-                    .map_err(|d| HandlerError {
-                        error_type: d.error_type,
-                        error_message: d.error_message,
-                    })
+                let extras = Extras {
+                    routes: None,
+                    metrics: Some(&self.1),
+                };
+                handle_with(
+                    &self.0,
+                    extras,
+                    LambdaEvent::new(event, lambda_runtime::Context::default()),
+                )
+                .await
+                .map_err(|d| HandlerError {
+                    error_type: d.error_type,
+                    error_message: d.error_message,
+                })
             })
         }
+
+        fn metrics(&self) -> Vec<Value> {
+            self.1.take()
+        }
     }
-    Arc::new(|service| Arc::new(InProcess(service)) as Arc<dyn InvokerHandler>)
+    Arc::new(|service| Arc::new(InProcess(service, Emf::in_memory())) as Arc<dyn InvokerHandler>)
 }
 
 /// The error type of a malformed event.

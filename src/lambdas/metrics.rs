@@ -18,6 +18,7 @@ use crate::adapters::config::ConfigError;
 use crate::core::record::InvokeRecord;
 use serde_json::{json, Map, Value};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 /// `XINVOKE_METRICS`: `on` (the default) or `off`.
 const ENABLED: &str = "XINVOKE_METRICS";
@@ -40,6 +41,15 @@ pub struct Emf {
     function_name: String,
     /// Each set begins with `service`.
     dimension_sets: Vec<Vec<String>>,
+    sink: Sink,
+}
+
+/// Where documents go: stdout (Lambda's log), or kept in memory (the invoker played in the
+/// CLI's process, whose log is the load report).
+#[derive(Debug, Clone)]
+enum Sink {
+    Stdout,
+    Memory(Arc<Mutex<Vec<Value>>>),
 }
 
 /// One invoke as the metrics see it.
@@ -119,7 +129,28 @@ impl Emf {
             service,
             function_name,
             dimension_sets,
+            sink: Sink::Stdout,
         }))
+    }
+
+    /// The defaults, writing into memory: the invoker played in this process
+    /// (`xinvoke load --via invoker` on the local endpoint) keeps its documents for the
+    /// report ([`Emf::take`]).
+    pub fn in_memory() -> Emf {
+        let mut emf = Emf::from_lookup(&|_: &str| None)
+            .ok()
+            .flatten()
+            .expect("the defaults are valid");
+        emf.sink = Sink::Memory(Arc::default());
+        emf
+    }
+
+    /// The documents kept in memory so far (none when writing to stdout), emptied.
+    pub fn take(&self) -> Vec<Value> {
+        match &self.sink {
+            Sink::Stdout => Vec::new(),
+            Sink::Memory(docs) => docs.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default(),
+        }
     }
 
     /// The document of one invoke, at `now_ms`.
@@ -177,8 +208,17 @@ impl Emf {
 
     /// Write a document as one line on stdout, where Lambda's log stream takes it.
     pub fn emit(&self, doc: &Value) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{doc}");
+        match &self.sink {
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{doc}");
+            }
+            Sink::Memory(docs) => {
+                if let Ok(mut d) = docs.lock() {
+                    d.push(doc.clone());
+                }
+            }
+        }
     }
 }
 

@@ -467,6 +467,8 @@ fn via_invoker_reports_both_hops_each_failure_in_its_own() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(reached, 24, "every answered request has the target's outcome: {hops}");
+    // The invoker's own metrics (its EMF documents, one per invoke it made) say the same.
+    assert_eq!(hops["metrics"], hops["target"], "the invoker's EMF metrics: {hops}");
     let inv_errors: u64 = p["series"]
         .as_array()
         .unwrap()
@@ -495,7 +497,9 @@ fn via_invoker_reports_both_hops_each_failure_in_its_own() {
         String::from_utf8_lossy(&again.stderr)
     );
     let again = read_json(&again_json);
-    assert_eq!(again["phases"][0]["hops"], *hops, "rebuilt from the recording");
+    for hop in ["invoker", "target"] {
+        assert_eq!(again["phases"][0]["hops"][hop], hops[hop], "rebuilt from the recording");
+    }
 }
 
 /// `xinvoke load --via lambda-workers` (the invoker function played in-process on the local

@@ -221,6 +221,18 @@ impl LocalInvoker {
         }
     }
 
+    /// Invokes by class, from the EMF documents the invoker wrote since last asked.
+    pub(super) fn invokes_by_class(&self) -> std::collections::BTreeMap<String, u64> {
+        let handler = self.slot.read().ok().and_then(|h| h.clone());
+        let mut by_class = std::collections::BTreeMap::new();
+        for doc in handler.map(|h| h.metrics()).unwrap_or_default() {
+            if let (Some(class), Some(n)) = (doc["class"].as_str(), doc["Invokes"].as_f64()) {
+                *by_class.entry(class.to_string()).or_default() += n as u64;
+            }
+        }
+        by_class
+    }
+
     pub(super) fn stop(&self) {
         self.task.abort();
     }

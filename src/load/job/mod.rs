@@ -46,6 +46,12 @@ pub(crate) const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:11111111111
 /// load part does not depend on it): `xinvoke::lambdas::invoker::handler`.
 pub trait InvokerHandler: Send + Sync + 'static {
     fn handle(&self, event: Value) -> HandlerFuture<'_>;
+
+    /// The EMF documents the invoker wrote since last asked (its metrics, as CloudWatch would
+    /// read them from its log).
+    fn metrics(&self) -> Vec<Value> {
+        Vec::new()
+    }
 }
 
 /// The invoker's answer to one event, or its error (`errorType`, `errorMessage`).
@@ -216,6 +222,8 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
     let shorten = matches!(place, Started::Local { .. }) && !job.real_waits;
     let mut end = EndReason::Completed;
     let mut worker_failures = Vec::new();
+    // `--via invoker` locally: each phase's invokes by class, from the invoker's EMF documents.
+    let mut invoker_metrics: Vec<Option<std::collections::BTreeMap<String, u64>>> = Vec::new();
     for (i, (name, retries)) in job.phases.iter().enumerate() {
         if *stop.borrow() != Stop::Run {
             break;
@@ -287,12 +295,21 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
                 run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
             }
         };
+        if let (Via::Invoker { .. }, Started::Local { invoker: Some(i), .. }) = (&job.via, &place) {
+            invoker_metrics.resize(phase as usize, None);
+            invoker_metrics.push(Some(i.invokes_by_class()));
+        }
         if outcome.end.is_early() {
             end = outcome.end;
             break;
         }
     }
-    let report = collector.finish()?.finish();
+    let mut report = collector.finish()?.finish();
+    for (p, metrics) in report.phases.iter_mut().zip(invoker_metrics) {
+        if let Some(hops) = &mut p.hops {
+            hops.metrics = metrics;
+        }
+    }
     if let Started::Local { server, invoker, .. } = place {
         if let Some(i) = invoker {
             i.stop();
@@ -372,6 +389,9 @@ fn run_info(
     }
     if let Some(w) = workers {
         notes.push(w.note.clone());
+    }
+    if let (Via::Invoker { .. }, Started::Aws) = (&job.via, place) {
+        notes.push("the invoker's own metrics (EMF: Invokes, Failed, Retries by target and class) are in CloudWatch, namespace xinvoke unless XINVOKE_METRICS_NAMESPACE says otherwise; this run does not read them back".into());
     }
     if let Via::Invoker { .. } = job.via {
         notes.push("two hops: each request invokes the invoker function in account 1 with a direct event, and it invokes the target; `by hop` and the inv: columns say which hop failed, and the first hop's retries are this phase's, the second's the invoker's own".into());

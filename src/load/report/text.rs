@@ -184,6 +184,14 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
         let _ = writeln!(out, "  by hop:");
         let _ = writeln!(out, "    {:<22} {}", "invoker (account 1)", line(&h.invoker));
         let _ = writeln!(out, "    {:<22} {}", "target (account 2)", line(&h.target));
+        if let Some(m) = &h.metrics {
+            let _ = writeln!(
+                out,
+                "    {:<22} {}   (its EMF metrics: Invokes by class)",
+                "invoker's metrics",
+                line(m)
+            );
+        }
     }
     timeline(out, &p.series);
 }

@@ -383,6 +383,7 @@ impl PhaseMetrics {
             hops: (!self.invoker_classes.is_empty()).then(|| Hops {
                 invoker: names(&self.invoker_classes),
                 target: names(&self.target_classes),
+                metrics: None,
             }),
             cancelled_in_flight: (!self.cancelled_in_flight.is_empty()).then(|| percentiles(&self.cancelled_in_flight)),
         }

@@ -78,6 +78,10 @@ pub struct PhaseReport {
 pub struct Hops {
     /// The invoker function's invoke: `ok` when it answered with the target's outcome.
     pub invoker: BTreeMap<String, u64>,
+    /// The invoker's own metrics: `Invokes` by class from the EMF documents in its log (on
+    /// the local endpoint; on AWS they are in CloudWatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, u64>>,
     /// The target's outcome, for the requests the invoker answered.
     pub target: BTreeMap<String, u64>,
 }
