@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod clients;
+pub mod cloudwatch;
 pub mod config;
 pub mod credentials;
 pub mod lambda;

@@ -69,6 +69,18 @@ pub struct LoadArgs {
     /// With --via invoker or lambda-workers against AWS: the invoker Lambda's ARN in account 1 [env: XINVOKE_INVOKER_ARN]
     #[arg(long, value_name = "ARN")]
     pub invoker: Option<FunctionArn>,
+    /// With --via invoker against AWS: after the run, read the invoker's own metrics (its EMF
+    /// Invokes by class) back from CloudWatch, waiting up to WAIT for them to arrive (default
+    /// 3m); on the local endpoint they are read from the invoker's log anyway
+    #[arg(long, value_name = "WAIT", num_args = 0..=1, default_missing_value = "3m", value_parser = parse_duration)]
+    pub read_metrics: Option<Duration>,
+    /// With --read-metrics: the invoker's metrics namespace (its XINVOKE_METRICS_NAMESPACE)
+    #[arg(long, value_name = "NAMESPACE", default_value = "xinvoke")]
+    pub metrics_namespace: String,
+    /// With --read-metrics: the invoker's service name (its POWERTOOLS_SERVICE_NAME; default the
+    /// function's name)
+    #[arg(long, value_name = "NAME")]
+    pub metrics_service: Option<String>,
     /// With --via gateway: the route's URL, e.g. http://127.0.0.1:8080/target
     #[arg(value_name = "URL")]
     pub url: Option<http::Uri>,
@@ -306,10 +318,28 @@ impl LoadArgs {
             },
             ViaArg::Direct => Via::Direct,
             ViaArg::Handler => Via::Handler(crate::lambdas::invoker::handler()),
-            ViaArg::Invoker => Via::Invoker {
-                invoker: self.invoker(&env)?,
-                handler: crate::lambdas::invoker::handler(),
-            },
+            ViaArg::Invoker => {
+                let invoker = self.invoker(&env)?;
+                let read_metrics = match (self.read_metrics, &invoker) {
+                    (None, _) => None,
+                    (Some(wait), Some(arn)) if !local => Some(job::ReadMetrics {
+                        wait,
+                        namespace: self.metrics_namespace.clone(),
+                        service: self.metrics_service.clone().unwrap_or_else(|| arn.name.clone()),
+                    }),
+                    _ => {
+                        return Err(CliError::flag(
+                            "--read-metrics",
+                            "reads CloudWatch, against AWS with --invoker ARN; on the local endpoint the report has the invoker's metrics from its log",
+                        ))
+                    }
+                };
+                Via::Invoker {
+                    invoker,
+                    handler: crate::lambdas::invoker::handler(),
+                    read_metrics,
+                }
+            }
             ViaArg::LambdaWorkers => {
                 if self.record.is_some() {
                     return Err(CliError::flag(

@@ -80,6 +80,8 @@ pub enum Via {
         /// The invoker in account 1 (AWS); locally, account 1's `xinvoke-invoker` runs `handler`.
         invoker: Option<FunctionArn>,
         handler: HandlerFactory,
+        /// Against AWS: read the invoker's metrics back from CloudWatch after the run.
+        read_metrics: Option<ReadMetrics>,
     },
     /// An xinvoke gateway (or any HTTP front) at this URL takes each request as a POST.
     Gateway(http::Uri),
@@ -105,6 +107,14 @@ impl Via {
             Via::LambdaWorkers { .. } => "lambda-workers",
         }
     }
+}
+
+/// `--read-metrics`: where the invoker's metrics are, and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct ReadMetrics {
+    pub wait: Duration,
+    pub namespace: String,
+    pub service: String,
 }
 
 /// Where the run goes.
@@ -219,6 +229,7 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         &names,
         workers.as_ref(),
     )?));
+    let run_started = std::time::SystemTime::now();
     let shorten = matches!(place, Started::Local { .. }) && !job.real_waits;
     let mut end = EndReason::Completed;
     let mut worker_failures = Vec::new();
@@ -310,6 +321,17 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
             hops.metrics = metrics;
         }
     }
+    if let (
+        Via::Invoker {
+            invoker: Some(arn),
+            read_metrics: Some(read),
+            ..
+        },
+        Started::Aws,
+    ) = (&job.via, &place)
+    {
+        read_back_metrics(&mut report, arn, read, run_started, settings.timeouts).await;
+    }
     if let Started::Local { server, invoker, .. } = place {
         if let Some(i) = invoker {
             i.stop();
@@ -321,6 +343,71 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         end,
         worker_failures,
     })
+}
+
+/// `--read-metrics`: the invoker's `Invokes` by class over the whole run, from CloudWatch, on
+/// the last phase's hops (CloudWatch keeps them per minute, so phases cannot be told apart),
+/// once they add up to the requests the invoker answered or `read.wait` has passed. What
+/// could not be read becomes a note: the run's report stands.
+async fn read_back_metrics(
+    report: &mut Report,
+    invoker: &FunctionArn,
+    read: &ReadMetrics,
+    started: std::time::SystemTime,
+    timeouts: Timeouts,
+) {
+    let answered: u64 = report
+        .phases
+        .iter()
+        .filter_map(|p| p.hops.as_ref())
+        .map(|h| h.invoker.get("ok").copied().unwrap_or(0))
+        .sum();
+    let base = clients::base_config(timeouts).await;
+    let cloudwatch = match crate::adapters::cloudwatch::CloudWatch::new(&base, &invoker.region) {
+        Ok(c) => c,
+        Err(e) => {
+            return report
+                .run
+                .notes
+                .push(format!("the invoker's metrics were not read: {e}"))
+        }
+    };
+    let give_up = tokio::time::Instant::now() + read.wait;
+    let found = loop {
+        let read_now = cloudwatch
+            .invokes_by_class(&read.namespace, &read.service, started, std::time::SystemTime::now())
+            .await;
+        match read_now {
+            Ok(by_class) if by_class.values().sum::<u64>() >= answered => break Ok(by_class),
+            Ok(by_class) if tokio::time::Instant::now() >= give_up => break Ok(by_class),
+            Err(e) => break Err(e),
+            Ok(by_class) => {
+                eprintln!(
+                    "waiting for the invoker's metrics in CloudWatch: {} of {answered} invokes so far",
+                    by_class.values().sum::<u64>()
+                );
+                tokio::time::sleep(Duration::from_secs(10).min(read.wait)).await;
+            }
+        }
+    };
+    match found {
+        Ok(by_class) => {
+            let total: u64 = by_class.values().sum();
+            report.run.notes.push(format!(
+                "the invoker's metrics: {total} Invokes in CloudWatch ({}, service {}) over the whole run, on the last phase's hops; the invoker answered {answered} requests{}",
+                read.namespace,
+                read.service,
+                if total < answered { " (some had not arrived when the wait ended)" } else { "" }
+            ));
+            if let Some(hops) = report.phases.iter_mut().rev().find_map(|p| p.hops.as_mut()) {
+                hops.metrics = Some(by_class);
+            }
+        }
+        Err(e) => report
+            .run
+            .notes
+            .push(format!("the invoker's metrics were not read: {e}")),
+    }
 }
 
 async fn base_config(place: &Started, timeouts: Timeouts) -> aws_config::SdkConfig {
@@ -390,8 +477,8 @@ fn run_info(
     if let Some(w) = workers {
         notes.push(w.note.clone());
     }
-    if let (Via::Invoker { .. }, Started::Aws) = (&job.via, place) {
-        notes.push("the invoker's own metrics (EMF: Invokes, Failed, Retries by target and class) are in CloudWatch, namespace xinvoke unless XINVOKE_METRICS_NAMESPACE says otherwise; this run does not read them back".into());
+    if let (Via::Invoker { read_metrics: None, .. }, Started::Aws) = (&job.via, place) {
+        notes.push("the invoker's own metrics (EMF: Invokes, Failed, Retries by target and class) are in CloudWatch, namespace xinvoke unless XINVOKE_METRICS_NAMESPACE says otherwise; this run does not read them back (--read-metrics does)".into());
     }
     if let Via::Invoker { .. } = job.via {
         notes.push("two hops: each request invokes the invoker function in account 1 with a direct event, and it invokes the target; `by hop` and the inv: columns say which hop failed, and the first hop's retries are this phase's, the second's the invoker's own".into());
