@@ -2,8 +2,9 @@
 //! ([`crate::load::job::run`]) and its report is printed and written. What a run does is in
 //! `load::job`; this module parses and prints.
 
-use crate::adapters::config::{self, keys, Given};
+use crate::adapters::config::{self, keys, Auth, Given};
 use crate::adapters::signed::InvokePath;
+use crate::adapters::{chain, clients};
 use crate::cli::target::TargetArgs;
 use crate::cli::{report, seconds, CliError, ValueError};
 use crate::core::arn::FunctionArn;
@@ -390,6 +391,21 @@ impl LoadArgs {
 pub async fn run(args: LoadArgs) -> Result<u8, CliError> {
     crate::adapters::logging::init_cli();
     let job = args.job(config::process_env)?;
+    if let Place::Aws { settings, names } = &job.place {
+        // Before the first request: without credentials every invoke would fail the same way,
+        // so name the chain's missing link (a profile's cached SSO token, a variable) instead.
+        let target = settings.target(names.first().cloned().flatten().as_deref())?;
+        let base = clients::base_config(settings.timeouts).await;
+        chain::check(
+            &base,
+            &Auth::ExecutionRole,
+            &target.arn.region,
+            None,
+            &config::process_env,
+        )
+        .await
+        .map_err(CliError::Credentials)?;
+    }
     // Ctrl-C once: stop gracefully; twice: abandon what is in flight.
     let (stop_tx, stop_rx) = stop_signal();
     let signals = tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod load_support;
 
 mod architecture;
 mod cli;
+mod cli_profiles;
 mod doctor;
 mod fuzz_http;
 mod fuzz_inputs;
