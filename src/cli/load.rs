@@ -6,7 +6,7 @@ use crate::adapters::config::{self, keys, Auth, Given};
 use crate::adapters::signed::InvokePath;
 use crate::adapters::{chain, clients};
 use crate::cli::target::TargetArgs;
-use crate::cli::{report, seconds, CliError, ValueError};
+use crate::cli::{report, seconds, CliError, Output, ValueError};
 use crate::core::arn::FunctionArn;
 use crate::core::invocation::InvocationType;
 use crate::load::engine::{stop_signal, Model, Payloads, StopRules};
@@ -132,6 +132,10 @@ pub struct LoadArgs {
     /// No live progress line (it is drawn only when stderr is a terminal anyway)
     #[arg(long)]
     pub quiet: bool,
+    /// text: the text report on stdout; json: the JSON report (schema xinvoke.load.v1) on stdout
+    /// instead, nothing else (progress and notes go to stderr)
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// `--via`.
@@ -419,7 +423,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, CliError> {
     let outcome = job::run(job, stop_rx).await;
     signals.abort();
     let outcome = outcome?;
-    print!("{}", crate::load::report::text::render(&outcome.report));
+    report::print_report(&outcome.report, args.output);
     report::write(&outcome.report, args.json.as_deref(), args.html.as_deref())?;
     if let Some(p) = &args.record {
         eprintln!(
