@@ -29,13 +29,17 @@ FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
 log() { echo "bench: $*" >&2; }
 
 log "building release binaries in $TARGET_DIR"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --bin xinvoke --bin invoker --example hello_runtime
-for b in xinvoke invoker; do cp "$TARGET_DIR/release/$b" "$OUT/"; done
+# The invoker as cargo-lambda (and sam build) builds it: without the CLI's default features
+# (Cargo.toml, [package.metadata.lambda]); the CLI with them.
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --no-default-features --bin invoker --example hello_runtime
+cp "$TARGET_DIR/release/invoker" "$OUT/"
 cp "$TARGET_DIR/release/examples/hello_runtime" "$OUT/"
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --bin xinvoke
+cp "$TARGET_DIR/release/xinvoke" "$OUT/"
 # The baselines: the SDK crates with their default features, as most projects add them (the bare
 # SDK loop in xbench, and the same invoker for the size comparison).
 log "building the sdk-defaults baselines"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --features sdk-defaults --bin invoker --example xbench
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --no-default-features --features sdk-defaults --bin invoker --example xbench
 cp "$TARGET_DIR/release/invoker" "$OUT/invoker-sdk-defaults"
 cp "$TARGET_DIR/release/examples/xbench" "$OUT/"
 

@@ -5,8 +5,10 @@
 #   3. the rules' fixtures: every tests/template/bad-*.yaml fails with exactly the rule its
 #      "# expect: RULE text" header names and a message containing the text;
 #   4. sam build (rust-cargolambda, x86_64) for Side=source and Side=target into temp dirs,
-#      checking each function's bootstrap is an x86-64 ELF, and that the release build answers
-#      a handler panic as a function error (tests/template/panic_check.py). By default the build
+#      checking each function's bootstrap is an x86-64 ELF without the CLI's profile kinds
+#      (cargo-lambda builds without default features, as Cargo.toml's metadata says), and that
+#      the release build answers a handler panic as a function error
+#      (tests/template/panic_check.py). By default the build
 #      keeps the release profile's panic strategy but not its optimization (opt-level 0, no LTO):
 #      what this checks does not depend on it, and it saves ~3 minutes of a 2-core machine.
 #      XINVOKE_SAM_PRODUCTION_PROFILE=1 builds exactly what deploys (and prints its zipped size);
@@ -137,6 +139,10 @@ for side in source target; do
         echo "  $fn: no bootstrap in the build"; rc=1
       elif [ "$(elf_machine "$bin")" != "x86_64" ]; then
         echo "  $fn: bootstrap is not an x86-64 ELF"; rc=1
+      elif grep -q "federation/credentials" "$bin"; then
+        # The IAM Identity Center client (GetRoleCredentials' path): the CLI's default feature
+        # aws-profiles, which [package.metadata.lambda] leaves out of the Lambda builds.
+        echo "  $fn: bootstrap carries the CLI's profile kinds (aws-profiles): Cargo.toml's [package.metadata.lambda.bin.*.build] no_default_features was not applied"; rc=1
       else
         size=""
         if [ "${XINVOKE_SAM_PRODUCTION_PROFILE:-0}" = "1" ]; then

@@ -1,7 +1,8 @@
 //! The credential chain, link by link: when credentials cannot be had, which link is missing
-//! (a variable, a token file, a profile, a container endpoint, a role's trust), said with the
-//! fix, never "no credentials". The gateway runs it at start for every upstream; `doctor` when
-//! GetCallerIdentity fails.
+//! (a variable, a token file, a profile, an IAM Identity Center token, a container endpoint, a
+//! role's trust), said with the fix, never "no credentials". The gateway runs it at start for
+//! every upstream; `doctor` when GetCallerIdentity fails; `invoke` and `load` when the chain
+//! gave nothing.
 
 use crate::adapters::config::Auth;
 use crate::adapters::lambda::credentials_failure;
@@ -10,6 +11,8 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use base64::Engine;
 use std::error::Error as StdError;
+
+mod profiles;
 
 /// Fetch the base configuration's credentials, then (role chaining) the role's, and say which
 /// link broke. `env` reads the process's variables.
@@ -24,7 +27,16 @@ pub async fn check(
         return Err("no credentials provider is configured".into());
     };
     if let Err(e) = provider.provide_credentials().await {
-        return Err(explain_base(&e, profile, env));
+        let code = match credentials_failure(&e) {
+            Some(RawOutcome::CredentialsFailed(f)) => f.code,
+            _ => None,
+        };
+        let failure = Failure {
+            cause: chain_text(&e),
+            code,
+            unreachable: unreachable(&e),
+        };
+        return Err(explain_base(&failure, profile, env).await);
     }
     if let Auth::AssumeRole(a) = auth {
         let provider = crate::adapters::clients::assume_role_provider(base, a, region).await;
@@ -49,10 +61,49 @@ pub async fn check(
     Ok(())
 }
 
+/// What the base chain said when it gave nothing.
+#[derive(Debug, Default)]
+struct Failure {
+    /// The error and its causes, on one line.
+    cause: String,
+    /// The code STS answered (web identity), if any.
+    code: Option<String>,
+    /// A service the chain called (an SSO portal, STS) could not be reached at all.
+    unreachable: bool,
+}
+
+/// Whether a connection failed somewhere in the error's chain (no answer at all).
+fn unreachable(e: &(dyn StdError + 'static)) -> bool {
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(c) = c.downcast_ref::<ConnectorError>() {
+            return c.is_io() || c.is_timeout();
+        }
+        cur = c.source();
+    }
+    false
+}
+
 /// Why the base chain gave nothing, from what the environment sets up.
-fn explain_base(e: &(dyn StdError + 'static), profile: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> String {
-    let cause = chain_text(e);
-    if let Some(p) = profile.map(str::to_string).or_else(|| env("AWS_PROFILE")) {
+async fn explain_base(
+    failure: &Failure,
+    profile: Option<&str>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> String {
+    let cause = &failure.cause;
+    let code = failure.code.as_deref();
+    let named = profile.map(str::to_string).or_else(|| env("AWS_PROFILE"));
+    // A profile named, or the default one when no variable gives credentials: the chain would
+    // have read it. Its kind (IAM Identity Center, credential_process, `aws login`) says more.
+    let keys = env("AWS_ACCESS_KEY_ID").is_some() || env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some();
+    if named.is_some() || !keys {
+        let name = named.clone().unwrap_or_else(|| "default".into());
+        if let Some(text) = profiles::explain(&name, failure, env).await {
+            return text;
+        }
+    }
+    if let Some(p) = named {
         return format!(
             "the AWS profile {p:?} gives no credentials ({cause}): define it in ~/.aws/config or ~/.aws/credentials (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE), or drop it to use the default chain"
         );
@@ -100,13 +151,9 @@ fn explain_base(e: &(dyn StdError + 'static), profile: Option<&str>, env: &dyn F
             .unwrap_or_default();
         let provider = iss.trim_start_matches("https://");
         let account = role.split(':').nth(4).unwrap_or("ACCOUNT");
-        let code = match credentials_failure(e) {
-            Some(RawOutcome::CredentialsFailed(f)) => f.code,
-            _ => None,
-        };
         return format!(
             "STS refused AssumeRoleWithWebIdentity into {role} ({}): the role's trust policy must allow Principal {{\"Federated\": \"arn:aws:iam::{account}:oidc-provider/{provider}\"}}, Action sts:AssumeRoleWithWebIdentity, with StringEquals {provider}:sub = {sub:?} and {provider}:aud = {aud:?} (the token's claims), and that OIDC provider must be registered in IAM",
-            code.as_deref().unwrap_or("no answer")
+            code.unwrap_or("no answer")
         );
     }
     if let Some(uri) = env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
@@ -146,28 +193,32 @@ fn chain_text(e: &(dyn StdError + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + Sync + 'a {
         move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
     }
 
-    #[test]
-    fn each_missing_link_is_named() {
-        let e = std::io::Error::other("no providers in chain provided credentials");
-        let text = explain_base(&e, None, &env(&[]));
+    #[tokio::test]
+    async fn each_missing_link_is_named() {
+        let e = &Failure {
+            cause: "no providers in chain provided credentials".into(),
+            ..Failure::default()
+        };
+        let text = explain_base(e, None, &env(&[])).await;
         assert!(
             text.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && !text.starts_with("no credentials present"),
             "{text}"
         );
-        let text = explain_base(&e, None, &env(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/t")]));
+        let text = explain_base(e, None, &env(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/t")])).await;
         assert!(text.contains("AWS_ROLE_ARN is not"), "{text}");
         let text = explain_base(
-            &e,
+            e,
             None,
             &env(&[
                 ("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token"),
                 ("AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/r"),
             ]),
-        );
+        )
+        .await;
         assert!(text.contains("/nonexistent/token cannot be read"), "{text}");
         let dir = tempfile_dir();
         let path = dir.join("token");
@@ -179,18 +230,19 @@ mod tests {
         std::fs::write(&path, token).unwrap();
         let p = path.to_str().unwrap();
         let text = explain_base(
-            &e,
+            e,
             None,
             &env(&[
                 ("AWS_WEB_IDENTITY_TOKEN_FILE", p),
                 ("AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/r"),
             ]),
-        );
+        )
+        .await;
         assert!(
             text.contains("oidc-provider/oidc.example/id/ABC") && text.contains("system:serviceaccount:ns:gw"),
             "{text}"
         );
-        let text = explain_base(&e, Some("aws-creds"), &env(&[]));
+        let text = explain_base(e, Some("aws-creds"), &env(&[])).await;
         assert!(text.contains("profile \"aws-creds\""), "{text}");
         std::fs::remove_dir_all(dir).ok();
     }

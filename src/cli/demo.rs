@@ -4,7 +4,7 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::{Context, Given, Settings, Timeouts};
-use crate::cli::CliError;
+use crate::cli::{print_json, CliError, Output};
 use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
 use crate::core::record::InvokeRecord;
@@ -20,8 +20,12 @@ use std::collections::HashMap;
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     /// Print each outcome record as JSON after the table
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
+    /// text: the table; json: {endpoint, steps: [{step, auth, expected, as_expected, record}],
+    /// assume_role_calls, unexpected}, nothing else
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     /// Use the default retry waits instead of ones shortened 10x for the tour
     #[arg(long)]
     pub real_waits: bool,
@@ -240,24 +244,28 @@ pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
     } else {
         RetryPolicy::defaults_shortened(10.0)
     };
-    println!(
-        "xinvoke demo: local endpoint (built-in scenario) listening on {}",
-        server.url()
-    );
-    println!(
-        "account 1 {} (role xinvoke-source) invokes {} in account 2 {}",
-        builtin::SOURCE_ACCOUNT,
-        builtin::TARGET_FUNCTION_ARN,
-        builtin::TARGET_ACCOUNT
-    );
-    if !args.real_waits {
-        println!("retry waits are the defaults shortened 10x for the tour (--real-waits for the real ones)");
+    let text = args.output == Output::Text;
+    if text {
+        println!(
+            "xinvoke demo: local endpoint (built-in scenario) listening on {}",
+            server.url()
+        );
+        println!(
+            "account 1 {} (role xinvoke-source) invokes {} in account 2 {}",
+            builtin::SOURCE_ACCOUNT,
+            builtin::TARGET_FUNCTION_ARN,
+            builtin::TARGET_ACCOUNT
+        );
+        if !args.real_waits {
+            println!("retry waits are the defaults shortened 10x for the tour (--real-waits for the real ones)");
+        }
+        println!();
+        println!(
+            "{:>2}  {:<54} {:<18} {:<16} {:<23} {:>8} {:>9}",
+            "#", "step", "auth", "type", "class", "attempts", "latency"
+        );
     }
-    println!();
-    println!(
-        "{:>2}  {:<54} {:<18} {:<16} {:<23} {:>8} {:>9}",
-        "#", "step", "auth", "type", "class", "attempts", "latency"
-    );
+    let mut steps_json = Vec::new();
     let mut services: HashMap<&str, Service> = HashMap::new();
     let mut records: Vec<InvokeRecord> = Vec::new();
     let mut unexpected = 0;
@@ -288,23 +296,43 @@ pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
             "resource" | "unqualified" | "stranger" => "resource-based",
             _ => "role chaining",
         };
-        println!(
-            "{:>2}{mark} {:<54} {:<18} {:<16} {:<23} {:>8} {:>7.0}ms",
-            i + 1,
-            step.title,
-            auth,
-            record.invocation_type.as_str(),
-            record.class().name(),
-            record.attempts,
-            record.latency_ms
-        );
-        if let Some(hint) = record.outcome.hint.as_deref().filter(|_| record.class() != Class::Ok) {
-            println!("    {hint}");
+        if text {
+            println!(
+                "{:>2}{mark} {:<54} {:<18} {:<16} {:<23} {:>8} {:>7.0}ms",
+                i + 1,
+                step.title,
+                auth,
+                record.invocation_type.as_str(),
+                record.class().name(),
+                record.attempts,
+                record.latency_ms
+            );
+            if let Some(hint) = record.outcome.hint.as_deref().filter(|_| record.class() != Class::Ok) {
+                println!("    {hint}");
+            }
+        } else {
+            steps_json.push(json!({
+                "step": step.title,
+                "auth": auth,
+                "expected": step.expect.name(),
+                "as_expected": record.class() == step.expect,
+                "record": record,
+            }));
         }
         control.clear_faults().await?;
         records.push(record);
     }
     let stats = control.stats().await?;
+    if !text {
+        print_json(&json!({
+            "endpoint": server.url(),
+            "steps": steps_json,
+            "assume_role_calls": stats["sts_assume_role"],
+            "unexpected": unexpected,
+        }));
+        server.shutdown().await;
+        return Ok(if unexpected > 0 { 1 } else { 0 });
+    }
     println!();
     println!(
         "local endpoint: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",

@@ -11,13 +11,13 @@
 use crate::adapters::clients;
 use crate::adapters::config::{self, Given, Settings};
 use crate::cli::target::TargetArgs;
-use crate::cli::CliError;
+use crate::cli::{print_json, CliError, Output};
 use crate::invoke::doctor;
 
 /// Check everything a cross-account invoke of one target depends on, and say what to fix.
 ///
-/// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL to
-/// point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
+/// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE of any kind the AWS CLI
+/// understands, credentials, AWS_ENDPOINT_URL to point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
 /// Runs: STS GetCallerIdentity, AssumeRole (with a role), a DryRun Invoke, GetFunctionConfiguration
 /// and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
 /// bad input.
@@ -28,9 +28,12 @@ pub struct DoctorArgs {
     /// A named target from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE instead of --target
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub name: Option<String>,
-    /// Print the report as JSON: {target, auth, caller, ok, checks: [{name, status, summary,
+    /// text: the checklist; json: {target, auth, caller, ok, checks: [{name, status, summary,
     /// class?, fix?}]}, status one of pass, fail, info, skip
-    #[arg(long)]
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// The same as --output json
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
 }
 
@@ -47,11 +50,8 @@ pub async fn run(args: DoctorArgs) -> Result<u8, CliError> {
     let target = settings.target(args.name.as_deref())?.clone();
     let base = clients::base_config(settings.timeouts).await;
     let report = doctor::diagnose(&target, &base).await;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report serializes")
-        );
+    if args.json || args.output == Output::Json {
+        print_json(&report);
     } else {
         print!("{}", report.render());
     }

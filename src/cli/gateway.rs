@@ -1,6 +1,6 @@
 //! `xinvoke gateway`: serve HTTP routes to cross-account functions until Ctrl-C or SIGTERM.
 
-use crate::cli::CliError;
+use crate::cli::{print_json, CliError, Output};
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::server::{GatewayError, GatewayServer};
 use std::io::Write;
@@ -27,6 +27,10 @@ pub struct GatewayArgs {
     /// Check the file, print its routes and exit
     #[arg(long)]
     pub check: bool,
+    /// text: `listening on URL` (--check: the routes, one a line); json: {"listening": URL} on
+    /// one line (--check: {upstreams, routes})
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// Run the command.
@@ -34,32 +38,9 @@ pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
     crate::adapters::logging::init_server();
     if args.check {
         let c = GatewayConfig::load(&args.config, crate::adapters::config::process_env).map_err(GatewayError::from)?;
-        for u in &c.upstreams {
-            let auth = match &u.auth {
-                crate::gateway::config::UpstreamAuth::Resource => "resource-based".to_string(),
-                crate::gateway::config::UpstreamAuth::Role { role, .. } => format!("role {role}"),
-            };
-            println!("upstream {}: account {} in {}, {auth}", u.name, u.account, u.region);
-            for f in &u.functions {
-                println!(
-                    "  {} -> {}",
-                    f.logical_name,
-                    u.function_arn(&f.logical_name)
-                        .map(|a| a.to_string())
-                        .unwrap_or_default()
-                );
-            }
-        }
-        for r in &c.routes {
-            println!(
-                "route {}: {} -> {}/{} ({:?}, timeout {:?})",
-                r.name,
-                r.matchers.iter().map(describe).collect::<Vec<_>>().join(" | "),
-                r.upstream,
-                r.logical_name,
-                r.style,
-                r.timeout
-            );
+        match args.output {
+            Output::Text => print!("{}", describe_config(&c)),
+            Output::Json => print_json(&config_json(&c)),
         }
         return Ok(0);
     }
@@ -67,7 +48,10 @@ pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
     let stop = shutdown_signal().map_err(|e| CliError::flag("--listen", format!("cannot watch for signals: {e}")))?;
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on {}", server.url());
+        let _ = match args.output {
+            Output::Text => writeln!(out, "listening on {}", server.url()),
+            Output::Json => writeln!(out, "{}", serde_json::json!({ "listening": server.url() })),
+        };
         let _ = out.flush();
     }
     tokio::select! {
@@ -78,6 +62,102 @@ pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
     }
     server.shutdown().await;
     Ok(0)
+}
+
+/// `--check`'s text: each upstream with its functions, then each route.
+fn describe_config(c: &GatewayConfig) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for u in &c.upstreams {
+        let _ = writeln!(
+            out,
+            "upstream {}: account {} in {}, {}",
+            u.name,
+            u.account,
+            u.region,
+            auth(u)
+        );
+        for f in &u.functions {
+            let arn = u
+                .function_arn(&f.logical_name)
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} -> {arn}", f.logical_name);
+        }
+    }
+    for r in &c.routes {
+        let _ = writeln!(
+            out,
+            "route {}: {} -> {}/{} ({:?}, timeout {:?})",
+            r.name,
+            r.matchers.iter().map(describe).collect::<Vec<_>>().join(" | "),
+            r.upstream,
+            r.logical_name,
+            r.style,
+            r.timeout
+        );
+    }
+    out
+}
+
+/// `--check --output json`: the same, as data.
+fn config_json(c: &GatewayConfig) -> serde_json::Value {
+    use serde_json::json;
+    let upstreams: Vec<_> = c
+        .upstreams
+        .iter()
+        .map(|u| {
+            let functions: Vec<_> = u
+                .functions
+                .iter()
+                .map(|f| {
+                    json!({
+                        "logical_name": f.logical_name,
+                        "arn": u.function_arn(&f.logical_name).map(|a| a.to_string()),
+                    })
+                })
+                .collect();
+            let role = match &u.auth {
+                crate::gateway::config::UpstreamAuth::Resource => None,
+                crate::gateway::config::UpstreamAuth::Role { role, .. } => Some(role.to_string()),
+            };
+            json!({
+                "name": u.name,
+                "account": u.account,
+                "region": u.region,
+                "auth": if role.is_some() { "role" } else { "resource" },
+                "role_arn": role,
+                "profile": u.profile,
+                "functions": functions,
+            })
+        })
+        .collect();
+    let routes: Vec<_> = c
+        .routes
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "matchers": r.matchers.iter().map(describe).collect::<Vec<_>>(),
+                "upstream": r.upstream,
+                "logical_name": r.logical_name,
+                "style": match r.style {
+                    crate::gateway::config::InvocationStyle::Sync => "sync",
+                    crate::gateway::config::InvocationStyle::Async => "async",
+                },
+                "timeout_ms": r.timeout.as_millis() as u64,
+            })
+        })
+        .collect();
+    json!({ "upstreams": upstreams, "routes": routes })
+}
+
+/// How an upstream's invokes are allowed, in words.
+fn auth(u: &crate::gateway::config::Upstream) -> String {
+    match &u.auth {
+        crate::gateway::config::UpstreamAuth::Resource => "resource-based".to_string(),
+        crate::gateway::config::UpstreamAuth::Role { role, .. } => format!("role {role}"),
+    }
 }
 
 fn describe(m: &crate::gateway::config::Matcher) -> String {

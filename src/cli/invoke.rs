@@ -1,12 +1,15 @@
 //! `xinvoke invoke`: one invoke through the same core as the invoker Lambda, printing the
-//! outcome record as JSON. Flags override the `XINVOKE_*` variables of the same meaning.
+//! outcome record as JSON (or as text). Flags override the `XINVOKE_*` variables of the same
+//! meaning.
 
-use crate::adapters::config::{self, Given, Settings};
-use crate::adapters::{clients, logging};
+use crate::adapters::config::{self, Auth, Given, Settings};
+use crate::adapters::{chain, clients, logging};
 use crate::cli::target::TargetArgs;
-use crate::cli::{seconds, CliError};
+use crate::cli::{print_json, seconds, CliError, Output};
 use crate::core::arn::Qualifier;
+use crate::core::classify::Class;
 use crate::core::invocation::InvocationType;
+use crate::core::record::InvokeRecord;
 use crate::invoke::service::{Call, Service};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,8 +17,10 @@ use tokio::time::Instant;
 
 /// Invoke a target once (with retries) and print the outcome record as JSON.
 ///
-/// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL
-/// to point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
+/// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE of any kind the AWS CLI
+/// understands, IAM Identity Center included, credentials, AWS_ENDPOINT_URL to point at a local
+/// endpoint) and the XINVOKE_* variables; flags win over variables. When no credentials can be
+/// had, the record's hint names the missing link (e.g. no cached SSO token: `aws sso login`).
 /// Exit code: 0 when the class is `ok`, 1 for any other class, 2 for bad input.
 #[derive(clap::Args, Debug)]
 pub struct InvokeArgs {
@@ -54,6 +59,10 @@ pub struct InvokeArgs {
     /// Connect timeout in ms [env: XINVOKE_CONNECT_TIMEOUT_MS, default 2000]
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub connect_timeout_ms: Option<u64>,
+    /// json: the outcome record (xinvoke's record, as the invoker answers it); text: its main
+    /// fields, one a line
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Json)]
+    pub output: Output,
 }
 
 impl InvokeArgs {
@@ -136,8 +145,70 @@ pub async fn run(args: InvokeArgs) -> Result<u8, CliError> {
     let deadline = Instant::now() + args.deadline;
     let base = clients::base_config(settings.timeouts).await;
     let service = Service::new(settings, &base).await;
-    let record = service.invoke(call, Some(deadline)).await?;
-    let json = serde_json::to_string_pretty(&record).expect("a record serializes");
-    println!("{json}");
+    let mut record = service.invoke(call, Some(deadline)).await?;
+    if no_credentials(&record) {
+        // The chain gave nothing before any request was signed: name its missing link (a
+        // profile's cached SSO token, a variable, a token file) instead of the generic hint.
+        let region = service.target(args.name.as_deref())?.arn.region.clone();
+        if let Err(link) = chain::check(&base, &Auth::ExecutionRole, &region, None, &config::process_env).await {
+            record.outcome.hint = Some(link);
+        }
+    }
+    match args.output {
+        Output::Json => print_json(&record),
+        Output::Text => print!("{}", render(&record)),
+    }
     Ok(if record.is_ok() { 0 } else { 1 })
+}
+
+/// The caller's own credentials failed without any service answering (no STS code, no status).
+fn no_credentials(r: &InvokeRecord) -> bool {
+    r.class() == Class::Credentials && r.outcome.error_code.is_none() && r.outcome.status.is_none()
+}
+
+/// `--output text`: the record's main fields, one a line.
+fn render(r: &InvokeRecord) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let o = &r.outcome;
+    let _ = writeln!(out, "class     {}", o.class.name());
+    let _ = writeln!(out, "function  {} ({})", r.function, r.invocation_type.as_str());
+    let mut answer: Vec<String> = Vec::new();
+    if let Some(s) = o.status {
+        answer.push(format!("status {s}"));
+    }
+    for (k, v) in [
+        ("error", &o.error_code),
+        ("reason", &o.reason),
+        ("ec2 error", &o.ec2_error_code),
+        ("function error", &o.function_error),
+        ("version", &r.executed_version),
+    ] {
+        if let Some(v) = v {
+            answer.push(format!("{k} {v}"));
+        }
+    }
+    if !answer.is_empty() {
+        let _ = writeln!(out, "answer    {}", answer.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "attempts  {} in {:.0} ms (stop: {})",
+        r.attempts,
+        r.latency_ms,
+        r.stop.name()
+    );
+    if o.may_have_run {
+        let _ = writeln!(out, "note      the target may have run (no answer after sending)");
+    }
+    if let Some(m) = &r.message {
+        let _ = writeln!(out, "message   {m}");
+    }
+    if let Some(p) = &r.payload {
+        let _ = writeln!(out, "payload   {p}");
+    }
+    if let Some(h) = &o.hint {
+        let _ = writeln!(out, "fix       {h}");
+    }
+    out
 }

@@ -2,10 +2,11 @@
 //! ([`crate::load::job::run`]) and its report is printed and written. What a run does is in
 //! `load::job`; this module parses and prints.
 
-use crate::adapters::config::{self, keys, Given};
+use crate::adapters::config::{self, keys, Auth, Given};
 use crate::adapters::signed::InvokePath;
+use crate::adapters::{chain, clients};
 use crate::cli::target::TargetArgs;
-use crate::cli::{report, seconds, CliError, ValueError};
+use crate::cli::{report, seconds, CliError, Output, ValueError};
 use crate::core::arn::FunctionArn;
 use crate::core::invocation::InvocationType;
 use crate::load::engine::{stop_signal, Model, Payloads, StopRules};
@@ -143,6 +144,10 @@ pub struct LoadArgs {
     /// No live progress line (it is drawn only when stderr is a terminal anyway)
     #[arg(long)]
     pub quiet: bool,
+    /// text: the text report on stdout; json: the JSON report (schema xinvoke.load.v1) on stdout
+    /// instead, nothing else (progress and notes go to stderr)
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// `--via`.
@@ -420,6 +425,21 @@ impl LoadArgs {
 pub async fn run(args: LoadArgs) -> Result<u8, CliError> {
     crate::adapters::logging::init_cli();
     let job = args.job(config::process_env)?;
+    if let Place::Aws { settings, names } = &job.place {
+        // Before the first request: without credentials every invoke would fail the same way,
+        // so name the chain's missing link (a profile's cached SSO token, a variable) instead.
+        let target = settings.target(names.first().cloned().flatten().as_deref())?;
+        let base = clients::base_config(settings.timeouts).await;
+        chain::check(
+            &base,
+            &Auth::ExecutionRole,
+            &target.arn.region,
+            None,
+            &config::process_env,
+        )
+        .await
+        .map_err(CliError::Credentials)?;
+    }
     // Ctrl-C once: stop gracefully; twice: abandon what is in flight.
     let (stop_tx, stop_rx) = stop_signal();
     let signals = tokio::spawn(async move {
@@ -433,7 +453,7 @@ pub async fn run(args: LoadArgs) -> Result<u8, CliError> {
     let outcome = job::run(job, stop_rx).await;
     signals.abort();
     let outcome = outcome?;
-    print!("{}", crate::load::report::text::render(&outcome.report));
+    report::print_report(&outcome.report, args.output);
     report::write(&outcome.report, args.json.as_deref(), args.html.as_deref())?;
     if let Some(p) = &args.record {
         eprintln!(

@@ -1,7 +1,7 @@
 //! `xinvoke local`: run the local endpoint in the foreground until Ctrl-C or SIGTERM;
 //! `xinvoke local token`: mint a web identity token from a running one and print it.
 
-use super::CliError;
+use super::{CliError, Output};
 use crate::local::client::ControlClient;
 use crate::local::iam::OneOrMany;
 use crate::local::oidc::TokenRequest;
@@ -22,6 +22,10 @@ pub struct LocalArgs {
     /// Scenario file (.toml or .json); the built-in scenario when absent.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// text: `listening on http://HOST:PORT` first; json: {"listening": "http://HOST:PORT"} on
+    /// the first line
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// What `xinvoke local` does besides serving.
@@ -50,6 +54,10 @@ pub struct TokenArgs {
     /// Seconds until the token expires, on the endpoint's clock (1-86400; default 3600).
     #[arg(long)]
     pub ttl_s: Option<u32>,
+    /// text: the token alone (no newline when redirected, as a token file holds it); json:
+    /// {"token": JWT}
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// `xinvoke local` and its subcommands; returns the exit code.
@@ -74,12 +82,16 @@ async fn token(args: TokenArgs) -> Result<u8, CliError> {
         )
     })?;
     let request = TokenRequest {
-        issuer: args.issuer,
-        aud: args.aud.map(OneOrMany::One),
+        issuer: args.issuer.clone(),
+        aud: args.aud.clone().map(OneOrMany::One),
         ttl_s: args.ttl_s,
-        ..TokenRequest::subject(args.sub)
+        ..TokenRequest::subject(args.sub.clone())
     };
     let token = ControlClient::new(addr).oidc_token(&request).await?;
+    if args.output == Output::Json {
+        super::print_json(&serde_json::json!({ "token": token.0 }));
+        return Ok(0);
+    }
     let mut out = std::io::stdout().lock();
     let end = if out.is_terminal() { "\n" } else { "" };
     let _ = write!(out, "{}{end}", token.0);
@@ -105,7 +117,10 @@ async fn serve(args: LocalArgs) -> Result<(), LocalError> {
     let stop = shutdown_signal()?;
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on {}", server.url());
+        let _ = match args.output {
+            Output::Text => writeln!(out, "listening on {}", server.url()),
+            Output::Json => writeln!(out, "{}", serde_json::json!({ "listening": server.url() })),
+        };
         let _ = out.flush();
     }
     tokio::select! {
@@ -186,6 +201,7 @@ mod tests {
             command: None,
             listen: "127.0.0.1:0".parse().unwrap(),
             scenario: Some(PathBuf::from("/nonexistent/scenario.toml")),
+            output: Output::Text,
         };
         let err = run(args).await.unwrap_err();
         assert!(err.to_string().contains("/nonexistent/scenario.toml"), "{err}");

@@ -1,5 +1,6 @@
 //! The `xinvoke` command line: one subcommand a module, help text from doc comments.
 
+pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod gateway;
@@ -44,6 +45,9 @@ pub enum CliError {
     Load(#[from] crate::load::job::JobError),
     #[error(transparent)]
     Gateway(#[from] crate::gateway::server::GatewayError),
+    /// The credential chain gave nothing; its missing link and the fix.
+    #[error("no AWS credentials: {0}")]
+    Credentials(String),
 }
 
 impl CliError {
@@ -53,6 +57,24 @@ impl CliError {
             flag,
             problem: problem.to_string(),
         }
+    }
+}
+
+/// `--output`: how a command prints its results on stdout. `json` prints one JSON document and
+/// nothing else on stdout (progress, notes and logs go to stderr).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Print `value` as pretty JSON on stdout, with a final newline.
+pub(crate) fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        // Our records are plain data: this cannot fail, but never panic over printing.
+        Err(e) => eprintln!("error: the result could not be written as JSON: {e}"),
     }
 }
 
@@ -79,6 +101,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(completions::CompletionsArgs),
     /// Tour the built-in local endpoint: both auth modes and injected VPC failures, no AWS needed
     Demo(demo::DemoArgs),
     /// Check a target's cross-account set-up step by step and say what to fix
@@ -91,6 +115,8 @@ pub enum Command {
     Load(Box<load::LoadArgs>),
     /// Serve the local endpoint: a Lambda + STS endpoint that answers and fails like AWS (`local token`: mint a web identity token from it)
     Local(local::LocalArgs),
+    /// Print the manual page (roff) to stdout, or write one page a command into a directory
+    Man(completions::ManArgs),
     /// Print the least-privilege IAM policies of a cross-account set-up
     Policy(policy::PolicyArgs),
     /// Render the reports of a recorded load run again (from --record's NDJSON)
@@ -100,6 +126,8 @@ pub enum Command {
 /// Run the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,

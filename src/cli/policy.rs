@@ -1,6 +1,7 @@
 //! `xinvoke policy`: prints the least-privilege IAM documents of a cross-account set-up, per
 //! account, as text to paste or as JSON. The documents come from `core::policy`.
 
+use crate::cli::{print_json, Output};
 use crate::core::policy::{self, PolicyRequest};
 
 /// Print the least-privilege policies for account 1's source role to invoke a target in
@@ -32,9 +33,13 @@ pub struct PolicyArgs {
     /// role mode: the invoke role's full ARN (in the target's account)
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// Print JSON: {mode, source_role, target, source_identity_policy, resource_statement?,
-    /// add_permission_command?, invoke_role?, trust_policy?, role_permission_policy?, notes}
-    #[arg(long)]
+    /// text: the documents to paste, per account; json: {mode, source_role, target,
+    /// source_identity_policy, resource_statement?, add_permission_command?, invoke_role?,
+    /// trust_policy?, role_permission_policy?, notes}
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// The same as --output json
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
 }
 
@@ -55,8 +60,8 @@ impl PolicyArgs {
 /// Run the command: print the documents; exit 0, or an error (exit 2) naming the flag to fix.
 pub async fn run(args: PolicyArgs) -> Result<u8, crate::cli::CliError> {
     let set = policy::build(&args.request())?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&set).expect("policies serialize"));
+    if args.json || args.output == Output::Json {
+        print_json(&set);
     } else {
         print!("{}", set.render());
     }

@@ -1,7 +1,7 @@
 //! `xinvoke report`: render the reports of a recorded run (`xinvoke load --record FILE`)
 //! again. The statistics are rebuilt from the records, so the reports equal the original run's.
 
-use crate::cli::CliError;
+use crate::cli::{CliError, Output};
 use crate::load::collect::read_recording;
 use crate::load::report;
 use crate::load::stats::Report;
@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// Render the reports of a run recorded with `xinvoke load --record FILE`.
 ///
-/// Prints the text report; --json and --html write the other two. Exit code 0, or 2 when the
-/// file cannot be read.
+/// Prints the text report (--output json: the JSON report instead); --json and --html write
+/// the JSON and HTML reports to files. Exit code 0, or 2 when the file cannot be read.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {
     /// The NDJSON recording
@@ -22,14 +22,25 @@ pub struct ReportArgs {
     /// Write the HTML report to FILE
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// text: the text report on stdout; json: the JSON report (schema xinvoke.load.v1) on stdout
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// Run the command.
 pub async fn run(args: ReportArgs) -> Result<u8, CliError> {
     let r = read_recording(&args.file)?.finish();
-    print!("{}", report::text::render(&r));
+    print_report(&r, args.output);
     write(&r, args.json.as_deref(), args.html.as_deref())?;
     Ok(0)
+}
+
+/// Print the report on stdout as `--output` says (of `load` and `report`).
+pub fn print_report(r: &Report, output: Output) {
+    match output {
+        Output::Text => print!("{}", report::text::render(r)),
+        Output::Json => println!("{}", report::json(r)),
+    }
 }
 
 /// Write the `--json` and `--html` reports (of `load` and `report`).

@@ -9,6 +9,9 @@ mod load_support;
 
 mod architecture;
 mod cli;
+mod cli_output;
+mod cli_profiles;
+mod deploy_metadata;
 mod doctor;
 mod fuzz_http;
 mod fuzz_inputs;
