@@ -17,6 +17,8 @@ const PER_ACCOUNT: &[&str] = &[
     "XINVOKE_ROLE_ARN",
     "XINVOKE_EXTERNAL_ID",
     "XINVOKE_SESSION_NAME",
+    // The routes of the invoker's HTTP requests (GatewayRoutes in the template).
+    "XINVOKE_GATEWAY_CONFIG_TEXT",
 ];
 
 /// Each Lambda binary, its resource in template.yaml and the `Side` that deploys it.
@@ -262,7 +264,7 @@ fn cargo_lambda_deploy_reads_the_same_settings() {
         for key in ["memory", "timeout", "runtime", "log_retention"] {
             assert_eq!(config[key], deploy[key], "{bin}: {key}: {stdout}");
         }
-        assert_eq!(config["tracing"], "PassThrough", "{bin}: {stdout}");
+        assert_eq!(config["tracing"], "Active", "{bin}: {stdout}");
         assert_eq!(config["layer"], Value::Null, "{bin}");
         let mut tags: Vec<String> = deploy["tags"]
             .as_object()
