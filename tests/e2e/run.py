@@ -758,6 +758,60 @@ def chain_moto(ck, args, local):
              rc == 1 and rec.get("class") == "connect" and rec.get("attempts") == 3
              and "STS" in (rec.get("hint") or ""), "unexpected record", rec)
     moto.stop()
+    gateway_through_moto(ck, chain, args, local)
+
+
+def gateway_through_moto(ck, chain, args, local):
+    """`xinvoke gateway` as a pod runs it, against a third-party STS: the default chain's web
+    identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, as IRSA sets them) at moto, then the
+    role route's chained AssumeRole (with its external id) at moto, then the Invoke, signed with
+    moto's credentials, which the local endpoint does not know. A moto without its IAM checks:
+    with them on it answers an unsigned AssumeRoleWithWebIdentity 500 (it looks for an
+    Authorization header that call never has)."""
+    import boto3  # installed by scripts/e2e.sh with moto[server]
+    port = procs.free_port()
+    moto_url = f"http://127.0.0.1:{port}"
+    moto = procs.Server("moto-web-identity", [args.moto_server, "-H", "127.0.0.1", "-p", str(port)], args.work,
+                        env=clean_env(), pgid_file=args.pgid_file)
+    ck.servers.append(moto)
+    if not ck.check(f"{chain}: a second moto_server starts", moto.wait_for_line(r"Running on", 60, stream="err"),
+                    "no 'Running on' line"):
+        return
+    iam = boto3.client("iam", endpoint_url=moto_url, region_name=REGION,
+                       aws_access_key_id="setup", aws_secret_access_key="setup")
+    pod_role = iam.create_role(RoleName="xinvoke-web-identity", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "*"},
+                                                 "Action": "sts:AssumeRoleWithWebIdentity"}]}))["Role"]["Arn"]
+    token = Path(args.work, "pod-token")
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6eGludm9rZTpnYXRld2F5In0.c2ln")
+    before = len(http("GET", moto_url + "/moto-api/data.json").get("sts", {}).get("AssumedRole", []))
+    env = {"AWS_ENDPOINT_URL": local.url, "AWS_ENDPOINT_URL_STS": moto_url, "AWS_REGION": REGION,
+           "AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_ROLE_ARN": pod_role,
+           "AWS_ROLE_SESSION_NAME": "gateway-pod"}
+    gw = procs.Server("gateway-moto", [args.xinvoke, "gateway", "--config", str(Path(args.root, "examples/gateway.yaml")),
+                                       "--listen", "127.0.0.1:0"], args.work, env=clean_env(env), pgid_file=args.pgid_file)
+    ck.servers.append(gw)
+    m = gw.wait_for_line(r"^listening on (http://[0-9.:]+)$", 60)
+    if not ck.check(f"{chain}: xinvoke gateway starts on a pod's web identity issued by moto", m,
+                    "no 'listening on' line", gw.err_path.read_text(errors="replace")[-2000:]):
+        return
+    req = urllib.request.Request(m.group(1) + "/target-role", data=b'{"via": "gateway"}', method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, klass = r.status, r.headers.get("x-xinvoke-class")
+    except urllib.error.HTTPError as e:
+        status, klass = e.code, e.headers.get("x-xinvoke-class")
+    sts = http("GET", moto_url + "/moto-api/data.json").get("sts", {}).get("AssumedRole", [])[before:]
+    chained = [a for a in sts if a.get("role_arn") == ROLE_ARN]
+    pod = [a for a in sts if a.get("role_arn") == pod_role]
+    ck.check(f"{chain}: the gateway's role route went web identity -> AssumeRole (external id) at moto, then "
+             "invoked with moto's credentials (the local endpoint refuses them: credentials)",
+             pod and chained and chained[0].get("external_id") == EXTERNAL_ID
+             and status >= 500 and klass == "credentials",
+             "gateway through moto", {"status": status, "class": klass, "moto AssumedRole": sts,
+                                      "gateway log": gw.err_path.read_text(errors="replace")[-1500:]})
+    gw.stop()
+    moto.stop()
 
 
 # ---- main ----------------------------------------------------------------------------------
