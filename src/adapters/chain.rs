@@ -151,9 +151,15 @@ async fn explain_base(
             .unwrap_or_default();
         let provider = iss.trim_start_matches("https://");
         let account = role.split(':').nth(4).unwrap_or("ACCOUNT");
+        if failure.unreachable || code.is_none() {
+            // No STS error code: not a refusal, but no answer or one that is not STS's.
+            return format!(
+                "AssumeRoleWithWebIdentity into {role} got no answer from STS that names an error ({cause}): check that STS is reachable where the SDK calls it (AWS_REGION, AWS_ENDPOINT_URL_STS, a VPC endpoint or a proxy) and retry; a refusal would name AccessDenied"
+            );
+        }
         return format!(
             "STS refused AssumeRoleWithWebIdentity into {role} ({}): the role's trust policy must allow Principal {{\"Federated\": \"arn:aws:iam::{account}:oidc-provider/{provider}\"}}, Action sts:AssumeRoleWithWebIdentity, with StringEquals {provider}:sub = {sub:?} and {provider}:aud = {aud:?} (the token's claims), and that OIDC provider must be registered in IAM",
-            code.unwrap_or("no answer")
+            code.unwrap_or_default()
         );
     }
     if let Some(uri) = env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
@@ -229,17 +235,26 @@ mod tests {
         );
         std::fs::write(&path, token).unwrap();
         let p = path.to_str().unwrap();
-        let text = explain_base(
-            e,
-            None,
-            &env(&[
-                ("AWS_WEB_IDENTITY_TOKEN_FILE", p),
-                ("AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/r"),
-            ]),
-        )
-        .await;
+        let pod = [
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", p),
+            ("AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/r"),
+        ];
+        let refused = Failure {
+            cause: "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+            code: Some("AccessDenied".into()),
+            ..Failure::default()
+        };
+        let text = explain_base(&refused, None, &env(&pod)).await;
         assert!(
-            text.contains("oidc-provider/oidc.example/id/ABC") && text.contains("system:serviceaccount:ns:gw"),
+            text.contains("(AccessDenied)")
+                && text.contains("oidc-provider/oidc.example/id/ABC")
+                && text.contains("system:serviceaccount:ns:gw"),
+            "{text}"
+        );
+        // A 500 that is not STS's, or no connection: not the trust policy's fault.
+        let text = explain_base(e, None, &env(&pod)).await;
+        assert!(
+            text.contains("got no answer from STS that names an error") && !text.contains("trust policy"),
             "{text}"
         );
         let text = explain_base(e, Some("aws-creds"), &env(&[])).await;
