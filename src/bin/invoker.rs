@@ -4,7 +4,6 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use xinvoke::adapters::{clients, config, config::Settings, logging};
-use xinvoke::invoke::service::Service;
 use xinvoke::lambdas::{http, invoker};
 
 #[tokio::main]
@@ -15,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let routes = http::load_routes(settings.gateway.as_deref(), &config::process_env, Some(&base))
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
-    let service = Service::new(settings, &base).await;
+    let service = invoker::service(settings, &base).await;
     let (service, routes) = (&service, routes.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         invoker::handle_with_routes(service, routes, event)
