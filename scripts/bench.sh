@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # How much load xinvoke makes per core, against one local endpoint, compared with a bare
 # aws-sdk-lambda loop, boto3 and raw HTTP; the core's overhead per invoke; invoker init, RSS
-# and zip size against a hello-world lambda_runtime bootstrap; the local endpoint's headroom;
-# the harness's RSS over a long run. Everything is built in release and runs on this machine.
+# and zip size against a hello-world lambda_runtime bootstrap; the invoker's CPU per warm invoke
+# under a Runtime API stub (both auth modes) against the same bootstrap; what the local endpoint
+# adds over a do-nothing endpoint; the harness's RSS over a long run. Everything is built in
+# release and runs on this machine. Last, a goals table: each figure, its goal, met or not.
 #
 #   scripts/bench.sh [--quick]
 #
@@ -17,11 +19,12 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 VENV="${XINVOKE_VENV:-.venv}"
 OUT="$(mktemp -d /tmp/xinvoke-bench.XXXXXX)"
 START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if ((QUICK)); then
-  HARNESS_C=(8 32 128); HARNESS_N=20000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=1000000; CORE_N=200000; INIT_RUNS=5; WRK_S=3
+  HARNESS_C=(8 32 128 512); HARNESS_N=30000; SDK_N=20000; BOTO_N=2000; RAW_N=50000; LONG_N=1000000; CORE_N=200000; INIT_RUNS=5; WRK_S=3; WARM_N=5000
 else
-  HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15; WRK_S=10
+  HARNESS_C=(8 32 128 512); HARNESS_N=100000; SDK_N=100000; BOTO_N=10000; RAW_N=300000; LONG_N=10000000; CORE_N=2000000; INIT_RUNS=15; WRK_S=10; WARM_N=30000
 fi
 SDK_C=32; BOTO_C=16; RAW_C=32; LONG_C=32
 FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
@@ -142,6 +145,15 @@ INIT_ENV=("XINVOKE_TARGET_ARN=$FUNCTION" "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
 INIT_INVOKER=$("$OUT/xbench" init "$OUT/invoker" "$INIT_RUNS" "${INIT_ENV[@]}")
 INIT_DEFAULTS=$("$OUT/xbench" init "$OUT/invoker-sdk-defaults" "$INIT_RUNS" "${INIT_ENV[@]}")
 INIT_HELLO=$("$OUT/xbench" init "$OUT/hello_runtime" "$INIT_RUNS")
+# The invoker's own CPU per warm invoke: one direct event at a time from a Runtime API stub, the
+# invoke sent to the local endpoint (whose process runs the target, so its time is not counted),
+# in both auth modes; the hello-world bootstrap's, which only echoes, is the runtime's floor.
+log "invoker CPU per warm invoke under a Runtime API stub ($WARM_N events each)"
+WARM_RESOURCE=$("$OUT/xbench" warm "$OUT/invoker" "$WARM_N" "${INIT_ENV[@]}")
+WARM_ROLE=$("$OUT/xbench" warm "$OUT/invoker" "$WARM_N" "${INIT_ENV[@]}" \
+  "XINVOKE_TARGET_ARN=arn:aws:lambda:us-east-1:222222222222:function:target" \
+  "XINVOKE_ROLE_ARN=arn:aws:iam::222222222222:role/xinvoke-invoke" "XINVOKE_EXTERNAL_ID=xinvoke-local-external-id")
+WARM_HELLO=$("$OUT/xbench" warm "$OUT/hello_runtime" "$WARM_N")
 # zipped NAME BINARY: strip it as the Lambda packages it, zip it; prints "stripped_bytes zip_bytes".
 zipped() {
   mkdir -p "$OUT/zip-$1"
@@ -203,4 +215,42 @@ rss() { awk -v k="$(jf "$1" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}'; }
 echo "invoker init: $(ms "$INIT_INVOKER") ms to first /next, RSS $(rss "$INIT_INVOKER") MB; with sdk-defaults: $(ms "$INIT_DEFAULTS") ms, RSS $(rss "$INIT_DEFAULTS") MB; hello-world lambda_runtime: $(ms "$INIT_HELLO") ms, RSS $(rss "$INIT_HELLO") MB; ratio $(ratio "$(ms "$INIT_INVOKER")" "$(ms "$INIT_HELLO")")x   (targets <= 2x, <= 8 MB)"
 echo "invoker bootstrap: $(mb "$BIN_BYTES") MB stripped, $(mb "$ZIP_BYTES") MB zipped; with sdk-defaults: $(mb "$DEF_BIN_BYTES") MB, $(mb "$DEF_ZIP_BYTES") MB zipped ($(ratio "$DEF_ZIP_BYTES" "$ZIP_BYTES")x); hello-world: $(mb "$HELLO_BIN_BYTES") MB, $(mb "$HELLO_ZIP_BYTES") MB zipped   (target <= 3 MB zipped)"
 echo "long run: $LONG_N requests at $LONG_RATE/s; harness RSS at 1/4 $((RSS_EARLY / 1024)) MB, max $((RSS_MAX / 1024)) MB, last $((RSS_LAST / 1024)) MB over $RSS_SAMPLES samples   (target <= 64 MB, flat)"
+wf() { jf "$1" cpu_us_per_event; }
+echo "invoker CPU per warm invoke (Runtime API stub, local endpoint): resource $(wf "$WARM_RESOURCE") µs, role $(wf "$WARM_ROLE") µs (wall $(jf "$WARM_RESOURCE" wall_us_per_event) / $(jf "$WARM_ROLE" wall_us_per_event) µs, RSS $(jf "$WARM_ROLE" rss_kb) KB after); hello-world bootstrap (the runtime alone): $(wf "$WARM_HELLO") µs"
+for m in 128 512 1769; do
+  echo "  at $m MB (a vCPU's $(awk -v m=$m 'BEGIN{printf "%.2f", m/1769}')): the invoker's CPU adds ~$(awk -v c="$(wf "$WARM_ROLE")" -v m=$m 'BEGIN{printf "%.0f", c*1769/m}') µs to each invoke (role), ~$(awk -v c="$(wf "$WARM_RESOURCE")" -v m=$m 'BEGIN{printf "%.0f", c*1769/m}') µs (resource)"
+done
+
+# ---- the goals ------------------------------------------------------------------------------
+GOALS="$OUT/goals"
+: >"$GOALS"
+# goal FIGURE MEASURED OP LIMIT UNIT: one row, met when MEASURED OP LIMIT.
+goal() {
+  local met
+  met=$(awk -v m="$2" -v l="$4" -v op="$3" 'BEGIN{
+    if (m == "" || m == "-") { print "?"; exit }
+    if ((op == "<=" && m + 0 <= l + 0) || (op == ">=" && m + 0 >= l + 0)) print "yes"; else print "NO" }')
+  printf '%s|%s %s|%s %s %s|%s\n' "$1" "$2" "$5" "$3" "$4" "$5" "$met" >>"$GOALS"
+}
+WRK_CPU=$(get "raw-wrk-403-c$RAW_C" 3)
+C512_RSS=$(awk -v k="$(get "harness-signed-c512" 5)" 'BEGIN{ if (k > 0) printf "%.1f", k/1024; else print "-" }')
+LOCAL32=$(get "harness-signed-c$SDK_C" 4)
+goal "invoker CPU per warm invoke, resource-based" "$(wf "$WARM_RESOURCE")" "<=" 30 µs
+goal "invoker CPU per warm invoke, role chaining" "$(wf "$WARM_ROLE")" "<=" 30 µs
+goal "invoker init vs hello-world bootstrap" "$(ratio "$(ms "$INIT_INVOKER")" "$(ms "$INIT_HELLO")")" "<=" 1.3 x
+goal "invoker RSS after init" "$(rss "$INIT_INVOKER")" "<=" 8 MB
+goal "invoker bootstrap zipped" "$(mb "$ZIP_BYTES")" "<=" 3 MB
+goal "harness CPU/invoke over wrk's CPU/request, c$RAW_C" "$(ratio "$D32_CPU" "$WRK_CPU")" "<=" 2 x
+goal "harness RSS at concurrency 512" "$C512_RSS" "<=" 48 MB
+goal "long run RSS growth from 1/4 to the end" "$(awk -v a="$RSS_EARLY" -v b="$RSS_LAST" 'BEGIN{ if (a > 0) printf "%.1f", (b-a)*100/a; else print "-" }')" "<=" 10 %
+goal "local endpoint CPU/invoke over the do-nothing endpoint's, c$SDK_C" "$(ratio "$LOCAL32" "$NULL_CPU")" "<=" 1.3 x
+goal "harness vs bare SDK loop, throughput" "$(ratio "$H_RATE" "$SDK_RATE")" ">=" 3 x
+goal "harness vs boto3, throughput" "$(ratio "$H_RATE" "$BOTO_RATE")" ">=" 40 x
+goal "core overhead per invoke" "$(jf "$CORE" ok_ns)" "<=" 10000 ns
+goal "gateway CPU per request over the direct path" "$(awk -v g="$GW_CPU" -v d="$D32_CPU" 'BEGIN{printf "%.1f", g-d}')" "<=" 25 µs
+echo
+echo "goals"
+printf '%-66s %14s %12s %5s\n' "figure" "measured" "goal" "met?"
+while IFS='|' read -r f m g ok; do printf '%-66s %14s %12s %5s\n' "$f" "$m" "$g" "$ok"; done <"$GOALS"
+echo "load average (1, 5, 15 min) on $(nproc) cores: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; other work on the machine moves every figure"
 echo "took $(($(date +%s) - START)) s; raw output in $OUT"
