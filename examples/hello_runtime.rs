@@ -17,5 +17,8 @@ fn main() -> Result<(), Error> {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
-    runtime.enable_all().build()?.block_on(lambda_runtime::run(service_fn(hello)))
+    runtime
+        .enable_all()
+        .build()?
+        .block_on(lambda_runtime::run(service_fn(hello)))
 }

@@ -55,6 +55,25 @@ fn cpu() -> Duration {
     cpu_of("self")
 }
 
+/// A process's context switches so far (voluntary and not, all its threads): each time one of
+/// its threads blocked or was preempted.
+fn switches_of(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 /// A process's CPU time (user + system, all its threads) so far; `pid` is a number or `self`.
 fn cpu_of(pid: &str) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -597,12 +616,17 @@ async fn warm(args: &[String]) {
         }));
     }
     let warmed = serve_events(&stub, &mut answers, warmup).await;
-    let (cpu0, t0, bytes0) = (cpu_of(&pid), Instant::now(), log_bytes.load(Ordering::Relaxed));
+    let (cpu0, t0, bytes0, switches0) = (
+        cpu_of(&pid),
+        Instant::now(),
+        log_bytes.load(Ordering::Relaxed),
+        switches_of(&pid),
+    );
     let measured = match warmed {
         Some(_) => serve_events(&stub, &mut answers, events).await,
         None => None,
     };
-    let (cpu1, wall) = (cpu_of(&pid), t0.elapsed());
+    let (cpu1, wall, switches1) = (cpu_of(&pid), t0.elapsed(), switches_of(&pid));
     let rss = rss_kb(child.id());
     let bytes = log_bytes.load(Ordering::Relaxed) - bytes0;
     let _ = child.kill();
@@ -616,10 +640,11 @@ async fn warm(args: &[String]) {
     };
     let per = |d: Duration| d.as_secs_f64() * 1e6 / events as f64;
     println!(
-        "{{\"kind\":\"warm\",\"binary\":\"{binary}\",\"events\":{events},\"ok\":{},\"cpu_us_per_event\":{:.1},\"wall_us_per_event\":{:.1},\"rss_kb\":{rss},\"log_bytes_per_event\":{:.0}}}",
+        "{{\"kind\":\"warm\",\"binary\":\"{binary}\",\"events\":{events},\"ok\":{},\"cpu_us_per_event\":{:.1},\"wall_us_per_event\":{:.1},\"rss_kb\":{rss},\"log_bytes_per_event\":{:.0},\"context_switches_per_event\":{:.2}}}",
         ok,
         per(cpu1 - cpu0),
         per(wall),
-        bytes as f64 / events as f64
+        bytes as f64 / events as f64,
+        switches1.saturating_sub(switches0) as f64 / events as f64
     );
 }

@@ -51,6 +51,18 @@ impl Service {
     /// it cannot be built (e.g. an endpoint that is not an http(s) URL, no credentials), said
     /// once in a warning that names the targets concerned.
     pub async fn with_path(settings: Settings, base: &SdkConfig, path: InvokePath) -> Service {
+        Service::with_path_limited(settings, base, path, None).await
+    }
+
+    /// As [`Service::with_path`], the signed path holding at most `max_connections` connections
+    /// open per credential set: a load run's concurrency, so hyper's pool does not open more
+    /// connections than requests are ever in flight.
+    pub async fn with_path_limited(
+        settings: Settings,
+        base: &SdkConfig,
+        path: InvokePath,
+        max_connections: Option<usize>,
+    ) -> Service {
         let clients = Clients::build(&settings, base).await;
         let mut attempters = HashMap::new();
         let mut fell_back: Vec<&str> = Vec::new();
@@ -64,7 +76,13 @@ impl Service {
             let attempter = match path {
                 InvokePath::Sdk => sdk(),
                 InvokePath::Signed => {
-                    match SignedAttempter::build(base, session.clone(), &t.arn.region, settings.timeouts) {
+                    match SignedAttempter::build(
+                        base,
+                        session.clone(),
+                        &t.arn.region,
+                        settings.timeouts,
+                        max_connections,
+                    ) {
                         Ok(fast) => PathAttempter::Signed(Arc::new(fast)),
                         Err(e) => {
                             fell_back.push(&t.name);
