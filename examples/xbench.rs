@@ -15,7 +15,10 @@
 //!   `listening on http://HOST:PORT` and serves until killed. Its CPU per request is what HTTP
 //!   over loopback costs any server on this machine, the floor under the local endpoint's;
 //! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
-//!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then;
+//!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then. The
+//!   bootstrap gets Lambda's variables, `PATH` and the arguments' `KEY=VALUE`s, nothing of this
+//!   shell's environment (a `SSL_CERT_FILE` set here would make it read certificate files that
+//!   Lambda does not point it at);
 //! - `warm BINARY EVENTS [KEY=VALUE...]`: the same stub serving a bootstrap one direct event
 //!   (`{"payload":{}}`) at a time, as Lambda does a warm sandbox: after 10% of the events (at
 //!   least 200) to warm up, the bootstrap's own CPU (user + system, all its threads, from
@@ -422,6 +425,8 @@ async fn init(args: &[String]) {
         let addr = listener.local_addr().expect("addr");
         let t0 = Instant::now();
         let mut child = std::process::Command::new(&binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -581,6 +586,8 @@ async fn warm(args: &[String]) {
         }
     });
     let mut child = std::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

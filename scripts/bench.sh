@@ -30,6 +30,8 @@ SDK_C=32; BOTO_C=16; RAW_C=32; LONG_C=32; WRK_C=(32 128)
 FUNCTION="arn:aws:lambda:us-east-1:222222222222:function:target:live"
 
 log() { echo "bench: $*" >&2; }
+# jf JSON FIELD: a number field of a one-line JSON answer.
+jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 
 log "building release binaries in $TARGET_DIR"
 CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --bin xinvoke --bin invoker --example hello_runtime
@@ -198,7 +200,6 @@ RSS_LAST=$(grep . "$OUT/rss" | tail -1)
 RSS_MAX=$(sort -n "$OUT/rss" | tail -1)
 
 # ---- the table ------------------------------------------------------------------------------
-jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 get() { awk -v k="$1" -v f="$2" '$1==k{print $f}' "$OUT/rows"; }
 best_harness=$(awk '$1 ~ /^harness-signed-c[0-9]+$/ {if ($2>m) {m=$2; k=$1}} END{print k}' "$OUT/rows")
 H_RATE=$(get "$best_harness" 2); H_CPU=$(get "$best_harness" 3); H_LOCAL=$(get "$best_harness" 4)
