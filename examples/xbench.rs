@@ -15,7 +15,17 @@
 //!   `listening on http://HOST:PORT` and serves until killed. Its CPU per request is what HTTP
 //!   over loopback costs any server on this machine, the floor under the local endpoint's;
 //! - `init BINARY RUNS`: spawn a Lambda bootstrap against a minimal Runtime API stub and time it
-//!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then.
+//!   from spawn to its first `GET /2018-06-01/runtime/invocation/next`, with its RSS then. The
+//!   bootstrap gets Lambda's variables, `PATH` and the arguments' `KEY=VALUE`s, nothing of this
+//!   shell's environment (a `SSL_CERT_FILE` set here would make it read certificate files that
+//!   Lambda does not point it at);
+//! - `warm BINARY EVENTS [KEY=VALUE...]`: the same stub serving a bootstrap one direct event
+//!   (`{"payload":{}}`) at a time, as Lambda does a warm sandbox: after 10% of the events (at
+//!   least 200) to warm up, the bootstrap's own CPU (user + system, all its threads, from
+//!   `/proc/<pid>/stat`) per event, its wall time per event and its RSS at the end. Its stdout
+//!   and stderr are read through pipes, as Lambda reads a function's logs. For the invoker
+//!   pointed at the local endpoint this is its CPU per warm invoke; the target runs in the
+//!   endpoint's process, so its time is not counted.
 //!
 //! CPU is this process's user + system time from `/proc/self/stat`.
 
@@ -34,7 +44,7 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:li
 
 fn usage() -> ! {
     eprintln!(
-        "usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | local ITERATIONS | null | init BINARY RUNS"
+        "usage: xbench sdk|raw ENDPOINT CONCURRENCY REQUESTS | core ITERATIONS | local ITERATIONS | null | init BINARY RUNS [K=V...] | warm BINARY EVENTS [K=V...]"
     );
     std::process::exit(2)
 }
@@ -45,7 +55,31 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
 
 /// This process's CPU time (user + system) so far.
 fn cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_of("self")
+}
+
+/// A process's context switches so far (voluntary and not, all its threads): each time one of
+/// its threads blocked or was preempted.
+fn switches_of(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// A process's CPU time (user + system, all its threads) so far; `pid` is a number or `self`.
+fn cpu_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, s)| s).unwrap_or("");
     // After the command name: state (field 3), ... utime (14), stime (15); some fields can be -1.
     let field = |n: usize| {
@@ -95,6 +129,7 @@ fn main() {
         Some("local") => rt.block_on(local(arg(&args, 2))),
         Some("null") => rt.block_on(null()),
         Some("init") => rt.block_on(init(&args[2..])),
+        Some("warm") => rt.block_on(warm(&args[2..])),
         _ => usage(),
     }
 }
@@ -391,6 +426,8 @@ async fn init(args: &[String]) {
         let addr = listener.local_addr().expect("addr");
         let t0 = Instant::now();
         let mut child = std::process::Command::new(&binary)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -440,5 +477,182 @@ async fn init(args: &[String]) {
         median(&times),
         times.first().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(f64::NAN),
         rss.get(rss.len() / 2).copied().unwrap_or(0)
+    );
+}
+
+/// The Runtime API's side of [`warm`]: events handed out one per permit, answers counted.
+struct Stub {
+    permits: tokio::sync::Semaphore,
+    answers: tokio::sync::mpsc::UnboundedSender<bool>,
+    served: AtomicU64,
+}
+
+async fn stub_route(
+    stub: Arc<Stub>,
+    req: http::Request<hyper::body::Incoming>,
+) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+    use http_body_util::BodyExt;
+    let path = req.uri().path().to_string();
+    let ok = path.ends_with("/response");
+    let _ = req.into_body().collect().await;
+    let full = |b: &'static [u8]| http_body_util::Full::new(bytes::Bytes::from_static(b));
+    if path == "/2018-06-01/runtime/invocation/next" {
+        match stub.permits.acquire().await {
+            Ok(p) => p.forget(),
+            Err(_) => return http::Response::new(full(b"")),
+        }
+        let n = stub.served.fetch_add(1, Ordering::Relaxed);
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64 + 60_000)
+            .unwrap_or(0);
+        let mut resp = http::Response::new(full(br#"{"payload":{}}"#));
+        let h = resp.headers_mut();
+        h.insert("content-type", http::HeaderValue::from_static("application/json"));
+        h.insert(
+            "lambda-runtime-aws-request-id",
+            http::HeaderValue::from_str(&format!("{n:08x}-aaaa-4bbb-8ccc-dddddddddddd")).expect("id"),
+        );
+        h.insert("lambda-runtime-deadline-ms", http::HeaderValue::from(deadline));
+        h.insert(
+            "lambda-runtime-invoked-function-arn",
+            http::HeaderValue::from_static("arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker"),
+        );
+        h.insert(
+            "lambda-runtime-trace-id",
+            http::HeaderValue::from_static(
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            ),
+        );
+        return resp;
+    }
+    if path.starts_with("/2018-06-01/runtime/invocation/") {
+        let _ = stub.answers.send(ok);
+    }
+    let mut resp = http::Response::new(full(br#"{"status":"OK"}"#));
+    *resp.status_mut() = http::StatusCode::ACCEPTED;
+    resp
+}
+
+/// Let `n` more events out and wait for their answers; how many were `/response` (not `/error`),
+/// or `None` if the bootstrap stopped answering.
+async fn serve_events(stub: &Stub, answers: &mut tokio::sync::mpsc::UnboundedReceiver<bool>, n: u64) -> Option<u64> {
+    stub.permits.add_permits(n as usize);
+    let mut ok = 0;
+    for _ in 0..n {
+        match tokio::time::timeout(Duration::from_secs(30), answers.recv()).await {
+            Ok(Some(good)) => ok += u64::from(good),
+            _ => return None,
+        }
+    }
+    Some(ok)
+}
+
+/// A bootstrap's CPU, wall time and RSS per warm event (see the module's doc).
+async fn warm(args: &[String]) {
+    use hyper::server::conn::http1;
+    use std::io::Read;
+    let binary = args.first().unwrap_or_else(|| usage()).clone();
+    let events: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+    let extra_env: Vec<(String, String)> = args[2..]
+        .iter()
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    let warmup = (events / 10).max(200);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let stub = Arc::new(Stub {
+        permits: tokio::sync::Semaphore::new(0),
+        answers: tx,
+        served: AtomicU64::new(0),
+    });
+    let serving = Arc::clone(&stub);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let stub = Arc::clone(&serving);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let stub = Arc::clone(&stub);
+                    async move { Ok::<_, std::convert::Infallible>(stub_route(stub, req).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let mut child = std::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the bootstrap");
+    let pid = child.id().to_string();
+    // Read its logs as Lambda does, counting the bytes.
+    let log_bytes = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::new();
+    for mut pipe in [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let log_bytes = Arc::clone(&log_bytes);
+        readers.push(std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log_bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }));
+    }
+    let warmed = serve_events(&stub, &mut answers, warmup).await;
+    let (cpu0, t0, bytes0, switches0) = (
+        cpu_of(&pid),
+        Instant::now(),
+        log_bytes.load(Ordering::Relaxed),
+        switches_of(&pid),
+    );
+    let measured = match warmed {
+        Some(_) => serve_events(&stub, &mut answers, events).await,
+        None => None,
+    };
+    let (cpu1, wall, switches1) = (cpu_of(&pid), t0.elapsed(), switches_of(&pid));
+    let rss = rss_kb(child.id());
+    let bytes = log_bytes.load(Ordering::Relaxed) - bytes0;
+    let _ = child.kill();
+    let _ = child.wait();
+    for r in readers {
+        let _ = r.join();
+    }
+    let Some(ok) = measured else {
+        eprintln!("{binary} stopped answering events");
+        std::process::exit(1);
+    };
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / events as f64;
+    println!(
+        "{{\"kind\":\"warm\",\"binary\":\"{binary}\",\"events\":{events},\"ok\":{},\"cpu_us_per_event\":{:.1},\"wall_us_per_event\":{:.1},\"rss_kb\":{rss},\"log_bytes_per_event\":{:.0},\"context_switches_per_event\":{:.2}}}",
+        ok,
+        per(cpu1 - cpu0),
+        per(wall),
+        bytes as f64 / events as f64,
+        switches1.saturating_sub(switches0) as f64 / events as f64
     );
 }

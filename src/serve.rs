@@ -152,7 +152,13 @@ impl Running {
 /// Read a body within the limits: `Err(true)` when it is too large, `Err(false)` when it did
 /// not arrive in time.
 pub async fn read_body(body: Body, limits: ServeLimits) -> Result<bytes::Bytes, bool> {
-    match tokio::time::timeout(limits.body_read, axum::body::to_bytes(body, limits.max_body)).await {
+    use futures_util::FutureExt;
+    let mut read = std::pin::pin!(axum::body::to_bytes(body, limits.max_body));
+    // A small body has usually arrived with the head: no timer to set and cancel for it.
+    if let Some(done) = read.as_mut().now_or_never() {
+        return done.map_err(|_| true);
+    }
+    match tokio::time::timeout(limits.body_read, read).await {
         Ok(Ok(b)) => Ok(b),
         Ok(Err(_)) => Err(true),
         Err(_) => Err(false),

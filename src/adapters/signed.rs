@@ -142,7 +142,7 @@ impl std::fmt::Debug for CredentialCache {
 /// Invokes by signing each request itself.
 #[derive(Debug)]
 pub(crate) struct SignedAttempter {
-    client: Client<transport::Connector, Full<Bytes>>,
+    client: Client<transport::Limited, Full<Bytes>>,
     scheme: Scheme,
     /// Host and port, e.g. `127.0.0.1:9001`: the URI's authority and the `host` header.
     authority: Authority,
@@ -156,16 +156,18 @@ pub(crate) struct SignedAttempter {
 
 impl SignedAttempter {
     /// The signed path for one credential set in one region, on the SDK's endpoint, signing with
-    /// the same credentials as the SDK client: the base configuration's, or `session`.
+    /// the same credentials as the SDK client: the base configuration's, or `session`; with at
+    /// most `max_connections` connections open, if given.
     pub fn build(
         base: &SdkConfig,
         session: Option<SessionCredentials>,
         region: &str,
         timeouts: Timeouts,
+        max_connections: Option<usize>,
     ) -> Result<SignedAttempter, SignedPathError> {
         let endpoint = resolve_endpoint(base, region, |k| std::env::var(k).ok());
         let provider = clients::signing_provider(base, session.as_ref()).ok_or(SignedPathError::NoCredentials)?;
-        let mut fast = SignedAttempter::new(&endpoint, provider, region, timeouts)?;
+        let mut fast = SignedAttempter::new(&endpoint, provider, region, timeouts, max_connections)?;
         fast.session = session;
         Ok(fast)
     }
@@ -176,6 +178,7 @@ impl SignedAttempter {
         provider: SharedCredentialsProvider,
         region: &str,
         timeouts: Timeouts,
+        max_connections: Option<usize>,
     ) -> Result<SignedAttempter, SignedPathError> {
         let uri: http::Uri = endpoint
             .trim_end_matches('/')
@@ -189,7 +192,7 @@ impl SignedAttempter {
             "http" => false,
             _ => return Err(SignedPathError::Endpoint(endpoint.to_string())),
         };
-        let client = transport::client(Some(timeouts.connect));
+        let client = transport::limited_client(Some(timeouts.connect), max_connections);
         let host =
             HeaderValue::from_str(authority.as_str()).map_err(|_| SignedPathError::Endpoint(endpoint.to_string()))?;
         Ok(SignedAttempter {

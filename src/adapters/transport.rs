@@ -82,6 +82,117 @@ where
         .build(connector(connect_timeout))
 }
 
+/// [`client`] opening at most `max_connections` connections at once, if given.
+pub(crate) fn limited_client<B>(connect_timeout: Option<Duration>, max_connections: Option<usize>) -> Client<Limited, B>
+where
+    B: hyper::body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(Limited {
+            inner: connector(connect_timeout),
+            permits: max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
+        })
+}
+
+/// [`Connector`], holding at most as many connections open as it has permits (each connection
+/// keeps one until it closes). hyper's pool races a new connection against one coming back for
+/// every request that finds none idle, and keeps both: a closed loop of 512 requests held ~840
+/// connections, each with its buffers. With a permit per request in flight, the race's new
+/// connection waits until one closes, and the request takes the one that came back.
+#[derive(Clone, Debug)]
+pub(crate) struct Limited {
+    inner: Connector,
+    permits: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Stream = <Connector as tower_service::Service<http::Uri>>::Response;
+
+impl tower_service::Service<http::Uri> for Limited {
+    type Response = LimitedIo;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<LimitedIo, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let permits = self.permits.clone();
+        let mut inner = self.inner.clone();
+        Box::pin(async move {
+            let permit = match permits {
+                Some(p) => Some(p.acquire_owned().await.map_err(|e| Box::new(e) as BoxError)?),
+                None => None,
+            };
+            std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+            let io = inner.call(uri).await?;
+            Ok(LimitedIo { io, _permit: permit })
+        })
+    }
+}
+
+/// A connection of [`Limited`] and its permit.
+pub(crate) struct LimitedIo {
+    io: Stream,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl hyper::rt::Read for LimitedIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for LimitedIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+}
+
+impl hyper_util::client::legacy::connect::Connection for LimitedIo {
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        self.io.connected()
+    }
+}
+
 /// The SDK clients' HTTP client: [`client`], one per connect timeout the SDK asks for.
 pub fn sdk_http_client() -> SharedHttpClient {
     SharedHttpClient::new(SdkHttp::default())

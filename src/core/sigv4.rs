@@ -61,6 +61,10 @@ pub(crate) fn hex64(digest: &[u8]) -> [u8; 64] {
 
 /// Write a header value as the canonical request holds it: trimmed, each run of spaces one.
 pub(crate) fn write_trimmed(text: &str, mut put: impl FnMut(&str)) {
+    // Most values have no space to trim or collapse: written whole.
+    if !text.starts_with(' ') && !text.ends_with(' ') && !text.contains("  ") {
+        return put(text);
+    }
     let mut words = text.split(' ').filter(|w| !w.is_empty());
     if let Some(first) = words.next() {
         put(first);

@@ -47,12 +47,26 @@ impl Service {
         Service::with_path(settings, base, InvokePath::Sdk).await
     }
 
-    /// As [`Service::new`], sending invokes on `path`. The signed path falls back on the SDK, with
-    /// a warning, when it cannot be built (e.g. an endpoint that is not an http(s) URL, no credentials).
+    /// As [`Service::new`], sending invokes on `path`. The signed path falls back on the SDK where
+    /// it cannot be built (e.g. an endpoint that is not an http(s) URL, no credentials), said
+    /// once in a warning that names the targets concerned.
     pub async fn with_path(settings: Settings, base: &SdkConfig, path: InvokePath) -> Service {
+        Service::with_path_limited(settings, base, path, None).await
+    }
+
+    /// As [`Service::with_path`], the signed path holding at most `max_connections` connections
+    /// open per credential set: a load run's concurrency, so hyper's pool does not open more
+    /// connections than requests are ever in flight.
+    pub async fn with_path_limited(
+        settings: Settings,
+        base: &SdkConfig,
+        path: InvokePath,
+        max_connections: Option<usize>,
+    ) -> Service {
         let clients = Clients::build(&settings, base).await;
         let mut attempters = HashMap::new();
-        let mut effective = path;
+        let mut fell_back: Vec<&str> = Vec::new();
+        let mut problem = None;
         for t in settings.targets.values() {
             // Every target has its client: `Clients::build` made one per (auth, region) of the targets.
             let Some((client, session)) = clients.get(&t.auth, &t.arn.region) else {
@@ -62,11 +76,17 @@ impl Service {
             let attempter = match path {
                 InvokePath::Sdk => sdk(),
                 InvokePath::Signed => {
-                    match SignedAttempter::build(base, session.clone(), &t.arn.region, settings.timeouts) {
+                    match SignedAttempter::build(
+                        base,
+                        session.clone(),
+                        &t.arn.region,
+                        settings.timeouts,
+                        max_connections,
+                    ) {
                         Ok(fast) => PathAttempter::Signed(Arc::new(fast)),
                         Err(e) => {
-                            tracing::warn!(target_name = %t.name, problem = %e, "the signed path is unavailable: using the SDK");
-                            effective = InvokePath::Sdk;
+                            fell_back.push(&t.name);
+                            problem.get_or_insert(e);
                             sdk()
                         }
                     }
@@ -74,6 +94,13 @@ impl Service {
             };
             attempters.insert(t.name.clone(), attempter);
         }
+        let effective = match problem {
+            Some(e) => {
+                tracing::warn!(targets = %fell_back.join(","), problem = %e, "the signed path is unavailable: these targets invoke through the SDK");
+                InvokePath::Sdk
+            }
+            None => path,
+        };
         let runner = Runner::new(
             settings.retry.clone(),
             Arc::new(RetryBudget::new(settings.budget_capacity)),

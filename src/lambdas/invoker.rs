@@ -4,12 +4,15 @@
 //! HTTP requests (an HTTP API or a Function URL) go through the gateway's routes instead and
 //! are always answered in proxy format, failures as their HTTP status.
 
+use crate::adapters::config::Settings;
 use crate::adapters::config::TargetError;
+use crate::adapters::signed::InvokePath;
 use crate::core::record::InvokeRecord;
 use crate::gateway::Gateway;
 use crate::invoke::service::{Call, Service};
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
 use crate::lambdas::metrics::{self, Emf, Sample};
+use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::stream::{self, StreamExt};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -51,6 +54,13 @@ pub fn handler() -> crate::load::job::HandlerFactory {
         }
     }
     Arc::new(|service| Arc::new(InProcess(service, Emf::in_memory())) as Arc<dyn InvokerHandler>)
+}
+
+/// The invoker's service, built once at cold start: invokes are signed here and sent on the
+/// signed path ([`InvokePath::Signed`], the one `xinvoke load` uses); the SDK sends only where
+/// the signed path cannot be built, which a warning says once.
+pub async fn service(settings: Settings, base: &SdkConfig) -> Service {
+    Service::with_path(settings, base, InvokePath::Signed).await
 }
 
 /// The error type of a malformed event.

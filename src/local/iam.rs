@@ -229,6 +229,14 @@ pub(crate) enum Verdict {
 
 /// `*` matches any run, `?` one character.
 fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
+    // Most patterns are literal ARNs and actions: compared whole.
+    if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
+        return if case_insensitive {
+            pattern.eq_ignore_ascii_case(text)
+        } else {
+            pattern == text
+        };
+    }
     let eq = |a: u8, b: u8| {
         if case_insensitive {
             a.eq_ignore_ascii_case(&b)
@@ -261,15 +269,15 @@ fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 /// entries; a web identity matches only a `Federated` entry naming its provider (the choice
 /// here: IAM's documentation always names the provider for web identity federation).
 fn principal_matches(principal: &Principal, requester: Requester<'_>) -> bool {
-    let entries = |key: &'static str| -> Vec<&str> {
-        match principal {
-            Principal::Any(_) => Vec::new(),
-            Principal::Map(map) => map
-                .iter()
-                .filter(|(k, _)| k.as_str() == key)
-                .flat_map(|(_, v)| v.as_slice().iter().map(String::as_str))
-                .collect(),
-        }
+    let entries = |key: &'static str| {
+        let map = match principal {
+            Principal::Any(_) => None,
+            Principal::Map(map) => Some(map),
+        };
+        map.into_iter()
+            .flatten()
+            .filter(move |(k, _)| k.as_str() == key)
+            .flat_map(|(_, v)| v.as_slice().iter().map(String::as_str))
     };
     match requester {
         Requester::Role(caller) => {

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderName};
 use bytes::Bytes;
 use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
@@ -142,9 +141,10 @@ fn write_canonical_uri(out: &mut impl CanonicalOut, raw_path: &str) {
     if raw_path.is_empty() {
         return out.put("/");
     }
-    for piece in utf8_percent_encode(raw_path, UNRESERVED_AND_SLASH) {
-        out.put(piece);
-    }
+    // Encoded into one buffer, then written at once: an encoded ARN comes in dozens of pieces.
+    let mut encoded = String::with_capacity(raw_path.len() * 3 / 2);
+    encoded.extend(utf8_percent_encode(raw_path, UNRESERVED_AND_SLASH));
+    out.put(&encoded);
 }
 
 /// The canonical query string: decoded pairs, re-encoded, sorted.
@@ -180,7 +180,10 @@ fn write_canonical_header_value(out: &mut impl CanonicalOut, headers: &HeaderMap
         if i > 0 {
             out.put(",");
         }
-        sigv4::write_trimmed(String::from_utf8_lossy(v.as_bytes()).trim(), |s| out.put(s));
+        match v.to_str() {
+            Ok(text) => sigv4::write_trimmed(text.trim(), |s| out.put(s)),
+            Err(_) => sigv4::write_trimmed(String::from_utf8_lossy(v.as_bytes()).trim(), |s| out.put(s)),
+        }
     }
 }
 
@@ -227,7 +230,7 @@ pub(crate) fn signing_key(secret: &str, header: &AuthHeader<'_>) -> [u8; 32] {
 /// of five. Holds derived keys only; `Debug` shows the count.
 #[derive(Default)]
 pub(crate) struct SigningKeyCache {
-    keys: RwLock<HashMap<String, CachedKey>>,
+    keys: RwLock<crate::local::NameMap<CachedKey>>,
 }
 
 /// A derived key and the scope (date, region, service) it was derived for.

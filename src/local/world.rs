@@ -13,7 +13,7 @@ use crate::local::oidc;
 use crate::local::scenario::{Scenario, ScheduledUpdate, Secret};
 use crate::local::sigv4::{self, AuthFailure, KeySecret, ReceivedRequest};
 use crate::local::stats::{Counters, Stats};
-use std::collections::HashMap;
+use crate::local::NameMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -74,14 +74,14 @@ pub struct World {
     pub scenario: Scenario,
     pub region: String,
     pub clock: Clock,
-    static_keys: HashMap<String, (Secret, Arc<Caller>)>,
+    static_keys: NameMap<(Secret, Arc<Caller>)>,
     /// Roles by ARN.
-    pub roles: HashMap<String, RoleRuntime>,
+    pub roles: NameMap<RoleRuntime>,
     /// Accounts by id.
-    pub accounts: HashMap<String, AccountRuntime>,
+    pub accounts: NameMap<AccountRuntime>,
     /// Functions by `ACCOUNT:NAME`.
-    pub functions: HashMap<String, Arc<FunctionRuntime>>,
-    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    pub functions: NameMap<Arc<FunctionRuntime>>,
+    sessions: RwLock<NameMap<Arc<Session>>>,
     signing_keys: sigv4::SigningKeyCache,
     pub faults: Faults,
     pub counters: Counters,
@@ -185,10 +185,10 @@ impl World {
         let scenario_faults = scenario.faults.clone();
         let clock = Clock::new();
         let now = clock.now_ms();
-        let mut static_keys = HashMap::new();
-        let mut roles = HashMap::new();
-        let mut accounts = HashMap::new();
-        let mut functions = HashMap::new();
+        let mut static_keys = NameMap::default();
+        let mut roles = NameMap::default();
+        let mut accounts = NameMap::default();
+        let mut functions = NameMap::default();
         for acct in &scenario.accounts {
             accounts.insert(
                 acct.id.clone(),
@@ -268,7 +268,7 @@ impl World {
             roles,
             accounts,
             functions,
-            sessions: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(NameMap::default()),
             signing_keys: sigv4::SigningKeyCache::default(),
             faults: {
                 let faults = Faults::default();

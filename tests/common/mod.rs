@@ -91,9 +91,13 @@ pub fn fast_retry(retries: u32) -> String {
     format!(r#"{{"classes": {{{}}}}}"#, classes.join(", "))
 }
 
-/// A service configured by `vars` (as the invoker reads its environment).
+/// A service configured by `vars` (as the invoker reads its environment), built as the invoker
+/// builds it (`invoker::service`: the signed path, the SDK where it cannot be built).
 pub async fn service(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Service {
-    service_on(server, creds, vars, InvokePath::Sdk).await
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
+    let base = base(server, creds, settings.timeouts).await;
+    xinvoke::lambdas::invoker::service(settings, &base).await
 }
 
 /// As [`service`], sending invokes on `path`.

@@ -627,7 +627,10 @@ fn lambda_workers_max_errors_count_for_the_whole_run() {
     let p = &report["phases"][0];
     assert_eq!(p["end"], "max_errors");
     let failed = p["errors"].as_u64().unwrap();
-    assert!((10..20).contains(&failed), "stopped after {failed} failures (4 workers × 10 would be 40): {p}");
+    assert!(
+        (10..20).contains(&failed),
+        "stopped after {failed} failures (4 workers × 10 would be 40): {p}"
+    );
 }
 
 /// The slice length fits the invoker's timeout as GetFunctionConfiguration gives it: with an

@@ -1,7 +1,8 @@
 //! The signed path agrees with the SDK path, outcome for outcome: every injectable error
 //! of the local endpoint, a function error, a timeout, bad credentials, AccessDenied on both
 //! sides and an unreachable endpoint, in both auth modes, sync and async, through both
-//! attempters into the same classifier.
+//! attempters into the same classifier. The signed side is built as the invoker Lambda builds its
+//! service (`invoker::service`), and the invoker's answers to events agree too.
 
 use crate::common::*;
 use aws_credential_types::Credentials;
@@ -12,15 +13,20 @@ use xinvoke::adapters::signed::InvokePath;
 use xinvoke::core::errors;
 use xinvoke::core::{Class, InvocationType, InvokeRecord};
 use xinvoke::invoke::service::{Call, Service};
+use xinvoke::lambdas::invoker;
 use xinvoke::local::{builtin, LocalServer};
 
-/// A service on `path`, configured by `vars` as the invoker reads its environment.
+/// A service on `path`, configured by `vars` as the invoker reads its environment; the signed
+/// one is the invoker's own (`invoker::service`).
 async fn on_path(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)], path: InvokePath) -> Service {
     let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     map.insert("XINVOKE_NO_RETRY".into(), "true".into());
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
     let base = base(server, creds, settings.timeouts).await;
-    let svc = Service::with_path(settings, &base, path).await;
+    let svc = match path {
+        InvokePath::Sdk => Service::with_path(settings, &base, path).await,
+        InvokePath::Signed => invoker::service(settings, &base).await,
+    };
     assert_eq!(svc.path(), path, "the {} path was built", path.name());
     svc
 }
@@ -350,5 +356,73 @@ async fn both_paths_pass_the_callers_trace_on() {
         .map(|i| i["trace_id"].as_str().unwrap_or("none").to_string())
         .collect();
     assert_eq!(received, sent);
+    server.shutdown().await;
+}
+
+/// The invoker's answer to an event, without what differs from one invoke to the next.
+fn answered(answer: Result<Value, lambda_runtime::Diagnostic>) -> Value {
+    let (kind, mut record) = match answer {
+        Ok(v) => ("ok", v),
+        Err(d) => (
+            "error",
+            json!({"error_type": d.error_type, "record": serde_json::from_str::<Value>(&d.error_message).unwrap_or(Value::Null)}),
+        ),
+    };
+    let strip = |r: &mut Value| {
+        if let Some(o) = r.as_object_mut() {
+            o.remove("latency_ms");
+            for a in o
+                .get_mut("attempt_log")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = a.as_object_mut() {
+                    a.remove("latency_ms");
+                }
+            }
+        }
+    };
+    strip(&mut record);
+    if let Some(inner) = record.get_mut("record") {
+        strip(inner);
+    }
+    json!({"kind": kind, "answer": record})
+}
+
+#[tokio::test]
+async fn the_invokers_answers_agree_event_for_event_on_both_paths() {
+    let server = start().await;
+    let mut kinds = std::collections::BTreeSet::new();
+    for (mode, vars) in [("resource", RESOURCE), ("role", ROLE)] {
+        let services = pair(&server, source_credentials(), vars).await;
+        let mut cases: Vec<(Option<Value>, Value)> = fault_matrix().into_iter().map(|f| (Some(f), json!({}))).collect();
+        cases.push((None, json!({"payload": {"n": 1}})));
+        cases.push((None, json!({"payload": {"fail": "boom"}})));
+        cases.push((None, json!({"payload": {}, "invocation_type": "Event"})));
+        for (spec, event) in cases {
+            let event = if event.get("payload").is_some() {
+                event
+            } else {
+                json!({"payload": event})
+            };
+            let mut out = Vec::new();
+            for svc in &services {
+                if let Some(spec) = &spec {
+                    fault(&server, spec.clone()).await;
+                }
+                let e = lambda_runtime::LambdaEvent::new(event.clone(), lambda_runtime::Context::default());
+                out.push(answered(invoker::handle(svc, e).await));
+                control_client(&server).clear_faults().await.unwrap();
+            }
+            assert_eq!(
+                out[0], out[1],
+                "{mode} {spec:?} {event}: sdk (left) and the invoker's path (right) disagree"
+            );
+            kinds.insert(out[1]["answer"]["error_type"].as_str().unwrap_or("ok").to_string());
+        }
+        settle_events(&server).await;
+    }
+    assert!(kinds.len() >= 15, "the events reach many classes: {kinds:?}");
     server.shutdown().await;
 }

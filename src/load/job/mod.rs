@@ -278,7 +278,12 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
             settings.retry = RetryPolicy::defaults_shortened(10.0);
         }
         settings.retry.disabled = !retries;
-        let service = Arc::new(Service::with_path(settings, &base, job.path).await);
+        // At most as many connections as requests can be in flight at once.
+        let in_flight = match job.model {
+            Model::Closed { concurrency } => concurrency,
+            Model::Open(_) => job.max_in_flight,
+        };
+        let service = Arc::new(Service::with_path_limited(settings, &base, job.path, Some(in_flight.max(1))).await);
         if service.path() != job.path {
             eprintln!(
                 "note: the {} path is unavailable here; this phase uses the sdk path",

@@ -172,7 +172,11 @@ async fn answer(
     rid: &str,
 ) -> Result<Response, ApiError> {
     let caller = world.authenticate(req, "lambda").map_err(|f| auth_error(&f))?;
-    let query: HashMap<String, String> = form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect();
+    let query: HashMap<String, String> = if req.raw_query.is_empty() {
+        HashMap::new()
+    } else {
+        form_urlencoded::parse(req.raw_query.as_bytes()).into_owned().collect()
+    };
     let query_qualifier = query.get("Qualifier").cloned();
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let name_of =
