@@ -270,7 +270,9 @@ goal "invoker RSS after init" "$(rss "$INIT_INVOKER")" "<=" 8 MB
 goal "invoker bootstrap zipped" "$(mb "$ZIP_BYTES")" "<=" 3 MB
 goal "harness CPU/invoke over wrk's CPU/request (best: c$WRK_AT)" "$WRK_RATIO" "<=" 2 x
 goal "harness RSS at concurrency 512" "$C512_RSS" "<=" 48 MB
-goal "long run RSS growth from 1/4 to the end" "$(awk -v a="$RSS_EARLY" -v b="$RSS_LAST" 'BEGIN{ if (a > 0) printf "%.1f", (b-a)*100/a; else print "-" }')" "<=" 10 %
+# Flat: what the run keeps per second (its per-second latency series, ~7 KB a second) may add a
+# few MB over ten minutes; memory that grew with requests would add far more.
+goal "long run RSS growth from 1/4 to the end" "$(awk -v a="$RSS_EARLY" -v b="$RSS_LAST" 'BEGIN{ if (a > 0) printf "%.1f", (b-a)/1024; else print "-" }')" "<=" 4 MB
 goal "local endpoint CPU/invoke over the do-nothing endpoint's, c$SDK_C" "$(ratio "$PAIR_LOCAL" "$NULL_CPU")" "<=" 1.3 x
 goal "harness vs bare SDK loop, throughput" "$(ratio "$H_RATE" "$SDK_RATE")" ">=" 3 x
 goal "harness vs boto3, throughput" "$(ratio "$H_RATE" "$BOTO_RATE")" ">=" 40 x
