@@ -225,20 +225,19 @@ echo "harness vs bare SDK loop: throughput $(ratio "$H_RATE" "$SDK_RATE")x, CPU 
 echo "harness vs boto3:         throughput $(ratio "$H_RATE" "$BOTO_RATE")x, CPU per invoke $(ratio "$BOTO_CPU" "$H_CPU")x less   (target >= 40x)"
 echo "core overhead per invoke (classify + decide + attempt log + load record + stats): ok $(jf "$CORE" ok_ns) ns, not found $(jf "$CORE" not_found_ns) ns   (target <= 10000 ns)"
 echo "local endpoint's own work per invoke (handler, no network): $(jf "$LOCAL_WORK" handler_ns) ns CPU, of which SigV4 verification $(jf "$LOCAL_WORK" sigv4_ns) ns"
-echo "local endpoint: $(get "$best_harness" 4) µs CPU per invoke => ~$(cap "$H_LOCAL")/s on 2 cores; harness $H_CPU µs => ~$(cap "$H_CPU")/s on 2 cores; headroom $(ratio "$(cap "$H_LOCAL")" "$(cap "$H_CPU")")x   (target >= 2x)"
 GW_RATE=$(get "gateway-c$SDK_C" 2); GW_CPU=$(get "gateway-c$SDK_C" 4)
 D32_RATE=$(get "harness-signed-c$SDK_C" 2); D32_CPU=$(get "harness-signed-c$SDK_C" 3)
 echo "gateway (c$SDK_C): $GW_CPU µs CPU per request in the gateway, $(awk -v g="$GW_CPU" -v d="$D32_CPU" 'BEGIN{printf "%.1f", g-d}') µs over the harness's direct signed path ($D32_CPU µs)   (target <= 25 µs); $GW_RATE requests/s through it = $(awk -v g="$GW_RATE" -v d="$D32_RATE" 'BEGIN{ if (d>0) printf "%.2f", g/d; else print "-" }')x the direct harness at c$SDK_C ($D32_RATE/s)   (target >= 0.7x)"
 NULL_CPU=$(awk -v a="$(get "pair1-null-c$SDK_C" 4)" -v b="$(get "pair2-null-c$SDK_C" 4)" 'BEGIN{printf "%.1f", (a+b)/2}')
 PAIR_LOCAL=$(awk -v a="$(get "pair1-local-c$SDK_C" 4)" -v b="$(get "pair2-local-c$SDK_C" 4)" 'BEGIN{printf "%.1f", (a+b)/2}')
 echo "local endpoint over the do-nothing endpoint, alternating runs at c$SDK_C: $PAIR_LOCAL vs $NULL_CPU µs CPU per invoke = $(ratio "$PAIR_LOCAL" "$NULL_CPU")x, $(awk -v a="$PAIR_LOCAL" -v b="$NULL_CPU" 'BEGIN{printf "%.1f", a-b}') µs added per invoke   (goal <= 1.3x)"
-echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke => headroom $(ratio "$(cap "$NULL_CPU")" "$(cap "$H_CPU")")x at most for any endpoint here; 2x would need <= $(awk -v h="$H_CPU" 'BEGIN{printf "%.1f", h/2}') µs"
+echo "null endpoint (fixed 200, no work, same serving): $NULL_CPU µs CPU per invoke, what HTTP over loopback costs any server here"
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f", b/1048576}'; }
 ms() { jf "$1" init_ms_median; }
 rss() { awk -v k="$(jf "$1" rss_kb_median)" 'BEGIN{printf "%.1f", k/1024}'; }
-echo "invoker init: $(ms "$INIT_INVOKER") ms to first /next, RSS $(rss "$INIT_INVOKER") MB; with sdk-defaults: $(ms "$INIT_DEFAULTS") ms, RSS $(rss "$INIT_DEFAULTS") MB; hello-world lambda_runtime: $(ms "$INIT_HELLO") ms, RSS $(rss "$INIT_HELLO") MB; ratio $(ratio "$(ms "$INIT_INVOKER")" "$(ms "$INIT_HELLO")")x   (targets <= 2x, <= 8 MB)"
+echo "invoker init: $(ms "$INIT_INVOKER") ms to first /next, RSS $(rss "$INIT_INVOKER") MB; with sdk-defaults: $(ms "$INIT_DEFAULTS") ms, RSS $(rss "$INIT_DEFAULTS") MB; hello-world lambda_runtime: $(ms "$INIT_HELLO") ms, RSS $(rss "$INIT_HELLO") MB; ratio $(ratio "$(ms "$INIT_INVOKER")" "$(ms "$INIT_HELLO")")x   (goals <= 1.3x, <= 8 MB)"
 echo "invoker bootstrap: $(mb "$BIN_BYTES") MB stripped, $(mb "$ZIP_BYTES") MB zipped; with sdk-defaults: $(mb "$DEF_BIN_BYTES") MB, $(mb "$DEF_ZIP_BYTES") MB zipped ($(ratio "$DEF_ZIP_BYTES" "$ZIP_BYTES")x); hello-world: $(mb "$HELLO_BIN_BYTES") MB, $(mb "$HELLO_ZIP_BYTES") MB zipped   (target <= 3 MB zipped)"
-echo "long run: $LONG_N requests at $LONG_RATE/s; harness RSS at 1/4 $((RSS_EARLY / 1024)) MB, max $((RSS_MAX / 1024)) MB, last $((RSS_LAST / 1024)) MB over $RSS_SAMPLES samples   (target <= 64 MB, flat)"
+echo "long run: $LONG_N requests at $LONG_RATE/s; harness RSS at 1/4 $((RSS_EARLY / 1024)) MB, max $((RSS_MAX / 1024)) MB, last $((RSS_LAST / 1024)) MB over $RSS_SAMPLES samples   (goal: flat)"
 wf() { jf "$1" cpu_us_per_event; }
 cs() { jf "$1" context_switches_per_event; }
 over() { awk -v a="$(wf "$1")" -v b="$(wf "$WARM_HELLO")" 'BEGIN{ if (a != "" && b != "") printf "%.1f", a-b; else print "-" }'; }
@@ -275,7 +274,9 @@ goal "invoker RSS after init" "$(rss "$INIT_INVOKER")" "<=" 8 MB
 goal "invoker bootstrap zipped" "$(mb "$ZIP_BYTES")" "<=" 3 MB
 goal "harness CPU/invoke over wrk's CPU/request (best: c$WRK_AT)" "$WRK_RATIO" "<=" 2 x
 goal "harness RSS at concurrency 512" "$C512_RSS" "<=" 48 MB
-goal "long run RSS growth from 1/4 to the end" "$(awk -v a="$RSS_EARLY" -v b="$RSS_LAST" 'BEGIN{ if (a > 0) printf "%.1f", (b-a)*100/a; else print "-" }')" "<=" 10 %
+# Flat: what the run keeps per second (its per-second latency series, ~7 KB a second) may add a
+# few MB over ten minutes; memory that grew with requests would add far more.
+goal "long run RSS growth from 1/4 to the end" "$(awk -v a="$RSS_EARLY" -v b="$RSS_LAST" 'BEGIN{ if (a > 0) printf "%.1f", (b-a)/1024; else print "-" }')" "<=" 4 MB
 goal "local endpoint CPU/invoke over the do-nothing endpoint's, c$SDK_C" "$(ratio "$PAIR_LOCAL" "$NULL_CPU")" "<=" 1.3 x
 goal "harness vs bare SDK loop, throughput" "$(ratio "$H_RATE" "$SDK_RATE")" ">=" 3 x
 goal "harness vs boto3, throughput" "$(ratio "$H_RATE" "$BOTO_RATE")" ">=" 40 x

@@ -91,10 +91,11 @@ async fn invoker_process(server: &xinvoke::local::LocalServer, extra: &[(&str, &
 #[tokio::test]
 async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
     let _one_at_a_time = crate::capture().await;
-    // Every 5xx of the table, through the SDK path the invoker uses, in both auth modes. The
-    // SDK's connection-poisoning interceptor logs an ERROR for each transient answer unless the
-    // transport lets it reach the connection; lambda_runtime logs every failed event's
-    // Diagnostic at ERROR. Neither may reach a user's log (and its error alarms).
+    // Every 5xx of the table, through the invoker binary (the signed path; AssumeRole through
+    // the SDK), in both auth modes. The SDK's connection-poisoning interceptor logs an ERROR for
+    // each transient answer unless the transport lets it reach the connection; lambda_runtime
+    // logs every failed event's Diagnostic at ERROR. Neither may reach a user's log (and its
+    // error alarms).
     let server = start().await;
     let resource = invoker_process(&server, &[("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN)]).await;
     let role = invoker_process(
@@ -496,5 +497,43 @@ async fn the_invoker_logs_like_powertools_writes_one_emf_document_per_invoke_and
     expected[3..].sort_unstable();
     got[3..].sort_unstable();
     assert_eq!(got, expected);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn where_the_signed_path_cannot_be_built_the_invoker_says_so_once_and_uses_the_sdk() {
+    let captured = crate::capture().await;
+    let server = start().await;
+    let targets = json!({
+        "target": {"arn": builtin::TARGET_ALIAS_ARN},
+        "other": {"arn": builtin::TARGET_FUNCTION_ARN}
+    })
+    .to_string();
+    let map: std::collections::HashMap<String, String> =
+        [("XINVOKE_TARGETS".to_string(), targets)].into_iter().collect();
+    let settings =
+        xinvoke::adapters::config::Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
+    // No credentials provider: the signed path has nothing to sign with.
+    let mut no_credentials = base(&server, source_credentials(), settings.timeouts)
+        .await
+        .to_builder();
+    no_credentials.set_credentials_provider(None);
+    let svc = invoker::service(settings, &no_credentials.build()).await;
+    assert_eq!(svc.path(), xinvoke::adapters::signed::InvokePath::Sdk);
+    let answer = invoker::handle(&svc, event(json!({"payload": {}, "target": "other"}))).await;
+    assert!(answer.is_err(), "without credentials the invoke fails: {answer:?}");
+    let text = captured.text();
+    let notes: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("the signed path is unavailable"))
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "one line for both targets:\n{text}");
+    assert_eq!(notes[0]["level"], "WARN");
+    assert_eq!(notes[0]["fields"]["targets"], "other,target", "{text}");
     server.shutdown().await;
 }
