@@ -44,12 +44,13 @@ pub struct Emf {
     sink: Sink,
 }
 
-/// Where documents go: stdout (Lambda's log), or kept in memory (the invoker played in the
-/// CLI's process, whose log is the load report).
+/// Where documents go: stdout (Lambda's log), or summed in memory (the invoker played in the
+/// CLI's process, whose log is the load report): `Invokes` by class, so a long run's memory
+/// stays flat.
 #[derive(Debug, Clone)]
 enum Sink {
     Stdout,
-    Memory(Arc<Mutex<Vec<Value>>>),
+    Memory(Arc<Mutex<std::collections::BTreeMap<String, f64>>>),
 }
 
 /// One invoke as the metrics see it.
@@ -145,11 +146,18 @@ impl Emf {
         emf
     }
 
-    /// The documents kept in memory so far (none when writing to stdout), emptied.
+    /// What the documents kept in memory said so far, one `{"class", "Invokes"}` summary a
+    /// class (none when writing to stdout), emptied.
     pub fn take(&self) -> Vec<Value> {
         match &self.sink {
             Sink::Stdout => Vec::new(),
-            Sink::Memory(docs) => docs.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default(),
+            Sink::Memory(sums) => sums
+                .lock()
+                .map(|mut s| std::mem::take(&mut *s))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(class, n)| json!({"class": class, "Invokes": n}))
+                .collect(),
         }
     }
 
@@ -213,9 +221,10 @@ impl Emf {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{doc}");
             }
-            Sink::Memory(docs) => {
-                if let Ok(mut d) = docs.lock() {
-                    d.push(doc.clone());
+            Sink::Memory(sums) => {
+                if let (Some(class), Some(n), Ok(mut s)) = (doc["class"].as_str(), doc["Invokes"].as_f64(), sums.lock())
+                {
+                    *s.entry(class.to_string()).or_default() += n;
                 }
             }
         }
