@@ -365,9 +365,12 @@ fn a_deployment_during_load_shows_when_its_new_enis_cannot_keep_up() {
             .cloned()
     };
     let throttled = class("ec2_throttled").expect("the deployment's new ENIs meet EC2's pace");
+    // The deployment is at 2 s of the endpoint's clock, which starts before the load's
+    // schedule does (by the harness's own start-up, most of a second on a busy machine): never
+    // in the schedule's first second.
     assert!(
-        throttled["first_second"].as_u64().unwrap() >= 2,
-        "not before the deployment at 2 s: {throttled}"
+        throttled["first_second"].as_u64().unwrap() >= 1,
+        "not before the deployment at 2 s of the endpoint's clock: {throttled}"
     );
     let target = |name: &str| {
         phase["targets"]
