@@ -3,7 +3,7 @@
 
 use super::{plan_end, Job, JobError, Outcome};
 use crate::load::collect::Collector;
-use crate::load::engine::{run_phase, PhasePlan, Stop, StopSignal};
+use crate::load::engine::{run_phase, Stop, StopSignal};
 use crate::load::record::{EndReason, LoadRecord, RunInfo};
 use crate::load::senders::GatewaySender;
 use std::sync::Arc;
@@ -35,16 +35,7 @@ pub(super) async fn run(job: &Job, url: http::Uri, stop: StopSignal) -> Result<O
         if *stop.borrow() != Stop::Run {
             break;
         }
-        let plan = PhasePlan {
-            name: name.clone(),
-            retries: *retries,
-            model: job.model.clone(),
-            duration: job.duration,
-            requests: job.requests,
-            stop: job.stop,
-            grace: job.grace,
-            max_in_flight: job.max_in_flight,
-        };
+        let plan = job.plan(name, *retries);
         collector.phase_started(name, job.duration.or(plan_end(&job.model)));
         let mut sink = |r: &LoadRecord| collector.take(r);
         let outcome = run_phase(

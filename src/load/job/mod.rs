@@ -157,6 +157,22 @@ pub struct Job {
     pub progress: bool,
 }
 
+impl Job {
+    /// The plan of the phase named `name`.
+    fn plan(&self, name: &str, retries: bool) -> PhasePlan {
+        PhasePlan {
+            name: name.to_string(),
+            retries,
+            model: self.model.clone(),
+            duration: self.duration,
+            requests: self.requests,
+            stop: self.stop,
+            grace: self.grace,
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
 /// How a run came out.
 pub struct Outcome {
     pub report: Report,
@@ -240,16 +256,7 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
             break;
         }
         let phase = i as u32;
-        let plan = PhasePlan {
-            name: name.clone(),
-            retries: *retries,
-            model: job.model.clone(),
-            duration: job.duration,
-            requests: job.requests,
-            stop: job.stop,
-            grace: job.grace,
-            max_in_flight: job.max_in_flight,
-        };
+        let plan = job.plan(name, *retries);
         if let (Started::Local { server, invoker, .. }, true) = (&place, i > 0) {
             crate::local::client::ControlClient::new(server.addr()).reset().await?;
             if let Some(invoker) = invoker {
