@@ -9,6 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
+# A full run builds every test binary once: incremental artefacts would only fill the disk
+# (they reached 14 GB here). Set CARGO_INCREMENTAL=1 to keep them while iterating.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
