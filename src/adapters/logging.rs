@@ -5,8 +5,9 @@
 //! the directives users write in `RUST_LOG`, without the regex engine `EnvFilter` carries.
 
 use std::io::IsTerminal;
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -53,7 +54,7 @@ pub fn init_json() {
         registry.with(fmt).try_init()
     } else {
         let fmt = tracing_subscriber::fmt::layer()
-            .fmt_fields(JsonFields::new())
+            .fmt_fields(PowertoolsFields)
             .event_format(Powertools::from_env());
         registry.with(fmt).try_init()
     };
@@ -87,7 +88,7 @@ impl Powertools {
 }
 
 /// The names Powertools gives the fields of lambda_runtime's invocation span.
-fn powertools_name(field: &str) -> &str {
+fn powertools_name(field: &'static str) -> &'static str {
     match field {
         "requestId" => "function_request_id",
         "xrayTraceId" => "xray_trace_id",
@@ -96,76 +97,131 @@ fn powertools_name(field: &str) -> &str {
     }
 }
 
-impl<S, N> FormatEvent<S, N> for Powertools
+impl<S> FormatEvent<S, PowertoolsFields> for Powertools
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
+    /// The line is written straight out, member after member (one buffer, no tree of maps):
+    /// every invoke writes one, on Lambda's CPU share. A member the event names itself (e.g. a
+    /// panic's `location`) is written once, the event's.
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, PowertoolsFields>,
         mut w: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
         let meta = event.metadata();
-        let mut line = serde_json::Map::new();
-        line.insert("level".into(), meta.level().as_str().into());
-        line.insert("timestamp".into(), timestamp_ms().into());
-        line.insert("service".into(), self.service.clone().into());
+        let mut own = Members::default();
+        event.record(&mut own);
+        let mut line = Members::default();
+        line.string("level", meta.level().as_str());
+        line.string("timestamp", &timestamp_ms());
+        line.string("service", &self.service);
         if let Some(name) = &self.function_name {
-            line.insert("function_name".into(), name.clone().into());
+            line.member("function_name", name.as_str());
         }
         if let Some(m) = self.memory_size {
-            line.insert("function_memory_size".into(), m.into());
+            line.member("function_memory_size", &m);
         }
-        // The invocation's context: the fields of the spans the event is in (JSON, as
-        // `JsonFields` formatted them).
+        // The invocation's context: the fields of the spans the event is in, each rendered
+        // once when its span began (`PowertoolsFields`).
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
-                let extensions = span.extensions();
-                let Some(fields) = extensions.get::<FormattedFields<N>>() else {
-                    continue;
-                };
-                if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(fields) {
-                    for (k, v) in map {
-                        line.insert(powertools_name(&k).to_string(), v);
-                    }
+                if let Some(fields) = span.extensions().get::<FormattedFields<PowertoolsFields>>() {
+                    line.buf.extend_from_slice(fields.fields.as_bytes());
                 }
             }
         }
-        event.record(&mut Fields(&mut line));
-        line.insert("target".into(), meta.target().into());
-        if let Some(n) = meta.line() {
-            line.insert(
-                "location".into(),
-                format!("{}:{n}", meta.module_path().unwrap_or(meta.target())).into(),
+        line.buf.extend_from_slice(&own.buf);
+        if !own.names.contains(&"target") {
+            line.string("target", meta.target());
+        }
+        if let (Some(n), false) = (meta.line(), own.names.contains(&"location")) {
+            line.string(
+                "location",
+                &format!("{}:{n}", meta.module_path().unwrap_or(meta.target())),
             );
         }
-        writeln!(w, "{}", serde_json::Value::Object(line))
+        // Every member begins with a comma; the first one's opens the object.
+        line.buf[0] = b'{';
+        line.buf.push(b'}');
+        let text = std::str::from_utf8(&line.buf).map_err(|_| std::fmt::Error)?;
+        writeln!(w, "{text}")
     }
 }
 
-/// An event's fields as JSON members.
-struct Fields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+/// Span fields as Powertools names them, rendered once as JSON members (`,"name":value`) when
+/// the span begins (or records more), then copied into each line written within it.
+struct PowertoolsFields;
 
-impl tracing::field::Visit for Fields<'_> {
+impl<'writer> FormatFields<'writer> for PowertoolsFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> std::fmt::Result {
+        let mut members = Members::default();
+        fields.record(&mut members);
+        writer.write_str(std::str::from_utf8(&members.buf).map_err(|_| std::fmt::Error)?)
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &tracing::span::Record<'_>,
+    ) -> std::fmt::Result {
+        let mut members = Members::default();
+        fields.record(&mut members);
+        current
+            .fields
+            .push_str(std::str::from_utf8(&members.buf).map_err(|_| std::fmt::Error)?);
+        Ok(())
+    }
+}
+
+/// JSON members, each `,"name":value`, and the names written.
+#[derive(Default)]
+struct Members {
+    buf: Vec<u8>,
+    names: Vec<&'static str>,
+}
+
+impl Members {
+    fn member<T: serde::Serialize + ?Sized>(&mut self, name: &str, value: &T) {
+        self.buf.extend_from_slice(b",\"");
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+        // Writing into a Vec cannot fail; a value that does not serialize writes null.
+        if serde_json::to_writer(&mut self.buf, value).is_err() {
+            self.buf.extend_from_slice(b"null");
+        }
+    }
+
+    fn string(&mut self, name: &str, value: &str) {
+        self.member(name, value);
+    }
+
+    fn field<T: serde::Serialize + ?Sized>(&mut self, field: &tracing::field::Field, value: &T) {
+        let name = powertools_name(field.name());
+        self.names.push(name);
+        self.member(name, value);
+    }
+}
+
+impl tracing::field::Visit for Members {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().into(), value.into());
+        self.field(field, value);
     }
     fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
-        self.0.insert(field.name().into(), value.into());
+        self.field(field, &value);
     }
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
+        self.field(field, &value);
     }
     fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
+        self.field(field, &value);
     }
     fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
+        self.field(field, &value);
     }
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().into(), format!("{value:?}").into());
+        self.field(field, format!("{value:?}").as_str());
     }
 }
 

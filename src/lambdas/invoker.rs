@@ -145,7 +145,7 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
                     request_id: run.request_id,
                     trace_id: run.trace,
                 };
-                m.emit(&m.invoke_document(&sample, metrics::now_ms()));
+                m.emit_invoke(&sample);
             }
             Ok(proxy)
         }
@@ -194,7 +194,7 @@ impl Invocation<'_> {
     async fn invoke(&self, call: Call, trace: Option<&str>) -> Result<InvokeRecord, TargetError> {
         let record = self.service.invoke_traced(call, self.deadline, trace).await?;
         if let Some(m) = self.metrics {
-            m.emit(&m.invoke_document(&Sample::of(&record, self.request_id, trace), metrics::now_ms()));
+            m.emit_invoke(&Sample::of(&record, self.request_id, trace));
         }
         Ok(record)
     }
