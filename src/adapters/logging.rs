@@ -4,7 +4,7 @@
 //! Filters are `tracing_subscriber`'s `Targets` (`info`, `xinvoke=debug,hyper=warn`, ...):
 //! the directives users write in `RUST_LOG`, without the regex engine `EnvFilter` carries.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
@@ -55,10 +55,84 @@ pub fn init_json() {
     } else {
         let fmt = tracing_subscriber::fmt::layer()
             .fmt_fields(PowertoolsFields)
-            .event_format(Powertools::from_env());
+            .event_format(Powertools::from_env())
+            .with_writer(|| Out);
         registry.with(fmt).try_init()
     };
     log_panics();
+}
+
+/// The Lambdas' stdout, where Lambda's log stream takes every line. Within an event
+/// ([`hold`]) lines are kept and written together at [`release`] (after each invoke: its log
+/// line and its EMF document in one write) or when the event ends, so an invoke costs one write
+/// and wakes the log reader once, not once per line. Outside an event (start-up,
+/// lambda_runtime's own lines between events) every line is written at once.
+pub struct Out;
+
+struct Held {
+    events: usize,
+    lines: Vec<u8>,
+}
+
+static HELD: std::sync::Mutex<Held> = std::sync::Mutex::new(Held {
+    events: 0,
+    lines: Vec::new(),
+});
+
+/// What is kept past this size is written at once (a long SQS batch's lines).
+const HELD_MAX: usize = 16 * 1024;
+
+impl std::io::Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+        if held.events == 0 {
+            drop(held);
+            return std::io::stdout().lock().write_all(buf);
+        }
+        held.lines.extend_from_slice(buf);
+        if held.lines.len() >= HELD_MAX {
+            write_held(&mut held);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn write_held(held: &mut Held) {
+    if !held.lines.is_empty() {
+        let _ = std::io::stdout().lock().write_all(&held.lines);
+        held.lines.clear();
+    }
+}
+
+/// Keep the lines written until [`release`] or until the returned guard drops (the event's
+/// end, a panic's unwinding included), which writes them.
+pub fn hold() -> Holding {
+    HELD.lock().unwrap_or_else(|p| p.into_inner()).events += 1;
+    Holding(())
+}
+
+/// Write the lines kept so far, in one write.
+pub fn release() {
+    write_held(&mut HELD.lock().unwrap_or_else(|p| p.into_inner()));
+}
+
+/// See [`hold`].
+pub struct Holding(());
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+        held.events = held.events.saturating_sub(1);
+        write_held(&mut held);
+    }
 }
 
 /// A log line as Powertools for AWS Lambda's Logger writes it, so Logs Insights queries and

@@ -6,6 +6,7 @@
 
 use crate::adapters::config::Settings;
 use crate::adapters::config::TargetError;
+use crate::adapters::logging;
 use crate::adapters::signed::InvokePath;
 use crate::core::record::InvokeRecord;
 use crate::gateway::Gateway;
@@ -100,6 +101,8 @@ pub async fn handle_with(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     static WARM: AtomicBool = AtomicBool::new(false);
+    // The event's lines go out together after each invoke and at its end (one write each).
+    let _held = logging::hold();
     let cold = !WARM.swap(true, Ordering::Relaxed);
     let span = tracing::info_span!(
         "invocation",
@@ -196,6 +199,7 @@ impl Invocation<'_> {
         if let Some(m) = self.metrics {
             m.emit_invoke(&Sample::of(&record, self.request_id, trace));
         }
+        logging::release();
         Ok(record)
     }
 }

@@ -225,7 +225,7 @@ impl Emf {
             Sink::Stdout => {
                 let mut line = self.invoke_line(s, now_ms());
                 line.push('\n');
-                let _ = std::io::stdout().lock().write_all(line.as_bytes());
+                let _ = crate::adapters::logging::Out.write_all(line.as_bytes());
             }
             Sink::Memory(_) => self.emit(&self.invoke_document(s, now_ms())),
         }
@@ -262,8 +262,7 @@ impl Emf {
     pub fn emit(&self, doc: &Value) {
         match &self.sink {
             Sink::Stdout => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{doc}");
+                let _ = crate::adapters::logging::Out.write_all(format!("{doc}\n").as_bytes());
             }
             Sink::Memory(sums) => {
                 if let (Some(class), Some(n), Ok(mut s)) = (doc["class"].as_str(), doc["Invokes"].as_f64(), sums.lock())
