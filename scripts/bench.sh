@@ -44,7 +44,13 @@ cp "$TARGET_DIR/release/xinvoke" "$OUT/"
 # The baselines: the SDK crates with their default features, as most projects add them (the bare
 # SDK loop in xbench, and the same invoker for the size comparison).
 log "building the sdk-defaults baselines"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --no-default-features --features sdk-defaults --bin invoker --example xbench
+# Built as users build them: Cargo.toml's size-optimised crates back at the release profile's
+# opt-level 3.
+AS_USERS=()
+for p in $(grep -oP '^\[profile\.release\.package\.\K[^\]]+' Cargo.toml); do
+  AS_USERS+=(--config "profile.release.package.$p.opt-level=3")
+done
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet "${AS_USERS[@]}" --no-default-features --features sdk-defaults --bin invoker --example xbench
 cp "$TARGET_DIR/release/invoker" "$OUT/invoker-sdk-defaults"
 cp "$TARGET_DIR/release/examples/xbench" "$OUT/"
 
