@@ -188,9 +188,9 @@ where
         let mut own = Members::default();
         event.record(&mut own);
         let mut line = Members::default();
-        line.string("level", meta.level().as_str());
-        line.string("timestamp", &timestamp_ms());
-        line.string("service", &self.service);
+        line.member("level", meta.level().as_str());
+        line.member("timestamp", &timestamp_ms());
+        line.member("service", &self.service);
         if let Some(name) = &self.function_name {
             line.member("function_name", name.as_str());
         }
@@ -208,10 +208,10 @@ where
         }
         line.buf.extend_from_slice(&own.buf);
         if !own.names.contains(&"target") {
-            line.string("target", meta.target());
+            line.member("target", meta.target());
         }
         if let (Some(n), false) = (meta.line(), own.names.contains(&"location")) {
-            line.string(
+            line.member(
                 "location",
                 &format!("{}:{n}", meta.module_path().unwrap_or(meta.target())),
             );
@@ -265,10 +265,6 @@ impl Members {
         if serde_json::to_writer(&mut self.buf, value).is_err() {
             self.buf.extend_from_slice(b"null");
         }
-    }
-
-    fn string(&mut self, name: &str, value: &str) {
-        self.member(name, value);
     }
 
     fn field<T: serde::Serialize + ?Sized>(&mut self, field: &tracing::field::Field, value: &T) {

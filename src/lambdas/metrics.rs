@@ -227,7 +227,11 @@ impl Emf {
                 line.push('\n');
                 let _ = crate::adapters::logging::Out.write_all(line.as_bytes());
             }
-            Sink::Memory(_) => self.emit(&self.invoke_document(s, now_ms())),
+            Sink::Memory(sums) => {
+                if let Ok(mut sums) = sums.lock() {
+                    *sums.entry(s.class.to_string()).or_default() += 1.0;
+                }
+            }
         }
     }
 
