@@ -36,9 +36,9 @@ jf() { grep -oP "\"$2\": ?\K[0-9.]+" <<<"$1" || true; }
 log "building release binaries in $TARGET_DIR"
 # The invoker as cargo-lambda (and sam build) builds it: without the CLI's default features
 # (Cargo.toml, [package.metadata.lambda]); the CLI with them.
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --no-default-features --bin invoker --example hello_runtime
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --no-default-features --bin invoker --example hello_runtime --example hello_post
 cp "$TARGET_DIR/release/invoker" "$OUT/"
-cp "$TARGET_DIR/release/examples/hello_runtime" "$OUT/"
+cp "$TARGET_DIR/release/examples/hello_runtime" "$TARGET_DIR/release/examples/hello_post" "$OUT/"
 CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet --bin xinvoke
 cp "$TARGET_DIR/release/xinvoke" "$OUT/"
 # The baselines: the SDK crates with their default features, as most projects add them (the bare
@@ -174,14 +174,20 @@ log "invoker CPU per warm invoke under a Runtime API stub ($WARM_N events each, 
 ROLE_ENV=("XINVOKE_TARGET_ARN=arn:aws:lambda:us-east-1:222222222222:function:target"
   "XINVOKE_ROLE_ARN=arn:aws:iam::222222222222:role/xinvoke-invoke" "XINVOKE_EXTERNAL_ID=xinvoke-local-external-id")
 lower() { awk -v a="$(jf "$1" cpu_us_per_event)" -v b="$(jf "$2" cpu_us_per_event)" 'BEGIN{ if (b != "" && b + 0 < a + 0) print 2; else print 1 }'; }
+# Two more references split the handler's figure: the hello-world making one bare HTTP POST per
+# event (unsigned, to the same endpoint, on the same client stack: the floor of any bootstrap
+# that calls out once per event), and the invoker with its log line and EMF document off.
+POST_URL="$ENDPOINT/2015-03-31/functions/target/invocations"
 W=()
 for _ in 1 2; do
   W+=("$("$OUT/xbench" warm "$OUT/hello_runtime" "$WARM_N" HELLO_CURRENT_THREAD=1)")
   W+=("$("$OUT/xbench" warm "$OUT/invoker" "$WARM_N" "${INIT_ENV[@]}")")
   W+=("$("$OUT/xbench" warm "$OUT/invoker" "$WARM_N" "${INIT_ENV[@]}" "${ROLE_ENV[@]}")")
+  W+=("$("$OUT/xbench" warm "$OUT/hello_post" "$WARM_N" "HELLO_POST_URL=$POST_URL")")
+  W+=("$("$OUT/xbench" warm "$OUT/invoker" "$WARM_N" "${INIT_ENV[@]}" XINVOKE_METRICS=off RUST_LOG=warn)")
 done
-pick() { if [[ $(lower "${W[$1]}" "${W[$(($1 + 3))]}") == 2 ]]; then echo "${W[$(($1 + 3))]}"; else echo "${W[$1]}"; fi; }
-WARM_HELLO=$(pick 0); WARM_RESOURCE=$(pick 1); WARM_ROLE=$(pick 2)
+pick() { if [[ $(lower "${W[$1]}" "${W[$(($1 + 5))]}") == 2 ]]; then echo "${W[$(($1 + 5))]}"; else echo "${W[$1]}"; fi; }
+WARM_HELLO=$(pick 0); WARM_RESOURCE=$(pick 1); WARM_ROLE=$(pick 2); WARM_POST=$(pick 3); WARM_QUIET=$(pick 4)
 WARM_HELLO_MT=$("$OUT/xbench" warm "$OUT/hello_runtime" "$WARM_N")
 # zipped NAME BINARY: strip it as the Lambda packages it, zip it; prints "stripped_bytes zip_bytes".
 zipped() {
@@ -250,6 +256,9 @@ over() { awk -v a="$(wf "$1")" -v b="$(wf "$WARM_HELLO")" 'BEGIN{ if (a != "" &&
 echo "invoker CPU per warm invoke, the whole sandbox (Runtime API stub, local endpoint): resource $(wf "$WARM_RESOURCE") µs, role $(wf "$WARM_ROLE") µs (wall $(jf "$WARM_RESOURCE" wall_us_per_event) / $(jf "$WARM_ROLE" wall_us_per_event) µs; $(cs "$WARM_RESOURCE") / $(cs "$WARM_ROLE") context switches per event; RSS $(jf "$WARM_ROLE" rss_kb) KB)"
 echo "  the Runtime API alone (hello-world, one thread): $(wf "$WARM_HELLO") µs, $(cs "$WARM_HELLO") context switches per event (tokio's multi-threaded runtime: $(wf "$WARM_HELLO_MT") µs, $(cs "$WARM_HELLO_MT") switches)"
 echo "  the invoker's handler over it: resource $(over "$WARM_RESOURCE") µs, role $(over "$WARM_ROLE") µs   (goal <= 30 µs)"
+# less A B: A's CPU per event less B's.
+less() { awk -v a="$(wf "$1")" -v b="$(wf "$2")" 'BEGIN{ if (a != "" && b != "") printf "%.1f", a-b; else print "-" }'; }
+echo "  of which one more HTTP exchange (hello-world + one bare POST per event: $(wf "$WARM_POST") µs, $(cs "$WARM_POST") switches): $(less "$WARM_POST" "$WARM_HELLO") µs; the invoker's own work over that: resource $(less "$WARM_RESOURCE" "$WARM_POST") µs, role $(less "$WARM_ROLE" "$WARM_POST") µs, of which its log line and EMF document $(less "$WARM_RESOURCE" "$WARM_QUIET") µs ($(jf "$WARM_RESOURCE" log_bytes_per_event) bytes per event; XINVOKE_METRICS=off RUST_LOG=warn: $(wf "$WARM_QUIET") µs)"
 for m in 128 512 1769; do
   echo "  at $m MB ($(awk -v m=$m 'BEGIN{printf "%.2f", m/1769}') vCPU) the invoker's CPU is ~$(awk -v c="$(wf "$WARM_ROLE")" -v m=$m 'BEGIN{printf "%.0f", c*1769/m}') µs of each warm invoke (role; $(awk -v c="$(wf "$WARM_RESOURCE")" -v m=$m 'BEGIN{printf "%.0f", c*1769/m}') µs resource), of which the handler ~$(awk -v c="$(over "$WARM_ROLE")" -v m=$m 'BEGIN{printf "%.0f", c*1769/m}') µs"
 done
