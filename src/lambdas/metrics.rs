@@ -227,11 +227,7 @@ impl Emf {
                 line.push('\n');
                 let _ = crate::adapters::logging::Out.write_all(line.as_bytes());
             }
-            Sink::Memory(sums) => {
-                if let Ok(mut sums) = sums.lock() {
-                    *sums.entry(s.class.to_string()).or_default() += 1.0;
-                }
-            }
+            Sink::Memory(sums) => count(sums, s.class, 1.0),
         }
     }
 
@@ -269,12 +265,18 @@ impl Emf {
                 let _ = crate::adapters::logging::Out.write_all(format!("{doc}\n").as_bytes());
             }
             Sink::Memory(sums) => {
-                if let (Some(class), Some(n), Ok(mut s)) = (doc["class"].as_str(), doc["Invokes"].as_f64(), sums.lock())
-                {
-                    *s.entry(class.to_string()).or_default() += n;
+                if let (Some(class), Some(n)) = (doc["class"].as_str(), doc["Invokes"].as_f64()) {
+                    count(sums, class, n);
                 }
             }
         }
+    }
+}
+
+/// The in-memory sink's sum: `n` more invokes of `class`.
+fn count(sums: &Mutex<std::collections::BTreeMap<String, f64>>, class: &str, n: f64) {
+    if let Ok(mut sums) = sums.lock() {
+        *sums.entry(class.to_string()).or_default() += n;
     }
 }
 
