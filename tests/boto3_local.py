@@ -152,10 +152,11 @@ def _():
                  "The function is currently in the following state: Pending")
 
 
-@check("payload over 6 MB: 413 RequestTooLargeException")
+@check("payload over 6 MB: 413 RequestEntityTooLargeException, as AWS sends it (not the model's name)")
 def _():
     expect_error(lambda: client("lambda", *SOURCE).invoke(FunctionName=ALIAS, Payload=b"x" * (6 * 1024 * 1024 + 1)),
-                 "RequestTooLargeException", 413)
+                 "RequestEntityTooLargeException", 413,
+                 "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 
 
 @check("AssumeRole with the ExternalId, then invoke the unqualified target")

@@ -74,14 +74,8 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
     let body = match crate::serve::read_body(body, limits).await {
         Ok(body) => body,
         Err(true) => {
-            return ApiError::new(
-                "RequestTooLargeException",
-                format!(
-                    "Request must be smaller than {} bytes for the InvokeFunction operation",
-                    lambda_api::MAX_SYNC_PAYLOAD
-                ),
-            )
-            .into_response_with(&request_id())
+            return ApiError::new("RequestEntityTooLargeException", lambda_api::sync_too_large())
+                .into_response_with(&request_id())
         }
         Err(false) => {
             // The body did not arrive in time: answer and close the connection.

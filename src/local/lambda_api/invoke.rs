@@ -77,23 +77,10 @@ pub(super) async fn invoke(
             "Cross-account log access is not allowed",
         ));
     }
-    let limit = if kind == InvocationType::Event {
-        MAX_EVENT_PAYLOAD
-    } else {
-        MAX_SYNC_PAYLOAD
-    };
-    if req.body.len() > limit {
-        return Err(ApiError::new(
-            "RequestTooLargeException",
-            format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
-        ));
+    if let Some(e) = payload_too_large(kind, req.body.len()) {
+        return Err(e);
     }
-    if header(headers::CLIENT_CONTEXT).is_some_and(|c| c.len() > MAX_CLIENT_CONTEXT) {
-        return Err(ApiError::new(
-            "InvalidParameterValueException",
-            format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
-        ));
-    }
+    let client_context = header(headers::CLIENT_CONTEXT).map(client_context).transpose()?;
     if !req.body.is_empty() {
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
             return Err(ApiError::new(
@@ -129,7 +116,8 @@ pub(super) async fn invoke(
     }
     f.check_ready(world.clock.now_ms())?;
     inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
-    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid, trace_id.as_deref()).await?;
+    let (status, payload, function_error) =
+        execute(world, f, req.body.clone(), rid, trace_id.as_deref(), client_context).await?;
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -149,6 +137,53 @@ pub(super) async fn invoke(
         }
     }
     Ok(with_request_id(resp, rid))
+}
+
+/// What AWS answers an Invoke whose payload is over its invocation type's limit: 413
+/// RequestEntityTooLargeException (not the model's RequestTooLargeException), with the
+/// sync and the async wording users report (awslabs/aws-athena-query-federation#793,
+/// ASFHyP3/hyp3#2241).
+fn payload_too_large(kind: InvocationType, size: usize) -> Option<ApiError> {
+    let message = match kind {
+        InvocationType::Event if size > MAX_EVENT_PAYLOAD => {
+            format!("{size} byte payload is too large for the Event invocation type (limit {MAX_EVENT_PAYLOAD} bytes)")
+        }
+        InvocationType::Event => return None,
+        _ if size > MAX_SYNC_PAYLOAD => sync_too_large(),
+        _ => return None,
+    };
+    Some(ApiError::new("RequestEntityTooLargeException", message))
+}
+
+/// The message of a synchronous request over 6 MB.
+pub(crate) fn sync_too_large() -> String {
+    format!("Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
+}
+
+/// Check `X-Amz-Client-Context`: up to 3,583 bytes of base64 (the API reference) encoding a
+/// JSON object, else 400 InvalidRequestContentException with AWS's wording (the answer SDK
+/// users report, aws/aws-sdk-js#1388). The header as received is what the function gets.
+fn client_context(raw: &str) -> Result<&str, ApiError> {
+    use base64::Engine as _;
+    if raw.len() > MAX_CLIENT_CONTEXT {
+        // The wording of this refusal is not publicly recorded.
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
+        ));
+    }
+    let is_object = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .is_some_and(|v| v.is_object());
+    if !is_object {
+        return Err(ApiError::new(
+            "InvalidRequestContentException",
+            "Client context must be a valid Base64-encoded JSON object.",
+        ));
+    }
+    Ok(raw)
 }
 
 /// Apply the fault rules of `phase` for an invoke of `f`: a delay, then maybe an error.
@@ -178,7 +213,16 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
     let ran = async {
         f.check_ready(world.clock.now_ms())?;
         inject(&world, Phase::Execute, &f, ev.qualifier.as_deref()).await?;
-        execute(&world, &f, ev.payload.clone(), &ev.request_id, ev.trace_id.as_deref()).await
+        // Lambda hands ClientContext to synchronous invocations only (the API reference).
+        execute(
+            &world,
+            &f,
+            ev.payload.clone(),
+            &ev.request_id,
+            ev.trace_id.as_deref(),
+            None,
+        )
+        .await
     }
     .await;
     let outcome = match ran {
@@ -353,7 +397,9 @@ async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Opt
     Ok(Some(lease))
 }
 
-/// Run the function: take a concurrency slot and an environment, then the behaviour.
+/// Run the function: take a concurrency slot and an environment, then the behaviour (an
+/// upstream gets the trace and the client context as an Invoke's headers, which a Runtime API
+/// hands the function as `Lambda-Runtime-Trace-Id` and `Lambda-Runtime-Client-Context`).
 /// Returns the status, payload and `X-Amz-Function-Error`.
 async fn execute(
     world: &Arc<World>,
@@ -361,6 +407,7 @@ async fn execute(
     payload: Bytes,
     rid: &str,
     trace_id: Option<&str>,
+    client_context: Option<&str>,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
@@ -394,6 +441,8 @@ async fn execute(
                 ),
             })
         }
-        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload, trace_id).await,
+        Behaviour::Upstream { upstream } => {
+            crate::local::upstream::forward(upstream, payload, trace_id, client_context).await
+        }
     }
 }

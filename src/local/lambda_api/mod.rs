@@ -21,6 +21,7 @@ mod permissions;
 
 use invoke::invoke;
 pub use invoke::run_event;
+pub(crate) use invoke::sync_too_large;
 use permissions::{add_permission, remove_permission};
 
 /// Largest synchronous request payload.
