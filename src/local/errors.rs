@@ -110,8 +110,12 @@ impl ApiError {
             Blame::User => "User",
             Blame::Service => "Service",
         };
-        // AWS's key order: capitalised keys, then `Type`, then a lowercase `message`.
-        if spec.lowercase_message {
+        // AWS's key order: capitalised keys, then `Type`, then a lowercase `message`. A
+        // ValidationException carries its message alone (LocalStack's recorded answers show
+        // no `Type` for it, unlike every modelled error).
+        if spec.code == "ValidationException" {
+            out.push_str(&format!("\"message\":{}}}", q(&self.message)));
+        } else if spec.lowercase_message {
             out.push_str(&format!("\"Type\":\"{blame}\",\"message\":{}}}", q(&self.message)));
         } else {
             out.push_str(&format!("\"Message\":{},\"Type\":\"{blame}\"}}", q(&self.message)));

@@ -45,6 +45,19 @@ impl UpdateStatus {
     }
 }
 
+/// The configuration an update changes, as GetFunctionConfiguration reports it: what invokes
+/// run with while it is in force, and what an update in progress moves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub description: String,
+    pub timeout_s: u32,
+    pub memory_mb: u32,
+    pub runtime: String,
+    pub role: String,
+    pub handler: String,
+    pub vpc: Option<NetConfig>,
+}
+
 /// A function's subnets and security groups, as its configuration reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetConfig {
@@ -68,8 +81,8 @@ pub struct LastUpdate {
     until_ms: Option<i64>,
     /// How it ends: the reason code of a failure, or success.
     fails_with: Option<String>,
-    /// The network configuration it moves to, when it changes it.
-    next: Option<NetConfig>,
+    /// The configuration it moves to.
+    next: Option<Settings>,
 }
 
 impl LastUpdate {
@@ -93,11 +106,21 @@ pub struct LifecycleState {
     /// Server time (ms) at which a Pending state ends and the function is Active again.
     pub until_ms: Option<i64>,
     pub update: LastUpdate,
-    /// The VPC configuration in force (invokes use it; an update replaces it when done).
-    pub vpc: Option<NetConfig>,
+    /// The configuration in force (invokes use it; an update replaces it when done).
+    pub settings: Settings,
 }
 
 impl LifecycleState {
+    /// The configuration GetFunctionConfiguration shows: an update's as soon as it is
+    /// requested (with `LastUpdateStatus` InProgress), though invokes keep running the one in
+    /// force until it completes.
+    pub fn shown(&self) -> &Settings {
+        match (&self.update.status, &self.update.next) {
+            (UpdateStatus::InProgress, Some(next)) => next,
+            _ => &self.settings,
+        }
+    }
+
     /// `StateReason` as GetFunctionConfiguration reports it.
     pub fn reason(&self) -> Option<String> {
         match self.state {
@@ -145,7 +168,83 @@ fn failed_error(reason_code: Option<&str>) -> ApiError {
 pub struct AliasRuntime {
     pub name: String,
     pub version: String,
-    pub revision_id: String,
+}
+
+/// The `RevisionId`s of a function (`$LATEST`), its aliases and its versions. Every change of
+/// a configuration or its resource policy gives the one it changed a new id (the Lambda
+/// guide; LocalStack's recorded TestLambdaRevisions: a create completing, an update starting
+/// and completing, AddPermission, RemovePermission); a write carrying an older one answers
+/// 412 PreconditionFailedException.
+#[derive(Debug, Default)]
+pub struct Revisions(Mutex<HashMap<RevisionKey, String>>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RevisionKey {
+    Latest,
+    Version(String),
+    Alias(String),
+}
+
+impl RevisionKey {
+    fn of(resolved: Resolved<'_>) -> RevisionKey {
+        match resolved {
+            Resolved::Latest => RevisionKey::Latest,
+            Resolved::Version(v) => RevisionKey::Version(v.to_string()),
+            Resolved::Alias(a) => RevisionKey::Alias(a.name.clone()),
+        }
+    }
+}
+
+/// Which API a stale RevisionId's message sends the caller to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionOf {
+    /// The function's configuration or an alias ("Call the GetFunction/GetAlias API").
+    Configuration,
+    /// A resource policy ("Call the GetPolicy API").
+    Policy,
+}
+
+impl Revisions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RevisionKey, String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current id of what `resolved` names.
+    pub fn of(&self, resolved: Resolved<'_>) -> String {
+        self.lock()
+            .entry(RevisionKey::of(resolved))
+            .or_insert_with(new_revision)
+            .clone()
+    }
+
+    /// Refuse `given` unless it is the current id of what `resolved` names (none given: no
+    /// check), with AWS's message.
+    pub fn check(&self, resolved: Resolved<'_>, given: Option<&str>, of: RevisionOf) -> Result<(), ApiError> {
+        let Some(given) = given else {
+            return Ok(());
+        };
+        if self.of(resolved) == given {
+            return Ok(());
+        }
+        let api = match of {
+            RevisionOf::Configuration => "GetFunction/GetAlias",
+            RevisionOf::Policy => "GetPolicy",
+        };
+        Err(ApiError::new(
+            "PreconditionFailedException",
+            format!("The Revision Id provided does not match the latest Revision Id. Call the {api} API to retrieve the latest Revision Id"),
+        ))
+    }
+
+    /// What `resolved` names changed: a new id.
+    pub fn bump(&self, resolved: Resolved<'_>) {
+        self.lock().insert(RevisionKey::of(resolved), new_revision());
+    }
+}
+
+/// A fresh revision id, in AWS's UUID form.
+fn new_revision() -> String {
+    crate::local::world::request_id()
 }
 
 /// The resource policies of a function: on the function itself (unqualified and `$LATEST`
@@ -199,13 +298,15 @@ pub struct FunctionRuntime {
     /// Unqualified ARN.
     pub arn: String,
     pub aliases: Vec<AliasRuntime>,
-    /// Revision id of the function (and its policy).
-    pub revision_id: String,
+    /// Revision ids of the function, its aliases and versions (configurations and policies).
+    pub revisions: Revisions,
     /// Resource policies, changed by AddPermission / RemovePermission.
     pub policies: RwLock<Policies>,
     active: AtomicBool,
     lifecycle: Mutex<LifecycleState>,
     last_invoke_ms: AtomicI64,
+    /// The timeout in force, s.
+    timeout_s: AtomicU32,
     /// Executions in flight.
     pub in_flight: AtomicU32,
     /// Invokes received (any outcome).
@@ -238,18 +339,6 @@ impl<'a> Resolved<'a> {
     }
 }
 
-fn revision(seed: &str) -> String {
-    let h = crate::local::sigv4::sha256_hex(seed.as_bytes());
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 /// Why an update cannot start.
 fn update_conflict(arn: &str) -> ApiError {
     ApiError::new(
@@ -277,7 +366,6 @@ impl FunctionRuntime {
             .map(|a| AliasRuntime {
                 name: a.name.clone(),
                 version: a.version.clone(),
-                revision_id: revision(&format!("{arn}:{}", a.name)),
             })
             .collect();
         let policies = Policies {
@@ -295,19 +383,27 @@ impl FunctionRuntime {
             .filter(|v| v.eni_mode == EniMode::PerEnvironment)
             .map(|v| Mutex::new(EnvironmentPool::new(v, now_ms)));
         let hyperplane = hyperplane.filter(|_| def.vpc.as_ref().is_some_and(|v| v.eni_mode == EniMode::Hyperplane));
-        let vpc = def.vpc.as_ref().map(|v| NetConfig {
-            subnet_ids: v.subnet_ids.clone(),
-            security_group_ids: v.security_group_ids.clone(),
-        });
+        let settings = Settings {
+            description: String::new(),
+            timeout_s: def.timeout_s,
+            memory_mb: def.memory_mb,
+            runtime: "provided.al2023".into(),
+            role: format!("arn:aws:iam::{account}:role/{}-execution", def.name),
+            handler: "bootstrap".into(),
+            vpc: def.vpc.as_ref().map(|v| NetConfig {
+                subnet_ids: v.subnet_ids.clone(),
+                security_group_ids: v.security_group_ids.clone(),
+            }),
+        };
         let mut lifecycle = LifecycleState {
             state: def.state,
             reason_code: def.state_reason_code.clone(),
             until_ms: None,
             update: LastUpdate::done(),
-            vpc,
+            settings,
         };
         let pending_ms = def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS);
-        match (def.state, &hyperplane, &lifecycle.vpc) {
+        match (def.state, &hyperplane, &lifecycle.settings.vpc) {
             (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.key()),
             (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
                 Ok(made) => {
@@ -330,7 +426,8 @@ impl FunctionRuntime {
             };
         }
         FunctionRuntime {
-            revision_id: revision(&arn),
+            revisions: Revisions::default(),
+            timeout_s: AtomicU32::new(lifecycle.settings.timeout_s),
             account: account.to_string(),
             arn,
             aliases,
@@ -387,7 +484,7 @@ impl FunctionRuntime {
         st.state = FunctionStateName::Inactive;
         st.reason_code = Some("Idle".into());
         st.until_ms = None;
-        if let (Some(h), Some(net)) = (&self.hyperplane, &st.vpc) {
+        if let (Some(h), Some(net)) = (&self.hyperplane, &st.settings.vpc) {
             h.detach(&net.key());
         }
         self.active.store(false, Ordering::Release);
@@ -406,6 +503,8 @@ impl FunctionRuntime {
             st.reason_code = None;
             st.until_ms = None;
             self.last_invoke_ms.store(now_ms, Ordering::Relaxed);
+            // A state change is a configuration change (Pending to Active: a new RevisionId).
+            self.revisions.bump(Resolved::Latest);
         }
         if st.update.status == UpdateStatus::InProgress && st.update.until_ms.is_some_and(|until| now_ms >= until) {
             let update = std::mem::replace(&mut st.update, LastUpdate::done());
@@ -416,13 +515,20 @@ impl FunctionRuntime {
                 }
                 None => {
                     if let Some(next) = update.next {
-                        if let (Some(h), Some(old)) = (&self.hyperplane, &st.vpc) {
-                            h.detach(&old.key());
+                        let old_key = st.settings.vpc.as_ref().map(NetConfig::key);
+                        if old_key != next.vpc.as_ref().map(NetConfig::key) {
+                            if let (Some(h), Some(old)) = (&self.hyperplane, old_key) {
+                                h.detach(&old);
+                            }
                         }
-                        st.vpc = Some(next);
+                        self.timeout_s.store(next.timeout_s, Ordering::Relaxed);
+                        st.settings = next;
                     }
                 }
             }
+            // The update completing is a change of its own (LocalStack's recorded
+            // test_function_revisions_basic: rev5 from the update's answer, rev6 once done).
+            self.revisions.bump(Resolved::Latest);
         }
         self.active
             .store(st.state == FunctionStateName::Active, Ordering::Release);
@@ -486,7 +592,7 @@ impl FunctionRuntime {
     /// An invoke met the function Inactive: it is Pending (Restoring) while its ENI is made
     /// again, or Failed when that cannot be done.
     fn wake_up(&self, st: &mut LifecycleState, now_ms: i64) {
-        let eni = match (&self.hyperplane, &st.vpc) {
+        let eni = match (&self.hyperplane, &st.settings.vpc) {
             (Some(h), Some(net)) => h
                 .attach(&net.key(), now_ms)
                 .map(|made| if made { h.eni_create_ms } else { 0 }),
@@ -506,13 +612,14 @@ impl FunctionRuntime {
         }
     }
 
-    /// Start an update (UpdateFunctionConfiguration, or the control API's): State stays Active
-    /// and `LastUpdateStatus` is InProgress for the function's update time, during which
-    /// invokes use the previous configuration. A new subnet / security-group combination needs
-    /// its Hyperplane ENI: made now (the update lasts that much longer), or the update ends
-    /// Failed with the reason code AWS gives. Refused while another update runs, or while the
-    /// function is Pending.
-    pub(crate) fn begin_update(&self, next: Option<NetConfig>, now_ms: i64) -> Result<(), ApiError> {
+    /// Start an update (UpdateFunctionConfiguration, or the control API's) to `next`: State
+    /// stays Active and `LastUpdateStatus` is InProgress for the function's update time,
+    /// during which invokes use the previous configuration. A new subnet / security-group
+    /// combination needs its Hyperplane ENI: made now (the update lasts that much longer), or
+    /// the update ends Failed with the reason code AWS gives. Refused while another update
+    /// runs, or while the function is Pending. `edit` turns the configuration in force into
+    /// the requested one.
+    pub(crate) fn begin_update(&self, edit: impl FnOnce(&Settings) -> Settings, now_ms: i64) -> Result<(), ApiError> {
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
         if st.update.status == UpdateStatus::InProgress {
@@ -521,7 +628,7 @@ impl FunctionRuntime {
         if st.state == FunctionStateName::Pending {
             return Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE));
         }
-        let next = next.filter(|n| Some(n) != st.vpc.as_ref());
+        let next = edit(&st.settings);
         let mut update = LastUpdate {
             status: UpdateStatus::InProgress,
             reason_code: None,
@@ -529,20 +636,28 @@ impl FunctionRuntime {
             fails_with: None,
             next: None,
         };
-        match (&self.hyperplane, &next) {
-            (Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+        let new_network = next.vpc.as_ref().filter(|n| Some(*n) != st.settings.vpc.as_ref());
+        if let (Some(h), Some(net)) = (&self.hyperplane, new_network) {
+            match h.attach(&net.key(), now_ms) {
                 Ok(made) => {
                     if made {
                         update.until_ms = update.until_ms.map(|u| u + h.eni_create_ms as i64);
                     }
-                    update.next = next;
                 }
                 Err(failure) => update.fails_with = Some(failure.reason_code().into()),
-            },
-            _ => update.next = next,
+            }
+        }
+        if update.fails_with.is_none() {
+            update.next = Some(next);
         }
         st.update = update;
+        self.revisions.bump(Resolved::Latest);
         Ok(())
+    }
+
+    /// The timeout in force, s (an update changes it when it completes).
+    pub(crate) fn timeout_s(&self) -> u32 {
+        self.timeout_s.load(Ordering::Relaxed)
     }
 
     /// The subnet / security-group combination in force (Hyperplane functions).
@@ -550,7 +665,7 @@ impl FunctionRuntime {
         self.hyperplane.as_ref()?;
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
-        st.vpc.as_ref().map(NetConfig::key)
+        st.settings.vpc.as_ref().map(NetConfig::key)
     }
 }
 
@@ -638,26 +753,38 @@ mod tests {
             subnet_ids: vec!["s".into()],
             security_group_ids: vec!["sg-2".into()],
         };
-        f.begin_update(Some(next.clone()), 0).unwrap();
+        let edit = |s: &Settings| Settings {
+            vpc: Some(next.clone()),
+            ..s.clone()
+        };
+        let before = f.revisions.of(Resolved::Latest);
+        f.begin_update(edit, 0).unwrap();
+        let started = f.revisions.of(Resolved::Latest);
+        assert_ne!(before, started, "the update's answer has a new RevisionId");
         let life = f.lifecycle(10);
         assert_eq!(
             (life.state, life.update.status),
             (FunctionStateName::Active, UpdateStatus::InProgress)
         );
         assert_eq!(
-            life.vpc.unwrap().security_group_ids,
+            life.settings.vpc.clone().unwrap().security_group_ids,
             ["sg-1"],
             "invokes use the previous configuration"
         );
         assert!(f.check_ready(10).is_ok());
         assert_eq!(
-            f.begin_update(None, 20).unwrap_err().name(),
+            f.begin_update(Settings::clone, 20).unwrap_err().name(),
             "ResourceConflictException",
             "one update at a time"
         );
         let life = f.lifecycle(1_200);
         assert_eq!(life.update.status, UpdateStatus::Successful);
-        assert_eq!(life.vpc, Some(next));
+        assert_eq!(life.settings.vpc, Some(next));
+        assert_ne!(
+            f.revisions.of(Resolved::Latest),
+            started,
+            "completing is a change of its own"
+        );
     }
 
     #[test]

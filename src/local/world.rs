@@ -6,7 +6,7 @@ use crate::local::async_invoke::EventQueue;
 use crate::local::clock::Clock;
 use crate::local::errors::ApiError;
 use crate::local::faults::Faults;
-use crate::local::function::{FunctionRuntime, NetConfig};
+use crate::local::function::{FunctionRuntime, NetConfig, Settings};
 use crate::local::hyperplane::Hyperplane;
 use crate::local::iam::{Caller, PolicyDocument};
 use crate::local::oidc;
@@ -294,21 +294,23 @@ impl World {
         let mut out = Vec::new();
         for name in &u.functions {
             for f in self.functions.values().filter(|f| &f.def.name == name) {
-                let current = f.lifecycle(now).vpc;
-                let next = match (&u.subnet_ids, &u.security_group_ids, current) {
-                    (None, None, _) => None,
-                    (subnets, groups, current) => Some(NetConfig {
-                        subnet_ids: subnets
-                            .clone()
-                            .or_else(|| current.as_ref().map(|c| c.subnet_ids.clone()))
-                            .unwrap_or_default(),
-                        security_group_ids: groups
-                            .clone()
-                            .or_else(|| current.as_ref().map(|c| c.security_group_ids.clone()))
-                            .unwrap_or_default(),
-                    }),
+                let edit = |current: &Settings| {
+                    let vpc = match (&u.subnet_ids, &u.security_group_ids, &current.vpc) {
+                        (None, None, vpc) => vpc.clone(),
+                        (subnets, groups, vpc) => Some(NetConfig {
+                            subnet_ids: subnets
+                                .clone()
+                                .or_else(|| vpc.as_ref().map(|c| c.subnet_ids.clone()))
+                                .unwrap_or_default(),
+                            security_group_ids: groups
+                                .clone()
+                                .or_else(|| vpc.as_ref().map(|c| c.security_group_ids.clone()))
+                                .unwrap_or_default(),
+                        }),
+                    };
+                    Settings { vpc, ..current.clone() }
                 };
-                out.push((name.clone(), f.begin_update(next, now)));
+                out.push((name.clone(), f.begin_update(edit, now)));
             }
         }
         out

@@ -100,27 +100,62 @@ async fn a_created_function_is_pending_creating_until_active_by_itself() {
     assert_eq!(server.stats().hyperplane_enis_created, 1);
 }
 
+/// Invoke `target:live` with `payload` as the admin: the function error, if any.
+async fn invoke_error(server: &LocalServer, payload: Value) -> Option<String> {
+    let out = admin_lambda(server)
+        .invoke()
+        .function_name("target:live")
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+        .send()
+        .await
+        .expect("invoke");
+    out.function_error().map(str::to_string)
+}
+
+/// UpdateFunctionConfiguration answers (and GetFunctionConfiguration shows) the requested
+/// configuration with `LastUpdateStatus` InProgress at once (LocalStack's recorded
+/// test_function_lifecycle `update_func_conf_response`, test_function_revisions_basic), while
+/// invokes keep running the previous one until the update completes (the Lambda guide,
+/// "Lambda function states"): a 1.2 s invoke succeeds on the old 30 s timeout during the
+/// update and times out on the new 1 s one after it.
 #[tokio::test]
-async fn an_update_runs_on_the_previous_configuration_then_completes() {
+async fn an_update_answers_the_requested_configuration_and_runs_the_previous_one_until_done() {
     let server = start_with(builtin_with("update_ms = 300", "")).await;
     let admin = admin_lambda(&server);
+    let before = configuration(&server, "target").await;
     let out = admin
         .update_function_configuration()
         .function_name("target")
+        .timeout(1)
+        .memory_size(512)
+        .description("smaller timeout")
         .vpc_config(VpcConfig::builder().security_group_ids("sg-0newgroup000000001").build())
         .send()
         .await
         .expect("UpdateFunctionConfiguration");
     assert_eq!(out.last_update_status(), Some(&LastUpdateStatus::InProgress));
     assert_eq!(out.state(), Some(&State::Active));
+    assert_eq!(
+        (out.timeout(), out.memory_size(), out.description()),
+        (Some(1), Some(512), Some("smaller timeout")),
+        "the answer shows what was asked for"
+    );
+    assert_eq!(
+        out.vpc_config().unwrap().security_group_ids(),
+        ["sg-0newgroup000000001"]
+    );
+    assert_ne!(out.revision_id(), before.revision_id(), "a change, a new RevisionId");
     let during = configuration(&server, "target").await;
     assert_known(&during, "updating");
     assert_eq!(
-        during.vpc_config().unwrap().security_group_ids(),
-        ["sg-0c3d4e5f607182930"],
-        "invokes use the previous configuration meanwhile"
+        (during.timeout(), during.last_update_status()),
+        (Some(1), Some(&LastUpdateStatus::InProgress))
     );
-    assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
+    assert_eq!(
+        invoke_error(&server, json!({"sleep_ms": 1200})).await,
+        None,
+        "invokes run the previous configuration (30 s timeout) meanwhile"
+    );
     let again = admin
         .update_function_configuration()
         .function_name("target")
@@ -142,6 +177,135 @@ async fn an_update_runs_on_the_previous_configuration_then_completes() {
         after.vpc_config().unwrap().security_group_ids(),
         ["sg-0newgroup000000001"]
     );
+    assert_ne!(
+        after.revision_id(),
+        out.revision_id(),
+        "the update completing is a change of its own (recorded rev5 != rev6)"
+    );
+    assert_eq!(
+        invoke_error(&server, json!({"sleep_ms": 1200})).await.as_deref(),
+        Some("Unhandled"),
+        "the new 1 s timeout is in force"
+    );
+}
+
+/// Every change of a configuration or a policy gives a new RevisionId, and a write carrying a
+/// stale one answers 412 PreconditionFailedException with AWS's message (LocalStack's
+/// recorded TestLambdaRevisions: "... Call the GetFunction/GetAlias API ..." for
+/// UpdateFunctionConfiguration, "... Call the GetPolicy API ..." for AddPermission).
+#[tokio::test]
+async fn revision_ids_change_with_every_change_and_a_stale_one_is_refused() {
+    use aws_sdk_lambda::error::ProvideErrorMetadata;
+    let server = start_with(builtin_with("update_ms = 50", "")).await;
+    let admin = admin_lambda(&server);
+    let rev0 = configuration(&server, "target")
+        .await
+        .revision_id()
+        .unwrap()
+        .to_string();
+    let policy_of = |q: &'static str| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .get_policy()
+                .function_name("target")
+                .qualifier(q)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let alias_rev0 = policy_of("live").await.revision_id().unwrap().to_string();
+    let stale = admin
+        .add_permission()
+        .function_name("target")
+        .qualifier("live")
+        .statement_id("s3")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .revision_id("wrong")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Some("PreconditionFailedException"));
+    assert_eq!(stale.raw_response().unwrap().status().as_u16(), 412);
+    assert_eq!(
+        stale.message(),
+        Some("The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id")
+    );
+    admin
+        .add_permission()
+        .function_name("target")
+        .qualifier("live")
+        .statement_id("s3")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .revision_id(&alias_rev0)
+        .send()
+        .await
+        .expect("the current RevisionId is accepted");
+    let alias_rev1 = policy_of("live").await.revision_id().unwrap().to_string();
+    assert_ne!(alias_rev1, alias_rev0, "AddPermission is a change");
+    let alias = admin
+        .get_alias()
+        .function_name("target")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.revision_id(), Some(alias_rev1.as_str()), "the alias's own id");
+    let err = admin
+        .remove_permission()
+        .function_name("target")
+        .qualifier("live")
+        .statement_id("s3")
+        .revision_id(&alias_rev0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("PreconditionFailedException"));
+    admin
+        .remove_permission()
+        .function_name("target")
+        .qualifier("live")
+        .statement_id("s3")
+        .revision_id(&alias_rev1)
+        .send()
+        .await
+        .expect("RemovePermission with the current id");
+    assert_ne!(policy_of("live").await.revision_id().unwrap(), alias_rev1);
+    assert_eq!(
+        configuration(&server, "target").await.revision_id(),
+        Some(rev0.as_str()),
+        "the alias's policy is not the function's"
+    );
+
+    let err = admin
+        .update_function_configuration()
+        .function_name("target")
+        .timeout(10)
+        .revision_id("wrong")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("PreconditionFailedException"));
+    assert_eq!(
+        err.message(),
+        Some("The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+    );
+    let started = admin
+        .update_function_configuration()
+        .function_name("target")
+        .timeout(10)
+        .revision_id(&rev0)
+        .send()
+        .await
+        .expect("the current id");
+    assert_ne!(started.revision_id(), Some(rev0.as_str()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let done = configuration(&server, "target").await;
+    assert_eq!(done.last_update_status(), Some(&LastUpdateStatus::Successful));
+    assert_ne!(done.revision_id(), started.revision_id(), "completing changes it again");
 }
 
 #[tokio::test]

@@ -257,9 +257,10 @@ async fn list_aliases_pages_filters_by_version_and_accepts_every_name_form() {
         .send()
         .await
         .unwrap_err();
-    assert!(
-        err.as_service_error().unwrap().is_invalid_parameter_value_exception(),
-        "{err:?}"
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&err),
+        Some("ValidationException"),
+        "a model constraint: {err:?}"
     );
 }
 

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::validate::Violations;
 use super::{authorize, with_request_id, FunctionRef, MAX_CLIENT_CONTEXT, MAX_EVENT_PAYLOAD, MAX_SYNC_PAYLOAD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,25 +29,40 @@ enum InvocationType {
     DryRun,
 }
 
+/// The Invoke headers the model constrains with enums, checked before the function is
+/// looked up (an unknown value is one error of the request's ValidationException).
+pub(super) struct InvokeHeaders {
+    kind: InvocationType,
+    /// `X-Amz-Log-Type: Tail`.
+    tail: bool,
+}
+
+impl InvokeHeaders {
+    pub(super) fn checked(req: &ReceivedRequest<'_>, v: &mut Violations) -> InvokeHeaders {
+        let header = |name: HeaderName| req.headers.get(name).and_then(|h| h.to_str().ok());
+        let kind = match v.one_of(
+            "invocationType",
+            header(headers::INVOCATION_TYPE),
+            &["Event", "RequestResponse", "DryRun"],
+        ) {
+            Some("Event") => InvocationType::Event,
+            Some("DryRun") => InvocationType::DryRun,
+            _ => InvocationType::RequestResponse,
+        };
+        let tail = v.one_of("logType", header(headers::LOG_TYPE), &["None", "Tail"]) == Some("Tail");
+        InvokeHeaders { kind, tail }
+    }
+}
+
 pub(super) async fn invoke(
     world: &Arc<World>,
     caller: &Caller,
     fref: FunctionRef,
+    InvokeHeaders { kind, tail }: InvokeHeaders,
     req: &ReceivedRequest<'_>,
     rid: &str,
 ) -> Result<Response, ApiError> {
     let header = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
-    let kind = match header(headers::INVOCATION_TYPE) {
-        None | Some("RequestResponse") => InvocationType::RequestResponse,
-        Some("Event") => InvocationType::Event,
-        Some("DryRun") => InvocationType::DryRun,
-        Some(other) => {
-            return Err(ApiError::new(
-                "InvalidParameterValueException",
-                format!("1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"),
-            ))
-        }
-    };
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
     // The caller's trace: recorded, and handed to the function (an upstream gets it as the
@@ -67,7 +83,6 @@ pub(super) async fn invoke(
         trace_id: trace_id.clone(),
         at_ms: world.clock.now_ms(),
     });
-    let tail = header(headers::LOG_TYPE) == Some("Tail");
     // AWS refuses log tails across accounts; its exact status and code are not documented,
     // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
     // AWS's message.
@@ -415,12 +430,13 @@ async fn execute(
     match &f.def.behaviour {
         Behaviour::Named(_) => {
             let plan = behaviour::plan(&payload);
-            let timeout = Duration::from_secs(u64::from(f.def.timeout_s));
+            let timeout_s = f.timeout_s();
+            let timeout = Duration::from_secs(u64::from(timeout_s));
             if plan.sleep >= timeout {
                 tokio::time::sleep(timeout).await;
                 let body = serde_json::json!({
                     "errorType": "Sandbox.Timedout",
-                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {}.00 seconds", f.def.timeout_s),
+                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {timeout_s}.00 seconds"),
                 });
                 return Ok((
                     StatusCode::OK,
