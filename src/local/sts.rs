@@ -250,10 +250,10 @@ fn assume_role(
     if trust != Verdict::Allow || iam::authorize(identity, trust, caller.account == role.account).is_err() {
         return Err(denied());
     }
-    // Every caller here acts as a role (a static key stands for an execution role's
-    // session, and a web identity's session is a role's), so AssumeRole is role chaining:
-    // one hour at most.
-    if duration > 3600 {
+    // A caller acting as a role (a role's session, a web identity's session) chains roles:
+    // one hour at most. An IAM user's long-term keys may ask for the role's maximum.
+    let chaining = caller.session_arn.contains(":assumed-role/");
+    if chaining && duration > 3600 {
         return Err(StsError::validation(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
         ));

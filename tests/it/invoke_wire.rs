@@ -107,8 +107,13 @@ async fn wrong_qualifier_is_not_found_and_bad_credentials_are_credentials() {
         .unwrap();
     assert_eq!((r.class(), r.outcome.status), (Class::NotFound, Some(404)));
 
-    let bad_secret =
-        aws_credential_types::Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
+    let bad_secret = aws_credential_types::Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        "wrong-secret",
+        Some(builtin::SOURCE_SESSION_TOKEN.into()),
+        None,
+        "t",
+    );
     let svc = service(
         &server,
         bad_secret,

@@ -248,7 +248,7 @@ async fn assume_role_provider_of_aws_config_works_against_the_server() {
         .credentials_provider(Credentials::new(
             builtin::SOURCE_ACCESS_KEY,
             builtin::SOURCE_SECRET_KEY,
-            None,
+            Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
             None,
             "static",
         ))
@@ -367,7 +367,7 @@ async fn sleeping_past_the_function_timeout_is_an_unhandled_timeout() {
 region = "us-east-1"
 [[accounts]]
 id = "222222222222"
-[[accounts.roles]]
+[[accounts.users]]
 name = "operator"
 credentials = { access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }

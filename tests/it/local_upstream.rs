@@ -67,7 +67,7 @@ async fn upstream_answers_are_mapped_onto_lambdas() {
 region = "us-east-1"
 [[accounts]]
 id = "222222222222"
-[[accounts.roles]]
+[[accounts.users]]
 name = "operator"
 credentials = {{ access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }}
 policy = {{ Statement = [{{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }}] }}
@@ -140,7 +140,7 @@ async fn client_context_is_checked_and_reaches_the_function() {
 region = "us-east-1"
 [[accounts]]
 id = "222222222222"
-[[accounts.roles]]
+[[accounts.users]]
 name = "operator"
 credentials = {{ access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }}
 policy = {{ Statement = [{{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }}] }}

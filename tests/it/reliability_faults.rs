@@ -215,7 +215,13 @@ async fn connect_failures_are_retried_to_the_maximum_in_both_auth_modes() {
 async fn refused_credentials_are_tried_once_in_both_auth_modes() {
     let server = start().await;
     let retry = fast_retry(RETRIES);
-    let bad = aws_credential_types::Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
+    let bad = aws_credential_types::Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        "wrong-secret",
+        Some(builtin::SOURCE_SESSION_TOKEN.into()),
+        None,
+        "t",
+    );
     let resource = service(
         &server,
         bad.clone(),

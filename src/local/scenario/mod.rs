@@ -159,6 +159,9 @@ pub struct Account {
     pub concurrency_limit: u32,
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// IAM users (long-term keys).
+    #[serde(default)]
+    pub users: Vec<User>,
     #[serde(default)]
     pub functions: Vec<Function>,
     /// Hyperplane networking of the account's VPC functions.
@@ -220,10 +223,26 @@ fn default_concurrency() -> u32 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticCredentials {
-    /// `AKIA...`.
+    /// `ASIA...` for a role's session, `AKIA...` for a user's long-term key.
     pub access_key_id: String,
     /// The secret.
     pub secret_access_key: Secret,
+    /// The session token a role's session carries (`X-Amz-Security-Token`); a user's
+    /// long-term key has none.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+}
+
+/// One IAM user: long-term `AKIA` keys, reported by GetCallerIdentity as
+/// `arn:aws:iam::ACCOUNT:user/NAME`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub credentials: StaticCredentials,
+    /// Identity policy.
+    #[serde(default)]
+    pub policy: Option<PolicyDocument>,
 }
 
 /// One IAM role.
@@ -231,7 +250,8 @@ pub struct StaticCredentials {
 #[serde(deny_unknown_fields)]
 pub struct Role {
     pub name: String,
-    /// Static credentials that act as this role.
+    /// A session of this role with fixed credentials (`ASIA...` and a session token), as
+    /// Lambda hands its execution role's to a function.
     #[serde(default)]
     pub credentials: Option<StaticCredentials>,
     /// The session name a static key reports (`assumed-role/NAME/SESSION`).
@@ -583,6 +603,10 @@ mod tests {
         let c = src.credentials.as_ref().unwrap();
         assert_eq!(c.access_key_id, builtin::SOURCE_ACCESS_KEY);
         assert_eq!(c.secret_access_key.0, builtin::SOURCE_SECRET_KEY);
+        assert_eq!(
+            c.session_token.as_ref().map(|t| t.0.as_str()),
+            Some(builtin::SOURCE_SESSION_TOKEN)
+        );
         let a2 = s.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT).unwrap();
         let f = &a2.functions[0];
         assert_eq!(f.name, "target");
