@@ -151,7 +151,8 @@ pub(crate) const ERRORS: &[ErrorRow] = &[
     row("RequestTooLargeException", 413, I, U, true, C::PayloadTooLarge, false, "Request must be smaller than 6291456 bytes for the InvokeFunction operation", HINT_TOO_LARGE),
     row("SerializedRequestEntityTooLargeException", 413, I, U, true, C::PayloadTooLarge, false, "Request must be smaller than 6291456 bytes for the InvokeFunction operation", HINT_TOO_LARGE),
     row("UnsupportedMediaTypeException", 415, I, U, true, C::InvalidRequest, false, "The content type of the Invoke request body is not JSON.", HINT_MEDIA),
-    row("TooManyRequestsException", 429, I, U, true, C::Throttled, true, "Rate exceeded", HINT_THROTTLED),
+    // "Rate Exceeded.": LocalStack's recorded test_lambda_concurrency_block, test_reserved_concurrency.
+    row("TooManyRequestsException", 429, I, U, true, C::Throttled, true, "Rate Exceeded.", HINT_THROTTLED),
     // 5xx: Lambda's side, most of them met while setting up the target's network.
     row("ServiceException", 500, I, S, false, C::Service, true, "The Lambda service encountered an internal error.", HINT_SERVICE),
     row("EC2ThrottledException", 502, I, S, false, C::Ec2Throttled, true, "Lambda was throttled while using the Lambda Execution Role to set up for the Lambda function.", HINT_EC2_THROTTLED),

@@ -140,7 +140,7 @@ impl LifecycleState {
     pub(crate) fn update_reason(&self) -> Option<String> {
         match self.update.status {
             UpdateStatus::Successful => None,
-            UpdateStatus::InProgress => Some("The function is being updated.".into()),
+            UpdateStatus::InProgress => Some("The function is being created.".into()),
             UpdateStatus::Failed => Some(failure_reason(self.update.reason_code.as_deref())),
         }
     }
@@ -307,6 +307,10 @@ pub struct FunctionRuntime {
     last_invoke_ms: AtomicI64,
     /// The timeout in force, s.
     timeout_s: AtomicU32,
+    /// Idle warm execution environments of synchronous invokes: one taken is a warm start,
+    /// none a cold start (`Init Duration` in the REPORT line). A new configuration or going
+    /// Inactive leaves none.
+    pub warm: AtomicU32,
     /// Executions in flight.
     pub in_flight: AtomicU32,
     /// Invokes received (any outcome).
@@ -428,6 +432,7 @@ impl FunctionRuntime {
         FunctionRuntime {
             revisions: Revisions::default(),
             timeout_s: AtomicU32::new(lifecycle.settings.timeout_s),
+            warm: AtomicU32::new(0),
             account: account.to_string(),
             arn,
             aliases,
@@ -487,6 +492,7 @@ impl FunctionRuntime {
         if let (Some(h), Some(net)) = (&self.hyperplane, &st.settings.vpc) {
             h.detach(&net.key());
         }
+        self.warm.store(0, Ordering::Relaxed);
         self.active.store(false, Ordering::Release);
     }
 
@@ -522,6 +528,7 @@ impl FunctionRuntime {
                             }
                         }
                         self.timeout_s.store(next.timeout_s, Ordering::Relaxed);
+                        self.warm.store(0, Ordering::Relaxed);
                         st.settings = next;
                     }
                 }

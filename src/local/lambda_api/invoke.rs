@@ -131,6 +131,8 @@ pub(super) async fn invoke(
     }
     f.check_ready(world.clock.now_ms())?;
     inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
+    let environment = WarmStart::take(f);
+    let started = std::time::Instant::now();
     let (status, payload, function_error) =
         execute(world, f, req.body.clone(), rid, trace_id.as_deref(), client_context).await?;
     let mut resp = (status, payload).into_response();
@@ -143,15 +145,61 @@ pub(super) async fn invoke(
         h.insert(headers::FUNCTION_ERROR, fe);
     }
     if tail {
-        let log = format!(
-            "START RequestId: {rid} Version: {executed}\nEND RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: 1.00 ms\n"
-        );
+        let memory_mb = f.lifecycle(world.clock.now_ms()).settings.memory_mb;
+        let log = tail_log(rid, &executed, started.elapsed(), memory_mb, environment.cold);
         use base64::Engine as _;
         if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
             h.insert(headers::LOG_RESULT, v);
         }
     }
     Ok(with_request_id(resp, rid))
+}
+
+/// The init phase a cold start reports (the endpoint runs no real runtime: a modelled value).
+const INIT_DURATION: Duration = Duration::from_millis(120);
+/// The memory an execution reports using (modelled).
+const MAX_MEMORY_USED_MB: u32 = 24;
+
+/// A synchronous execution's environment: a warm one when the function has one idle, else a
+/// new one (a cold start); warm again when the execution ends.
+struct WarmStart<'f> {
+    f: &'f FunctionRuntime,
+    cold: bool,
+}
+
+impl<'f> WarmStart<'f> {
+    fn take(f: &'f FunctionRuntime) -> WarmStart<'f> {
+        let warm = f
+            .warm
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        WarmStart { f, cold: !warm }
+    }
+}
+
+impl Drop for WarmStart<'_> {
+    fn drop(&mut self) {
+        self.f.warm.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The log tail of `LogType=Tail`: START, END and a REPORT line with every field Lambda
+/// writes (the Lambda guide, "Using CloudWatch Logs with Lambda": Duration, Billed Duration,
+/// Memory Size, Max Memory Used, and Init Duration on a cold start, whose init phase is
+/// billed since August 2025), tab-separated as Lambda writes them.
+fn tail_log(rid: &str, version: &str, duration: Duration, memory_mb: u32, cold: bool) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let init = cold.then_some(INIT_DURATION);
+    let billed = (ms(duration) + init.map_or(0.0, ms)).ceil().max(1.0) as u64;
+    let mut report = format!(
+        "REPORT RequestId: {rid}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB\t",
+        ms(duration),
+        MAX_MEMORY_USED_MB.min(memory_mb)
+    );
+    if let Some(init) = init {
+        report.push_str(&format!("Init Duration: {:.2} ms\t", ms(init)));
+    }
+    format!("START RequestId: {rid} Version: {version}\nEND RequestId: {rid}\n{report}\n")
 }
 
 /// What AWS answers an Invoke whose payload is over its invocation type's limit: 413
@@ -323,7 +371,7 @@ fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, Ap
     if let Some(reason) = over {
         f.in_flight.fetch_sub(1, Ordering::Relaxed);
         account.in_flight.fetch_sub(1, Ordering::Relaxed);
-        return Err(ApiError::throttle(reason, 1));
+        return Err(ApiError::throttle(reason, None));
     }
     world.counters.execution_started();
     Ok(Slot {

@@ -474,12 +474,16 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
         other => other.executed_version(),
     };
     // A create is the first update: InProgress while the function is Pending (Creating), and
-    // Failed with the state's reason when the function Failed.
+    // Failed with the state's reason when the function Failed. AWS reports an update in
+    // progress with the reason code `Creating` too, a value the model's
+    // LastUpdateStatusReasonCode does not list (LocalStack's recorded test_function_lifecycle:
+    // UpdateFunctionConfiguration answers "InProgress", "The function is being created.",
+    // "Creating").
     let (update_status, update_code, update_reason) =
         match (life.state, life.reason_code.as_deref(), life.update.status) {
-            (FunctionStateName::Pending, Some("Creating"), _) => (
+            (FunctionStateName::Pending, Some("Creating"), _) | (_, _, UpdateStatus::InProgress) => (
                 UpdateStatus::InProgress,
-                None,
+                Some("Creating".to_string()),
                 Some("The function is being created.".to_string()),
             ),
             (FunctionStateName::Failed, code, UpdateStatus::Successful) => {
@@ -511,6 +515,11 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
         "PackageType": "Zip",
         "Architectures": ["arm64"],
         "EphemeralStorage": { "Size": 512 },
+        // What AWS returns for a function that set none of them (LocalStack's recorded
+        // test_function_lifecycle and test_list_functions).
+        "LoggingConfig": { "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", f.def.name) },
+        "SnapStart": { "ApplyOn": "None", "OptimizationStatus": "Off" },
+        "RuntimeVersionConfig": { "RuntimeVersionArn": runtime_version_arn(&world.region, &shown.runtime) },
     });
     if let (Some(def), Some(net)) = (&f.def.vpc, &shown.vpc) {
         v["VpcConfig"] = serde_json::json!({
@@ -533,6 +542,13 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
         v["LastUpdateStatusReasonCode"] = code.into();
     }
     v
+}
+
+/// The ARN of the runtime version a function runs (`arn:aws:lambda:REGION::runtime:HASH`, as
+/// AWS writes it: no account), one per runtime.
+fn runtime_version_arn(region: &str, runtime: &str) -> String {
+    let hash = crate::local::sigv4::sha256_hex(runtime.as_bytes());
+    format!("arn:aws:lambda:{region}::runtime:{}", &hash[..64])
 }
 
 /// The model's `State` name.
