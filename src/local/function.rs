@@ -66,8 +66,9 @@ pub struct NetConfig {
 }
 
 impl NetConfig {
-    fn key(&self) -> String {
-        hyperplane::combination(&self.subnet_ids, &self.security_group_ids)
+    /// Its Hyperplane ENIs: one per subnet, for its security groups.
+    fn keys(&self) -> Vec<String> {
+        hyperplane::enis_of(&self.subnet_ids, &self.security_group_ids)
     }
 }
 
@@ -408,8 +409,8 @@ impl FunctionRuntime {
         };
         let pending_ms = def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS);
         match (def.state, &hyperplane, &lifecycle.settings.vpc) {
-            (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.key()),
-            (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+            (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.keys()),
+            (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.keys(), now_ms) {
                 Ok(made) => {
                     let eni_ms = if made { h.eni_create_ms } else { 0 };
                     lifecycle.until_ms = Some(now_ms + (pending_ms + eni_ms) as i64);
@@ -490,7 +491,7 @@ impl FunctionRuntime {
         st.reason_code = Some("Idle".into());
         st.until_ms = None;
         if let (Some(h), Some(net)) = (&self.hyperplane, &st.settings.vpc) {
-            h.detach(&net.key());
+            h.detach(&net.keys());
         }
         self.warm.store(0, Ordering::Relaxed);
         self.active.store(false, Ordering::Release);
@@ -521,9 +522,9 @@ impl FunctionRuntime {
                 }
                 None => {
                     if let Some(next) = update.next {
-                        let old_key = st.settings.vpc.as_ref().map(NetConfig::key);
-                        if old_key != next.vpc.as_ref().map(NetConfig::key) {
-                            if let (Some(h), Some(old)) = (&self.hyperplane, old_key) {
+                        let old_keys = st.settings.vpc.as_ref().map(NetConfig::keys);
+                        if old_keys != next.vpc.as_ref().map(NetConfig::keys) {
+                            if let (Some(h), Some(old)) = (&self.hyperplane, old_keys) {
                                 h.detach(&old);
                             }
                         }
@@ -597,11 +598,14 @@ impl FunctionRuntime {
     }
 
     /// An invoke met the function Inactive: it is Pending (Restoring) while its ENI is made
-    /// again, or Failed when that cannot be done.
+    /// again. When that cannot be done it goes back to Inactive, with the reason as its
+    /// `StateReasonCode`, and the next invoke tries again (the Lambda guide, "Lambda function
+    /// states": a function that cannot be reactivated returns to Inactive); nothing was
+    /// updated, so `LastUpdateStatus` stays as it was.
     fn wake_up(&self, st: &mut LifecycleState, now_ms: i64) {
         let eni = match (&self.hyperplane, &st.settings.vpc) {
             (Some(h), Some(net)) => h
-                .attach(&net.key(), now_ms)
+                .attach(&net.keys(), now_ms)
                 .map(|made| if made { h.eni_create_ms } else { 0 }),
             _ => Ok(0),
         };
@@ -612,7 +616,7 @@ impl FunctionRuntime {
                 st.until_ms = Some(now_ms.saturating_add((self.pending_ms() + eni_ms) as i64));
             }
             Err(failure) => {
-                st.state = FunctionStateName::Failed;
+                st.state = FunctionStateName::Inactive;
                 st.reason_code = Some(failure.reason_code().into());
                 st.until_ms = None;
             }
@@ -645,7 +649,7 @@ impl FunctionRuntime {
         };
         let new_network = next.vpc.as_ref().filter(|n| Some(*n) != st.settings.vpc.as_ref());
         if let (Some(h), Some(net)) = (&self.hyperplane, new_network) {
-            match h.attach(&net.key(), now_ms) {
+            match h.attach(&net.keys(), now_ms) {
                 Ok(made) => {
                     if made {
                         update.until_ms = update.until_ms.map(|u| u + h.eni_create_ms as i64);
@@ -667,12 +671,12 @@ impl FunctionRuntime {
         self.timeout_s.load(Ordering::Relaxed)
     }
 
-    /// The subnet / security-group combination in force (Hyperplane functions).
-    pub(crate) fn network_key(&self, now_ms: i64) -> Option<String> {
+    /// The Hyperplane ENIs of the configuration in force.
+    pub(crate) fn network_keys(&self, now_ms: i64) -> Option<Vec<String>> {
         self.hyperplane.as_ref()?;
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
-        st.settings.vpc.as_ref().map(NetConfig::key)
+        st.settings.vpc.as_ref().map(NetConfig::keys)
     }
 }
 

@@ -101,7 +101,11 @@ async fn a_created_function_is_pending_creating_until_active_by_itself() {
         (Some(&State::Active), Some(&LastUpdateStatus::Successful))
     );
     assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
-    assert_eq!(server.stats().hyperplane_enis_created, 1);
+    assert_eq!(
+        server.stats().hyperplane_enis_created,
+        2,
+        "one ENI per subnet: the target is on two"
+    );
 }
 
 /// Invoke `target:live` with `payload` as the admin: the function error, if any.
@@ -377,7 +381,68 @@ async fn an_idle_function_goes_inactive_fails_once_restores_and_runs() {
     );
     tokio::time::sleep(Duration::from_millis(3_200)).await;
     assert_eq!(invoke_code(&server, "target:live").await, Ok(200));
-    assert_eq!(server.stats().enis_in_use, 1);
+    assert_eq!(server.stats().enis_in_use, 2, "its two subnets' ENIs are back");
+}
+
+/// A wake-up whose ENIs cannot be made returns the function to Inactive with the reason, as
+/// the Lambda guide's "Lambda function states" says, rather than Failed (and nothing was
+/// updated, so LastUpdateStatus stays Successful); the next invoke tries again, and once the
+/// ENIs can be made the function recovers.
+#[tokio::test]
+async fn a_failed_wake_up_returns_to_inactive_and_the_next_invoke_tries_again() {
+    let tail = r#"
+[[accounts.functions]]
+name = "other"
+vpc = { subnet_ids = ["subnet-0c0c0c0c0c0c0c0c0"], security_group_ids = ["sg-0other0000000001"], eni_mode = "hyperplane", pending_ms = 50 }
+[accounts.network]
+hyperplane_eni_quota = 2
+eni_create_ms = 10
+"#;
+    let server = start_with(builtin_with("", tail)).await;
+    let idle = || control(&server, "POST", "/_local/clock", json!({"advance_s": 15 * 24 * 3600}));
+    idle().await;
+    assert_eq!(server.stats().enis_in_use, 0, "both idle: their ENIs reclaimed");
+    assert_eq!(
+        invoke_code(&server, "other").await,
+        Err("ResourceNotReadyException".into())
+    );
+    // `other` takes one ENI of the two; the target needs two (its two subnets).
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceNotReadyException".into())
+    );
+    let c = configuration(&server, "target").await;
+    assert_known(&c, "a failed wake-up");
+    assert_eq!(
+        (c.state(), c.state_reason_code(), c.last_update_status()),
+        (
+            Some(&State::Inactive),
+            Some(&StateReasonCode::EniLimitExceeded),
+            Some(&LastUpdateStatus::Successful)
+        )
+    );
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceNotReadyException".into()),
+        "the next invoke tries again (and fails again while the quota is held)"
+    );
+    // Free the quota: `other` runs, then idles into Inactive again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(invoke_code(&server, "other").await, Ok(200));
+    idle().await;
+    let _ = configuration(&server, "other").await;
+    assert_eq!(
+        invoke_code(&server, "target:live").await,
+        Err("ResourceNotReadyException".into())
+    );
+    let c = configuration(&server, "target").await;
+    assert_eq!(
+        (c.state(), c.state_reason_code()),
+        (Some(&State::Pending), Some(&StateReasonCode::Restoring)),
+        "this time its ENIs are made"
+    );
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    assert_eq!(invoke_code(&server, "target:live").await, Ok(200), "recovered");
 }
 
 #[tokio::test]
@@ -795,46 +860,73 @@ async fn an_event_throttled_past_its_maximum_age_goes_to_the_dead_letter_queue_e
     assert_eq!(server.stats().events_dropped, 1);
 }
 
+/// One Hyperplane ENI carries 2 connections here (AWS: 65,000), and the target's two subnets
+/// hold one ENI each: three executions holding 2 connections each need a third ENI; with the
+/// quota at 2 the third is refused with ENILimitReachedException. What counts is connections
+/// into the VPC, not executions: without any, nothing is made.
 #[tokio::test]
-async fn executions_past_an_enis_connections_need_another_eni() {
-    // One Hyperplane ENI carries 2 executions here (AWS: 65,000): a third at once makes a
-    // second ENI; with the quota at 1 it is refused with ENILimitReachedException.
+async fn connections_past_the_enis_capacity_need_another_eni() {
+    async fn three(server: &LocalServer, payload: &'static [u8]) -> Vec<String> {
+        let call = || {
+            admin_lambda(server)
+                .invoke()
+                .function_name("target:live")
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_vec()))
+                .send()
+        };
+        let (a, b, c) = tokio::join!(call(), call(), call());
+        [a, b, c]
+            .iter()
+            .filter_map(|r| {
+                r.as_ref()
+                    .err()
+                    .and_then(|e| aws_sdk_lambda::error::ProvideErrorMetadata::code(e))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
     let scenario = builtin_with("", "[accounts.network]\nconnections_per_eni = 2\neni_create_ms = 50\n");
     let server = start_with(scenario).await;
-    let slow = || {
-        admin_lambda(&server)
-            .invoke()
-            .function_name("target:live")
-            .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"sleep_ms":300}"#.to_vec()))
-            .send()
-    };
-    let (a, b, c) = tokio::join!(slow(), slow(), slow());
-    assert!(a.is_ok() && b.is_ok() && c.is_ok());
-    assert_eq!(server.stats().hyperplane_enis_created, 1, "the third connection's ENI");
-    assert_eq!(server.stats().enis_in_use, 2);
+    assert!(three(&server, br#"{"sleep_ms":300}"#).await.is_empty());
+    assert_eq!(
+        server.stats().hyperplane_enis_created,
+        0,
+        "executions without connections"
+    );
+    assert!(three(&server, br#"{"sleep_ms":300,"connections":2}"#).await.is_empty());
+    assert_eq!(server.stats().hyperplane_enis_created, 1, "the third execution's ENI");
+    assert_eq!(server.stats().enis_in_use, 3);
     let scenario = builtin_with(
         "",
-        "[accounts.network]\nconnections_per_eni = 2\nhyperplane_eni_quota = 1\n",
+        "[accounts.network]\nconnections_per_eni = 2\nhyperplane_eni_quota = 2\n",
     );
     let server = start_with(scenario).await;
-    let slow = || {
-        admin_lambda(&server)
-            .invoke()
-            .function_name("target:live")
-            .payload(aws_sdk_lambda::primitives::Blob::new(br#"{"sleep_ms":300}"#.to_vec()))
-            .send()
-    };
-    let (a, b, c) = tokio::join!(slow(), slow(), slow());
-    let codes: Vec<_> = [a, b, c]
-        .iter()
-        .filter_map(|r| {
-            r.as_ref()
-                .err()
-                .and_then(|e| aws_sdk_lambda::error::ProvideErrorMetadata::code(e))
-                .map(str::to_string)
-        })
-        .collect();
-    assert_eq!(codes, ["ENILimitReachedException"]);
+    assert_eq!(
+        three(&server, br#"{"sleep_ms":300,"connections":2}"#).await,
+        ["ENILimitReachedException"]
+    );
+}
+
+/// A function on two subnets holds two ENIs, which a function on the same subnets and
+/// security groups shares; other security groups on a subnet need their own (the Lambda
+/// guide, "Giving Lambda functions access to resources in an Amazon VPC"; the sharing of one
+/// subnet's ENI is `hyperplane`'s unit test).
+#[tokio::test]
+async fn hyperplane_enis_are_per_subnet_and_security_group_set() {
+    let tail = r#"
+[[accounts.functions]]
+name = "both-subnets"
+vpc = { subnet_ids = ["subnet-0b2c3d4e5f6071829", "subnet-0a1b2c3d4e5f60718"], security_group_ids = ["sg-0c3d4e5f607182930"], eni_mode = "hyperplane" }
+[[accounts.functions]]
+name = "other-groups"
+vpc = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], security_group_ids = ["sg-0other0000000001"], eni_mode = "hyperplane" }
+"#;
+    let server = start_with(builtin_with("", tail)).await;
+    assert_eq!(
+        server.stats().enis_in_use,
+        3,
+        "target: 2 subnets = 2 ENIs, shared by both-subnets; other-groups has its own on subnet a"
+    );
 }
 
 #[tokio::test]

@@ -380,36 +380,38 @@ fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, Ap
     })
 }
 
-/// One execution's connection through its function's Hyperplane ENIs; given back when dropped.
+/// One execution's connections through its function's Hyperplane ENIs; closed when dropped.
 struct Connection {
     f: Arc<FunctionRuntime>,
     key: String,
+    n: u32,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(h) = &self.f.hyperplane {
-            h.disconnect(&self.key);
+            h.disconnect(&self.key, self.n);
         }
     }
 }
 
-/// Connect an execution of a Hyperplane function, when its ENIs could run out of
-/// connections: only when one ENI carries fewer than the account's concurrency limit (with
-/// AWS's 65,000 it never does, and nothing is counted). A new ENI takes its creation time.
-async fn connect(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Option<Connection>, ApiError> {
-    let (Some(h), Some(account)) = (&f.hyperplane, world.accounts.get(&f.account)) else {
+/// Open the `n` connections into the VPC an execution of a Hyperplane function holds (what
+/// an ENI's 65,000 counts; none unless the behaviour declares them). A new ENI takes its
+/// creation time.
+async fn connect(world: &Arc<World>, f: &Arc<FunctionRuntime>, n: u32) -> Result<Option<Connection>, ApiError> {
+    let Some(h) = f.hyperplane.as_ref().filter(|_| n > 0) else {
         return Ok(None);
     };
-    if h.connections_per_eni >= account.concurrency_limit {
-        return Ok(None);
-    }
     let now = world.clock.now_ms();
-    let Some(key) = f.network_key(now) else {
+    let Some(keys) = f.network_keys(now) else {
         return Ok(None);
     };
-    let made = h.connect(&key, now).map_err(|e| e.invoke_error())?;
-    let conn = Connection { f: Arc::clone(f), key };
+    let (key, made) = h.connect(&keys, n, now).map_err(|e| e.invoke_error())?;
+    let conn = Connection {
+        f: Arc::clone(f),
+        key,
+        n,
+    };
     if made {
         tokio::time::sleep(Duration::from_millis(h.eni_create_ms)).await;
     }
@@ -472,12 +474,15 @@ async fn execute(
     trace_id: Option<&str>,
     client_context: Option<&str>,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+    let plan = match &f.def.behaviour {
+        Behaviour::Named(_) => Some(behaviour::plan(&payload)),
+        Behaviour::Upstream { .. } => None,
+    };
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
-    let _connection = connect(world, f).await?;
-    match &f.def.behaviour {
-        Behaviour::Named(_) => {
-            let plan = behaviour::plan(&payload);
+    let _connection = connect(world, f, plan.as_ref().map_or(0, |p| p.connections)).await?;
+    match (&f.def.behaviour, plan) {
+        (Behaviour::Named(_), Some(plan)) => {
             let timeout_s = f.timeout_s();
             let timeout = Duration::from_secs(u64::from(timeout_s));
             if plan.sleep >= timeout {
@@ -505,8 +510,9 @@ async fn execute(
                 ),
             })
         }
-        Behaviour::Upstream { upstream } => {
+        (Behaviour::Upstream { upstream }, _) => {
             crate::local::upstream::forward(upstream, payload, trace_id, client_context).await
         }
+        (Behaviour::Named(_), None) => Err(ApiError::named("ServiceException")),
     }
 }
