@@ -16,7 +16,7 @@
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
 //! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
-//! | `GET /_local/invocations` | | the last 1000 invokes received: request id, ARN, type, the `X-Amzn-Trace-Id` received, time |
+//! | `GET /_local/invocations` | | the last 1000 invokes that reached their function (authenticated, valid, found and authorized), whatever happened next: request id, ARN, type, the `X-Amzn-Trace-Id` received, time; invokes refused before are not listed (`/_local/stats` counts them by error) |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
 //! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
 //! | `POST /_local/oidc/token` | `{"sub":"system:serviceaccount:xinvoke:gateway"}` | `{"token":"eyJ..."}`: a JWT (ES256) of the scenario's first OIDC issuer, as an EKS pod's projected token; `"issuer"`, `"aud"` (a string or a list; default the issuer's first audience) and `"ttl_s"` (default 3600, at most 86400) change it; `iat`, `nbf`, `exp` are on the endpoint's clock |
@@ -81,9 +81,25 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         );
     }
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 1024 * 1024).await {
+    // The same limits as the AWS paths: a body within the read timeout and the cap, or the
+    // connection closed (a stalled control client must not hold one open).
+    let body = match crate::serve::read_body(body, shared.limits).await {
         Ok(b) => b,
-        Err(_) => return bad("body too large"),
+        Err(true) => {
+            return json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({ "error": format!("the body is over the endpoint's {}-byte limit: send less", shared.limits.max_body) }),
+            )
+        }
+        Err(false) => {
+            let mut resp = json(
+                StatusCode::REQUEST_TIMEOUT,
+                serde_json::json!({ "error": "the body did not arrive within the endpoint's read timeout" }),
+            );
+            resp.headers_mut()
+                .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
     };
     let world = shared.world();
     let path = parts.uri.path();

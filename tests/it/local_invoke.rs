@@ -396,3 +396,56 @@ timeout_s = 1
         .unwrap()
         .ends_with("Task timed out after 1.00 seconds"));
 }
+
+/// A synchronous caller that gives up (its client's timeout) does not stop the function, as on
+/// AWS: the execution runs to its end holding its concurrency, and is counted as an invocation
+/// answered 200 (before, the endpoint dropped it at once: concurrency back to 0, not counted,
+/// so load runs with timeouts under-reported concurrency and throttles).
+#[tokio::test]
+async fn a_caller_that_gives_up_does_not_stop_the_function() {
+    use aws_smithy_types::timeout::TimeoutConfig;
+    let server = start().await;
+    let conf = aws_sdk_lambda::config::Builder::new()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new(builtin::REGION))
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .credentials_provider(credentials(builtin::ADMIN_ACCESS_KEY, builtin::ADMIN_SECRET_KEY))
+        .endpoint_url(server.url())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_millis(200))
+                .build(),
+        )
+        .build();
+    let impatient = aws_sdk_lambda::Client::from_conf(conf);
+    let err = impatient
+        .invoke()
+        .function_name("target:live")
+        .payload(Blob::new(r#"{"sleep_ms":1200}"#))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aws_sdk_lambda::error::SdkError::TimeoutError(_)),
+        "the caller gave up: {err:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let during = server.stats();
+    assert_eq!(during.concurrency, 1, "the execution still holds its concurrency");
+    let mut after = server.stats();
+    for _ in 0..100 {
+        if after.invokes_by_status.get("200") == Some(&1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = server.stats();
+    }
+    assert_eq!(
+        after.invokes_by_status.get("200"),
+        Some(&1),
+        "counted when it ended: {after:?}"
+    );
+    assert_eq!(after.concurrency, 0);
+    assert_eq!(after.concurrency_peak, 1);
+}

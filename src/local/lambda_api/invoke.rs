@@ -462,6 +462,19 @@ async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Opt
     Ok(Some(lease))
 }
 
+/// The function error of an execution stopped at the function's timeout, as Lambda reports it.
+fn timed_out(rid: &str, timeout_s: u32) -> (StatusCode, Bytes, Option<HeaderValue>) {
+    let body = serde_json::json!({
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": format!("RequestId: {rid} Error: Task timed out after {timeout_s}.00 seconds"),
+    });
+    (
+        StatusCode::OK,
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        Some(HeaderValue::from_static("Unhandled")),
+    )
+}
+
 /// Run the function: take a concurrency slot and an environment, then the behaviour (an
 /// upstream gets the trace and the client context as an Invoke's headers, which a Runtime API
 /// hands the function as `Lambda-Runtime-Trace-Id` and `Lambda-Runtime-Client-Context`).
@@ -487,15 +500,7 @@ async fn execute(
             let timeout = Duration::from_secs(u64::from(timeout_s));
             if plan.sleep >= timeout {
                 tokio::time::sleep(timeout).await;
-                let body = serde_json::json!({
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {timeout_s}.00 seconds"),
-                });
-                return Ok((
-                    StatusCode::OK,
-                    Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
-                    Some(HeaderValue::from_static("Unhandled")),
-                ));
+                return Ok(timed_out(rid, timeout_s));
             }
             if !plan.sleep.is_zero() {
                 tokio::time::sleep(plan.sleep).await;
@@ -511,7 +516,13 @@ async fn execute(
             })
         }
         (Behaviour::Upstream { upstream }, _) => {
-            crate::local::upstream::forward(upstream, payload, trace_id, client_context).await
+            // The function's timeout bounds an upstream's run as it bounds any execution.
+            let timeout_s = f.timeout_s();
+            let forward = crate::local::upstream::forward(upstream, payload, trace_id, client_context);
+            match tokio::time::timeout(Duration::from_secs(u64::from(timeout_s)), forward).await {
+                Ok(answer) => answer,
+                Err(_) => Ok(timed_out(rid, timeout_s)),
+            }
         }
         (Behaviour::Named(_), None) => Err(ApiError::named("ServiceException")),
     }
