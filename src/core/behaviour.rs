@@ -13,8 +13,9 @@
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The largest answer `{"bytes": N}` may ask for: Lambda's synchronous response limit.
-const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
+/// The largest answer `{"bytes": N}` may ask for: past Lambda's synchronous response limit
+/// (6 MB), so that Lambda's own answer to an oversize response can be seen.
+const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The longest `{"sleep_ms": N}` honoured (Lambda's 15-minute function timeout).
 const MAX_SLEEP: Duration = Duration::from_secs(900);
@@ -173,8 +174,8 @@ mod tests {
 
     #[test]
     fn bytes_over_the_response_limit_fail_clearly() {
-        let f = plan(br#"{"bytes":7000000}"#).result.unwrap_err();
-        assert!(f.error_message.contains("6291456"));
+        let f = plan(br#"{"bytes":9000000}"#).result.unwrap_err();
+        assert!(f.error_message.contains("8388608"));
     }
 
     #[test]

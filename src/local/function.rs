@@ -308,6 +308,9 @@ pub struct FunctionRuntime {
     last_invoke_ms: AtomicI64,
     /// The timeout in force, s.
     timeout_s: AtomicU32,
+    /// Server time (ms) an update in progress completes (`i64::MAX`: none), so that the
+    /// invoke's fast path applies it in time.
+    update_due_ms: AtomicI64,
     /// Idle warm execution environments of synchronous invokes: one taken is a warm start,
     /// none a cold start (`Init Duration` in the REPORT line). A new configuration or going
     /// Inactive leaves none.
@@ -434,6 +437,7 @@ impl FunctionRuntime {
             revisions: Revisions::default(),
             timeout_s: AtomicU32::new(lifecycle.settings.timeout_s),
             warm: AtomicU32::new(0),
+            update_due_ms: AtomicI64::new(i64::MAX),
             account: account.to_string(),
             arn,
             aliases,
@@ -537,6 +541,7 @@ impl FunctionRuntime {
             // The update completing is a change of its own (LocalStack's recorded
             // test_function_revisions_basic: rev5 from the update's answer, rev6 once done).
             self.revisions.bump(Resolved::Latest);
+            self.update_due_ms.store(i64::MAX, Ordering::Release);
         }
         self.active
             .store(st.state == FunctionStateName::Active, Ordering::Release);
@@ -573,7 +578,8 @@ impl FunctionRuntime {
     pub(crate) fn check_ready(&self, now_ms: i64) -> Result<(), ApiError> {
         let last = self.last_invoke_ms.swap(now_ms, Ordering::Relaxed);
         let idle_too_long = self.idle_limit_ms().is_some_and(|l| now_ms - last >= l);
-        if self.active.load(Ordering::Acquire) && !idle_too_long {
+        let update_due = now_ms >= self.update_due_ms.load(Ordering::Acquire);
+        if self.active.load(Ordering::Acquire) && !idle_too_long && !update_due {
             return Ok(());
         }
         let mut st = self.lock_lifecycle();
@@ -661,6 +667,8 @@ impl FunctionRuntime {
         if update.fails_with.is_none() {
             update.next = Some(next);
         }
+        self.update_due_ms
+            .store(update.until_ms.unwrap_or(i64::MAX), Ordering::Release);
         st.update = update;
         self.revisions.bump(Resolved::Latest);
         Ok(())

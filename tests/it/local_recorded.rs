@@ -923,3 +923,99 @@ async fn sts_invalid_parameters_answer_as_recorded() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// test_lambda.snapshot.json: TestLambdaFeatures::test_basic_invoke,
+/// test_invocation_type_request_response, test_invocation_type_dry_run,
+/// test_invocation_type_no_return_payload[*-Event], TestLambdaBehavior::
+/// test_lambda_invoke_with_timeout (25-11-2025), TestLambdaBaseFeatures::
+/// test_lambda_too_large_response (24-11-2025); test_lambda_api.snapshot.json
+/// TestLambdaFunction::test_invalid_invoke (25-11-2025).
+#[tokio::test]
+async fn invoke_results_answer_as_recorded() {
+    use aws_sdk_lambda::types::InvocationType;
+    let (_server, client) = start_recorded().await;
+    let invoke = |kind: InvocationType, payload: &'static str| {
+        client
+            .invoke()
+            .function_name(FN)
+            .invocation_type(kind)
+            .payload(Blob::new(payload))
+            .send()
+    };
+    let out = invoke(InvocationType::RequestResponse, "{}").await.unwrap();
+    assert_eq!(
+        (
+            out.status_code(),
+            out.executed_version(),
+            out.payload().map(|p| p.as_ref())
+        ),
+        (200, Some("$LATEST"), Some(&b"{}"[..])),
+        "lambda_invoke_result / invoke-result"
+    );
+    let out = invoke(InvocationType::DryRun, "{}").await.unwrap();
+    assert_eq!(
+        (out.status_code(), out.payload().map_or(0, |p| p.as_ref().len())),
+        (204, 0),
+        "dry run: 204, empty payload"
+    );
+    let out = invoke(InvocationType::Event, "{}").await.unwrap();
+    assert_eq!(
+        (
+            out.status_code(),
+            out.executed_version(),
+            out.payload().map_or(0, |p| p.as_ref().len())
+        ),
+        (202, None, 0),
+        "Event: 202, empty payload"
+    );
+    let out = invoke(InvocationType::RequestResponse, r#"{"bytes": 6291557}"#)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(
+        (out.function_error(), v),
+        (
+            Some("Unhandled"),
+            json!({"errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).", "errorType": "Function.ResponseSizeTooLarge"})
+        ),
+        "test_lambda_too_large_response invoke_result"
+    );
+    let err = client
+        .invoke()
+        .function_name("arn:aws:lambda:us-east-1:123400000000@function:myfn")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        normalized(answer(err)),
+        validation(&[name_error("arn:aws:lambda:us-east-1:123400000000@function:myfn")]),
+        "test_invalid_invoke invoke_function_name_pattern_exc"
+    );
+    // test_lambda_invoke_with_timeout: a 1 s function that runs longer.
+    client
+        .update_function_configuration()
+        .function_name(FN)
+        .timeout(1)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let out = client
+        .invoke()
+        .function_name(FN)
+        .payload(Blob::new(r#"{"sleep_ms": 1500}"#))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(
+        (out.status_code(), out.executed_version(), out.function_error()),
+        (200, Some("$LATEST"), Some("Unhandled"))
+    );
+    assert_eq!(v["errorType"], "Sandbox.Timedout");
+    let message = v["errorMessage"].as_str().unwrap();
+    assert!(
+        message.starts_with("RequestId: ") && message.ends_with(" Error: Task timed out after 1.00 seconds"),
+        "{message}"
+    );
+}

@@ -135,6 +135,7 @@ pub(super) async fn invoke(
     let started = std::time::Instant::now();
     let (status, payload, function_error) =
         execute(world, f, req.body.clone(), rid, trace_id.as_deref(), client_context).await?;
+    let (payload, function_error) = within_response_limit(payload, function_error);
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -460,6 +461,26 @@ async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Opt
         lease.ready = true;
     }
     Ok(Some(lease))
+}
+
+/// The largest synchronous response Lambda returns (LocalStack's recorded
+/// test_lambda_too_large_response: "Response payload size exceeded maximum allowed payload size
+/// (6291556 bytes).").
+const MAX_RESPONSE: usize = 6_291_556;
+
+/// A response over Lambda's limit becomes the function error Lambda answers instead.
+fn within_response_limit(payload: Bytes, function_error: Option<HeaderValue>) -> (Bytes, Option<HeaderValue>) {
+    if payload.len() <= MAX_RESPONSE {
+        return (payload, function_error);
+    }
+    let body = serde_json::json!({
+        "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
+        "errorType": "Function.ResponseSizeTooLarge",
+    });
+    (
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        Some(HeaderValue::from_static("Unhandled")),
+    )
 }
 
 /// The function error of an execution stopped at the function's timeout, as Lambda reports it.
