@@ -607,6 +607,44 @@ async fn permissions_and_policies_answer_as_recorded() {
 
     // test_remove_multi_permissions on version 1: two statements, one removed, a missing one
     // refused, the policy gone with the last.
+    // test_create_multiple_lambda_permissions: two service principals, both kept in order.
+    for (sid, principal) in [("logs", "logs.amazonaws.com"), ("kinesis", "kinesis.amazonaws.com")] {
+        client
+            .add_permission()
+            .function_name(FN)
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal(principal)
+            .send()
+            .await
+            .unwrap();
+    }
+    let policy = client.get_policy().function_name(FN).send().await.unwrap();
+    let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(
+        doc["Statement"],
+        json!([
+            {"Sid": "logs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "lambda:InvokeFunction", "Resource": resource},
+            {"Sid": "kinesis", "Effect": "Allow", "Principal": {"Service": "kinesis.amazonaws.com"}, "Action": "lambda:InvokeFunction", "Resource": resource},
+        ]),
+        "policy_after_2_add"
+    );
+    // test_function_revisions_permissions: a stale RevisionId on the function's policy.
+    let err = client
+        .add_permission()
+        .function_name(FN)
+        .statement_id("s3")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .revision_id("wrong")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        answer(err),
+        recorded(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id"),
+        "add_permission_revision_exception"
+    );
     for (sid, principal, source) in [
         ("s3", "s3.amazonaws.com", None),
         ("sqs", "sqs.amazonaws.com", Some("arn:aws:s3:::bucket")),
