@@ -16,6 +16,7 @@
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
 //! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
+//! | `POST /_local/delete_version` | `{"function":"target","version":"1"}` | DeleteFunction of that version: refused while an alias points to it; the ENIs the version held (`version_networks`) are released `eni_release_s` later |
 //! | `GET /_local/invocations` | | the last 1000 invokes that reached their function (authenticated, valid, found and authorized), whatever happened next: request id, ARN, type, the `X-Amzn-Trace-Id` received, time; invokes refused before are not listed (`/_local/stats` counts them by error) |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
 //! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
@@ -60,6 +61,14 @@ struct StateRequest {
     reason_code: Option<String>,
     #[serde(default)]
     for_ms: Option<u64>,
+}
+
+/// `POST /_local/delete_version`: DeleteFunction with a version qualifier.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteVersion {
+    function: String,
+    version: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +168,19 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 })
                 .collect();
             json(StatusCode::OK, serde_json::Value::Object(answers))
+        }
+        (&Method::POST, "/_local/delete_version") => {
+            let d: DeleteVersion = match parse(&body) {
+                Ok(d) => d,
+                Err(e) => return bad(e),
+            };
+            let Some(f) = world.functions.values().find(|f| f.def.name == d.function) else {
+                return bad(format!("unknown function {:?}", d.function));
+            };
+            match f.delete_version(&d.version, world.clock.now_ms()) {
+                Ok(()) => ok(),
+                Err(e) => bad(e),
+            }
         }
         (&Method::GET, "/_local/invocations") => json(
             StatusCode::OK,

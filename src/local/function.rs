@@ -311,6 +311,11 @@ pub struct FunctionRuntime {
     /// Server time (ms) an update in progress completes (`i64::MAX`: none), so that the
     /// invoke's fast path applies it in time.
     update_due_ms: AtomicI64,
+    /// The Hyperplane ENIs of published versions published on another network than the
+    /// function's (`version_networks`): held until the version is deleted.
+    version_enis: HashMap<String, Vec<String>>,
+    /// Published versions deleted since the world began.
+    deleted_versions: RwLock<Vec<String>>,
     /// Idle warm execution environments of synchronous invokes: one taken is a warm start,
     /// none a cold start (`Init Duration` in the REPORT line). A new configuration or going
     /// Inactive leaves none.
@@ -410,6 +415,18 @@ impl FunctionRuntime {
             update: LastUpdate::done(),
             settings,
         };
+        let version_enis: HashMap<String, Vec<String>> = match &hyperplane {
+            Some(h) => def
+                .version_networks
+                .iter()
+                .map(|(v, n)| {
+                    let keys = hyperplane::enis_of(&n.subnet_ids, &n.security_group_ids);
+                    h.existing(&keys);
+                    (v.clone(), keys)
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
         let pending_ms = def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS);
         match (def.state, &hyperplane, &lifecycle.settings.vpc) {
             (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.keys()),
@@ -438,6 +455,8 @@ impl FunctionRuntime {
             timeout_s: AtomicU32::new(lifecycle.settings.timeout_s),
             warm: AtomicU32::new(0),
             update_due_ms: AtomicI64::new(i64::MAX),
+            version_enis,
+            deleted_versions: RwLock::new(Vec::new()),
             account: account.to_string(),
             arn,
             aliases,
@@ -458,7 +477,13 @@ impl FunctionRuntime {
         match qualifier {
             None | Some("$LATEST") => Some(Resolved::Latest),
             Some(q) => {
-                if let Some(v) = self.def.versions.iter().find(|v| v.as_str() == q) {
+                let deleted = self.deleted_versions.read().unwrap_or_else(|p| p.into_inner());
+                if let Some(v) = self
+                    .def
+                    .versions
+                    .iter()
+                    .find(|v| v.as_str() == q && !deleted.contains(v))
+                {
                     Some(Resolved::Version(v))
                 } else {
                     self.aliases.iter().find(|a| a.name == q).map(Resolved::Alias)
@@ -671,6 +696,30 @@ impl FunctionRuntime {
             .store(update.until_ms.unwrap_or(i64::MAX), Ordering::Release);
         st.update = update;
         self.revisions.bump(Resolved::Latest);
+        Ok(())
+    }
+
+    /// Delete the published version `version` (the control API): refused while an alias
+    /// points to it, as Lambda refuses it; the ENIs it held are released `eni_release_s`
+    /// later.
+    pub(crate) fn delete_version(&self, version: &str, now_ms: i64) -> Result<(), String> {
+        if !self.def.versions.iter().any(|v| v == version) {
+            return Err(format!("{} has no version {version:?}", self.def.name));
+        }
+        if let Some(a) = self.aliases.iter().find(|a| a.version == version) {
+            return Err(format!(
+                "alias {:?} points to version {version}: a version an alias uses cannot be deleted",
+                a.name
+            ));
+        }
+        let mut deleted = self.deleted_versions.write().unwrap_or_else(|p| p.into_inner());
+        if deleted.iter().any(|v| v == version) {
+            return Err(format!("version {version} is already deleted"));
+        }
+        deleted.push(version.to_string());
+        if let (Some(h), Some(keys)) = (&self.hyperplane, self.version_enis.get(version)) {
+            h.release_later(keys.clone(), now_ms);
+        }
         Ok(())
     }
 

@@ -67,6 +67,9 @@ struct Inner {
     ec2: TokenBucket,
     groups: HashMap<String, Group>,
     created: u64,
+    /// Uses that end later (a deleted version's), as (server time ms, keys).
+    releases: Vec<(i64, Vec<String>)>,
+    release_ms: i64,
 }
 
 /// The Hyperplane ENIs of one account.
@@ -104,6 +107,8 @@ impl Hyperplane {
                 ec2: TokenBucket::new(net.ec2_api_rate, net.ec2_api_burst, now_ms),
                 groups: HashMap::new(),
                 created: 0,
+                releases: Vec::new(),
+                release_ms: (net.eni_release_s as i64).saturating_mul(1000),
             }),
             eni_create_ms: net.eni_create_ms,
             connections_per_eni: net.connections_per_eni.max(1),
@@ -125,10 +130,34 @@ impl Hyperplane {
         }
     }
 
+    /// A deleted version stops using `keys` `eni_release_s` after `now_ms`: its ENIs hold the
+    /// quota until then.
+    pub(crate) fn release_later(&self, keys: Vec<String>, now_ms: i64) {
+        let mut inner = self.lock();
+        let at = now_ms.saturating_add(inner.release_ms);
+        inner.releases.push((at, keys));
+    }
+
+    /// Apply the releases due at `now_ms`.
+    pub(crate) fn release_due(&self, now_ms: i64) {
+        let due: Vec<Vec<String>> = {
+            let mut inner = self.lock();
+            let (due, later) = std::mem::take(&mut inner.releases)
+                .into_iter()
+                .partition(|(at, _)| *at <= now_ms);
+            inner.releases = later;
+            due.into_iter().map(|(_, keys)| keys).collect()
+        };
+        for keys in due {
+            self.detach(&keys);
+        }
+    }
+
     /// A function is created, updated to, or woken up on `keys`: it uses their ENIs, making
     /// those that do not exist, all or none (within the quota, at EC2's pace). `Ok(true)` when
     /// any was made (the caller waits `eni_create_ms`).
     pub(crate) fn attach(&self, keys: &[String], now_ms: i64) -> Result<bool, EniFailure> {
+        self.release_due(now_ms);
         let mut inner = self.lock();
         let missing: Vec<&String> = keys
             .iter()
@@ -233,6 +262,7 @@ mod tests {
                 ec2_api_rate: rate,
                 ec2_api_burst: burst,
                 eni_create_ms: 100,
+                eni_release_s: 60,
             },
             0,
         )

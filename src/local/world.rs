@@ -486,6 +486,7 @@ impl World {
             }
         }
         for a in self.accounts.values() {
+            a.hyperplane.release_due(now);
             s.enis_in_use += u64::from(a.hyperplane.enis());
             s.hyperplane_enis_created += a.hyperplane.created();
         }

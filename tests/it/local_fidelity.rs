@@ -1008,3 +1008,83 @@ async fn the_control_api_and_the_aws_paths_share_the_body_limits() {
         assert_eq!(status, 413, "{path}: over the cap");
     }
 }
+
+/// Published versions keep their configuration, and on Hyperplane their ENIs, until deleted:
+/// old versions on other security groups can fill the account's ENI quota, so that an update
+/// needing a new ENI fails (EniLimitExceeded); deleting a version releases its ENIs only
+/// `eni_release_s` later (AWS releases them minutes after), and then the update succeeds.
+#[tokio::test]
+async fn old_versions_hold_their_enis_until_deleted_and_released() {
+    let tail = r#"
+[[accounts.functions]]
+name = "old-versions"
+versions = ["1", "2"]
+update_ms = 20
+vpc = { subnet_ids = ["subnet-0x0x0x0x0x0x0x0x0"], security_group_ids = ["sg-0current000000001"], eni_mode = "hyperplane" }
+version_networks = { "1" = { subnet_ids = ["subnet-0x0x0x0x0x0x0x0x0"], security_group_ids = ["sg-0version10000001"] }, "2" = { subnet_ids = ["subnet-0x0x0x0x0x0x0x0x0"], security_group_ids = ["sg-0version20000001"] } }
+[accounts.network]
+hyperplane_eni_quota = 5
+eni_create_ms = 10
+eni_release_s = 60
+"#;
+    let server = start_with(builtin_with("", tail)).await;
+    assert_eq!(
+        server.stats().enis_in_use,
+        5,
+        "the target's 2, old-versions' 1 and one each for versions 1 and 2: the quota"
+    );
+    let deploy = || {
+        control(
+            &server,
+            "POST",
+            "/_local/update",
+            json!({"functions": ["old-versions"], "security_group_ids": ["sg-0next00000000001"]}),
+        )
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(150));
+    deploy().await;
+    settle().await;
+    let c = configuration(&server, "old-versions").await;
+    assert_eq!(
+        (c.last_update_status(), c.last_update_status_reason_code()),
+        (
+            Some(&LastUpdateStatus::Failed),
+            Some(&LastUpdateStatusReasonCode::EniLimitExceeded)
+        ),
+        "the old versions' ENIs fill the quota"
+    );
+    let (status, answer) = control(
+        &server,
+        "POST",
+        "/_local/delete_version",
+        json!({"function": "old-versions", "version": "1"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        invoke_code(&server, "old-versions:1").await,
+        Err("ResourceNotFoundException".into()),
+        "a deleted version is gone"
+    );
+    assert_eq!(server.stats().enis_in_use, 5, "its ENI is released later, not at once");
+    deploy().await;
+    settle().await;
+    let c = configuration(&server, "old-versions").await;
+    assert_eq!(c.last_update_status(), Some(&LastUpdateStatus::Failed));
+    control(&server, "POST", "/_local/clock", json!({"advance_s": 61})).await;
+    assert_eq!(server.stats().enis_in_use, 4, "released after eni_release_s");
+    deploy().await;
+    settle().await;
+    let c = configuration(&server, "old-versions").await;
+    assert_eq!(c.last_update_status(), Some(&LastUpdateStatus::Successful));
+    assert_eq!(c.vpc_config().unwrap().security_group_ids(), ["sg-0next00000000001"]);
+    let (status, answer) = control(
+        &server,
+        "POST",
+        "/_local/delete_version",
+        json!({"function": "target", "version": "1"}),
+    )
+    .await;
+    assert_eq!(status, 400, "alias live points to target's version 1: {answer}");
+    assert!(answer["error"].as_str().unwrap().contains("alias \"live\""), "{answer}");
+}

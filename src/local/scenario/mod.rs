@@ -90,6 +90,14 @@ pub struct ScheduledUpdate {
     pub security_group_ids: Option<Vec<String>>,
 }
 
+/// The subnets and security groups a published version keeps.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VersionNetwork {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
 /// An account's Hyperplane networking (today's VPC model): its ENI quota, what one ENI
 /// carries, and the pace of the EC2 calls Lambda makes for it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -105,6 +113,9 @@ pub struct Network {
     /// How long making one ENI takes, ms (the function is Pending, or its update
     /// InProgress, meanwhile).
     pub eni_create_ms: u64,
+    /// How long after the last function or version using an ENI is deleted the ENI is
+    /// released, s on the endpoint's clock (AWS releases it some minutes later; modelled).
+    pub eni_release_s: u64,
 }
 
 impl Default for Network {
@@ -115,6 +126,7 @@ impl Default for Network {
             ec2_api_rate: 5.0,
             ec2_api_burst: 10,
             eni_create_ms: 1000,
+            eni_release_s: 1200,
         }
     }
 }
@@ -447,6 +459,10 @@ pub struct Function {
     /// Resource policies of published versions (`add-permission --qualifier N`), by version.
     #[serde(default)]
     pub version_policies: std::collections::BTreeMap<String, PolicyDocument>,
+    /// The network a published version was published with, when not the function's own
+    /// (a version keeps its configuration, and a Hyperplane version its ENIs, until deleted).
+    #[serde(default)]
+    pub version_networks: std::collections::BTreeMap<String, VersionNetwork>,
     /// Asynchronous invocation: retries, event age, where failed events go.
     #[serde(default)]
     pub async_invoke: AsyncInvoke,
@@ -476,6 +492,7 @@ impl Function {
             memory_mb: default_memory(),
             timeout_s: default_timeout(),
             version_policies: Default::default(),
+            version_networks: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
         }

@@ -204,6 +204,25 @@ impl Scenario {
                         return Err(bad(format!("{ft}.version_policies.{v}"), e, "rewrite the condition"));
                     }
                 }
+                for v in f.version_networks.keys() {
+                    if !f.versions.contains(v) {
+                        return Err(bad(
+                            format!("{ft}.version_networks.{v}"),
+                            format!("version {v:?} is not in versions"),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if f.vpc
+                        .as_ref()
+                        .is_none_or(|n| n.eni_mode != crate::local::scenario::EniMode::Hyperplane)
+                    {
+                        return Err(bad(
+                            format!("{ft}.version_networks.{v}"),
+                            "a version's network needs the function on Hyperplane networking".to_string(),
+                            "give the function a vpc with eni_mode = \"hyperplane\"",
+                        ));
+                    }
+                }
                 let a = &f.async_invoke;
                 if a.maximum_retry_attempts > 2 || !(60..=21_600).contains(&a.maximum_event_age_s) {
                     return Err(bad(
