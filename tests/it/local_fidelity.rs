@@ -965,16 +965,16 @@ async fn a_client_that_stalls_mid_request_is_closed_within_the_limit_while_other
     assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"));
 }
 
-/// The control API is served within the same limits as the AWS paths: a body that stalls is
-/// answered 408 and closed within the body-read timeout (before, a stalled body on
+/// The control API is served within the same limits as the AWS paths: headers or a body that
+/// stall are answered 408 and closed within their timeout (before, a stalled body on
 /// `/_local/faults` stayed open past 80 s), and a body over the cap is refused, on both.
 #[tokio::test]
 async fn the_control_api_and_the_aws_paths_share_the_body_limits() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let limits = xinvoke::local::ServeLimits {
+        header_read: Duration::from_millis(400),
         body_read: Duration::from_millis(400),
         max_body: 64 * 1024,
-        ..Default::default()
     };
     let server = LocalServer::start_with(Scenario::builtin(), "127.0.0.1:0".parse().unwrap(), limits)
         .await
@@ -996,6 +996,19 @@ async fn the_control_api_and_the_aws_paths_share_the_body_limits() {
             "{path}: {:?}",
             started.elapsed()
         );
+    }
+    // Headers that stall: the same limit whatever the path.
+    for path in ["/_local/faults", "/2015-03-31/functions/target/invocations"] {
+        let mut stalled = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nX-Amz-");
+        stalled.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), stalled.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: the stalled headers are closed, not left open"))
+            .unwrap_or(0);
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
     }
     let big = vec![b'x'; 64 * 1024 + 1];
     let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
