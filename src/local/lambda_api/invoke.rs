@@ -483,6 +483,14 @@ fn within_response_limit(payload: Bytes, function_error: Option<HeaderValue>) ->
     )
 }
 
+/// What an execution runs.
+enum Run<'a> {
+    /// The built-in behaviour's plan for the payload.
+    Builtin(behaviour::Plan),
+    /// An upstream process, by URL.
+    Upstream(&'a str),
+}
+
 /// The function error of an execution stopped at the function's timeout, as Lambda reports it.
 fn timed_out(rid: &str, timeout_s: u32) -> (StatusCode, Bytes, Option<HeaderValue>) {
     let body = serde_json::json!({
@@ -508,43 +516,44 @@ async fn execute(
     trace_id: Option<&str>,
     client_context: Option<&str>,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
-    let plan = match &f.def.behaviour {
-        Behaviour::Named(_) => Some(behaviour::plan(&payload)),
-        Behaviour::Upstream { .. } => None,
+    let run = match &f.def.behaviour {
+        Behaviour::Named(_) => Run::Builtin(behaviour::plan(&payload)),
+        Behaviour::Upstream { upstream } => Run::Upstream(upstream),
+    };
+    let connections = match &run {
+        Run::Builtin(plan) => plan.connections,
+        Run::Upstream(_) => 0,
     };
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
-    let _connection = connect(world, f, plan.as_ref().map_or(0, |p| p.connections)).await?;
-    match (&f.def.behaviour, plan) {
-        (Behaviour::Named(_), Some(plan)) => {
-            let timeout_s = f.timeout_s();
-            let timeout = Duration::from_secs(u64::from(timeout_s));
-            if plan.sleep >= timeout {
-                tokio::time::sleep(timeout).await;
-                return Ok(timed_out(rid, timeout_s));
-            }
-            if !plan.sleep.is_zero() {
-                tokio::time::sleep(plan.sleep).await;
-            }
-            Ok(match plan.result {
-                Ok(body) if body.as_slice() == payload.as_ref() => (StatusCode::OK, payload, None),
-                Ok(body) => (StatusCode::OK, Bytes::from(body), None),
-                Err(failure) => (
-                    StatusCode::OK,
-                    Bytes::from(failure.to_payload()),
-                    Some(HeaderValue::from_static("Unhandled")),
-                ),
-            })
-        }
-        (Behaviour::Upstream { upstream }, _) => {
+    let _connection = connect(world, f, connections).await?;
+    let timeout_s = f.timeout_s();
+    let timeout = Duration::from_secs(u64::from(timeout_s));
+    let plan = match run {
+        Run::Builtin(plan) => plan,
+        Run::Upstream(url) => {
             // The function's timeout bounds an upstream's run as it bounds any execution.
-            let timeout_s = f.timeout_s();
-            let forward = crate::local::upstream::forward(upstream, payload, trace_id, client_context);
-            match tokio::time::timeout(Duration::from_secs(u64::from(timeout_s)), forward).await {
+            let forward = crate::local::upstream::forward(url, payload, trace_id, client_context);
+            return match tokio::time::timeout(timeout, forward).await {
                 Ok(answer) => answer,
                 Err(_) => Ok(timed_out(rid, timeout_s)),
-            }
+            };
         }
-        (Behaviour::Named(_), None) => Err(ApiError::named("ServiceException")),
+    };
+    if plan.sleep >= timeout {
+        tokio::time::sleep(timeout).await;
+        return Ok(timed_out(rid, timeout_s));
     }
+    if !plan.sleep.is_zero() {
+        tokio::time::sleep(plan.sleep).await;
+    }
+    Ok(match plan.result {
+        Ok(body) if body.as_slice() == payload.as_ref() => (StatusCode::OK, payload, None),
+        Ok(body) => (StatusCode::OK, Bytes::from(body), None),
+        Err(failure) => (
+            StatusCode::OK,
+            Bytes::from(failure.to_payload()),
+            Some(HeaderValue::from_static("Unhandled")),
+        ),
+    })
 }
