@@ -16,6 +16,7 @@
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
 //! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
+//! | `POST /_local/alias` | `{"function":"target","alias":"live","version":"2"}` or `"delete":true` | UpdateAlias or DeleteAlias: the alias's RevisionId changes; a deleted alias answers 404, its policy gone, and its version can then be deleted |
 //! | `POST /_local/delete_version` | `{"function":"target","version":"1"}` | DeleteFunction of that version: refused while an alias points to it; the ENIs the version held (`version_networks`) are released `eni_release_s` later |
 //! | `GET /_local/invocations` | | the last 1000 invokes that reached their function (authenticated, valid, found and authorized), whatever happened next: request id, ARN, type, the `X-Amzn-Trace-Id` received, time; invokes refused before are not listed (`/_local/stats` counts them by error) |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
@@ -61,6 +62,18 @@ struct StateRequest {
     reason_code: Option<String>,
     #[serde(default)]
     for_ms: Option<u64>,
+}
+
+/// `POST /_local/alias`: UpdateAlias (`version`) or DeleteAlias (`delete: true`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasChange {
+    function: String,
+    alias: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    delete: bool,
 }
 
 /// `POST /_local/delete_version`: DeleteFunction with a version qualifier.
@@ -178,6 +191,24 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 return bad(format!("unknown function {:?}", d.function));
             };
             match f.delete_version(&d.version, world.clock.now_ms()) {
+                Ok(()) => ok(),
+                Err(e) => bad(e),
+            }
+        }
+        (&Method::POST, "/_local/alias") => {
+            let a: AliasChange = match parse(&body) {
+                Ok(a) => a,
+                Err(e) => return bad(e),
+            };
+            let Some(f) = world.functions.values().find(|f| f.def.name == a.function) else {
+                return bad(format!("unknown function {:?}", a.function));
+            };
+            let version = match (a.version.as_deref(), a.delete) {
+                (Some(v), false) => Some(v),
+                (None, true) => None,
+                _ => return bad("give either \"version\" (UpdateAlias) or \"delete\": true (DeleteAlias)"),
+            };
+            match f.change_alias(&a.alias, version) {
                 Ok(()) => ok(),
                 Err(e) => bad(e),
             }

@@ -15,6 +15,7 @@ use crate::local::hyperplane::{self, Hyperplane};
 use crate::local::iam::PolicyDocument;
 use crate::local::scenario::{self, EniMode, FunctionStateName};
 use crate::local::vpc::EnvironmentPool;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -165,10 +166,20 @@ fn failed_error(reason_code: Option<&str>) -> ApiError {
 }
 
 /// An alias at run time.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AliasRuntime {
     pub name: String,
-    pub version: String,
+    /// The version it points to (UpdateAlias moves it).
+    version: RwLock<String>,
+    /// DeleteAlias: the alias answers 404 from then on.
+    deleted: AtomicBool,
+}
+
+impl AliasRuntime {
+    /// The version it points to now.
+    pub fn version(&self) -> String {
+        self.version.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// The `RevisionId`s of a function (`$LATEST`), its aliases and its versions. Every change of
@@ -343,11 +354,11 @@ pub enum Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     /// `X-Amz-Executed-Version`.
-    pub fn executed_version(&self) -> &'a str {
+    pub fn executed_version(&self) -> Cow<'a, str> {
         match self {
-            Resolved::Latest => "$LATEST",
-            Resolved::Version(v) => v,
-            Resolved::Alias(a) => &a.version,
+            Resolved::Latest => Cow::Borrowed("$LATEST"),
+            Resolved::Version(v) => Cow::Borrowed(v),
+            Resolved::Alias(a) => Cow::Owned(a.version()),
         }
     }
 }
@@ -378,7 +389,8 @@ impl FunctionRuntime {
             .iter()
             .map(|a| AliasRuntime {
                 name: a.name.clone(),
-                version: a.version.clone(),
+                version: RwLock::new(a.version.clone()),
+                deleted: AtomicBool::new(false),
             })
             .collect();
         let policies = Policies {
@@ -472,6 +484,11 @@ impl FunctionRuntime {
         }
     }
 
+    /// The aliases that exist (not deleted).
+    pub fn live_aliases(&self) -> impl Iterator<Item = &AliasRuntime> {
+        self.aliases.iter().filter(|a| !a.deleted.load(Ordering::Acquire))
+    }
+
     /// Resolve a qualifier (`None` = unqualified).
     pub fn resolve(&self, qualifier: Option<&str>) -> Option<Resolved<'_>> {
         match qualifier {
@@ -486,7 +503,7 @@ impl FunctionRuntime {
                 {
                     Some(Resolved::Version(v))
                 } else {
-                    self.aliases.iter().find(|a| a.name == q).map(Resolved::Alias)
+                    self.live_aliases().find(|a| a.name == q).map(Resolved::Alias)
                 }
             }
         }
@@ -706,7 +723,7 @@ impl FunctionRuntime {
         if !self.def.versions.iter().any(|v| v == version) {
             return Err(format!("{} has no version {version:?}", self.def.name));
         }
-        if let Some(a) = self.aliases.iter().find(|a| a.version == version) {
+        if let Some(a) = self.live_aliases().find(|a| a.version() == version) {
             return Err(format!(
                 "alias {:?} points to version {version}: a version an alias uses cannot be deleted",
                 a.name
@@ -720,6 +737,30 @@ impl FunctionRuntime {
         if let (Some(h), Some(keys)) = (&self.hyperplane, self.version_enis.get(version)) {
             h.release_later(keys.clone(), now_ms);
         }
+        Ok(())
+    }
+
+    /// UpdateAlias (`version`: point it there) or DeleteAlias (`None`), through the control
+    /// API: either is a change of the alias (a new RevisionId); a deleted alias answers 404
+    /// and its policy goes with it.
+    pub(crate) fn change_alias(&self, alias: &str, version: Option<&str>) -> Result<(), String> {
+        let Some(a) = self.live_aliases().find(|a| a.name == alias) else {
+            return Err(format!("{} has no alias {alias:?}", self.def.name));
+        };
+        match version {
+            Some(v) => {
+                if self.resolve(Some(v)).is_none_or(|r| !matches!(r, Resolved::Version(_))) {
+                    return Err(format!("{} has no version {v:?} to point {alias} to", self.def.name));
+                }
+                *a.version.write().unwrap_or_else(|p| p.into_inner()) = v.to_string();
+            }
+            None => {
+                let mut policies = self.policies.write().unwrap_or_else(|p| p.into_inner());
+                policies.edit(Resolved::Alias(a), |doc| *doc = None);
+                a.deleted.store(true, Ordering::Release);
+            }
+        }
+        self.revisions.bump(Resolved::Alias(a));
         Ok(())
     }
 

@@ -1101,3 +1101,62 @@ eni_release_s = 60
     assert_eq!(status, 400, "alias live points to target's version 1: {answer}");
     assert!(answer["error"].as_str().unwrap().contains("alias \"live\""), "{answer}");
 }
+
+/// Alias changes are changes: moving an alias (UpdateAlias) or deleting it (DeleteAlias,
+/// through the control API) gives it a new RevisionId (LocalStack's recorded
+/// test_function_revisions_version_and_alias: update_alias changes the alias's id); invokes
+/// follow it; a version an alias points to cannot be deleted until the alias moves or goes.
+#[tokio::test]
+async fn alias_changes_give_new_revision_ids_and_free_their_versions() {
+    let tail = r#"
+[[accounts.functions]]
+name = "aliased"
+versions = ["1", "2"]
+aliases = [{ name = "live", version = "1" }]
+"#;
+    let server = start_with(builtin_with("", tail)).await;
+    let admin = admin_lambda(&server);
+    let alias = || admin.get_alias().function_name("aliased").name("live").send();
+    let before = alias().await.unwrap();
+    let delete_version = |v: &'static str| {
+        control(
+            &server,
+            "POST",
+            "/_local/delete_version",
+            json!({"function": "aliased", "version": v}),
+        )
+    };
+    assert_eq!(delete_version("1").await.0, 400, "live points to 1");
+    let (status, answer) = control(
+        &server,
+        "POST",
+        "/_local/alias",
+        json!({"function": "aliased", "alias": "live", "version": "2"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let moved = alias().await.unwrap();
+    assert_eq!(moved.function_version(), Some("2"));
+    assert_ne!(moved.revision_id(), before.revision_id(), "UpdateAlias is a change");
+    let out = admin.invoke().function_name("aliased:live").send().await.unwrap();
+    assert_eq!(out.executed_version(), Some("2"), "invokes follow the alias");
+    assert_eq!(delete_version("1").await.0, 200, "no alias points to 1 any more");
+    let (status, _) = control(
+        &server,
+        "POST",
+        "/_local/alias",
+        json!({"function": "aliased", "alias": "live", "delete": true}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let err = alias().await.unwrap_err();
+    assert_eq!(
+        aws_sdk_lambda::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceNotFoundException")
+    );
+    assert_eq!(
+        delete_version("2").await.0,
+        200,
+        "its last alias gone, the version can go"
+    );
+}

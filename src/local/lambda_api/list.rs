@@ -209,7 +209,7 @@ pub(super) fn alias_json(f: &FunctionRuntime, a: &AliasRuntime) -> serde_json::V
     serde_json::json!({
         "AliasArn": format!("{}:{}", f.arn, a.name),
         "Name": a.name,
-        "FunctionVersion": a.version,
+        "FunctionVersion": a.version(),
         "Description": "",
         "RevisionId": f.revisions.of(Resolved::Alias(a)),
     })
@@ -248,9 +248,8 @@ pub(super) fn list_aliases(
     let page = Page::of(query, DEFAULT_ALIASES, MAX_LIST_ITEMS)?;
     let (f, _) = authorize(world, caller, &fref, "lambda:ListAliases")?;
     let mut aliases: Vec<&AliasRuntime> = f
-        .aliases
-        .iter()
-        .filter(|a| version.is_none_or(|v| a.version == v))
+        .live_aliases()
+        .filter(|a| version.is_none_or(|v| a.version() == v))
         .collect();
     aliases.sort_by(|a, b| a.name.cmp(&b.name));
     let keyed = aliases.into_iter().map(|a| (a.name.clone(), a)).collect();

@@ -247,7 +247,7 @@ async fn answer(
                 ..fref.clone()
             };
             let (f, _) = authorize(world, &caller, &unqualified, "lambda:GetAlias")?;
-            let Some(a) = f.aliases.iter().find(|a| Some(&a.name) == fref.qualifier.as_ref()) else {
+            let Some(a) = f.live_aliases().find(|a| Some(&a.name) == fref.qualifier.as_ref()) else {
                 return Err(ApiError::new(
                     "ResourceNotFoundException",
                     format!("Alias not found: {arn}"),
@@ -469,10 +469,7 @@ fn authorize<'w>(
 fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolved: Resolved<'_>) -> serde_json::Value {
     let life = f.lifecycle(world.clock.now_ms());
     let shown = life.shown();
-    let version = match resolved {
-        Resolved::Latest => "$LATEST",
-        other => other.executed_version(),
-    };
+    let version = resolved.executed_version();
     // A create is the first update: InProgress while the function is Pending (Creating), and
     // Failed with the state's reason when the function Failed. AWS reports an update in
     // progress with the reason code `Creating` too, a value the model's
