@@ -422,7 +422,7 @@ async fn a_caller_that_gives_up_does_not_stop_the_function() {
     let err = impatient
         .invoke()
         .function_name("target:live")
-        .payload(Blob::new(r#"{"sleep_ms":1200}"#))
+        .payload(Blob::new(r#"{"sleep_ms":2000}"#))
         .send()
         .await
         .unwrap_err();

@@ -478,7 +478,12 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
     // "Creating").
     let (update_status, update_code, update_reason) =
         match (life.state, life.reason_code.as_deref(), life.update.status) {
-            (FunctionStateName::Pending, Some("Creating"), _) | (_, _, UpdateStatus::InProgress) => (
+            (FunctionStateName::Pending, Some("Creating"), _) => (
+                UpdateStatus::InProgress,
+                None,
+                Some("The function is being created.".to_string()),
+            ),
+            (_, _, UpdateStatus::InProgress) => (
                 UpdateStatus::InProgress,
                 Some("Creating".to_string()),
                 Some("The function is being created.".to_string()),
