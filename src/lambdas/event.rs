@@ -15,6 +15,11 @@ use thiserror::Error;
 /// What a valid direct event looks like, for error messages.
 const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
 
+/// The `source` of an EventBridge scheduled event.
+const SCHEDULE_SOURCE: &str = "aws.events";
+/// The `detail-type` of an EventBridge scheduled event.
+const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
+
 /// A malformed event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("invalid event: {problem}; expected a direct event {DIRECT_SHAPE}, an SQS batch whose record bodies are direct events, an EventBridge scheduled event, an API Gateway HTTP API (payload format 2.0) or Function URL request, or a load event {{\"load\": <job>}}")]
@@ -143,6 +148,15 @@ impl InvokerEvent {
             return Ok(InvokerEvent::Sqs(e));
         }
         if obj.contains_key("detail-type") && obj.contains_key("source") {
+            // Only the schedule: any other rule pointed at the invoker must not invoke the
+            // default target (EventBridge's scheduled events are `aws.events` / `Scheduled Event`).
+            let source = obj.get("source").and_then(Value::as_str).unwrap_or_default();
+            let detail_type = obj.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+            if (source, detail_type) != (SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE) {
+                return Err(EventError::new(format!(
+                    "an EventBridge event from source {source:?} with detail-type {detail_type:?}: the invoker takes only scheduled events (source {SCHEDULE_SOURCE:?}, detail-type {SCHEDULE_DETAIL_TYPE:?}); send other events as direct events, e.g. with an input transformer"
+                )));
+            }
             let e: EventBridgeEvent =
                 serde_json::from_value(v).map_err(|e| EventError::new(format!("EventBridge event: {e}")))?;
             return Ok(InvokerEvent::Schedule(Box::new(e)));
@@ -205,6 +219,14 @@ mod tests {
             (json!({"payload": 1, "extra": true}), "unknown field `extra`"),
             (json!({"Records": [{"eventSource": "aws:s3"}]}), "SQS"),
             (json!({"target": "x"}), "unrecognised event"),
+            (
+                json!({"source": "aws.s3", "detail-type": "Object Created", "id": "1", "detail": {}}),
+                r#"source "aws.s3" with detail-type "Object Created""#,
+            ),
+            (
+                json!({"source": "aws.events", "detail-type": "Object Created", "detail": {}}),
+                "only scheduled events",
+            ),
         ];
         for (v, problem) in cases {
             let e = InvokerEvent::from_value(v.clone()).unwrap_err().to_string();
