@@ -101,6 +101,26 @@ pub struct TargetDelivery {
     pub envelope: bool,
 }
 
+/// The key and the inner payload of an envelope ([`IdempotencyKey::envelope`]); `None` when
+/// `payload` is not one.
+pub fn open_envelope(payload: &[u8]) -> Option<(String, Vec<u8>)> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Envelope {
+        xinvoke: Header,
+        payload: serde_json::Value,
+    }
+    #[derive(serde::Deserialize)]
+    struct Header {
+        idempotency_key: String,
+    }
+    if !payload.starts_with(br#"{"xinvoke""#) {
+        return None;
+    }
+    let e: Envelope = serde_json::from_slice(payload).ok()?;
+    Some((e.xinvoke.idempotency_key, serde_json::to_vec(&e.payload).ok()?))
+}
+
 /// What a message has already spent before this invoke, and whether running the target again
 /// is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -287,6 +307,9 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_slice(&k.envelope(b"")).unwrap();
         assert_eq!(v["payload"], serde_json::Value::Null);
+        let (key, inner) = open_envelope(&k.envelope(br#"{"a":1}"#)).unwrap();
+        assert_eq!((key.as_str(), inner.as_slice()), ("m-1", &br#"{"a":1}"#[..]));
+        assert!(open_envelope(br#"{"a":1}"#).is_none());
         let cc: serde_json::Value = serde_json::from_str(&k.client_context_json()).unwrap();
         assert_eq!(cc["custom"]["idempotency_key"], "m-1");
     }
