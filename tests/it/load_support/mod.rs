@@ -42,6 +42,7 @@ impl Attempter for FakeAttempter {
             status: 200,
             function_error: None,
             executed_version: Some("1".into()),
+            durable_execution_arn: None,
             payload: b"{}".to_vec(),
         }
     }
