@@ -521,3 +521,460 @@ async fn delivery_schedule_not_ready_takes_6_attempts_ends_on_the_failure_destin
 async fn delivery_schedule_access_denied_takes_1_attempt_ends_on_the_failure_destination() {
     schedule(Case::AccessDenied).await;
 }
+
+// ------------------------------------------------------------------ SQS
+
+/// moto's server (its SQS), from the venv `XINVOKE_VENV` names; stopped when dropped.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Moto {
+    async fn start() -> Moto {
+        let venv = std::env::var_os("XINVOKE_VENV").unwrap_or_else(|| {
+            panic!("XINVOKE_VENV is not set: the SQS delivery tests need moto's server from the test venv; run scripts/test.sh, or set XINVOKE_VENV to a venv with scripts/requirements-e2e.txt installed")
+        });
+        let bin = std::path::Path::new(&venv).join("bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: install scripts/requirements-e2e.txt into XINVOKE_VENV (scripts/test.sh does)",
+            bin.display()
+        );
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let until = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(Instant::now() < until, "moto_server did not listen on {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        moto
+    }
+
+    fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new(builtin::REGION))
+            .endpoint_url(&self.url)
+            .credentials_provider(source_credentials())
+            .http_client(xinvoke::adapters::transport::sdk_http_client())
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The template's queues on moto: the invoker queue (its redrive policy to the dead-letter
+/// queue, its visibility timeout sped up from 360 s to 1 s) and the failure queue.
+struct Queues {
+    main: String,
+    main_arn: String,
+    dead_letter: String,
+    failure: String,
+    /// The event source mapping's batch size, from the template.
+    batch_size: i32,
+}
+
+async fn template_queues(sqs: &aws_sdk_sqs::Client) -> Queues {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let t = template();
+    let queue = &t["Resources"]["InvokerQueue"]["Properties"];
+    let max_receive = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert!(
+        max_receive >= 5,
+        "AWS's advice for Lambda event sources: maxReceiveCount >= 5"
+    );
+    let batch_size = t["Resources"]["InvokerFunction"]["Properties"]["Events"]["Queue"]["Properties"]["BatchSize"]
+        .as_i64()
+        .unwrap() as i32;
+    let create = |name: &'static str, attributes: Vec<(A, String)>| async move {
+        let mut req = sqs.create_queue().queue_name(name);
+        for (k, v) in attributes {
+            req = req.attributes(k, v);
+        }
+        req.send().await.expect("moto creates the queue").queue_url.unwrap()
+    };
+    let arn_of = |url: String| async move {
+        sqs.get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&A::QueueArn]
+            .clone()
+    };
+    let dead_letter = create("xinvoke-dlq", vec![]).await;
+    let dlq_arn = arn_of(dead_letter.clone()).await;
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive.to_string()});
+    let main = create(
+        "xinvoke-queue",
+        vec![
+            (A::VisibilityTimeout, "1".into()),
+            (A::RedrivePolicy, redrive.to_string()),
+        ],
+    )
+    .await;
+    let main_arn = arn_of(main.clone()).await;
+    let failure = create("xinvoke-failure", vec![]).await;
+    Queues {
+        main,
+        main_arn,
+        dead_letter,
+        failure,
+        batch_size,
+    }
+}
+
+/// Every message now on `queue` (their bodies), taken off it.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            let body = m.body.unwrap_or_default();
+            out.push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
+            let _ = sqs
+                .delete_message()
+                .queue_url(queue)
+                .receipt_handle(m.receipt_handle.unwrap_or_default())
+                .send()
+                .await;
+        }
+    }
+}
+
+/// Lambda's SQS event source mapping, as far as delivery goes: receive up to the batch size,
+/// invoke the function with the batch, delete what it did not hand back
+/// (`ReportBatchItemFailures`), leave the rest to reappear after the visibility timeout; a
+/// function error returns the whole batch. Until the queue is empty. Receives per message id.
+async fn poll(sqs: &aws_sdk_sqs::Client, queues: &Queues, function: &RuntimeApi) -> BTreeMap<String, u32> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut receives: BTreeMap<String, u32> = BTreeMap::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < until, "the queue did not drain: {receives:?}");
+        let got = sqs
+            .receive_message()
+            .queue_url(&queues.main)
+            .max_number_of_messages(queues.batch_size)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            let a = sqs
+                .get_queue_attributes()
+                .queue_url(&queues.main)
+                .attribute_names(A::All)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap_or_default();
+            let n = |k: A| a.get(&k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            if n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible) == 0 {
+                return receives;
+            }
+            continue;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                let id = m.message_id.clone().unwrap_or_default();
+                *receives.entry(id.clone()).or_default() += 1;
+                let attributes: BTreeMap<String, String> = m
+                    .attributes
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v))
+                    .collect();
+                json!({
+                    "messageId": id,
+                    "receiptHandle": m.receipt_handle,
+                    "body": m.body,
+                    "attributes": attributes,
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body,
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queues.main_arn,
+                    "awsRegion": builtin::REGION,
+                })
+            })
+            .collect();
+        let answer = function
+            .invoke(json!({ "Records": records }), Duration::from_secs(5))
+            .await;
+        let handed_back: Vec<String> = match &answer {
+            Answer::Ok(v) => v["batchItemFailures"]
+                .as_array()
+                .unwrap_or(&Vec::new())
+                .iter()
+                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+                .collect(),
+            Answer::Error { .. } => messages.iter().filter_map(|m| m.message_id.clone()).collect(),
+        };
+        for m in &messages {
+            if !handed_back.contains(m.message_id.as_ref().unwrap()) {
+                sqs.delete_message()
+                    .queue_url(&queues.main)
+                    .receipt_handle(m.receipt_handle.clone().unwrap_or_default())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// Where an SQS message ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// Deleted from the queue as done (the target answered, or already had its execution).
+    Delivered,
+    FailureQueue,
+    DeadLetterQueue,
+}
+
+/// One message of the case through the queue, the poller and the invoker (retry budget as
+/// given: `0` leaves every retry to SQS's redelivery). The invoker's record, the receives and
+/// where the message ended.
+async fn through_sqs(case: Case, budget: &str, durable: bool) -> (Value, u32, End, LocalServer) {
+    let moto = Moto::start().await;
+    let sqs = moto.sqs();
+    let queues = template_queues(&sqs).await;
+    let server = endpoint(None, durable).await;
+    case.inject(&server).await;
+    let durable_flag = if durable { "true" } else { "false" };
+    let function = invoker(
+        &server,
+        &[
+            ("AWS_ENDPOINT_URL_SQS", moto.url.as_str()),
+            ("XINVOKE_FAILURE_QUEUE_URL", queues.failure.as_str()),
+            ("XINVOKE_RETRY_BUDGET", budget),
+            ("XINVOKE_DURABLE", durable_flag),
+        ],
+    )
+    .await;
+    let sent = sqs
+        .send_message()
+        .queue_url(&queues.main)
+        .message_body(json!({"payload": case.payload()}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .message_id
+        .unwrap();
+    let receives = poll(&sqs, &queues, &function).await;
+    let failed = drain(&sqs, &queues.failure).await;
+    let dead = drain(&sqs, &queues.dead_letter).await;
+    let received = receives.get(&sent).copied().unwrap_or(0);
+    let (record, end) = match (failed.as_slice(), dead.as_slice()) {
+        ([final_record], []) => {
+            assert_eq!(final_record["message_id"], sent.as_str(), "{final_record}");
+            assert_eq!(final_record["receive_count"], received, "{final_record}");
+            (final_record["record"].clone(), End::FailureQueue)
+        }
+        ([], dead) if dead.len() <= 1 => {
+            // The last receive's record, from the invoker's log line of that invoke.
+            let last = function
+                .json_lines()
+                .into_iter()
+                .rfind(|l| l["message"] == "invoke" && l["idempotency_key"] == sent.as_str())
+                .expect("the invoker logged the invoke");
+            let end = if dead.is_empty() {
+                End::Delivered
+            } else {
+                End::DeadLetterQueue
+            };
+            (last, end)
+        }
+        other => panic!("{case:?}: the message must end in exactly one place, got {other:?}"),
+    };
+    (record, received, end, server)
+}
+
+/// A final SQS record: on the failure queue after `receives` receives, its attempts the bound.
+async fn sqs_final(case: Case, budget: &str, receives: u32) {
+    let (record, received, end, server) = through_sqs(case, budget, false).await;
+    assert_eq!(end, End::FailureQueue, "{case:?}");
+    assert_eq!(received, receives, "{case:?}: receives");
+    check_counts(&control_client(&server), &record, case, case.attempts()).await;
+}
+
+#[tokio::test]
+async fn delivery_sqs_function_error_runs_once_ends_on_the_failure_queue_not_redelivered() {
+    sqs_final(Case::FunctionError, "500", 1).await;
+}
+#[tokio::test]
+async fn delivery_sqs_timeout_after_send_runs_once_ends_on_the_failure_queue_not_redelivered() {
+    sqs_final(Case::TimeoutAfterSend, "500", 1).await;
+}
+#[tokio::test]
+async fn delivery_sqs_throttle_takes_4_attempts_across_4_receives_ends_on_the_failure_queue() {
+    // No budget: every retry is SQS's redelivery; the 4th receive spends the last attempt.
+    sqs_final(Case::Throttle, "0", 4).await;
+}
+#[tokio::test]
+async fn delivery_sqs_throttle_retried_by_the_invoker_takes_4_attempts_in_one_receive() {
+    sqs_final(Case::Throttle, "500", 1).await;
+}
+#[tokio::test]
+async fn delivery_sqs_ec2_throttle_takes_3_attempts_across_3_receives_ends_on_the_failure_queue() {
+    sqs_final(Case::Ec2Throttle, "0", 3).await;
+}
+#[tokio::test]
+async fn delivery_sqs_access_denied_takes_1_attempt_ends_on_the_failure_queue() {
+    sqs_final(Case::AccessDenied, "0", 1).await;
+}
+#[tokio::test]
+async fn delivery_sqs_not_ready_handed_back_ends_in_the_dead_letter_queue_after_5_attempts() {
+    // The allowance is 6 attempts, SQS's maxReceiveCount 5 comes first: 5 receives of one
+    // attempt each, then the dead-letter queue.
+    let (record, received, end, server) = through_sqs(Case::NotReady, "0", false).await;
+    assert_eq!((end, received), (End::DeadLetterQueue, 5));
+    assert_eq!(record["class"], "not_ready", "{record}");
+    let key = record["idempotency_key"].as_str().unwrap();
+    assert_eq!(counts(&control_client(&server), key).await, (5, 0));
+}
+#[tokio::test]
+async fn delivery_sqs_not_ready_retried_by_the_invoker_takes_6_attempts_ends_on_the_failure_queue() {
+    sqs_final(Case::NotReady, "500", 1).await;
+}
+#[tokio::test]
+async fn delivery_sqs_durable_target_timeout_after_send_is_redelivered_and_still_runs_once() {
+    // A durable target dedupes by the message id as execution name: running it again is safe,
+    // so the invoker hands the record back (no budget for a retry of its own), and the
+    // redelivery finds the execution already started: delivered, the target ran once.
+    let (record, received, end, server) = through_sqs(Case::TimeoutAfterSend, "0", true).await;
+    assert_eq!((end, received), (End::Delivered, 2), "{record}");
+    assert_eq!(record["class"], "already_done", "{record}");
+    let rows = control_client(&server).executions().await.unwrap();
+    let target: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["function"] == "target")
+        .collect();
+    assert_eq!(target.len(), 1, "{rows}");
+    assert_eq!(target[0]["executions"], 1, "{rows}");
+}
+#[tokio::test]
+async fn delivery_sqs_durable_target_timeout_after_send_is_tried_again_at_once_and_still_runs_once() {
+    // With a retry budget the invoker tries again itself (running it again is safe): the
+    // second attempt finds the execution started.
+    let (record, received, end, server) = through_sqs(Case::TimeoutAfterSend, "500", true).await;
+    assert_eq!((end, received), (End::Delivered, 1), "{record}");
+    assert_eq!(
+        (record["class"].as_str(), record["attempts"].as_u64()),
+        (Some("already_done"), Some(2))
+    );
+    let key = record["idempotency_key"].as_str().unwrap();
+    assert_eq!(counts(&control_client(&server), key).await, (2, 1));
+}
+
+// ------------------------------------------------------------------ HTTP route
+
+/// The invoker's HTTP routes: `POST /target` to the target's `live` alias.
+const ROUTES: &str = r#"
+upstreams:
+  - name: account2
+    region: us-east-1
+    awsAccountId: "222222222222"
+    lambdaFunctions:
+      - { lambdaFunctionName: target, logicalName: target-live, qualifier: live }
+routes:
+  - name: target
+    matchers: [{ exact: /target, methods: [POST] }]
+    upstream: account2
+    logicalName: target-live
+    timeout: 15s
+"#;
+
+/// An HTTP API request (payload format 2.0) through the invoker's routes: answered to the
+/// caller in proxy format, its status by class, never a Lambda error. The key is the request id.
+async fn http_route(case: Case, status: u16) {
+    let server = endpoint(None, false).await;
+    let control = control_client(&server);
+    case.inject(&server).await;
+    let function = invoker(&server, &[("XINVOKE_GATEWAY_CONFIG_TEXT", ROUTES)]).await;
+    let mut event: Value = serde_json::from_str(include_str!("../../events/apigw-http-api.json")).unwrap();
+    let request_id = format!("http-{:08x}", fastrand::u32(..));
+    event["requestContext"]["requestId"] = json!(request_id);
+    event["body"] = json!(case.payload().to_string());
+    let answer = function.invoke(event, Duration::from_secs(20)).await;
+    let Answer::Ok(proxy) = &answer else {
+        panic!("{case:?}: an HTTP request is answered in proxy format: {answer:?}");
+    };
+    let header = |name: &str| proxy["headers"][name].as_str().unwrap_or_default().to_string();
+    assert_eq!(proxy["statusCode"], status, "{proxy}");
+    assert_eq!(header("x-xinvoke-class"), case.class().name(), "{proxy}");
+    assert_eq!(header("x-xinvoke-attempts"), case.attempts().to_string(), "{proxy}");
+    let (reached, executions) = counts(&control, &request_id).await;
+    assert_eq!(
+        executions,
+        u64::from(case.ran()),
+        "{case:?}: the target ran {executions} times"
+    );
+    if case != Case::AccessDenied {
+        assert_eq!(reached, u64::from(case.attempts()), "{case:?}");
+    }
+}
+
+#[tokio::test]
+async fn delivery_http_route_function_error_runs_once_answered_502() {
+    http_route(Case::FunctionError, 502).await;
+}
+#[tokio::test]
+async fn delivery_http_route_timeout_after_send_runs_once_answered_504() {
+    http_route(Case::TimeoutAfterSend, 504).await;
+}
+#[tokio::test]
+async fn delivery_http_route_throttle_takes_4_attempts_answered_429() {
+    http_route(Case::Throttle, 429).await;
+}
+#[tokio::test]
+async fn delivery_http_route_ec2_throttle_takes_3_attempts_answered_503() {
+    http_route(Case::Ec2Throttle, 503).await;
+}
+#[tokio::test]
+async fn delivery_http_route_not_ready_takes_6_attempts_answered_503() {
+    http_route(Case::NotReady, 503).await;
+}
+#[tokio::test]
+async fn delivery_http_route_access_denied_takes_1_attempt_answered_502() {
+    http_route(Case::AccessDenied, 502).await;
+}
