@@ -107,10 +107,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_answered_before_is_answered_again_without_running() {
-        let mut cc = lambda_runtime::ClientContext::default();
-        cc.custom.insert(CLIENT_CONTEXT_KEY.into(), "target-test-key-1".into());
+        // As Lambda hands it over from the invoke's ClientContext.
         let mut context = Context::default();
-        context.client_context = Some(cc);
+        context.client_context =
+            Some(serde_json::from_value(json!({"custom": {CLIENT_CONTEXT_KEY: "target-test-key-1"}})).unwrap());
         let first = handle(LambdaEvent::new(json!({"a": 1}), context.clone()))
             .await
             .unwrap();

@@ -197,12 +197,7 @@ pub fn message_key(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// The key of the async envelope `{"xinvoke": {"idempotency_key": KEY}, "payload": ...}`.
 pub fn envelope_key(body: &[u8]) -> Option<String> {
-    if !body.starts_with(br#"{"xinvoke""#) {
-        return None;
-    }
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["xinvoke"]["idempotency_key"].as_str().map(str::to_string))
+    crate::core::delivery::open_envelope(body).map(|(key, _)| key)
 }
 
 #[cfg(test)]
