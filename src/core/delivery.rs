@@ -137,6 +137,8 @@ pub struct Allowance {
     /// The target may run the message again: it is declared idempotent, or durable (Lambda
     /// dedupes the execution by its name).
     pub rerun_safe: bool,
+    /// The sender turned retries off for this message: one attempt.
+    pub no_retry: bool,
 }
 
 impl Allowance {
@@ -145,6 +147,7 @@ impl Allowance {
         Allowance {
             spent: receive_count.saturating_sub(1),
             rerun_safe,
+            no_retry: false,
         }
     }
 }
@@ -330,7 +333,8 @@ mod tests {
             Allowance::of_receive(4, true),
             Allowance {
                 spent: 3,
-                rerun_safe: true
+                rerun_safe: true,
+                no_retry: false
             }
         );
         assert_eq!(Allowance::of_receive(0, false).spent, 0);

@@ -67,7 +67,7 @@ impl Runner {
     /// SQS record's earlier receives): the policy counts them, so a class's `max_retries` bounds
     /// the message across every layer, not each receive. With `allowance.rerun_safe` (an
     /// idempotent or durable target) a timeout or a lost connection is retried as for a target
-    /// declared idempotent.
+    /// declared idempotent; with `allowance.no_retry` nothing is retried.
     pub async fn run_with<A: Attempter>(
         &self,
         attempter: &A,
@@ -75,16 +75,18 @@ impl Runner {
         deadline: Option<Instant>,
         allowance: Allowance,
     ) -> InvokeRecord {
-        let rerun_safe_policy;
-        let policy = if allowance.rerun_safe && !self.policy.idempotent {
-            rerun_safe_policy = RetryPolicy {
-                idempotent: true,
-                ..self.policy.clone()
+        let adjusted;
+        let policy =
+            if (allowance.rerun_safe && !self.policy.idempotent) || (allowance.no_retry && !self.policy.disabled) {
+                adjusted = RetryPolicy {
+                    idempotent: self.policy.idempotent || allowance.rerun_safe,
+                    disabled: self.policy.disabled || allowance.no_retry,
+                    ..self.policy.clone()
+                };
+                &adjusted
+            } else {
+                &self.policy
             };
-            &rerun_safe_policy
-        } else {
-            &self.policy
-        };
         let mut record = self
             .attempt_loop(attempter, req, deadline, policy, allowance.spent)
             .await;

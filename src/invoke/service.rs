@@ -35,6 +35,8 @@ pub struct Call {
     pub key: Option<IdempotencyKey>,
     /// Attempts the message spent before this invoke (an SQS record's earlier receives).
     pub spent: u32,
+    /// One attempt whatever happens (the event's `"retries": false`).
+    pub no_retry: bool,
 }
 
 /// Configured targets, their clients and the runner.
@@ -201,6 +203,7 @@ impl Service {
         let allowance = Allowance {
             spent: call.spent,
             rerun_safe: target.delivery.durable,
+            no_retry: call.no_retry,
         };
         let mut record = self.runner.run_with(attempter, &req, deadline, allowance).await;
         record.idempotency_key = call.key.map(|k| k.as_str().to_string());

@@ -13,7 +13,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// What a valid direct event looks like, for error messages.
-const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
+const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>", "retries"?: false}"#;
 
 /// The `source` of an EventBridge scheduled event.
 const SCHEDULE_SOURCE: &str = "aws.events";
@@ -42,6 +42,9 @@ pub struct DirectEvent {
     pub payload: Vec<u8>,
     pub invocation_type: Option<InvocationType>,
     pub qualifier: Option<Qualifier>,
+    /// `"retries": false`: one attempt, the invoker retries nothing (a load run's phase
+    /// "without retries" turns retries off in both hops with it).
+    pub retries: bool,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +54,7 @@ struct DirectWire {
     payload: Value,
     invocation_type: Option<String>,
     qualifier: Option<String>,
+    retries: Option<bool>,
 }
 
 /// Every event the invoker understands.
@@ -87,6 +91,15 @@ impl DirectEvent {
                 }
             }
         }
+        match v.get("retries") {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+            Some(other) => {
+                return Err(EventError::new(format!(
+                    "retries: expected true or false, not a JSON {}",
+                    kind(other)
+                )))
+            }
+        }
         let w: DirectWire = serde_json::from_value(v).map_err(|e| EventError::new(e.to_string()))?;
         let invocation_type = w
             .invocation_type
@@ -103,6 +116,7 @@ impl DirectEvent {
             payload: serde_json::to_vec(&w.payload).map_err(|e| EventError::new(e.to_string()))?,
             invocation_type,
             qualifier,
+            retries: w.retries.unwrap_or(true),
         })
     }
 
@@ -217,6 +231,10 @@ mod tests {
             (json!({"payload": 1, "invocation_type": "sync"}), "invocation_type"),
             (json!({"payload": 1, "qualifier": "$LATEST"}), "qualifier"),
             (json!({"payload": 1, "extra": true}), "unknown field `extra`"),
+            (
+                json!({"payload": 1, "retries": "no"}),
+                "retries: expected true or false",
+            ),
             (json!({"Records": [{"eventSource": "aws:s3"}]}), "SQS"),
             (json!({"target": "x"}), "unrecognised event"),
             (

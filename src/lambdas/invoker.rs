@@ -244,6 +244,7 @@ fn call_of(d: DirectEvent) -> Call {
         payload: d.payload,
         invocation_type: d.invocation_type,
         qualifier: d.qualifier,
+        no_retry: !d.retries,
         ..Call::default()
     }
 }
