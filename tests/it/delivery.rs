@@ -124,6 +124,108 @@ fn the_documented_attempts_are_the_default_retry_policys() {
     }
 }
 
+#[test]
+fn the_template_deploys_the_delivery_settings_the_table_assumes() {
+    let t = template();
+    let r = &t["Resources"];
+    let invoker = &r["InvokerFunction"]["Properties"];
+    // Lambda never re-runs an event the invoker answered; what fails goes to the failure queue.
+    let config = &invoker["EventInvokeConfig"];
+    assert_eq!(config["MaximumRetryAttempts"], 0);
+    let age = config["MaximumEventAgeInSeconds"].as_u64().unwrap();
+    assert!((60..=21_600).contains(&age), "{age}");
+    assert_eq!(config["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        config["DestinationConfig"]["OnFailure"]["Destination"],
+        json!("FailureQueue.Arn")
+    );
+    let env = &invoker["Environment"]["Variables"];
+    assert_eq!(env["XINVOKE_FAILURE_QUEUE_URL"], "FailureQueue", "!Ref FailureQueue");
+    assert_eq!(env["XINVOKE_LOAD_WORKER"], "LoadWorker", "!Ref LoadWorker");
+    assert_eq!(
+        t["Parameters"]["LoadWorker"]["Default"], "false",
+        "not a load worker unless asked"
+    );
+    // The invoker may send to the failure queue, and only there.
+    let policies = invoker_policies(&t);
+    assert!(
+        policies.contains(&("sqs:SendMessage".to_string(), json!("FailureQueue.Arn"))),
+        "{policies:?}"
+    );
+    // SQS: AWS's advice for Lambda event sources, retention stated, an alarm on the DLQ's depth.
+    let queue = &r["InvokerQueue"]["Properties"];
+    assert!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() >= 5);
+    for q in ["InvokerQueue", "InvokerDeadLetterQueue", "FailureQueue"] {
+        assert!(
+            r[q]["Properties"]["MessageRetentionPeriod"].as_u64().is_some(),
+            "{q} states its retention"
+        );
+    }
+    for (queue, alarm) in [
+        ("InvokerDeadLetterQueue", "InvokerDeadLetterQueueAlarm"),
+        ("FailureQueue", "FailureQueueAlarm"),
+    ] {
+        let a = &r[alarm]["Properties"];
+        assert_eq!(a["MetricName"], "ApproximateNumberOfMessagesVisible", "{alarm}");
+        assert_eq!(
+            a["Dimensions"][0]["Value"],
+            json!(format!("{queue}.QueueName")),
+            "{alarm}"
+        );
+        assert_eq!(
+            (a["Threshold"].as_u64(), a["ComparisonOperator"].as_str()),
+            (Some(0), Some("GreaterThanThreshold"))
+        );
+    }
+    // Reserved concurrency, and the queue's maximum concurrency below its least value.
+    assert_eq!(invoker["ReservedConcurrentExecutions"], "InvokerReservedConcurrency");
+    let least = t["Parameters"]["InvokerReservedConcurrency"]["MinValue"]
+        .as_u64()
+        .unwrap();
+    let maximum = invoker["Events"]["Queue"]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        maximum < least,
+        "MaximumConcurrency {maximum} below the reserved concurrency (at least {least})"
+    );
+    assert!(
+        t["Parameters"]["TargetReservedConcurrency"].is_object(),
+        "the target stack documents one"
+    );
+    // START and REPORT lines (Max Memory Used, Init Duration) stay in the logs.
+    assert_eq!(t["Globals"]["Function"]["LoggingConfig"]["SystemLogLevel"], "INFO");
+    // The URL's callers may invoke only through the URL.
+    let grant = &r["UrlCallerInvokePermission"]["Properties"];
+    assert_eq!(grant["Action"], "lambda:InvokeFunction");
+    assert_eq!(grant["InvokedViaFunctionUrl"], true);
+    assert_eq!(
+        r["UrlCallerInvokeUrlPermission"]["Properties"]["FunctionUrlAuthType"],
+        "AWS_IAM"
+    );
+}
+
+/// Every (action, resource) the invoker's role allows, as the YAML reader gives them.
+fn invoker_policies(t: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for p in t["Resources"]["InvokerRole"]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+    {
+        for s in p["PolicyDocument"]["Statement"].as_array().into_iter().flatten() {
+            let actions = match &s["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => vec![],
+            };
+            for a in actions {
+                out.push((a, s["Resource"].clone()));
+            }
+        }
+    }
+    out
+}
+
 // ------------------------------------------------------------------ the deployed shape
 
 /// template.yaml as JSON (CloudFormation's short tags dropped, their operand kept).
@@ -157,9 +259,9 @@ async fn endpoint(upstream: Option<&str>, durable_target: bool) -> LocalServer {
     let retries = config["MaximumRetryAttempts"]
         .as_u64()
         .expect("the template sets MaximumRetryAttempts");
-    let max_age = t["Parameters"][config["MaximumEventAgeInSeconds"].as_str().unwrap()]["Default"]
+    let max_age = config["MaximumEventAgeInSeconds"]
         .as_u64()
-        .expect("the template's MaximumEventAgeInSeconds parameter has a default");
+        .expect("the template sets MaximumEventAgeInSeconds");
     assert_eq!(
         config["DestinationConfig"]["OnFailure"]["Type"], "SQS",
         "the template's failure destination is a queue"
