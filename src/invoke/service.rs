@@ -240,6 +240,7 @@ fn log_record(r: &InvokeRecord) {
             class = %o.class,
             status = o.status,
             attempts = r.attempts,
+            earlier_attempts = r.earlier_attempts,
             latency_ms = r.latency_ms,
             executed_version = r.executed_version.as_deref(),
             idempotency_key = r.idempotency_key.as_deref(),

@@ -876,11 +876,31 @@ enum End {
 /// given: `0` leaves every retry to SQS's redelivery). The invoker's record, the receives and
 /// where the message ended.
 async fn through_sqs(case: Case, budget: &str, durable: bool) -> (Value, u32, End, LocalServer) {
+    through_sqs_with(case, budget, durable, None).await
+}
+
+/// [`through_sqs`], the case's fault limited to its first `times` attempts when given.
+async fn through_sqs_with(
+    case: Case,
+    budget: &str,
+    durable: bool,
+    times: Option<u64>,
+) -> (Value, u32, End, LocalServer) {
     let moto = Moto::start().await;
     let sqs = moto.sqs();
     let queues = template_queues(&sqs).await;
     let server = endpoint(None, durable).await;
     case.inject(&server).await;
+    if let Some(times) = times {
+        control_client(&server).clear_faults().await.unwrap();
+        let error = "TooManyRequestsException";
+        assert_eq!(case, Case::Throttle, "a limited fault is a throttle here");
+        fault(
+            &server,
+            json!({"function": "target", "error": error, "times": times, "retry_after_s": 0}),
+        )
+        .await;
+    }
     let durable_flag = if durable { "true" } else { "false" };
     let function = invoker(
         &server,
@@ -1080,4 +1100,17 @@ async fn delivery_http_route_not_ready_takes_6_attempts_answered_503() {
 #[tokio::test]
 async fn delivery_http_route_access_denied_takes_1_attempt_answered_502() {
     http_route(Case::AccessDenied, 502).await;
+}
+#[tokio::test]
+async fn delivery_sqs_throttle_that_clears_on_the_last_allowed_receive_runs_the_target_once() {
+    // Three throttles, no budget: receives 1-3 hand it back, the 4th (the last attempt the
+    // allowance has) gets through: delivered, the target ran once.
+    let (record, received, end, server) = through_sqs_with(Case::Throttle, "0", false, Some(3)).await;
+    assert_eq!((end, received), (End::Delivered, 4), "{record}");
+    assert_eq!(
+        (record["class"].as_str(), record["earlier_attempts"].as_u64()),
+        (Some("ok"), Some(3))
+    );
+    let key = record["idempotency_key"].as_str().unwrap();
+    assert_eq!(counts(&control_client(&server), key).await, (4, 1));
 }

@@ -125,9 +125,10 @@ pub enum Place {
         scenario: Option<PathBuf>,
         target: Option<Box<Given>>,
     },
-    /// AWS: checked settings, and the target names cycled through.
+    /// AWS: checked settings (boxed: the larger variant by far), and the target names cycled
+    /// through.
     Aws {
-        settings: Settings,
+        settings: Box<Settings>,
         names: Vec<Option<String>>,
     },
 }
