@@ -1114,3 +1114,34 @@ async fn delivery_sqs_throttle_that_clears_on_the_last_allowed_receive_runs_the_
     let key = record["idempotency_key"].as_str().unwrap();
     assert_eq!(counts(&control_client(&server), key).await, (4, 1));
 }
+
+#[tokio::test]
+async fn delivery_an_async_invoke_of_a_target_that_opted_in_carries_the_key_in_the_envelope() {
+    // Lambda passes no client context to an async invoke: the key rides in the envelope, which
+    // the target (here the endpoint's built-in behaviour, the sample target's code) opens.
+    let server = endpoint(None, false).await;
+    let control = control_client(&server);
+    let function = invoker(&server, &[("XINVOKE_ENVELOPE", "true")]).await;
+    let answer = function
+        .invoke(
+            json!({"payload": {"order": 7}, "invocation_type": "Event"}),
+            Duration::from_secs(20),
+        )
+        .await;
+    let record = record_of(&answer);
+    assert_eq!(
+        (record["class"].as_str(), record["status"].as_u64()),
+        (Some("ok"), Some(202)),
+        "{record}"
+    );
+    let key = record["idempotency_key"].as_str().unwrap().to_string();
+    let until = Instant::now() + Duration::from_secs(20);
+    while counts(&control, &key).await != (1, 1) {
+        assert!(
+            Instant::now() < until,
+            "the queued event ran once under its key: {:?}",
+            counts(&control, &key).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
