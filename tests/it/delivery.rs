@@ -1145,3 +1145,61 @@ async fn delivery_an_async_invoke_of_a_target_that_opted_in_carries_the_key_in_t
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_durable_function_runs_one_execution_per_name_as_invoke_documents() {
+    // botocore's lambda service-2.json, Invoke's DurableExecutionName: the same name and
+    // payload return the existing execution; another payload is
+    // DurableExecutionAlreadyStartedException. Through the real SDK, on the wire.
+    let server = endpoint(None, true).await;
+    let lambda = lambda_client(&server);
+    let invoke = |payload: &'static str| {
+        lambda
+            .invoke()
+            .function_name(builtin::TARGET_ALIAS_ARN)
+            .durable_execution_name("order-7")
+            .payload(aws_smithy_types::Blob::new(payload))
+            .send()
+    };
+    let first = invoke(r#"{"n": 1}"#)
+        .await
+        .expect("the first invoke starts the execution");
+    let again = invoke(r#"{"n": 1}"#)
+        .await
+        .expect("the same name and payload answer again");
+    let arn = first
+        .durable_execution_arn()
+        .expect("the answer names the execution")
+        .to_string();
+    assert!(
+        arn.starts_with("arn:aws:lambda:us-east-1:222222222222:function:target:1/durable-execution/order-7/"),
+        "{arn}"
+    );
+    assert_eq!(again.durable_execution_arn(), Some(arn.as_str()));
+    assert_eq!(again.payload.unwrap().into_inner(), br#"{"n": 1}"#);
+    let other = invoke(r#"{"n": 2}"#)
+        .await
+        .expect_err("another payload under the name is refused");
+    let service = other.into_service_error();
+    assert!(service.is_durable_execution_already_started_exception(), "{service:?}");
+    assert_eq!(
+        counts(&control_client(&server), "order-7").await,
+        (3, 1),
+        "one execution"
+    );
+    // The invoker's record of a durable target carries the execution's ARN.
+    let function = invoker(&server, &[("XINVOKE_DURABLE", "true")]).await;
+    let record = record_of(
+        &function
+            .invoke(json!({"payload": {"n": 3}}), Duration::from_secs(20))
+            .await,
+    );
+    assert_eq!(record["class"], "ok", "{record}");
+    let key = record["idempotency_key"].as_str().unwrap();
+    assert!(
+        record["durable_execution_arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(&format!("/durable-execution/{key}/"))),
+        "{record}"
+    );
+}
