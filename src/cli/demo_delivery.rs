@@ -296,7 +296,7 @@ pub async fn run(output: Output) -> Result<u8, CliError> {
                 unexpected += 1;
             }
             if text {
-                let mark = if as_table { " " } else { "!" };
+                let mark = if as_table { "" } else { " !" };
                 println!(
                     "{:<13} {:<15} {:>11} {:>9} {:>9}  {}{mark}",
                     trigger.name(),
