@@ -123,7 +123,7 @@ pub fn open_envelope(payload: &[u8]) -> Option<(String, Vec<u8>)> {
 
 /// Whether `payload` may be an envelope: it names the envelope's field (a scan, cheaper than
 /// parsing every payload twice). Its members may come in any order.
-pub fn mentions_envelope(payload: &[u8]) -> bool {
+fn mentions_envelope(payload: &[u8]) -> bool {
     const FIELD: &[u8] = br#""xinvoke""#;
     payload.windows(FIELD.len()).any(|w| w == FIELD)
 }
@@ -153,8 +153,7 @@ impl Allowance {
 }
 
 /// What becomes of a message after the invoker's invoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Delivered: the target answered, or (durable) an execution of its name exists.
     Done,
@@ -163,16 +162,6 @@ pub enum Verdict {
     HandBack,
     /// Final: the record goes to the failure destination (or, without one, an ERROR line).
     Final,
-}
-
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Done => "done",
-            Verdict::HandBack => "hand_back",
-            Verdict::Final => "final",
-        }
-    }
 }
 
 /// The verdict on an SQS record's invoke (`rerun_safe`: the target is idempotent or durable).
@@ -198,15 +187,6 @@ pub fn sqs_verdict(record: &InvokeRecord, rerun_safe: bool) -> Verdict {
         Verdict::HandBack
     } else {
         Verdict::Final
-    }
-}
-
-/// The verdict on an invoke no layer redelivers (a direct event, sync or async, a schedule):
-/// done, or final (the caller gets the record; an async one goes to the on-failure destination).
-pub fn final_verdict(record: &InvokeRecord) -> Verdict {
-    match record.class() {
-        Class::Ok | Class::AlreadyDone => Verdict::Done,
-        _ => Verdict::Final,
     }
 }
 
@@ -287,7 +267,7 @@ mod tests {
         );
         assert_eq!(r.class(), Class::AlreadyDone);
         assert_eq!(sqs_verdict(&r, true), Verdict::Done);
-        assert_eq!(final_verdict(&r), Verdict::Done);
+        assert_eq!(sqs_verdict(&r, false), Verdict::Done);
     }
 
     #[test]
