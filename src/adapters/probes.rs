@@ -100,6 +100,7 @@ pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &Function
             payload: b"{}".to_vec(),
             client_context: None,
             trace_id: None,
+            durable_execution_name: None,
         })
         .await
 }

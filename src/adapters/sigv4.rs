@@ -29,6 +29,8 @@ pub(crate) struct InvokeToSign<'a> {
     pub invocation_type: &'a str,
     /// The `x-amz-client-context` header, when sent.
     pub client_context: Option<&'a str>,
+    /// The `x-amz-durable-execution-name` header, when sent (a durable target).
+    pub durable_execution_name: Option<&'a str>,
     pub payload: &'a [u8],
 }
 
@@ -103,14 +105,21 @@ impl SigningCredentials {
 
         let mut payload_hash = [0u8; 64];
         hex::encode_to_slice(Sha256::digest(req.payload), &mut payload_hash).expect("64 hex digits");
-        let signed_headers = match (req.client_context.is_some(), token.is_some()) {
+        let mut signed_headers = std::borrow::Cow::Borrowed(match (req.client_context.is_some(), token.is_some()) {
             (false, false) => "content-type;host;x-amz-date;x-amz-invocation-type",
             (false, true) => "content-type;host;x-amz-date;x-amz-invocation-type;x-amz-security-token",
             (true, false) => "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type",
             (true, true) => {
                 "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type;x-amz-security-token"
             }
-        };
+        });
+        if req.durable_execution_name.is_some() {
+            // In order: after x-amz-date, before x-amz-invocation-type.
+            signed_headers = signed_headers
+                .replacen("x-amz-date;", "x-amz-date;x-amz-durable-execution-name;", 1)
+                .into();
+        }
+        let signed_headers: &str = &signed_headers;
 
         // The canonical request. Its path is the one sent, encoded once more as SigV4 does for
         // every service but S3: as it only holds unreserved characters, `/` and escapes, that
@@ -131,6 +140,10 @@ impl SigningCredentials {
         }
         creq.update(b"\nx-amz-date:");
         creq.update(amz_date);
+        if let Some(name) = req.durable_execution_name {
+            creq.update(b"\nx-amz-durable-execution-name:");
+            update_trimmed(&mut creq, name);
+        }
         creq.update(b"\nx-amz-invocation-type:");
         update_trimmed(&mut creq, req.invocation_type);
         if let Some(token) = token {
@@ -217,6 +230,9 @@ mod tests {
         if let Some(cc) = req.client_context {
             headers.push(("x-amz-client-context", cc));
         }
+        if let Some(name) = req.durable_execution_name {
+            headers.push(("x-amz-durable-execution-name", name));
+        }
         let uri = format!("https://{}{}", req.host, req.path);
         let signable =
             SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(req.payload)).unwrap();
@@ -249,18 +265,26 @@ mod tests {
 
     fn check(creds: Credentials, function: &str, ty: &str, cc: Option<&str>, payload: &[u8], at: SystemTime) {
         let path = path(function);
-        let req = InvokeToSign {
-            path: &path,
-            host: "lambda.us-east-1.amazonaws.com",
-            invocation_type: ty,
-            client_context: cc,
-            payload,
-        };
+        for durable_execution_name in [None, Some("059f36b4-87a3-44ab-83d2-661975830a7d")] {
+            let req = InvokeToSign {
+                path: &path,
+                host: "lambda.us-east-1.amazonaws.com",
+                invocation_type: ty,
+                client_context: cc,
+                durable_execution_name,
+                payload,
+            };
+            check_one(&creds, &req, at);
+        }
+    }
+
+    fn check_one(creds: &Credentials, req: &InvokeToSign<'_>, at: SystemTime) {
+        let (function, ty, cc) = (req.path, req.invocation_type, req.client_context);
         let ours = SigningCredentials::new(creds.clone(), "us-east-1").unwrap();
-        let expected = reference(&creds, "us-east-1", &req, at);
+        let expected = reference(creds, "us-east-1", req, at);
         // Twice: the key is derived, then taken from the cache.
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?}");
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?} (cached key)");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?}");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?} (cached key)");
     }
 
     #[test]
@@ -297,6 +321,7 @@ mod tests {
             host: "127.0.0.1:4590",
             invocation_type: "RequestResponse",
             client_context: None,
+            durable_execution_name: None,
             payload: b"{}",
         };
         let midnight = SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400);

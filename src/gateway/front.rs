@@ -121,6 +121,8 @@ impl Gateway {
                 true => InvocationType::Event,
                 false => InvocationType::RequestResponse,
             }),
+            // The request id is the key the function can drop a repeat by.
+            key: crate::core::delivery::IdempotencyKey::new(request.request_id),
             ..Call::default()
         };
         let answer = match target.service.invoke_traced(call, Some(deadline), trace_id).await {

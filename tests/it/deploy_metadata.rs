@@ -19,6 +19,9 @@ const PER_ACCOUNT: &[&str] = &[
     "XINVOKE_SESSION_NAME",
     // The routes of the invoker's HTTP requests (GatewayRoutes in the template).
     "XINVOKE_GATEWAY_CONFIG_TEXT",
+    // The stack's own failure queue, and whether it is a load worker (LoadWorker).
+    "XINVOKE_FAILURE_QUEUE_URL",
+    "XINVOKE_LOAD_WORKER",
 ];
 
 /// Each Lambda binary, its resource in template.yaml and the `Side` that deploys it.

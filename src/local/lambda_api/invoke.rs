@@ -4,6 +4,7 @@
 use crate::core::behaviour;
 use crate::local::async_invoke::{self, Next, Outcome, QueuedEvent};
 use crate::local::errors::{headers, ApiError};
+use crate::local::executions::{self, DurableStart};
 use crate::local::faults::Phase;
 use crate::local::function::FunctionRuntime;
 use crate::local::iam::Caller;
@@ -65,6 +66,8 @@ pub(super) async fn invoke(
     let header = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
+    let key = executions::message_key(req.headers, &req.body);
+    world.executions.invoked(&f.def.name, key.as_deref());
     // The caller's trace: recorded, and handed to the function (an upstream gets it as the
     // Invoke's X-Amzn-Trace-Id, as Lambda passes it to the runtime).
     let trace_id = req
@@ -121,6 +124,7 @@ pub(super) async fn invoke(
             function_arn: fref.arn(&world.region),
             payload: req.body.clone(),
             trace_id,
+            key,
             received_ms: now,
             due_ms: now,
             invokes: 0,
@@ -129,31 +133,89 @@ pub(super) async fn invoke(
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }
-    f.check_ready(world.clock.now_ms())?;
-    inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
+    let durable = match (
+        f.def.durable,
+        header(HeaderName::from_static(executions::DURABLE_NAME_HEADER)),
+    ) {
+        (true, name) => {
+            let name = name.map_or_else(|| rid.to_string(), str::to_string);
+            let version_arn = format!(
+                "arn:aws:lambda:{}:{}:function:{}:{executed}",
+                world.region, f.account, f.def.name
+            );
+            let function = format!("{}:{}", f.account, f.def.name);
+            match world
+                .executions
+                .durable_start(&function, &name, &req.body, &version_arn, rid)?
+            {
+                DurableStart::Existing { arn, answer } => {
+                    return Ok(sync_answer(answer, &executed, Some(&arn), None, rid))
+                }
+                DurableStart::Start { arn } => Some((function, name, arn)),
+            }
+        }
+        (false, _) => None,
+    };
     let environment = WarmStart::take(f);
     let started = std::time::Instant::now();
-    let (status, payload, function_error) =
-        execute(world, f, req.body.clone(), rid, trace_id.as_deref(), client_context).await?;
-    let (payload, function_error) = within_response_limit(payload, function_error);
+    let ran = async {
+        f.check_ready(world.clock.now_ms())?;
+        inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
+        execute(
+            world,
+            f,
+            req.body.clone(),
+            rid,
+            trace_id.as_deref(),
+            client_context,
+            key.as_deref(),
+        )
+        .await
+    }
+    .await
+    .map(|(status, payload, function_error)| {
+        let (payload, function_error) = within_response_limit(payload, function_error);
+        (status, payload, function_error)
+    });
+    if let Some((function, name, _)) = &durable {
+        world.executions.durable_finished(function, name, ran.as_ref().ok());
+    }
+    let arn = durable.as_ref().map(|(_, _, arn)| arn.as_str());
+    let log = tail.then(|| {
+        let memory_mb = f.lifecycle(world.clock.now_ms()).settings.memory_mb;
+        tail_log(rid, &executed, started.elapsed(), memory_mb, environment.cold)
+    });
+    Ok(sync_answer(ran?, &executed, arn, log.as_deref(), rid))
+}
+
+/// A sync Invoke's answer: the function's status and payload, `X-Amz-Executed-Version`,
+/// `X-Amz-Function-Error`, a durable execution's ARN, and the log tail when asked for.
+fn sync_answer(
+    (status, payload, function_error): executions::Answer,
+    executed: &str,
+    durable_execution_arn: Option<&str>,
+    tail: Option<&str>,
+    rid: &str,
+) -> Response {
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
+    if let Some(v) = durable_execution_arn.and_then(|a| HeaderValue::from_str(a).ok()) {
+        h.insert(executions::DURABLE_ARN_HEADER, v);
+    }
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&executed) {
+    if let Ok(v) = HeaderValue::from_str(executed) {
         h.insert(headers::EXECUTED_VERSION, v);
     }
     if let Some(fe) = function_error {
         h.insert(headers::FUNCTION_ERROR, fe);
     }
-    if tail {
-        let memory_mb = f.lifecycle(world.clock.now_ms()).settings.memory_mb;
-        let log = tail_log(rid, &executed, started.elapsed(), memory_mb, environment.cold);
+    if let Some(log) = tail {
         use base64::Engine as _;
         if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
             h.insert(headers::LOG_RESULT, v);
         }
     }
-    Ok(with_request_id(resp, rid))
+    with_request_id(resp, rid)
 }
 
 /// The init phase a cold start reports (the endpoint runs no real runtime: a modelled value).
@@ -285,6 +347,7 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
             &ev.request_id,
             ev.trace_id.as_deref(),
             None,
+            ev.key.as_deref(),
         )
         .await
     }
@@ -504,10 +567,11 @@ fn timed_out(rid: &str, timeout_s: u32) -> (StatusCode, Bytes, Option<HeaderValu
     )
 }
 
-/// Run the function: take a concurrency slot and an environment, then the behaviour (an
-/// upstream gets the trace and the client context as an Invoke's headers, which a Runtime API
-/// hands the function as `Lambda-Runtime-Trace-Id` and `Lambda-Runtime-Client-Context`).
-/// Returns the status, payload and `X-Amz-Function-Error`.
+/// Run the function: take a concurrency slot and an environment, then the behaviour (counted
+/// as an execution of the message `key`; an upstream gets the trace and the client context as
+/// an Invoke's headers, which a Runtime API hands the function as `Lambda-Runtime-Trace-Id`
+/// and `Lambda-Runtime-Client-Context`). Returns the status, payload and
+/// `X-Amz-Function-Error`.
 async fn execute(
     world: &Arc<World>,
     f: &Arc<FunctionRuntime>,
@@ -515,7 +579,8 @@ async fn execute(
     rid: &str,
     trace_id: Option<&str>,
     client_context: Option<&str>,
-) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+    key: Option<&str>,
+) -> Result<executions::Answer, ApiError> {
     let run = match &f.def.behaviour {
         Behaviour::Named(_) => Run::Builtin(behaviour::plan(&payload)),
         Behaviour::Upstream { upstream } => Run::Upstream(upstream),
@@ -527,6 +592,7 @@ async fn execute(
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
     let _connection = connect(world, f, connections).await?;
+    world.executions.executed(&f.def.name, key);
     let timeout_s = f.timeout_s();
     let timeout = Duration::from_secs(u64::from(timeout_s));
     let plan = match run {

@@ -469,6 +469,10 @@ pub struct Function {
     /// How long an update stays InProgress, ms (without a new ENI to make).
     #[serde(default = "default_update_ms")]
     pub update_ms: u64,
+    /// A durable function: an invoke's `DurableExecutionName` starts at most one execution
+    /// ([`crate::local::executions`]).
+    #[serde(default)]
+    pub durable: bool,
 }
 
 fn default_update_ms() -> u64 {
@@ -495,6 +499,7 @@ impl Function {
             version_networks: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
+            durable: false,
         }
     }
 }
