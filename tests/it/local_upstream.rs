@@ -196,3 +196,75 @@ behaviour = {{ upstream = "http://{up}/context" }}
     assert_eq!(err.code(), Some("InvalidParameterValueException"));
     server.shutdown().await;
 }
+
+/// A caller that gives up does not stop the function: the upstream it runs on still gets the
+/// invoke and finishes it (its side effect happens), and the endpoint counts it when it ends.
+#[tokio::test]
+async fn an_upstream_runs_to_its_end_when_the_caller_gives_up() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let done = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&done);
+    let app = axum::Router::new().route(
+        "/slow",
+        post(move || {
+            let seen = Arc::clone(&seen);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+                seen.fetch_add(1, Ordering::SeqCst);
+                "{}"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let text = format!(
+        r#"
+region = "us-east-1"
+[[accounts]]
+id = "222222222222"
+[[accounts.users]]
+name = "operator"
+credentials = {{ access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }}
+policy = {{ Statement = [{{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }}] }}
+[[accounts.functions]]
+name = "slow"
+behaviour = {{ upstream = "http://{up}/slow" }}
+"#
+    );
+    let server = start_with(Scenario::from_toml_str(&text, Path::new("slow.toml")).unwrap()).await;
+    let conf = aws_sdk_lambda::config::Builder::new()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .credentials_provider(credentials("AKIAXINVOKEOPERATOR1", "operator-secret"))
+        .endpoint_url(server.url())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_millis(150))
+                .build(),
+        )
+        .build();
+    let err = aws_sdk_lambda::Client::from_conf(conf)
+        .invoke()
+        .function_name("slow")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aws_sdk_lambda::error::SdkError::TimeoutError(_)),
+        "{err:?}"
+    );
+    for _ in 0..100 {
+        if server.stats().invokes_by_status.get("200") == Some(&1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 1, "the upstream ran the invoke to its end");
+    assert_eq!(server.stats().invokes_by_status.get("200"), Some(&1));
+    assert_eq!(server.stats().concurrency, 0);
+    server.shutdown().await;
+}
