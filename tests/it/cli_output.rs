@@ -225,7 +225,7 @@ async fn invoke_doctor_and_policy_print_json_or_text_as_asked() {
     let args: Vec<&str> = policy.iter().chain(&["--output", "json"]).copied().collect();
     let r = json(&xinvoke(None, &args).await);
     assert_eq!(r["mode"], "resource");
-    assert!(r["add_permission_command"]
+    assert!(r["add_permission_commands"][0]
         .as_str()
         .unwrap()
         .contains("aws lambda add-permission"));
