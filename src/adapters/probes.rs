@@ -2,10 +2,11 @@
 //! GetFunctionConfiguration, GetAlias), each translated into plain data or the core's
 //! [`RawOutcome`] for a failure. `invoke::doctor` makes them in order.
 
+use crate::adapters::json_protocol::{JsonCallError, JsonService};
 use crate::adapters::lambda::{sts_failure, SdkAttempter};
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{RawOutcome, ServiceError};
-use crate::core::diagnosis::{AliasInfo, CallerIdentity, FunctionConfig};
+use crate::core::diagnosis::{AliasInfo, CallerIdentity, CallerOrg, FunctionConfig};
 use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
 use aws_config::{Region, SdkConfig};
@@ -44,6 +45,70 @@ pub(crate) fn lambda_client(base: &SdkConfig, region: &str, role: Option<&Assume
         conf = conf.credentials_provider(r.credentials.clone());
     }
     aws_sdk_lambda::Client::from_conf(conf.build())
+}
+
+/// Organizations' endpoint and signing region for a partition: the service is global, one
+/// endpoint a partition (the Organizations endpoints page), unless an endpoint is configured
+/// (in code, `AWS_ENDPOINT_URL_ORGANIZATIONS`, then `AWS_ENDPOINT_URL`: the SDKs' order; then
+/// signed for `region`). No Organizations SDK crate is built for this one call, so its endpoint
+/// is not the SDK resolver's.
+fn organizations_endpoint(
+    base: &SdkConfig,
+    partition: &str,
+    region: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> (String, String) {
+    let programmatic = base
+        .endpoint_url()
+        .filter(|_| base.get_origin("endpoint_url").is_client_config());
+    let configured = programmatic
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_ORGANIZATIONS").filter(|v| !v.is_empty()))
+        .or_else(|| base.endpoint_url().map(str::to_string));
+    if let Some(url) = configured {
+        return (url, region.to_string());
+    }
+    let (host_region, suffix) = match partition {
+        "aws-cn" => ("cn-northwest-1", "amazonaws.com.cn"),
+        "aws-us-gov" => ("us-gov-west-1", "amazonaws.com"),
+        _ => ("us-east-1", "amazonaws.com"),
+    };
+    (
+        format!("https://organizations.{host_region}.{suffix}"),
+        host_region.to_string(),
+    )
+}
+
+/// The caller's organization (Organizations DescribeOrganization), as far as it may see it.
+pub async fn caller_organization(base: &SdkConfig, partition: &str, region: &str) -> CallerOrg {
+    let Some(credentials) = base.credentials_provider() else {
+        return CallerOrg::Unknown("no credentials".into());
+    };
+    let (endpoint, signing_region) = organizations_endpoint(base, partition, region, |k| std::env::var(k).ok());
+    let service = match JsonService::new(
+        &endpoint,
+        &signing_region,
+        "organizations",
+        "AWSOrganizationsV20161128",
+        "application/x-amz-json-1.1",
+        credentials,
+    ) {
+        Ok(s) => s,
+        Err(e) => return CallerOrg::Unknown(e.to_string()),
+    };
+    match service.call("DescribeOrganization", &serde_json::json!({})).await {
+        Ok(v) => match v["Organization"]["Id"].as_str() {
+            Some(id) => CallerOrg::Member(id.to_string()),
+            None => CallerOrg::Unknown("DescribeOrganization answered no Id".into()),
+        },
+        Err(JsonCallError::Service { code, .. }) if code == "AWSOrganizationsNotInUseException" => {
+            CallerOrg::NotInOrganization
+        }
+        Err(JsonCallError::Service { code, .. }) => {
+            CallerOrg::Unknown(format!("organizations:DescribeOrganization: {code}"))
+        }
+        Err(e) => CallerOrg::Unknown(format!("organizations:DescribeOrganization: {e}")),
+    }
 }
 
 /// STS GetCallerIdentity.

@@ -6,11 +6,12 @@
 use crate::adapters::chain;
 use crate::adapters::config::{Auth, TargetConfig};
 use crate::adapters::probes::{
-    alias, assume_role, caller_identity, dry_run, function_configuration, lambda_client, sts_client,
+    alias, assume_role, caller_identity, caller_organization, dry_run, function_configuration, lambda_client,
+    sts_client,
 };
 use crate::core::classify::{classify, Class};
 use crate::core::diagnosis::{self, Diagnosis, Missing};
-use crate::core::policy;
+use crate::core::policy::{self, OrgGrant};
 use aws_config::SdkConfig;
 
 /// Run every check of `xinvoke doctor` against one configured target, with the base SDK
@@ -18,6 +19,13 @@ use aws_config::SdkConfig;
 /// the role (when configured), a DryRun Invoke, the function's configuration, its alias. A
 /// failure that stops the later checks marks them skipped.
 pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
+    diagnose_grant(target, base, None).await
+}
+
+/// [`diagnose`] for a target that grants an organization (`grant`, as `xinvoke policy --org`
+/// printed it): an `organization` check compares the caller's organization with it, and a
+/// denial says which of its conditions left the caller out, with the statement to change.
+pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Option<&OrgGrant>) -> Diagnosis {
     let arn = &target.arn;
     let role = matches!(target.auth, Auth::AssumeRole(_));
     let mut report = Diagnosis::new(arn, if role { "role" } else { "resource" });
@@ -41,8 +49,21 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
         }
     };
     report.caller = Some(me.arn.clone());
-    report.checks.push(diagnosis::caller_identity_ok(&me));
+    let org = caller_organization(base, &arn.partition, &arn.region).await;
+    report.checks.push(diagnosis::caller_identity_ok(&me, &org));
+    if let Some(g) = grant {
+        report.checks.push(diagnosis::organization_check(g, &org));
+    }
     let source = policy::principal_arn(&me.arn).unwrap_or_else(|| me.arn.clone());
+    let invoke_role = match &target.auth {
+        Auth::AssumeRole(a) => Some(&a.role_arn),
+        Auth::ExecutionRole => None,
+    };
+    let annotate = |check: &mut diagnosis::Check| {
+        if let Some(g) = grant.filter(|_| check.status == diagnosis::Status::Fail) {
+            diagnosis::annotate_denial(check, g, &org, &source, arn, invoke_role);
+        }
+    };
 
     // 2. The role, when configured.
     let (session, invoker) = match &target.auth {
@@ -65,9 +86,11 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
                     (Some(s), invoker)
                 }
                 Err(o) => {
-                    report
-                        .checks
-                        .push(diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn));
+                    let mut check = diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn);
+                    if diagnosis::code_of(&o) == Some("AccessDenied") {
+                        annotate(&mut check);
+                    }
+                    report.checks.push(check);
                     diagnosis::skip_rest(&mut report, arn, role, "the role could not be assumed");
                     return report.finish();
                 }
@@ -87,13 +110,12 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
         }
         _ => None,
     };
-    report.checks.push(diagnosis::invoke_permission(
-        arn,
-        &dry,
-        &invoker,
-        session.is_some(),
-        missing,
-    ));
+    let mut check = diagnosis::invoke_permission(arn, &dry, &invoker, session.is_some(), missing);
+    // In role mode the invoke role is in the target's account: a denial there is not the grant's.
+    if session.is_none() && matches!(dry_class, Class::AccessDeniedResource | Class::AccessDenied) {
+        annotate(&mut check);
+    }
+    report.checks.push(check);
 
     // 4. The function's configuration.
     let read = diagnosis::configuration_arn(arn, missing);

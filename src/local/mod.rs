@@ -46,6 +46,7 @@ pub mod hyperplane;
 pub mod iam;
 pub mod lambda_api;
 pub mod oidc;
+pub mod organizations;
 pub mod scenario;
 pub mod server;
 pub mod sigv4;

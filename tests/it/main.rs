@@ -32,6 +32,7 @@ mod local_sts;
 mod local_upstream;
 mod local_vpc;
 mod local_web_identity;
+mod organization;
 mod policy;
 mod reliability_credentials;
 mod reliability_faults;

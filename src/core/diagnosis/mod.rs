@@ -7,7 +7,9 @@ use crate::core::arn::FunctionArn;
 use crate::core::classify::{Class, RawOutcome};
 use serde::Serialize;
 
+mod organization;
 mod steps;
+pub use organization::*;
 pub use steps::*;
 
 /// The caller as STS sees it.

@@ -2,8 +2,8 @@
 //! failed and the fix).
 
 use super::{
-    code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, Check, FunctionConfig,
-    Missing, Status,
+    code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, CallerOrg, Check,
+    FunctionConfig, Missing, Status,
 };
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{classify, state_reason_class, Class, RawOutcome};
@@ -22,12 +22,12 @@ pub(crate) fn caller_identity_failed(o: &RawOutcome) -> Check {
     )
 }
 
-/// Step 1 answered.
-pub(crate) fn caller_identity_ok(me: &CallerIdentity) -> Check {
+/// Step 1 answered, with the caller's organization as far as it can see it.
+pub(crate) fn caller_identity_ok(me: &CallerIdentity, org: &CallerOrg) -> Check {
     Check::new(
         "caller_identity",
         Status::Pass,
-        format!("the caller is {} in account {}", me.arn, me.account),
+        format!("the caller is {} in account {}, {}", me.arn, me.account, org.describe()),
     )
 }
 
