@@ -7,6 +7,7 @@ pub mod clients;
 pub mod cloudwatch;
 pub mod config;
 pub mod credentials;
+pub mod endpoints;
 pub mod json_protocol;
 pub mod lambda;
 pub mod logging;

@@ -29,12 +29,10 @@ impl std::fmt::Debug for AssumedRole {
     }
 }
 
-/// An STS client in the target's region (the base config's region wins when set).
+/// An STS client in the target's region: STS answers for its own partition only, and the
+/// caller's credentials are of the target's partition (IAM grants nothing across partitions).
 pub(crate) fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
-    let mut conf = aws_sdk_sts::config::Builder::from(base);
-    if base.region().is_none() {
-        conf = conf.region(Region::new(region.to_string()));
-    }
+    let conf = aws_sdk_sts::config::Builder::from(base).region(Region::new(region.to_string()));
     aws_sdk_sts::Client::from_conf(conf.build())
 }
 

@@ -9,7 +9,7 @@ use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
 use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
-use crate::adapters::{clients, transport};
+use crate::adapters::{clients, endpoints, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
@@ -62,6 +62,8 @@ impl std::str::FromStr for InvokePath {
 pub(crate) enum SignedPathError {
     #[error("the endpoint {0:?} is not an http(s) URL")]
     Endpoint(String),
+    #[error(transparent)]
+    Resolve(#[from] crate::adapters::endpoints::EndpointError),
     #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
     NoCredentials,
 }
@@ -155,9 +157,10 @@ pub(crate) struct SignedAttempter {
 }
 
 impl SignedAttempter {
-    /// The signed path for one credential set in one region, on the SDK's endpoint, signing with
-    /// the same credentials as the SDK client: the base configuration's, or `session`; with at
-    /// most `max_connections` connections open, if given.
+    /// The signed path for one credential set in one region, on the endpoint aws-sdk-lambda's
+    /// resolver gives for it ([`endpoints::lambda`]: partition, FIPS, dual-stack, endpoint
+    /// URLs), signing for `region` with the same credentials as the SDK client: the base
+    /// configuration's, or `session`; with at most `max_connections` connections open, if given.
     pub fn build(
         base: &SdkConfig,
         session: Option<SessionCredentials>,
@@ -165,7 +168,7 @@ impl SignedAttempter {
         timeouts: Timeouts,
         max_connections: Option<usize>,
     ) -> Result<SignedAttempter, SignedPathError> {
-        let endpoint = resolve_endpoint(base, region, |k| std::env::var(k).ok());
+        let endpoint = endpoints::lambda(base, region)?;
         let provider = clients::signing_provider(base, session.as_ref()).ok_or(SignedPathError::NoCredentials)?;
         let mut fast = SignedAttempter::new(&endpoint, provider, region, timeouts, max_connections)?;
         fast.session = session;
@@ -372,20 +375,6 @@ pub(crate) fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
     }
     se.code = code;
     RawOutcome::Failed(se)
-}
-
-/// The endpoint as the SDK resolves it: an endpoint set in code, then `AWS_ENDPOINT_URL_LAMBDA`,
-/// then `AWS_ENDPOINT_URL`, then the regional public endpoint.
-fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option<String>) -> String {
-    let programmatic = base
-        .endpoint_url()
-        .filter(|_| base.get_origin("endpoint_url").is_client_config());
-    programmatic
-        .map(str::to_string)
-        .or_else(|| env("AWS_ENDPOINT_URL_LAMBDA").filter(|s| !s.is_empty()))
-        .or_else(|| base.endpoint_url().map(str::to_string))
-        .or_else(|| env("AWS_ENDPOINT_URL").filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"))
 }
 
 /// One attempter per target, on the path asked for.

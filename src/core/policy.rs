@@ -491,6 +491,8 @@ pub enum PolicyError {
     NarrowingInResourceMode,
     #[error("--target: {0}")]
     Target(crate::core::arn::ArnError),
+    #[error("--target: {0}")]
+    TargetPartition(crate::core::arn::PartitionMismatch),
     #[error("--role-arn: {0}")]
     RoleArn(crate::core::arn::ArnError),
     #[error("--role-name {0:?} is not a role name: 1-64 of letters, digits and +=,.@_-")]
@@ -629,6 +631,7 @@ fn grantee(req: &PolicyRequest, mode: Mode, target: &FunctionArn) -> Result<Gran
 pub fn build(req: &PolicyRequest) -> Result<PolicySet, PolicyError> {
     let mode: Mode = req.mode.parse()?;
     let target: FunctionArn = req.target.parse().map_err(PolicyError::Target)?;
+    target.check_partition().map_err(PolicyError::TargetPartition)?;
     let grantee = grantee(req, mode, &target)?;
     match mode {
         Mode::Resource => {

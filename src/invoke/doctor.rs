@@ -3,12 +3,12 @@
 //! `core::diagnosis` for its meaning, and a failure that stops the later checks marks them
 //! skipped.
 
-use crate::adapters::chain;
 use crate::adapters::config::{Auth, TargetConfig};
 use crate::adapters::probes::{
     alias, assume_role, caller_identity, caller_organization, dry_run, function_configuration, lambda_client,
     sts_client,
 };
+use crate::adapters::{chain, endpoints};
 use crate::core::classify::{classify, Class};
 use crate::core::diagnosis::{self, Diagnosis, Missing};
 use crate::core::policy::{self, OrgGrant};
@@ -29,6 +29,10 @@ pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Opti
     let arn = &target.arn;
     let role = matches!(target.auth, Auth::AssumeRole(_));
     let mut report = Diagnosis::new(arn, if role { "role" } else { "resource" });
+    report.endpoints = vec![
+        diagnosis::ServiceEndpoint::new("lambda", endpoints::lambda(base, &arn.region)),
+        diagnosis::ServiceEndpoint::new("sts", endpoints::sts(base, &arn.region)),
+    ];
     let sts = sts_client(base, &arn.region);
 
     // 1. Who am I.

@@ -13,6 +13,7 @@ mod cli_output;
 mod cli_profiles;
 mod deploy_metadata;
 mod doctor;
+mod endpoints;
 mod fuzz_http;
 mod fuzz_inputs;
 mod gateway;

@@ -14,7 +14,7 @@ pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
 pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
-use crate::core::arn::{FunctionArn, RoleArn};
+use crate::core::arn::{check_partition, FunctionArn, RoleArn};
 use crate::core::invocation::InvocationType;
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use std::collections::BTreeMap;
@@ -193,6 +193,25 @@ impl Settings {
                     invocation_type: t.invocation_type.unwrap_or(default_type),
                 },
             );
+        }
+        for t in targets.values() {
+            let name = if t.name == "default" && default_target.as_deref() == Some("default") {
+                name(keys::TARGET_ARN)
+            } else {
+                name(keys::TARGETS)
+            };
+            let mismatch = t.arn.check_partition().err().or_else(|| match &t.auth {
+                Auth::AssumeRole(a) => {
+                    check_partition(&a.role_arn.to_string(), &a.role_arn.partition, &t.arn.region).err()
+                }
+                Auth::ExecutionRole => None,
+            });
+            if let Some(m) = mismatch {
+                return Err(ConfigError::Invalid {
+                    name,
+                    detail: m.to_string(),
+                });
+            }
         }
         if targets.is_empty() {
             return Err(ConfigError::NoTarget {

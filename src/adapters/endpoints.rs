@@ -1,0 +1,96 @@
+//! Where Lambda and STS are called: aws-sdk-lambda's and aws-sdk-sts's own endpoint resolvers,
+//! fed the same settings their clients read from the shared configuration (region, FIPS and
+//! dual-stack from `AWS_USE_FIPS_ENDPOINT` / `AWS_USE_DUALSTACK_ENDPOINT` or the profile's
+//! `use_fips_endpoint` / `use_dualstack_endpoint`, an endpoint URL set in code, then
+//! `AWS_ENDPOINT_URL_<SERVICE>` or the profile's `services` section, then `AWS_ENDPOINT_URL`).
+//! The signed path sends to what this resolves, once at start, and `xinvoke doctor` prints it:
+//! an endpoint is never formatted by hand, so `aws-cn`'s `.amazonaws.com.cn`, FIPS and
+//! dual-stack hosts are the SDK's.
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
+use aws_types::service_config::ServiceConfigKey;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// Why an endpoint could not be resolved: the resolver's own words (e.g. "Invalid
+/// Configuration: FIPS and custom endpoint are not supported").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service} endpoint for region {region}: {message}")]
+pub struct EndpointError {
+    pub service: &'static str,
+    pub region: String,
+    pub message: String,
+}
+
+/// The endpoint URL configured for a service (its SDK service id, e.g. `Lambda`, `STS`), in the
+/// SDK clients' order: set in code, then the service's variable or profile setting, then the
+/// general one.
+fn configured_url(base: &SdkConfig, service_id: &str) -> Option<String> {
+    if base.get_origin("endpoint_url").is_client_config() {
+        return base.endpoint_url().map(str::to_string);
+    }
+    let key = ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    base.service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| base.endpoint_url().map(str::to_string))
+}
+
+/// The generated resolvers answer at once (their future is ready); polled once here so the
+/// signed path can be built outside an async context.
+fn ready(service: &'static str, region: &str, future: EndpointFuture<'_>) -> Result<String, EndpointError> {
+    let fail = |message: String| EndpointError {
+        service,
+        region: region.to_string(),
+        message,
+    };
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(endpoint)) => Ok(endpoint.url().to_string()),
+        Poll::Ready(Err(e)) => Err(fail(e.to_string())),
+        Poll::Pending => Err(fail("the resolver did not answer at once".into())),
+    }
+}
+
+/// Lambda's endpoint for `region`, as aws-sdk-lambda resolves it from `base`.
+pub fn lambda(base: &SdkConfig, region: &str) -> Result<String, EndpointError> {
+    use aws_sdk_lambda::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region)
+        .use_fips(base.use_fips().unwrap_or(false))
+        .use_dual_stack(base.use_dual_stack().unwrap_or(false))
+        .set_endpoint(configured_url(base, "Lambda"))
+        .build()
+        .map_err(|e| EndpointError {
+            service: "lambda",
+            region: region.to_string(),
+            message: e.to_string(),
+        })?;
+    let resolver = DefaultResolver::new();
+    ready("lambda", region, resolver.resolve_endpoint(&params))
+}
+
+/// STS's regional endpoint for `region` (the target's: STS answers for its own partition only),
+/// as aws-sdk-sts resolves it from `base`.
+pub fn sts(base: &SdkConfig, region: &str) -> Result<String, EndpointError> {
+    use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region)
+        .use_fips(base.use_fips().unwrap_or(false))
+        .use_dual_stack(base.use_dual_stack().unwrap_or(false))
+        .set_endpoint(configured_url(base, "STS"))
+        .build()
+        .map_err(|e| EndpointError {
+            service: "sts",
+            region: region.to_string(),
+            message: e.to_string(),
+        })?;
+    let resolver = DefaultResolver::new();
+    ready("sts", region, resolver.resolve_endpoint(&params))
+}
