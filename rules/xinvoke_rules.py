@@ -27,7 +27,10 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
 - E9109: a function's environment variables, at their longest (a parameter's MaxLength or
   longest AllowedValue, the longer `Fn::If` branch, SAM's Globals included), fit in Lambda's
   4 KB for all of a function's variables together, so a long value fails the build instead of
-  the deploy.
+  the deploy;
+- E9110: no resource names an ARN with a literal partition (`arn:aws:...`): the template deploys
+  to `aws-cn` and `aws-us-gov` too, where such an ARN names nothing; build it with
+  `${AWS::Partition}`.
 
 cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
 SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
@@ -659,4 +662,33 @@ class EnvironmentSize(CloudFormationLintRule):
                     f"4 KB ({ENVIRONMENT_QUOTA}) for all of them together: lower the parameters' "
                     "MaxLength, or move large values (routes) to a file of the package or an SSM "
                     "parameter")))
+        return matches
+
+
+class LiteralPartition(CloudFormationLintRule):
+    id = "E9110"
+    shortdesc = "ARNs in resources use ${AWS::Partition}, not a literal partition"
+    description = (
+        "An ARN written as arn:aws:... in a resource's properties names nothing in aws-cn or "
+        "aws-us-gov (China's and GovCloud's ARNs start arn:aws-cn: and arn:aws-us-gov:): build it "
+        "with !Sub arn:${AWS::Partition}:... so the template deploys in every partition."
+    )
+    tags = ["xinvoke", "partition"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in (cfn.template.get("Resources") or {}).items():
+            props = res.get("Properties") if isinstance(res, dict) else None
+            for node, path in _walk(props, ["Resources", name, "Properties"]):
+                if not isinstance(node, (str, dict)):
+                    continue
+                texts = [node] if isinstance(node, str) else (list(_strings(node)) if "Fn::Sub" in node else [])
+                for text in texts:
+                    found = re.search(r"arn:(aws[a-z-]*):", text)
+                    if found:
+                        matches.append(RuleMatch(path, (
+                            f"{name} names an ARN with the literal partition {found.group(1)!r} "
+                            f"({text[:80]!r}): write arn:${{AWS::Partition}}:... so it deploys in "
+                            "aws-cn and aws-us-gov too")))
+                        break
         return matches
