@@ -7,6 +7,7 @@
 //! an endpoint is never formatted by hand, so `aws-cn`'s `.amazonaws.com.cn`, FIPS and
 //! dual-stack hosts are the SDK's.
 
+use crate::core::arn::{partition_dns_suffixes, partition_of_region};
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
 use aws_types::service_config::ServiceConfigKey;
@@ -27,7 +28,7 @@ pub struct EndpointError {
 /// The endpoint URL configured for a service (its SDK service id, e.g. `Lambda`, `STS`), in the
 /// SDK clients' order: set in code, then the service's variable or profile setting, then the
 /// general one.
-fn configured_url(base: &SdkConfig, service_id: &str) -> Option<String> {
+pub(crate) fn configured_url(base: &SdkConfig, service_id: &str) -> Option<String> {
     if base.get_origin("endpoint_url").is_client_config() {
         return base.endpoint_url().map(str::to_string);
     }
@@ -93,4 +94,28 @@ pub fn sts(base: &SdkConfig, region: &str) -> Result<String, EndpointError> {
         })?;
     let resolver = DefaultResolver::new();
     ready("sts", region, resolver.resolve_endpoint(&params))
+}
+
+/// The endpoint of a service xinvoke calls without its SDK crate (`ssm`): a configured endpoint
+/// URL as the SDKs take it, else the shape every regional service's endpoint rules share
+/// (`NAME[-fips].REGION.SUFFIX`, the dual-stack suffix with dual-stack), on the partition's
+/// suffixes ([`partition_dns_suffixes`]).
+pub(crate) fn regional(base: &SdkConfig, service_id: &str, name: &str, region: &str) -> Result<String, EndpointError> {
+    if let Some(url) = configured_url(base, service_id) {
+        return Ok(url);
+    }
+    let fail = |message: &str| EndpointError {
+        service: "regional",
+        region: region.to_string(),
+        message: format!("{name}: {message}"),
+    };
+    let partition = partition_of_region(region).ok_or_else(|| fail("the region is of no known partition"))?;
+    let (dns, dual) = partition_dns_suffixes(partition).ok_or_else(|| fail("unknown partition"))?;
+    let fips = if base.use_fips().unwrap_or(false) { "-fips" } else { "" };
+    let suffix = if base.use_dual_stack().unwrap_or(false) {
+        dual
+    } else {
+        dns
+    };
+    Ok(format!("https://{name}{fips}.{region}.{suffix}"))
 }

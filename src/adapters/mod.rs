@@ -14,4 +14,5 @@ pub mod logging;
 pub mod probes;
 pub mod signed;
 pub mod sigv4;
+pub mod ssm;
 pub mod transport;

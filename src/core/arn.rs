@@ -90,6 +90,22 @@ pub fn partition_of_region(region: &str) -> Option<&'static str> {
     }
 }
 
+/// A partition's DNS suffixes, plain and dual-stack (the `dnsSuffix` and `dualStackDnsSuffix`
+/// of the SDKs' partition data), for the few services xinvoke calls without their SDK crate
+/// (SSM, Organizations). tests/it/endpoints.rs checks them against aws-sdk-lambda's resolver.
+pub fn partition_dns_suffixes(partition: &str) -> Option<(&'static str, &'static str)> {
+    Some(match partition {
+        "aws" | "aws-us-gov" => ("amazonaws.com", "api.aws"),
+        "aws-cn" => ("amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+        "aws-iso" => ("c2s.ic.gov", "api.aws.ic.gov"),
+        "aws-iso-b" => ("sc2s.sgov.gov", "api.aws.scloud"),
+        "aws-iso-e" => ("cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+        "aws-iso-f" => ("csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+        "aws-eusc" => ("amazonaws.eu", "api.amazonwebservices.eu"),
+        _ => return None,
+    })
+}
+
 /// A function or role of one partition used with a region (or resource) of another: no call
 /// can succeed, so it is refused before any is made.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xinvoke::adapters::config::Settings;
 use xinvoke::adapters::endpoints;
 use xinvoke::adapters::signed::InvokePath;
-use xinvoke::core::arn::partition_of_region;
+use xinvoke::core::arn::{partition_dns_suffixes, partition_of_region};
 use xinvoke::invoke::service::{Call, Service};
 
 /// The request an SDK client was about to send: its URI and Authorization header.
@@ -171,20 +171,11 @@ async fn endpoint_urls_win_as_in_the_sdk_and_fips_with_one_is_refused_as_the_sdk
     );
 }
 
-/// The region patterns xinvoke refuses mismatched ARNs by give the partition whose DNS suffix
-/// aws-sdk-lambda's resolver uses for the region (the suffixes of the partitions' data).
+/// The region patterns xinvoke refuses mismatched ARNs by, and the DNS suffixes it builds the
+/// SSM and Organizations endpoints on (no SDK crate of theirs is built), give for each region
+/// the hosts aws-sdk-lambda's resolver gives, plain and dual-stack.
 #[tokio::test]
-async fn the_partition_of_a_region_is_the_one_the_sdk_resolves_it_in() {
-    let suffix = HashMap::from([
-        ("aws", "amazonaws.com"),
-        ("aws-us-gov", "amazonaws.com"),
-        ("aws-cn", "amazonaws.com.cn"),
-        ("aws-iso", "c2s.ic.gov"),
-        ("aws-iso-b", "sc2s.sgov.gov"),
-        ("aws-iso-e", "cloud.adc-e.uk"),
-        ("aws-iso-f", "csp.hci.ic.gov"),
-        ("aws-eusc", "amazonaws.eu"),
-    ]);
+async fn the_partition_of_a_region_and_its_suffixes_are_the_sdks() {
     for region in [
         "us-east-1",
         "eu-west-3",
@@ -198,13 +189,19 @@ async fn the_partition_of_a_region_is_the_one_the_sdk_resolves_it_in() {
         "us-isof-south-1",
         "eusc-de-east-1",
     ] {
-        let base = base(&[("AWS_REGION", region)]).await;
         let partition = partition_of_region(region).unwrap_or_else(|| panic!("{region}: no partition"));
-        let url = sdk_lambda_url(&base, region).await;
+        let (dns, dual) = partition_dns_suffixes(partition).unwrap();
+        let plain = base(&[("AWS_REGION", region)]).await;
         assert_eq!(
-            url,
-            format!("https://lambda.{region}.{}", suffix[partition]),
+            sdk_lambda_url(&plain, region).await,
+            format!("https://lambda.{region}.{dns}"),
             "{region} ({partition})"
+        );
+        let dual_stack = base(&[("AWS_REGION", region), ("AWS_USE_DUALSTACK_ENDPOINT", "true")]).await;
+        assert_eq!(
+            sdk_lambda_url(&dual_stack, region).await,
+            format!("https://lambda.{region}.{dual}"),
+            "{region} ({partition}) dual-stack"
         );
     }
 }

@@ -38,6 +38,7 @@ mod policy;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_soak;
+mod routes_parameter;
 mod security_boundary;
 mod signed_path;
 mod tls_roots;

@@ -236,21 +236,31 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         Ok(())
     }
 
-    /// `XINVOKE_GATEWAY_CONFIG` (a path) or `XINVOKE_GATEWAY_CONFIG_TEXT` (the file's text), not
-    /// both. The file itself is read where the routes are built (`lambdas::http`).
+    /// One of `XINVOKE_GATEWAY_CONFIG` (a path), `XINVOKE_GATEWAY_CONFIG_SSM` (a parameter) or
+    /// `XINVOKE_GATEWAY_CONFIG_TEXT` (the file's text); an empty one counts as unset. The file or
+    /// parameter itself is read where the routes are built (`lambdas::http`).
     fn gateway(&self) -> Result<Option<GatewaySource>, ConfigError> {
-        match (self.value(keys::GATEWAY_CONFIG), self.value(keys::GATEWAY_CONFIG_TEXT)) {
-            (Some(_), Some(_)) => Err(self.invalid(
-                keys::GATEWAY_CONFIG_TEXT,
+        let given = |key: Key| self.value(key).filter(|v| !v.trim().is_empty()).map(|v| (key, v));
+        let set: Vec<(Key, String)> = [
+            keys::GATEWAY_CONFIG,
+            keys::GATEWAY_CONFIG_SSM,
+            keys::GATEWAY_CONFIG_TEXT,
+        ]
+        .into_iter()
+        .filter_map(given)
+        .collect();
+        match set.as_slice() {
+            [] => Ok(None),
+            [(key, v)] if *key == keys::GATEWAY_CONFIG => Ok(Some(GatewaySource::File(v.into()))),
+            [(key, v)] if *key == keys::GATEWAY_CONFIG_SSM => Ok(Some(GatewaySource::Ssm(v.clone()))),
+            [(_, v)] => Ok(Some(GatewaySource::Text(v.clone()))),
+            [(first, _), (second, _), ..] => Err(self.invalid(
+                *second,
                 format!(
-                    "is set together with {}: keep one (a file of the deployment package, or the routes as text)",
-                    keys::GATEWAY_CONFIG.var
+                    "is set together with {}: keep one (a file of the deployment package, an SSM parameter, or the routes as text)",
+                    first.var
                 ),
             )),
-            (Some(path), None) => Ok(Some(GatewaySource::File(path.into()))),
-            (None, Some(text)) if text.trim().is_empty() => Ok(None),
-            (None, Some(text)) => Ok(Some(GatewaySource::Text(text))),
-            (None, None) => Ok(None),
         }
     }
 

@@ -48,6 +48,7 @@ pub mod keys {
     pub(crate) const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
     pub const GATEWAY_CONFIG: Key = key("XINVOKE_GATEWAY_CONFIG", None);
     pub const GATEWAY_CONFIG_TEXT: Key = key("XINVOKE_GATEWAY_CONFIG_TEXT", None);
+    pub const GATEWAY_CONFIG_SSM: Key = key("XINVOKE_GATEWAY_CONFIG_SSM", None);
 }
 
 /// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /

@@ -17,6 +17,8 @@
 //!                                     # (default: the root), for aws:PrincipalOrgPaths
 //! oidc_providers = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
 //!                     audiences = ["sts.amazonaws.com"] }]   # optional, for web identity
+//! parameters = [{ name = "/xinvoke/routes", value = "...", type = "SecureString" }]
+//!                                     # optional: SSM parameters (GetParameter)
 //!
 //! [[accounts.roles]]
 //! name = "caller"
@@ -238,6 +240,29 @@ pub struct Account {
     /// tokens AssumeRoleWithWebIdentity accepts for this account's roles.
     #[serde(default)]
     pub oidc_providers: Vec<OidcProvider>,
+    /// Systems Manager parameters (GetParameter), e.g. the invoker's routes.
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+}
+
+/// One SSM parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// `/xinvoke/routes` or `routes`.
+    pub name: String,
+    /// Its value (never shown by `Debug`).
+    pub value: Secret,
+    #[serde(rename = "type", default)]
+    pub kind: ParameterType,
+}
+
+/// `String` or `SecureString` (decrypted only when asked with WithDecryption).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum ParameterType {
+    String,
+    #[default]
+    SecureString,
 }
 
 /// An IAM OIDC identity provider. Its ARN is `arn:aws:iam::ACCOUNT:oidc-provider/` followed by
