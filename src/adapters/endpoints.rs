@@ -96,14 +96,26 @@ pub fn sts(base: &SdkConfig, region: &str) -> Result<String, EndpointError> {
     ready("sts", region, resolver.resolve_endpoint(&params))
 }
 
-/// The endpoint of a service xinvoke calls without its SDK crate (`ssm`): a configured endpoint
-/// URL as the SDKs take it, else the shape every regional service's endpoint rules share
-/// (`NAME[-fips].REGION.SUFFIX`, the dual-stack suffix with dual-stack), on the partition's
-/// suffixes ([`partition_dns_suffixes`]).
-pub(crate) fn regional(base: &SdkConfig, service_id: &str, name: &str, region: &str) -> Result<String, EndpointError> {
-    if let Some(url) = configured_url(base, service_id) {
+/// SSM's endpoint, which xinvoke calls without its SDK crate: a configured endpoint URL as the
+/// SDKs take it, else what botocore's `ssm/2014-11-06/endpoint-rule-set-1.json` gives:
+/// `ssm[-fips].REGION.SUFFIX` (the dual-stack suffix with dual-stack), except FIPS in
+/// `aws-us-gov`, whose SSM endpoints are FIPS already: `ssm.REGION.amazonaws.com`.
+pub(crate) fn ssm(base: &SdkConfig, region: &str) -> Result<String, EndpointError> {
+    if let Some(url) = configured_url(base, "SSM") {
         return Ok(url);
     }
+    let gov_fips = partition_of_region(region) == Some("aws-us-gov")
+        && base.use_fips().unwrap_or(false)
+        && !base.use_dual_stack().unwrap_or(false);
+    if gov_fips {
+        return Ok(format!("https://ssm.{region}.amazonaws.com"));
+    }
+    regional(base, "ssm", region)
+}
+
+/// The shape every regional service's endpoint rules share, `NAME[-fips].REGION.SUFFIX` (the
+/// dual-stack suffix with dual-stack), on the partition's suffixes ([`partition_dns_suffixes`]).
+fn regional(base: &SdkConfig, name: &str, region: &str) -> Result<String, EndpointError> {
     let fail = |message: &str| EndpointError {
         service: "regional",
         region: region.to_string(),
@@ -118,4 +130,42 @@ pub(crate) fn regional(base: &SdkConfig, service_id: &str, name: &str, region: &
         dns
     };
     Ok(format!("https://{name}{fips}.{region}.{suffix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(fips: bool, dual: bool) -> SdkConfig {
+        SdkConfig::builder().use_fips(fips).use_dual_stack(dual).build()
+    }
+
+    /// SSM has no SDK crate here to compare with: these are the cases of botocore's
+    /// `ssm/2014-11-06/endpoint-rule-set-1.json` (and its endpoint tests) for three partitions.
+    #[test]
+    fn ssm_endpoints_follow_botocores_rules() {
+        let cases = [
+            ("us-east-1", false, false, "https://ssm.us-east-1.amazonaws.com"),
+            ("us-east-1", true, false, "https://ssm-fips.us-east-1.amazonaws.com"),
+            ("us-east-1", true, true, "https://ssm-fips.us-east-1.api.aws"),
+            (
+                "cn-north-1",
+                false,
+                true,
+                "https://ssm.cn-north-1.api.amazonwebservices.com.cn",
+            ),
+            ("us-gov-west-1", true, false, "https://ssm.us-gov-west-1.amazonaws.com"),
+            ("us-gov-west-1", false, false, "https://ssm.us-gov-west-1.amazonaws.com"),
+            ("us-gov-west-1", true, true, "https://ssm-fips.us-gov-west-1.api.aws"),
+        ];
+        for (region, fips, dual, want) in cases {
+            assert_eq!(
+                ssm(&config(fips, dual), region).unwrap(),
+                want,
+                "{region} {fips} {dual}"
+            );
+        }
+        let custom = SdkConfig::builder().endpoint_url("http://127.0.0.1:9").build();
+        assert_eq!(ssm(&custom, "us-east-1").unwrap(), "http://127.0.0.1:9");
+    }
 }

@@ -46,7 +46,9 @@ pub(crate) fn lambda_client(base: &SdkConfig, region: &str, role: Option<&Assume
 }
 
 /// Organizations' endpoint and signing region for a partition: the service is global, one
-/// endpoint a partition (the Organizations endpoints page), unless an endpoint is configured
+/// endpoint a partition (botocore's `organizations/2016-11-28/endpoint-rule-set-1.json`:
+/// `organizations[-fips].us-east-1.amazonaws.com` in `aws`, `cn-northwest-1` in `aws-cn`,
+/// `us-gov-west-1` in `aws-us-gov`), unless an endpoint is configured
 /// (in code, `AWS_ENDPOINT_URL_ORGANIZATIONS`, then `AWS_ENDPOINT_URL`: the SDKs' order; then
 /// signed for `region`). No Organizations SDK crate is built for this one call, so its endpoint
 /// is not the SDK resolver's.
@@ -66,15 +68,14 @@ fn organizations_endpoint(
     if let Some(url) = configured {
         return (url, region.to_string());
     }
-    let (host_region, suffix) = match partition {
-        "aws-cn" => ("cn-northwest-1", "amazonaws.com.cn"),
-        "aws-us-gov" => ("us-gov-west-1", "amazonaws.com"),
-        _ => ("us-east-1", "amazonaws.com"),
+    let fips = base.use_fips().unwrap_or(false);
+    let (host, host_region) = match partition {
+        "aws-cn" => ("organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"),
+        "aws-us-gov" => ("organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
+        _ if fips => ("organizations-fips.us-east-1.amazonaws.com", "us-east-1"),
+        _ => ("organizations.us-east-1.amazonaws.com", "us-east-1"),
     };
-    (
-        format!("https://organizations.{host_region}.{suffix}"),
-        host_region.to_string(),
-    )
+    (format!("https://{host}"), host_region.to_string())
 }
 
 /// The caller's organization (Organizations DescribeOrganization), as far as it may see it.

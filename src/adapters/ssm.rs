@@ -2,7 +2,7 @@
 //! start: Systems Manager's `GetParameter` (JSON 1.1 protocol, `X-Amz-Target:
 //! AmazonSSM.GetParameter`, signing name `ssm`) with decryption, so a SecureString holding an
 //! upstream's external id works. One call, made with [`JsonService`] rather than an SSM SDK crate
-//! built into every binary; its endpoint is [`endpoints::regional`]'s.
+//! built into every binary; its endpoint is [`endpoints::ssm`]'s.
 
 use crate::adapters::endpoints;
 use crate::adapters::json_protocol::{JsonCallError, JsonService};
@@ -32,7 +32,7 @@ pub fn parameter_arn(partition: &str, region: &str, account: Option<&str>, name:
 
 /// The decrypted value of parameter `name` in `region`.
 pub async fn get_parameter(base: &SdkConfig, region: &str, name: &str) -> Result<String, ParameterError> {
-    let endpoint = endpoints::regional(base, "SSM", "ssm", region).map_err(|e| ParameterError::Call(e.to_string()))?;
+    let endpoint = endpoints::ssm(base, region).map_err(|e| ParameterError::Call(e.to_string()))?;
     let credentials = base
         .credentials_provider()
         .ok_or_else(|| ParameterError::Call("no credentials provider is configured".into()))?;
