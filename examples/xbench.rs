@@ -363,6 +363,7 @@ fn core(iterations: u64) {
         payload: b"{}".to_vec(),
         client_context: None,
         trace_id: None,
+        tenant_id: None,
     };
     let cases = [
         (

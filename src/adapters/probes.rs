@@ -8,7 +8,7 @@ use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::diagnosis::{AliasInfo, CallerIdentity, CallerOrg, FunctionConfig};
 use crate::core::invocation::{Attempter, InvokeRequest};
-use crate::core::invocation::{InvocationType, Sent};
+use crate::core::invocation::{InvocationType, Sent, TenantId};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
@@ -154,8 +154,13 @@ pub async fn assume_role(
     })
 }
 
-/// A DryRun Invoke of exactly `function`: checks permission without running the target.
-pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
+/// A DryRun Invoke of exactly `function` (as `tenant`, for a tenant-isolated target): checks
+/// permission without running the target.
+pub(crate) async fn dry_run(
+    lambda: &aws_sdk_lambda::Client,
+    function: &FunctionArn,
+    tenant: Option<&TenantId>,
+) -> RawOutcome {
     SdkAttempter::new(lambda.clone(), None)
         .attempt(&InvokeRequest {
             target: "doctor".into(),
@@ -164,6 +169,7 @@ pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &Function
             payload: b"{}".to_vec(),
             client_context: None,
             trace_id: None,
+            tenant_id: tenant.cloned(),
         })
         .await
 }
@@ -193,6 +199,9 @@ pub(crate) async fn function_configuration(
         subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         security_group_ids: vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(),
         timeout_s: out.timeout().and_then(|t| u32::try_from(t).ok()),
+        tenant_isolation: out
+            .tenancy_config()
+            .map(|t| t.tenant_isolation_mode().as_str().to_string()),
     })
 }
 

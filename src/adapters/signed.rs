@@ -72,6 +72,7 @@ const X_AMZ_INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocat
 const X_AMZ_CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
 
 /// Refresh cached credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -233,6 +234,7 @@ impl SignedAttempter {
                 host: self.authority.as_str(),
                 invocation_type: ty,
                 client_context: req.client_context.as_deref(),
+                tenant_id: req.tenant_id.as_ref().map(|t| t.as_str()),
                 payload: &req.payload,
             },
             SystemTime::now(),
@@ -258,6 +260,10 @@ impl SignedAttempter {
         headers.insert(AUTHORIZATION, HeaderValue::try_from(signature.authorization).ok()?);
         if let Some(token) = credentials.session_token() {
             headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
+        }
+        // Signed above; its characters (the model's TenantId) are all valid in a header.
+        if let Some(tenant) = &req.tenant_id {
+            headers.insert(X_AMZ_TENANT_ID, HeaderValue::from_str(tenant.as_str()).ok()?);
         }
         // Unsigned, as the SDKs send it: a trace id that is not a header value is left out.
         if let Some(trace) = req.trace_id.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {

@@ -306,6 +306,8 @@ pub struct PolicySet {
 
 const NOTE_EXACT_ARN: &str = "lambda:InvokeFunction covers sync, async (Event) and DryRun invokes; the Resource is exactly the ARN the invoker calls, qualifier included: an alias or version ARN matches only calls with that qualifier, the unqualified ARN only unqualified calls. To invoke another alias or version (--qualifier), add its ARN explicitly rather than a wildcard.";
 
+const NOTE_TENANT: &str = "A target in tenant-isolation mode (TenancyConfig PER_TENANT) refuses every invoke without a tenant id, and one without isolation every invoke with one (InvalidParameterValueException): give the invoker the tenant (XINVOKE_TENANT_ID, an event's tenant_id, a route's tenantHeader). The policies do not change.";
+
 const NOTE_ORG: &str = "The Principal \"*\" is narrowed by the conditions: aws:PrincipalOrgID, and where given the OU paths (ForAnyValue:StringLike on the multivalued aws:PrincipalOrgPaths) and the role pattern (ArnLike on aws:PrincipalArn, a session's role ARN). These compare names, not IAM's unique ids, so a role deleted and created again under the same name keeps working; a policy naming a role ARN as Principal does not.";
 
 /// The length IAM counts for a policy: its JSON without whitespace outside strings.
@@ -362,6 +364,7 @@ fn resource_mode(grantee: &Grantee, target: &FunctionArn) -> PolicySet {
     let mut notes = vec![
         NOTE_EXACT_ARN.to_string(),
         "Cross-account invokes need both: the identity policy in the source account and the resource-policy statement in the target's.".into(),
+        NOTE_TENANT.into(),
     ];
     if org.is_some() {
         notes.push(NOTE_ORG.into());
@@ -416,6 +419,7 @@ fn role_mode(grantee: &Grantee, target: &FunctionArn, invoke_role: &RoleArn, ext
         NOTE_EXACT_ARN.to_string(),
         "The trust policy names the source (its roles, or its organization's matching roles; never an account root) and requires the external id: the confused-deputy guard.".into(),
         "No resource-policy statement is needed: the invoke role is in the target's account. Chaining from a Lambda's temporary credentials caps a session at 1 hour.".into(),
+        NOTE_TENANT.into(),
     ];
     if let Some(o) = &org {
         notes.push(NOTE_ORG.into());

@@ -259,6 +259,7 @@ fn settings_for(
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     role: role.clone(),
                     invocation_type: None,
+                    tenant_id: None,
                 },
             )
         })
@@ -272,6 +273,7 @@ fn settings_for(
                 arn: u.arn_of("placeholder", None),
                 role,
                 invocation_type: None,
+                tenant_id: None,
             },
         );
     }
@@ -292,6 +294,7 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     auth: auth.clone(),
                     invocation_type: Default::default(),
+                    tenant_id: None,
                 },
             )
         })

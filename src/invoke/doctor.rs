@@ -104,12 +104,13 @@ pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Opti
 
     // 3. Permission to invoke, by DryRun; on ResourceNotFound, does the function exist?
     let lambda = lambda_client(base, &arn.region, session.as_ref());
-    let dry = dry_run(&lambda, arn).await;
+    let tenant = target.tenant_id.as_ref();
+    let dry = dry_run(&lambda, arn, tenant).await;
     let dry_class = classify(&dry).class;
     let missing = match (dry_class, &arn.qualifier) {
         (Class::NotFound, None) => Some(Missing::Function),
         (Class::NotFound, Some(_)) => {
-            let unqualified = dry_run(&lambda, &arn.with_qualifier(None)).await;
+            let unqualified = dry_run(&lambda, &arn.with_qualifier(None), tenant).await;
             Some(Missing::from_unqualified(classify(&unqualified).class))
         }
         _ => None,
@@ -125,7 +126,14 @@ pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Opti
     let read = diagnosis::configuration_arn(arn, missing);
     let config = function_configuration(&lambda, &read).await;
     let (check, missing) = diagnosis::function(&read, config.as_ref(), &invoker, missing);
-    report.checks.push(check);
+    let tenancy = config
+        .as_ref()
+        .ok()
+        .and_then(|cfg| diagnosis::tenancy(&read, cfg, tenant.map(|t| t.as_str())));
+    report.checks.push(match tenancy {
+        Some(mismatch) if check.status != diagnosis::Status::Fail => mismatch,
+        _ => check,
+    });
 
     // 5. The alias or version.
     let alias_read = if diagnosis::needs_alias_read(arn, missing) {

@@ -203,6 +203,7 @@ mod tests {
             payload: payload.to_vec(),
             client_context: None,
             trace_id: None,
+            tenant_id: None,
         }
     }
 

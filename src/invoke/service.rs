@@ -7,8 +7,7 @@ use crate::adapters::config::{Settings, TargetConfig, TargetError};
 use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::signed::{InvokePath, PathAttempter, SignedAttempter};
 use crate::core::arn::Qualifier;
-use crate::core::invocation::InvocationType;
-use crate::core::invocation::InvokeRequest;
+use crate::core::invocation::{InvocationType, InvokeRequest, TenantId};
 use crate::core::record::InvokeRecord;
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use crate::invoke::runner::Runner;
@@ -29,6 +28,9 @@ pub struct Call {
     pub qualifier: Option<Qualifier>,
     /// Base64 client context (sync only).
     pub client_context: Option<String>,
+    /// The tenant to invoke as (a tenant-isolated target); the target's configured tenant when
+    /// `None`.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Configured targets, their clients and the runner.
@@ -179,6 +181,7 @@ impl Service {
             payload: call.payload,
             client_context: call.client_context,
             trace_id: trace_id.map(str::to_string),
+            tenant_id: call.tenant_id.or_else(|| target.tenant_id.clone()),
         };
         let record = self.runner.run(attempter, &req, deadline).await;
         log_record(&record);

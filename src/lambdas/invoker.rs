@@ -211,6 +211,7 @@ fn call_of(d: DirectEvent) -> Call {
         invocation_type: d.invocation_type,
         qualifier: d.qualifier,
         client_context: None,
+        tenant_id: d.tenant_id,
     }
 }
 
@@ -244,6 +245,9 @@ async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
     response
 }
 
+/// The SQS message attribute that names a record's tenant (`X-Amz-Tenant-Id`).
+const TENANT_ATTRIBUTE: &str = "tenant_id";
+
 /// One record of a batch: its place, its message id, its body, the trace it was sent in.
 struct Record {
     index: usize,
@@ -252,6 +256,9 @@ struct Record {
     /// SQS's `AWSTraceHeader` system attribute: the sender's trace, which the record's invoke
     /// continues (else the invocation's).
     trace: Option<String>,
+    /// The message attribute `tenant_id` (a String attribute): the tenant to invoke as, unless
+    /// the body names one.
+    tenant: Option<String>,
 }
 
 /// The batch as groups run one after another inside: a FIFO message group's records in
@@ -265,6 +272,10 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
             id: msg.message_id.unwrap_or_else(|| format!("record-{index}")),
             body: msg.body,
             trace: msg.attributes.get("AWSTraceHeader").cloned(),
+            tenant: msg
+                .message_attributes
+                .get(TENANT_ATTRIBUTE)
+                .and_then(|a| a.string_value.clone()),
         };
         match msg.attributes.get("MessageGroupId") {
             Some(group) => {
@@ -296,7 +307,18 @@ async fn run_group(run: &Invocation<'_>, group: Vec<Record>) -> Vec<(usize, Stri
 
 /// Invoke one record's direct event; whether it succeeded.
 async fn invoke_record(run: &Invocation<'_>, record: &Record) -> bool {
-    let problem = match DirectEvent::from_text(record.body.as_deref().unwrap_or("")) {
+    let decoded = DirectEvent::from_text(record.body.as_deref().unwrap_or("")).and_then(|mut d| {
+        if d.tenant_id.is_none() {
+            d.tenant_id = record
+                .tenant
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| EventError::new(format!("message attribute {TENANT_ATTRIBUTE}: {e}")))?;
+        }
+        Ok(d)
+    });
+    let problem = match decoded {
         Ok(d) => match run.invoke(call_of(d), record.trace.as_deref().or(run.trace)).await {
             Ok(r) => return r.is_ok(),
             Err(problem) => problem.to_string(),

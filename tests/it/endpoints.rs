@@ -296,6 +296,7 @@ async fn the_signed_path_signs_for_the_targets_region_as_the_sdk_does() {
                     invocation_type: None,
                     qualifier: None,
                     client_context: None,
+                    tenant_id: None,
                 },
                 None,
             )

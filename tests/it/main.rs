@@ -41,5 +41,6 @@ mod reliability_soak;
 mod routes_parameter;
 mod security_boundary;
 mod signed_path;
+mod tenants;
 mod tls_roots;
 mod transcripts;

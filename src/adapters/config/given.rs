@@ -2,7 +2,7 @@
 
 use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
 use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::RetryPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -14,6 +14,8 @@ pub struct NamedTarget {
     pub arn: FunctionArn,
     pub role: Option<AssumeRole>,
     pub invocation_type: Option<InvocationType>,
+    /// The tenant of a target in tenant-isolation mode.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Settings as one source gives them: typed, each optional. [`Given::or`] layers sources
@@ -25,6 +27,8 @@ pub struct Given {
     pub external_id: Option<ExternalId>,
     pub session_name: Option<SessionName>,
     pub invocation_type: Option<InvocationType>,
+    /// The default target's tenant (`XINVOKE_TENANT_ID`).
+    pub tenant_id: Option<TenantId>,
     pub targets: Option<BTreeMap<String, NamedTarget>>,
     pub default_target: Option<String>,
     pub retry: Option<RetryPolicy>,
@@ -53,7 +57,7 @@ impl Given {
     /// These values, and `lower`'s where these have none.
     pub fn or(self, lower: Given) -> Given {
         let hi = self;
-        or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, targets,
+        or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, tenant_id, targets,
             default_target, retry, no_retry, idempotent, budget_capacity, connect_timeout, attempt_timeout,
             deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, gateway, function_name)
     }
@@ -133,6 +137,14 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
                 v.parse().map_err(|_| ConfigError::BadSessionName {
                     name: self.name(keys::SESSION_NAME),
                 })
+            })
+            .transpose()?;
+        given.tenant_id = self
+            .value(keys::TENANT_ID)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse()
+                    .map_err(|e: crate::core::invocation::TenantIdError| self.invalid(keys::TENANT_ID, e.to_string()))
             })
             .transpose()?;
         given.invocation_type = self
@@ -295,6 +307,7 @@ struct TargetSpec {
     external_id: Option<String>,
     session_name: Option<String>,
     invocation_type: Option<String>,
+    tenant_id: Option<String>,
 }
 
 /// One target of `XINVOKE_TARGETS`, its fields checked together; `name(field)` names them.
@@ -347,10 +360,21 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
                 })
         })
         .transpose()?;
+    let tenant_id = spec
+        .tenant_id
+        .map(|t| {
+            t.parse()
+                .map_err(|e: crate::core::invocation::TenantIdError| ConfigError::Invalid {
+                    name: name("tenant_id"),
+                    detail: e.to_string(),
+                })
+        })
+        .transpose()?;
     Ok(NamedTarget {
         arn,
         role,
         invocation_type,
+        tenant_id,
     })
 }
 

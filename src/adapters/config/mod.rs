@@ -15,7 +15,7 @@ pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
 pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
 use crate::core::arn::{check_partition, FunctionArn, RoleArn};
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,6 +44,8 @@ pub struct TargetConfig {
     pub arn: FunctionArn,
     pub auth: Auth,
     pub invocation_type: InvocationType,
+    /// `X-Amz-Tenant-Id` for a target in tenant-isolation mode, unless a call names its own.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Timeouts chosen on purpose (aws-config sets only a connect timeout by default).
@@ -145,6 +147,7 @@ impl Settings {
                     arn,
                     auth,
                     invocation_type: default_type,
+                    tenant_id: given.tenant_id.clone(),
                 },
             );
             default_target = Some("default".to_string());
@@ -191,6 +194,7 @@ impl Settings {
                     arn: t.arn,
                     auth,
                     invocation_type: t.invocation_type.unwrap_or(default_type),
+                    tenant_id: t.tenant_id,
                 },
             );
         }

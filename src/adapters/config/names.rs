@@ -33,6 +33,7 @@ pub mod keys {
     pub const EXTERNAL_ID: Key = key("XINVOKE_EXTERNAL_ID", Some("--external-id"));
     pub(crate) const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
     pub(crate) const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
+    pub(crate) const TENANT_ID: Key = key("XINVOKE_TENANT_ID", Some("--tenant-id"));
     pub const TARGETS: Key = key("XINVOKE_TARGETS", None);
     pub(crate) const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
     pub(crate) const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);

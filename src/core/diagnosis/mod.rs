@@ -33,6 +33,9 @@ pub struct FunctionConfig {
     /// The function's timeout in seconds (what a load worker's slices must fit in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u32>,
+    /// `TenancyConfig.TenantIsolationMode` (`PER_TENANT`): every invoke must name a tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_isolation: Option<String>,
 }
 
 /// What GetAlias says.

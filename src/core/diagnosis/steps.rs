@@ -291,6 +291,28 @@ pub(crate) fn configuration_check(read: &FunctionArn, cfg: &FunctionConfig) -> C
     }
 }
 
+/// Step 4, tenancy: a visible configuration's tenant isolation against the tenant the caller
+/// sends (`XINVOKE_TENANT_ID`, `--tenant-id`, a target's `tenant_id`). A mismatch replaces the
+/// `function` check: Lambda refuses every such invoke with InvalidParameterValueException.
+pub fn tenancy(read: &FunctionArn, cfg: &FunctionConfig, tenant: Option<&str>) -> Option<Check> {
+    let name = "function";
+    match (cfg.tenant_isolation.as_deref(), tenant) {
+        (Some(mode), None) => Some(Check::fail(
+            name,
+            Some(Class::InvalidRequest),
+            format!("{read} is tenant-isolated ({mode}) and no tenant id is configured: every invoke without one is refused (InvalidParameterValueException)"),
+            "Send a tenant with every invoke: XINVOKE_TENANT_ID (or --tenant-id, or a target's tenant_id in XINVOKE_TARGETS) for a fixed one, or per event the direct event's tenant_id, an SQS record's tenant_id message attribute.",
+        )),
+        (None, Some(t)) => Some(Check::fail(
+            name,
+            Some(Class::InvalidRequest),
+            format!("{read} has no tenant isolation, but tenant id {t:?} is configured: Lambda refuses an invoke that names a tenant (InvalidParameterValueException)"),
+            "Remove the tenant id (XINVOKE_TENANT_ID, --tenant-id, the target's tenant_id), or invoke a function created with TenancyConfig PER_TENANT.",
+        )),
+        _ => None,
+    }
+}
+
 /// Whether step 5 needs GetAlias: an alias-qualified target whose function may exist.
 pub(crate) fn needs_alias_read(arn: &FunctionArn, missing: Option<Missing>) -> bool {
     arn.qualifier.is_some() && qualifier_check_name(arn) == "alias" && missing != Some(Missing::Function)

@@ -121,6 +121,7 @@ pub(super) fn local_settings(
                             arn: arn.parse().expect("a scenario function's ARN is valid"),
                             role: Some(role()),
                             invocation_type: None,
+                            tenant_id: None,
                         },
                     )
                 })

@@ -28,6 +28,32 @@ enum InvocationType {
     DryRun,
 }
 
+/// The header of Invoke's `TenantId` (botocore's lambda service-2.json).
+const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
+
+/// Tenant isolation, as the Lambda guide's "Troubleshooting tenant isolation" describes it: a
+/// tenant-isolated function refuses an invoke without a tenant id, and a function without
+/// isolation an invoke with one, both InvalidParameterValueException (its message is the
+/// guide's words: no verbatim one is documented). A tenant id that is not the model's
+/// `TenantId` (1-256 of `[a-zA-Z0-9._:/=+-@ ]`) fails validation first.
+fn check_tenant(isolated: bool, tenant: Option<&str>) -> Result<(), ApiError> {
+    if let Some(t) = tenant {
+        if t.parse::<crate::core::invocation::TenantId>().is_err() {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                format!("1 validation error detected: Value '{t}' at 'tenantId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9\\._:\\/=+\\-@ ]+"),
+            ));
+        }
+    }
+    if isolated != tenant.is_some() {
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            "Tenant ID configuration not specified or passed to a function when tenant isolation is not enabled.",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) async fn invoke(
     world: &Arc<World>,
     caller: &Caller,
@@ -94,6 +120,7 @@ pub(super) async fn invoke(
             format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
         ));
     }
+    check_tenant(f.def.tenant_isolation.is_some(), header(X_AMZ_TENANT_ID))?;
     if !req.body.is_empty() {
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
             return Err(ApiError::new(

@@ -35,6 +35,7 @@
 //! versions = ["1"]
 //! behaviour = "builtin"               # or { upstream = "http://127.0.0.1:9000/..." }
 //! reserved_concurrency = 10           # optional
+//! tenant_isolation = "PER_TENANT"     # optional: every invoke names a tenant (X-Amz-Tenant-Id)
 //! resource_policy = { Statement = [ ... ] }   # unqualified calls
 //! aliases = [{ name = "live", version = "1", resource_policy = { Statement = [ ... ] } }]
 //! vpc = { vpc_id = "vpc-1", subnet_ids = ["subnet-a"], security_group_ids = ["sg-1"],
@@ -528,6 +529,18 @@ pub struct Function {
     /// How long an update stays InProgress, ms (without a new ENI to make).
     #[serde(default = "default_update_ms")]
     pub update_ms: u64,
+    /// Tenant isolation (CreateFunction's `TenancyConfig`): every invoke must then name a tenant
+    /// (`X-Amz-Tenant-Id`), and an invoke of a function without it must not.
+    #[serde(default)]
+    pub tenant_isolation: Option<TenantIsolationMode>,
+}
+
+/// `TenancyConfig.TenantIsolationMode`: the service model's one value.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum TenantIsolationMode {
+    /// An execution environment per tenant.
+    #[serde(rename = "PER_TENANT")]
+    PerTenant,
 }
 
 fn default_update_ms() -> u64 {
@@ -553,6 +566,7 @@ impl Function {
             version_policies: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
+            tenant_isolation: None,
         }
     }
 }

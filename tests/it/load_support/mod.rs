@@ -65,6 +65,7 @@ pub fn fake_target(retries: bool) -> Arc<RunnerSender<FakeAttempter>> {
             payload: Vec::new(),
             client_context: None,
             trace_id: None,
+            tenant_id: None,
         },
     })
 }
