@@ -153,7 +153,8 @@ fn a_function_policy_cannot_hold_the_path_or_the_role_pattern() {
 
 #[test]
 fn bad_organization_flags_name_the_flag_and_the_form() {
-    let cases: [(fn(&mut PolicyRequest), &str); 5] = [
+    type Change = fn(&mut PolicyRequest);
+    let cases: [(Change, &str); 5] = [
         (|r| r.org_id = Some("o-ABC".into()), "--org \"o-ABC\""),
         (|r| r.org_paths = vec!["o-zzzzzzzzzz/r-ab12/*".into()], "--org-path"),
         (
