@@ -68,7 +68,8 @@ impl PolicyArgs {
 /// target grants (`doctor`).
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct OrgArgs {
-    /// An organization's roles instead of named ones: its id, o-... (aws:PrincipalOrgID)
+    /// The organization granted, o-... (aws:PrincipalOrgID): policy grants its roles instead
+    /// of named ones; doctor compares the caller with the grant
     #[arg(long, value_name = "ID")]
     pub org: Option<String>,
     /// role mode, with --org: only accounts under this OU path, o-ID/r-ROOT/ou-.../* (IAM's

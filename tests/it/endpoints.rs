@@ -126,6 +126,42 @@ async fn lambda_and_sts_endpoints_are_the_sdks_in_every_partition_and_setting() 
     assert_eq!(seen.len(), 12, "{seen:#?}");
 }
 
+/// The profile's settings (`use_fips_endpoint`, `use_dualstack_endpoint`, a `services` section's
+/// `endpoint_url`) count as the variables do.
+#[tokio::test]
+async fn a_profiles_endpoint_settings_count_as_the_sdks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[profile gov]\nregion = us-gov-west-1\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\n\n[profile local]\nregion = cn-north-1\nservices = local-services\n\n[services local-services]\nlambda =\n  endpoint_url = http://127.0.0.1:9/from-profile\n",
+    )
+    .unwrap();
+    for (profile, region) in [("gov", "us-gov-west-1"), ("local", "cn-north-1")] {
+        let base = base(&[("AWS_PROFILE", profile), ("AWS_CONFIG_FILE", config.to_str().unwrap())]).await;
+        let ours = endpoints::lambda(&base, region).unwrap();
+        let capture = Capture::default();
+        let conf = aws_sdk_lambda::config::Builder::from(&base)
+            .interceptor(capture.clone())
+            .build();
+        let arn = format!(
+            "arn:{}:lambda:{region}:222222222222:function:t",
+            partition_of_region(region).unwrap()
+        );
+        let _ = aws_sdk_lambda::Client::from_conf(conf)
+            .invoke()
+            .function_name(arn)
+            .send()
+            .await;
+        let sdk = capture.taken().0;
+        assert!(sdk.starts_with(&ours), "{profile}: ours {ours}, the SDK's {sdk}");
+        assert!(
+            ours.contains("fips") || ours.contains("from-profile"),
+            "{profile}: {ours}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn endpoint_urls_win_as_in_the_sdk_and_fips_with_one_is_refused_as_the_sdk_refuses_it() {
     let base1 = base(&[
