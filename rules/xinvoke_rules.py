@@ -580,8 +580,12 @@ class PublicFunctionUrl(CloudFormationLintRule):
 
 ENVIRONMENT_QUOTA = 4096
 
+# The longest a resource's Ref can be, for the types a variable may name: an SQS queue URL is
+# https://sqs.REGION.SUFFIX/ACCOUNT/NAME with a name of at most 80 characters.
+RESOURCE_REF_BOUNDS = {"AWS::SQS::Queue": 160}
 
-def _longest(value: Any, params: dict) -> tuple[int | None, str | None]:
+
+def _longest(value: Any, params: dict, resources: dict | None = None) -> tuple[int | None, str | None]:
     """The longest a variable's value may be, and None with the reason when it cannot be bound:
     a literal's length; a parameter's MaxLength or longest AllowedValues; the longer branch of an
     `Fn::If`; 0 for `AWS::NoValue`; a `Fn::Sub` whose variables are all bounded."""
@@ -596,9 +600,12 @@ def _longest(value: Any, params: dict) -> tuple[int | None, str | None]:
                 return 0, None
             if arg in ("AWS::Region", "AWS::Partition", "AWS::AccountId", "AWS::URLSuffix"):
                 return 32, None
+            resource = (resources or {}).get(arg)
+            if isinstance(resource, dict) and resource.get("Type") in RESOURCE_REF_BOUNDS:
+                return RESOURCE_REF_BOUNDS[resource["Type"]], None
             param = params.get(arg)
             if not isinstance(param, dict):
-                return None, f"{arg} is not a parameter"
+                return None, f"{arg} is neither a parameter nor a resource whose Ref the rule can bound"
             bound = _number(param.get("MaxLength"))
             allowed = param.get("AllowedValues")
             if isinstance(allowed, list) and allowed:
@@ -608,8 +615,8 @@ def _longest(value: Any, params: dict) -> tuple[int | None, str | None]:
                 return None, f"parameter {arg} has no MaxLength or AllowedValues"
             return int(bound), None
         if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
-            a, why_a = _longest(arg[1], params)
-            b, why_b = _longest(arg[2], params)
+            a, why_a = _longest(arg[1], params, resources)
+            b, why_b = _longest(arg[2], params, resources)
             if a is None or b is None:
                 return None, why_a or why_b
             return max(a, b), None
@@ -619,7 +626,7 @@ def _longest(value: Any, params: dict) -> tuple[int | None, str | None]:
                 return None, "a Fn::Sub the rule cannot read"
             total = len(re.sub(r"\$\{[^}]*\}", "", text))
             for var in re.findall(r"\$\{([^}!]*)\}", text):
-                n, why = _longest({"Ref": var}, params)
+                n, why = _longest({"Ref": var}, params, resources)
                 if n is None:
                     return None, why
                 total += n
@@ -649,7 +656,7 @@ class EnvironmentSize(CloudFormationLintRule):
             path = ["Resources", name, "Properties", "Environment", "Variables"]
             total = 0
             for key, value in variables.items():
-                n, why = _longest(value, params)
+                n, why = _longest(value, params, cfn.template.get("Resources") or {})
                 if n is None:
                     matches.append(RuleMatch(path + [key], (
                         f"{name}: the length of {key} cannot be bound ({why}), so its variables "

@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod config;
 pub mod credentials;
 pub mod endpoints;
+pub mod failure_queue;
 pub mod json_protocol;
 pub mod lambda;
 pub mod logging;

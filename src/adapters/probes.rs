@@ -169,6 +169,7 @@ pub(crate) async fn dry_run(
             payload: b"{}".to_vec(),
             client_context: None,
             trace_id: None,
+            durable_execution_name: None,
             tenant_id: tenant.cloned(),
         })
         .await

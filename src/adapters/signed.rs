@@ -70,6 +70,7 @@ pub(crate) enum SignedPathError {
 
 const X_AMZ_INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
 const X_AMZ_CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
+const X_AMZ_DURABLE_EXECUTION_NAME: HeaderName = HeaderName::from_static("x-amz-durable-execution-name");
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
@@ -227,6 +228,10 @@ impl SignedAttempter {
             Some(cc) => Some(HeaderValue::from_str(cc).ok()?),
             None => None,
         };
+        let durable_execution_name = match &req.durable_execution_name {
+            Some(name) => Some(HeaderValue::from_str(name).ok()?),
+            None => None,
+        };
         let ty = invocation_type_name(req.invocation_type);
         let signature = credentials.sign(
             &InvokeToSign {
@@ -234,6 +239,7 @@ impl SignedAttempter {
                 host: self.authority.as_str(),
                 invocation_type: ty,
                 client_context: req.client_context.as_deref(),
+                durable_execution_name: req.durable_execution_name.as_deref(),
                 tenant_id: req.tenant_id.as_ref().map(|t| t.as_str()),
                 payload: &req.payload,
             },
@@ -255,6 +261,9 @@ impl SignedAttempter {
         headers.insert(X_AMZ_INVOCATION_TYPE, HeaderValue::from_static(ty));
         if let Some(cc) = client_context {
             headers.insert(X_AMZ_CLIENT_CONTEXT, cc);
+        }
+        if let Some(name) = durable_execution_name {
+            headers.insert(X_AMZ_DURABLE_EXECUTION_NAME, name);
         }
         headers.insert(X_AMZ_DATE, HeaderValue::try_from(signature.amz_date).ok()?);
         headers.insert(AUTHORIZATION, HeaderValue::try_from(signature.authorization).ok()?);
@@ -346,6 +355,7 @@ pub(crate) fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
             executed_version: header(headers, "x-amz-executed-version").map(str::to_string),
+            durable_execution_arn: header(headers, "x-amz-durable-execution-arn").map(str::to_string),
             payload: body.to_vec(),
         };
     }

@@ -29,6 +29,8 @@ pub(crate) struct InvokeToSign<'a> {
     pub invocation_type: &'a str,
     /// The `x-amz-client-context` header, when sent.
     pub client_context: Option<&'a str>,
+    /// The `x-amz-durable-execution-name` header, when sent (a durable target).
+    pub durable_execution_name: Option<&'a str>,
     /// The `x-amz-tenant-id` header, when sent.
     pub tenant_id: Option<&'a str>,
     pub payload: &'a [u8],
@@ -106,12 +108,16 @@ impl SigningCredentials {
         let mut payload_hash = [0u8; 64];
         hex::encode_to_slice(Sha256::digest(req.payload), &mut payload_hash).expect("64 hex digits");
         // In SigV4's order (sorted by name).
-        let mut signed_headers = String::with_capacity(112);
+        let mut signed_headers = String::with_capacity(144);
         signed_headers.push_str("content-type;host");
         if req.client_context.is_some() {
             signed_headers.push_str(";x-amz-client-context");
         }
-        signed_headers.push_str(";x-amz-date;x-amz-invocation-type");
+        signed_headers.push_str(";x-amz-date");
+        if req.durable_execution_name.is_some() {
+            signed_headers.push_str(";x-amz-durable-execution-name");
+        }
+        signed_headers.push_str(";x-amz-invocation-type");
         if token.is_some() {
             signed_headers.push_str(";x-amz-security-token");
         }
@@ -138,6 +144,10 @@ impl SigningCredentials {
         }
         creq.update(b"\nx-amz-date:");
         creq.update(amz_date);
+        if let Some(name) = req.durable_execution_name {
+            creq.update(b"\nx-amz-durable-execution-name:");
+            update_trimmed(&mut creq, name);
+        }
         creq.update(b"\nx-amz-invocation-type:");
         update_trimmed(&mut creq, req.invocation_type);
         if let Some(token) = token {
@@ -228,6 +238,9 @@ mod tests {
         if let Some(cc) = req.client_context {
             headers.push(("x-amz-client-context", cc));
         }
+        if let Some(name) = req.durable_execution_name {
+            headers.push(("x-amz-durable-execution-name", name));
+        }
         if let Some(tenant) = req.tenant_id {
             headers.push(("x-amz-tenant-id", tenant));
         }
@@ -275,19 +288,27 @@ mod tests {
         at: SystemTime,
     ) {
         let path = path(function);
-        let req = InvokeToSign {
-            path: &path,
-            host: "lambda.us-east-1.amazonaws.com",
-            invocation_type: ty,
-            client_context: cc,
-            tenant_id,
-            payload,
-        };
+        for durable_execution_name in [None, Some("059f36b4-87a3-44ab-83d2-661975830a7d")] {
+            let req = InvokeToSign {
+                path: &path,
+                host: "lambda.us-east-1.amazonaws.com",
+                invocation_type: ty,
+                client_context: cc,
+                durable_execution_name,
+                tenant_id,
+                payload,
+            };
+            check_one(&creds, &req, at);
+        }
+    }
+
+    fn check_one(creds: &Credentials, req: &InvokeToSign<'_>, at: SystemTime) {
+        let (function, ty, cc) = (req.path, req.invocation_type, req.client_context);
         let ours = SigningCredentials::new(creds.clone(), "us-east-1").unwrap();
-        let expected = reference(&creds, "us-east-1", &req, at);
+        let expected = reference(creds, "us-east-1", req, at);
         // Twice: the key is derived, then taken from the cache.
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?}");
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?} (cached key)");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?}");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?} (cached key)");
     }
 
     #[test]
@@ -324,6 +345,7 @@ mod tests {
             host: "127.0.0.1:4590",
             invocation_type: "RequestResponse",
             client_context: None,
+            durable_execution_name: None,
             tenant_id: None,
             payload: b"{}",
         };

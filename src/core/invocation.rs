@@ -107,6 +107,9 @@ pub struct InvokeRequest {
     /// The caller's trace context (`X-Amzn-Trace-Id`: `Root=...;Parent=...;Sampled=...`), sent
     /// with the Invoke so the target's execution joins the caller's trace (X-Ray).
     pub trace_id: Option<String>,
+    /// `X-Amz-Durable-Execution-Name`, for a durable target: the message's idempotency key as
+    /// a name, so Lambda starts one execution per message however often it is invoked.
+    pub durable_execution_name: Option<String>,
     /// `X-Amz-Tenant-Id`: the tenant of a target in tenant-isolation mode.
     pub tenant_id: Option<TenantId>,
 }

@@ -249,6 +249,7 @@ fn failure(status: u16, class: Class, message: &str) -> Answer {
 fn status_of(r: &InvokeRecord) -> u16 {
     match r.class() {
         Class::Ok => 200,
+        Class::AlreadyDone => 409,
         Class::FunctionError => 502,
         Class::Throttled | Class::StsThrottled => 429,
         Class::Ec2Throttled
@@ -298,6 +299,7 @@ fn retry_after(r: &InvokeRecord) -> Option<u64> {
 fn message(r: &InvokeRecord) -> &'static str {
     match r.class() {
         Class::Ok => "ok",
+        Class::AlreadyDone => "the request's work already started: it is not started again",
         Class::FunctionError => "the function ran and failed",
         Class::Throttled => "the function is throttled: retry after the Retry-After seconds",
         Class::StsThrottled => "the gateway's credentials are throttled: retry after the Retry-After seconds",
@@ -400,6 +402,7 @@ mod tests {
             status: 200,
             function_error: function_error.map(str::to_string),
             executed_version: None,
+            durable_execution_arn: None,
             payload: payload.as_bytes().to_vec(),
         })
     }

@@ -135,6 +135,8 @@ impl Gateway {
                 false => InvocationType::RequestResponse,
             }),
             tenant_id: tenant,
+            // The request id is the key the function can drop a repeat by.
+            key: crate::core::delivery::IdempotencyKey::new(request.request_id),
             ..Call::default()
         };
         let answer = match target.service.invoke_traced(call, Some(deadline), trace_id).await {

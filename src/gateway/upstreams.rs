@@ -259,6 +259,7 @@ fn settings_for(
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     role: role.clone(),
                     invocation_type: None,
+                    delivery: Default::default(),
                     tenant_id: None,
                 },
             )
@@ -273,6 +274,7 @@ fn settings_for(
                 arn: u.arn_of("placeholder", None),
                 role,
                 invocation_type: None,
+                delivery: Default::default(),
                 tenant_id: None,
             },
         );
@@ -294,6 +296,7 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     auth: auth.clone(),
                     invocation_type: Default::default(),
+                    delivery: Default::default(),
                     tenant_id: None,
                 },
             )

@@ -40,6 +40,7 @@ pub mod client;
 pub mod clock;
 pub mod control;
 pub mod errors;
+pub mod executions;
 pub mod faults;
 pub mod function;
 pub mod hyperplane;

@@ -93,6 +93,8 @@ pub struct World {
     pub events: EventQueue,
     /// The last invokes received, with the trace header each carried.
     pub invocations: InvocationLog,
+    /// Per message: invokes and executions; durable executions by name.
+    pub executions: crate::local::executions::Executions,
     /// Server time the world began (scenario `updates` count from it), ms.
     pub started_ms: i64,
     /// Scenario `updates` already made.
@@ -286,6 +288,7 @@ impl World {
             issuers,
             events: EventQueue::default(),
             invocations: InvocationLog::default(),
+            executions: Default::default(),
             started_ms: now,
             updates_made: std::sync::atomic::AtomicUsize::new(0),
         }

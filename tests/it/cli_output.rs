@@ -396,3 +396,32 @@ async fn demo_prints_the_tour_as_one_json_document() {
     assert_eq!(steps[0]["record"]["class"], "ok");
     assert_eq!(d["unexpected"], 0);
 }
+
+#[tokio::test]
+async fn demo_delivery_measures_every_cell_of_the_delivery_table() {
+    let out = xinvoke(None, &["demo", "--delivery", "--output", "json"]).await;
+    let d = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{d}");
+    let cells = d["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 30, "5 triggers x 6 classes");
+    assert!(cells.iter().all(|c| c["as_documented"] == true), "{d}");
+    assert!(
+        cells.iter().all(|c| c["target_runs"].as_u64().unwrap() <= 1),
+        "nothing ran twice: {d}"
+    );
+    let cell = |trigger: &str, class: &str| {
+        cells
+            .iter()
+            .find(|c| c["trigger"] == trigger && c["class"] == class)
+            .unwrap()
+            .clone()
+    };
+    let throttled = cell("SQS", "throttled");
+    assert_eq!(
+        (throttled["attempts"].as_u64(), throttled["receives"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(cell("SQS", "not_ready")["ends"], "dead-letter queue");
+    assert_eq!(cell("SQS", "function_error")["ends"], "failure queue");
+    assert_eq!(cell("HTTP route", "timeout")["ends"], "caller (504)");
+}

@@ -22,6 +22,9 @@ const PER_ACCOUNT: &[&str] = &[
     "XINVOKE_GATEWAY_CONFIG_TEXT",
     "XINVOKE_GATEWAY_CONFIG_SSM",
     "XINVOKE_GATEWAY_CONFIG",
+    // The stack's own failure queue, and whether it is a load worker (LoadWorker).
+    "XINVOKE_FAILURE_QUEUE_URL",
+    "XINVOKE_LOAD_WORKER",
 ];
 
 /// Each Lambda binary, its resource in template.yaml and the `Side` that deploys it.

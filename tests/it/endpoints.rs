@@ -327,12 +327,8 @@ async fn the_signed_path_signs_for_the_targets_region_as_the_sdk_does() {
         let record = service
             .invoke(
                 Call {
-                    target: None,
                     payload: b"{}".to_vec(),
-                    invocation_type: None,
-                    qualifier: None,
-                    client_context: None,
-                    tenant_id: None,
+                    ..Call::default()
                 },
                 None,
             )

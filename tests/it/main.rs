@@ -11,6 +11,7 @@ mod architecture;
 mod cli;
 mod cli_output;
 mod cli_profiles;
+mod delivery;
 mod deploy_metadata;
 mod doctor;
 mod endpoints;

@@ -120,7 +120,7 @@ async fn invoke_ok(server: &LocalServer, printed: &Value) {
                 invocation_type: None,
                 qualifier: None,
                 client_context: None,
-                tenant_id: None,
+                ..Call::default()
             },
             None,
         )

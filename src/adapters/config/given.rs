@@ -2,6 +2,7 @@
 
 use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
 use crate::core::arn::{FunctionArn, RoleArn};
+use crate::core::delivery::TargetDelivery;
 use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::RetryPolicy;
 use serde::Deserialize;
@@ -14,6 +15,8 @@ pub struct NamedTarget {
     pub arn: FunctionArn,
     pub role: Option<AssumeRole>,
     pub invocation_type: Option<InvocationType>,
+    /// `durable` and `envelope`.
+    pub delivery: TargetDelivery,
     /// The tenant of a target in tenant-isolation mode.
     pub tenant_id: Option<TenantId>,
 }
@@ -41,6 +44,10 @@ pub struct Given {
     pub scheduled_payload: Option<Vec<u8>>,
     pub sqs_concurrency: Option<usize>,
     pub function_timeout: Option<Duration>,
+    /// The default target's `XINVOKE_DURABLE` and `XINVOKE_ENVELOPE`.
+    pub delivery: Option<TargetDelivery>,
+    pub failure_queue_url: Option<String>,
+    pub load_worker: Option<bool>,
     /// The invoker's HTTP routes (Lambda only).
     pub gateway: Option<GatewaySource>,
     /// `AWS_LAMBDA_FUNCTION_NAME`, for the default session name.
@@ -59,7 +66,8 @@ impl Given {
         let hi = self;
         or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, tenant_id, targets,
             default_target, retry, no_retry, idempotent, budget_capacity, connect_timeout, attempt_timeout,
-            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, gateway, function_name)
+            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, delivery, failure_queue_url,
+            load_worker, gateway, function_name)
     }
 
     /// Read the `XINVOKE_*` variables (and `AWS_LAMBDA_FUNCTION_NAME`) from `get`; a bad value
@@ -147,6 +155,20 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
                     .map_err(|e: crate::core::invocation::TenantIdError| self.invalid(keys::TENANT_ID, e.to_string()))
             })
             .transpose()?;
+        let durable = self
+            .value(keys::DURABLE)
+            .map(|v| self.boolean(keys::DURABLE, &v))
+            .transpose()?;
+        let envelope = self
+            .value(keys::ENVELOPE)
+            .map(|v| self.boolean(keys::ENVELOPE, &v))
+            .transpose()?;
+        if durable.is_some() || envelope.is_some() {
+            given.delivery = Some(TargetDelivery {
+                durable: durable.unwrap_or(false),
+                envelope: envelope.unwrap_or(false),
+            });
+        }
         given.invocation_type = self
             .value(keys::INVOCATION_TYPE)
             .map(|v| {
@@ -245,6 +267,23 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .map(|v| self.number(keys::SQS_CONCURRENCY, &v, 1, 10_000).map(|n| n as usize))
             .transpose()?;
         given.function_timeout = self.millis(keys::FUNCTION_TIMEOUT_MS, 1, 900_000)?;
+        given.failure_queue_url = self
+            .value(keys::FAILURE_QUEUE_URL)
+            .map(|url| {
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(url)
+                } else {
+                    Err(self.invalid(
+                        keys::FAILURE_QUEUE_URL,
+                        format!("{url:?} is not a queue URL: give the failure queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME; the template's FailureQueue output), not its ARN or name"),
+                    ))
+                }
+            })
+            .transpose()?;
+        given.load_worker = self
+            .value(keys::LOAD_WORKER)
+            .map(|v| self.boolean(keys::LOAD_WORKER, &v))
+            .transpose()?;
         Ok(())
     }
 
@@ -307,6 +346,12 @@ struct TargetSpec {
     external_id: Option<String>,
     session_name: Option<String>,
     invocation_type: Option<String>,
+    /// A durable function (the key goes as `DurableExecutionName`).
+    #[serde(default)]
+    durable: bool,
+    /// Async invokes carry the key in the envelope.
+    #[serde(default)]
+    envelope: bool,
     tenant_id: Option<String>,
 }
 
@@ -374,6 +419,10 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
         arn,
         role,
         invocation_type,
+        delivery: TargetDelivery {
+            durable: spec.durable,
+            envelope: spec.envelope,
+        },
         tenant_id,
     })
 }

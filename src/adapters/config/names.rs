@@ -40,6 +40,10 @@ pub mod keys {
     pub(crate) const RETRY: Key = key("XINVOKE_RETRY", None);
     pub(crate) const NO_RETRY: Key = key("XINVOKE_NO_RETRY", Some("--no-retry"));
     pub(crate) const IDEMPOTENT: Key = key("XINVOKE_IDEMPOTENT", Some("--idempotent"));
+    pub(crate) const DURABLE: Key = key("XINVOKE_DURABLE", None);
+    pub(crate) const ENVELOPE: Key = key("XINVOKE_ENVELOPE", None);
+    pub const FAILURE_QUEUE_URL: Key = key("XINVOKE_FAILURE_QUEUE_URL", None);
+    pub const LOAD_WORKER: Key = key("XINVOKE_LOAD_WORKER", None);
     pub(crate) const RETRY_BUDGET: Key = key("XINVOKE_RETRY_BUDGET", None);
     pub(crate) const CONNECT_TIMEOUT_MS: Key = key("XINVOKE_CONNECT_TIMEOUT_MS", Some("--connect-timeout-ms"));
     pub(crate) const ATTEMPT_TIMEOUT_MS: Key = key("XINVOKE_ATTEMPT_TIMEOUT_MS", Some("--attempt-timeout-ms"));

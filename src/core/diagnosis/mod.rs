@@ -55,6 +55,8 @@ pub enum Status {
     Fail,
     /// Neutral: not visible to this caller, or worth knowing (·).
     Info,
+    /// Works, but something that should be there is not; `fix` says what to set (!).
+    Warn,
     /// Not applicable, or not run because an earlier check failed (·).
     Skip,
 }
@@ -64,6 +66,7 @@ impl Status {
         match self {
             Status::Pass => "✓",
             Status::Fail => "✗",
+            Status::Warn => "!",
             Status::Info | Status::Skip => "·",
         }
     }
@@ -138,6 +141,23 @@ impl ServiceEndpoint {
                 error: Some(e.to_string()),
             },
         }
+    }
+}
+
+/// Whether final failures have somewhere to go: the failure queue the invoker's settings name
+/// (`XINVOKE_FAILURE_QUEUE_URL`). Without one, an SQS record that must not be redelivered
+/// leaves the invoker only as an ERROR line: a warning, not a failure (invokes still work).
+pub fn failure_destination(queue_url: Option<&str>) -> Check {
+    const NAME: &str = "failure_queue";
+    match queue_url {
+        Some(url) => Check::new(NAME, Status::Pass, format!("final records go to the failure queue {url}")),
+        None => Check {
+            name: NAME,
+            status: Status::Warn,
+            summary: "the invoker has no failure destination (XINVOKE_FAILURE_QUEUE_URL is unset): a final SQS record, one whose target may have run, would leave only as an ERROR line".into(),
+            class: None,
+            fix: Some("set XINVOKE_FAILURE_QUEUE_URL to an SQS queue the invoker may sqs:SendMessage to: the template's FailureQueueUrl output (the template always sets it, and uses the queue as the async OnFailure destination)".into()),
+        },
     }
 }
 

@@ -529,6 +529,10 @@ pub struct Function {
     /// How long an update stays InProgress, ms (without a new ENI to make).
     #[serde(default = "default_update_ms")]
     pub update_ms: u64,
+    /// A durable function: an invoke's `DurableExecutionName` starts at most one execution
+    /// ([`crate::local::executions`]).
+    #[serde(default)]
+    pub durable: bool,
     /// Tenant isolation (CreateFunction's `TenancyConfig`): every invoke must then name a tenant
     /// (`X-Amz-Tenant-Id`), and an invoke of a function without it must not.
     #[serde(default)]
@@ -566,6 +570,7 @@ impl Function {
             version_policies: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
+            durable: false,
             tenant_isolation: None,
         }
     }
