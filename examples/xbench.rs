@@ -364,6 +364,7 @@ fn core(iterations: u64) {
         client_context: None,
         trace_id: None,
         durable_execution_name: None,
+        tenant_id: None,
     };
     let cases = [
         (

@@ -53,7 +53,8 @@ impl Attempter for SdkAttempter {
             .invocation_type(ty)
             .payload(Blob::new(req.payload.clone()))
             .set_client_context(req.client_context.clone())
-            .set_durable_execution_name(req.durable_execution_name.clone());
+            .set_durable_execution_name(req.durable_execution_name.clone())
+            .set_tenant_id(req.tenant_id.as_ref().map(ToString::to_string));
         // The caller's trace, as the SDK's recursion-detection interceptor would send it from
         // `_X_AMZN_TRACE_ID` (which it leaves alone when the header is present).
         let trace = req

@@ -31,6 +31,8 @@ pub(crate) struct InvokeToSign<'a> {
     pub client_context: Option<&'a str>,
     /// The `x-amz-durable-execution-name` header, when sent (a durable target).
     pub durable_execution_name: Option<&'a str>,
+    /// The `x-amz-tenant-id` header, when sent.
+    pub tenant_id: Option<&'a str>,
     pub payload: &'a [u8],
 }
 
@@ -105,21 +107,23 @@ impl SigningCredentials {
 
         let mut payload_hash = [0u8; 64];
         hex::encode_to_slice(Sha256::digest(req.payload), &mut payload_hash).expect("64 hex digits");
-        let mut signed_headers = std::borrow::Cow::Borrowed(match (req.client_context.is_some(), token.is_some()) {
-            (false, false) => "content-type;host;x-amz-date;x-amz-invocation-type",
-            (false, true) => "content-type;host;x-amz-date;x-amz-invocation-type;x-amz-security-token",
-            (true, false) => "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type",
-            (true, true) => {
-                "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type;x-amz-security-token"
-            }
-        });
-        if req.durable_execution_name.is_some() {
-            // In order: after x-amz-date, before x-amz-invocation-type.
-            signed_headers = signed_headers
-                .replacen("x-amz-date;", "x-amz-date;x-amz-durable-execution-name;", 1)
-                .into();
+        // In SigV4's order (sorted by name).
+        let mut signed_headers = String::with_capacity(144);
+        signed_headers.push_str("content-type;host");
+        if req.client_context.is_some() {
+            signed_headers.push_str(";x-amz-client-context");
         }
-        let signed_headers: &str = &signed_headers;
+        signed_headers.push_str(";x-amz-date");
+        if req.durable_execution_name.is_some() {
+            signed_headers.push_str(";x-amz-durable-execution-name");
+        }
+        signed_headers.push_str(";x-amz-invocation-type");
+        if token.is_some() {
+            signed_headers.push_str(";x-amz-security-token");
+        }
+        if req.tenant_id.is_some() {
+            signed_headers.push_str(";x-amz-tenant-id");
+        }
 
         // The canonical request. Its path is the one sent, encoded once more as SigV4 does for
         // every service but S3: as it only holds unreserved characters, `/` and escapes, that
@@ -150,8 +154,12 @@ impl SigningCredentials {
             creq.update(b"\nx-amz-security-token:");
             update_trimmed(&mut creq, token);
         }
+        if let Some(tenant) = req.tenant_id {
+            creq.update(b"\nx-amz-tenant-id:");
+            update_trimmed(&mut creq, tenant);
+        }
         creq.update(b"\n\n");
-        creq.update(signed_headers);
+        creq.update(&signed_headers);
         creq.update(b"\n");
         creq.update(payload_hash);
         let creq_hash = sigv4::hex64(&creq.finalize());
@@ -173,7 +181,7 @@ impl SigningCredentials {
             authorization.push_str(part);
         }
         authorization.push_str(", SignedHeaders=");
-        authorization.push_str(signed_headers);
+        authorization.push_str(&signed_headers);
         authorization.push_str(", Signature=");
         authorization.push_str(std::str::from_utf8(&signature).expect("hex is ASCII"));
         Signature {
@@ -233,6 +241,9 @@ mod tests {
         if let Some(name) = req.durable_execution_name {
             headers.push(("x-amz-durable-execution-name", name));
         }
+        if let Some(tenant) = req.tenant_id {
+            headers.push(("x-amz-tenant-id", tenant));
+        }
         let uri = format!("https://{}{}", req.host, req.path);
         let signable =
             SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(req.payload)).unwrap();
@@ -264,6 +275,18 @@ mod tests {
     }
 
     fn check(creds: Credentials, function: &str, ty: &str, cc: Option<&str>, payload: &[u8], at: SystemTime) {
+        check_tenant(creds, function, ty, cc, None, payload, at)
+    }
+
+    fn check_tenant(
+        creds: Credentials,
+        function: &str,
+        ty: &str,
+        cc: Option<&str>,
+        tenant_id: Option<&str>,
+        payload: &[u8],
+        at: SystemTime,
+    ) {
         let path = path(function);
         for durable_execution_name in [None, Some("059f36b4-87a3-44ab-83d2-661975830a7d")] {
             let req = InvokeToSign {
@@ -272,6 +295,7 @@ mod tests {
                 invocation_type: ty,
                 client_context: cc,
                 durable_execution_name,
+                tenant_id,
                 payload,
             };
             check_one(&creds, &req, at);
@@ -322,6 +346,7 @@ mod tests {
             invocation_type: "RequestResponse",
             client_context: None,
             durable_execution_name: None,
+            tenant_id: None,
             payload: b"{}",
         };
         let midnight = SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400);
@@ -352,6 +377,7 @@ mod tests {
             qualifier in proptest::option::of("\\$LATEST|[a-zA-Z0-9_-]{1,32}"),
             ty in prop::sample::select(vec!["RequestResponse", "Event", "DryRun"]),
             cc in proptest::option::of("[A-Za-z0-9+/]{0,40}={0,2}"),
+            tenant in proptest::option::of("[a-zA-Z0-9._:/=+@ -]{1,40}"),
             token in proptest::option::of("[A-Za-z0-9+/=]{1,80}"),
             payload in proptest::collection::vec(any::<u8>(), 0..300),
             secs in 0u64..4_000_000_000,
@@ -361,7 +387,7 @@ mod tests {
                 None => format!("arn:aws:lambda:us-east-1:222222222222:function:{name}"),
             };
             let creds = Credentials::new("AKIAPROPTEST", "prop/secret+key", token, None, "t");
-            check(creds, &function, ty, cc.as_deref(), &payload, SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+            check_tenant(creds, &function, ty, cc.as_deref(), tenant.as_deref(), &payload, SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
         }
     }
 }

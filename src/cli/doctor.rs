@@ -18,8 +18,8 @@ use crate::invoke::doctor;
 ///
 /// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE of any kind the AWS CLI
 /// understands, credentials, AWS_ENDPOINT_URL to point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
-/// Runs: STS GetCallerIdentity, AssumeRole (with a role), a DryRun Invoke, GetFunctionConfiguration
-/// and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
+/// Runs: STS GetCallerIdentity, Organizations DescribeOrganization, AssumeRole (with a role), a
+/// DryRun Invoke, GetFunctionConfiguration and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
 /// bad input.
 #[derive(clap::Args, Debug, Default)]
 pub struct DoctorArgs {
@@ -28,6 +28,11 @@ pub struct DoctorArgs {
     /// A named target from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE instead of --target
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub name: Option<String>,
+    /// What the target grants, when it grants an organization (as `xinvoke policy --org`
+    /// printed it): doctor compares the caller's organization and role name with it and, on a
+    /// denial, says which condition left the caller out
+    #[command(flatten)]
+    pub org: crate::cli::policy::OrgArgs,
     /// text: the checklist; json: {target, auth, caller, ok, checks: [{name, status, summary,
     /// class?, fix?}]}, status one of pass, fail, warn, info, skip
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
@@ -48,8 +53,9 @@ impl DoctorArgs {
 pub async fn run(args: DoctorArgs) -> Result<u8, CliError> {
     let settings = args.settings(config::process_env)?;
     let target = settings.target(args.name.as_deref())?.clone();
+    let grant = args.org.grant()?;
     let base = clients::base_config(settings.timeouts).await;
-    let mut report = doctor::diagnose(&target, &base).await;
+    let mut report = doctor::diagnose_grant(&target, &base, grant.as_ref()).await;
     report.checks.push(crate::core::diagnosis::failure_destination(
         settings.failure_queue_url.as_deref(),
     ));

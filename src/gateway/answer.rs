@@ -227,6 +227,15 @@ pub fn no_route(method: &str, request_id: &str) -> Answer {
     a
 }
 
+/// 400 `invalid_request`: the request lacks what its route needs (e.g. its tenant header).
+pub fn bad_request(message: &str, request_id: &str) -> Answer {
+    let mut a = failure(400, Class::InvalidRequest, message);
+    a.headers
+        .push((CLASS_HEADER.into(), Class::InvalidRequest.name().into()));
+    a.headers.push(("x-request-id".into(), request_id.into()));
+    a
+}
+
 fn failure(status: u16, class: Class, message: &str) -> Answer {
     Answer::new(
         status,

@@ -5,7 +5,7 @@
 //! the route asks) and maps the record to the HTTP answer. What each front does around it
 //! (reading the body, metrics, access logs, the proxy response) stays with the front.
 
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::gateway::answer::{self, Answer, Request, Shape};
 use crate::gateway::config::{GatewayConfig, InvocationStyle, DEFAULT_TIMEOUT};
 use crate::gateway::routes::Router;
@@ -46,6 +46,8 @@ struct Target {
     wrap: bool,
     unwrap: bool,
     timeout: Duration,
+    /// The request header naming the tenant (`tenantHeader`).
+    tenant_header: Option<String>,
 }
 
 impl Gateway {
@@ -114,6 +116,17 @@ impl Gateway {
         let route_deadline = Instant::now() + target.timeout;
         let deadline = deadline.map_or(route_deadline, |d| d.min(route_deadline));
         let asynchronous = target.style == InvocationStyle::Async;
+        let tenant = match tenant_of(request, target.tenant_header.as_deref()) {
+            Ok(t) => t,
+            Err(answer) => {
+                return Routed {
+                    answer,
+                    route: target.route,
+                    upstream: target.upstream,
+                    function: target.logical,
+                }
+            }
+        };
         let call = Call {
             target: Some(target.logical.clone()),
             payload,
@@ -121,6 +134,7 @@ impl Gateway {
                 true => InvocationType::Event,
                 false => InvocationType::RequestResponse,
             }),
+            tenant_id: tenant,
             // The request id is the key the function can drop a repeat by.
             key: crate::core::delivery::IdempotencyKey::new(request.request_id),
             ..Call::default()
@@ -161,6 +175,7 @@ impl Gateway {
                 wrap: route.wrap_as_api_gateway,
                 unwrap: route.unwrap_as_api_gateway,
                 timeout: route.timeout,
+                tenant_header: route.tenant_header.clone(),
             });
         }
         let (upstream, service, logical) = self
@@ -176,7 +191,24 @@ impl Gateway {
             wrap: false,
             unwrap: false,
             timeout: DEFAULT_TIMEOUT,
+            tenant_header: None,
         })
+    }
+}
+
+/// The tenant a route's `tenantHeader` names in the request: none without the setting; a
+/// 400 `invalid_request` answer naming the header when it is missing or not a tenant id (Lambda
+/// would refuse the invoke anyway; this says which header to fix).
+fn tenant_of(request: &Request<'_>, header: Option<&str>) -> Result<Option<TenantId>, Answer> {
+    let Some(name) = header else { return Ok(None) };
+    let value = request.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match value.map(str::parse::<TenantId>) {
+        Some(Ok(t)) => Ok(Some(t)),
+        Some(Err(e)) => Err(answer::bad_request(&format!("header {name}: {e}"), request.request_id)),
+        None => Err(answer::bad_request(
+            &format!("this route invokes a tenant-isolated function: send the tenant id in the {name} header"),
+            request.request_id,
+        )),
     }
 }
 

@@ -260,6 +260,7 @@ fn settings_for(
                     role: role.clone(),
                     invocation_type: None,
                     delivery: Default::default(),
+                    tenant_id: None,
                 },
             )
         })
@@ -274,6 +275,7 @@ fn settings_for(
                 role,
                 invocation_type: None,
                 delivery: Default::default(),
+                tenant_id: None,
             },
         );
     }
@@ -295,6 +297,7 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
                     auth: auth.clone(),
                     invocation_type: Default::default(),
                     delivery: Default::default(),
+                    tenant_id: None,
                 },
             )
         })

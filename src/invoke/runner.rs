@@ -254,6 +254,7 @@ mod tests {
             client_context: None,
             trace_id: None,
             durable_execution_name: None,
+            tenant_id: None,
         }
     }
 

@@ -8,8 +8,7 @@ use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::signed::{InvokePath, PathAttempter, SignedAttempter};
 use crate::core::arn::Qualifier;
 use crate::core::delivery::{Allowance, IdempotencyKey};
-use crate::core::invocation::InvocationType;
-use crate::core::invocation::InvokeRequest;
+use crate::core::invocation::{InvocationType, InvokeRequest, TenantId};
 use crate::core::record::InvokeRecord;
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use crate::invoke::runner::Runner;
@@ -37,6 +36,9 @@ pub struct Call {
     pub spent: u32,
     /// One attempt whatever happens (the event's `"retries": false`).
     pub no_retry: bool,
+    /// The tenant to invoke as (a tenant-isolated target); the target's configured tenant when
+    /// `None`.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Configured targets, their clients and the runner.
@@ -196,6 +198,7 @@ impl Service {
             client_context: call.client_context,
             trace_id: trace_id.map(str::to_string),
             durable_execution_name: None,
+            tenant_id: call.tenant_id.or_else(|| target.tenant_id.clone()),
         };
         if let Some(key) = &call.key {
             carry_key(&mut req, key, target.delivery);

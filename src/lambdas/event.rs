@@ -4,7 +4,7 @@
 //! what is wrong and what a valid event looks like; decoding never panics.
 
 use crate::core::arn::Qualifier;
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::lambdas::http::HttpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// What a valid direct event looks like, for error messages.
-const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>", "retries"?: false}"#;
+const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>", "retries"?: false, "tenant_id"?: "<tenant of a tenant-isolated target>"}"#;
 
 /// The `source` of an EventBridge scheduled event.
 const SCHEDULE_SOURCE: &str = "aws.events";
@@ -42,6 +42,8 @@ pub struct DirectEvent {
     pub payload: Vec<u8>,
     pub invocation_type: Option<InvocationType>,
     pub qualifier: Option<Qualifier>,
+    /// The tenant to invoke as (`X-Amz-Tenant-Id`), for a target in tenant-isolation mode.
+    pub tenant_id: Option<TenantId>,
     /// `"retries": false`: one attempt, the invoker retries nothing (a load run's phase
     /// "without retries" turns retries off in both hops with it).
     pub retries: bool,
@@ -54,6 +56,7 @@ struct DirectWire {
     payload: Value,
     invocation_type: Option<String>,
     qualifier: Option<String>,
+    tenant_id: Option<String>,
     retries: Option<bool>,
 }
 
@@ -80,7 +83,7 @@ impl DirectEvent {
             )));
         }
         // serde's type errors do not say which field they are about: name it here.
-        for field in ["target", "invocation_type", "qualifier"] {
+        for field in ["target", "invocation_type", "qualifier", "tenant_id"] {
             match v.get(field) {
                 None | Some(Value::Null) | Some(Value::String(_)) => {}
                 Some(other) => {
@@ -111,11 +114,17 @@ impl DirectEvent {
             .map(|q| q.parse::<Qualifier>())
             .transpose()
             .map_err(|e| EventError::new(format!("qualifier: {e}")))?;
+        let tenant_id = w
+            .tenant_id
+            .map(|t| t.parse::<TenantId>())
+            .transpose()
+            .map_err(|e| EventError::new(format!("tenant_id: {e}")))?;
         Ok(DirectEvent {
             target: w.target,
             payload: serde_json::to_vec(&w.payload).map_err(|e| EventError::new(e.to_string()))?,
             invocation_type,
             qualifier,
+            tenant_id,
             retries: w.retries.unwrap_or(true),
         })
     }

@@ -244,6 +244,7 @@ fn call_of(d: DirectEvent) -> Call {
         payload: d.payload,
         invocation_type: d.invocation_type,
         qualifier: d.qualifier,
+        tenant_id: d.tenant_id,
         no_retry: !d.retries,
         ..Call::default()
     }
@@ -286,6 +287,9 @@ async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
     response
 }
 
+/// The SQS message attribute that names a record's tenant (`X-Amz-Tenant-Id`).
+const TENANT_ATTRIBUTE: &str = "tenant_id";
+
 /// One record of a batch: its place, its message id, its body, the trace it was sent in, and
 /// how often SQS has delivered it.
 struct Record {
@@ -295,6 +299,9 @@ struct Record {
     /// SQS's `AWSTraceHeader` system attribute: the sender's trace, which the record's invoke
     /// continues (else the invocation's).
     trace: Option<String>,
+    /// The message attribute `tenant_id` (a String attribute): the tenant to invoke as, unless
+    /// the body names one.
+    tenant: Option<String>,
     /// SQS's `ApproximateReceiveCount` (1 when absent or unreadable).
     receive_count: u32,
 }
@@ -310,6 +317,10 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
             id: msg.message_id.unwrap_or_else(|| format!("record-{index}")),
             body: msg.body,
             trace: msg.attributes.get("AWSTraceHeader").cloned(),
+            tenant: msg
+                .message_attributes
+                .get(TENANT_ATTRIBUTE)
+                .and_then(|a| a.string_value.clone()),
             receive_count: msg
                 .attributes
                 .get("ApproximateReceiveCount")
@@ -356,7 +367,18 @@ async fn run_group(run: &Invocation<'_>, group: Vec<Record>) -> Vec<(usize, Stri
 /// Invoke one record's direct event; its verdict. A final record has gone to the failure
 /// queue (or, without one, to an ERROR line) when this returns.
 async fn invoke_record(run: &Invocation<'_>, record: &Record) -> Verdict {
-    let problem = match DirectEvent::from_text(record.body.as_deref().unwrap_or("")) {
+    let decoded = DirectEvent::from_text(record.body.as_deref().unwrap_or("")).and_then(|mut d| {
+        if d.tenant_id.is_none() {
+            d.tenant_id = record
+                .tenant
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| EventError::new(format!("message attribute {TENANT_ATTRIBUTE}: {e}")))?;
+        }
+        Ok(d)
+    });
+    let problem = match decoded {
         Ok(d) => match run.service.rerun_safe(d.target.as_deref()) {
             Ok(rerun_safe) => {
                 let call = Call {

@@ -40,6 +40,8 @@ pub struct RoleRuntime {
 #[derive(Debug)]
 pub struct AccountRuntime {
     pub org_id: Option<String>,
+    /// `aws:PrincipalOrgPaths` of the account's principals.
+    pub org_paths: Vec<String>,
     pub concurrency_limit: u32,
     /// Concurrency left for functions without reserved concurrency: the account's limit less
     /// every reserved concurrency (the Lambda guide, "unreserved account concurrency").
@@ -207,6 +209,7 @@ impl World {
                 acct.id.clone(),
                 AccountRuntime {
                     org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
                     concurrency_limit: acct.concurrency_limit,
                     unreserved_limit: acct
                         .concurrency_limit
@@ -236,6 +239,7 @@ impl World {
                     ),
                     user_id: format!("{role_id}:{}", role.session_name),
                     org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
                 };
                 if let Some(c) = &role.credentials {
                     static_keys.insert(
@@ -271,6 +275,7 @@ impl World {
                     session_arn: arn.clone(),
                     user_id: id_from("AIDA", &arn),
                     org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
                 };
                 static_keys.insert(
                     user.credentials.access_key_id.clone(),

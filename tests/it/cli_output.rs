@@ -193,7 +193,15 @@ async fn invoke_doctor_and_policy_print_json_or_text_as_asked() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
 
     let text = stdout(&xinvoke(Some(&server), &["doctor", target[0], target[1]]).await);
-    assert!(text.starts_with("xinvoke doctor:"), "text by default: {text}");
+    // The endpoints called come first (lambda, then sts), then the checklist.
+    assert!(
+        text.starts_with(&format!(
+            "lambda endpoint: {}\nsts endpoint: {}\nxinvoke doctor:",
+            server.url(),
+            server.url()
+        )),
+        "text by default: {text}"
+    );
     for flags in [&["--output", "json"][..], &["--json"]] {
         let args: Vec<&str> = ["doctor", target[0], target[1]].iter().chain(flags).copied().collect();
         let out = xinvoke(Some(&server), &args).await;
@@ -226,7 +234,7 @@ async fn invoke_doctor_and_policy_print_json_or_text_as_asked() {
     let args: Vec<&str> = policy.iter().chain(&["--output", "json"]).copied().collect();
     let r = json(&xinvoke(None, &args).await);
     assert_eq!(r["mode"], "resource");
-    assert!(r["add_permission_command"]
+    assert!(r["add_permission_commands"][0]
         .as_str()
         .unwrap()
         .contains("aws lambda add-permission"));

@@ -14,9 +14,9 @@ pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
 pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
-use crate::core::arn::{FunctionArn, RoleArn};
+use crate::core::arn::{check_partition, FunctionArn, RoleArn};
 use crate::core::delivery::TargetDelivery;
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +47,8 @@ pub struct TargetConfig {
     pub invocation_type: InvocationType,
     /// How it takes a message's idempotency key (durable, the async envelope).
     pub delivery: TargetDelivery,
+    /// `X-Amz-Tenant-Id` for a target in tenant-isolation mode, unless a call names its own.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Timeouts chosen on purpose (aws-config sets only a connect timeout by default).
@@ -155,6 +157,7 @@ impl Settings {
                     auth,
                     invocation_type: default_type,
                     delivery: given.delivery.unwrap_or_default(),
+                    tenant_id: given.tenant_id.clone(),
                 },
             );
             default_target = Some("default".to_string());
@@ -202,8 +205,28 @@ impl Settings {
                     auth,
                     invocation_type: t.invocation_type.unwrap_or(default_type),
                     delivery: t.delivery,
+                    tenant_id: t.tenant_id,
                 },
             );
+        }
+        for t in targets.values() {
+            let name = if t.name == "default" && default_target.as_deref() == Some("default") {
+                name(keys::TARGET_ARN)
+            } else {
+                name(keys::TARGETS)
+            };
+            let mismatch = t.arn.check_partition().err().or_else(|| match &t.auth {
+                Auth::AssumeRole(a) => {
+                    check_partition(&a.role_arn.to_string(), &a.role_arn.partition, &t.arn.region).err()
+                }
+                Auth::ExecutionRole => None,
+            });
+            if let Some(m) = mismatch {
+                return Err(ConfigError::Invalid {
+                    name,
+                    detail: m.to_string(),
+                });
+            }
         }
         if targets.is_empty() {
             return Err(ConfigError::NoTarget {

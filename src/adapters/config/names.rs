@@ -33,6 +33,7 @@ pub mod keys {
     pub const EXTERNAL_ID: Key = key("XINVOKE_EXTERNAL_ID", Some("--external-id"));
     pub(crate) const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
     pub(crate) const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
+    pub(crate) const TENANT_ID: Key = key("XINVOKE_TENANT_ID", Some("--tenant-id"));
     pub const TARGETS: Key = key("XINVOKE_TARGETS", None);
     pub(crate) const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
     pub(crate) const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);
@@ -52,6 +53,7 @@ pub mod keys {
     pub(crate) const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
     pub const GATEWAY_CONFIG: Key = key("XINVOKE_GATEWAY_CONFIG", None);
     pub const GATEWAY_CONFIG_TEXT: Key = key("XINVOKE_GATEWAY_CONFIG_TEXT", None);
+    pub const GATEWAY_CONFIG_SSM: Key = key("XINVOKE_GATEWAY_CONFIG_SSM", None);
 }
 
 /// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /

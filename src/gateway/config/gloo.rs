@@ -188,6 +188,7 @@ impl VirtualService {
                             .retries
                             .and_then(|r| r.num_retries)
                             .map(|n| super::file::RetriesSpec::Attempts(n + 1)),
+                        tenant_header: None,
                     },
                 )
             })

@@ -93,6 +93,8 @@ pub struct Route {
     /// No retry starts after this long; the request's deadline.
     pub timeout: Duration,
     pub retries: Retries,
+    /// The request header (lower case) naming the tenant to invoke as (`X-Amz-Tenant-Id`).
+    pub tenant_header: Option<String>,
 }
 
 /// Sync waits for the function's answer; async queues the event (202).

@@ -122,6 +122,7 @@ pub(super) fn local_settings(
                             role: Some(role()),
                             invocation_type: None,
                             delivery: Default::default(),
+                            tenant_id: None,
                         },
                     )
                 })

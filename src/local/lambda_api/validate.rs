@@ -92,6 +92,11 @@ pub(super) fn name_parts(raw: &str) -> Option<NameParts<'_>> {
 pub(crate) struct Violations(Vec<String>);
 
 impl Violations {
+    /// `value` broke `constraint` (as the message words it).
+    pub fn failed(&mut self, member: &str, value: &str, constraint: &str) {
+        self.add(member, value, constraint);
+    }
+
     fn add(&mut self, member: &str, value: &str, constraint: &str) {
         self.0.push(format!(
             "Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"

@@ -67,6 +67,7 @@ pub fn fake_target(retries: bool) -> Arc<RunnerSender<FakeAttempter>> {
             client_context: None,
             trace_id: None,
             durable_execution_name: None,
+            tenant_id: None,
         },
     })
 }
