@@ -2,6 +2,7 @@
 //! judgement, and load-test the path. See README.md for the two commands that matter.
 
 pub mod adapters;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod core;
 pub mod gateway;

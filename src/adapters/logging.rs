@@ -4,7 +4,7 @@
 //! Filters are `tracing_subscriber`'s `Targets` (`info`, `xinvoke=debug,hyper=warn`, ...):
 //! the directives users write in `RUST_LOG`, without the regex engine `EnvFilter` carries.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
@@ -339,9 +339,10 @@ fn log_panics() {
 
 /// Human logs on stderr for the CLI: errors only unless `RUST_LOG` says otherwise (the
 /// commands print their own results on stdout).
+#[cfg(feature = "cli")]
 pub(crate) fn init_cli() {
     let fmt = tracing_subscriber::fmt::layer()
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = tracing_subscriber::registry()
         .with(fmt)

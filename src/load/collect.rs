@@ -1,15 +1,14 @@
 //! Where records go during a run: the statistics, the `--record` NDJSON file, and the live
-//! progress line (indicatif on stderr, drawn only when stderr is a terminal).
+//! progress line (`progress.rs`, the command line's alone: the Lambda bootstraps draw none).
 
-use crate::core::classify::Class;
+#[cfg(feature = "cli")]
+use crate::load::progress::Progress;
 use crate::load::record::LoadRecord;
 use crate::load::stats::Metrics;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A recording that cannot be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +28,13 @@ pub struct Collector {
     pub metrics: Metrics,
     recorder: Option<(PathBuf, BufWriter<File>)>,
     record_error: Option<RecordingError>,
+    #[cfg(feature = "cli")]
     progress: Option<Progress>,
 }
 
 impl Collector {
-    /// A collector; `record` opens the NDJSON file, `progress` draws the live line.
+    /// A collector; `record` opens the NDJSON file, `progress` draws the live line (in the
+    /// command line's build; without feature `cli` there is no line to draw).
     pub fn new(record: Option<&Path>, progress: bool) -> Result<Collector, RecordingError> {
         let recorder = match record {
             Some(p) => Some((
@@ -45,10 +46,13 @@ impl Collector {
             )),
             None => None,
         };
+        #[cfg(not(feature = "cli"))]
+        let _ = progress;
         Ok(Collector {
             metrics: Metrics::new(),
             recorder,
             record_error: None,
+            #[cfg(feature = "cli")]
             progress: progress.then(Progress::new),
         })
     }
@@ -69,6 +73,7 @@ impl Collector {
             }
         }
         self.metrics.add(r);
+        #[cfg(feature = "cli")]
         if let Some(p) = &mut self.progress {
             p.take(r);
         }
@@ -76,6 +81,9 @@ impl Collector {
 
     /// Set what the progress line says the phase is and how long it should run.
     pub(crate) fn phase_started(&mut self, name: &str, planned: Option<Duration>) {
+        #[cfg(not(feature = "cli"))]
+        let _ = (name, planned);
+        #[cfg(feature = "cli")]
         if let Some(p) = &mut self.progress {
             p.phase_started(name, planned);
         }
@@ -83,6 +91,7 @@ impl Collector {
 
     /// Flush the recording and clear the progress line.
     pub fn finish(mut self) -> Result<Metrics, RecordingError> {
+        #[cfg(feature = "cli")]
         if let Some(p) = self.progress.take() {
             p.bar.finish_and_clear();
         }
@@ -126,83 +135,4 @@ pub fn read_recording(path: &Path) -> Result<Metrics, RecordingError> {
         });
     }
     Ok(metrics)
-}
-
-/// The live line: phase, elapsed/remaining, rate, outcomes by class.
-struct Progress {
-    bar: ProgressBar,
-    phase: String,
-    started: Instant,
-    planned: Option<Duration>,
-    sent: u64,
-    classes: BTreeMap<Class, u64>,
-    cancelled: u64,
-    last_draw: Instant,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        Progress {
-            bar,
-            phase: String::new(),
-            started: Instant::now(),
-            planned: None,
-            sent: 0,
-            classes: BTreeMap::new(),
-            cancelled: 0,
-            last_draw: Instant::now(),
-        }
-    }
-
-    fn phase_started(&mut self, name: &str, planned: Option<Duration>) {
-        self.phase = name.to_string();
-        self.started = Instant::now();
-        self.planned = planned;
-        self.sent = 0;
-        self.classes.clear();
-        self.cancelled = 0;
-    }
-
-    fn take(&mut self, r: &LoadRecord) {
-        match r {
-            LoadRecord::Invoke(i) => {
-                self.sent += 1;
-                *self.classes.entry(i.class).or_default() += 1;
-            }
-            LoadRecord::Cancelled { .. } => {
-                self.sent += 1;
-                self.cancelled += 1;
-            }
-            _ => {}
-        }
-        if self.last_draw.elapsed() >= Duration::from_millis(100) {
-            self.last_draw = Instant::now();
-            self.draw();
-        }
-    }
-
-    fn draw(&self) {
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let rate = if elapsed > 0.0 { self.sent as f64 / elapsed } else { 0.0 };
-        let remaining = self
-            .planned
-            .map(|p| format!(" / {:.0}s left", (p.as_secs_f64() - elapsed).max(0.0)))
-            .unwrap_or_default();
-        let classes: Vec<String> = self.classes.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        self.bar.set_message(format!(
-            "{} · {elapsed:.1}s{remaining} · {rate:.0}/s · {}{}",
-            self.phase,
-            classes.join(" · "),
-            if self.cancelled > 0 {
-                format!(" · cancelled {}", self.cancelled)
-            } else {
-                String::new()
-            }
-        ));
-        self.bar.tick();
-    }
 }

@@ -152,6 +152,7 @@ pub enum Stop {
 
 impl Stop {
     /// One more Ctrl-C.
+    #[cfg(feature = "cli")]
     pub(crate) fn escalate(self) -> Stop {
         match self {
             Stop::Run => Stop::Graceful,

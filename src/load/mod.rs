@@ -6,6 +6,8 @@ pub mod collect;
 pub mod engine;
 pub mod job;
 pub mod pacing;
+#[cfg(feature = "cli")]
+mod progress;
 pub mod record;
 pub mod report;
 pub mod senders;

@@ -96,6 +96,56 @@ fn the_lambda_builds_leave_out_the_clis_default_features() {
     }
 }
 
+/// Crates (or a crate's feature) that only the tests or the command line use: none may be in
+/// what `cargo lambda build` compiles into a bootstrap.
+const NOT_IN_A_BOOTSTRAP: &[&str] = &[
+    "tokio feature \"test-util\"",
+    "clap ",
+    "clap_complete ",
+    "clap_mangen ",
+    "indicatif ",
+    "proptest ",
+];
+
+/// The bootstraps are built as the Lambda builds build them (no default features: the metadata
+/// above), so their dependency tree is `cargo tree`'s without default features. Before this test
+/// tokio's `test-util` (paused clocks) and the CLI's parser, completions, man page and progress
+/// line were all in it.
+#[test]
+fn the_bootstraps_carry_nothing_only_tests_or_the_cli_use() {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,features",
+            "--no-default-features",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .expect("cargo tree runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(tree.contains("tokio feature \"rt-multi-thread\""), "not a tree: {tree}");
+    let found: Vec<&str> = NOT_IN_A_BOOTSTRAP
+        .iter()
+        .copied()
+        .filter(|name| tree.lines().any(|l| l.starts_with(name)))
+        .collect();
+    assert!(found.is_empty(), "in the Lambda bootstraps' dependencies: {found:?}");
+    // With the CLI's features, the parser is there: the check above can see one.
+    let cli = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .output()
+        .expect("cargo tree runs");
+    assert!(String::from_utf8_lossy(&cli.stdout)
+        .lines()
+        .any(|l| l.starts_with("clap ")));
+}
+
 #[test]
 fn cargo_tomls_function_settings_are_the_templates() {
     let cargo = cargo_toml();
