@@ -32,10 +32,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xinvoke::core::classify::{RawOutcome, ServiceError};
-use xinvoke::core::invocation::{Attempter, InvokeRequest};
-use xinvoke::core::retry::{RetryBudget, RetryPolicy};
-use xinvoke::core::InvocationType;
+use xinvoke::domain::classify::{RawOutcome, ServiceError};
+use xinvoke::domain::invocation::{Attempter, InvokeRequest};
+use xinvoke::domain::retry::{RetryBudget, RetryPolicy};
+use xinvoke::domain::InvocationType;
 use xinvoke::invoke::runner::Runner;
 use xinvoke::load::record::{LoadRecord, PhaseInfo};
 use xinvoke::load::stats::Metrics;

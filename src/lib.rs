@@ -4,7 +4,7 @@
 pub mod adapters;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod core;
+pub mod domain;
 pub mod gateway;
 pub mod invoke;
 pub mod lambdas;

@@ -6,7 +6,7 @@
 
 use crate::adapters::config::Auth;
 use crate::adapters::lambda::credentials_failure;
-use crate::core::classify::{CredentialsFailure, RawOutcome};
+use crate::domain::classify::{CredentialsFailure, RawOutcome};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use base64::Engine;
@@ -131,7 +131,7 @@ async fn explain_base(
         if let Some(exp) = claims.as_ref().and_then(|c| c["exp"].as_i64()).filter(|exp| *exp < now) {
             return format!(
                 "the web identity token in {file} expired at {} (the kubelet refreshes it: check the projected volume's expirationSeconds)",
-                crate::core::utc::iso8601(exp)
+                crate::domain::utc::iso8601(exp)
             );
         }
         let (iss, sub, aud) = claims

@@ -7,7 +7,7 @@
 //! an endpoint is never formatted by hand, so `aws-cn`'s `.amazonaws.com.cn`, FIPS and
 //! dual-stack hosts are the SDK's.
 
-use crate::core::arn::{partition_dns_suffixes, partition_of_region};
+use crate::domain::arn::{partition_dns_suffixes, partition_of_region};
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
 use aws_types::service_config::ServiceConfigKey;

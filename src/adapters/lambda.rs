@@ -3,9 +3,9 @@
 //! `code()`, never message text.
 
 use crate::adapters::credentials::SessionCredentials;
-use crate::core::classify::{CredentialsFailure, RawOutcome, ServiceError};
-use crate::core::invocation::{Attempter, InvokeRequest};
-use crate::core::invocation::{InvocationType, Sent};
+use crate::domain::classify::{CredentialsFailure, RawOutcome, ServiceError};
+use crate::domain::invocation::{Attempter, InvokeRequest};
+use crate::domain::invocation::{InvocationType, Sent};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke::InvokeError;

@@ -300,7 +300,7 @@ fn timestamp_ms() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let seconds = crate::core::utc::iso8601(now.as_secs() as i64);
+    let seconds = crate::domain::utc::iso8601(now.as_secs() as i64);
     format!("{}.{:03}Z", seconds.trim_end_matches('Z'), now.subsec_millis())
 }
 

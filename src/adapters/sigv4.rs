@@ -8,7 +8,7 @@
 //! canonical request through header maps and strings. Here the key is derived once a day per
 //! credentials, and the canonical request is hashed as it is written, without allocating.
 
-use crate::core::sigv4;
+use crate::domain::sigv4;
 use aws_credential_types::Credentials;
 use http::header::{HeaderValue, InvalidHeaderValue};
 use sha2::{Digest, Sha256};
@@ -194,7 +194,7 @@ impl SigningCredentials {
 /// `YYYYMMDDTHHMMSSZ` of `at` (UTC).
 fn amz_date(at: SystemTime) -> [u8; 16] {
     let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let (year, month, day, hour, minute, second) = crate::core::utc::split(secs);
+    let (year, month, day, hour, minute, second) = crate::domain::utc::split(secs);
     let mut out = *b"00000000T000000Z";
     let mut put = |at: usize, width: usize, mut v: u64| {
         for i in (at..at + width).rev() {
@@ -270,7 +270,7 @@ mod tests {
     }
 
     fn path(function: &str) -> String {
-        let segment = percent_encoding::utf8_percent_encode(function, crate::core::sigv4::UNRESERVED);
+        let segment = percent_encoding::utf8_percent_encode(function, crate::domain::sigv4::UNRESERVED);
         format!("/2015-03-31/functions/{segment}/invocations")
     }
 

@@ -64,7 +64,7 @@ pub async fn get_parameter(base: &SdkConfig, region: &str, name: &str) -> Result
                 .find(|w| w.starts_with("arn:") && w.contains(":parameter/"))
                 .map(str::to_string)
                 .unwrap_or_else(|| {
-                    let partition = crate::core::arn::partition_of_region(region).unwrap_or("aws");
+                    let partition = crate::domain::arn::partition_of_region(region).unwrap_or("aws");
                     parameter_arn(partition, region, None, name)
                 });
             Err(ParameterError::Denied { code, arn })

@@ -5,10 +5,10 @@
 use crate::adapters::clients;
 use crate::adapters::config::{Context, Given, Settings, Timeouts};
 use crate::cli::{print_json, CliError, Output};
-use crate::core::classify::Class;
-use crate::core::invocation::InvocationType;
-use crate::core::record::InvokeRecord;
-use crate::core::retry::RetryPolicy;
+use crate::domain::classify::Class;
+use crate::domain::invocation::InvocationType;
+use crate::domain::record::InvokeRecord;
+use crate::domain::retry::RetryPolicy;
 use crate::invoke::service::{Call, Service};
 use crate::local::client::ControlClient;
 use crate::local::{builtin, LocalServer, Scenario};

@@ -14,8 +14,8 @@
 use crate::adapters::clients;
 use crate::adapters::config::{Context, GatewaySource, Given, Settings, Timeouts};
 use crate::cli::{print_json, CliError, Output};
-use crate::core::classify::Class;
-use crate::core::retry::RetryPolicy;
+use crate::domain::classify::Class;
+use crate::domain::retry::RetryPolicy;
 use crate::gateway::Gateway;
 use crate::invoke::service::Service;
 use crate::lambdas::invoker::{self, Extras};

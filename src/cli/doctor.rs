@@ -56,7 +56,7 @@ pub async fn run(args: DoctorArgs) -> Result<u8, CliError> {
     let grant = args.org.grant()?;
     let base = clients::base_config(settings.timeouts).await;
     let mut report = doctor::diagnose_grant(&target, &base, grant.as_ref()).await;
-    report.checks.push(crate::core::diagnosis::failure_destination(
+    report.checks.push(crate::domain::diagnosis::failure_destination(
         settings.failure_queue_url.as_deref(),
     ));
     if args.json || args.output == Output::Json {
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_missing_failure_destination_is_a_warning_naming_the_variable() {
-        use crate::core::diagnosis::{failure_destination, Status};
+        use crate::domain::diagnosis::{failure_destination, Status};
         let warn = failure_destination(None);
         assert_eq!(warn.status, Status::Warn);
         assert!(warn.fix.unwrap().contains("XINVOKE_FAILURE_QUEUE_URL"));

@@ -39,7 +39,7 @@ pub enum CliError {
     #[error(transparent)]
     Control(#[from] crate::local::client::ControlError),
     #[error(transparent)]
-    Policy(#[from] crate::core::policy::PolicyError),
+    Policy(#[from] crate::domain::policy::PolicyError),
     #[error(transparent)]
     Recording(#[from] crate::load::collect::RecordingError),
     #[error(transparent)]

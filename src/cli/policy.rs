@@ -1,8 +1,8 @@
 //! `xinvoke policy`: prints the least-privilege IAM documents of a cross-account set-up, per
-//! account, as text to paste or as JSON. The documents come from `core::policy`.
+//! account, as text to paste or as JSON. The documents come from `domain::policy`.
 
 use crate::cli::{print_json, Output};
-use crate::core::policy::{self, PolicyRequest};
+use crate::domain::policy::{self, PolicyRequest};
 
 /// Print the least-privilege policies for source roles (named, or an organization's) to invoke
 /// a target in another account, resource-based or by role chaining.

@@ -3,8 +3,8 @@
 //! typed values before they meet ([`Given`]), and an error names the flag beside its variable.
 
 use crate::adapters::config::{self, keys, ConfigError, Context, Given, Settings};
-use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::invocation::TenantId;
+use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::invocation::TenantId;
 
 /// Which target, and how to be allowed to invoke it.
 #[derive(clap::Args, Debug, Default, Clone)]

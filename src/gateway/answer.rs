@@ -9,8 +9,8 @@
 //! answer carries the class and the attempts in headers; a failure's body gives the class and a
 //! short message, never ARNs or policy text (those are in the gateway's log).
 
-use crate::core::classify::Class;
-use crate::core::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER, STOP_HEADER};
+use crate::domain::classify::Class;
+use crate::domain::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER, STOP_HEADER};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
@@ -167,7 +167,7 @@ pub fn api_gateway_event(req: &Request<'_>, route_key: &str) -> Value {
 
 /// `30/Nov/2026:12:00:00 +0000`, API Gateway's `requestContext.time`.
 fn clf_time(ms: i64) -> String {
-    let (y, mo, d, h, mi, s) = crate::core::utc::split(ms.div_euclid(1000));
+    let (y, mo, d, h, mi, s) = crate::domain::utc::split(ms.div_euclid(1000));
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
@@ -384,8 +384,8 @@ fn scalar(v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::{classify, RawOutcome, ServiceError};
-    use crate::core::invocation::InvocationType;
+    use crate::domain::classify::{classify, RawOutcome, ServiceError};
+    use crate::domain::invocation::InvocationType;
 
     fn record(raw: RawOutcome) -> InvokeRecord {
         let mut r = InvokeRecord::refused("t", "arn".into(), InvocationType::RequestResponse, "X", "x".into());

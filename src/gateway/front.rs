@@ -5,7 +5,7 @@
 //! the route asks) and maps the record to the HTTP answer. What each front does around it
 //! (reading the body, metrics, access logs, the proxy response) stays with the front.
 
-use crate::core::invocation::{InvocationType, TenantId};
+use crate::domain::invocation::{InvocationType, TenantId};
 use crate::gateway::answer::{self, Answer, Request, Shape};
 use crate::gateway::config::{GatewayConfig, InvocationStyle, DEFAULT_TIMEOUT};
 use crate::gateway::routes::Router;
@@ -136,7 +136,7 @@ impl Gateway {
             }),
             tenant_id: tenant,
             // The request id is the key the function can drop a repeat by.
-            key: crate::core::delivery::IdempotencyKey::new(request.request_id),
+            key: crate::domain::delivery::IdempotencyKey::new(request.request_id),
             ..Call::default()
         };
         let answer = match target.service.invoke_traced(call, Some(deadline), trace_id).await {

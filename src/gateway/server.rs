@@ -306,7 +306,7 @@ impl Handler for Front {
                     json!({"class": class, "message": message}).to_string(),
                 );
                 r.headers_mut().insert(
-                    crate::core::record::CLASS_HEADER,
+                    crate::domain::record::CLASS_HEADER,
                     axum::http::HeaderValue::from_static(class),
                 );
                 return r;
@@ -350,11 +350,11 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
     } = routed;
     let (route, upstream, function) = (route.as_str(), upstream.as_str(), function.as_str());
     let class = a
-        .header(crate::core::record::CLASS_HEADER)
+        .header(crate::domain::record::CLASS_HEADER)
         .unwrap_or("none")
         .to_string();
     let attempts: u32 = a
-        .header(crate::core::record::ATTEMPTS_HEADER)
+        .header(crate::domain::record::ATTEMPTS_HEADER)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let took = started.elapsed();
@@ -407,7 +407,7 @@ fn health(state: &State) -> Response<Body> {
         "status": "ok",
         "routes": live.gateway.config().routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
         "upstreams": live.gateway.config().upstreams.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
-        "loaded_at": crate::core::utc::iso8601(
+        "loaded_at": crate::domain::utc::iso8601(
             live.loaded_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
         ),
         "last_reload_error": *state.last_reload_error.read().unwrap_or_else(|p| p.into_inner()),

@@ -6,7 +6,7 @@
 use crate::adapters::config::{AssumeRole, Auth, Context, Given, NamedTarget, Settings, Timeouts};
 use crate::adapters::signed::InvokePath;
 use crate::adapters::{chain, clients};
-use crate::core::arn::Qualifier;
+use crate::domain::arn::Qualifier;
 use crate::gateway::config::{Discovered, GatewayConfig, LambdaFunction, Retries, Route, Upstream, UpstreamAuth};
 use crate::invoke::service::Service;
 use aws_config::SdkConfig;
@@ -313,7 +313,7 @@ async fn services(settings: &Settings, base: &SdkConfig, routes: &[Route], upstr
         .map(|r| {
             let policy = match r.retries {
                 Retries::Policy => settings.retry.clone(),
-                Retries::Off => crate::core::retry::RetryPolicy {
+                Retries::Off => crate::domain::retry::RetryPolicy {
                     disabled: true,
                     ..settings.retry.clone()
                 },

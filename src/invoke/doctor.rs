@@ -1,6 +1,6 @@
 //! `xinvoke doctor`'s checks, in order: who the caller is, the role (when configured), a DryRun
 //! Invoke, the function's configuration, its alias; each probe's result goes to
-//! `core::diagnosis` for its meaning, and a failure that stops the later checks marks them
+//! `domain::diagnosis` for its meaning, and a failure that stops the later checks marks them
 //! skipped.
 
 use crate::adapters::config::{Auth, TargetConfig};
@@ -9,9 +9,9 @@ use crate::adapters::probes::{
     sts_client,
 };
 use crate::adapters::{chain, endpoints};
-use crate::core::classify::{classify, Class};
-use crate::core::diagnosis::{self, Diagnosis, Missing};
-use crate::core::policy::{self, OrgGrant};
+use crate::domain::classify::{classify, Class};
+use crate::domain::diagnosis::{self, Diagnosis, Missing};
+use crate::domain::policy::{self, OrgGrant};
 use aws_config::SdkConfig;
 
 /// Run every check of `xinvoke doctor` against one configured target, with the base SDK

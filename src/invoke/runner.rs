@@ -1,11 +1,11 @@
 //! The attempt loop: attempt, classify, ask the policy, wait, attempt again, and record every
 //! attempt. The decisions are the core's; this loop only sleeps and measures.
 
-use crate::core::classify::{classify, RawOutcome};
-use crate::core::delivery::Allowance;
-use crate::core::invocation::{Attempter, InvocationType, InvokeRequest, Sent};
-use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
-use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
+use crate::domain::classify::{classify, RawOutcome};
+use crate::domain::delivery::Allowance;
+use crate::domain::invocation::{Attempter, InvocationType, InvokeRequest, Sent};
+use crate::domain::record::{payload_value, AttemptRecord, InvokeRecord};
+use crate::domain::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -223,7 +223,7 @@ fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::{Class, ServiceError};
+    use crate::domain::classify::{Class, ServiceError};
     use std::collections::VecDeque;
 
     /// Answers from a script, counting attempts.

@@ -6,11 +6,11 @@ use crate::adapters::clients::Clients;
 use crate::adapters::config::{Settings, TargetConfig, TargetError};
 use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::signed::{InvokePath, PathAttempter, SignedAttempter};
-use crate::core::arn::Qualifier;
-use crate::core::delivery::{Allowance, IdempotencyKey};
-use crate::core::invocation::{InvocationType, InvokeRequest, TenantId};
-use crate::core::record::InvokeRecord;
-use crate::core::retry::{RetryBudget, RetryPolicy};
+use crate::domain::arn::Qualifier;
+use crate::domain::delivery::{Allowance, IdempotencyKey};
+use crate::domain::invocation::{InvocationType, InvokeRequest, TenantId};
+use crate::domain::record::InvokeRecord;
+use crate::domain::retry::{RetryBudget, RetryPolicy};
 use crate::invoke::runner::Runner;
 use aws_config::SdkConfig;
 use std::collections::HashMap;
@@ -218,7 +218,7 @@ impl Service {
 /// Put the message's key where the target reads it: the durable execution name (a durable
 /// target), the client context (a sync invoke, unless the caller gave its own), the envelope (an
 /// async invoke of a target that opted in). Lambda passes no client context to async invokes.
-fn carry_key(req: &mut InvokeRequest, key: &IdempotencyKey, delivery: crate::core::delivery::TargetDelivery) {
+fn carry_key(req: &mut InvokeRequest, key: &IdempotencyKey, delivery: crate::domain::delivery::TargetDelivery) {
     use base64::Engine as _;
     if delivery.durable {
         req.durable_execution_name = Some(key.durable_execution_name());

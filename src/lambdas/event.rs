@@ -3,8 +3,8 @@
 //! a Function URL: [`crate::lambdas::http`]). A malformed event is an [`EventError`] that says
 //! what is wrong and what a valid event looks like; decoding never panics.
 
-use crate::core::arn::Qualifier;
-use crate::core::invocation::{InvocationType, TenantId};
+use crate::domain::arn::Qualifier;
+use crate::domain::invocation::{InvocationType, TenantId};
 use crate::lambdas::http::HttpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;

@@ -13,7 +13,7 @@
 //! `xinvoke gateway`. A Function URL has no stages (its `stage` is the placeholder `$default`).
 
 use crate::adapters::config::{keys, GatewaySource};
-use crate::core::record::CLASS_HEADER;
+use crate::domain::record::CLASS_HEADER;
 use crate::gateway::answer::{Answer, Request};
 use crate::gateway::config::{ConfigError, Format, GatewayConfig};
 use crate::gateway::upstreams::UpstreamError;
@@ -373,7 +373,7 @@ pub async fn answer_observed(
         upstream = %routed.upstream,
         function = %routed.function,
         class = a.header(CLASS_HEADER).unwrap_or("none"),
-        attempts = a.header(crate::core::record::ATTEMPTS_HEADER).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0),
+        attempts = a.header(crate::domain::record::ATTEMPTS_HEADER).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0),
         status = a.status,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id,
@@ -384,11 +384,11 @@ pub async fn answer_observed(
             function: routed.function.clone(),
             class: class.to_string(),
             stop: a
-                .header(crate::core::record::STOP_HEADER)
+                .header(crate::domain::record::STOP_HEADER)
                 .unwrap_or("succeeded")
                 .to_string(),
             attempts: a
-                .header(crate::core::record::ATTEMPTS_HEADER)
+                .header(crate::domain::record::ATTEMPTS_HEADER)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,

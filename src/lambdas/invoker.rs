@@ -4,7 +4,7 @@
 //! HTTP requests (an HTTP API or a Function URL) go through the gateway's routes instead and
 //! are always answered in proxy format, failures as their HTTP status.
 //!
-//! Every invoke carries the message's idempotency key (`core::delivery`): the invocation's
+//! Every invoke carries the message's idempotency key (`domain::delivery`): the invocation's
 //! request id for a direct event (Lambda keeps it across its own retries of an async event),
 //! the event id for the schedule, the message id for an SQS record. An SQS record is handed
 //! back to SQS only when running it again is safe and its allowance has attempts left; what is
@@ -15,8 +15,8 @@ use crate::adapters::config::TargetError;
 use crate::adapters::failure_queue::FailureQueue;
 use crate::adapters::logging;
 use crate::adapters::signed::InvokePath;
-use crate::core::delivery::{self, IdempotencyKey, Verdict};
-use crate::core::record::InvokeRecord;
+use crate::domain::delivery::{self, IdempotencyKey, Verdict};
+use crate::domain::record::InvokeRecord;
 use crate::gateway::Gateway;
 use crate::invoke::service::{Call, Service};
 use crate::lambdas::event::{DirectEvent, EventError, InvokerEvent};
@@ -252,7 +252,7 @@ fn call_of(d: DirectEvent) -> Call {
 
 /// One invoke per record; only the records handed back come back, so SQS redelivers just those.
 ///
-/// A record's verdict is `core::delivery`'s: delivered; handed back (nothing that must not run
+/// A record's verdict is `domain::delivery`'s: delivered; handed back (nothing that must not run
 /// again may have run, its allowance has attempts left, and this receive made at most one
 /// attempt: SQS's visibility timeout is the wait); or final, sent to the failure queue and not
 /// handed back, so SQS never runs a target that may have run a second time. On a redelivered

@@ -16,7 +16,7 @@
 //! metric filter: `Failed` by target, `Invokes` by class `throttled`, `Retries` by target.
 
 use crate::adapters::config::ConfigError;
-use crate::core::record::InvokeRecord;
+use crate::domain::record::InvokeRecord;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -2,15 +2,15 @@
 //! behaviour (echo, sleep, fail, bytes, panic).
 //!
 //! It shows how a target uses the idempotency key xinvoke sends with every message
-//! (`core::delivery`): `ClientContext.custom.idempotency_key` on a synchronous invoke, the
+//! (`domain::delivery`): `ClientContext.custom.idempotency_key` on a synchronous invoke, the
 //! envelope's `xinvoke.idempotency_key` on an asynchronous one. A key it has already answered
 //! in this sandbox gets the same answer without running again. That only catches a repeat in
 //! the same sandbox: a production target keeps the keys in a table every sandbox shares
 //! (Powertools for AWS Lambda's idempotency utility with DynamoDB), or is a durable function,
 //! which Lambda dedupes by execution name.
 
-use crate::core::behaviour;
-use crate::core::delivery::{self, CLIENT_CONTEXT_KEY};
+use crate::domain::behaviour;
+use crate::domain::delivery::{self, CLIENT_CONTEXT_KEY};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -119,7 +119,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((first, again), (json!({"a": 1}), json!({"a": 1})));
-        let enveloped = crate::core::delivery::IdempotencyKey::new("target-test-key-2")
+        let enveloped = crate::domain::delivery::IdempotencyKey::new("target-test-key-2")
             .unwrap()
             .envelope(br#"{"b": 2}"#);
         let payload: Value = serde_json::from_slice(&enveloped).unwrap();

@@ -5,8 +5,8 @@
 //! Accounting: every request the engine sends comes back exactly once, as an `invoke` record
 //! or, when it is still in flight after the grace period at stop, as a `cancelled` record.
 
-use crate::core::classify::Class;
-use crate::core::record::InvokeRecord;
+use crate::domain::classify::Class;
+use crate::domain::record::InvokeRecord;
 use crate::load::pacing::Pacing;
 use crate::load::record::{EndReason, LoadRecord, PhaseInfo};
 use std::collections::BTreeMap;

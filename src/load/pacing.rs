@@ -255,7 +255,7 @@ fn secs(d: Duration) -> String {
 
 /// Parse a duration: `500ms`, `5s`, `2m`, or a plain number of seconds, at most 7 days.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, PacingError> {
-    crate::core::duration::parse(s).map_err(PacingError)
+    crate::domain::duration::parse(s).map_err(PacingError)
 }
 
 fn parse_rate(s: &str) -> Result<f64, PacingError> {

@@ -3,9 +3,9 @@
 //! them back into the very same statistics. Times are whole microseconds so that a report
 //! rebuilt from a recording is equal to the original, bit for bit.
 
-use crate::core::classify::Class;
-use crate::core::record::InvokeRecord;
-use crate::core::retry::StopReason;
+use crate::domain::classify::Class;
+use crate::domain::record::InvokeRecord;
+use crate::domain::retry::StopReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -2,11 +2,11 @@
 //! cross-account, with the service's retry policy), or any [`Attempter`] under a [`Runner`]
 //! (tests use a fake one).
 
-use crate::core::classify::Class;
-use crate::core::invocation::InvocationType;
-use crate::core::invocation::{Attempter, InvokeRequest};
-use crate::core::record::InvokeRecord;
-use crate::core::retry::StopReason;
+use crate::domain::classify::Class;
+use crate::domain::invocation::InvocationType;
+use crate::domain::invocation::{Attempter, InvokeRequest};
+use crate::domain::record::InvokeRecord;
+use crate::domain::retry::StopReason;
 use crate::invoke::runner::Runner;
 use crate::invoke::service::{Call, Service};
 use crate::load::engine::Sender;
@@ -153,7 +153,7 @@ impl GatewaySender {
         r.attempts = 1;
         r.stop = stop;
         r.latency_ms = took.as_secs_f64() * 1000.0;
-        r.attempt_log = vec![crate::core::record::AttemptRecord {
+        r.attempt_log = vec![crate::domain::record::AttemptRecord {
             attempt: 1,
             class,
             status,
@@ -188,10 +188,10 @@ impl Sender for GatewaySender {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let class = header(crate::core::record::CLASS_HEADER)
+        let class = header(crate::domain::record::CLASS_HEADER)
             .and_then(|c| Class::from_name(&c))
             .unwrap_or_else(|| class_of_status(status));
-        let stop = header(crate::core::record::STOP_HEADER)
+        let stop = header(crate::domain::record::STOP_HEADER)
             .and_then(|s| serde_json::from_value::<StopReason>(serde_json::Value::String(s)).ok())
             .unwrap_or(if class == Class::Ok {
                 StopReason::Succeeded
@@ -276,7 +276,7 @@ fn direct_event(payload: &[u8], target: Option<&str>, retries: bool) -> serde_js
 /// The record of a two-hop invoke from the invoke of the invoker (`outer`) for the target
 /// named `name` (none: the invoker's default).
 pub fn two_hops(outer: InvokeRecord, name: Option<&str>) -> InvokeRecord {
-    let mut hop = crate::core::record::Hop {
+    let mut hop = crate::domain::record::Hop {
         function: outer.function.clone(),
         class: outer.class(),
         status: outer.outcome.status,

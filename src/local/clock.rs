@@ -42,7 +42,7 @@ impl Clock {
     }
 }
 
-pub use crate::core::utc::{amz_date, iso8601, parse_amz_date};
+pub use crate::domain::utc::{amz_date, iso8601, parse_amz_date};
 
 #[cfg(test)]
 mod tests {

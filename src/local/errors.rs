@@ -1,9 +1,9 @@
 //! How the local endpoint writes an error: the Lambda answers (restJson1) and the STS answers
-//! (query protocol, XML) of the one error table, [`crate::core::errors::ERRORS`], so the real
+//! (query protocol, XML) of the one error table, [`crate::domain::errors::ERRORS`], so the real
 //! paths (auth, state, VPC model, throttles) and the fault injector produce byte-identical
 //! answers: the status, the `Type` and the spelling of the message key come from the table.
 
-use crate::core::errors::{self, Blame, ErrorRow, ERRORS};
+use crate::domain::errors::{self, Blame, ErrorRow, ERRORS};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,8 +24,8 @@ pub mod headers {
 }
 
 /// The index of `name` among the Lambda errors of the one table
-/// ([`crate::core::errors::ERRORS`]).
-pub use crate::core::errors::lambda_error_index;
+/// ([`crate::domain::errors::ERRORS`]).
+pub use crate::domain::errors::lambda_error_index;
 
 /// The names of every Lambda error the endpoint can answer, comma-separated (for error messages).
 pub(crate) fn lambda_error_names() -> String {

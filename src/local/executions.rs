@@ -197,7 +197,7 @@ pub fn message_key(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// The key of the async envelope `{"xinvoke": {"idempotency_key": KEY}, "payload": ...}`.
 pub fn envelope_key(body: &[u8]) -> Option<String> {
-    crate::core::delivery::open_envelope(body).map(|(key, _)| key)
+    crate::domain::delivery::open_envelope(body).map(|(key, _)| key)
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Fault injection: the control API installs rules that make Invoke answer any Lambda error of
-//! the one table (`core::errors`), or an STS action (`"action": "sts:AssumeRole"`) answer any
+//! the one table (`domain::errors`), or an STS action (`"action": "sts:AssumeRole"`) answer any
 //! STS error of it, a fixed number of times or with a seeded probability, optionally after a
 //! delay, so a client's handling of rare AWS answers can be tested on demand.
 
-use crate::core::errors::{self, Origin};
+use crate::domain::errors::{self, Origin};
 use crate::local::errors::{lambda_error_index, lambda_error_names, ApiError, StsError};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,7 +94,7 @@ impl Phase {
         let runtime_error = spec
             .error
             .as_deref()
-            .and_then(crate::core::errors::lambda_error)
+            .and_then(crate::domain::errors::lambda_error)
             .is_some_and(|r| r.status >= 500 || r.status == 429);
         match self {
             Phase::Sync => true,

@@ -156,10 +156,10 @@ fn failure_reason(code: Option<&str>) -> String {
 }
 
 /// The Invoke error of a Failed function, by its state reason code: the one table's
-/// [`crate::core::errors::failed_state_error`], so invoking and reading the configuration
+/// [`crate::domain::errors::failed_state_error`], so invoking and reading the configuration
 /// classify alike.
 fn failed_error(reason_code: Option<&str>) -> ApiError {
-    let (name, ec2_error_code) = crate::core::errors::failed_state_error(reason_code.unwrap_or_default());
+    let (name, ec2_error_code) = crate::domain::errors::failed_state_error(reason_code.unwrap_or_default());
     let mut e = ApiError::named(name);
     e.ec2_error_code = ec2_error_code.map(str::to_string);
     e

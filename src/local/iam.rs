@@ -3,7 +3,7 @@
 //! organization conditions, web identity federation through an OIDC provider), with IAM's rule
 //! that an explicit Deny wins. Pure and table-tested.
 
-use crate::core::policy::wildcard_match;
+use crate::domain::policy::wildcard_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! compares signatures. Its tests sign with the aws-sigv4 crate; `tests/local_*.rs` with the
 //! real SDK clients.
 
-use crate::core::sigv4::{self, hex64, UNRESERVED, UNRESERVED_AND_SLASH};
+use crate::domain::sigv4::{self, hex64, UNRESERVED, UNRESERVED_AND_SLASH};
 use crate::local::clock;
 use axum::http::{HeaderMap, HeaderName};
 use bytes::Bytes;

@@ -1,7 +1,7 @@
 //! Counters of what the server answered, kept in atomics so counting never serialises the
 //! hot path, and the [`Stats`] snapshot served by `GET /_local/stats`.
 
-use crate::core::errors::{Origin, ERRORS};
+use crate::domain::errors::{Origin, ERRORS};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};

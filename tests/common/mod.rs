@@ -87,7 +87,7 @@ pub async fn base(server: &LocalServer, creds: Credentials, timeouts: Timeouts) 
 
 /// Fast retries for tests: every retryable class retries `retries` times after 10 ms.
 pub fn fast_retry(retries: u32) -> String {
-    let classes: Vec<String> = xinvoke::core::Class::ALL
+    let classes: Vec<String> = xinvoke::domain::Class::ALL
         .iter()
         .map(|c| {
             format!(
@@ -263,5 +263,5 @@ pub async fn settle_events(server: &LocalServer) {
 /// Whether a fault of this error applies when a queued event runs (a throttle or a 5xx), not
 /// when the `Event` invoke is accepted.
 pub fn applies_when_run(error: &str) -> bool {
-    xinvoke::core::errors::lambda_error(error).is_some_and(|r| r.status >= 500 || r.status == 429)
+    xinvoke::domain::errors::lambda_error(error).is_some_and(|r| r.status >= 500 || r.status == 429)
 }

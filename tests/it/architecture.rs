@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Each part and the parts it must never name (`crate::PART`).
 const FORBIDDEN: &[(&str, &[&str])] = &[
     (
-        "core",
+        "domain",
         &[
             "adapters", "invoke", "lambdas", "load", "local", "gateway", "serve", "cli",
         ],
@@ -15,7 +15,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "serve",
         &[
-            "core", "adapters", "invoke", "lambdas", "load", "local", "gateway", "cli",
+            "domain", "adapters", "invoke", "lambdas", "load", "local", "gateway", "cli",
         ],
     ),
     (
@@ -128,7 +128,7 @@ fn no_part_names_a_part_it_must_not_use() {
 #[test]
 fn the_core_touches_no_runtime_sdk_http_or_environment() {
     let mut wrong = Vec::new();
-    for (file, n, line) in lines("core") {
+    for (file, n, line) in lines("domain") {
         for name in NOT_IN_CORE {
             let hit = line.match_indices(name).any(|(i, _)| {
                 let before = line[..i].chars().last();
@@ -137,7 +137,7 @@ fn the_core_touches_no_runtime_sdk_http_or_environment() {
                     && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
             });
             if hit {
-                wrong.push(format!("{file}:{n}: core uses {name}: {}", line.trim()));
+                wrong.push(format!("{file}:{n}: domain uses {name}: {}", line.trim()));
             }
         }
     }
@@ -212,7 +212,7 @@ fn the_checks_see_a_wrong_arrow() {
         ]
     );
     assert_eq!(
-        crate_paths("crate::core::arn::FunctionArn"),
-        vec![("core", "arn::FunctionArn")]
+        crate_paths("crate::domain::arn::FunctionArn"),
+        vec![("domain", "arn::FunctionArn")]
     );
 }

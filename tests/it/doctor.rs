@@ -6,8 +6,8 @@ use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::path::Path;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::core::diagnosis::{Diagnosis, Status};
-use xinvoke::core::Class;
+use xinvoke::domain::diagnosis::{Diagnosis, Status};
+use xinvoke::domain::Class;
 use xinvoke::invoke::doctor::diagnose;
 use xinvoke::local::{builtin, LocalServer, Scenario};
 
@@ -55,7 +55,7 @@ fn statuses(r: &Diagnosis) -> Vec<(&'static str, Status)> {
 }
 
 /// The one failed check, its class and fix; panics with the rendered report otherwise.
-fn only_failure<'r>(r: &'r Diagnosis, name: &str) -> (&'r xinvoke::core::diagnosis::Check, &'r str) {
+fn only_failure<'r>(r: &'r Diagnosis, name: &str) -> (&'r xinvoke::domain::diagnosis::Check, &'r str) {
     assert_eq!(r.failed(), vec![name], "\n{}", r.render());
     assert!(!r.ok);
     assert_eq!(r.exit_code(), 1);

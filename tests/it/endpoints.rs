@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use xinvoke::adapters::config::Settings;
 use xinvoke::adapters::endpoints;
 use xinvoke::adapters::signed::InvokePath;
-use xinvoke::core::arn::{partition_dns_suffixes, partition_of_region};
+use xinvoke::domain::arn::{partition_dns_suffixes, partition_of_region};
 use xinvoke::invoke::service::{Call, Service};
 
 /// The request an SDK client was about to send: its URI and Authorization header.

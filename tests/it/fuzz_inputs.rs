@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
 use xinvoke::adapters::config::Settings;
-use xinvoke::core::arn::{FunctionArn, Qualifier, RoleArn};
+use xinvoke::domain::arn::{FunctionArn, Qualifier, RoleArn};
 use xinvoke::lambdas::event::InvokerEvent;
 use xinvoke::local::Scenario;
 

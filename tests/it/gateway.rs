@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use xinvoke::adapters::config::Timeouts;
-use xinvoke::core::record::{ATTEMPTS_HEADER, CLASS_HEADER};
+use xinvoke::domain::record::{ATTEMPTS_HEADER, CLASS_HEADER};
 use xinvoke::gateway::server::{GatewayServer, Options};
 use xinvoke::local::{builtin, LocalServer};
 

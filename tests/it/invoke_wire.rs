@@ -6,7 +6,7 @@ use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
-use xinvoke::core::{Class, InvocationType, StopReason};
+use xinvoke::domain::{Class, InvocationType, StopReason};
 use xinvoke::invoke::service::{Call, Service};
 use xinvoke::local::builtin;
 
@@ -18,7 +18,7 @@ fn call(payload: serde_json::Value, ty: InvocationType) -> Call {
     }
 }
 
-async fn invoke(svc: &Service, payload: serde_json::Value, ty: InvocationType) -> xinvoke::core::InvokeRecord {
+async fn invoke(svc: &Service, payload: serde_json::Value, ty: InvocationType) -> xinvoke::domain::InvokeRecord {
     svc.invoke(call(payload, ty), None).await.expect("target resolves")
 }
 
@@ -581,7 +581,7 @@ const RETRY_JUDGEMENTS: [(&str, bool, &str); 19] = [
 /// unless [`RETRY_JUDGEMENTS`] says otherwise. Any difference fails, named.
 #[test]
 fn the_error_table_matches_the_vendored_lambda_model() {
-    use xinvoke::core::errors::{answered_by, Blame, Origin};
+    use xinvoke::domain::errors::{answered_by, Blame, Origin};
     let model: serde_json::Value = serde_json::from_str(LAMBDA_MODEL).expect("the vendored model is JSON");
     let shapes = &model["shapes"];
     let modelled: std::collections::BTreeSet<&str> = model["operations"]["Invoke"]["errors"]

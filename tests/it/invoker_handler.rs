@@ -5,7 +5,7 @@
 use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
-use xinvoke::core::record::{ATTEMPTS_HEADER, CLASS_HEADER};
+use xinvoke::domain::record::{ATTEMPTS_HEADER, CLASS_HEADER};
 use xinvoke::lambdas::invoker;
 use xinvoke::local::builtin;
 

@@ -327,7 +327,7 @@ fn the_schema_names_every_class_and_no_other() {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    let classes: Vec<String> = xinvoke::core::Class::ALL.iter().map(|c| c.name().to_string()).collect();
+    let classes: Vec<String> = xinvoke::domain::Class::ALL.iter().map(|c| c.name().to_string()).collect();
     assert_eq!(names, classes);
 }
 

@@ -85,7 +85,7 @@ async fn injected_ec2_unexpected_carries_the_ec2_error_code() {
 #[tokio::test]
 async fn every_error_of_the_table_reaches_the_sdk_with_its_name_and_status() {
     let server = start().await;
-    for spec in xinvoke::core::errors::answered_by(false) {
+    for spec in xinvoke::domain::errors::answered_by(false) {
         control(
             &server,
             "POST",

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::core::diagnosis::{Diagnosis, Status};
-use xinvoke::core::policy::{self, PolicyError, PolicyRequest};
+use xinvoke::domain::diagnosis::{Diagnosis, Status};
+use xinvoke::domain::policy::{self, PolicyError, PolicyRequest};
 use xinvoke::invoke::doctor::diagnose_grant;
 use xinvoke::local::{LocalServer, Scenario};
 

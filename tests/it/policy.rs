@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::core::diagnosis::Diagnosis;
-use xinvoke::core::policy::{self, PolicyError, PolicyRequest};
-use xinvoke::core::Class;
+use xinvoke::domain::diagnosis::Diagnosis;
+use xinvoke::domain::policy::{self, PolicyError, PolicyRequest};
+use xinvoke::domain::Class;
 use xinvoke::invoke::doctor::diagnose;
 use xinvoke::invoke::service::Call;
 use xinvoke::local::{builtin, LocalServer, Scenario};
@@ -51,7 +51,7 @@ fn policy_without(doc: &Value, drop: bool) -> Value {
 
 /// A local endpoint made only of the printed documents (and the built-in keys of account 1).
 fn scenario_from(printed: &Value, drop: Drop) -> Scenario {
-    let target: xinvoke::core::FunctionArn = printed["target"].as_str().unwrap().parse().unwrap();
+    let target: xinvoke::domain::FunctionArn = printed["target"].as_str().unwrap().parse().unwrap();
     let mut function = json!({"name": target.name, "versions": ["1"], "aliases": [{"name": "live", "version": "1"}]});
     if let Some(statement) = printed.get("resource_statements").map(|s| &s[0]) {
         let doc = policy_without(&policy::document(vec![statement.clone()]), drop == Drop::Resource);

@@ -8,7 +8,7 @@
 //! fresh session, so no invoke fails for it, and a burst of invokes causes one AssumeRole.
 
 use crate::common::*;
-use xinvoke::core::{Class, InvocationType, InvokeRecord, StopReason};
+use xinvoke::domain::{Class, InvocationType, InvokeRecord, StopReason};
 use xinvoke::invoke::service::{Call, Service};
 
 async fn invoke(svc: &Service) -> InvokeRecord {

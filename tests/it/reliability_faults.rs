@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::Settings;
-use xinvoke::core::{Class, InvocationType, StopReason};
+use xinvoke::domain::{Class, InvocationType, StopReason};
 use xinvoke::invoke::service::{Call, Service};
 use xinvoke::local::builtin;
 

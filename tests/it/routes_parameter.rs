@@ -9,7 +9,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use xinvoke::adapters::config::{GatewaySource, Settings};
-use xinvoke::core::record::CLASS_HEADER;
+use xinvoke::domain::record::CLASS_HEADER;
 use xinvoke::lambdas::{http, invoker};
 use xinvoke::local::iam::{OneOrMany, Statement};
 use xinvoke::local::scenario::{Parameter, ParameterType, Secret};

@@ -108,7 +108,7 @@ async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
         ],
     )
     .await;
-    let five_xx: Vec<_> = xinvoke::core::errors::answered_by(false)
+    let five_xx: Vec<_> = xinvoke::domain::errors::answered_by(false)
         .filter(|r| r.status >= 500)
         .collect();
     assert!(five_xx.len() >= 15);
@@ -168,7 +168,7 @@ async fn a_panicking_handler_is_a_function_error_and_the_runtime_serves_the_next
     assert_eq!(
         answer,
         runtime_api::Answer::Error {
-            error_type: xinvoke::core::behaviour::PANIC_ERROR_TYPE.into(),
+            error_type: xinvoke::domain::behaviour::PANIC_ERROR_TYPE.into(),
             message: "Lambda panicked: boom in the handler".into()
         }
     );

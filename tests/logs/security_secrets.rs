@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use xinvoke::adapters::config::Settings;
-use xinvoke::core::InvocationType;
+use xinvoke::domain::InvocationType;
 use xinvoke::invoke::service::Call;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules};
 use xinvoke::load::record::{LoadRecord, RunInfo};

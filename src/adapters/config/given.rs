@@ -1,10 +1,10 @@
 //! Settings as one source gives them ([`Given`]), and the environment as such a source.
 
 use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
-use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::delivery::TargetDelivery;
-use crate::core::invocation::{InvocationType, TenantId};
-use crate::core::retry::RetryPolicy;
+use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::delivery::TargetDelivery;
+use crate::domain::invocation::{InvocationType, TenantId};
+use crate::domain::retry::RetryPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -152,7 +152,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .filter(|v| !v.is_empty())
             .map(|v| {
                 v.parse()
-                    .map_err(|e: crate::core::invocation::TenantIdError| self.invalid(keys::TENANT_ID, e.to_string()))
+                    .map_err(|e: crate::domain::invocation::TenantIdError| self.invalid(keys::TENANT_ID, e.to_string()))
             })
             .transpose()?;
         let durable = self
@@ -172,7 +172,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         given.invocation_type = self
             .value(keys::INVOCATION_TYPE)
             .map(|v| {
-                v.parse().map_err(|e: crate::core::invocation::InvocationTypeError| {
+                v.parse().map_err(|e: crate::domain::invocation::InvocationTypeError| {
                     self.invalid(keys::INVOCATION_TYPE, e.to_string())
                 })
             })
@@ -399,7 +399,7 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
         .invocation_type
         .map(|t| {
             t.parse()
-                .map_err(|e: crate::core::invocation::InvocationTypeError| ConfigError::Invalid {
+                .map_err(|e: crate::domain::invocation::InvocationTypeError| ConfigError::Invalid {
                     name: name("invocation_type"),
                     detail: e.to_string(),
                 })
@@ -409,7 +409,7 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
         .tenant_id
         .map(|t| {
             t.parse()
-                .map_err(|e: crate::core::invocation::TenantIdError| ConfigError::Invalid {
+                .map_err(|e: crate::domain::invocation::TenantIdError| ConfigError::Invalid {
                     name: name("tenant_id"),
                     detail: e.to_string(),
                 })

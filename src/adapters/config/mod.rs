@@ -14,10 +14,10 @@ pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
 pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
-use crate::core::arn::{check_partition, FunctionArn, RoleArn};
-use crate::core::delivery::TargetDelivery;
-use crate::core::invocation::{InvocationType, TenantId};
-use crate::core::retry::{RetryBudget, RetryPolicy};
+use crate::domain::arn::{check_partition, FunctionArn, RoleArn};
+use crate::domain::delivery::TargetDelivery;
+use crate::domain::invocation::{InvocationType, TenantId};
+use crate::domain::retry::{RetryBudget, RetryPolicy};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! How settings are named: the variable, and on the command line the flag that stands for it;
 //! the errors, which carry those names as data.
 
-use crate::core::arn::ArnError;
+use crate::domain::arn::ArnError;
 use std::borrow::Cow;
 use std::fmt;
 use thiserror::Error;

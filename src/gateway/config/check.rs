@@ -6,7 +6,7 @@ use super::{
     LambdaFunction, Matcher, PathMatch, Retries, Route, Upstream, UpstreamAuth, DEFAULT_TIMEOUT, EXTERNAL_ID_VAR,
 };
 use crate::adapters::config::{ExternalId, SessionName};
-use crate::core::arn::{Qualifier, RoleArn};
+use crate::domain::arn::{Qualifier, RoleArn};
 use regex_lite::Regex;
 use std::collections::HashSet;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! Every error names the file, the field (`routes[1].matchers[0].regex`) and the fix.
 
 use crate::adapters::config::{ExternalId, SessionName};
-use crate::core::arn::{FunctionArn, Qualifier, RoleArn};
+use crate::domain::arn::{FunctionArn, Qualifier, RoleArn};
 use regex_lite::Regex;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -341,7 +341,7 @@ fn typed<T: serde::de::DeserializeOwned>(
 
 /// `500ms`, `10s`, `5m`, or Gloo's protobuf durations (`10s`, `0.5s`).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    crate::core::duration::parse(s).ok()
+    crate::domain::duration::parse(s).ok()
 }
 
 /// Logical name → function, for the functions discovery found (name, and `name:alias` per alias).

@@ -12,7 +12,7 @@ pub(super) async fn run(job: &Job, url: http::Uri, stop: StopSignal) -> Result<O
     let mut collector = Collector::new(job.record.as_deref(), job.progress)?;
     collector.take(&LoadRecord::run(RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: crate::core::utc::iso8601(
+        started_at: crate::domain::utc::iso8601(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)

@@ -6,8 +6,8 @@ use super::{HandlerFactory, InvokerHandler, Job, JobError, Place, Started, Via, 
 use crate::adapters::clients;
 use crate::adapters::config::AssumeRole;
 use crate::adapters::config::{Context, Given, NamedTarget, Settings, Timeouts};
-use crate::core::invocation::InvocationType;
-use crate::core::retry::RetryPolicy;
+use crate::domain::invocation::InvocationType;
+use crate::domain::retry::RetryPolicy;
 use crate::invoke::service::Service;
 use crate::load::engine::Gauges;
 use crate::local::{builtin, scenario, LocalServer, Scenario};

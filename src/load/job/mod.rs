@@ -8,9 +8,9 @@ use crate::adapters::clients;
 use crate::adapters::config::ConfigError;
 use crate::adapters::config::{Context, Given, Settings, Timeouts};
 use crate::adapters::signed::InvokePath;
-use crate::core::arn::FunctionArn;
-use crate::core::invocation::InvocationType;
-use crate::core::retry::RetryPolicy;
+use crate::domain::arn::FunctionArn;
+use crate::domain::invocation::InvocationType;
+use crate::domain::retry::RetryPolicy;
 use crate::invoke::service::Service;
 use crate::load::collect::{Collector, RecordingError};
 use crate::load::engine::{run_phase, Gauges, Model, Payloads, PhasePlan, Stop, StopRules, StopSignal};
@@ -519,7 +519,7 @@ fn run_info(
     ));
     Ok(RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: crate::core::utc::iso8601(
+        started_at: crate::domain::utc::iso8601(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)

@@ -4,7 +4,7 @@
 use super::{base_config, plan_end, Job, JobError, Started, LOCAL_INVOKER_ARN};
 use crate::adapters::config::{Context, Given, Settings};
 use crate::adapters::probes;
-use crate::core::arn::FunctionArn;
+use crate::domain::arn::FunctionArn;
 use crate::invoke::service::{Call, Service};
 use crate::load::collect::Collector;
 use crate::load::engine::{Gauges, Model, PhasePlan, Stop, StopRules, StopSignal};
@@ -80,7 +80,7 @@ pub(super) async fn workers(
         }
         other => {
             let why = match other {
-                Err(crate::core::classify::RawOutcome::Failed(e)) => {
+                Err(crate::domain::classify::RawOutcome::Failed(e)) => {
                     format!("GetFunctionConfiguration answered {} {}", e.status, e.code)
                 }
                 Err(_) => "GetFunctionConfiguration got no answer".to_string(),

@@ -5,7 +5,7 @@
 pub mod html;
 pub mod text;
 
-use crate::core::classify::Class;
+use crate::domain::classify::Class;
 use crate::load::stats::{PhaseReport, Report};
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! turns them into a [`Report`] (plain numbers, the JSON report as it is written). HDR
 //! histograms in microseconds; nothing here knows of HTTP, the SDK or where records came from.
 
-use crate::core::classify::Class;
+use crate::domain::classify::Class;
 use crate::load::record::{EndReason, LoadRecord, PhaseInfo, RunInfo};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -447,7 +447,7 @@ mod hist {
 }
 
 mod hist_map {
-    use crate::core::classify::Class;
+    use crate::domain::classify::Class;
     use hdrhistogram::Histogram;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
@@ -607,7 +607,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::retry::StopReason;
+    use crate::domain::retry::StopReason;
     use crate::load::record::{AttemptLine, InvokeLine};
 
     fn invoke(phase: u32, seq: u64, at_ms: u64, latency_ms: u64, class: Class, attempts: u32) -> Vec<LoadRecord> {

@@ -1,8 +1,8 @@
 //! Invoke: the request's checks and limits, then an execution (a concurrency slot, the
 //! function's network, an environment, its behaviour) or the async queue.
 
-use crate::core::behaviour;
-use crate::core::invocation::TenantId;
+use crate::domain::behaviour;
+use crate::domain::invocation::TenantId;
 use crate::local::async_invoke::{self, Next, Outcome, QueuedEvent};
 use crate::local::errors::{headers, ApiError};
 use crate::local::executions::{self, DurableStart};
@@ -413,7 +413,7 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
             world.events.retry(ev);
         }
         Next::GiveUp { condition } => {
-            let stamp = crate::core::utc::iso8601(now.div_euclid(1000));
+            let stamp = crate::domain::utc::iso8601(now.div_euclid(1000));
             world.events.fail(
                 &ev,
                 condition,

@@ -388,7 +388,7 @@ fn default_max_session() -> u32 {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Behaviour {
-    /// `"builtin"`: `xinvoke::core::behaviour`.
+    /// `"builtin"`: `xinvoke::domain::behaviour`.
     Named(BehaviourName),
     /// `{ upstream = "http://..." }`: forward the payload by HTTP POST.
     Upstream {

@@ -3,8 +3,8 @@
 //! probes' results in (plain data and the core's [`RawOutcome`]), [`Check`]s out. The probes
 //! themselves are `adapters::probes`; `xinvoke doctor` prints the [`Diagnosis`].
 
-use crate::core::arn::FunctionArn;
-use crate::core::classify::{Class, RawOutcome};
+use crate::domain::arn::FunctionArn;
+use crate::domain::classify::{Class, RawOutcome};
 use serde::Serialize;
 
 mod organization;
@@ -349,7 +349,7 @@ pub(crate) fn skip_rest(report: &mut Diagnosis, arn: &FunctionArn, role: bool, w
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::ServiceError;
+    use crate::domain::classify::ServiceError;
 
     const LIVE: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
     const SOURCE: &str = "arn:aws:iam::111111111111:role/xinvoke-source";

@@ -10,7 +10,7 @@
 //! (AccessDenied, the signature and token errors, STS's `Throttling`) from the AWS docs. The
 //! tests read the pinned models and fail when a modelled error has no row.
 
-use crate::core::classify::Class;
+use crate::domain::classify::Class;
 
 /// Who AWS blames, as the body's `Type` says: the caller (`User`, the model's `senderFault`)
 /// or itself (`Service`).
@@ -238,7 +238,7 @@ pub fn lambda_error_index(code: &str) -> Option<usize> {
 /// The Invoke error AWS answers for a function whose State is Failed with `reason_code`
 /// (`StateReasonCode`), and the EC2 code it carries, if any. Where the reason names an EC2
 /// condition the answer names the same one, so invoking and reading the configuration lead to
-/// the same class ([`crate::core::classify::state_reason_class`]).
+/// the same class ([`crate::domain::classify::state_reason_class`]).
 pub(crate) fn failed_state_error(reason_code: &str) -> (&'static str, Option<&'static str>) {
     match reason_code {
         "EniLimitExceeded" => ("ENILimitReachedException", None),

@@ -69,7 +69,7 @@ struct Instructions {
 
 /// Decide what the target does with `payload` (the inner payload of an async envelope).
 pub fn plan(payload: &[u8]) -> Plan {
-    match crate::core::delivery::open_envelope(payload) {
+    match crate::domain::delivery::open_envelope(payload) {
         Some((_, inner)) => plan_of(&inner),
         None => plan_of(payload),
     }

@@ -11,7 +11,7 @@
 //! other condition: botocore `lambda/2015-03-31/service-2.json`, `AddPermissionRequest`); a
 //! role's trust policy holds all three.
 
-use crate::core::arn::{FunctionArn, RoleArn};
+use crate::domain::arn::{FunctionArn, RoleArn};
 use serde_json::{json, Value};
 
 /// The IAM principal behind a caller ARN, as policies name it: an assumed-role session
@@ -478,7 +478,7 @@ pub enum PolicyError {
     #[error("--mode {0:?}: use resource (the target's resource policy names the source role) or role (the source role assumes a role in the target's account)")]
     Mode(String),
     #[error("--source-role: {0}")]
-    SourceRole(crate::core::arn::ArnError),
+    SourceRole(crate::domain::arn::ArnError),
     #[error("give who may invoke: --source-role ARN (one or more roles) or --org ID (an organization's roles)")]
     GranteeMissing,
     #[error("--source-role and --org exclude each other: name roles, or grant an organization")]
@@ -494,11 +494,11 @@ pub enum PolicyError {
     #[error("--org-path and --role-pattern need --mode role: a function's resource policy can test the organization id only (Lambda's AddPermission takes PrincipalOrgID and no other condition), so it cannot test aws:PrincipalOrgPaths or aws:PrincipalArn; the invoke role's trust policy (--mode role) tests all three")]
     NarrowingInResourceMode,
     #[error("--target: {0}")]
-    Target(crate::core::arn::ArnError),
+    Target(crate::domain::arn::ArnError),
     #[error("--target: {0}")]
-    TargetPartition(crate::core::arn::PartitionMismatch),
+    TargetPartition(crate::domain::arn::PartitionMismatch),
     #[error("--role-arn: {0}")]
-    RoleArn(crate::core::arn::ArnError),
+    RoleArn(crate::domain::arn::ArnError),
     #[error("--role-name {0:?} is not a role name: 1-64 of letters, digits and +=,.@_-")]
     RoleName(String),
     #[error("--role-arn {role} is in account {role_account}, the target in {target_account}: the invoke role must be in the target's account")]

@@ -6,8 +6,8 @@
 //! other two hold.
 
 use super::{pretty, Check, Status};
-use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::policy::{self, wildcard_match, OrgGrant};
+use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::policy::{self, wildcard_match, OrgGrant};
 
 /// The caller's organization, as far as the caller can see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -13,9 +13,9 @@
 //! bound. Whatever is final leaves as a record on the failure destination
 //! ([`Verdict::Final`]), never silently.
 
-use crate::core::classify::Class;
-use crate::core::record::InvokeRecord;
-use crate::core::retry::StopReason;
+use crate::domain::classify::Class;
+use crate::domain::record::InvokeRecord;
+use crate::domain::retry::StopReason;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -193,8 +193,8 @@ pub fn sqs_verdict(record: &InvokeRecord, rerun_safe: bool) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::classify::{classify, RawOutcome, ServiceError};
-    use crate::core::invocation::{InvocationType, Sent};
+    use crate::domain::classify::{classify, RawOutcome, ServiceError};
+    use crate::domain::invocation::{InvocationType, Sent};
 
     fn record(raw: RawOutcome, attempts: u32, stop: StopReason) -> InvokeRecord {
         let mut r = InvokeRecord::refused("t", "f".into(), InvocationType::RequestResponse, "X", String::new());

@@ -2,12 +2,12 @@
 //! ([`Classification`]): a class, whether retrying can help, and what to fix when it can't.
 //!
 //! Every error Lambda's Invoke or an assumed role's STS call can answer has its row in the one
-//! table, [`crate::core::errors::ERRORS`]. Codes the table does not name fall back on their
+//! table, [`crate::domain::errors::ERRORS`]. Codes the table does not name fall back on their
 //! HTTP status. Message text is read in one place only, [`access_denied_side`], because AWS
 //! gives no other signal there.
 
-use crate::core::errors::{self, ErrorRow};
-use crate::core::invocation::Sent;
+use crate::domain::errors::{self, ErrorRow};
+use crate::domain::invocation::Sent;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -392,7 +392,7 @@ pub fn classify(outcome: &RawOutcome) -> Classification {
 mod tests {
     use super::*;
 
-    use crate::core::invocation::Sent;
+    use crate::domain::invocation::Sent;
 
     fn failed(status: u16, code: &str) -> RawOutcome {
         RawOutcome::Failed(ServiceError {

@@ -2,8 +2,8 @@
 //! enforces (so an oversize payload is refused before it leaves the process), and the one
 //! method every way of sending it implements ([`Attempter`]).
 
-use crate::core::arn::FunctionArn;
-use crate::core::classify::RawOutcome;
+use crate::domain::arn::FunctionArn;
+use crate::domain::classify::RawOutcome;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;

@@ -1,9 +1,9 @@
 //! The outcome record: one flat struct per attempt and one per invoke. Everything after an
 //! invoke (logs, the CLI's JSON, the invoker's answer, load statistics) reads these.
 
-use crate::core::classify::{classify, Class, Classification, RawOutcome};
-use crate::core::invocation::{InvocationType, Sent};
-use crate::core::retry::StopReason;
+use crate::domain::classify::{classify, Class, Classification, RawOutcome};
+use crate::domain::invocation::{InvocationType, Sent};
+use crate::domain::retry::StopReason;
 use serde::{Deserialize, Serialize};
 
 /// The header in which the gateway (and the invoker behind API Gateway) says an answer's

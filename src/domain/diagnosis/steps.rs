@@ -5,9 +5,9 @@ use super::{
     code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, CallerOrg, Check,
     FunctionConfig, Missing, Status,
 };
-use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::classify::{classify, state_reason_class, Class, RawOutcome};
-use crate::core::policy;
+use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::classify::{classify, state_reason_class, Class, RawOutcome};
+use crate::domain::policy;
 
 /// Step 1 failed: GetCallerIdentity did not answer.
 pub(crate) fn caller_identity_failed(o: &RawOutcome) -> Check {
