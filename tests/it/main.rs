@@ -37,6 +37,7 @@ mod local_vpc;
 mod local_web_identity;
 mod organization;
 mod policy;
+mod public_api;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_soak;
