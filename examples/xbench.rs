@@ -32,13 +32,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xinvoke::domain::classify::{RawOutcome, ServiceError};
-use xinvoke::domain::invocation::{Attempter, InvokeRequest};
-use xinvoke::domain::retry::{RetryBudget, RetryPolicy};
-use xinvoke::domain::InvocationType;
-use xinvoke::invoke::runner::Runner;
-use xinvoke::load::record::{LoadRecord, PhaseInfo};
-use xinvoke::load::stats::Metrics;
+use xinvoke::bench::{
+    Attempter, InvocationType, InvokeRequest, LoadRecord, Metrics, PhaseInfo, RawOutcome, RetryBudget, RetryPolicy,
+    Runner, ServiceError,
+};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
 
@@ -282,9 +279,8 @@ impl Attempter for Canned {
 async fn local(iterations: u32) {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     use http::{HeaderMap, HeaderName, HeaderValue};
-    use xinvoke::local::lambda_api::handle;
-    use xinvoke::local::sigv4::ReceivedRequest;
-    use xinvoke::local::{builtin, world::World, Scenario};
+    use xinvoke::bench::{local_handle as handle, ReceivedRequest, World};
+    use xinvoke::local::{builtin, Scenario};
     let world = Arc::new(World::new(Scenario::builtin()));
     let uri =
         "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A222222222222%3Afunction%3Atarget%3Alive/invocations";

@@ -50,7 +50,7 @@ AS_USERS=()
 for p in $(grep -oP '^\[profile\.release\.package\.\K[^\]]+' Cargo.toml); do
   AS_USERS+=(--config "profile.release.package.$p.opt-level=3")
 done
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet "${AS_USERS[@]}" --no-default-features --features sdk-defaults --bin invoker --example xbench
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet "${AS_USERS[@]}" --no-default-features --features sdk-defaults,bench --bin invoker --example xbench
 cp "$TARGET_DIR/release/invoker" "$OUT/invoker-sdk-defaults"
 cp "$TARGET_DIR/release/examples/xbench" "$OUT/"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Refresh the vendored Lambda service model (tests/model/lambda-2015-03-31.service-2.json)
 # from botocore, the version the test venv's pinned boto3 brings (scripts/requirements-test.txt),
-# and record that version beside it. tests/it/invoke_wire.rs compares the one error table
+# and record that version beside it. src/tests/invoke_wire.rs compares the one error table
 # (src/domain/errors.rs) with this file: after a refresh, a difference fails there, naming it.
 #
 #   scripts/refresh-lambda-model.sh            # uses ${XINVOKE_VENV:-.venv}, made if missing

@@ -20,8 +20,11 @@ use tokio::sync::oneshot;
 /// while every other client is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeLimits {
+    /// How long a client may take to send a request's headers.
     pub header_read: Duration,
+    /// How long a client may take to send a request's body.
     pub body_read: Duration,
+    /// The largest request body taken, in bytes.
     pub max_body: usize,
 }
 

@@ -16,7 +16,7 @@ use aws_sdk_lambda::config::IdentityCache;
 use std::collections::HashMap;
 
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
-/// `AWS_ENDPOINT_URL*`), xinvoke's HTTP client ([`transport`]), SDK retries off, our timeouts.
+/// `AWS_ENDPOINT_URL*`), xinvoke's HTTP client (`transport`), SDK retries off, our timeouts.
 pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
     loader(timeouts).load().await
 }
@@ -101,6 +101,7 @@ impl Clients {
     }
 
     /// How many distinct clients exist.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_key.len()
     }

@@ -31,13 +31,14 @@ use std::time::{Duration, SystemTime};
 pub enum InvokePath {
     /// aws-sdk-lambda.
     Sdk,
-    /// Signed here (SigV4, [`crate::adapters::sigv4`]) and sent over xinvoke's own pooled
+    /// Signed here (SigV4, `crate::adapters::sigv4`) and sent over xinvoke's own pooled
     /// HTTP client: several times the load per core of the SDK's orchestrator.
     #[default]
     Signed,
 }
 
 impl InvokePath {
+    /// The path's name, as `--path` and the records say it (`signed`, `sdk`).
     pub fn name(self) -> &'static str {
         match self {
             InvokePath::Sdk => "sdk",

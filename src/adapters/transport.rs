@@ -204,7 +204,7 @@ impl hyper_util::client::legacy::connect::Connection for LimitedIo {
     }
 }
 
-/// The SDK clients' HTTP client: [`client`], one per connect timeout the SDK asks for.
+/// The SDK clients' HTTP client: `client`, one per connect timeout the SDK asks for.
 pub fn sdk_http_client() -> SharedHttpClient {
     SharedHttpClient::new(SdkHttp::default())
 }

@@ -1,16 +1,16 @@
 //! The `xinvoke` command line: one subcommand a module, help text from doc comments.
 
-pub mod completions;
-pub mod demo;
+pub(crate) mod completions;
+pub(crate) mod demo;
 mod demo_delivery;
-pub mod doctor;
-pub mod gateway;
-pub mod invoke;
-pub mod load;
-pub mod local;
-pub mod policy;
-pub mod report;
-pub mod target;
+pub(crate) mod doctor;
+pub(crate) mod gateway;
+pub(crate) mod invoke;
+pub(crate) mod load;
+pub(crate) mod local;
+pub(crate) mod policy;
+pub(crate) mod report;
+pub(crate) mod target;
 
 use crate::adapters::config::{ConfigError, TargetError};
 use clap::{Parser, Subcommand};
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 /// Why a command could not do its work (exit code 2): bad input or an unusable environment,
 /// each naming the flag, variable or file to fix.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -66,7 +66,7 @@ impl CliError {
 /// `--output`: how a command prints its results on stdout. `json` prints one JSON document and
 /// nothing else on stdout (progress, notes and logs go to stderr).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Output {
+pub(crate) enum Output {
     #[default]
     Text,
     Json,
@@ -84,10 +84,10 @@ pub(crate) fn print_json(value: &impl serde::Serialize) {
 /// Why a flag's value does not parse (clap shows it after the flag and the value).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ValueError(pub &'static str);
+pub(crate) struct ValueError(pub &'static str);
 
 /// A number of seconds above 0 and at most a day (`--deadline`).
-pub fn seconds(s: &str) -> Result<std::time::Duration, ValueError> {
+pub(crate) fn seconds(s: &str) -> Result<std::time::Duration, ValueError> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
         _ => Err(ValueError("must be a number of seconds above 0 and at most 86400")),
@@ -99,11 +99,11 @@ pub fn seconds(s: &str) -> Result<std::time::Duration, ValueError> {
 #[command(name = "xinvoke", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
     Completions(completions::CompletionsArgs),
     /// Tour the built-in local endpoint: both auth modes and injected VPC failures, no AWS needed

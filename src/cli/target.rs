@@ -64,11 +64,6 @@ impl TargetArgs {
         let flags = self.given()?.or(more);
         Settings::resolve(flags.or(Given::from_env(env, Context::Cli)?), Context::Cli)
     }
-
-    /// Settings from these flags and `more` over the process environment.
-    pub fn settings(&self, more: Given) -> Result<Settings, ConfigError> {
-        self.settings_from(more, config::process_env)
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub enum ArnError {
 
 // The patterns below are the Lambda service model's (botocore
 // `data/lambda/2015-03-31/service-2.json`): `NamespacedFunctionName` (Invoke's FunctionName),
-// `Alias`, `Version` and `Qualifier`. tests/it/fuzz_inputs.rs checks them against the model's
+// `Alias`, `Version` and `Qualifier`. src/tests/fuzz_inputs.rs checks them against the model's
 // regexes, both ways.
 
 /// `aws[a-zA-Z-]*`: the partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, ...).

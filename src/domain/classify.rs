@@ -70,28 +70,51 @@ pub struct ServiceError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
+    /// The function ran and answered.
     Ok,
+    /// The function ran and failed (`X-Amz-Function-Error`): never retried, it ran.
     FunctionError,
+    /// Lambda throttled the invoke (`TooManyRequestsException`, 429).
     Throttled,
+    /// EC2 throttled Lambda while it set up the function's VPC network.
     Ec2Throttled,
+    /// The function's VPC has no room for another network interface.
     EniLimit,
+    /// EC2's request limit was reached while Lambda set up the VPC network.
     Ec2RequestLimit,
+    /// The function's subnets have no free IP address.
     SubnetIpLimit,
+    /// EC2 answered Lambda with an unexpected error.
     Ec2Unexpected,
+    /// The function's VPC configuration is wrong (subnet, security group).
     VpcConfig,
+    /// The function is not ready yet (Pending, or waking from Inactive).
     NotReady,
+    /// The caller's identity policy does not allow the invoke.
     AccessDeniedIdentity,
+    /// The target's resource policy does not name the caller.
     AccessDeniedResource,
+    /// Access was denied, and the answer does not say which side.
     AccessDenied,
+    /// The function, version or alias does not exist.
     NotFound,
+    /// The request itself is wrong (parameters, payload, mode).
     InvalidRequest,
+    /// The payload or the answer is over Lambda's size limit.
     PayloadTooLarge,
+    /// A service quota is exceeded.
     Quota,
+    /// The function's KMS key cannot be used.
     Kms,
+    /// The function's file system cannot be mounted.
     Efs,
+    /// Lambda failed on its side (5xx).
     Service,
+    /// No answer within the attempt timeout: the target may have run.
     Timeout,
+    /// The connection failed: the request was not sent.
     Connect,
+    /// No credentials to sign with, or the role could not be assumed.
     Credentials,
     /// STS throttled the call that opens the assumed-role session.
     StsThrottled,
@@ -138,6 +161,19 @@ impl Class {
         Class::AlreadyDone,
     ];
 
+    /// The class of an error name Lambda answers (`x-amzn-ErrorType`, e.g.
+    /// `ENILimitReachedException`), from the one error table; `None` for a name it does not
+    /// hold. Names are matched exactly, as AWS sends them.
+    ///
+    /// ```
+    /// use xinvoke::Class;
+    /// assert_eq!(Class::of_lambda_error("TooManyRequestsException"), Some(Class::Throttled));
+    /// assert_eq!(Class::of_lambda_error("NoSuchThing"), None);
+    /// ```
+    pub fn of_lambda_error(code: &str) -> Option<Class> {
+        errors::lambda_error(code).map(|row| row.class)
+    }
+
     /// The class's stable snake_case name.
     pub fn name(self) -> &'static str {
         match self {
@@ -180,15 +216,21 @@ impl fmt::Display for Class {
 /// What one outcome means.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
+    /// What the outcome means.
     pub class: Class,
     /// Whether another attempt can help (the policy still decides whether one is made).
     pub retryable: bool,
+    /// The HTTP status, when an answer came.
     pub status: Option<u16>,
+    /// The error's name (`x-amzn-ErrorType`, or the body's `Type` / STS's `Code`).
     pub error_code: Option<String>,
+    /// Lambda's reason code, when the answer carries one (e.g. `SubnetOutOfIPAddresses`).
     pub reason: Option<String>,
+    /// The EC2 error code Lambda passed on, when it did.
     pub ec2_error_code: Option<String>,
     /// The service's `Retry-After`, in seconds.
     pub retry_after_s: Option<f64>,
+    /// `X-Amz-Function-Error` (`Unhandled`, ...), when the function failed.
     pub function_error: Option<String>,
     /// The request got no answer after it was sent: the target may have run it, or the event
     /// may be queued (and run).

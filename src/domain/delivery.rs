@@ -23,10 +23,6 @@ use sha2::{Digest, Sha256};
 /// (the target reads `context.client_context.custom["idempotency_key"]`).
 pub const CLIENT_CONTEXT_KEY: &str = "idempotency_key";
 
-/// The field of the opt-in async envelope: `{"xinvoke": {"idempotency_key": "..."}, "payload":
-/// <the payload>}` (Lambda passes no client context to an asynchronous invoke).
-pub const ENVELOPE_FIELD: &str = "xinvoke";
-
 /// The longest idempotency key carried: an SQS message id, an EventBridge event id and a
 /// Lambda request id are 36 characters; an HTTP request id is shorter.
 const MAX_KEY: usize = 256;
@@ -97,7 +93,9 @@ impl IdempotencyKey {
 pub struct TargetDelivery {
     /// A durable function: the key goes as `DurableExecutionName`, so running it again is safe.
     pub durable: bool,
-    /// Asynchronous invokes carry the key in the envelope ([`ENVELOPE_FIELD`]).
+    /// Asynchronous invokes carry the key in the envelope: `{"xinvoke": {"idempotency_key":
+    /// "..."}, "payload": <the payload>}` (Lambda passes no client context to an asynchronous
+    /// invoke).
     pub envelope: bool,
 }
 
@@ -143,6 +141,7 @@ pub struct Allowance {
 
 impl Allowance {
     /// The allowance of an SQS record received for the `receive_count`-th time.
+    #[cfg(test)]
     pub fn of_receive(receive_count: u32, rerun_safe: bool) -> Allowance {
         Allowance {
             spent: receive_count.saturating_sub(1),

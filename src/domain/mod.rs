@@ -15,9 +15,3 @@ pub mod record;
 pub mod retry;
 pub mod sigv4;
 pub mod utc;
-
-pub use arn::{ArnError, FunctionArn, Qualifier, RoleArn};
-pub use classify::{classify, Class, Classification, CredentialsFailure, RawOutcome, ServiceError};
-pub use invocation::{InvocationType, Sent};
-pub use record::{AttemptRecord, InvokeRecord};
-pub use retry::{Decision, RetryBudget, RetryPolicy, StopReason};

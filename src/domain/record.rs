@@ -19,9 +19,13 @@ pub const STOP_HEADER: &str = "x-xinvoke-stop";
 pub struct AttemptRecord {
     /// 1-based.
     pub attempt: u32,
+    /// What this attempt's outcome means.
     pub class: Class,
+    /// The HTTP status, when an answer came.
     pub status: Option<u16>,
+    /// The error's name, when the answer was an error.
     pub error_code: Option<String>,
+    /// From send to the last byte of the answer.
     pub latency_ms: f64,
     /// The wait before this attempt (0 for the first).
     pub wait_before_ms: f64,
@@ -38,6 +42,7 @@ pub struct InvokeRecord {
     pub target: String,
     /// The function ARN invoked (with its qualifier).
     pub function: String,
+    /// How it was invoked.
     pub invocation_type: InvocationType,
     /// The last attempt's classification: class, retryable, status, codes, hint; its
     /// `may_have_run` is set when any attempt may have run the target (or queued the event).
@@ -51,9 +56,11 @@ pub struct InvokeRecord {
     pub executed_version: Option<String>,
     /// Attempts made (0 when refused before sending).
     pub attempts: u32,
+    /// Why no further attempt was made.
     pub stop: StopReason,
     /// From the first send to the final answer, waits included.
     pub latency_ms: f64,
+    /// Every attempt, in order.
     pub attempt_log: Vec<AttemptRecord>,
     /// The target's answer (sync invokes): JSON when it parses, else a string.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +72,7 @@ pub struct InvokeRecord {
     /// that hop's own outcome. The rest of the record is then the target's, as the invoker
     /// answered it, or the invoker's failure when it did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<Box<Hop>>,
+    pub(crate) via: Option<Box<Hop>>,
     /// The message's idempotency key, as the target got it (client context, envelope or
     /// durable execution name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +107,7 @@ pub struct Hop {
 impl InvokeRecord {
     /// An invoke refused before any attempt: `code` and `problem` say why (the problem is also
     /// the hint, as it names what to change).
-    pub fn refused(
+    pub(crate) fn refused(
         target: &str,
         function: String,
         invocation_type: InvocationType,

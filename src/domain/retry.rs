@@ -35,6 +35,7 @@ pub struct ClassPolicy {
     pub max_retries: u32,
     /// No wait is longer than this, seconds.
     pub max_delay_s: f64,
+    /// How the wait is spread.
     pub jitter: Jitter,
     /// Tokens one retry of this class takes from the process-wide budget.
     pub cost: u32,
@@ -91,7 +92,7 @@ fn default_class_policy(class: Class) -> ClassPolicy {
 #[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Overrides of the defaults, by class name.
-    pub classes: BTreeMap<Class, ClassPolicy>,
+    pub(crate) classes: BTreeMap<Class, ClassPolicy>,
     /// Retry `timeout` and a lost connection even when a synchronous target may have run (the
     /// target is idempotent).
     pub idempotent: bool,
@@ -103,13 +104,18 @@ pub struct RetryPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
+    /// The last attempt succeeded.
     Succeeded,
+    /// The outcome is final: another attempt cannot help, or the target may have run.
     NotRetryable,
+    /// Retries are off (the policy, or the call's `no_retry`).
     RetriesDisabled,
+    /// The class's retries, or the message's allowance, are spent.
     AttemptsExhausted,
     /// The invocation's deadline: no time for the wait, or the attempt was cut short at it,
     /// or it came before the first attempt.
     Deadline,
+    /// The shared retry budget is empty: many invokes are failing at once.
     BudgetExhausted,
 }
 

@@ -23,10 +23,6 @@ impl Router {
             .iter()
             .find(|r| r.matchers.iter().any(|m| matches(m, method, path, headers)))
     }
-
-    pub fn routes(&self) -> &[Route] {
-        &self.routes
-    }
 }
 
 fn matches(m: &Matcher, method: &str, path: &str, headers: &HeaderMap) -> bool {

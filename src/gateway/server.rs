@@ -22,14 +22,23 @@ use tokio::time::Instant;
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
+    /// The gateway's file is wrong (the message names the field and the fix).
     #[error(transparent)]
     Config(#[from] crate::gateway::config::ConfigError),
+    /// An upstream cannot be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The upstreams' credentials were checked before listening and do not work: one line each.
     #[error("the credentials do not work:\n  {}", .0.join("\n  "))]
     Credentials(Vec<String>),
+    /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why it cannot be used.
+        source: std::io::Error,
+    },
 }
 
 /// The routes in service, and since when.
@@ -44,6 +53,7 @@ pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// How a gateway runs beside its file.
 #[derive(Clone)]
 pub struct Options {
+    /// What one client may take: header and body read times, body size.
     pub limits: ServeLimits,
     /// Fetch every upstream's credentials before listening, and refuse to start without them.
     pub check_credentials: bool,
@@ -132,6 +142,7 @@ impl GatewayServer {
         Ok(GatewayServer { running, state })
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.running.addr()
     }

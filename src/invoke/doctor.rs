@@ -18,6 +18,7 @@ use aws_config::SdkConfig;
 /// configuration (the caller's credentials, region and endpoint), in order: who the caller is,
 /// the role (when configured), a DryRun Invoke, the function's configuration, its alias. A
 /// failure that stops the later checks marks them skipped.
+#[cfg(test)]
 pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
     diagnose_grant(target, base, None).await
 }

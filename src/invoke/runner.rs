@@ -28,6 +28,7 @@ impl Runner {
     }
 
     /// A runner whose jitter is reproducible.
+    #[cfg(any(test, feature = "bench"))]
     pub fn with_seed(policy: RetryPolicy, budget: Arc<RetryBudget>, seed: u64) -> Runner {
         Runner {
             policy,
@@ -41,11 +42,6 @@ impl Runner {
         &self.budget
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &RetryPolicy {
-        &self.policy
-    }
-
     fn unit_random(&self) -> f64 {
         self.rng.lock().unwrap_or_else(|e| e.into_inner()).f64()
     }
@@ -54,6 +50,7 @@ impl Runner {
     ///
     /// `deadline` bounds everything: no attempt starts after it, a running attempt is cut at
     /// it (the attempt timeout is capped by the time left), and no retry wait crosses it.
+    #[cfg(any(test, feature = "bench"))]
     pub async fn run<A: Attempter>(
         &self,
         attempter: &A,

@@ -22,23 +22,40 @@ use tokio::time::Instant;
 pub struct Call {
     /// A configured target's name; the default target when `None`.
     pub target: Option<String>,
+    /// The bytes sent as the event (JSON for a Lambda function).
     pub payload: Vec<u8>,
     /// Overrides the target's configured type.
     pub invocation_type: Option<InvocationType>,
     /// Overrides the qualifier of the target's ARN.
-    pub qualifier: Option<Qualifier>,
+    pub(crate) qualifier: Option<Qualifier>,
     /// Base64 client context (sync only). When set it is sent as given, without the key.
-    pub client_context: Option<String>,
+    pub(crate) client_context: Option<String>,
     /// The message's idempotency key, carried to the target: in the client context (sync), as
     /// the durable execution name (a durable target), in the envelope (async, opted in).
-    pub key: Option<IdempotencyKey>,
+    pub(crate) key: Option<IdempotencyKey>,
     /// Attempts the message spent before this invoke (an SQS record's earlier receives).
-    pub spent: u32,
+    pub(crate) spent: u32,
     /// One attempt whatever happens (the event's `"retries": false`).
     pub no_retry: bool,
     /// The tenant to invoke as (a tenant-isolated target); the target's configured tenant when
     /// `None`.
-    pub tenant_id: Option<TenantId>,
+    pub(crate) tenant_id: Option<TenantId>,
+}
+
+impl Call {
+    /// A call of the default target with `payload`, its configured invocation type, and retries
+    /// as the policy says.
+    ///
+    /// ```
+    /// let call = xinvoke::Call::payload(br#"{"order":42}"#.to_vec());
+    /// assert_eq!(call.target, None);
+    /// ```
+    pub fn payload(payload: Vec<u8>) -> Call {
+        Call {
+            payload,
+            ..Call::default()
+        }
+    }
 }
 
 /// Configured targets, their clients and the runner.
@@ -67,7 +84,7 @@ impl Service {
     /// As [`Service::with_path`], the signed path holding at most `max_connections` connections
     /// open per credential set: a load run's concurrency, so hyper's pool does not open more
     /// connections than requests are ever in flight.
-    pub async fn with_path_limited(
+    pub(crate) async fn with_path_limited(
         settings: Settings,
         base: &SdkConfig,
         path: InvokePath,
@@ -144,12 +161,14 @@ impl Service {
         self.path
     }
 
+    /// The settings the service was built from.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
 
     /// How many distinct SDK clients were built (one per credential set and region).
-    pub fn client_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn client_count(&self) -> usize {
         self.clients.len()
     }
 
@@ -159,7 +178,7 @@ impl Service {
     }
 
     /// Resolve the target an event names; the error says what a valid name is.
-    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
+    pub(crate) fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
         self.settings.target(name)
     }
 

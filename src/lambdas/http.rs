@@ -316,6 +316,7 @@ pub const NOT_CONFIGURED: &str = "not_configured";
 
 /// Answer an HTTP event: route, invoke, answer in proxy format. `lambda_request_id` stands in
 /// when the event carries no `requestContext.requestId`; `deadline` is the invocation's.
+#[cfg(test)]
 pub async fn answer(
     gateway: Option<&Gateway>,
     request: &HttpRequest,

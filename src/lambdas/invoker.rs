@@ -98,6 +98,7 @@ pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Valu
 }
 
 /// Handle one event; HTTP requests go through `routes`.
+#[cfg(test)]
 pub async fn handle_with_routes(
     service: &Service,
     routes: Option<&Gateway>,

@@ -1,13 +1,10 @@
 //! What a load run invokes: the core [`Service`] (this process invokes the target
-//! cross-account, with the service's retry policy), or any [`Attempter`] under a [`Runner`]
-//! (tests use a fake one).
+//! cross-account, with the service's retry policy), the invoker's handler, or a gateway.
 
 use crate::domain::classify::Class;
 use crate::domain::invocation::InvocationType;
-use crate::domain::invocation::{Attempter, InvokeRequest};
 use crate::domain::record::InvokeRecord;
 use crate::domain::retry::StopReason;
-use crate::invoke::runner::Runner;
 use crate::invoke::service::{Call, Service};
 use crate::load::engine::Sender;
 use std::sync::Arc;
@@ -67,22 +64,6 @@ pub fn refused(target: &str, problem: &str) -> InvokeRecord {
         "InvalidParameterValueException",
         problem.to_string(),
     )
-}
-
-/// Any attempter under a runner: one request shape, the payload swapped per request.
-#[derive(Debug)]
-pub struct RunnerSender<A> {
-    pub runner: Runner,
-    pub attempter: A,
-    pub request: InvokeRequest,
-}
-
-impl<A: Attempter + 'static> Sender for RunnerSender<A> {
-    async fn invoke(&self, _seq: u64, payload: Vec<u8>) -> InvokeRecord {
-        let mut req = self.request.clone();
-        req.payload = payload;
-        self.runner.run(&self.attempter, &req, None).await
-    }
 }
 
 /// `--via invoker`: the invoker Lambda's handler, in this process, one direct event a request

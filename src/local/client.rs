@@ -12,12 +12,30 @@ use tokio::net::TcpStream;
 /// A control call that failed.
 #[derive(Debug, Error)]
 pub enum ControlError {
+    /// No connection to the endpoint.
     #[error("cannot reach the local endpoint at {addr}: {source}; is `xinvoke local` running there?")]
-    Io { addr: SocketAddr, source: std::io::Error },
+    Io {
+        /// Where the endpoint was looked for.
+        addr: SocketAddr,
+        /// What the connection met.
+        source: std::io::Error,
+    },
+    /// The endpoint refused the call.
     #[error("the local endpoint answered {status} to {path}: {body}")]
-    Refused { path: String, status: u16, body: String },
+    Refused {
+        /// The control path called.
+        path: String,
+        /// The answer's status.
+        status: u16,
+        /// The answer's body (the endpoint's own message).
+        body: String,
+    },
+    /// The answer is not JSON.
     #[error("the local endpoint sent an unreadable answer to {path}")]
-    Unreadable { path: String },
+    Unreadable {
+        /// The control path called.
+        path: String,
+    },
 }
 
 /// Talks to one local endpoint.
@@ -27,6 +45,7 @@ pub struct ControlClient {
 }
 
 impl ControlClient {
+    /// The control API of the local endpoint listening on `addr`.
     pub fn new(addr: SocketAddr) -> ControlClient {
         ControlClient { addr }
     }

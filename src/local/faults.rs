@@ -212,6 +212,7 @@ impl Faults {
     }
 
     /// The injection for an Invoke of `function` with `qualifier`, if a rule fires.
+    #[cfg(test)]
     pub fn check(&self, function: &str, qualifier: Option<&str>) -> Option<Injection<ApiError>> {
         self.check_in(Phase::Sync, function, qualifier)
     }

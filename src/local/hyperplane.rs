@@ -78,8 +78,6 @@ pub struct Hyperplane {
     inner: Mutex<Inner>,
     /// How long making one ENI takes, ms.
     pub eni_create_ms: u64,
-    /// Connections one ENI carries.
-    pub connections_per_eni: u32,
 }
 
 /// The ENIs a function's VPC config needs: one per subnet, for its set of security groups
@@ -111,7 +109,6 @@ impl Hyperplane {
                 release_ms: (net.eni_release_s as i64).saturating_mul(1000),
             }),
             eni_create_ms: net.eni_create_ms,
-            connections_per_eni: net.connections_per_eni.max(1),
         }
     }
 

@@ -28,43 +28,45 @@
 //!   "Cross-account log access is not allowed".
 //! - 4xx errors carry `"Type":"User"`, 5xx `"Type":"Service"`.
 //! - Per-environment ENIs: the ENI quota, subnet IPs and EC2 API bucket are per function (one
-//!   VPC per function). Hyperplane ENIs: per account ([`hyperplane`]).
+//!   VPC per function). Hyperplane ENIs: per account (`hyperplane`).
 //! - An `Event` invoke checks existence, permission, size and JSON before it is queued (and
 //!   answers those errors at once); state, throttles, network and 5xx are met when the queue
-//!   runs it, and retried as Lambda does ([`async_invoke`]). Injected 4xx faults apply when it
+//!   runs it, and retried as Lambda does (`async_invoke`). Injected 4xx faults apply when it
 //!   is accepted, throttles and 5xx when it runs.
 //! - Inactive reclaims the function's Hyperplane ENI at once when no other function uses its
 //!   combination (AWS reclaims it after weeks idle; the function is Inactive by then).
-//! - The control API is described in [`control`].
+//! - The control API is described in `control`.
 
-pub mod async_invoke;
-pub mod client;
-pub mod clock;
-pub mod control;
-pub mod errors;
-pub mod executions;
-pub mod faults;
-pub mod function;
-pub mod hyperplane;
-pub mod iam;
-pub mod json_protocol;
-pub mod lambda_api;
-pub mod oidc;
-pub mod organizations;
-pub mod scenario;
-pub mod server;
-pub mod sigv4;
-pub mod ssm;
-pub mod stats;
-pub mod sts;
-pub mod upstream;
-pub mod vpc;
-pub mod world;
+pub(crate) mod async_invoke;
+pub(crate) mod client;
+pub(crate) mod clock;
+pub(crate) mod control;
+pub(crate) mod errors;
+pub(crate) mod executions;
+pub(crate) mod faults;
+pub(crate) mod function;
+pub(crate) mod hyperplane;
+pub(crate) mod iam;
+pub(crate) mod json_protocol;
+pub(crate) mod lambda_api;
+pub(crate) mod oidc;
+pub(crate) mod organizations;
+pub(crate) mod scenario;
+pub(crate) mod server;
+pub(crate) mod sigv4;
+pub(crate) mod ssm;
+pub(crate) mod stats;
+pub(crate) mod sts;
+pub(crate) mod upstream;
+pub(crate) mod vpc;
+pub(crate) mod world;
 
-pub use scenario::{Scenario, ScenarioError};
-pub use server::ServeLimits;
+pub use client::{ControlClient, ControlError};
+pub use oidc::TokenRequest;
+pub use scenario::{Scenario, ScenarioError, Secret};
 pub use stats::Stats;
 
+use crate::serve::ServeLimits;
 use server::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -121,7 +123,12 @@ pub mod builtin {
 pub enum LocalError {
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}; pick another --listen address or port 0")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why it cannot be used.
+        source: std::io::Error,
+    },
     /// The scenario is unusable.
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
@@ -222,10 +229,10 @@ async fn scheduler(shared: std::sync::Weak<Shared>) {
 /// endpoint looks up on every request, hashed with FNV-1a rather than SipHash: several lookups
 /// per request of short keys. The endpoint is a test double on loopback, so SipHash's defence
 /// against chosen keys (HashDoS) buys nothing here.
-pub type NameMap<V> = std::collections::HashMap<String, V, std::hash::BuildHasherDefault<Fnv1a>>;
+pub(crate) type NameMap<V> = std::collections::HashMap<String, V, std::hash::BuildHasherDefault<Fnv1a>>;
 
 /// FNV-1a, 64 bits.
-pub struct Fnv1a(u64);
+pub(crate) struct Fnv1a(u64);
 
 impl Default for Fnv1a {
     fn default() -> Self {

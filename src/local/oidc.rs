@@ -183,7 +183,7 @@ pub struct TokenRequest {
     /// `aud`; the issuer's first registered audience when absent (else `sts.amazonaws.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<OneOrMany<String>>,
-    /// Seconds until `exp`, on the endpoint's clock ([`DEFAULT_TTL_S`] when absent).
+    /// Seconds until `exp`, on the endpoint's clock (`DEFAULT_TTL_S` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_s: Option<u32>,
 }

@@ -28,6 +28,7 @@ pub struct Shared {
 
 impl Shared {
     /// A fresh world for `scenario`.
+    #[cfg(test)]
     pub fn new(scenario: Scenario) -> Shared {
         Shared::with_limits(scenario, ServeLimits::default())
     }

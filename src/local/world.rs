@@ -32,8 +32,6 @@ pub struct RoleRuntime {
     pub trust: Option<PolicyDocument>,
     /// Longest session.
     pub max_session_s: u32,
-    /// The caller a static key of this role is.
-    pub static_caller: Caller,
 }
 
 /// An account at run time.
@@ -42,7 +40,6 @@ pub struct AccountRuntime {
     pub org_id: Option<String>,
     /// `aws:PrincipalOrgPaths` of the account's principals.
     pub org_paths: Vec<String>,
-    pub concurrency_limit: u32,
     /// Concurrency left for functions without reserved concurrency: the account's limit less
     /// every reserved concurrency (the Lambda guide, "unreserved account concurrency").
     pub unreserved_limit: u32,
@@ -210,7 +207,6 @@ impl World {
                 AccountRuntime {
                     org_id: acct.org_id.clone(),
                     org_paths: scenario.org_paths(acct),
-                    concurrency_limit: acct.concurrency_limit,
                     unreserved_limit: acct
                         .concurrency_limit
                         .saturating_sub(acct.functions.iter().filter_map(|f| f.reserved_concurrency).sum()),
@@ -247,7 +243,7 @@ impl World {
                         StaticKey {
                             secret: c.secret_access_key.clone(),
                             session_token: c.session_token.clone(),
-                            caller: Arc::new(static_caller.clone()),
+                            caller: Arc::new(static_caller),
                         },
                     );
                 }
@@ -261,7 +257,6 @@ impl World {
                         policy: role.policy.clone(),
                         trust: role.trust.clone(),
                         max_session_s: role.max_session_s,
-                        static_caller,
                     },
                 );
             }

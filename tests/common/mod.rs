@@ -1,11 +1,14 @@
-//! Shared set-up of the integration tests: the local endpoint on a free loopback port, its
-//! control API (typed, and raw for tests of the API itself), real SDK clients pointed at it,
-//! and services built as the invoker builds them.
+//! Shared set-up of the tests: the local endpoint on a free loopback port, its control API
+//! (typed, and raw for tests of the API itself), real SDK clients pointed at it, and services
+//! built as the invoker builds them. Public API only: the integration tests (`tests/it`,
+//! `tests/logs`) and the crate's own tests (`src/tests`) both use it.
 #![allow(dead_code)]
 
+pub mod organization;
 pub mod runtime_api;
+pub mod schema;
+pub mod sdk_capture;
 
-use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::config::{BehaviorVersion, Region};
 use aws_smithy_types::retry::RetryConfig;
@@ -13,12 +16,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::collections::HashMap;
-use xinvoke::adapters::clients;
-use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::adapters::signed::InvokePath;
-use xinvoke::invoke::service::Service;
-use xinvoke::local::client::ControlClient;
-use xinvoke::local::{builtin, LocalServer, Scenario};
+use xinvoke::local::{builtin, ControlClient, LocalServer, Scenario};
+use xinvoke::{InvokePath, Service, Settings};
 
 /// The local endpoint with the built-in scenario.
 pub async fn start() -> LocalServer {
@@ -81,13 +80,13 @@ pub fn stranger_credentials() -> Credentials {
 }
 
 /// The base SDK config of an account-1 caller pointed at the local endpoint.
-pub async fn base(server: &LocalServer, creds: Credentials, timeouts: Timeouts) -> SdkConfig {
-    clients::endpoint_config(timeouts, server.url(), creds, builtin::REGION).await
+pub async fn base(server: &LocalServer, creds: Credentials, timeouts: xinvoke::Timeouts) -> aws_config::SdkConfig {
+    xinvoke::endpoint_config(timeouts, server.url(), creds, builtin::REGION).await
 }
 
 /// Fast retries for tests: every retryable class retries `retries` times after 10 ms.
 pub fn fast_retry(retries: u32) -> String {
-    let classes: Vec<String> = xinvoke::domain::Class::ALL
+    let classes: Vec<String> = xinvoke::Class::ALL
         .iter()
         .map(|c| {
             format!(
@@ -104,15 +103,15 @@ pub fn fast_retry(retries: u32) -> String {
 pub async fn service(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)]) -> Service {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
-    let base = base(server, creds, settings.timeouts).await;
-    xinvoke::lambdas::invoker::service(settings, &base).await
+    let base = base(server, creds, settings.timeouts()).await;
+    xinvoke::lambdas::invoker_service(settings, &base).await
 }
 
 /// As [`service`], sending invokes on `path`.
 pub async fn service_on(server: &LocalServer, creds: Credentials, vars: &[(&str, &str)], path: InvokePath) -> Service {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
-    let base = base(server, creds, settings.timeouts).await;
+    let base = base(server, creds, settings.timeouts()).await;
     Service::with_path(settings, &base, path).await
 }
 
@@ -167,7 +166,7 @@ pub fn lambda_with(server: &LocalServer, creds: Credentials) -> aws_sdk_lambda::
     let conf = aws_sdk_lambda::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(builtin::REGION))
-        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .http_client(xinvoke::http_client())
         .credentials_provider(creds)
         .endpoint_url(server.url())
         .retry_config(RetryConfig::disabled())
@@ -191,7 +190,7 @@ pub fn sts(server: &LocalServer, akid: &str, secret: &str) -> aws_sdk_sts::Clien
     let conf = aws_sdk_sts::config::Builder::new()
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
         .region(aws_sdk_sts::config::Region::new(builtin::REGION))
-        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .http_client(xinvoke::http_client())
         .credentials_provider(credentials(akid, secret))
         .endpoint_url(server.url())
         .retry_config(RetryConfig::disabled())
@@ -258,10 +257,4 @@ pub async fn settle_events(server: &LocalServer) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("queued events did not settle: {:?}", server.stats());
-}
-
-/// Whether a fault of this error applies when a queued event runs (a throttle or a 5xx), not
-/// when the `Event` invoke is accepted.
-pub fn applies_when_run(error: &str) -> bool {
-    xinvoke::domain::errors::lambda_error(error).is_some_and(|r| r.status >= 500 || r.status == 429)
 }

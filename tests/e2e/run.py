@@ -519,7 +519,7 @@ def observability(ck, chain, local, watch):
     trace = mine[-1].get("xray_trace_id") if mine else None
     received = [i.get("trace_id") for i in http("GET", local.url + "/_local/invocations")]
     # The local endpoint forwards it to watch's target as X-Amzn-Trace-Id
-    # (tests/it/local_upstream.rs checks the forwarding); cargo lambda watch gives each
+    # (src/tests/local_upstream.rs checks the forwarding); cargo lambda watch gives each
     # invocation a trace of its own, so the target's log line cannot show it here.
     ck.check(f"{chain}: the invoker passes its invocation's trace to the local endpoint with the Invoke",
              ok and trace and trace.startswith("Root=1-") and received and received[-1] == trace, "trace",

@@ -215,7 +215,7 @@ async fn xinvoke_local_token_prints_a_token_sts_accepts_and_names_a_bad_url() {
         aws_sdk_sts::config::Builder::new()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
             .region(aws_sdk_sts::config::Region::new(builtin::REGION))
-            .http_client(xinvoke::adapters::transport::sdk_http_client())
+            .http_client(xinvoke::http_client())
             .endpoint_url(server.url())
             .build(),
     );

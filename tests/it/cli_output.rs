@@ -3,8 +3,8 @@
 //! (JSON: one document on stdout and nothing else; text: as before, the default except for
 //! `invoke`, whose default stays its JSON record).
 
+use crate::common::schema::schema_errors;
 use crate::common::*;
-use crate::load_support::schema_errors;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};

@@ -26,11 +26,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xinvoke::domain::retry::RetryPolicy;
-use xinvoke::domain::Class;
-use xinvoke::local::client::ControlClient;
-use xinvoke::local::scenario::{AsyncInvoke, Behaviour, Function};
-use xinvoke::local::{builtin, LocalServer, Scenario};
+use xinvoke::local::{builtin, ControlClient, LocalServer, Scenario};
+use xinvoke::{Class, RetryPolicy};
 
 /// The failure destination's ARN in the local account 1 (Lambda's OnFailure for async events).
 const FAILURE_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:111111111111:xinvoke-failure";
@@ -253,7 +250,6 @@ fn fast_default_policy() -> String {
 /// The local endpoint with the built-in scenario, plus account 1's invoker function forwarding
 /// to `upstream` with the template's `EventInvokeConfig`, and the target durable or not.
 async fn endpoint(upstream: Option<&str>, durable_target: bool) -> LocalServer {
-    let mut scenario = Scenario::builtin();
     let t = template();
     let config = &t["Resources"]["InvokerFunction"]["Properties"]["EventInvokeConfig"];
     let retries = config["MaximumRetryAttempts"]
@@ -266,24 +262,36 @@ async fn endpoint(upstream: Option<&str>, durable_target: bool) -> LocalServer {
         config["DestinationConfig"]["OnFailure"]["Type"], "SQS",
         "the template's failure destination is a queue"
     );
+    // The scenario as its file says it (a scenario is data: serde's form of the TOML).
+    let mut scenario: Value = toml::from_str(include_str!("../../src/local/builtin.toml")).expect("builtin.toml");
     if let Some(url) = upstream {
-        let mut invoker = Function::named(INVOKER);
-        invoker.behaviour = Behaviour::Upstream {
-            upstream: url.to_string(),
-        };
-        invoker.async_invoke = AsyncInvoke {
-            maximum_retry_attempts: retries as u32,
-            maximum_event_age_s: max_age as u32,
-            on_failure: Some(FAILURE_QUEUE_ARN.into()),
-            dead_letter_target: None,
-        };
-        scenario.accounts[0].functions.push(invoker);
+        let functions = &mut scenario["accounts"][0]["functions"];
+        if functions.is_null() {
+            *functions = json!([]);
+        }
+        functions.as_array_mut().expect("functions are a list").push(json!({
+                "name": INVOKER,
+                "behaviour": { "upstream": url },
+                "async_invoke": {
+                    "maximum_retry_attempts": retries,
+                    "maximum_event_age_s": max_age,
+                    "on_failure": FAILURE_QUEUE_ARN,
+                },
+        }));
     }
-    for f in scenario.accounts.iter_mut().flat_map(|a| a.functions.iter_mut()) {
-        if f.name == "target" {
-            f.durable = durable_target;
+    for account in scenario["accounts"].as_array_mut().into_iter().flatten() {
+        for f in account
+            .get_mut("functions")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if f["name"] == "target" {
+                f["durable"] = json!(durable_target);
+            }
         }
     }
+    let scenario: Scenario = serde_json::from_value(scenario).expect("the scenario with the invoker");
     start_with(scenario).await
 }
 
@@ -473,7 +481,7 @@ fn lambda_client(server: &LocalServer) -> aws_sdk_lambda::Client {
         .region(Region::new(builtin::REGION))
         .endpoint_url(server.url())
         .credentials_provider(source_credentials())
-        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .http_client(xinvoke::http_client())
         .build();
     aws_sdk_lambda::Client::from_conf(config)
 }
@@ -673,7 +681,7 @@ impl Moto {
             .region(aws_sdk_sqs::config::Region::new(builtin::REGION))
             .endpoint_url(&self.url)
             .credentials_provider(source_credentials())
-            .http_client(xinvoke::adapters::transport::sdk_http_client())
+            .http_client(xinvoke::http_client())
             .build();
         aws_sdk_sqs::Client::from_conf(config)
     }

@@ -9,10 +9,9 @@ use hyper_util::rt::TokioExecutor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use xinvoke::adapters::config::Timeouts;
-use xinvoke::domain::record::{ATTEMPTS_HEADER, CLASS_HEADER};
-use xinvoke::gateway::server::{GatewayServer, Options};
+use xinvoke::gateway::{GatewayServer, Options};
 use xinvoke::local::{builtin, LocalServer};
+use xinvoke::{Timeouts, ATTEMPTS_HEADER, CLASS_HEADER};
 
 struct Answer {
     status: u16,
@@ -669,7 +668,7 @@ async fn denied_discovery_names_the_permission_and_the_role() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_reaches_the_target_by_web_identity_then_role_chaining() {
     use std::io::{BufRead, BufReader};
-    use xinvoke::local::oidc::TokenRequest;
+    use xinvoke::local::TokenRequest;
     let server = common::start().await;
     let dir = tempfile::tempdir().unwrap();
     let only_role = "upstreams:\n- name: account2-role\n  region: us-east-1\n  roleArn: arn:aws:iam::222222222222:role/xinvoke-invoke\n  externalId: xinvoke-local-external-id\n  lambdaFunctions: [{lambdaFunctionName: target, qualifier: live}]\nroutes:\n- {name: target, upstream: account2-role, logicalName: \"target:live\", matchers: [{exact: /target}]}\n";
@@ -795,7 +794,7 @@ async fn load_through_the_gateway_reports_answers_by_class() {
     assert_eq!(report["run"]["via"], "gateway");
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../schemas/load-report.schema.json")).unwrap();
-    let errors = crate::load_support::schema_errors(&schema, &report);
+    let errors = crate::common::schema::schema_errors(&schema, &report);
     assert!(errors.is_empty(), "{errors:?}");
     gw.shutdown().await;
     server.shutdown().await;

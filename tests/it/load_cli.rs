@@ -2,7 +2,7 @@
 //! built-in local endpoint in-process. Ctrl-C (SIGINT via `kill -INT`), --max-errors, the
 //! JSON report against its schema, and a recording rendered again.
 
-use crate::load_support::schema_errors;
+use crate::common::schema::schema_errors;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -327,7 +327,7 @@ fn the_schema_names_every_class_and_no_other() {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    let classes: Vec<String> = xinvoke::domain::Class::ALL.iter().map(|c| c.name().to_string()).collect();
+    let classes: Vec<String> = xinvoke::Class::ALL.iter().map(|c| c.name().to_string()).collect();
     assert_eq!(names, classes);
 }
 

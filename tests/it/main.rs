@@ -5,7 +5,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod load_support;
 
 mod architecture;
 mod cli;
@@ -15,35 +14,8 @@ mod delivery;
 mod deploy_metadata;
 mod doctor;
 mod endpoints;
-mod fuzz_http;
-mod fuzz_inputs;
 mod gateway;
-mod invoke_wire;
-mod invoker_handler;
 mod load_cli;
-mod load_engine;
-mod load_html;
-mod local_control;
-mod local_fidelity;
-mod local_invoke;
-mod local_list;
-mod local_read;
-mod local_recorded;
-mod local_scenarios;
-mod local_signing;
-mod local_sts;
-mod local_upstream;
-mod local_vpc;
-mod local_web_identity;
 mod organization;
-mod policy;
 mod public_api;
-mod reliability_credentials;
-mod reliability_faults;
-mod reliability_soak;
-mod routes_parameter;
-mod security_boundary;
-mod signed_path;
-mod tenants;
-mod tls_roots;
 mod transcripts;

@@ -176,7 +176,8 @@ impl Surface<'_> {
         let Some((target_module, name)) = resolve(self.krate, module, path) else {
             // Another crate's item: the re-export itself is the surface.
             let shown = rename.map(|r| format!(" as {r}")).unwrap_or_default();
-            self.lines.insert(format!("pub use {public}::{{{}{shown}}}", path.join("::")));
+            self.lines
+                .insert(format!("pub use {public}::{{{}{shown}}}", path.join("::")));
             return;
         };
         let target = &self.krate.modules[&target_module];
@@ -220,7 +221,8 @@ impl Surface<'_> {
             Item::Union(i) => &i.vis,
             Item::Macro(m) => {
                 if m.attrs.iter().any(|a| a.path().is_ident("macro_export")) {
-                    self.lines.insert(format!("macro xinvoke::{}", m.ident.as_ref().unwrap()));
+                    self.lines
+                        .insert(format!("macro xinvoke::{}", m.ident.as_ref().unwrap()));
                 }
                 return;
             }
@@ -233,7 +235,10 @@ impl Surface<'_> {
 
     /// An item known to be reachable (declared `pub`, or re-exported).
     fn item_any_vis(&mut self, item: &Item, module: &[String], public: &str, rename: Option<&str>) {
-        let name = rename.map(str::to_string).or_else(|| item_name(item)).unwrap_or_default();
+        let name = rename
+            .map(str::to_string)
+            .or_else(|| item_name(item))
+            .unwrap_or_default();
         let at = format!("{public}::{name}");
         match item {
             Item::Mod(m) => {
@@ -279,7 +284,8 @@ impl Surface<'_> {
             Item::Enum(e) => {
                 self.lines.insert(format!("enum {at}{}", tokens(&e.generics)));
                 for v in &e.variants {
-                    self.lines.insert(format!("variant {at}::{}{}", v.ident, tokens(&v.fields)));
+                    self.lines
+                        .insert(format!("variant {at}::{}{}", v.ident, tokens(&v.fields)));
                 }
                 self.methods(&e.ident.to_string(), &at);
             }
@@ -299,7 +305,8 @@ impl Surface<'_> {
                         self.lines.insert(format!("method {at}::{}", tokens(&f.sig)));
                     }
                     syn::ImplItem::Const(c) if is_pub(&c.vis) && !compiled_out(&c.attrs) => {
-                        self.lines.insert(format!("assoc-const {at}::{}: {}", c.ident, tokens(&c.ty)));
+                        self.lines
+                            .insert(format!("assoc-const {at}::{}: {}", c.ident, tokens(&c.ty)));
                     }
                     _ => {}
                 }
@@ -429,7 +436,10 @@ fn the_public_surface_is_the_checked_in_list() {
 fn the_public_surface_is_small() {
     let now = surface();
     let n = items(&now);
-    assert!(n <= MAX_ITEMS, "{n} public items, at most {MAX_ITEMS}: keep the rest pub(crate)");
+    assert!(
+        n <= MAX_ITEMS,
+        "{n} public items, at most {MAX_ITEMS}: keep the rest pub(crate)"
+    );
     // The walk sees through `pub use`: the entry points the binaries use are there.
     assert!(now.iter().any(|l| l.starts_with("fn xinvoke::")), "{now:?}");
 }

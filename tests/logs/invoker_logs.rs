@@ -4,7 +4,7 @@
 use crate::common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
-use xinvoke::lambdas::invoker;
+use xinvoke::lambdas::{invoker_handler, invoker_service};
 use xinvoke::local::builtin;
 
 fn event(v: Value) -> LambdaEvent<Value> {
@@ -25,7 +25,7 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
     let mut invokes = 0;
     for svc in [&role, &resource] {
         for payload in [json!({"secret": marker}), json!({"fail": marker})] {
-            let _ = invoker::handle(svc, event(json!({"payload": payload}))).await;
+            let _ = invoker_handler(svc, event(json!({"payload": payload}))).await;
             invokes += 1;
         }
         fault(
@@ -33,10 +33,10 @@ async fn logs_carry_one_line_per_invoke_and_no_secret_or_payload() {
             json!({"function": "target", "error": "EC2ThrottledException", "times": 1}),
         )
         .await;
-        let _ = invoker::handle(svc, event(json!({"payload": {"m": marker}}))).await;
+        let _ = invoker_handler(svc, event(json!({"payload": {"m": marker}}))).await;
         invokes += 1;
     }
-    let _ = invoker::handle(
+    let _ = invoker_handler(
         &resource,
         event(serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap()),
     )
@@ -108,25 +108,36 @@ async fn no_line_but_xinvokes_own_reaches_warn_when_aws_answers_5xx() {
         ],
     )
     .await;
-    let five_xx: Vec<_> = xinvoke::domain::errors::answered_by(false)
-        .filter(|r| r.status >= 500)
+    // Invoke's 5xx errors as botocore's model of Lambda lists them (tests/model).
+    let model: Value =
+        serde_json::from_str(include_str!("../model/lambda-2015-03-31.service-2.json")).expect("the model");
+    let five_xx: Vec<(String, xinvoke::Class)> = model["operations"]["Invoke"]["errors"]
+        .as_array()
+        .expect("Invoke's errors")
+        .iter()
+        .filter_map(|e| e["shape"].as_str())
+        .filter(|code| model["shapes"][code]["error"]["httpStatusCode"].as_u64() >= Some(500))
+        .map(|code| {
+            let class = xinvoke::Class::of_lambda_error(code).unwrap_or_else(|| panic!("{code}: not in the table"));
+            (code.to_string(), class)
+        })
         .collect();
     assert!(five_xx.len() >= 15);
     for process in [&resource, &role] {
-        for row in &five_xx {
-            fault(&server, json!({"function": "target", "error": row.code, "times": 2})).await;
+        for (code, class) in &five_xx {
+            fault(&server, json!({"function": "target", "error": code, "times": 2})).await;
             let answer = process
                 .invoke(json!({"payload": {}}), std::time::Duration::from_secs(30))
                 .await;
             let runtime_api::Answer::Error { error_type, .. } = &answer else {
-                panic!("{}: {answer:?}", row.code);
+                panic!("{code}: {answer:?}");
             };
             // An injected EC2UnexpectedException carries EC2ErrorCode Client.RequestLimitExceeded.
-            let class = match row.code {
+            let class = match code.as_str() {
                 "EC2UnexpectedException" => "ec2_request_limit",
-                _ => row.class.name(),
+                _ => class.name(),
             };
-            assert_eq!(error_type, class, "{}", row.code);
+            assert_eq!(error_type, class, "{code}");
             control_client(&server).clear_faults().await.unwrap();
         }
         let lines = process.json_lines();
@@ -168,7 +179,8 @@ async fn a_panicking_handler_is_a_function_error_and_the_runtime_serves_the_next
     assert_eq!(
         answer,
         runtime_api::Answer::Error {
-            error_type: xinvoke::domain::behaviour::PANIC_ERROR_TYPE.into(),
+            // What lambda_runtime 1.x names a caught panic's payload type.
+            error_type: "&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>".into(),
             message: "Lambda panicked: boom in the handler".into()
         }
     );
@@ -512,16 +524,15 @@ async fn where_the_signed_path_cannot_be_built_the_invoker_says_so_once_and_uses
     .to_string();
     let map: std::collections::HashMap<String, String> =
         [("XINVOKE_TARGETS".to_string(), targets)].into_iter().collect();
-    let settings =
-        xinvoke::adapters::config::Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
+    let settings = xinvoke::Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
     // No credentials provider: the signed path has nothing to sign with.
-    let mut no_credentials = base(&server, source_credentials(), settings.timeouts)
+    let mut no_credentials = base(&server, source_credentials(), settings.timeouts())
         .await
         .to_builder();
     no_credentials.set_credentials_provider(None);
-    let svc = invoker::service(settings, &no_credentials.build()).await;
-    assert_eq!(svc.path(), xinvoke::adapters::signed::InvokePath::Sdk);
-    let answer = invoker::handle(&svc, event(json!({"payload": {}, "target": "other"}))).await;
+    let svc = invoker_service(settings, &no_credentials.build()).await;
+    assert_eq!(svc.path(), xinvoke::InvokePath::Sdk);
+    let answer = invoker_handler(&svc, event(json!({"payload": {}, "target": "other"}))).await;
     assert!(answer.is_err(), "without credentials the invoke fails: {answer:?}");
     let text = captured.text();
     let notes: Vec<Value> = text

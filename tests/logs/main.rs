@@ -5,7 +5,6 @@
 mod common;
 
 mod invoker_logs;
-mod security_secrets;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

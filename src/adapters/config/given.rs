@@ -398,11 +398,12 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
     let invocation_type = spec
         .invocation_type
         .map(|t| {
-            t.parse()
-                .map_err(|e: crate::domain::invocation::InvocationTypeError| ConfigError::Invalid {
+            t.parse().map_err(
+                |e: crate::domain::invocation::InvocationTypeError| ConfigError::Invalid {
                     name: name("invocation_type"),
                     detail: e.to_string(),
-                })
+                },
+            )
         })
         .transpose()?;
     let tenant_id = spec

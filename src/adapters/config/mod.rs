@@ -12,7 +12,7 @@ mod values;
 
 pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
-pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
+pub use values::{default_session_name, ExternalId, GatewaySource, SessionName};
 
 use crate::domain::arn::{check_partition, FunctionArn, RoleArn};
 use crate::domain::delivery::TargetDelivery;
@@ -54,6 +54,7 @@ pub struct TargetConfig {
 /// Timeouts chosen on purpose (aws-config sets only a connect timeout by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
+    /// Opening a connection (TCP and TLS).
     pub connect: Duration,
     /// One attempt, from send to the last byte of the answer.
     pub attempt: Duration,
@@ -72,32 +73,32 @@ impl Default for Timeouts {
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Targets by name.
-    pub targets: BTreeMap<String, TargetConfig>,
+    pub(crate) targets: BTreeMap<String, TargetConfig>,
     /// The target used when an event names none.
-    pub default_target: Option<String>,
-    pub retry: RetryPolicy,
-    pub budget_capacity: u32,
-    pub timeouts: Timeouts,
+    pub(crate) default_target: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) budget_capacity: u32,
+    pub(crate) timeouts: Timeouts,
     /// Kept free at the end of the Lambda's time: no attempt runs and no retry waits into it.
-    pub deadline_margin: Duration,
+    pub(crate) deadline_margin: Duration,
     /// The payload a scheduled event sends (`XINVOKE_PAYLOAD`, default `{}`).
-    pub scheduled_payload: Vec<u8>,
+    pub(crate) scheduled_payload: Vec<u8>,
     /// How many records of an SQS batch run at once (`XINVOKE_SQS_CONCURRENCY`; default: all).
-    pub sqs_concurrency: Option<usize>,
+    pub(crate) sqs_concurrency: Option<usize>,
     /// The function's timeout, for runtimes that give no usable deadline
     /// (`XINVOKE_FUNCTION_TIMEOUT_MS`): emulators such as `cargo lambda watch` send a fixed
     /// deadline in 1970. Lambda always gives a real one, which wins.
-    pub function_timeout: Option<Duration>,
+    pub(crate) function_timeout: Option<Duration>,
     /// The SQS queue the invoker sends final records to (`XINVOKE_FAILURE_QUEUE_URL`): the
     /// template's failure destination. Without it a final record leaves as an ERROR line.
-    pub failure_queue_url: Option<String>,
+    pub(crate) failure_queue_url: Option<String>,
     /// The function serves `{"load": ...}` events (`XINVOKE_LOAD_WORKER`; the load stack's
     /// setting). Off, a load event is refused: a Function URL's caller cannot start a load run.
-    pub load_worker: bool,
+    pub(crate) load_worker: bool,
     /// Where the invoker's HTTP routes are (`XINVOKE_GATEWAY_CONFIG` or
     /// `XINVOKE_GATEWAY_CONFIG_TEXT`); read only in a Lambda. Boxed: most settings have none,
     /// and settings travel by value (a load job's place holds them).
-    pub gateway: Option<Box<GatewaySource>>,
+    pub(crate) gateway: Option<Box<GatewaySource>>,
 }
 
 /// A variable of this process; set to the empty string counts as unset.
@@ -106,6 +107,12 @@ pub fn process_env(key: &str) -> Option<String> {
 }
 
 impl Settings {
+    /// The connect and attempt timeouts, for the AWS config the service is built on
+    /// ([`crate::base_config`]).
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
     /// Read the process environment (the Lambdas).
     pub fn from_env() -> Result<Settings, ConfigError> {
         Settings::from_lookup(process_env)
@@ -119,7 +126,7 @@ impl Settings {
     /// Check what only the whole can tell and fill in the defaults: the default target (with
     /// its role, which needs an external id), the named targets, which one is the default, the
     /// retry policy and timeouts.
-    pub fn resolve(given: Given, ctx: Context) -> Result<Settings, ConfigError> {
+    pub(crate) fn resolve(given: Given, ctx: Context) -> Result<Settings, ConfigError> {
         let name = |key: Key| Name::of(key, ctx);
         let default_session = default_session_name(given.function_name.as_deref());
         let default_type = given.invocation_type.unwrap_or_default();
@@ -272,7 +279,7 @@ impl Settings {
     }
 
     /// The target an event names, or the default one.
-    pub fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
+    pub(crate) fn target(&self, name: Option<&str>) -> Result<&TargetConfig, TargetError> {
         match name.or(self.default_target.as_deref()) {
             Some(n) => self.targets.get(n).ok_or_else(|| TargetError::Unknown {
                 name: n.to_string(),

@@ -106,30 +106,72 @@ pub fn flag_name(key: Key) -> Name {
 /// A configuration error: always names the setting (or file) and what to set.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// A setting that must be an ARN is not a usable one.
     #[error("{name}: {source}")]
-    Arn { name: Name, source: ArnError },
+    Arn {
+        /// The setting.
+        name: Name,
+        /// What is wrong with the ARN.
+        source: ArnError,
+    },
+    /// A role to assume is set without the external id its trust requires.
     #[error("{role} is set, so role chaining is on, but {external_id} is not: set {external_id} to the external id the role's trust policy requires (sts:ExternalId)")]
-    MissingExternalId { role: Name, external_id: Name },
+    MissingExternalId {
+        /// The role setting.
+        role: Name,
+        /// The external id's setting, which is missing.
+        external_id: Name,
+    },
+    /// The external id is not one STS takes.
     #[error("{name} must be 2-1224 characters of letters, digits and +=,.@:/-; check the value given to the account-2 admin")]
-    BadExternalId { name: Name },
+    BadExternalId {
+        /// The setting.
+        name: Name,
+    },
+    /// An external id is set without a role to assume.
     #[error("{name} is set without {role}: an external id is only used when assuming a role; set {role} too, or unset {name}")]
-    ExternalIdWithoutRole { name: Name, role: Name },
+    ExternalIdWithoutRole {
+        /// The external id's setting.
+        name: Name,
+        /// The role setting, which is missing.
+        role: Name,
+    },
+    /// The session name is not one STS takes.
     #[error(
         "{name} must be 2-64 characters of letters, digits and +=,.@_- (it becomes the assumed-role session name)"
     )]
-    BadSessionName { name: Name },
+    BadSessionName {
+        /// The setting.
+        name: Name,
+    },
+    /// A setting's value is wrong.
     #[error("{name}: {detail}")]
-    Invalid { name: Name, detail: String },
+    Invalid {
+        /// The setting.
+        name: Name,
+        /// What it must be.
+        detail: String,
+    },
+    /// No target is configured.
     #[error("no target is configured: set {target} to the target's full function ARN (e.g. arn:aws:lambda:us-east-1:222222222222:function:target:live), or XINVOKE_TARGETS / XINVOKE_TARGETS_FILE to named targets")]
-    NoTarget { target: Name },
+    NoTarget {
+        /// The setting that names a target.
+        target: Name,
+    },
+    /// The targets file cannot be read.
     #[error("cannot read {path} (XINVOKE_TARGETS_FILE): {detail}")]
-    File { path: String, detail: String },
+    File {
+        /// The file.
+        path: String,
+        /// Why it cannot be read.
+        detail: String,
+    },
 }
 
 impl ConfigError {
     /// The variable `var` (a setting read outside `Settings`, e.g. the invoker's metrics) is
     /// wrong: `detail` says what it must be.
-    pub fn invalid_var(var: &'static str, detail: &str) -> ConfigError {
+    pub(crate) fn invalid_var(var: &'static str, detail: &str) -> ConfigError {
         ConfigError::Invalid {
             name: Name {
                 var: Cow::Borrowed(var),
@@ -143,8 +185,18 @@ impl ConfigError {
 /// An event or command names a target that is not configured.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TargetError {
+    /// The name is not a configured target.
     #[error("unknown target {name:?}: configured targets are {known}")]
-    Unknown { name: String, known: String },
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The configured names.
+        known: String,
+    },
+    /// No target named and no default configured.
     #[error("the event names no target and there is no default: add \"target\": one of {known}, or set XINVOKE_DEFAULT_TARGET")]
-    NoDefault { known: String },
+    NoDefault {
+        /// The configured names.
+        known: String,
+    },
 }

@@ -283,10 +283,6 @@ impl GatewayConfig {
         }
         check(upstreams, routes, source, &env)
     }
-
-    pub fn upstream(&self, name: &str) -> Option<&Upstream> {
-        self.upstreams.iter().find(|u| u.name == name)
-    }
 }
 
 impl Upstream {

@@ -553,6 +553,7 @@ impl Metrics {
     }
 
     /// Fold in the statistics of another process that ran the same phases (a worker's share).
+    #[cfg(test)]
     pub fn merge(&mut self, other: &Metrics) {
         if self.run == RunInfo::default() {
             self.run = other.run.clone();
@@ -586,11 +587,6 @@ impl Metrics {
             let completed: u64 = p.classes.values().sum();
             (completed, completed - p.classes.get(&Class::Ok).copied().unwrap_or(0))
         })
-    }
-
-    /// How many phases have begun.
-    pub fn phases(&self) -> usize {
-        self.phases.len()
     }
 
     /// The report.

@@ -75,19 +75,19 @@ impl fmt::Debug for Secret {
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// The one region served.
-    pub region: String,
-    pub accounts: Vec<Account>,
+    pub(crate) region: String,
+    pub(crate) accounts: Vec<Account>,
     /// Updates the endpoint makes by itself, at times of its clock from the world's start: a
     /// deployment during load.
     #[serde(default)]
-    pub updates: Vec<ScheduledUpdate>,
+    pub(crate) updates: Vec<ScheduledUpdate>,
     /// Fault rules in place from the start (the rules `POST /_local/faults` takes), e.g. for a
     /// load run that starts the endpoint in-process.
     #[serde(default)]
-    pub faults: Vec<crate::local::faults::FaultSpec>,
+    pub(crate) faults: Vec<crate::local::faults::FaultSpec>,
     /// AWS Organizations: each organization's root and OUs, where accounts sit by their `ou`.
     #[serde(default)]
-    pub organizations: Vec<Organization>,
+    pub(crate) organizations: Vec<Organization>,
 }
 
 /// An organization's tree: its root and organizational units.
@@ -625,13 +625,22 @@ fn default_timeout() -> u32 {
 pub enum ScenarioError {
     /// The file cannot be read.
     #[error("cannot read scenario {path}: {source}; check the path given to --scenario")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
     /// Neither `.toml` nor `.json`.
     #[error("scenario {path}: unknown file type; name it *.toml or *.json")]
-    Extension { path: PathBuf },
+    Extension {
+        /// The file.
+        path: PathBuf,
+    },
     /// Syntax or type error (the message names the field and line).
     #[error("scenario {path}: {message}")]
     Parse {
+        /// The file.
         path: PathBuf,
         /// The parser's message.
         message: String,
@@ -639,6 +648,7 @@ pub enum ScenarioError {
     /// Well-formed but inconsistent.
     #[error("scenario {path}: {field}: {problem}; {fix}")]
     Invalid {
+        /// The file.
         path: PathBuf,
         /// Dotted field path.
         field: String,
