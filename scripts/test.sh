@@ -53,6 +53,26 @@ step "cargo test (unit, wire, handler, CLI, load, reliability, security and fuzz
 rc=0; XINVOKE_VENV="$venv" RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}" cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=${PIPESTATUS[0]}
 record "cargo test" $rc
 
+step "cargo doc --no-deps (the public API's docs, warning-free)"
+rc=0; RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --lib --quiet || rc=$?; record "cargo doc" $rc
+
+step "cargo build --examples (the example a user copies: examples/cross_account.rs)"
+rc=0; cargo build --locked --quiet --examples || rc=$?; record "cargo build --examples" $rc
+
+step "cargo package --list (what a publish would upload)"
+rc=0; cargo package --locked --list >"$work/package.list" || rc=$?
+if [ $rc -eq 0 ] && grep -E '^(tests|scripts|docs|rules|template\.yaml|src/tests)/' "$work/package.list"; then
+  echo "the package holds tests, scripts or deployment files (Cargo.toml's include)"; rc=1
+fi
+record "cargo package --list" $rc
+
+step "MSRV build (rust-version in Cargo.toml)"
+msrv="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+rc=0
+rustup toolchain install "$msrv" --profile minimal --no-self-update >/dev/null 2>&1 || rc=$?
+[ $rc -eq 0 ] && { CARGO_TARGET_DIR="$root/target/msrv" cargo "+$msrv" check --locked --quiet --lib --bins || rc=$?; }
+record "MSRV build ($msrv)" $rc
+
 step "boto3 against xinvoke local"
 rc=0
 cargo build --locked --quiet --bin xinvoke
