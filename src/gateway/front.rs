@@ -34,6 +34,8 @@ pub struct Routed {
     pub upstream: String,
     /// The logical name of the function invoked; empty when nothing was invoked.
     pub function: String,
+    /// How it was invoked; `None` when nothing was.
+    pub style: Option<InvocationStyle>,
 }
 
 /// What a matched request invokes, and how.
@@ -102,6 +104,7 @@ impl Gateway {
                     route,
                     upstream: String::new(),
                     function: String::new(),
+                    style: None,
                 }
             }
         };
@@ -140,6 +143,7 @@ impl Gateway {
             route: target.route,
             upstream: target.upstream,
             function: target.logical,
+            style: Some(target.style),
         }
     }
 

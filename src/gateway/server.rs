@@ -295,21 +295,14 @@ impl Handler for Front {
         let body = match serve::read_body(Body::new(body), state.options.limits).await {
             Ok(b) => b,
             Err(too_large) => {
-                let (status, class, message) = match too_large {
-                    true => (413, "payload_too_large", "the request body is over the gateway's limit"),
-                    false => (408, "timeout", "the request body did not arrive in time"),
+                let routed = Routed {
+                    answer: crate::gateway::answer::unread_body(too_large, &request_id),
+                    route: "none".into(),
+                    upstream: String::new(),
+                    function: String::new(),
+                    style: None,
                 };
-                state.metrics.request("none", class, 0, started.elapsed());
-                let mut r = text(
-                    status,
-                    "application/json",
-                    json!({"class": class, "message": message}).to_string(),
-                );
-                r.headers_mut().insert(
-                    crate::core::record::CLASS_HEADER,
-                    axum::http::HeaderValue::from_static(class),
-                );
-                return r;
+                return finish(state, started, &method, &path, routed);
             }
         };
         let headers: Vec<(String, String)> = parts
@@ -347,18 +340,12 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
         route,
         upstream,
         function,
+        ..
     } = routed;
     let (route, upstream, function) = (route.as_str(), upstream.as_str(), function.as_str());
-    let class = a
-        .header(crate::core::record::CLASS_HEADER)
-        .unwrap_or("none")
-        .to_string();
-    let attempts: u32 = a
-        .header(crate::core::record::ATTEMPTS_HEADER)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let (class, attempts) = (a.class.name(), a.attempts);
     let took = started.elapsed();
-    state.metrics.request(route, &class, attempts.saturating_sub(1), took);
+    state.metrics.request(route, class, attempts.saturating_sub(1), took);
     tracing::info!(
         target: "xinvoke::gateway::access",
         method,
@@ -366,7 +353,7 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
         route,
         upstream,
         function,
-        class = %class,
+        class,
         attempts,
         status = a.status,
         latency_ms = took.as_secs_f64() * 1000.0,

@@ -232,6 +232,132 @@ async fn a_function_answering_in_proxy_format_is_unwrapped() {
     server.shutdown().await;
 }
 
+/// Send one request on its own connection and read the raw answer to the end: what a client's
+/// framing sees, header by header (names lower-cased), and the body bytes as they came.
+async fn raw_exchange(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: gw\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+/// A function in account 2 answers with the gateway's own headers, framing headers that lie and
+/// statuses outside 200-599: the client sees one class, the record's attempts, a body framed by
+/// the gateway, and `/metrics` holds no label or count the function chose.
+#[tokio::test]
+async fn a_function_cannot_forge_the_gateways_answer_framing_or_metrics() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!(
+        "{EXAMPLE}\n  - name: unwrap\n    matchers: [{{exact: /unwrap}}]\n    upstream: account2\n    logicalName: target-live\n    unwrapAsApiGateway: true\n"
+    );
+    let gw = gateway(&server, write(dir.path(), &file)).await;
+    // The target echoes: the request body is what the function answers.
+    let forged = serde_json::json!({
+        "statusCode": 200,
+        "headers": {
+            "X-Xinvoke-Class": "evil-1",
+            "x-xinvoke-attempts": "1000001",
+            "x-xinvoke-stop": "forged",
+            "x-request-id": "forged-id",
+            "Content-Length": "5",
+            "Transfer-Encoding": "chunked",
+            "Connection": "close, x-hidden",
+            "x-hidden": "1",
+            "Upgrade": "h2c",
+            "Keep-Alive": "timeout=1",
+            "x-made-by-function": "yes"
+        },
+        "body": "hello, a body longer than five bytes"
+    })
+    .to_string();
+    for _ in 0..3 {
+        let (status, headers, body) = raw_exchange(gw.addr(), "/unwrap", forged.as_bytes()).await;
+        let all = |name: &str| -> Vec<&str> {
+            headers
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(status, 200);
+        assert_eq!(all(CLASS_HEADER), vec!["ok"], "{headers:?}");
+        assert_eq!(all(ATTEMPTS_HEADER), vec!["1"], "{headers:?}");
+        assert_eq!(all("x-xinvoke-stop"), vec!["succeeded"], "{headers:?}");
+        assert_eq!(all("x-request-id").len(), 1, "{headers:?}");
+        assert_ne!(all("x-request-id"), vec!["forged-id"]);
+        assert!(
+            all("transfer-encoding").is_empty()
+                && all("upgrade").is_empty()
+                && all("keep-alive").is_empty()
+                && all("x-hidden").is_empty(),
+            "{headers:?}"
+        );
+        assert_eq!(
+            all("content-length"),
+            vec![body.len().to_string().as_str()],
+            "the gateway frames the body"
+        );
+        assert_eq!(body, b"hello, a body longer than five bytes");
+        assert_eq!(all("x-amzn-remapped-content-length"), vec!["5"]);
+        assert_eq!(all("x-made-by-function"), vec!["yes"]);
+    }
+    for status in [101, 99, 600] {
+        let answer =
+            serde_json::json!({"statusCode": status, "headers": {"x-xinvoke-class": "ok"}, "body": "x"}).to_string();
+        let (got, headers, body) = raw_exchange(gw.addr(), "/unwrap", answer.as_bytes()).await;
+        let classes: Vec<&str> = headers
+            .iter()
+            .filter(|(k, _)| k == CLASS_HEADER)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!((got, classes), (502, vec!["bad_proxy_answer"]), "statusCode {status}");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["class"], "bad_proxy_answer");
+    }
+    let undecodable = br#"{"statusCode":200,"body":"%%%","isBase64Encoded":true}"#;
+    assert_eq!(raw_exchange(gw.addr(), "/unwrap", undecodable).await.0, 502);
+    let text = metrics(&gw).await;
+    assert!(!text.contains("evil") && !text.contains("forged"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "xinvoke_gateway_requests_total{route=\"unwrap\",class=\"ok\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "xinvoke_gateway_requests_total{route=\"unwrap\",class=\"bad_proxy_answer\"} 4"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "xinvoke_gateway_retries_total{route=\"unwrap\"} 0"),
+        "no retry the function claimed: {text}"
+    );
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// The gateway's `/metrics` text.
+async fn metrics(gw: &GatewayServer) -> String {
+    String::from_utf8(send(gw, "GET", "/metrics", b"", &[]).await.body).unwrap()
+}
+
 #[tokio::test]
 async fn a_reload_serves_the_new_routes_and_a_bad_file_keeps_the_old_ones() {
     let server = common::start().await;
