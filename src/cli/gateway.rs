@@ -77,6 +77,9 @@ fn describe_config(c: &GatewayConfig) -> String {
             u.region,
             auth(u)
         );
+        if u.assumes_without_external_id() {
+            let _ = writeln!(out, "  note: {}", crate::gateway::config::NO_EXTERNAL_ID_NOTE);
+        }
         for f in &u.functions {
             let arn = u
                 .function_arn(&f.logical_name)
@@ -129,6 +132,11 @@ fn config_json(c: &GatewayConfig) -> serde_json::Value {
                 "role_arn": role,
                 "profile": u.profile,
                 "functions": functions,
+                "notes": if u.assumes_without_external_id() {
+                    vec![crate::gateway::config::NO_EXTERNAL_ID_NOTE]
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect();

@@ -302,6 +302,15 @@ pub fn no_route(method: &str, request_id: &str) -> Answer {
     )
 }
 
+/// A CORS preflight, answered by the gateway with `cors` (the policy's headers; none when it
+/// does not allow the origin): 200, no body, nothing invoked.
+pub fn preflight(cors: Vec<(String, String)>, request_id: &str) -> Answer {
+    let mut a = Answer::new(200, "text/plain", Vec::new());
+    a.headers = cors;
+    a.stamp(AnswerClass::CorsPreflight, 0, StopReason::Succeeded, request_id);
+    a
+}
+
 /// A request whose body could not be read: over the limit (413), or not in time (408).
 pub fn unread_body(too_large: bool, request_id: &str) -> Answer {
     match too_large {

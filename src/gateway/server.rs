@@ -98,6 +98,7 @@ impl GatewayServer {
     ) -> Result<GatewayServer, GatewayError> {
         let env = Arc::clone(&options.env);
         let config = GatewayConfig::load(&source, |k| env(k))?;
+        crate::gateway::front::warn_without_external_id(&config);
         let gateway = Gateway::build(config, &|k| env(k), options.base.as_ref()).await?;
         if options.check_credentials {
             let problems = gateway.upstreams().check_credentials().await;

@@ -118,6 +118,22 @@ impl Upstreams {
         None
     }
 
+    /// How the functions an upstream's discovery found are invoked.
+    pub fn discovered_options(&self, upstream: &str) -> crate::gateway::config::Discovery {
+        self.by_name
+            .get(upstream)
+            .and_then(|u| u.upstream.discovery.clone())
+            .unwrap_or(crate::gateway::config::Discovery {
+                refresh: std::time::Duration::from_secs(300),
+                route_prefix: None,
+                max_functions: crate::gateway::config::DEFAULT_MAX_FUNCTIONS,
+                style: crate::gateway::config::InvocationStyle::Sync,
+                wrap_as_api_gateway: false,
+                unwrap_as_api_gateway: false,
+                timeout: crate::gateway::config::DEFAULT_TIMEOUT,
+            })
+    }
+
     /// The upstreams with discovery on, and how often to list them.
     pub fn discovering(&self) -> Vec<(String, std::time::Duration)> {
         self.by_name
@@ -298,24 +314,43 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
         .collect()
 }
 
-/// The upstream's service (signed path) and one per route of this upstream with its retries.
+/// The upstream's service (signed path) and one per route of this upstream with its retries:
+/// its attempts, the classes its `retryOn` lets a retry follow, and its own attempt timeout
+/// (`perTryTimeout`, which needs clients of its own).
 async fn services(settings: &Settings, base: &SdkConfig, routes: &[Route], upstream: &str) -> Services {
     let service = Arc::new(Service::with_path(settings.clone(), base, InvokePath::Signed).await);
-    let by_route = routes
-        .iter()
-        .filter(|r| r.upstream == upstream)
-        .map(|r| {
-            let policy = match r.retries {
-                Retries::Policy => settings.retry.clone(),
-                Retries::Off => crate::core::retry::RetryPolicy {
-                    disabled: true,
-                    ..settings.retry.clone()
-                },
-                Retries::MaxAttempts(n) => settings.retry.with_max_attempts(n),
-            };
-            (r.name.clone(), Arc::new(service.with_retry_policy(policy)))
-        })
-        .collect();
+    let mut by_route = HashMap::new();
+    for r in routes.iter().filter(|r| r.upstream == upstream) {
+        let mut policy = match r.retries {
+            Retries::Policy => settings.retry.clone(),
+            Retries::Off => crate::core::retry::RetryPolicy {
+                disabled: true,
+                ..settings.retry.clone()
+            },
+            Retries::MaxAttempts(n) => settings.retry.with_max_attempts(n),
+        };
+        if let Some(on) = &r.retry_on {
+            for class in crate::core::classify::Class::ALL
+                .into_iter()
+                .filter(|c| !on.contains(c))
+            {
+                let never = crate::core::retry::ClassPolicy {
+                    max_retries: 0,
+                    ..policy.class(class)
+                };
+                policy.classes.insert(class, never);
+            }
+        }
+        let own = match r.per_try_timeout {
+            Some(attempt) => {
+                let mut settings = settings.clone();
+                settings.timeouts.attempt = attempt;
+                Service::with_path(settings, base, InvokePath::Signed).await
+            }
+            None => service.with_retry_policy(policy.clone()),
+        };
+        by_route.insert(r.name.clone(), Arc::new(own.with_retry_policy(policy)));
+    }
     Services { service, by_route }
 }
 

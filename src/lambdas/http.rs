@@ -274,6 +274,7 @@ pub async fn load_routes(
         }
     }
     let routes = config.routes.len();
+    crate::gateway::front::warn_without_external_id(&config);
     let gateway = Gateway::build(config, env, base)
         .await
         .map_err(|source| RoutesError::Upstream {

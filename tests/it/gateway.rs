@@ -924,3 +924,168 @@ async fn load_through_the_gateway_reports_answers_by_class() {
     gw.shutdown().await;
     server.shutdown().await;
 }
+
+/// A Gloo VirtualService whose virtual host has `extauth`: `--check` exits non-zero naming the
+/// field and the resource, and the gateway does not start, so no route is served without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gloo_route_with_extauth_is_refused_at_check_and_at_start() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gloo = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: aws-upstream, namespace: gloo-system}\nspec:\n  aws: {region: us-east-1, awsAccountId: \"222222222222\", lambdaFunctions: [{lambdaFunctionName: target, logicalName: target, qualifier: live}]}\n---\napiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: guarded, namespace: gloo-system}\nspec:\n  virtualHost:\n    domains: ['*']\n    options:\n      extauth: {configRef: {name: basic-auth, namespace: gloo-system}}\n    routes:\n    - matchers: [{exact: /}]\n      routeAction: {single: {upstream: {name: aws-upstream}, destinationSpec: {aws: {logicalName: target}}}}\n";
+    let path = dir.path().join("gloo.yaml");
+    std::fs::write(&path, gloo).unwrap();
+    let mut check = gateway_process(&server, &path, &[]);
+    check.arg("--check");
+    for cmd in [check, gateway_process(&server, &path, &[])] {
+        let out = run_briefly(cmd).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("spec.virtualHost.options.extauth")
+                && err.contains("extauth is not supported: this route would be served without it")
+                && err.contains("VirtualService \"guarded\""),
+            "{err}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    }
+    server.shutdown().await;
+}
+
+const GLOO_UPSTREAM: &str = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: acct2, namespace: gloo-system}\nspec:\n  aws: {region: us-east-1, awsAccountId: \"222222222222\", lambdaFunctions: [{lambdaFunctionName: target, logicalName: target, qualifier: live}]}\n";
+
+/// Gloo's routing, honoured over real HTTP: the virtual host picked by `Host`, query
+/// parameter matchers, the path the wrapped event says after `prefixRewrite`, request and
+/// answer header edits, a CORS preflight answered without an invoke and CORS headers on the
+/// answer, and `retryOn` narrowing which failures are retried.
+#[tokio::test]
+async fn gloo_routes_honour_hosts_queries_rewrites_headers_cors_and_retries() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vs = "apiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: api, namespace: gloo-system}\nspec:\n  virtualHost:\n    domains: [api.example.com]\n    options:\n      cors: {allowOrigin: ['https://app.example.com'], allowMethods: [POST], allowHeaders: [x-tenant], exposeHeaders: [x-added], maxAge: '600'}\n    routes:\n    - name: orders\n      matchers: [{prefix: /api/, queryParameters: [{name: v, value: '[0-9]+', regex: true}]}]\n      routeAction: {single: {upstream: {name: acct2}, destinationSpec: {aws: {logicalName: target, wrapAsApiGateway: true}}}}\n      options:\n        prefixRewrite: /v1/\n        headerManipulation:\n          requestHeadersToAdd: [{header: {key: x-tenant, value: from-gateway}, append: false}]\n          requestHeadersToRemove: [x-internal]\n          responseHeadersToAdd: [{header: {key: x-added, value: 'yes'}}]\n    - name: throttles-retried\n      matchers: [{exact: /retry-429}]\n      routeAction: {single: {upstream: {name: acct2}, destinationSpec: {aws: {logicalName: target}}}}\n      options: {retries: {retryOn: retriable-status-codes, retriableStatusCodes: [429], numRetries: 2}}\n    - name: throttles-not-retried\n      matchers: [{exact: /retry-connect}]\n      routeAction: {single: {upstream: {name: acct2}, destinationSpec: {aws: {logicalName: target}}}}\n      options: {retries: {retryOn: connect-failure, numRetries: 2}}\n---\napiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: other, namespace: gloo-system}\nspec:\n  virtualHost:\n    domains: ['*']\n    routes:\n    - name: elsewhere\n      matchers: [{prefix: /}]\n      routeAction: {single: {upstream: {name: acct2}, destinationSpec: {aws: {logicalName: target}}}}\n";
+    let gw = gateway(&server, write(dir.path(), &format!("{GLOO_UPSTREAM}---\n{vs}"))).await;
+    let host = ("host", "api.example.com");
+    let a = send(
+        &gw,
+        "POST",
+        "/api/orders?v=7",
+        b"{\"k\":1}",
+        &[host, ("x-tenant", "client"), ("x-internal", "secret")],
+    )
+    .await;
+    assert_eq!((a.status, a.header("x-added")), (200, Some("yes")), "{:?}", a.headers);
+    let event = a.json();
+    assert_eq!(
+        event["rawPath"], "/v1/orders",
+        "the function is told the rewritten path"
+    );
+    assert_eq!(event["requestContext"]["http"]["path"], "/v1/orders");
+    assert_eq!(event["headers"]["x-tenant"], "from-gateway", "replaced, not appended");
+    assert!(event["headers"]["x-internal"].is_null(), "{event}");
+    let other = send(
+        &gw,
+        "POST",
+        "/api/orders?v=7",
+        b"{\"k\":1}",
+        &[("host", "elsewhere.example")],
+    )
+    .await;
+    assert_eq!(
+        (other.status, other.json()["k"].as_i64()),
+        (200, Some(1)),
+        "the * host's route, unwrapped"
+    );
+    assert!(other.header("x-added").is_none());
+    for query in ["", "?v=x7", "?w=7"] {
+        let a = send(&gw, "POST", &format!("/api/orders{query}"), b"{}", &[host]).await;
+        assert_eq!((a.status, a.header(CLASS_HEADER)), (404, Some("no_route")), "{query}");
+    }
+
+    let invokes = server.stats().invokes;
+    let origin = ("origin", "https://app.example.com");
+    let pre = send(
+        &gw,
+        "OPTIONS",
+        "/api/x?v=1",
+        b"",
+        &[host, origin, ("access-control-request-method", "POST")],
+    )
+    .await;
+    assert_eq!((pre.status, pre.header(CLASS_HEADER)), (200, Some("cors_preflight")));
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(pre.header("access-control-allow-methods"), Some("POST"));
+    assert_eq!(pre.header("access-control-max-age"), Some("600"));
+    let stranger = send(
+        &gw,
+        "OPTIONS",
+        "/api/x?v=1",
+        b"",
+        &[
+            host,
+            ("origin", "https://evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (stranger.status, stranger.header("access-control-allow-origin")),
+        (200, None)
+    );
+    assert_eq!(server.stats().invokes, invokes, "a preflight invokes nothing");
+    let a = send(&gw, "POST", "/api/x?v=1", b"{}", &[host, origin]).await;
+    assert_eq!(a.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(a.header("access-control-expose-headers"), Some("x-added"));
+
+    // The test policy retries throttles; retryOn narrows it.
+    let throttle = serde_json::json!({"function": "target", "error": "TooManyRequestsException", "times": 1});
+    fault(&server, throttle.clone()).await;
+    let a = send(&gw, "POST", "/retry-429", b"{}", &[host]).await;
+    assert_eq!((a.status, a.header(ATTEMPTS_HEADER)), (200, Some("2")));
+    fault(&server, throttle).await;
+    let a = send(&gw, "POST", "/retry-connect", b"{}", &[host]).await;
+    assert_eq!(
+        (a.status, a.header(ATTEMPTS_HEADER)),
+        (429, Some("1")),
+        "a throttle is not a connect failure"
+    );
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// Gloo's guide's role Upstream has no external id: it loads, `--check` notes the trust
+/// policy's choice, and the gateway invokes through the role when its trust asks for none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gloo_role_upstream_without_an_external_id_loads_and_serves() {
+    let text = include_str!("../../src/local/builtin.toml").replace(
+        ", Condition = { StringEquals = { \"sts:ExternalId\" = \"xinvoke-local-external-id\" } }",
+        "",
+    );
+    assert_ne!(
+        text,
+        include_str!("../../src/local/builtin.toml"),
+        "the trust's condition is gone"
+    );
+    let scenario = xinvoke::local::Scenario::from_toml_str(&text, Path::new("no-external-id.toml")).unwrap();
+    let server = common::start_with(scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gloo = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: aws-upstream, namespace: gloo-system}\nspec:\n  aws:\n    region: us-east-1\n    roleArn: arn:aws:iam::222222222222:role/xinvoke-invoke\n    lambdaFunctions: [{lambdaFunctionName: target, logicalName: target}]\n---\napiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  virtualHost:\n    routes:\n    - matchers: [{exact: /}]\n      routeAction: {single: {upstream: {name: aws-upstream}, destinationSpec: {aws: {logicalName: target}}}}\n";
+    let path = write(dir.path(), gloo);
+    let mut check = gateway_process(&server, &path, &[]);
+    check.arg("--check");
+    let out = run_briefly(check).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.contains("without an external id") && text.contains("confused-deputy"),
+        "{text}"
+    );
+    let before = server.stats().sts_assume_role;
+    let gw = gateway(&server, path).await;
+    let a = send(&gw, "POST", "/", br#"{"role":"no id"}"#, &[]).await;
+    assert_eq!((a.status, a.json()["role"].as_str()), (200, Some("no id")));
+    assert!(server.stats().sts_assume_role > before, "through the role");
+    gw.shutdown().await;
+    server.shutdown().await;
+}
