@@ -145,7 +145,7 @@ upstreams:
 routes:
   - {name: target, upstream: account2, logicalName: target, matchers: [{exact: /target}]}
 EOF
-"$OUT/xinvoke" gateway --config "$OUT/gateway.yaml" --listen 127.0.0.1:0 >"$OUT/gateway.out" 2>"$OUT/gateway.log" &
+"$OUT/xinvoke" gateway --config "$OUT/gateway.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$OUT/gateway.out" 2>"$OUT/gateway.log" &
 GW_PID=$!
 for _ in $(seq 50); do grep -q "listening on" "$OUT/gateway.out" && break; sleep 0.1; done
 GW_URL="$(grep -o 'http://[0-9.:]*' "$OUT/gateway.out" | head -1)"

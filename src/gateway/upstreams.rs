@@ -173,37 +173,44 @@ impl Upstreams {
         Ok(count)
     }
 
-    /// Fetch each upstream's credentials once (the default chain, then AssumeRole for role
-    /// upstreams), so that a missing link is named at start rather than on the first request.
-    pub async fn check_credentials(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+    /// Fetch each upstream's credentials (the default chain, then AssumeRole for role
+    /// upstreams), once for upstreams that share them, so that a missing link is named before
+    /// routes serve (at start and before a reload swaps) rather than on the first request.
+    /// Each upstream's result, by name.
+    pub async fn check_credentials(&self) -> BTreeMap<String, Result<(), String>> {
+        let mut results = BTreeMap::new();
+        let mut by_key: HashMap<String, Result<(), String>> = HashMap::new();
         for u in self.by_name.values() {
-            let key = format!("{:?}/{:?}", u.upstream.profile, auth_key(&u.upstream));
-            if !seen.insert(key) {
-                continue;
-            }
-            let env = crate::adapters::config::process_env;
-            if let Err(p) = chain::check(
-                &u.base,
-                &auth_of(&u.upstream),
-                &u.upstream.region,
-                u.upstream.profile.as_deref(),
-                &env,
-            )
-            .await
-            {
-                problems.push(format!("upstream {}: {p}", u.upstream.name));
-            }
+            let key = format!("{:?}/{}", u.upstream.profile, auth_key(&u.upstream));
+            let result = match by_key.get(&key) {
+                Some(r) => r.clone(),
+                None => {
+                    let env = crate::adapters::config::process_env;
+                    let r = chain::check(
+                        &u.base,
+                        &auth_of(&u.upstream),
+                        &u.upstream.region,
+                        u.upstream.profile.as_deref(),
+                        &env,
+                    )
+                    .await;
+                    by_key.insert(key, r.clone());
+                    r
+                }
+            };
+            results.insert(u.upstream.name.clone(), result);
         }
-        problems
+        results
     }
 }
 
 fn auth_key(u: &Upstream) -> String {
     match &u.auth {
         UpstreamAuth::Resource => "resource".into(),
-        UpstreamAuth::Role { role, .. } => format!("{role}@{}", u.region),
+        // The external id is part of what STS checks; the key never leaves this module.
+        UpstreamAuth::Role { role, external_id, .. } => {
+            format!("{role}@{}/{:?}", u.region, external_id.as_ref().map(|e| e.expose()))
+        }
     }
 }
 

@@ -30,10 +30,19 @@ impl Answer {
 }
 
 async fn send(gw: &GatewayServer, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
+    send_to(&gw.url(), method, path, body, headers).await
+}
+
+/// A GET on the gateway's admin listener.
+async fn admin(gw: &GatewayServer, path: &str) -> Answer {
+    send_to(&gw.admin_url(), "GET", path, b"", &[]).await
+}
+
+async fn send_to(base: &str, method: &str, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
     let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut req = axum::http::Request::builder()
         .method(method)
-        .uri(format!("{}{path}", gw.url()));
+        .uri(format!("{base}{path}"));
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -355,7 +364,7 @@ async fn a_function_cannot_forge_the_gateways_answer_framing_or_metrics() {
 
 /// The gateway's `/metrics` text.
 async fn metrics(gw: &GatewayServer) -> String {
-    String::from_utf8(send(gw, "GET", "/metrics", b"", &[]).await.body).unwrap()
+    String::from_utf8(admin(gw, "/metrics").await.body).unwrap()
 }
 
 #[tokio::test]
@@ -369,21 +378,23 @@ async fn a_reload_serves_the_new_routes_and_a_bad_file_keeps_the_old_ones() {
     gw.reload().await.expect("a good file reloads");
     assert_eq!(send(&gw, "POST", "/renamed", b"{}", &[]).await.status, 200);
     std::fs::write(&path, EXAMPLE.replace("upstream: account2\n", "upstream: account3\n")).unwrap();
-    let e = gw.reload().await.unwrap_err();
+    let e = gw.reload().await.unwrap_err().to_string();
     assert!(e.contains("routes[0].upstream") && e.contains("account3"), "{e}");
     assert_eq!(
         send(&gw, "POST", "/renamed", b"{}", &[]).await.status,
         200,
         "the previous routes stay"
     );
-    let health = send(&gw, "GET", "/healthz", b"", &[]).await.json();
+    let ready = admin(&gw, "/readyz").await;
+    assert_eq!(ready.status, 200, "the previous routes serve");
+    let ready = ready.json();
     assert!(
-        health["last_reload_error"]
+        ready["last_reload_error"]
             .as_str()
             .is_some_and(|e| e.contains("account3")),
-        "{health}"
+        "{ready}"
     );
-    let metrics = String::from_utf8(send(&gw, "GET", "/metrics", b"", &[]).await.body).unwrap();
+    let metrics = metrics(&gw).await;
     assert!(
         metrics.contains("xinvoke_gateway_config_reloads_total{result=\"failed\"} 1"),
         "{metrics}"
@@ -440,7 +451,7 @@ async fn metrics_count_exactly_the_requests_sent() {
     )
     .await;
     send(&gw, "POST", "/target", b"{}", &[]).await;
-    let text = String::from_utf8(send(&gw, "GET", "/metrics", b"", &[]).await.body).unwrap();
+    let text = metrics(&gw).await;
     let value = |line: &str| -> Option<u64> {
         text.lines()
             .find(|l| l.starts_with(line))
@@ -485,7 +496,15 @@ async fn metrics_count_exactly_the_requests_sent() {
 /// pointing at a running local endpoint.
 fn gateway_process(server: &LocalServer, config: &Path, extra_env: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinvoke"));
-    cmd.args(["gateway", "--listen", "127.0.0.1:0", "--config"]).arg(config);
+    cmd.args([
+        "gateway",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--config",
+    ])
+    .arg(config);
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k.starts_with("XINVOKE_") {
             cmd.env_remove(k);
@@ -732,12 +751,13 @@ const DISCOVERING: &str = "upstreams:
   discovery: {refresh: 10s, routePrefix: /fn}
 ";
 
-/// Wait until the gateway's health page shows a discovery result for `upstream`.
+/// Wait until `/readyz` shows a discovery result for `upstream`.
 async fn discovery_result(gw: &GatewayServer, upstream: &str) -> serde_json::Value {
     for _ in 0..100 {
-        let health = send(gw, "GET", "/healthz", b"", &[]).await.json();
-        if !health["discovery"][upstream].is_null() {
-            return health["discovery"][upstream].clone();
+        let ready = admin(gw, "/readyz").await.json();
+        let found = &ready["upstreams"][upstream]["discovery"];
+        if !found.is_null() && found["pending"].is_null() {
+            return found.clone();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1087,5 +1107,215 @@ async fn a_gloo_role_upstream_without_an_external_id_loads_and_serves() {
     assert_eq!((a.status, a.json()["role"].as_str()), (200, Some("no id")));
     assert!(server.stats().sts_assume_role > before, "through the role");
     gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// The public listener serves routes and nothing else: `/metrics`, `/healthz` and `/readyz`
+/// are on the admin listener, where `/readyz` names the upstreams' roles; the public side
+/// answers those paths as any path no route takes, with no account or ARN in sight.
+#[tokio::test]
+async fn operations_are_on_the_admin_listener_only() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), EXAMPLE)).await;
+    assert_ne!(gw.url(), gw.admin_url());
+    assert!(gw.admin_url().starts_with("http://127.0.0.1:"));
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        let a = send(&gw, "GET", path, b"", &[]).await;
+        let body = String::from_utf8_lossy(&a.body);
+        assert_eq!((a.status, a.header(CLASS_HEADER)), (404, Some("no_route")), "{path}");
+        assert!(
+            !body.contains("222222222222") && !body.contains("arn:"),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(send(&gw, "POST", "/target", b"{}", &[]).await.status, 200);
+    let health = admin(&gw, "/healthz").await;
+    assert_eq!((health.status, health.json()["status"].as_str()), (200, Some("ok")));
+    let ready = admin(&gw, "/readyz").await;
+    let body = ready.json();
+    assert_eq!((ready.status, body["ready"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(
+        body["upstreams"]["account2-role"]["auth"],
+        "role arn:aws:iam::222222222222:role/xinvoke-invoke"
+    );
+    assert_eq!(body["upstreams"]["account2"]["credentials"], "ok");
+    let text = metrics(&gw).await;
+    assert!(
+        text.contains("xinvoke_gateway_requests_total{route=\"target\",class=\"ok\"} 1"),
+        "the routes' request, not the public probes of /metrics: {text}"
+    );
+    assert_eq!(admin(&gw, "/target").await.status, 404, "no route on the admin side");
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// `/readyz` is 503 until every discovering upstream has listed its account once, and says
+/// which is not ready and why (the permission to grant, the role).
+#[tokio::test]
+async fn readiness_waits_for_discovery_and_names_what_is_missing() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&server, write(dir.path(), DISCOVERING)).await;
+    discovery_result(&gw, "account2").await;
+    let ready = admin(&gw, "/readyz").await;
+    let body = ready.json();
+    assert_eq!(ready.status, 503, "{body}");
+    let why = body["not_ready"][0].as_str().unwrap_or_default();
+    assert!(
+        why.contains("account2") && why.contains("lambda:ListFunctions") && why.contains("role/xinvoke-invoke"),
+        "{body}"
+    );
+    assert_eq!(admin(&gw, "/healthz").await.status, 200, "alive all the same");
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// A file naming a role that cannot be assumed is refused by a reload as by a start: the
+/// routes in service stay, the reload is counted failed and `/readyz` names the reason; a
+/// file whose discovery is denied is refused the same way.
+#[tokio::test]
+async fn a_reload_runs_the_checks_of_a_start_before_it_swaps() {
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), EXAMPLE);
+    let gw = gateway(&server, path.clone()).await;
+    let bad_role = EXAMPLE
+        .replace("role/xinvoke-invoke", "role/no-such-role")
+        .replace("exact: /target\n", "exact: /moved\n");
+    std::fs::write(&path, &bad_role).unwrap();
+    // What a start says of that file.
+    let start = GatewayServer::start_with(
+        path.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        Options {
+            base: Some(common::base(&server, common::source_credentials(), Timeouts::default()).await),
+            ..Options::default()
+        },
+    )
+    .await;
+    let started = match start {
+        Ok(_) => panic!("a start takes a role that cannot be assumed"),
+        Err(e) => e.to_string(),
+    };
+    let e = gw.reload().await.unwrap_err().to_string();
+    assert!(e.contains("no-such-role") && e.contains("AssumeRole"), "{e}");
+    assert_eq!(e, started, "the reload says what the start says");
+    assert_eq!(
+        send(&gw, "POST", "/target", b"{}", &[]).await.status,
+        200,
+        "the routes stay"
+    );
+    assert_eq!(send(&gw, "POST", "/moved", b"{}", &[]).await.status, 404);
+    let ready = admin(&gw, "/readyz").await.json();
+    assert!(
+        ready["last_reload_error"]
+            .as_str()
+            .is_some_and(|r| r.contains("no-such-role")),
+        "{ready}"
+    );
+    assert!(metrics(&gw)
+        .await
+        .contains("xinvoke_gateway_config_reloads_total{result=\"failed\"} 1"));
+
+    let listing = "upstreams:\n  - name: listing\n    region: us-east-1\n    roleArn: arn:aws:iam::222222222222:role/xinvoke-invoke\n    externalId: xinvoke-local-external-id\n    discovery: {refresh: 10s, routePrefix: /fn}\n";
+    std::fs::write(&path, EXAMPLE.replacen("upstreams:\n", listing, 1)).unwrap();
+    let e = gw.reload().await.unwrap_err().to_string();
+    assert!(e.contains("discovery") && e.contains("lambda:ListFunctions"), "{e}");
+    assert!(metrics(&gw)
+        .await
+        .contains("xinvoke_gateway_config_reloads_total{result=\"failed\"} 2"));
+    std::fs::write(&path, EXAMPLE.replace("exact: /target\n", "exact: /moved\n")).unwrap();
+    gw.reload().await.expect("a good file reloads");
+    assert_eq!(send(&gw, "POST", "/moved", b"{}", &[]).await.status, 200);
+    assert!(admin(&gw, "/readyz").await.json()["last_reload_error"].is_null());
+    gw.shutdown().await;
+    server.shutdown().await;
+}
+
+/// SIGHUP on the real binary with a file naming a role that cannot be assumed: the reload is
+/// refused, the routes stay, `/readyz` and `/metrics` on the admin listener say so. The file's
+/// modification time is put back, so only the signal can have reloaded it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_with_a_bad_file_keeps_the_routes_and_says_why() {
+    use std::io::{BufRead, BufReader};
+    let server = common::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), EXAMPLE);
+    let reference = dir.path().join("reference");
+    std::fs::copy(&path, &reference).unwrap();
+    assert!(std::process::Command::new("touch")
+        .arg("-r")
+        .arg(&path)
+        .arg(&reference)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = gateway_process(&server, &path, &[("XINVOKE_RETRY", &common::fast_retry(1))])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut second).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the first line")
+        .to_string();
+    let admin_url = second
+        .trim()
+        .strip_prefix("admin on ")
+        .expect("the second line")
+        .to_string();
+    assert_eq!(send_to(&url, "POST", "/target", b"{}", &[]).await.status, 200);
+    std::fs::write(&path, EXAMPLE.replace("role/xinvoke-invoke", "role/no-such-role")).unwrap();
+    assert!(std::process::Command::new("touch")
+        .arg("-r")
+        .arg(&reference)
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        send_to(&admin_url, "GET", "/readyz", b"", &[]).await.json()["last_reload_error"].is_null(),
+        "the file watch saw no change"
+    );
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let mut ready = serde_json::Value::Null;
+    for _ in 0..100 {
+        ready = send_to(&admin_url, "GET", "/readyz", b"", &[]).await.json();
+        if !ready["last_reload_error"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reason = ready["last_reload_error"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("no-such-role") && reason.contains("AssumeRole"),
+        "{ready}"
+    );
+    let text = String::from_utf8(send_to(&admin_url, "GET", "/metrics", b"", &[]).await.body).unwrap();
+    assert!(
+        text.contains("xinvoke_gateway_config_reloads_total{result=\"failed\"} 1"),
+        "{text}"
+    );
+    assert_eq!(
+        send_to(&url, "POST", "/target-role", b"{}", &[]).await.status,
+        200,
+        "the old role still serves"
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
     server.shutdown().await;
 }
