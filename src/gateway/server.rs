@@ -12,7 +12,7 @@ use crate::gateway::answer::Request;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::front::{Gateway, Routed};
 use crate::gateway::metrics::Metrics;
-use crate::gateway::upstreams::UpstreamError;
+use crate::gateway::upstreams::{Found, UpstreamError};
 use crate::serve::{self, Handler, ServeLimits};
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
@@ -84,8 +84,8 @@ impl Default for Options {
 struct Readiness {
     /// Each upstream's credentials, as last checked (`None`: not checked, by the options).
     credentials: Option<BTreeMap<String, Result<(), String>>>,
-    /// Each discovering upstream's last listing: how many found, or why not.
-    discovery: BTreeMap<String, Result<usize, String>>,
+    /// Each discovering upstream's last listing: what it found, or why not.
+    discovery: BTreeMap<String, Result<Found, String>>,
     /// The discovering upstreams whose listing has succeeded at least once.
     discovered_once: BTreeSet<String>,
     last_reload_error: Option<String>,
@@ -114,7 +114,7 @@ struct Prepared {
     live: Live,
     credentials: Option<BTreeMap<String, Result<(), String>>>,
     /// What a reload's first listing found, by upstream.
-    discovered: BTreeMap<String, usize>,
+    discovered: BTreeMap<String, Found>,
 }
 
 impl GatewayServer {
@@ -331,7 +331,7 @@ fn start_discovery(state: &Arc<State>) {
                     .discover(&name, &live.gateway.config().routes)
                     .await;
                 match &result {
-                    Ok(n) => tracing::info!(target: "xinvoke::gateway", upstream = %name, found = n, "discovery"),
+                    Ok(f) => tracing::info!(target: "xinvoke::gateway", upstream = %name, found = f.count, "discovery"),
                     Err(e) => {
                         tracing::error!(target: "xinvoke::gateway", upstream = %name, problem = %e, "discovery failed: the functions found before stay routed")
                     }
@@ -507,7 +507,7 @@ fn readiness(state: &State) -> (bool, serde_json::Value) {
                     not_ready.push(format!("upstream {}: discovery has not listed the account yet", u.name));
                     json!({"pending": true})
                 }
-                Some(Ok(n)) => json!({"found": n}),
+                Some(Ok(f)) => json!({"found": f.count, "capped_at_max_functions": f.capped_at}),
                 Some(Err(e)) => {
                     if !once {
                         not_ready.push(format!("upstream {}: discovery: {e}", u.name));

@@ -24,6 +24,14 @@ pub struct UpstreamError {
     pub problem: String,
 }
 
+/// What a discovery found: functions and aliases routed, and the limit when the account had
+/// more functions than `maxFunctions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub count: usize,
+    pub capped_at: Option<usize>,
+}
+
 /// The services of every upstream and route of one configuration.
 pub struct Upstreams {
     by_name: HashMap<String, UpstreamRuntime>,
@@ -148,13 +156,15 @@ impl Upstreams {
     }
 
     /// List an upstream's account (ListFunctions, then ListAliases for each) and serve what was
-    /// found; returns how many functions and aliases. The error names the permission missing.
-    pub async fn discover(&self, name: &str, routes: &[Route]) -> Result<usize, UpstreamError> {
+    /// found; returns how many functions and aliases. The error names the permission missing;
+    /// on an error the functions found before stay served.
+    pub async fn discover(&self, name: &str, routes: &[Route]) -> Result<Found, UpstreamError> {
         let u = self.by_name.get(name).ok_or_else(|| UpstreamError {
             upstream: name.to_string(),
             problem: "no such upstream".into(),
         })?;
-        let found = crate::gateway::discovery::list(&u.upstream, &u.base, &auth_of(&u.upstream)).await?;
+        let listing = crate::gateway::discovery::list(&u.upstream, &u.base, &auth_of(&u.upstream)).await?;
+        let (found, capped_at) = (listing.found, listing.capped_at);
         let count = found.len();
         let changed = *u.discovered.read().unwrap_or_else(|p| p.into_inner()) != found;
         if changed {
@@ -170,7 +180,7 @@ impl Upstreams {
             *u.services.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(services);
             *u.discovered.write().unwrap_or_else(|p| p.into_inner()) = found;
         }
-        Ok(count)
+        Ok(Found { count, capped_at })
     }
 
     /// Fetch each upstream's credentials (the default chain, then AssumeRole for role

@@ -1319,3 +1319,205 @@ async fn sighup_with_a_bad_file_keeps_the_routes_and_says_why() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     server.shutdown().await;
 }
+
+/// A proxy in front of the local endpoint: the listing calls (ListFunctions, ListAliases) it
+/// picks are answered with Lambda's throttle (429 `TooManyRequestsException`, botocore's
+/// `x-amzn-ErrorType`), everything else passes unchanged, its `Host` too, so SigV4 verifies.
+struct ThrottlingProxy {
+    upstream: String,
+    /// Listing calls seen and throttled.
+    seen: std::sync::atomic::AtomicUsize,
+    throttled: std::sync::atomic::AtomicUsize,
+    throttle: fn(usize) -> bool,
+    /// Answer ListAliases as Lambda answers a caller without `lambda:ListAliases`.
+    deny_aliases: std::sync::atomic::AtomicBool,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>,
+}
+
+impl xinvoke::serve::Handler for ThrottlingProxy {
+    async fn handle(
+        &self,
+        _peer: std::net::SocketAddr,
+        req: axum::http::Request<hyper::body::Incoming>,
+    ) -> axum::http::Response<axum::body::Body> {
+        use std::sync::atomic::Ordering;
+        let listing = req.method() == "GET"
+            && (req.uri().path() == "/2015-03-31/functions"
+                || req.uri().path() == "/2015-03-31/functions/"
+                || req.uri().path().ends_with("/aliases"));
+        if req.uri().path().ends_with("/aliases") && self.deny_aliases.load(Ordering::SeqCst) {
+            return axum::http::Response::builder()
+                .status(403)
+                .header("x-amzn-ErrorType", "AccessDeniedException")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    r#"{"Message":"not authorized to perform: lambda:ListAliases"}"#,
+                ))
+                .unwrap();
+        }
+        if listing && (self.throttle)(self.seen.fetch_add(1, Ordering::SeqCst)) {
+            self.throttled.fetch_add(1, Ordering::SeqCst);
+            return axum::http::Response::builder()
+                .status(429)
+                .header("x-amzn-ErrorType", "TooManyRequestsException")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    r#"{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}"#,
+                ))
+                .unwrap();
+        }
+        let (mut parts, body) = req.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        parts.uri = format!(
+            "{}{}",
+            self.upstream,
+            parts.uri.path_and_query().map_or("/", |p| p.as_str())
+        )
+        .parse()
+        .unwrap();
+        let resp = self
+            .client
+            .request(axum::http::Request::from_parts(parts, Full::new(body)))
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        axum::http::Response::from_parts(parts, axum::body::Body::from(body))
+    }
+}
+
+/// A large account listed in pages through its role: 120 more functions (three ListFunctions
+/// pages of at most 50), their aliases listed while the proxy throttles pages, every function
+/// routed with the discovery block's options; then `maxFunctions` caps the listing and says
+/// so; then a role without `lambda:ListAliases` is named with the permission, and the routes
+/// found before stay in service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_pages_a_large_account_through_throttles_and_keeps_its_routes_when_denied() {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering;
+    let mut text = include_str!("../../src/local/builtin.toml").replace(
+        "  { Effect = \"Allow\", Action = \"lambda:InvokeFunction\", Resource = [",
+        "  { Effect = \"Allow\", Action = \"lambda:ListFunctions\", Resource = \"*\" },\n  { Effect = \"Allow\", Action = \"lambda:ListAliases\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:*\" },\n  { Effect = \"Allow\", Action = \"lambda:InvokeFunction\", Resource = [\"arn:aws:lambda:us-east-1:222222222222:function:fn-*\"] },\n  { Effect = \"Allow\", Action = \"lambda:InvokeFunction\", Resource = [",
+    );
+    for i in 0..120 {
+        let _ = write!(
+            text,
+            "\n[[accounts.functions]]\nname = \"fn-{i:03}\"\nversions = [\"1\"]\nbehaviour = \"builtin\"\n"
+        );
+    }
+    let scenario = xinvoke::local::Scenario::from_toml_str(&text, Path::new("large.toml")).unwrap();
+    let server = common::start_with(scenario).await;
+    let proxy = Arc::new(ThrottlingProxy {
+        upstream: server.url(),
+        seen: Default::default(),
+        throttled: Default::default(),
+        // The first two calls, then every seventh: pages of both calls, some twice in a row.
+        throttle: |n| n < 2 || n % 7 == 0,
+        deny_aliases: Default::default(),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = xinvoke::serve::Running::spawn(listener, Arc::clone(&proxy), Default::default()).unwrap();
+    let base = xinvoke::adapters::clients::endpoint_config(
+        Timeouts::default(),
+        running.url(),
+        common::source_credentials(),
+        builtin::REGION,
+    )
+    .await;
+    let retry = common::fast_retry(2);
+    let options = |base: &aws_config::SdkConfig| Options {
+        base: Some(base.clone()),
+        env: Arc::new({
+            let retry = retry.clone();
+            move |k: &str| (k == "XINVOKE_RETRY").then(|| retry.clone())
+        }),
+        ..Options::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = DISCOVERING.replace(
+        "discovery: {refresh: 10s, routePrefix: /fn}",
+        "discovery: {refresh: 10s, routePrefix: /fn, wrapAsApiGateway: true, timeout: 5s}",
+    );
+    let path = write(dir.path(), &config);
+    let gw = GatewayServer::start_with(path.clone(), "127.0.0.1:0".parse().unwrap(), options(&base))
+        .await
+        .expect("the gateway starts");
+    let found = discovery_result(&gw, "account2").await;
+    assert_eq!(
+        found["found"].as_u64(),
+        Some(122),
+        "target, target:live and 120 more: {found}"
+    );
+    assert!(proxy.throttled.load(Ordering::SeqCst) >= 10, "pages were throttled");
+    assert!(
+        proxy.seen.load(Ordering::SeqCst) >= 3 + 121,
+        "every page, some more than once"
+    );
+    let a = send(&gw, "POST", "/fn/fn-119", br#"{"last":true}"#, &[]).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.json()["version"], "2.0", "the discovery block's options: wrapped");
+    assert_eq!(admin(&gw, "/readyz").await.status, 200);
+    gw.shutdown().await;
+
+    // A limit below the account's size: the listing stops there and says so.
+    std::fs::write(&path, config.replace("timeout: 5s}", "timeout: 5s, maxFunctions: 30}")).unwrap();
+    let gw = GatewayServer::start_with(path.clone(), "127.0.0.1:0".parse().unwrap(), options(&base))
+        .await
+        .unwrap();
+    let found = discovery_result(&gw, "account2").await;
+    assert_eq!(found["capped_at_max_functions"].as_u64(), Some(30), "{found}");
+    assert!(
+        found["found"].as_u64().is_some_and(|n| (30..=31).contains(&n)),
+        "{found}"
+    );
+    gw.shutdown().await;
+
+    // ListAliases denied from now on: the reload is refused naming it, the routes stay.
+    std::fs::write(&path, &config).unwrap();
+    let gw = GatewayServer::start_with(path.clone(), "127.0.0.1:0".parse().unwrap(), options(&base))
+        .await
+        .unwrap();
+    discovery_result(&gw, "account2").await;
+    proxy.deny_aliases.store(true, Ordering::SeqCst);
+    let e = gw.reload().await.unwrap_err().to_string();
+    assert!(
+        e.contains("lambda:ListAliases") && e.contains("role/xinvoke-invoke"),
+        "{e}"
+    );
+    assert_eq!(
+        send(&gw, "POST", "/fn/target/live", b"{}", &[]).await.status,
+        200,
+        "the routes found before stay"
+    );
+    assert!(admin(&gw, "/readyz").await.json()["last_reload_error"]
+        .as_str()
+        .is_some_and(|e| e.contains("ListAliases")));
+    gw.shutdown().await;
+
+    // A role whose policy does not allow lambda:ListAliases: not ready, and why.
+    let denied = text.replace(
+        "  { Effect = \"Allow\", Action = \"lambda:ListAliases\", Resource = \"arn:aws:lambda:us-east-1:222222222222:function:*\" },\n",
+        "",
+    );
+    assert_ne!(denied, text);
+    let strict =
+        common::start_with(xinvoke::local::Scenario::from_toml_str(&denied, Path::new("denied.toml")).unwrap()).await;
+    let base = common::base(&strict, common::source_credentials(), Timeouts::default()).await;
+    let gw = GatewayServer::start_with(path.clone(), "127.0.0.1:0".parse().unwrap(), options(&base))
+        .await
+        .unwrap();
+    let found = discovery_result(&gw, "account2").await;
+    assert!(
+        found["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("lambda:ListAliases on arn:aws:lambda:us-east-1:222222222222:function:")),
+        "{found}"
+    );
+    let ready = admin(&gw, "/readyz").await;
+    assert_eq!(ready.status, 503);
+    gw.shutdown().await;
+    strict.shutdown().await;
+    running.shutdown().await;
+    server.shutdown().await;
+}
