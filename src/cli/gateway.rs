@@ -30,6 +30,13 @@ pub struct GatewayArgs {
     /// picks a free port)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9901")]
     pub admin_listen: SocketAddr,
+    /// Serve the routes over TLS with this PEM certificate chain (HTTP/2 to clients that ask
+    /// by ALPN, HTTP/1.1 to the others); read again on every reload
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Check the file, print its routes and exit
     #[arg(long)]
     pub check: bool,
@@ -52,6 +59,10 @@ pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
     }
     let options = crate::gateway::server::Options {
         admin: args.admin_listen,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::gateway::server::TlsFiles { cert, key }),
+            _ => None,
+        },
         ..Default::default()
     };
     let mut server = GatewayServer::start_with(args.config.clone(), args.listen, options).await?;

@@ -40,6 +40,34 @@ pub enum GatewayError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("no file to reload")]
     NoFile,
+    #[error("cannot read {path}: {source}")]
+    TlsFile { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] serve::TlsError),
+}
+
+/// The listener's certificate chain and private key (PEM files), read at start and again with
+/// every reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    fn read(&self) -> Result<(Vec<u8>, Vec<u8>), GatewayError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|source| GatewayError::TlsFile {
+                path: path.clone(),
+                source,
+            })
+        };
+        Ok((read(&self.cert)?, read(&self.key)?))
+    }
+
+    fn names(&self) -> (String, String) {
+        (self.cert.display().to_string(), self.key.display().to_string())
+    }
 }
 
 /// The routes in service, and since when.
@@ -65,6 +93,8 @@ pub struct Options {
     pub env: Env,
     /// Where `/metrics`, `/healthz` and `/readyz` are served (a free loopback port by default).
     pub admin: SocketAddr,
+    /// Serve the routes over TLS (HTTP/1.1, and HTTP/2 to clients that ask by ALPN).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Options {
@@ -75,6 +105,7 @@ impl Default for Options {
             base: None,
             env: Arc::new(crate::adapters::config::process_env),
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
         }
     }
 }
@@ -98,6 +129,8 @@ struct State {
     source: Option<PathBuf>,
     options: Options,
     readiness: RwLock<Readiness>,
+    /// The listener's TLS, when it has one: its certificate is replaced by a reload.
+    tls: Option<Arc<serve::Tls>>,
     /// The discovery loops of the configuration in service.
     discovery: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -131,6 +164,14 @@ impl GatewayServer {
         options: Options,
     ) -> Result<GatewayServer, GatewayError> {
         let prepared = prepare(&source, &options, true).await?;
+        let tls = match &options.tls {
+            Some(files) => {
+                let (cert, key) = files.read()?;
+                let (c, k) = files.names();
+                Some(Arc::new(serve::Tls::from_pem(&cert, &key, (&c, &k))?))
+            }
+            None => None,
+        };
         let bind = |addr: SocketAddr| async move {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -148,11 +189,12 @@ impl GatewayServer {
                 credentials: prepared.credentials,
                 ..Readiness::default()
             }),
+            tls: tls.clone(),
             discovery: Default::default(),
         });
         state.metrics.reload(true);
         start_discovery(&state);
-        let running = serve::Running::spawn(listener, Arc::new(Front(Arc::clone(&state))), options.limits)
+        let running = serve::Running::spawn_tls(listener, Arc::new(Front(Arc::clone(&state))), options.limits, tls)
             .map_err(|source| GatewayError::Bind { addr, source })?;
         let admin = serve::Running::spawn(admin_listener, Arc::new(Admin(Arc::clone(&state))), options.limits)
             .map_err(|source| GatewayError::Bind {
@@ -167,7 +209,7 @@ impl GatewayServer {
         self.running.addr()
     }
 
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` with TLS.
     pub fn url(&self) -> String {
         self.running.url()
     }
@@ -250,7 +292,17 @@ async fn reload(state: &Arc<State>) -> Result<(), GatewayError> {
     let Some(path) = &state.source else {
         return Err(GatewayError::NoFile);
     };
-    match prepare(path, &state.options, false).await {
+    let prepared = async {
+        let prepared = prepare(path, &state.options, false).await?;
+        // The certificate and key are read again with the routes; a bad pair is refused the same.
+        if let (Some(tls), Some(files)) = (&state.tls, &state.options.tls) {
+            let (cert, key) = files.read()?;
+            let (c, k) = files.names();
+            tls.replace(&cert, &key, (&c, &k))?;
+        }
+        Ok::<_, GatewayError>(prepared)
+    };
+    match prepared.await {
         Ok(prepared) => {
             let routes = prepared.live.gateway.config().routes.len();
             *state.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(prepared.live);

@@ -57,9 +57,9 @@ async fn send_to(base: &str, method: &str, path: &str, body: &[u8], headers: &[(
 }
 
 /// The example file, with the retry policy of the tests (`retries` 2, 10 ms waits).
-const EXAMPLE: &str = include_str!("../../examples/gateway.yaml");
+pub(crate) const EXAMPLE: &str = include_str!("../../examples/gateway.yaml");
 
-fn write(dir: &Path, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("gateway.yaml");
     std::fs::write(&path, text).unwrap();
     path
@@ -494,7 +494,11 @@ async fn metrics_count_exactly_the_requests_sent() {
 
 /// `xinvoke gateway` as a user runs it: the built-in source credentials and AWS_ENDPOINT_URL
 /// pointing at a running local endpoint.
-fn gateway_process(server: &LocalServer, config: &Path, extra_env: &[(&str, &str)]) -> std::process::Command {
+pub(crate) fn gateway_process(
+    server: &LocalServer,
+    config: &Path,
+    extra_env: &[(&str, &str)],
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xinvoke"));
     cmd.args([
         "gateway",
@@ -617,7 +621,7 @@ async fn the_command_serves_the_example_names_its_address_and_reloads_on_sighup(
 
 /// Run a command that should end by itself; one still running after 60 s is killed (and the
 /// test fails on its exit status rather than hanging).
-async fn run_briefly(mut cmd: std::process::Command) -> std::process::Output {
+pub(crate) async fn run_briefly(mut cmd: std::process::Command) -> std::process::Output {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();

@@ -16,6 +16,7 @@ mod doctor;
 mod fuzz_http;
 mod fuzz_inputs;
 mod gateway;
+mod gateway_tls;
 mod invoke_wire;
 mod invoker_handler;
 mod load_cli;
