@@ -472,11 +472,14 @@ fn unwrap(raw: &[u8]) -> Result<Answer, &'static str> {
     if !headers.iter().any(|(k, _)| k == "content-type") && !body.is_empty() {
         headers.push(("content-type".into(), "application/json".into()));
     }
+    // The outcome fields are the record's, written by `answer`.
     Ok(Answer {
         status,
         headers,
         body,
-        ..Answer::new(200, "", Vec::new())
+        class: AnswerClass::Invoke(Class::Ok),
+        attempts: 0,
+        stop: StopReason::Succeeded,
     })
 }
 

@@ -193,11 +193,13 @@ impl Gateway {
             Err(_) => answer::no_route(request.method, request.request_id),
         };
         if let Some(route) = target.route {
-            answer.headers = edit_headers(
-                std::mem::take(&mut answer.headers),
-                &route.headers.response_add,
-                &route.headers.response_remove,
-            );
+            if !route.headers.response_add.is_empty() || !route.headers.response_remove.is_empty() {
+                answer.headers = edit_headers(
+                    std::mem::take(&mut answer.headers),
+                    &route.headers.response_add,
+                    &route.headers.response_remove,
+                );
+            }
             if let (Some(cors), Some(origin)) = (&route.cors, origin) {
                 cors_answer_headers(&mut answer.headers, cors, origin);
             }
