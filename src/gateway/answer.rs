@@ -95,7 +95,7 @@ impl Answer {
 
     /// An answer the gateway gives without invoking anything: `{"class", "message"}` with the
     /// outcome headers (no attempt; stopped as `stop`).
-    pub fn refusal(status: u16, class: AnswerClass, stop: StopReason, message: &str, request_id: &str) -> Answer {
+    pub(crate) fn refusal(status: u16, class: AnswerClass, stop: StopReason, message: &str, request_id: &str) -> Answer {
         let mut a = Answer::new(
             status,
             "application/json",
@@ -304,7 +304,7 @@ pub fn no_route(method: &str, request_id: &str) -> Answer {
 
 /// A CORS preflight, answered by the gateway with `cors` (the policy's headers; none when it
 /// does not allow the origin): 200, no body, nothing invoked.
-pub fn preflight(cors: Vec<(String, String)>, request_id: &str) -> Answer {
+pub(crate) fn preflight(cors: Vec<(String, String)>, request_id: &str) -> Answer {
     let mut a = Answer::new(200, "text/plain", Vec::new());
     a.headers = cors;
     a.stamp(AnswerClass::CorsPreflight, 0, StopReason::Succeeded, request_id);
@@ -312,7 +312,7 @@ pub fn preflight(cors: Vec<(String, String)>, request_id: &str) -> Answer {
 }
 
 /// A request whose body could not be read: over the limit (413), or not in time (408).
-pub fn unread_body(too_large: bool, request_id: &str) -> Answer {
+pub(crate) fn unread_body(too_large: bool, request_id: &str) -> Answer {
     match too_large {
         true => Answer::refusal(
             413,
@@ -350,7 +350,7 @@ fn status_of(r: &InvokeRecord) -> u16 {
 
 /// The status an invoke's class is answered with (`invalid_request` is 400 only for a body
 /// Lambda calls malformed; see [`answer`]).
-pub fn status_of_class(class: Class) -> u16 {
+pub(crate) fn status_of_class(class: Class) -> u16 {
     match class {
         Class::Ok => 200,
         Class::FunctionError => 502,
@@ -494,7 +494,7 @@ fn gateway_writes(name: &str) -> bool {
 /// and the ones the gateway writes for the message (`Connection`, `Content-Length`, `Date`,
 /// `Server`) relayed as API Gateway remaps reserved headers of an integration's answer,
 /// `x-amzn-remapped-NAME`.
-pub fn sanitise(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+fn sanitise(headers: Vec<(String, String)>) -> Vec<(String, String)> {
     let listed: Vec<String> = headers
         .iter()
         .filter(|(k, _)| k == "connection")

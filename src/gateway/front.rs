@@ -253,7 +253,7 @@ impl Gateway {
 }
 
 /// One WARN per role upstream assumed without an external id: both fronts say it once, at start.
-pub fn warn_without_external_id(config: &GatewayConfig) {
+pub(crate) fn warn_without_external_id(config: &GatewayConfig) {
     for u in config.upstreams.iter().filter(|u| u.assumes_without_external_id()) {
         tracing::warn!(target: "xinvoke::gateway", upstream = %u.name, "{}", crate::gateway::config::NO_EXTERNAL_ID_NOTE);
     }
