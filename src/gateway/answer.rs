@@ -95,7 +95,13 @@ impl Answer {
 
     /// An answer the gateway gives without invoking anything: `{"class", "message"}` with the
     /// outcome headers (no attempt; stopped as `stop`).
-    pub(crate) fn refusal(status: u16, class: AnswerClass, stop: StopReason, message: &str, request_id: &str) -> Answer {
+    pub(crate) fn refusal(
+        status: u16,
+        class: AnswerClass,
+        stop: StopReason,
+        message: &str,
+        request_id: &str,
+    ) -> Answer {
         let mut a = Answer::new(
             status,
             "application/json",

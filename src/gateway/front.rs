@@ -345,6 +345,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rewrites_tell_the_function_the_path_envoy_would_send() {
+        let prefix = Rewrite::Prefix("/v1/".into());
+        assert_eq!(
+            rewritten("/api/orders", Some(&prefix), &PathMatch::Prefix("/api/".into())),
+            "/v1/orders"
+        );
+        assert_eq!(
+            rewritten("/exact", Some(&prefix), &PathMatch::Exact("/exact".into())),
+            "/v1/"
+        );
+        let config = crate::gateway::config::GatewayConfig::parse(
+            "upstreams: [{name: a, region: us-east-1, awsAccountId: \"222222222222\", lambdaFunctions: [{lambdaFunctionName: f}]}]\nroutes: [{upstream: a, logicalName: f, regexRewrite: {pattern: {regex: '^/users/([0-9]+)/(x|y)$'}, substitution: '/u/\\1?k=\\2&cost=$5'}}]\n",
+            crate::gateway::config::Format::Yaml,
+            "t.yaml",
+            |_| None,
+        )
+        .unwrap();
+        let route = &config.routes[0];
+        assert_eq!(
+            rewritten("/users/42/y", route.rewrite.as_ref(), &route.matchers[0].path),
+            "/u/42?k=y&cost=$5",
+            "Envoy's \\N groups; a $ is itself"
+        );
+        assert_eq!(
+            rewritten("/other", route.rewrite.as_ref(), &route.matchers[0].path),
+            "/other"
+        );
+    }
+
+    #[test]
+    fn header_edits_remove_then_add_or_replace() {
+        let edited = edit_headers(
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "2".into()),
+                ("c".into(), "3".into()),
+            ],
+            &[("a".into(), "new".into(), false), ("c".into(), "more".into(), true)],
+            &["b".to_string()],
+        );
+        assert_eq!(
+            edited,
+            vec![
+                ("c".to_string(), "3".to_string()),
+                ("a".to_string(), "new".to_string()),
+                ("c".to_string(), "more".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn headers_become_a_map_without_the_pairs_no_header_could_hold() {
         let pairs = vec![
             ("x-tenant".to_string(), "t1".to_string()),
