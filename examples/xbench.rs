@@ -363,6 +363,8 @@ fn core(iterations: u64) {
         payload: b"{}".to_vec(),
         client_context: None,
         trace_id: None,
+        durable_execution_name: None,
+        tenant_id: None,
     };
     let cases = [
         (
@@ -371,6 +373,7 @@ fn core(iterations: u64) {
                 status: 200,
                 function_error: None,
                 executed_version: Some("1".into()),
+                durable_execution_arn: None,
                 payload: b"{}".to_vec(),
             },
         ),

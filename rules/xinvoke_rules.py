@@ -5,13 +5,15 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
   resource (`Resource: "*"`, `"*"` in a list, an ARN whose name is only a wildcard, or
   `NotResource`);
 - E9102: a role that an AWS principal (another account's role) may assume requires the
-  `sts:ExternalId` condition (the confused-deputy guard);
+  `sts:ExternalId` condition (the confused-deputy guard), and a trust in every principal
+  (`"*"`) requires `aws:PrincipalOrgID` too (an organization grant, not the whole world);
 - E9103: nothing gives the VPC an internet path or a public IP (internet or egress-only
   gateways, NAT gateways, routes to 0.0.0.0/0 or ::/0, `MapPublicIpOnLaunch: true`,
   Elastic IPs);
 - E9104: no security group admits inbound traffic (the target is invoked through Lambda,
   never over the network);
-- E9105: a Lambda invoke permission names one role, not '*' or a whole account;
+- E9105: a Lambda invoke permission names one role, not '*' or a whole account ('*' only with
+  `PrincipalOrgID`: an organization grant);
 - E9106: an invoke grant names a qualified function (the alias or version the caller invokes),
   not every qualifier (`ARN:*`) nor the unqualified ARN of a function of the template, which
   opens `$LATEST` and every version;
@@ -21,7 +23,14 @@ They guard what makes the cross-account path safe and that cfn-lint's own rules 
   SQS event sources), so a slow target never makes SQS redeliver records that succeeded;
 - E9108: a Function URL (AWS::Lambda::Url, or a serverless function's FunctionUrlConfig) has
   AuthType AWS_IAM, written out in every branch: never NONE (public), nor a value the rule
-  cannot read.
+  cannot read;
+- E9109: a function's environment variables, at their longest (a parameter's MaxLength or
+  longest AllowedValue, the longer `Fn::If` branch, SAM's Globals included), fit in Lambda's
+  4 KB for all of a function's variables together, so a long value fails the build instead of
+  the deploy;
+- E9110: no resource names an ARN with a literal partition (`arn:aws:...`): the template deploys
+  to `aws-cn` and `aws-us-gov` too, where such an ARN names nothing; build it with
+  `${AWS::Partition}`.
 
 cfn-lint 1.x validates SAM templates without running the SAM transform, so E9101 also reads
 SAM's own shapes: policy documents and the LambdaInvokePolicy template under a serverless
@@ -249,13 +258,21 @@ class TrustWithoutExternalId(CloudFormationLintRule):
         return isinstance(principal, dict) and "AWS" in principal
 
     @staticmethod
-    def _requires_external_id(statement: dict) -> bool:
+    def _everyone(statement: dict) -> bool:
+        principal = statement.get("Principal")
+        if principal == "*" or "NotPrincipal" in statement:
+            return True
+        return isinstance(principal, dict) and "*" in set(_strings(principal.get("AWS")))
+
+    @staticmethod
+    def _requires(statement: dict, key: str) -> bool:
+        """Whether the statement's Condition has StringEquals on `key` (lower case)."""
         condition = statement.get("Condition")
         if not isinstance(condition, dict):
             return False
         for operator, block in condition.items():
             if operator == "StringEquals" and isinstance(block, dict):
-                if any(k.lower() == "sts:externalid" for k in block):
+                if any(k.lower() == key for k in block):
                     return True
         return False
 
@@ -267,11 +284,16 @@ class TrustWithoutExternalId(CloudFormationLintRule):
             for statement, spath in _statements(document, path):
                 if not _allows(statement, "sts:assumerole") or not self._aws_principal(statement):
                     continue
-                if not self._requires_external_id(statement):
+                if not self._requires(statement, "sts:externalid"):
                     matches.append(RuleMatch(spath, (
                         f"{name}'s trust policy lets an AWS principal assume it without "
                         "Condition StringEquals sts:ExternalId: add the external id condition "
                         "(confused-deputy guard)")))
+                elif self._everyone(statement) and not self._requires(statement, "aws:principalorgid"):
+                    matches.append(RuleMatch(spath, (
+                        f"{name}'s trust policy lets every AWS principal ('*') assume it: add "
+                        "Condition StringEquals aws:PrincipalOrgID (an organization grant), or name "
+                        "the source role")))
         return matches
 
 
@@ -359,7 +381,10 @@ class BroadInvokePermission(CloudFormationLintRule):
             props = res.get("Properties") or {}
             if not any(fnmatch.fnmatchcase("lambda:invokefunction", a.lower()) for a in _strings(props.get("Action"))):
                 continue
+            org = props.get("PrincipalOrgID")
             for principal in _strings(props.get("Principal")):
+                if principal.strip() == "*" and _always_set(org):
+                    continue  # an organization grant: aws:PrincipalOrgID narrows '*'
                 if principal.strip() == "*":
                     problem = "'*' (anyone)"
                 elif principal.isdigit() or (principal.startswith("arn:") and principal.endswith(":root")):
@@ -370,6 +395,21 @@ class BroadInvokePermission(CloudFormationLintRule):
                     f"{name} lets {problem} invoke the function: name the invoker's role ARN "
                     "(the source stack's InvokerRoleArn output)")))
         return matches
+
+
+def _always_set(value: Any) -> bool:
+    """Whether a property is given in every branch: not absent, not empty, and no `Fn::If`
+    branch `AWS::NoValue` (a `Ref` to a parameter counts as given: the template's Rules keep
+    an empty one out)."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            return arg != "AWS::NoValue"
+        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            return _always_set(arg[1]) and _always_set(arg[2])
+    return True
 
 
 LAMBDA_FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Serverless::Function")
@@ -535,4 +575,127 @@ class PublicFunctionUrl(CloudFormationLintRule):
             matches.append(RuleMatch(path, (
                 f"{name} has a Function URL with {what}: use AuthType AWS_IAM (callers sign with "
                 "SigV4 and need lambda:InvokeFunctionUrl); NONE makes it public")))
+        return matches
+
+
+ENVIRONMENT_QUOTA = 4096
+
+# The longest a resource's Ref can be, for the types a variable may name: an SQS queue URL is
+# https://sqs.REGION.SUFFIX/ACCOUNT/NAME with a name of at most 80 characters.
+RESOURCE_REF_BOUNDS = {"AWS::SQS::Queue": 160}
+
+
+def _longest(value: Any, params: dict, resources: dict | None = None) -> tuple[int | None, str | None]:
+    """The longest a variable's value may be, and None with the reason when it cannot be bound:
+    a literal's length; a parameter's MaxLength or longest AllowedValues; the longer branch of an
+    `Fn::If`; 0 for `AWS::NoValue`; a `Fn::Sub` whose variables are all bounded."""
+    if isinstance(value, bool):
+        return len(str(value).lower()), None
+    if isinstance(value, (str, int, float)):
+        return len(str(value)), None
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            if arg == "AWS::NoValue":
+                return 0, None
+            if arg in ("AWS::Region", "AWS::Partition", "AWS::AccountId", "AWS::URLSuffix"):
+                return 32, None
+            resource = (resources or {}).get(arg)
+            if isinstance(resource, dict) and resource.get("Type") in RESOURCE_REF_BOUNDS:
+                return RESOURCE_REF_BOUNDS[resource["Type"]], None
+            param = params.get(arg)
+            if not isinstance(param, dict):
+                return None, f"{arg} is neither a parameter nor a resource whose Ref the rule can bound"
+            bound = _number(param.get("MaxLength"))
+            allowed = param.get("AllowedValues")
+            if isinstance(allowed, list) and allowed:
+                longest = max(len(str(v)) for v in allowed)
+                bound = longest if bound is None else min(bound, longest)
+            if bound is None:
+                return None, f"parameter {arg} has no MaxLength or AllowedValues"
+            return int(bound), None
+        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            a, why_a = _longest(arg[1], params, resources)
+            b, why_b = _longest(arg[2], params, resources)
+            if a is None or b is None:
+                return None, why_a or why_b
+            return max(a, b), None
+        if fn == "Fn::Sub":
+            text = arg if isinstance(arg, str) else (arg[0] if isinstance(arg, list) and arg else None)
+            if not isinstance(text, str):
+                return None, "a Fn::Sub the rule cannot read"
+            total = len(re.sub(r"\$\{[^}]*\}", "", text))
+            for var in re.findall(r"\$\{([^}!]*)\}", text):
+                n, why = _longest({"Ref": var}, params, resources)
+                if n is None:
+                    return None, why
+                total += n
+            return total, None
+    return None, "a value the rule cannot bound (use a literal, or Ref a parameter with MaxLength)"
+
+
+class EnvironmentSize(CloudFormationLintRule):
+    id = "E9109"
+    shortdesc = "A function's environment variables fit in Lambda's 4 KB"
+    description = (
+        "Lambda caps all of a function's environment variables together at 4 KB (Lambda quotas, "
+        "'Function environment variables'), and refuses the deploy beyond it. Each variable's "
+        "name and its longest value are added up (SAM's Globals included); a value whose length "
+        "cannot be bound (a parameter without MaxLength or AllowedValues) is a finding too."
+    )
+    tags = ["xinvoke", "lambda", "limits"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        params = cfn.template.get("Parameters") or {}
+        globals_env = (((cfn.template.get("Globals") or {}).get("Function") or {}).get("Environment") or {})
+        for name, res in cfn.get_resources(list(LAMBDA_FUNCTION_TYPES)).items():
+            props = res.get("Properties") or {}
+            variables = dict((globals_env.get("Variables") or {}) if res["Type"] == "AWS::Serverless::Function" else {})
+            variables.update(((props.get("Environment") or {}).get("Variables") or {}))
+            path = ["Resources", name, "Properties", "Environment", "Variables"]
+            total = 0
+            for key, value in variables.items():
+                n, why = _longest(value, params, cfn.template.get("Resources") or {})
+                if n is None:
+                    matches.append(RuleMatch(path + [key], (
+                        f"{name}: the length of {key} cannot be bound ({why}), so its variables "
+                        f"may pass Lambda's 4 KB: give the parameter a MaxLength")))
+                    continue
+                total += len(key) + n
+            if total > ENVIRONMENT_QUOTA:
+                matches.append(RuleMatch(path, (
+                    f"{name}: its environment variables may take {total} bytes, more than Lambda's "
+                    f"4 KB ({ENVIRONMENT_QUOTA}) for all of them together: lower the parameters' "
+                    "MaxLength, or move large values (routes) to a file of the package or an SSM "
+                    "parameter")))
+        return matches
+
+
+class LiteralPartition(CloudFormationLintRule):
+    id = "E9110"
+    shortdesc = "ARNs in resources use ${AWS::Partition}, not a literal partition"
+    description = (
+        "An ARN written as arn:aws:... in a resource's properties names nothing in aws-cn or "
+        "aws-us-gov (China's and GovCloud's ARNs start arn:aws-cn: and arn:aws-us-gov:): build it "
+        "with !Sub arn:${AWS::Partition}:... so the template deploys in every partition."
+    )
+    tags = ["xinvoke", "partition"]
+
+    def match(self, cfn) -> list[RuleMatch]:
+        matches = []
+        for name, res in (cfn.template.get("Resources") or {}).items():
+            props = res.get("Properties") if isinstance(res, dict) else None
+            for node, path in _walk(props, ["Resources", name, "Properties"]):
+                if not isinstance(node, (str, dict)):
+                    continue
+                texts = [node] if isinstance(node, str) else (list(_strings(node)) if "Fn::Sub" in node else [])
+                for text in texts:
+                    found = re.search(r"arn:(aws[a-z-]*):", text)
+                    if found:
+                        matches.append(RuleMatch(path, (
+                            f"{name} names an ARN with the literal partition {found.group(1)!r} "
+                            f"({text[:80]!r}): write arn:${{AWS::Partition}}:... so it deploys in "
+                            "aws-cn and aws-us-gov too")))
+                        break
         return matches

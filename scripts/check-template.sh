@@ -4,7 +4,10 @@
 #   2. sam validate --lint: clean;
 #   3. the rules' fixtures: every tests/template/bad-*.yaml fails with exactly the rule its
 #      "# expect: RULE text" header names and a message containing the text;
-#   4. sam build (rust-cargolambda, x86_64) for Side=source and Side=target into temp dirs,
+#   4. StackSets: each side's SAM-processed template (what a service-managed StackSet deploys:
+#      it takes no transform), its StackSet-made names checked against their limits and linted
+#      with the rules (tests/template/stackset.py);
+#   5. sam build (rust-cargolambda, x86_64) for Side=source and Side=target into temp dirs,
 #      checking each function's bootstrap is an x86-64 ELF without the CLI's profile kinds
 #      (cargo-lambda builds without default features, as Cargo.toml's metadata says), and that
 #      the release build answers a handler panic as a function error
@@ -106,6 +109,28 @@ fi
 echo "rule fixtures: $fixtures_passed passed, $fixtures_failed failed"
 [ "$fixtures_failed" -eq 0 ] || rc=1
 record "rule fixtures" $rc
+
+step "StackSets: the processed template, as a service-managed StackSet deploys it to every account of an OU"
+# A service-managed StackSet takes no transform: it deploys the SAM-processed template. Each
+# side is expanded with organization-form parameters, its StackSet-made names checked against
+# their limits (tests/template/stackset.py), and the result linted with xinvoke's rules.
+rc=0
+stackset_source=(Side=source AuthMode=role ExternalId=stackset-check-id
+  InvokeRoleArn=arn:aws:iam::222222222222:role/xinvoke-invoke
+  TargetArn=arn:aws:lambda:us-east-1:222222222222:function:xinvoke-target:live)
+stackset_target=(Side=target AuthMode=role ExternalId=stackset-check-id PrincipalOrgId=o-a1b2c3d4e5
+  "PrincipalOrgPaths=o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*")
+for side in source target; do
+  declare -n params="stackset_$side"
+  echo "  Side=$side:"
+  "$venv/bin/python" tests/template/stackset.py template.yaml "$work/stackset-$side.json" xinvoke "${params[@]}" || rc=1
+  if cfn-lint --append-rules rules/ --format parseable -- "$work/stackset-$side.json"; then
+    echo "  ok  cfn-lint of the processed template: no findings"
+  else
+    echo "  FAIL cfn-lint of the processed template: findings above"; rc=1
+  fi
+done
+record "stackset" $rc
 
 elf_machine() { # file -> x86_64 | aarch64 | other
   "$venv/bin/python" - "$1" <<'EOF'

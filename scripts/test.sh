@@ -58,7 +58,8 @@ rc=0; cargo clippy --locked --all-targets --quiet -- -D warnings || rc=$?; recor
 
 step "cargo test (unit, wire, handler, CLI, load, reliability, security and fuzz tests)"
 # Most tests wait on timers and sockets, not the CPU: 8 at a time halve the run on 2 cores.
-rc=0; RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}" cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=${PIPESTATUS[0]}
+# The venv holds moto's server (tests/it/delivery.rs) and cargo-lambda (deploy_metadata.rs).
+rc=0; XINVOKE_VENV="$venv" RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}" cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=${PIPESTATUS[0]}
 record "cargo test" $rc
 
 step "boto3 against xinvoke local"

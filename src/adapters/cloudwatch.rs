@@ -1,19 +1,13 @@
 //! Reading the invoker's metrics back from CloudWatch (`xinvoke load --via invoker
 //! --read-metrics`): ListMetrics to find the invoker's `Invokes` series (one per target and
 //! class), GetMetricData to sum them over the run. Two calls of CloudWatch's JSON protocol
-//! (`X-Amz-Target: GraniteServiceVersion20100801.*`, `application/x-amz-json-1.0`), signed with
-//! aws-sigv4 (service `monitoring`) and sent on xinvoke's transport: no CloudWatch SDK crate to
-//! build for two calls.
+//! (`X-Amz-Target: GraniteServiceVersion20100801.*`, `application/x-amz-json-1.0`), made with
+//! [`JsonService`] (signing name `monitoring`): no CloudWatch SDK crate to build for two calls.
 
-use crate::adapters::transport;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use crate::adapters::json_protocol::{JsonCallError, JsonService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Why the metrics could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +24,7 @@ pub enum MetricsReadError {
 
 /// A CloudWatch reader for one region.
 pub struct CloudWatch {
-    endpoint: http::Uri,
-    region: String,
-    credentials: aws_credential_types::provider::SharedCredentialsProvider,
-    client: hyper_util::client::legacy::Client<transport::Connector, Full<Bytes>>,
+    service: JsonService,
 }
 
 impl CloudWatch {
@@ -47,78 +38,32 @@ impl CloudWatch {
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
             .unwrap_or_else(|| format!("https://monitoring.{region}.amazonaws.com"));
-        let endpoint: http::Uri = endpoint.parse().map_err(|_| MetricsReadError::Call {
+        let service = JsonService::new(
+            &endpoint,
+            region,
+            "monitoring",
+            "GraniteServiceVersion20100801",
+            "application/x-amz-json-1.0",
+            credentials,
+        )
+        .map_err(|e| MetricsReadError::Call {
             action: "endpoint",
             endpoint: endpoint.clone(),
-            detail: "not a URL".into(),
+            detail: e.to_string(),
         })?;
-        Ok(CloudWatch {
-            endpoint,
-            region: region.to_string(),
-            credentials,
-            client: transport::client(Some(Duration::from_secs(5))),
-        })
+        Ok(CloudWatch { service })
     }
 
     /// One JSON-protocol call.
     async fn call(&self, action: &'static str, body: &Value) -> Result<Value, MetricsReadError> {
-        let fail = |detail: String| MetricsReadError::Call {
-            action,
-            endpoint: self.endpoint.to_string(),
-            detail,
-        };
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| MetricsReadError::Credentials(e.to_string()))?;
-        let body = body.to_string().into_bytes();
-        let host = self.endpoint.authority().map(|a| a.to_string()).unwrap_or_default();
-        let target = format!("GraniteServiceVersion20100801.{action}");
-        let headers = [
-            ("host", host.as_str()),
-            ("content-type", "application/x-amz-json-1.0"),
-            ("x-amz-target", target.as_str()),
-        ];
-        let identity = credentials.into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("monitoring")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| fail(e.to_string()))?
-            .into();
-        let uri = self.endpoint.to_string();
-        let signable = SignableRequest::new("POST", &uri, headers.iter().copied(), SignableBody::Bytes(&body))
-            .map_err(|e| fail(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params).map_err(|e| fail(e.to_string()))?.into_parts();
-        let mut request = http::Request::post(self.endpoint.clone());
-        for (k, v) in headers.iter().copied().chain(instructions.headers()) {
-            request = request.header(k, v);
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| fail(e.to_string()))?;
-        let response = tokio::time::timeout(Duration::from_secs(30), self.client.request(request))
-            .await
-            .map_err(|_| fail("no answer in 30 s".into()))?
-            .map_err(|e| fail(e.to_string()))?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
-            let code = value["__type"].as_str().unwrap_or("").rsplit('#').next().unwrap_or("");
-            let message = value["message"].as_str().or(value["Message"].as_str()).unwrap_or("");
-            return Err(fail(format!("{status} {code} {message}").trim().to_string()));
-        }
-        Ok(value)
+        self.service.call(action, body).await.map_err(|e| match e {
+            JsonCallError::Credentials(c) => MetricsReadError::Credentials(c),
+            other => MetricsReadError::Call {
+                action,
+                endpoint: self.service.endpoint.to_string(),
+                detail: other.to_string(),
+            },
+        })
     }
 
     /// `Invokes` summed by class over `[start, end]`, for the series of `namespace` whose

@@ -52,7 +52,9 @@ impl Attempter for SdkAttempter {
             .function_name(req.function.to_string())
             .invocation_type(ty)
             .payload(Blob::new(req.payload.clone()))
-            .set_client_context(req.client_context.clone());
+            .set_client_context(req.client_context.clone())
+            .set_durable_execution_name(req.durable_execution_name.clone())
+            .set_tenant_id(req.tenant_id.as_ref().map(ToString::to_string));
         // The caller's trace, as the SDK's recursion-detection interceptor would send it from
         // `_X_AMZN_TRACE_ID` (which it leaves alone when the header is present).
         let trace = req
@@ -76,6 +78,7 @@ impl Attempter for SdkAttempter {
                 status: u16::try_from(out.status_code()).unwrap_or(0),
                 function_error: out.function_error().filter(|s| !s.is_empty()).map(str::to_string),
                 executed_version: out.executed_version().map(str::to_string),
+                durable_execution_arn: out.durable_execution_arn().map(str::to_string),
                 payload: out.payload.map(Blob::into_inner).unwrap_or_default(),
             },
             Err(e) => {

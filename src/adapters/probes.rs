@@ -2,12 +2,13 @@
 //! GetFunctionConfiguration, GetAlias), each translated into plain data or the core's
 //! [`RawOutcome`] for a failure. `invoke::doctor` makes them in order.
 
+use crate::adapters::json_protocol::{JsonCallError, JsonService};
 use crate::adapters::lambda::{sts_failure, SdkAttempter};
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{RawOutcome, ServiceError};
-use crate::core::diagnosis::{AliasInfo, CallerIdentity, FunctionConfig};
+use crate::core::diagnosis::{AliasInfo, CallerIdentity, CallerOrg, FunctionConfig};
 use crate::core::invocation::{Attempter, InvokeRequest};
-use crate::core::invocation::{InvocationType, Sent};
+use crate::core::invocation::{InvocationType, Sent, TenantId};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
@@ -28,12 +29,10 @@ impl std::fmt::Debug for AssumedRole {
     }
 }
 
-/// An STS client in the target's region (the base config's region wins when set).
+/// An STS client in the target's region: STS answers for its own partition only, and the
+/// caller's credentials are of the target's partition (IAM grants nothing across partitions).
 pub(crate) fn sts_client(base: &SdkConfig, region: &str) -> aws_sdk_sts::Client {
-    let mut conf = aws_sdk_sts::config::Builder::from(base);
-    if base.region().is_none() {
-        conf = conf.region(Region::new(region.to_string()));
-    }
+    let conf = aws_sdk_sts::config::Builder::from(base).region(Region::new(region.to_string()));
     aws_sdk_sts::Client::from_conf(conf.build())
 }
 
@@ -44,6 +43,71 @@ pub(crate) fn lambda_client(base: &SdkConfig, region: &str, role: Option<&Assume
         conf = conf.credentials_provider(r.credentials.clone());
     }
     aws_sdk_lambda::Client::from_conf(conf.build())
+}
+
+/// Organizations' endpoint and signing region for a partition: the service is global, one
+/// endpoint a partition (botocore's `organizations/2016-11-28/endpoint-rule-set-1.json`:
+/// `organizations[-fips].us-east-1.amazonaws.com` in `aws`, `cn-northwest-1` in `aws-cn`,
+/// `us-gov-west-1` in `aws-us-gov`), unless an endpoint is configured
+/// (in code, `AWS_ENDPOINT_URL_ORGANIZATIONS`, then `AWS_ENDPOINT_URL`: the SDKs' order; then
+/// signed for `region`). No Organizations SDK crate is built for this one call, so its endpoint
+/// is not the SDK resolver's.
+fn organizations_endpoint(
+    base: &SdkConfig,
+    partition: &str,
+    region: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> (String, String) {
+    let programmatic = base
+        .endpoint_url()
+        .filter(|_| base.get_origin("endpoint_url").is_client_config());
+    let configured = programmatic
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_ORGANIZATIONS").filter(|v| !v.is_empty()))
+        .or_else(|| base.endpoint_url().map(str::to_string));
+    if let Some(url) = configured {
+        return (url, region.to_string());
+    }
+    let fips = base.use_fips().unwrap_or(false);
+    let (host, host_region) = match partition {
+        "aws-cn" => ("organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"),
+        "aws-us-gov" => ("organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1"),
+        _ if fips => ("organizations-fips.us-east-1.amazonaws.com", "us-east-1"),
+        _ => ("organizations.us-east-1.amazonaws.com", "us-east-1"),
+    };
+    (format!("https://{host}"), host_region.to_string())
+}
+
+/// The caller's organization (Organizations DescribeOrganization), as far as it may see it.
+pub async fn caller_organization(base: &SdkConfig, partition: &str, region: &str) -> CallerOrg {
+    let Some(credentials) = base.credentials_provider() else {
+        return CallerOrg::Unknown("no credentials".into());
+    };
+    let (endpoint, signing_region) = organizations_endpoint(base, partition, region, |k| std::env::var(k).ok());
+    let service = match JsonService::new(
+        &endpoint,
+        &signing_region,
+        "organizations",
+        "AWSOrganizationsV20161128",
+        "application/x-amz-json-1.1",
+        credentials,
+    ) {
+        Ok(s) => s,
+        Err(e) => return CallerOrg::Unknown(e.to_string()),
+    };
+    match service.call("DescribeOrganization", &serde_json::json!({})).await {
+        Ok(v) => match v["Organization"]["Id"].as_str() {
+            Some(id) => CallerOrg::Member(id.to_string()),
+            None => CallerOrg::Unknown("DescribeOrganization answered no Id".into()),
+        },
+        Err(JsonCallError::Service { code, .. }) if code == "AWSOrganizationsNotInUseException" => {
+            CallerOrg::NotInOrganization
+        }
+        Err(JsonCallError::Service { code, .. }) => {
+            CallerOrg::Unknown(format!("organizations:DescribeOrganization: {code}"))
+        }
+        Err(e) => CallerOrg::Unknown(format!("organizations:DescribeOrganization: {e}")),
+    }
 }
 
 /// STS GetCallerIdentity.
@@ -90,8 +154,13 @@ pub async fn assume_role(
     })
 }
 
-/// A DryRun Invoke of exactly `function`: checks permission without running the target.
-pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &FunctionArn) -> RawOutcome {
+/// A DryRun Invoke of exactly `function` (as `tenant`, for a tenant-isolated target): checks
+/// permission without running the target.
+pub(crate) async fn dry_run(
+    lambda: &aws_sdk_lambda::Client,
+    function: &FunctionArn,
+    tenant: Option<&TenantId>,
+) -> RawOutcome {
     SdkAttempter::new(lambda.clone(), None)
         .attempt(&InvokeRequest {
             target: "doctor".into(),
@@ -100,6 +169,8 @@ pub(crate) async fn dry_run(lambda: &aws_sdk_lambda::Client, function: &Function
             payload: b"{}".to_vec(),
             client_context: None,
             trace_id: None,
+            durable_execution_name: None,
+            tenant_id: tenant.cloned(),
         })
         .await
 }
@@ -129,6 +200,9 @@ pub(crate) async fn function_configuration(
         subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         security_group_ids: vpc.map(|v| v.security_group_ids().to_vec()).unwrap_or_default(),
         timeout_s: out.timeout().and_then(|t| u32::try_from(t).ok()),
+        tenant_isolation: out
+            .tenancy_config()
+            .map(|t| t.tenant_isolation_mode().as_str().to_string()),
     })
 }
 

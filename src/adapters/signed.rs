@@ -9,7 +9,7 @@ use crate::adapters::config::Timeouts;
 use crate::adapters::credentials::SessionCredentials;
 use crate::adapters::lambda::{credentials_failure, token_expired, transport_failure, SdkAttempter};
 use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
-use crate::adapters::{clients, transport};
+use crate::adapters::{clients, endpoints, transport};
 use crate::core::classify::{RawOutcome, ServiceError};
 use crate::core::invocation::{Attempter, InvokeRequest};
 use crate::core::invocation::{InvocationType, Sent};
@@ -62,14 +62,18 @@ impl std::str::FromStr for InvokePath {
 pub(crate) enum SignedPathError {
     #[error("the endpoint {0:?} is not an http(s) URL")]
     Endpoint(String),
+    #[error(transparent)]
+    Resolve(#[from] crate::adapters::endpoints::EndpointError),
     #[error("no credentials provider is configured: set AWS credentials (e.g. AWS_PROFILE)")]
     NoCredentials,
 }
 
 const X_AMZ_INVOCATION_TYPE: HeaderName = HeaderName::from_static("x-amz-invocation-type");
 const X_AMZ_CLIENT_CONTEXT: HeaderName = HeaderName::from_static("x-amz-client-context");
+const X_AMZ_DURABLE_EXECUTION_NAME: HeaderName = HeaderName::from_static("x-amz-durable-execution-name");
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
 
 /// Refresh cached credentials this long before they expire.
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -155,9 +159,10 @@ pub(crate) struct SignedAttempter {
 }
 
 impl SignedAttempter {
-    /// The signed path for one credential set in one region, on the SDK's endpoint, signing with
-    /// the same credentials as the SDK client: the base configuration's, or `session`; with at
-    /// most `max_connections` connections open, if given.
+    /// The signed path for one credential set in one region, on the endpoint aws-sdk-lambda's
+    /// resolver gives for it ([`endpoints::lambda`]: partition, FIPS, dual-stack, endpoint
+    /// URLs), signing for `region` with the same credentials as the SDK client: the base
+    /// configuration's, or `session`; with at most `max_connections` connections open, if given.
     pub fn build(
         base: &SdkConfig,
         session: Option<SessionCredentials>,
@@ -165,7 +170,7 @@ impl SignedAttempter {
         timeouts: Timeouts,
         max_connections: Option<usize>,
     ) -> Result<SignedAttempter, SignedPathError> {
-        let endpoint = resolve_endpoint(base, region, |k| std::env::var(k).ok());
+        let endpoint = endpoints::lambda(base, region)?;
         let provider = clients::signing_provider(base, session.as_ref()).ok_or(SignedPathError::NoCredentials)?;
         let mut fast = SignedAttempter::new(&endpoint, provider, region, timeouts, max_connections)?;
         fast.session = session;
@@ -223,6 +228,10 @@ impl SignedAttempter {
             Some(cc) => Some(HeaderValue::from_str(cc).ok()?),
             None => None,
         };
+        let durable_execution_name = match &req.durable_execution_name {
+            Some(name) => Some(HeaderValue::from_str(name).ok()?),
+            None => None,
+        };
         let ty = invocation_type_name(req.invocation_type);
         let signature = credentials.sign(
             &InvokeToSign {
@@ -230,6 +239,8 @@ impl SignedAttempter {
                 host: self.authority.as_str(),
                 invocation_type: ty,
                 client_context: req.client_context.as_deref(),
+                durable_execution_name: req.durable_execution_name.as_deref(),
+                tenant_id: req.tenant_id.as_ref().map(|t| t.as_str()),
                 payload: &req.payload,
             },
             SystemTime::now(),
@@ -251,10 +262,17 @@ impl SignedAttempter {
         if let Some(cc) = client_context {
             headers.insert(X_AMZ_CLIENT_CONTEXT, cc);
         }
+        if let Some(name) = durable_execution_name {
+            headers.insert(X_AMZ_DURABLE_EXECUTION_NAME, name);
+        }
         headers.insert(X_AMZ_DATE, HeaderValue::try_from(signature.amz_date).ok()?);
         headers.insert(AUTHORIZATION, HeaderValue::try_from(signature.authorization).ok()?);
         if let Some(token) = credentials.session_token() {
             headers.insert(X_AMZ_SECURITY_TOKEN, token.clone());
+        }
+        // Signed above; its characters (the model's TenantId) are all valid in a header.
+        if let Some(tenant) = &req.tenant_id {
+            headers.insert(X_AMZ_TENANT_ID, HeaderValue::from_str(tenant.as_str()).ok()?);
         }
         // Unsigned, as the SDKs send it: a trace id that is not a header value is left out.
         if let Some(trace) = req.trace_id.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
@@ -337,6 +355,7 @@ pub(crate) fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
             executed_version: header(headers, "x-amz-executed-version").map(str::to_string),
+            durable_execution_arn: header(headers, "x-amz-durable-execution-arn").map(str::to_string),
             payload: body.to_vec(),
         };
     }
@@ -372,20 +391,6 @@ pub(crate) fn translate(status: u16, headers: &http::HeaderMap, body: &[u8]) -> 
     }
     se.code = code;
     RawOutcome::Failed(se)
-}
-
-/// The endpoint as the SDK resolves it: an endpoint set in code, then `AWS_ENDPOINT_URL_LAMBDA`,
-/// then `AWS_ENDPOINT_URL`, then the regional public endpoint.
-fn resolve_endpoint(base: &SdkConfig, region: &str, env: impl Fn(&str) -> Option<String>) -> String {
-    let programmatic = base
-        .endpoint_url()
-        .filter(|_| base.get_origin("endpoint_url").is_client_config());
-    programmatic
-        .map(str::to_string)
-        .or_else(|| env("AWS_ENDPOINT_URL_LAMBDA").filter(|s| !s.is_empty()))
-        .or_else(|| base.endpoint_url().map(str::to_string))
-        .or_else(|| env("AWS_ENDPOINT_URL").filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| format!("https://lambda.{region}.amazonaws.com"))
 }
 
 /// One attempter per target, on the path asked for.

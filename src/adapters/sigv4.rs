@@ -29,6 +29,10 @@ pub(crate) struct InvokeToSign<'a> {
     pub invocation_type: &'a str,
     /// The `x-amz-client-context` header, when sent.
     pub client_context: Option<&'a str>,
+    /// The `x-amz-durable-execution-name` header, when sent (a durable target).
+    pub durable_execution_name: Option<&'a str>,
+    /// The `x-amz-tenant-id` header, when sent.
+    pub tenant_id: Option<&'a str>,
     pub payload: &'a [u8],
 }
 
@@ -103,14 +107,23 @@ impl SigningCredentials {
 
         let mut payload_hash = [0u8; 64];
         hex::encode_to_slice(Sha256::digest(req.payload), &mut payload_hash).expect("64 hex digits");
-        let signed_headers = match (req.client_context.is_some(), token.is_some()) {
-            (false, false) => "content-type;host;x-amz-date;x-amz-invocation-type",
-            (false, true) => "content-type;host;x-amz-date;x-amz-invocation-type;x-amz-security-token",
-            (true, false) => "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type",
-            (true, true) => {
-                "content-type;host;x-amz-client-context;x-amz-date;x-amz-invocation-type;x-amz-security-token"
-            }
-        };
+        // In SigV4's order (sorted by name).
+        let mut signed_headers = String::with_capacity(144);
+        signed_headers.push_str("content-type;host");
+        if req.client_context.is_some() {
+            signed_headers.push_str(";x-amz-client-context");
+        }
+        signed_headers.push_str(";x-amz-date");
+        if req.durable_execution_name.is_some() {
+            signed_headers.push_str(";x-amz-durable-execution-name");
+        }
+        signed_headers.push_str(";x-amz-invocation-type");
+        if token.is_some() {
+            signed_headers.push_str(";x-amz-security-token");
+        }
+        if req.tenant_id.is_some() {
+            signed_headers.push_str(";x-amz-tenant-id");
+        }
 
         // The canonical request. Its path is the one sent, encoded once more as SigV4 does for
         // every service but S3: as it only holds unreserved characters, `/` and escapes, that
@@ -131,14 +144,22 @@ impl SigningCredentials {
         }
         creq.update(b"\nx-amz-date:");
         creq.update(amz_date);
+        if let Some(name) = req.durable_execution_name {
+            creq.update(b"\nx-amz-durable-execution-name:");
+            update_trimmed(&mut creq, name);
+        }
         creq.update(b"\nx-amz-invocation-type:");
         update_trimmed(&mut creq, req.invocation_type);
         if let Some(token) = token {
             creq.update(b"\nx-amz-security-token:");
             update_trimmed(&mut creq, token);
         }
+        if let Some(tenant) = req.tenant_id {
+            creq.update(b"\nx-amz-tenant-id:");
+            update_trimmed(&mut creq, tenant);
+        }
         creq.update(b"\n\n");
-        creq.update(signed_headers);
+        creq.update(&signed_headers);
         creq.update(b"\n");
         creq.update(payload_hash);
         let creq_hash = sigv4::hex64(&creq.finalize());
@@ -160,7 +181,7 @@ impl SigningCredentials {
             authorization.push_str(part);
         }
         authorization.push_str(", SignedHeaders=");
-        authorization.push_str(signed_headers);
+        authorization.push_str(&signed_headers);
         authorization.push_str(", Signature=");
         authorization.push_str(std::str::from_utf8(&signature).expect("hex is ASCII"));
         Signature {
@@ -217,6 +238,12 @@ mod tests {
         if let Some(cc) = req.client_context {
             headers.push(("x-amz-client-context", cc));
         }
+        if let Some(name) = req.durable_execution_name {
+            headers.push(("x-amz-durable-execution-name", name));
+        }
+        if let Some(tenant) = req.tenant_id {
+            headers.push(("x-amz-tenant-id", tenant));
+        }
         let uri = format!("https://{}{}", req.host, req.path);
         let signable =
             SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(req.payload)).unwrap();
@@ -248,19 +275,40 @@ mod tests {
     }
 
     fn check(creds: Credentials, function: &str, ty: &str, cc: Option<&str>, payload: &[u8], at: SystemTime) {
+        check_tenant(creds, function, ty, cc, None, payload, at)
+    }
+
+    fn check_tenant(
+        creds: Credentials,
+        function: &str,
+        ty: &str,
+        cc: Option<&str>,
+        tenant_id: Option<&str>,
+        payload: &[u8],
+        at: SystemTime,
+    ) {
         let path = path(function);
-        let req = InvokeToSign {
-            path: &path,
-            host: "lambda.us-east-1.amazonaws.com",
-            invocation_type: ty,
-            client_context: cc,
-            payload,
-        };
+        for durable_execution_name in [None, Some("059f36b4-87a3-44ab-83d2-661975830a7d")] {
+            let req = InvokeToSign {
+                path: &path,
+                host: "lambda.us-east-1.amazonaws.com",
+                invocation_type: ty,
+                client_context: cc,
+                durable_execution_name,
+                tenant_id,
+                payload,
+            };
+            check_one(&creds, &req, at);
+        }
+    }
+
+    fn check_one(creds: &Credentials, req: &InvokeToSign<'_>, at: SystemTime) {
+        let (function, ty, cc) = (req.path, req.invocation_type, req.client_context);
         let ours = SigningCredentials::new(creds.clone(), "us-east-1").unwrap();
-        let expected = reference(&creds, "us-east-1", &req, at);
+        let expected = reference(creds, "us-east-1", req, at);
         // Twice: the key is derived, then taken from the cache.
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?}");
-        assert_eq!(ours.sign(&req, at), expected, "{function} {ty} {cc:?} (cached key)");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?}");
+        assert_eq!(ours.sign(req, at), expected, "{function} {ty} {cc:?} (cached key)");
     }
 
     #[test]
@@ -297,6 +345,8 @@ mod tests {
             host: "127.0.0.1:4590",
             invocation_type: "RequestResponse",
             client_context: None,
+            durable_execution_name: None,
+            tenant_id: None,
             payload: b"{}",
         };
         let midnight = SystemTime::UNIX_EPOCH + Duration::from_secs(20_000 * 86_400);
@@ -327,6 +377,7 @@ mod tests {
             qualifier in proptest::option::of("\\$LATEST|[a-zA-Z0-9_-]{1,32}"),
             ty in prop::sample::select(vec!["RequestResponse", "Event", "DryRun"]),
             cc in proptest::option::of("[A-Za-z0-9+/]{0,40}={0,2}"),
+            tenant in proptest::option::of("[a-zA-Z0-9._:/=+@ -]{1,40}"),
             token in proptest::option::of("[A-Za-z0-9+/=]{1,80}"),
             payload in proptest::collection::vec(any::<u8>(), 0..300),
             secs in 0u64..4_000_000_000,
@@ -336,7 +387,7 @@ mod tests {
                 None => format!("arn:aws:lambda:us-east-1:222222222222:function:{name}"),
             };
             let creds = Credentials::new("AKIAPROPTEST", "prop/secret+key", token, None, "t");
-            check(creds, &function, ty, cc.as_deref(), &payload, SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+            check_tenant(creds, &function, ty, cc.as_deref(), tenant.as_deref(), &payload, SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
         }
     }
 }

@@ -31,6 +31,14 @@ pub(crate) type Connector = HttpsConnector<TcpConnector>;
 /// sooner or later, and one we close first is never one a request is sent on as it is torn down.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
+/// TCP keepalive: the first probe after this long idle, then every [`KEEPALIVE_INTERVAL`]. A NAT
+/// gateway (and an NLB) drops a flow idle for 350 s, and a synchronous invoke waits silently
+/// on its connection for as long as the target runs (up to 15 minutes): without probes a
+/// longer invoke would be lost as `timeout` while the target succeeds.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// The interval between keepalive probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+
 /// The TLS configuration, built once per process.
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
@@ -57,12 +65,15 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
         .clone()
 }
 
-/// A connector for http and https URLs, HTTP/1.1 only.
+/// A connector for http and https URLs, HTTP/1.1 only, with TCP keepalive below 350 s.
 fn connector(connect_timeout: Option<Duration>) -> Connector {
     let mut tcp = TcpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(connect_timeout);
+    tcp.set_keepalive(Some(KEEPALIVE_IDLE));
+    tcp.set_keepalive_interval(Some(KEEPALIVE_INTERVAL));
+    tcp.set_keepalive_retries(Some(3));
     hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*tls_config()).clone())
         .https_or_http()
@@ -311,6 +322,35 @@ mod tests {
         assert!(e.is_connect());
         let e = connector_error(e);
         assert!(e.is_io() && !e.is_timeout(), "{e:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn connections_probe_an_idle_flow_well_before_a_nat_gateway_drops_it_at_350_s() {
+        use std::os::fd::AsRawFd;
+        use tower_service::Service;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri: http::Uri = format!("http://{}/", listener.local_addr().unwrap()).parse().unwrap();
+        let stream = connector(None).call(uri).await.unwrap();
+        let hyper_rustls::MaybeHttpsStream::Http(io) = stream else {
+            panic!("an http URL connects without TLS")
+        };
+        let fd = io.inner().as_raw_fd();
+        let option = |level: libc::c_int, name: libc::c_int| {
+            let mut value: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: a live socket's fd, an int-sized option and its length.
+            let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut libc::c_int).cast(), &mut len) };
+            assert_eq!(rc, 0, "getsockopt");
+            value
+        };
+        assert_eq!(option(libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1, "keepalive is on");
+        let idle = option(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE);
+        let interval = option(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL);
+        assert!(
+            idle > 0 && idle + interval < 350,
+            "first probe after {idle} s, then every {interval} s"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The `invoker` Lambda: read configuration (the HTTP routes and metrics settings too), build
-//! clients once, serve events.
+//! The `invoker` Lambda: read configuration (the HTTP routes, metrics and failure queue too),
+//! build clients once, serve events.
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
+use xinvoke::adapters::failure_queue::FailureQueue;
 use xinvoke::adapters::{clients, config, config::Settings, logging};
 use xinvoke::lambdas::invoker::{self, Extras};
 use xinvoke::lambdas::{http, metrics::Emf};
@@ -23,11 +24,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let routes = http::load_routes(settings.gateway.as_deref(), &config::process_env, Some(&base))
         .await
         .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let failures = settings
+        .failure_queue_url
+        .as_deref()
+        .map(|url| FailureQueue::new(&base, url));
+    let load_worker = settings.load_worker;
     let service = invoker::service(settings, &base).await;
     let service = &service;
     let extras = Extras {
         routes: routes.as_ref(),
         metrics: metrics.as_ref(),
+        failures: failures.as_ref(),
+        load_worker,
     };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         invoker::handle_with(service, extras, event)

@@ -29,6 +29,11 @@ pub struct DemoArgs {
     /// Use the default retry waits instead of ones shortened 10x for the tour
     #[arg(long)]
     pub real_waits: bool,
+    /// Instead of the tour, measure docs/lambdas.md's delivery table: each trigger (direct
+    /// sync, direct async, schedule, SQS, HTTP route) x class, how often the target ran, the
+    /// attempts and where the message ended
+    #[arg(long, conflicts_with_all = ["json", "real_waits"])]
+    pub delivery: bool,
 }
 
 /// A step of the tour.
@@ -236,6 +241,11 @@ fn source_creds() -> Credentials {
 
 /// Run the tour; exit code 0 when every step ended as expected.
 pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
+    if args.delivery {
+        // No log subscriber: the final records' ERROR lines (no failure queue here) are the
+        // table's "ends" column.
+        return super::demo_delivery::run(args.output).await;
+    }
     crate::adapters::logging::init_cli();
     let server = LocalServer::start(Scenario::builtin(), ([127, 0, 0, 1], 0).into()).await?;
     let control = ControlClient::new(server.addr());

@@ -18,8 +18,8 @@ use crate::invoke::doctor;
 ///
 /// Reads the standard AWS variables (AWS_REGION, AWS_PROFILE of any kind the AWS CLI
 /// understands, credentials, AWS_ENDPOINT_URL to point at a local endpoint) and the XINVOKE_* variables; flags win over variables.
-/// Runs: STS GetCallerIdentity, AssumeRole (with a role), a DryRun Invoke, GetFunctionConfiguration
-/// and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
+/// Runs: STS GetCallerIdentity, Organizations DescribeOrganization, AssumeRole (with a role), a
+/// DryRun Invoke, GetFunctionConfiguration and GetAlias; never runs the target. Exit code: 0 when no check fails, 1 when one does, 2 for
 /// bad input.
 #[derive(clap::Args, Debug, Default)]
 pub struct DoctorArgs {
@@ -28,8 +28,13 @@ pub struct DoctorArgs {
     /// A named target from XINVOKE_TARGETS / XINVOKE_TARGETS_FILE instead of --target
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub name: Option<String>,
+    /// What the target grants, when it grants an organization (as `xinvoke policy --org`
+    /// printed it): doctor compares the caller's organization and role name with it and, on a
+    /// denial, says which condition left the caller out
+    #[command(flatten)]
+    pub org: crate::cli::policy::OrgArgs,
     /// text: the checklist; json: {target, auth, caller, ok, checks: [{name, status, summary,
-    /// class?, fix?}]}, status one of pass, fail, info, skip
+    /// class?, fix?}]}, status one of pass, fail, warn, info, skip
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// The same as --output json
@@ -48,8 +53,12 @@ impl DoctorArgs {
 pub async fn run(args: DoctorArgs) -> Result<u8, CliError> {
     let settings = args.settings(config::process_env)?;
     let target = settings.target(args.name.as_deref())?.clone();
+    let grant = args.org.grant()?;
     let base = clients::base_config(settings.timeouts).await;
-    let report = doctor::diagnose(&target, &base).await;
+    let mut report = doctor::diagnose_grant(&target, &base, grant.as_ref()).await;
+    report.checks.push(crate::core::diagnosis::failure_destination(
+        settings.failure_queue_url.as_deref(),
+    ));
     if args.json || args.output == Output::Json {
         print_json(&report);
     } else {
@@ -64,6 +73,24 @@ mod tests {
     use crate::adapters::config::Auth;
 
     const LIVE: &str = "arn:aws:lambda:us-east-1:222222222222:function:target:live";
+
+    #[test]
+    fn a_missing_failure_destination_is_a_warning_naming_the_variable() {
+        use crate::core::diagnosis::{failure_destination, Status};
+        let warn = failure_destination(None);
+        assert_eq!(warn.status, Status::Warn);
+        assert!(warn.fix.unwrap().contains("XINVOKE_FAILURE_QUEUE_URL"));
+        let env = |k: &str| match k {
+            "XINVOKE_TARGET_ARN" => Some(LIVE.to_string()),
+            "XINVOKE_FAILURE_QUEUE_URL" => Some("https://sqs.us-east-1.amazonaws.com/111111111111/f".to_string()),
+            _ => None,
+        };
+        let settings = DoctorArgs::default().settings(env).unwrap();
+        assert_eq!(
+            failure_destination(settings.failure_queue_url.as_deref()).status,
+            Status::Pass
+        );
+    }
 
     #[test]
     fn flags_override_the_variables_of_the_same_meaning() {

@@ -105,6 +105,7 @@ impl InvokeArgs {
             invocation_type: self.invocation_type,
             qualifier: self.qualifier.clone(),
             client_context,
+            ..Call::default()
         })
     }
 }

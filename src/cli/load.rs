@@ -382,7 +382,10 @@ impl LoadArgs {
             for n in names.iter().flatten() {
                 settings.target(Some(n))?;
             }
-            Place::Aws { settings, names }
+            Place::Aws {
+                settings: Box::new(settings),
+                names,
+            }
         };
         let phases = if self.via == ViaArg::Gateway {
             vec![("through the gateway".into(), true)]

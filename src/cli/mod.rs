@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod demo;
+mod demo_delivery;
 pub mod doctor;
 pub mod gateway;
 pub mod invoke;
@@ -45,6 +46,8 @@ pub enum CliError {
     Load(#[from] crate::load::job::JobError),
     #[error(transparent)]
     Gateway(#[from] crate::gateway::server::GatewayError),
+    #[error(transparent)]
+    Routes(#[from] crate::lambdas::http::RoutesError),
     /// The credential chain gave nothing; its missing link and the fix.
     #[error("no AWS credentials: {0}")]
     Credentials(String),

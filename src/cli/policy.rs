@@ -4,23 +4,27 @@
 use crate::cli::{print_json, Output};
 use crate::core::policy::{self, PolicyRequest};
 
-/// Print the least-privilege policies for account 1's source role to invoke a target in
-/// account 2, resource-based or by role chaining.
+/// Print the least-privilege policies for source roles (named, or an organization's) to invoke
+/// a target in another account, resource-based or by role chaining.
 ///
-/// resource: the source role's identity policy, the target's resource-policy statement and the
-/// equivalent `aws lambda add-permission` command. role: the source role's identity policy
-/// (sts:AssumeRole on the invoke role only), the invoke role's trust policy (the source role,
-/// with sts:ExternalId) and its permission policy. Every statement names one action and exactly
-/// the ARN used, never `*`. Exit code 2 for bad input.
+/// resource: the source roles' identity policy, the target's resource-policy statement(s) and
+/// the equivalent `aws lambda add-permission` commands. role: the source roles' identity policy
+/// (sts:AssumeRole on the invoke role only), the invoke role's trust policy (the source roles or
+/// the organization, with sts:ExternalId) and its permission policy. Every statement names one
+/// action and exactly the ARN used; the only `*` is an organization grant's Principal, narrowed
+/// by its conditions. Warns when a document nears its size quota. Exit code 2 for bad input.
 #[derive(clap::Args, Debug, Default)]
 pub struct PolicyArgs {
     /// resource: the target's resource policy names the source role; role: the source role
     /// assumes a role in the target's account
     #[arg(long, value_name = "MODE", value_parser = ["resource", "role"])]
     pub mode: String,
-    /// Account 1's source role (the invoker's execution role), arn:aws:iam::ACCOUNT:role/NAME
-    #[arg(long, value_name = "ARN")]
-    pub source_role: String,
+    /// A source role (an invoker's execution role), arn:PARTITION:iam::ACCOUNT:role/NAME; give
+    /// it once per role
+    #[arg(long, value_name = "ARN", required_unless_present = "org", conflicts_with = "org")]
+    pub source_role: Vec<String>,
+    #[command(flatten)]
+    pub org: OrgArgs,
     /// The target's full function ARN, with the :alias or :version the invoker calls
     #[arg(long, value_name = "ARN")]
     pub target: String,
@@ -33,9 +37,9 @@ pub struct PolicyArgs {
     /// role mode: the invoke role's full ARN (in the target's account)
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// text: the documents to paste, per account; json: {mode, source_role, target,
-    /// source_identity_policy, resource_statement?, add_permission_command?, invoke_role?,
-    /// trust_policy?, role_permission_policy?, notes}
+    /// text: the documents to paste, per account; json: {mode, source_roles?, organization?,
+    /// target, source_identity_policy, resource_statements?, add_permission_commands?,
+    /// invoke_role?, trust_policy?, role_permission_policy?, warnings?, notes}
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// The same as --output json
@@ -48,12 +52,43 @@ impl PolicyArgs {
     pub fn request(&self) -> PolicyRequest {
         PolicyRequest {
             mode: self.mode.clone(),
-            source_role: self.source_role.clone(),
+            source_roles: self.source_role.clone(),
+            org_id: self.org.org.clone(),
+            org_paths: self.org.org_path.clone(),
+            role_pattern: self.org.role_pattern.clone(),
             target: self.target.clone(),
             role_arn: self.role_arn.clone(),
             role_name: self.role_name.clone(),
             external_id: self.external_id.clone(),
         }
+    }
+}
+
+/// An organization grant: who may invoke, instead of named roles (`policy`), or what the
+/// target grants (`doctor`).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct OrgArgs {
+    /// The organization granted, o-... (aws:PrincipalOrgID): policy grants its roles instead
+    /// of named ones; doctor compares the caller with the grant
+    #[arg(long, value_name = "ID")]
+    pub org: Option<String>,
+    /// role mode, with --org: only accounts under this OU path, o-ID/r-ROOT/ou-.../* (IAM's
+    /// aws:PrincipalOrgPaths); give it once per path
+    #[arg(long, value_name = "PATH", requires = "org")]
+    pub org_path: Vec<String>,
+    /// role mode, with --org: only roles whose name matches, e.g. 'xinvoke-invoker-*'
+    /// (aws:PrincipalArn, ArnLike)
+    #[arg(long, value_name = "PATTERN", requires = "org")]
+    pub role_pattern: Option<String>,
+}
+
+impl OrgArgs {
+    /// The grant the flags describe, checked; `None` without `--org`.
+    pub fn grant(&self) -> Result<Option<policy::OrgGrant>, policy::PolicyError> {
+        self.org
+            .as_deref()
+            .map(|id| policy::org_grant(id, &self.org_path, self.role_pattern.as_deref()))
+            .transpose()
     }
 }
 

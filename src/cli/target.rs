@@ -4,6 +4,7 @@
 
 use crate::adapters::config::{self, keys, ConfigError, Context, Given, Settings};
 use crate::core::arn::{FunctionArn, RoleArn};
+use crate::core::invocation::TenantId;
 
 /// Which target, and how to be allowed to invoke it.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -21,6 +22,10 @@ pub struct TargetArgs {
     /// Session name for the assumed role [env: XINVOKE_SESSION_NAME]
     #[arg(long, value_name = "NAME")]
     pub session_name: Option<String>,
+    /// The tenant to invoke as, for a target in tenant-isolation mode (X-Amz-Tenant-Id)
+    /// [env: XINVOKE_TENANT_ID]
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<TenantId>,
 }
 
 impl TargetArgs {
@@ -31,6 +36,7 @@ impl TargetArgs {
         Ok(Given {
             target_arn: self.arn.clone(),
             role_arn: self.role_arn.clone(),
+            tenant_id: self.tenant_id.clone(),
             external_id: self
                 .external_id
                 .as_deref()

@@ -60,6 +60,83 @@ fn valid_function_name(n: &str) -> bool {
     (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+/// The partition a region belongs to, by the region patterns of the partition data the AWS SDKs
+/// resolve endpoints with (aws-sdk-lambda's `endpoint_lib`, `regionRegex` of each partition):
+/// `aws` `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`, `aws-cn` `^cn-\w+-\d+$`, `aws-us-gov`
+/// `^us-gov-\w+-\d+$`, `aws-iso` `^us-iso-`, `aws-iso-b` `^us-isob-`, `aws-iso-e` `^eu-isoe-`,
+/// `aws-iso-f` `^us-isof-`, `aws-eusc` `^eusc-de-`. `None` for a region of none of them.
+/// tests/it/endpoints.rs checks it against aws-sdk-lambda's resolver.
+pub fn partition_of_region(region: &str) -> Option<&'static str> {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let number = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = region.split('-').collect();
+    match parts.as_slice() {
+        ["cn", w, d] if word(w) && number(d) => Some("aws-cn"),
+        [area, w, d]
+            if word(w) && number(d) && ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(area) =>
+        {
+            Some("aws")
+        }
+        [a, b, w, d] if word(w) && number(d) => match (*a, *b) {
+            ("us", "gov") => Some("aws-us-gov"),
+            ("us", "iso") => Some("aws-iso"),
+            ("us", "isob") => Some("aws-iso-b"),
+            ("eu", "isoe") => Some("aws-iso-e"),
+            ("us", "isof") => Some("aws-iso-f"),
+            ("eusc", "de") => Some("aws-eusc"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A partition's DNS suffixes, plain and dual-stack (the `dnsSuffix` and `dualStackDnsSuffix`
+/// of the SDKs' partition data), for the few services xinvoke calls without their SDK crate
+/// (SSM, Organizations). tests/it/endpoints.rs checks them against aws-sdk-lambda's resolver.
+pub fn partition_dns_suffixes(partition: &str) -> Option<(&'static str, &'static str)> {
+    Some(match partition {
+        "aws" | "aws-us-gov" => ("amazonaws.com", "api.aws"),
+        "aws-cn" => ("amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+        "aws-iso" => ("c2s.ic.gov", "api.aws.ic.gov"),
+        "aws-iso-b" => ("sc2s.sgov.gov", "api.aws.scloud"),
+        "aws-iso-e" => ("cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+        "aws-iso-f" => ("csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+        "aws-eusc" => ("amazonaws.eu", "api.amazonwebservices.eu"),
+        _ => return None,
+    })
+}
+
+/// A function or role of one partition used with a region (or resource) of another: no call
+/// can succeed, so it is refused before any is made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{arn} names partition {partition}, but {region} is a region of {region_partition}: use arn:{region_partition}:... (ARNs, regions and credentials never cross partitions)")]
+pub struct PartitionMismatch {
+    pub arn: String,
+    pub partition: String,
+    pub region: String,
+    pub region_partition: &'static str,
+}
+
+impl FunctionArn {
+    /// Refuse an ARN whose partition is not its region's.
+    pub fn check_partition(&self) -> Result<(), PartitionMismatch> {
+        check_partition(&self.to_string(), &self.partition, &self.region)
+    }
+}
+
+/// `arn` (of `partition`) used in `region`: refused when the region is of another partition.
+pub fn check_partition(arn: &str, partition: &str, region: &str) -> Result<(), PartitionMismatch> {
+    match partition_of_region(region) {
+        Some(p) if p != partition => Err(PartitionMismatch {
+            arn: arn.to_string(),
+            partition: partition.to_string(),
+            region: region.to_string(),
+            region_partition: p,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A function qualifier: a published version number or an alias name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -365,6 +442,38 @@ mod tests {
             assert!(e.contains(problem), "{input}: {e}");
             assert!(e.contains("expected arn:PARTITION:lambda"), "{input}: {e}");
         }
+    }
+
+    #[test]
+    fn regions_belong_to_their_partition_and_mismatches_name_both() {
+        let cases = [
+            ("us-east-1", Some("aws")),
+            ("ap-southeast-7", Some("aws")),
+            ("cn-north-1", Some("aws-cn")),
+            ("us-gov-west-1", Some("aws-us-gov")),
+            ("us-iso-east-1", Some("aws-iso")),
+            ("us-isob-east-1", Some("aws-iso-b")),
+            ("eu-isoe-west-1", Some("aws-iso-e")),
+            ("us-isof-south-1", Some("aws-iso-f")),
+            ("eusc-de-east-1", Some("aws-eusc")),
+            ("xx-east-1", None),
+            ("us-east", None),
+        ];
+        for (region, want) in cases {
+            assert_eq!(partition_of_region(region), want, "{region}");
+        }
+        let wrong: FunctionArn = "arn:aws:lambda:cn-north-1:222222222222:function:t:live"
+            .parse()
+            .unwrap();
+        let e = wrong.check_partition().unwrap_err().to_string();
+        assert!(
+            e.contains("names partition aws") && e.contains("cn-north-1 is a region of aws-cn"),
+            "{e}"
+        );
+        let right: FunctionArn = "arn:aws-cn:lambda:cn-north-1:222222222222:function:t:live"
+            .parse()
+            .unwrap();
+        assert!(right.check_partition().is_ok());
     }
 
     #[test]

@@ -61,8 +61,15 @@ struct Instructions {
     panic: Option<String>,
 }
 
-/// Decide what the target does with `payload`.
+/// Decide what the target does with `payload` (the inner payload of an async envelope).
 pub fn plan(payload: &[u8]) -> Plan {
+    match crate::core::delivery::open_envelope(payload) {
+        Some((_, inner)) => plan_of(&inner),
+        None => plan_of(payload),
+    }
+}
+
+fn plan_of(payload: &[u8]) -> Plan {
     let echo = || Plan {
         sleep: Duration::ZERO,
         result: Ok(payload.to_vec()),

@@ -23,6 +23,8 @@ pub enum RawOutcome {
         function_error: Option<String>,
         /// `X-Amz-Executed-Version`.
         executed_version: Option<String>,
+        /// `X-Amz-Durable-Execution-Arn` (a durable target).
+        durable_execution_arn: Option<String>,
         payload: Vec<u8>,
     },
     /// A non-2xx answer from the service.
@@ -95,6 +97,9 @@ pub enum Class {
     StsThrottled,
     /// STS failed (5xx) or could not reach an identity provider while opening the session.
     StsUnavailable,
+    /// A durable target already has an execution of this message's name (Invoke's
+    /// `DurableExecutionAlreadyStartedException`): the message's work is started, never retried.
+    AlreadyDone,
 }
 
 impl Class {
@@ -104,7 +109,7 @@ impl Class {
     }
 
     /// Every class, in report order.
-    pub const ALL: [Class; 25] = [
+    pub const ALL: [Class; 26] = [
         Class::Ok,
         Class::FunctionError,
         Class::Throttled,
@@ -130,6 +135,7 @@ impl Class {
         Class::Credentials,
         Class::StsThrottled,
         Class::StsUnavailable,
+        Class::AlreadyDone,
     ];
 
     /// The class's stable snake_case name.
@@ -160,6 +166,7 @@ impl Class {
             Class::Credentials => "credentials",
             Class::StsThrottled => "sts_throttled",
             Class::StsUnavailable => "sts_unavailable",
+            Class::AlreadyDone => "already_done",
         }
     }
 }
@@ -448,7 +455,7 @@ mod tests {
             (
                 "DurableExecutionAlreadyStartedException",
                 409,
-                Class::InvalidRequest,
+                Class::AlreadyDone,
                 false,
             ),
             ("AccessDeniedException", 403, Class::AccessDenied, false),
@@ -557,6 +564,7 @@ mod tests {
             status: 200,
             function_error: Some("Unhandled".into()),
             executed_version: Some("1".into()),
+            durable_execution_arn: None,
             payload: b"{}".to_vec(),
         });
         assert_eq!(c.class, Class::FunctionError);
@@ -566,6 +574,7 @@ mod tests {
             status: 202,
             function_error: Some(String::new()),
             executed_version: None,
+            durable_execution_arn: None,
             payload: vec![],
         });
         assert_eq!(ok.class, Class::Ok);

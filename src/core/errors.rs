@@ -81,6 +81,9 @@ const fn row(
 
 pub(crate) const HINT_INVALID: &str =
     "The request itself is wrong (parameters, payload or invocation type): fix the request; retrying cannot help.";
+/// InvalidParameterValueException: also what a tenant mismatch answers (the Lambda guide's
+/// "Troubleshooting tenant isolation").
+const HINT_INVALID_PARAMETER: &str = "A parameter of the request is wrong (invocation type, client context, or the tenant: a tenant-isolated function needs a tenant id, XINVOKE_TENANT_ID / --tenant-id or the event's tenant_id, and a function without tenant isolation refuses one): fix the request; retrying cannot help.";
 const HINT_DEPLOY: &str =
     "The target's deployment is broken (runtime or package): redeploy the target function in account 2.";
 const HINT_RUNTIME_GONE: &str = "The target's runtime version or alias was deleted: update the target function in account 2 to an available runtime.";
@@ -123,7 +126,7 @@ const HINT_STS_IDP: &str = "STS could not reach the identity provider to check t
 #[rustfmt::skip]
 pub(crate) const ERRORS: &[ErrorRow] = &[
     // 400: the caller's request.
-    row("InvalidParameterValueException", 400, I, U, true, C::InvalidRequest, false, "One or more parameters values were invalid.", HINT_INVALID),
+    row("InvalidParameterValueException", 400, I, U, true, C::InvalidRequest, false, "One or more parameters values were invalid.", HINT_INVALID_PARAMETER),
     row("InvalidRequestContentException", 400, I, U, true, C::InvalidRequest, false, "Could not parse request body into json.", "The request body is not valid JSON: send a valid JSON payload."),
     row("RecursiveInvocationException", 400, I, U, false, C::InvalidRequest, false, "Lambda has detected that your function is being invoked in a recursive loop with other AWS resources and stopped your function's invocation.", "Lambda stopped a recursive loop between functions: break the loop or configure recursive loop detection."),
     row("SnapStartException", 400, I, U, false, C::InvalidRequest, false, "The function's SnapStart snapshot is not usable.", HINT_SNAPSTART),
@@ -146,7 +149,7 @@ pub(crate) const ERRORS: &[ErrorRow] = &[
     row("CodeArtifactUserFailedException", 409, I, U, true, C::InvalidRequest, false, "The Lambda function couldn't be invoked because provisioning of its code artifact user failed.", "Provisioning the target's code artifact user failed: update the function's code package in account 2 and check its State and StateReasonCode."),
     row("RuntimeAliasDeletedException", 409, I, U, true, C::InvalidRequest, false, "The runtime alias for your function is no longer available.", HINT_RUNTIME_GONE),
     row("RuntimeVersionDeletedException", 409, I, U, true, C::InvalidRequest, false, "The runtime version used by your function is no longer available.", HINT_RUNTIME_GONE),
-    row("DurableExecutionAlreadyStartedException", 409, I, U, false, C::InvalidRequest, false, "The durable execution with the specified name has already been started.", "A durable execution of that name already started: use a new DurableExecutionName per execution."),
+    row("DurableExecutionAlreadyStartedException", 409, I, U, false, C::AlreadyDone, false, "The durable execution with the specified name has already been started.", "A durable execution of this message's name already started (it is still running, or ran with another payload): the message's work is under way there, so it is not started again; look the execution up by its name (ListDurableExecutionsByFunction)."),
     row("EFSIOException", 410, I, U, false, C::Efs, true, "An error occurred when reading from or writing to a connected file system.", HINT_EFS_TRANSIENT),
     row("RequestTooLargeException", 413, I, U, true, C::PayloadTooLarge, false, "Request must be smaller than 6291456 bytes for the InvokeFunction operation", HINT_TOO_LARGE),
     row("SerializedRequestEntityTooLargeException", 413, I, U, true, C::PayloadTooLarge, false, "Request must be smaller than 6291456 bytes for the InvokeFunction operation", HINT_TOO_LARGE),

@@ -45,6 +45,55 @@ impl Sent {
     }
 }
 
+/// A tenant of a function in tenant-isolation mode (Invoke's `TenantId`, sent as
+/// `X-Amz-Tenant-Id`): 1-256 of letters, digits and `._:/=+-@` and space, the Lambda service
+/// model's `TenantId` shape (botocore `lambda/2015-03-31/service-2.json`). Such a function
+/// refuses an invoke without one, and a function without tenant isolation one with it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+/// Why a string is not a tenant id.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{0:?} is not a tenant id: 1-256 of letters, digits, space and ._:/=+-@ (Invoke's TenantId)")]
+pub struct TenantIdError(pub String);
+
+impl FromStr for TenantId {
+    type Err = TenantIdError;
+    fn from_str(s: &str) -> Result<TenantId, TenantIdError> {
+        let ok = (1..=256).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:/=+-@ ".contains(&b));
+        ok.then(|| TenantId(s.to_string()))
+            .ok_or_else(|| TenantIdError(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = TenantIdError;
+    fn try_from(s: String) -> Result<TenantId, TenantIdError> {
+        s.parse()
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(t: TenantId) -> String {
+        t.0
+    }
+}
+
+impl TenantId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One invoke to make.
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
@@ -58,6 +107,11 @@ pub struct InvokeRequest {
     /// The caller's trace context (`X-Amzn-Trace-Id`: `Root=...;Parent=...;Sampled=...`), sent
     /// with the Invoke so the target's execution joins the caller's trace (X-Ray).
     pub trace_id: Option<String>,
+    /// `X-Amz-Durable-Execution-Name`, for a durable target: the message's idempotency key as
+    /// a name, so Lambda starts one execution per message however often it is invoked.
+    pub durable_execution_name: Option<String>,
+    /// `X-Amz-Tenant-Id`: the tenant of a target in tenant-isolation mode.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Makes one attempt: the SDK path, or any other way of sending an Invoke.

@@ -5,6 +5,7 @@
 pub mod arn;
 pub mod behaviour;
 pub mod classify;
+pub mod delivery;
 pub mod diagnosis;
 pub mod duration;
 pub mod errors;

@@ -66,6 +66,21 @@ pub struct InvokeRecord {
     /// answered it, or the invoker's failure when it did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Box<Hop>>,
+    /// The message's idempotency key, as the target got it (client context, envelope or
+    /// durable execution name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Attempts counted against the message before this invoke (an SQS record's earlier
+    /// receives): `attempts` plus these are within the class's allowance.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_attempts: u32,
+    /// `X-Amz-Durable-Execution-Arn`: the durable execution a durable target started (or had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable_execution_arn: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The first hop of a two-hop invoke: the invoke of the invoker function.
@@ -111,6 +126,9 @@ impl InvokeRecord {
             payload: None,
             raw_payload: None,
             via: None,
+            idempotency_key: None,
+            earlier_attempts: 0,
+            durable_execution_arn: None,
         }
     }
 

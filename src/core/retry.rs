@@ -312,6 +312,7 @@ mod tests {
             status: 200,
             function_error: None,
             executed_version: None,
+            durable_execution_arn: None,
             payload: vec![],
         })
     }

@@ -337,6 +337,17 @@ pub(crate) fn unread_body(too_large: bool, request_id: &str) -> Answer {
     }
 }
 
+/// 400 `invalid_request`: the request lacks what its route needs (e.g. its tenant header).
+pub(crate) fn bad_request(message: &str, request_id: &str) -> Answer {
+    Answer::refusal(
+        400,
+        AnswerClass::Invoke(Class::InvalidRequest),
+        StopReason::NotRetryable,
+        message,
+        request_id,
+    )
+}
+
 fn failure(status: u16, class: AnswerClass, message: &str) -> Answer {
     Answer::new(
         status,
@@ -359,6 +370,7 @@ fn status_of(r: &InvokeRecord) -> u16 {
 pub(crate) fn status_of_class(class: Class) -> u16 {
     match class {
         Class::Ok => 200,
+        Class::AlreadyDone => 409,
         Class::FunctionError => 502,
         Class::Throttled | Class::StsThrottled => 429,
         Class::Ec2Throttled
@@ -407,6 +419,7 @@ fn retry_after(r: &InvokeRecord) -> Option<u64> {
 fn message(r: &InvokeRecord) -> &'static str {
     match r.class() {
         Class::Ok => "ok",
+        Class::AlreadyDone => "the request's work already started: it is not started again",
         Class::FunctionError => "the function ran and failed",
         Class::Throttled => "the function is throttled: retry after the Retry-After seconds",
         Class::StsThrottled => "the gateway's credentials are throttled: retry after the Retry-After seconds",
@@ -548,6 +561,7 @@ mod tests {
             status: 200,
             function_error: function_error.map(str::to_string),
             executed_version: None,
+            durable_execution_arn: None,
             payload: payload.as_bytes().to_vec(),
         })
     }

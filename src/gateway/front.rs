@@ -5,7 +5,7 @@
 //! the route asks) and maps the record to the HTTP answer. What each front does around it
 //! (reading the body, metrics, access logs, the proxy response) stays with the front.
 
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::gateway::answer::{self, Answer, Request, Shape};
 use crate::gateway::config::{Cors, GatewayConfig, InvocationStyle, PathMatch, Rewrite, Route};
 use crate::gateway::routes::{RouteRequest, Router};
@@ -171,6 +171,18 @@ impl Gateway {
         let route_deadline = Instant::now() + target.timeout;
         let deadline = deadline.map_or(route_deadline, |d| d.min(route_deadline));
         let asynchronous = target.style == InvocationStyle::Async;
+        let tenant = match tenant_of(request, target.route.and_then(|r| r.tenant_header.as_deref())) {
+            Ok(t) => t,
+            Err(answer) => {
+                return Routed {
+                    answer,
+                    route: target.route_name,
+                    upstream: target.upstream,
+                    function: target.logical,
+                    style: None,
+                }
+            }
+        };
         let call = Call {
             target: Some(target.logical.clone()),
             payload,
@@ -178,6 +190,9 @@ impl Gateway {
                 true => InvocationType::Event,
                 false => InvocationType::RequestResponse,
             }),
+            tenant_id: tenant,
+            // The request id is the key the function can drop a repeat by.
+            key: crate::core::delivery::IdempotencyKey::new(request.request_id),
             ..Call::default()
         };
         let mut answer = match target.service.invoke_traced(call, Some(deadline), trace_id).await {
@@ -325,6 +340,22 @@ fn cors_answer_headers(headers: &mut Vec<(String, String)>, cors: &Cors, origin:
     }
     if !cors.expose.is_empty() {
         headers.push(("access-control-expose-headers".into(), cors.expose.join(",")));
+    }
+}
+
+/// The tenant a route's `tenantHeader` names in the request: none without the setting; a
+/// 400 `invalid_request` answer naming the header when it is missing or not a tenant id (Lambda
+/// would refuse the invoke anyway; this says which header to fix).
+fn tenant_of(request: &Request<'_>, header: Option<&str>) -> Result<Option<TenantId>, Answer> {
+    let Some(name) = header else { return Ok(None) };
+    let value = request.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match value.map(str::parse::<TenantId>) {
+        Some(Ok(t)) => Ok(Some(t)),
+        Some(Err(e)) => Err(answer::bad_request(&format!("header {name}: {e}"), request.request_id)),
+        None => Err(answer::bad_request(
+            &format!("this route invokes a tenant-isolated function: send the tenant id in the {name} header"),
+            request.request_id,
+        )),
     }
 }
 

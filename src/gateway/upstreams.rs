@@ -292,6 +292,8 @@ fn settings_for(
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     role: role.clone(),
                     invocation_type: None,
+                    delivery: Default::default(),
+                    tenant_id: None,
                 },
             )
         })
@@ -305,6 +307,8 @@ fn settings_for(
                 arn: u.arn_of("placeholder", None),
                 role,
                 invocation_type: None,
+                delivery: Default::default(),
+                tenant_id: None,
             },
         );
     }
@@ -325,6 +329,8 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
                     arn: u.arn_of(&f.name, f.qualifier.clone()),
                     auth: auth.clone(),
                     invocation_type: Default::default(),
+                    delivery: Default::default(),
+                    tenant_id: None,
                 },
             )
         })

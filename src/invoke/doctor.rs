@@ -3,14 +3,15 @@
 //! `core::diagnosis` for its meaning, and a failure that stops the later checks marks them
 //! skipped.
 
-use crate::adapters::chain;
 use crate::adapters::config::{Auth, TargetConfig};
 use crate::adapters::probes::{
-    alias, assume_role, caller_identity, dry_run, function_configuration, lambda_client, sts_client,
+    alias, assume_role, caller_identity, caller_organization, dry_run, function_configuration, lambda_client,
+    sts_client,
 };
+use crate::adapters::{chain, endpoints};
 use crate::core::classify::{classify, Class};
 use crate::core::diagnosis::{self, Diagnosis, Missing};
-use crate::core::policy;
+use crate::core::policy::{self, OrgGrant};
 use aws_config::SdkConfig;
 
 /// Run every check of `xinvoke doctor` against one configured target, with the base SDK
@@ -18,9 +19,20 @@ use aws_config::SdkConfig;
 /// the role (when configured), a DryRun Invoke, the function's configuration, its alias. A
 /// failure that stops the later checks marks them skipped.
 pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
+    diagnose_grant(target, base, None).await
+}
+
+/// [`diagnose`] for a target that grants an organization (`grant`, as `xinvoke policy --org`
+/// printed it): an `organization` check compares the caller's organization with it, and a
+/// denial says which of its conditions left the caller out, with the statement to change.
+pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Option<&OrgGrant>) -> Diagnosis {
     let arn = &target.arn;
     let role = matches!(target.auth, Auth::AssumeRole(_));
     let mut report = Diagnosis::new(arn, if role { "role" } else { "resource" });
+    report.endpoints = vec![
+        diagnosis::ServiceEndpoint::new("lambda", endpoints::lambda(base, &arn.region)),
+        diagnosis::ServiceEndpoint::new("sts", endpoints::sts(base, &arn.region)),
+    ];
     let sts = sts_client(base, &arn.region);
 
     // 1. Who am I.
@@ -41,8 +53,21 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
         }
     };
     report.caller = Some(me.arn.clone());
-    report.checks.push(diagnosis::caller_identity_ok(&me));
+    let org = caller_organization(base, &arn.partition, &arn.region).await;
+    report.checks.push(diagnosis::caller_identity_ok(&me, &org));
+    if let Some(g) = grant {
+        report.checks.push(diagnosis::organization_check(g, &org));
+    }
     let source = policy::principal_arn(&me.arn).unwrap_or_else(|| me.arn.clone());
+    let invoke_role = match &target.auth {
+        Auth::AssumeRole(a) => Some(&a.role_arn),
+        Auth::ExecutionRole => None,
+    };
+    let annotate = |check: &mut diagnosis::Check| {
+        if let Some(g) = grant.filter(|_| check.status == diagnosis::Status::Fail) {
+            diagnosis::annotate_denial(check, g, &org, &source, arn, invoke_role);
+        }
+    };
 
     // 2. The role, when configured.
     let (session, invoker) = match &target.auth {
@@ -72,9 +97,11 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
                     (Some(s), invoker)
                 }
                 Err(o) => {
-                    report
-                        .checks
-                        .push(diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn));
+                    let mut check = diagnosis::assume_role_failed(&o, &me, &source, &a.role_arn);
+                    if diagnosis::code_of(&o) == Some("AccessDenied") {
+                        annotate(&mut check);
+                    }
+                    report.checks.push(check);
                     diagnosis::skip_rest(&mut report, arn, role, "the role could not be assumed");
                     return report.finish();
                 }
@@ -84,29 +111,36 @@ pub async fn diagnose(target: &TargetConfig, base: &SdkConfig) -> Diagnosis {
 
     // 3. Permission to invoke, by DryRun; on ResourceNotFound, does the function exist?
     let lambda = lambda_client(base, &arn.region, session.as_ref());
-    let dry = dry_run(&lambda, arn).await;
+    let tenant = target.tenant_id.as_ref();
+    let dry = dry_run(&lambda, arn, tenant).await;
     let dry_class = classify(&dry).class;
     let missing = match (dry_class, &arn.qualifier) {
         (Class::NotFound, None) => Some(Missing::Function),
         (Class::NotFound, Some(_)) => {
-            let unqualified = dry_run(&lambda, &arn.with_qualifier(None)).await;
+            let unqualified = dry_run(&lambda, &arn.with_qualifier(None), tenant).await;
             Some(Missing::from_unqualified(classify(&unqualified).class))
         }
         _ => None,
     };
-    report.checks.push(diagnosis::invoke_permission(
-        arn,
-        &dry,
-        &invoker,
-        session.is_some(),
-        missing,
-    ));
+    let mut check = diagnosis::invoke_permission(arn, &dry, &invoker, session.is_some(), missing);
+    // In role mode the invoke role is in the target's account: a denial there is not the grant's.
+    if session.is_none() && matches!(dry_class, Class::AccessDeniedResource | Class::AccessDenied) {
+        annotate(&mut check);
+    }
+    report.checks.push(check);
 
     // 4. The function's configuration.
     let read = diagnosis::configuration_arn(arn, missing);
     let config = function_configuration(&lambda, &read).await;
     let (check, missing) = diagnosis::function(&read, config.as_ref(), &invoker, missing);
-    report.checks.push(check);
+    let tenancy = config
+        .as_ref()
+        .ok()
+        .and_then(|cfg| diagnosis::tenancy(&read, cfg, tenant.map(|t| t.as_str())));
+    report.checks.push(match tenancy {
+        Some(mismatch) if check.status != diagnosis::Status::Fail => mismatch,
+        _ => check,
+    });
 
     // 5. The alias or version.
     let alias_read = if diagnosis::needs_alias_read(arn, missing) {

@@ -2,6 +2,7 @@
 //! attempt. The decisions are the core's; this loop only sleeps and measures.
 
 use crate::core::classify::{classify, RawOutcome};
+use crate::core::delivery::Allowance;
 use crate::core::invocation::{Attempter, InvocationType, InvokeRequest, Sent};
 use crate::core::record::{payload_value, AttemptRecord, InvokeRecord};
 use crate::core::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
@@ -58,6 +59,48 @@ impl Runner {
         attempter: &A,
         req: &InvokeRequest,
         deadline: Option<Instant>,
+    ) -> InvokeRecord {
+        self.run_with(attempter, req, deadline, Allowance::default()).await
+    }
+
+    /// As [`Runner::run`] for a message that has already spent `allowance.spent` attempts (an
+    /// SQS record's earlier receives): the policy counts them, so a class's `max_retries` bounds
+    /// the message across every layer, not each receive. With `allowance.rerun_safe` (an
+    /// idempotent or durable target) a timeout or a lost connection is retried as for a target
+    /// declared idempotent; with `allowance.no_retry` nothing is retried.
+    pub async fn run_with<A: Attempter>(
+        &self,
+        attempter: &A,
+        req: &InvokeRequest,
+        deadline: Option<Instant>,
+        allowance: Allowance,
+    ) -> InvokeRecord {
+        let adjusted;
+        let policy =
+            if (allowance.rerun_safe && !self.policy.idempotent) || (allowance.no_retry && !self.policy.disabled) {
+                adjusted = RetryPolicy {
+                    idempotent: self.policy.idempotent || allowance.rerun_safe,
+                    disabled: self.policy.disabled || allowance.no_retry,
+                    ..self.policy.clone()
+                };
+                &adjusted
+            } else {
+                &self.policy
+            };
+        let mut record = self
+            .attempt_loop(attempter, req, deadline, policy, allowance.spent)
+            .await;
+        record.earlier_attempts = allowance.spent;
+        record
+    }
+
+    async fn attempt_loop<A: Attempter>(
+        &self,
+        attempter: &A,
+        req: &InvokeRequest,
+        deadline: Option<Instant>,
+        policy: &RetryPolicy,
+        spent: u32,
     ) -> InvokeRecord {
         let started = Instant::now();
         if let Err(too_large) = req.invocation_type.check_payload(req.payload.len()) {
@@ -120,19 +163,26 @@ impl Runner {
                 Decision::Stop(StopReason::Deadline)
             } else {
                 let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-                self.policy
-                    .decide(&outcome, record.attempts, remaining, self.unit_random(), &self.budget)
+                policy.decide(
+                    &outcome,
+                    spent.saturating_add(record.attempts),
+                    remaining,
+                    self.unit_random(),
+                    &self.budget,
+                )
             };
             outcome.may_have_run = any_may_have_run;
             record.outcome = outcome;
             match raw {
                 RawOutcome::Answered {
                     executed_version,
+                    durable_execution_arn,
                     payload,
                     ..
                 } => {
                     self.budget.succeeded(last_retry_cost);
                     record.executed_version = executed_version;
+                    record.durable_execution_arn = durable_execution_arn;
                     record.message = None;
                     if req.invocation_type == InvocationType::RequestResponse {
                         record.payload = Some(payload_value(&payload));
@@ -203,6 +253,8 @@ mod tests {
             payload: payload.to_vec(),
             client_context: None,
             trace_id: None,
+            durable_execution_name: None,
+            tenant_id: None,
         }
     }
 
@@ -220,6 +272,7 @@ mod tests {
             status: 200,
             function_error: None,
             executed_version: Some("1".into()),
+            durable_execution_arn: None,
             payload: payload.to_vec(),
         }
     }
@@ -357,6 +410,7 @@ mod tests {
             status: 200,
             function_error: Some("Unhandled".into()),
             executed_version: Some("1".into()),
+            durable_execution_arn: None,
             payload: br#"{"errorType":"TargetFailure","errorMessage":"boom"}"#.to_vec(),
         }]);
         let r = runner(500)

@@ -7,8 +7,8 @@ use crate::adapters::config::{Settings, TargetConfig, TargetError};
 use crate::adapters::lambda::SdkAttempter;
 use crate::adapters::signed::{InvokePath, PathAttempter, SignedAttempter};
 use crate::core::arn::Qualifier;
-use crate::core::invocation::InvocationType;
-use crate::core::invocation::InvokeRequest;
+use crate::core::delivery::{Allowance, IdempotencyKey};
+use crate::core::invocation::{InvocationType, InvokeRequest, TenantId};
 use crate::core::record::InvokeRecord;
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use crate::invoke::runner::Runner;
@@ -27,8 +27,18 @@ pub struct Call {
     pub invocation_type: Option<InvocationType>,
     /// Overrides the qualifier of the target's ARN.
     pub qualifier: Option<Qualifier>,
-    /// Base64 client context (sync only).
+    /// Base64 client context (sync only). When set it is sent as given, without the key.
     pub client_context: Option<String>,
+    /// The message's idempotency key, carried to the target: in the client context (sync), as
+    /// the durable execution name (a durable target), in the envelope (async, opted in).
+    pub key: Option<IdempotencyKey>,
+    /// Attempts the message spent before this invoke (an SQS record's earlier receives).
+    pub spent: u32,
+    /// One attempt whatever happens (the event's `"retries": false`).
+    pub no_retry: bool,
+    /// The tenant to invoke as (a tenant-isolated target); the target's configured tenant when
+    /// `None`.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Configured targets, their clients and the runner.
@@ -158,6 +168,13 @@ impl Service {
         self.invoke_traced(call, deadline, None).await
     }
 
+    /// Whether the target `name` (the default when `None`) may run a message again: it is
+    /// durable, or every target is declared idempotent.
+    pub fn rerun_safe(&self, name: Option<&str>) -> Result<bool, TargetError> {
+        let target = self.settings.target(name)?;
+        Ok(target.delivery.durable || self.settings.retry.idempotent)
+    }
+
     /// Invoke once, with retries, before `deadline`, in the trace `trace_id` (the
     /// `X-Amzn-Trace-Id` value the caller runs in: a Lambda's, or an HTTP request's).
     pub async fn invoke_traced(
@@ -172,17 +189,46 @@ impl Service {
             Some(q) => target.arn.with_qualifier(Some(q)),
             None => target.arn.clone(),
         };
-        let req = InvokeRequest {
+        let invocation_type = call.invocation_type.unwrap_or(target.invocation_type);
+        let mut req = InvokeRequest {
             target: target.name.clone(),
             function,
-            invocation_type: call.invocation_type.unwrap_or(target.invocation_type),
+            invocation_type,
             payload: call.payload,
             client_context: call.client_context,
             trace_id: trace_id.map(str::to_string),
+            durable_execution_name: None,
+            tenant_id: call.tenant_id.or_else(|| target.tenant_id.clone()),
         };
-        let record = self.runner.run(attempter, &req, deadline).await;
+        if let Some(key) = &call.key {
+            carry_key(&mut req, key, target.delivery);
+        }
+        let allowance = Allowance {
+            spent: call.spent,
+            rerun_safe: target.delivery.durable,
+            no_retry: call.no_retry,
+        };
+        let mut record = self.runner.run_with(attempter, &req, deadline, allowance).await;
+        record.idempotency_key = call.key.map(|k| k.as_str().to_string());
         log_record(&record);
         Ok(record)
+    }
+}
+
+/// Put the message's key where the target reads it: the durable execution name (a durable
+/// target), the client context (a sync invoke, unless the caller gave its own), the envelope (an
+/// async invoke of a target that opted in). Lambda passes no client context to async invokes.
+fn carry_key(req: &mut InvokeRequest, key: &IdempotencyKey, delivery: crate::core::delivery::TargetDelivery) {
+    use base64::Engine as _;
+    if delivery.durable {
+        req.durable_execution_name = Some(key.durable_execution_name());
+    }
+    match req.invocation_type {
+        InvocationType::RequestResponse if req.client_context.is_none() => {
+            req.client_context = Some(base64::engine::general_purpose::STANDARD.encode(key.client_context_json()));
+        }
+        InvocationType::Event if delivery.envelope => req.payload = key.envelope(&req.payload),
+        _ => {}
     }
 }
 
@@ -197,8 +243,10 @@ fn log_record(r: &InvokeRecord) {
             class = %o.class,
             status = o.status,
             attempts = r.attempts,
+            earlier_attempts = r.earlier_attempts,
             latency_ms = r.latency_ms,
             executed_version = r.executed_version.as_deref(),
+            idempotency_key = r.idempotency_key.as_deref(),
             "invoke"
         );
     } else {
@@ -215,7 +263,9 @@ fn log_record(r: &InvokeRecord) {
             attempts = r.attempts,
             stop = r.stop.name(),
             may_have_run = r.outcome.may_have_run,
+            earlier_attempts = r.earlier_attempts,
             latency_ms = r.latency_ms,
+            idempotency_key = r.idempotency_key.as_deref(),
             hint = o.hint.as_deref(),
             "invoke"
         );

@@ -4,7 +4,7 @@
 //! what is wrong and what a valid event looks like; decoding never panics.
 
 use crate::core::arn::Qualifier;
-use crate::core::invocation::InvocationType;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::lambdas::http::HttpRequest;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -13,7 +13,12 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// What a valid direct event looks like, for error messages.
-const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>"}"#;
+const DIRECT_SHAPE: &str = r#"{"payload": <any JSON>, "target"?: "<configured target name>", "invocation_type"?: "RequestResponse"|"Event"|"DryRun", "qualifier"?: "<alias or version>", "retries"?: false, "tenant_id"?: "<tenant of a tenant-isolated target>"}"#;
+
+/// The `source` of an EventBridge scheduled event.
+const SCHEDULE_SOURCE: &str = "aws.events";
+/// The `detail-type` of an EventBridge scheduled event.
+const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 
 /// A malformed event.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -37,6 +42,11 @@ pub struct DirectEvent {
     pub payload: Vec<u8>,
     pub invocation_type: Option<InvocationType>,
     pub qualifier: Option<Qualifier>,
+    /// The tenant to invoke as (`X-Amz-Tenant-Id`), for a target in tenant-isolation mode.
+    pub tenant_id: Option<TenantId>,
+    /// `"retries": false`: one attempt, the invoker retries nothing (a load run's phase
+    /// "without retries" turns retries off in both hops with it).
+    pub retries: bool,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +56,8 @@ struct DirectWire {
     payload: Value,
     invocation_type: Option<String>,
     qualifier: Option<String>,
+    tenant_id: Option<String>,
+    retries: Option<bool>,
 }
 
 /// Every event the invoker understands.
@@ -71,7 +83,7 @@ impl DirectEvent {
             )));
         }
         // serde's type errors do not say which field they are about: name it here.
-        for field in ["target", "invocation_type", "qualifier"] {
+        for field in ["target", "invocation_type", "qualifier", "tenant_id"] {
             match v.get(field) {
                 None | Some(Value::Null) | Some(Value::String(_)) => {}
                 Some(other) => {
@@ -80,6 +92,15 @@ impl DirectEvent {
                         kind(other)
                     )))
                 }
+            }
+        }
+        match v.get("retries") {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+            Some(other) => {
+                return Err(EventError::new(format!(
+                    "retries: expected true or false, not a JSON {}",
+                    kind(other)
+                )))
             }
         }
         let w: DirectWire = serde_json::from_value(v).map_err(|e| EventError::new(e.to_string()))?;
@@ -93,11 +114,18 @@ impl DirectEvent {
             .map(|q| q.parse::<Qualifier>())
             .transpose()
             .map_err(|e| EventError::new(format!("qualifier: {e}")))?;
+        let tenant_id = w
+            .tenant_id
+            .map(|t| t.parse::<TenantId>())
+            .transpose()
+            .map_err(|e| EventError::new(format!("tenant_id: {e}")))?;
         Ok(DirectEvent {
             target: w.target,
             payload: serde_json::to_vec(&w.payload).map_err(|e| EventError::new(e.to_string()))?,
             invocation_type,
             qualifier,
+            tenant_id,
+            retries: w.retries.unwrap_or(true),
         })
     }
 
@@ -143,6 +171,15 @@ impl InvokerEvent {
             return Ok(InvokerEvent::Sqs(e));
         }
         if obj.contains_key("detail-type") && obj.contains_key("source") {
+            // Only the schedule: any other rule pointed at the invoker must not invoke the
+            // default target (EventBridge's scheduled events are `aws.events` / `Scheduled Event`).
+            let source = obj.get("source").and_then(Value::as_str).unwrap_or_default();
+            let detail_type = obj.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+            if (source, detail_type) != (SCHEDULE_SOURCE, SCHEDULE_DETAIL_TYPE) {
+                return Err(EventError::new(format!(
+                    "an EventBridge event from source {source:?} with detail-type {detail_type:?}: the invoker takes only scheduled events (source {SCHEDULE_SOURCE:?}, detail-type {SCHEDULE_DETAIL_TYPE:?}); send other events as direct events, e.g. with an input transformer"
+                )));
+            }
             let e: EventBridgeEvent =
                 serde_json::from_value(v).map_err(|e| EventError::new(format!("EventBridge event: {e}")))?;
             return Ok(InvokerEvent::Schedule(Box::new(e)));
@@ -203,8 +240,20 @@ mod tests {
             (json!({"payload": 1, "invocation_type": "sync"}), "invocation_type"),
             (json!({"payload": 1, "qualifier": "$LATEST"}), "qualifier"),
             (json!({"payload": 1, "extra": true}), "unknown field `extra`"),
+            (
+                json!({"payload": 1, "retries": "no"}),
+                "retries: expected true or false",
+            ),
             (json!({"Records": [{"eventSource": "aws:s3"}]}), "SQS"),
             (json!({"target": "x"}), "unrecognised event"),
+            (
+                json!({"source": "aws.s3", "detail-type": "Object Created", "id": "1", "detail": {}}),
+                r#"source "aws.s3" with detail-type "Object Created""#,
+            ),
+            (
+                json!({"source": "aws.events", "detail-type": "Object Created", "detail": {}}),
+                "only scheduled events",
+            ),
         ];
         for (v, problem) in cases {
             let e = InvokerEvent::from_value(v.clone()).unwrap_err().to_string();

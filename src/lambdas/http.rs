@@ -225,6 +225,13 @@ pub enum RoutesError {
     Missing { path: String },
     #[error("{var} ({path}): {problem}; name the file .yaml, .yml, .toml or .json", var = keys::GATEWAY_CONFIG.var)]
     Unreadable { path: String, problem: String },
+    #[error("{var} ({name}): {source}", var = keys::GATEWAY_CONFIG_SSM.var)]
+    Parameter {
+        name: String,
+        source: crate::adapters::ssm::ParameterError,
+    },
+    #[error("{var} ({name}): no AWS configuration to read it with (a region and credentials): set AWS_REGION", var = keys::GATEWAY_CONFIG_SSM.var)]
+    ParameterWithoutAws { name: String },
     /// The text or file is not a valid gateway configuration (the error names the field).
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -256,13 +263,25 @@ pub async fn load_routes(
             let from = format!("{} ({shown})", keys::GATEWAY_CONFIG.var);
             (from.clone(), GatewayConfig::parse(&text, format, &from, env)?)
         }
+        GatewaySource::Ssm(name) => {
+            let missing = || RoutesError::ParameterWithoutAws { name: name.clone() };
+            let aws = base.ok_or_else(missing)?;
+            let region = aws.region().ok_or_else(missing)?.to_string();
+            let text = crate::adapters::ssm::get_parameter(aws, &region, name)
+                .await
+                .map_err(|source| RoutesError::Parameter {
+                    name: name.clone(),
+                    source,
+                })?;
+            let from = format!("{} ({name})", keys::GATEWAY_CONFIG_SSM.var);
+            (
+                from.clone(),
+                GatewayConfig::parse(&text, text_format(&text), &from, env)?,
+            )
+        }
         GatewaySource::Text(text) => {
             let from = keys::GATEWAY_CONFIG_TEXT.var.to_string();
-            let format = match text.trim_start().starts_with('{') {
-                true => Format::Json,
-                false => Format::Yaml,
-            };
-            (from.clone(), GatewayConfig::parse(text, format, &from, env)?)
+            (from.clone(), GatewayConfig::parse(text, text_format(text), &from, env)?)
         }
     };
     for u in &config.upstreams {
@@ -283,6 +302,14 @@ pub async fn load_routes(
         })?;
     tracing::info!(routes, from = %from, "gateway routes loaded");
     Ok(Some(gateway))
+}
+
+/// Routes given as text are JSON when they start with `{`, else YAML.
+fn text_format(text: &str) -> Format {
+    match text.trim_start().starts_with('{') {
+        true => Format::Json,
+        false => Format::Yaml,
+    }
 }
 
 /// The class of the answer to an HTTP event when the invoker has no routes.
@@ -329,8 +356,9 @@ pub async fn answer_observed(
             class = NOT_CONFIGURED,
             source = request.source.name(),
             request_id,
-            "an HTTP request arrived but the invoker has no routes: set {} or {}",
+            "an HTTP request arrived but the invoker has no routes: set {}, {} or {}",
             keys::GATEWAY_CONFIG.var,
+            keys::GATEWAY_CONFIG_SSM.var,
             keys::GATEWAY_CONFIG_TEXT.var
         );
         return (not_configured(request_id).to_proxy_response(), None);
@@ -371,8 +399,9 @@ pub async fn answer_observed(
 /// 500: the invoker was deployed without routes; names the variables that give them.
 fn not_configured(request_id: &str) -> Answer {
     let message = format!(
-        "the invoker has no HTTP routes: set {} to a gateway file of the deployment package (e.g. /var/task/gateway.yaml) or {} to the routes as YAML or JSON",
+        "the invoker has no HTTP routes: set {} to a gateway file of the deployment package (e.g. /var/task/gateway.yaml), {} to an SSM parameter holding them, or {} to the routes as YAML or JSON",
         keys::GATEWAY_CONFIG.var,
+        keys::GATEWAY_CONFIG_SSM.var,
         keys::GATEWAY_CONFIG_TEXT.var
     );
     Answer::refusal(

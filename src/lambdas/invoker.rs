@@ -3,11 +3,19 @@
 //! `error_type` is the class (or `invalid_event`) and whose message is the record as JSON.
 //! HTTP requests (an HTTP API or a Function URL) go through the gateway's routes instead and
 //! are always answered in proxy format, failures as their HTTP status.
+//!
+//! Every invoke carries the message's idempotency key (`core::delivery`): the invocation's
+//! request id for a direct event (Lambda keeps it across its own retries of an async event),
+//! the event id for the schedule, the message id for an SQS record. An SQS record is handed
+//! back to SQS only when running it again is safe and its allowance has attempts left; what is
+//! final goes to the failure queue (`XINVOKE_FAILURE_QUEUE_URL`), never silently.
 
 use crate::adapters::config::Settings;
 use crate::adapters::config::TargetError;
+use crate::adapters::failure_queue::FailureQueue;
 use crate::adapters::logging;
 use crate::adapters::signed::InvokePath;
+use crate::core::delivery::{self, IdempotencyKey, Verdict};
 use crate::core::record::InvokeRecord;
 use crate::gateway::Gateway;
 use crate::invoke::service::{Call, Service};
@@ -33,9 +41,11 @@ pub fn handler() -> crate::load::job::HandlerFactory {
     impl InvokerHandler for InProcess {
         fn handle(&self, event: Value) -> HandlerFuture<'_> {
             Box::pin(async move {
+                // The stand-in of a load worker: the load stack's XINVOKE_LOAD_WORKER.
                 let extras = Extras {
-                    routes: None,
                     metrics: Some(&self.1),
+                    load_worker: true,
+                    ..Extras::default()
                 };
                 handle_with(
                     &self.0,
@@ -68,12 +78,17 @@ pub async fn service(settings: Settings, base: &SdkConfig) -> Service {
 const INVALID_EVENT: &str = "invalid_event";
 
 /// What the invoker has besides its service, set up at cold start: the routes for HTTP
-/// requests (`XINVOKE_GATEWAY_CONFIG` or `XINVOKE_GATEWAY_CONFIG_TEXT`) and the metrics
-/// writer (`XINVOKE_METRICS*`).
+/// requests (`XINVOKE_GATEWAY_CONFIG` or `XINVOKE_GATEWAY_CONFIG_TEXT`), the metrics
+/// writer (`XINVOKE_METRICS*`), the failure queue (`XINVOKE_FAILURE_QUEUE_URL`) and whether
+/// it serves load events (`XINVOKE_LOAD_WORKER`).
 #[derive(Default, Clone, Copy)]
 pub struct Extras<'a> {
     pub routes: Option<&'a Gateway>,
     pub metrics: Option<&'a Emf>,
+    pub failures: Option<&'a FailureQueue>,
+    /// `{"load": ...}` events are served (the function is deployed as a load worker); else
+    /// they are refused, so a caller of the Function URL or the queue cannot start load runs.
+    pub load_worker: bool,
 }
 
 /// Handle one event, without HTTP routes (an HTTP request is answered 500, naming the
@@ -88,7 +103,15 @@ pub async fn handle_with_routes(
     routes: Option<&Gateway>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    handle_with(service, Extras { routes, metrics: None }, event).await
+    handle_with(
+        service,
+        Extras {
+            routes,
+            ..Extras::default()
+        },
+        event,
+    )
+    .await
 }
 
 /// Handle one event. Every log line of it carries the invocation's context (request id and
@@ -130,6 +153,7 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
         trace: context.xray_trace_id.as_deref(),
         request_id: &context.request_id,
         metrics: extras.metrics,
+        failures: extras.failures,
     };
     let decoded = InvokerEvent::from_value(payload).map_err(|e| invalid(&e))?;
     match decoded {
@@ -153,15 +177,20 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
             Ok(proxy)
         }
         InvokerEvent::Direct(d) => {
+            let call = Call {
+                key: IdempotencyKey::new(run.request_id),
+                ..call_of(d)
+            };
             let record = run
-                .invoke(call_of(d), run.trace)
+                .invoke(call, run.trace)
                 .await
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
-        InvokerEvent::Schedule(_) => {
+        InvokerEvent::Schedule(e) => {
             let call = Call {
                 payload: service.settings().scheduled_payload.clone(),
+                key: e.id.as_deref().and_then(IdempotencyKey::new),
                 ..Call::default()
             };
             let record = run
@@ -170,6 +199,10 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
                 .map_err(|e| invalid(&EventError::new(e.to_string())))?;
             answer(record)
         }
+        InvokerEvent::Load(_) if !extras.load_worker => Err(invalid(&EventError::new(format!(
+            "a load event, but this function is not deployed as a load worker: set {}=true on the function that runs load slices (the template's LoadWorker=true), never on one a Function URL or a queue reaches",
+            crate::adapters::config::keys::LOAD_WORKER.var
+        )))),
         InvokerEvent::Load(job) => crate::load::worker::handle_load_event(service, job)
             .await
             .map_err(|e| invalid(&EventError::new(e.to_string()))),
@@ -183,13 +216,14 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
     }
 }
 
-/// One invocation of the invoker: its service, deadline, trace and metrics.
+/// One invocation of the invoker: its service, deadline, trace, metrics and failure queue.
 struct Invocation<'a> {
     service: &'a Service,
     deadline: Option<Instant>,
     trace: Option<&'a str>,
     request_id: &'a str,
     metrics: Option<&'a Emf>,
+    failures: Option<&'a FailureQueue>,
 }
 
 impl Invocation<'_> {
@@ -210,23 +244,32 @@ fn call_of(d: DirectEvent) -> Call {
         payload: d.payload,
         invocation_type: d.invocation_type,
         qualifier: d.qualifier,
-        client_context: None,
+        tenant_id: d.tenant_id,
+        no_retry: !d.retries,
+        ..Call::default()
     }
 }
 
-/// One invoke per record; only the records that failed come back, so SQS redelivers just those.
+/// One invoke per record; only the records handed back come back, so SQS redelivers just those.
+///
+/// A record's verdict is `core::delivery`'s: delivered; handed back (nothing that must not run
+/// again may have run, its allowance has attempts left, and this receive made at most one
+/// attempt: SQS's visibility timeout is the wait); or final, sent to the failure queue and not
+/// handed back, so SQS never runs a target that may have run a second time. On a redelivered
+/// record (`ApproximateReceiveCount` > 1) the retry policy counts one attempt per earlier
+/// receive, so a class's `max_retries` bounds the message, not each receive.
 ///
 /// Records run concurrently, at most `XINVOKE_SQS_CONCURRENCY` at once (default: the whole
 /// batch). Records of one FIFO message group (`MessageGroupId`) run one after another, in
-/// order, and once one fails the rest of its group is not invoked but answered failed, so SQS
-/// redelivers them in order (AWS's guidance for partial batch responses on FIFO queues, per
-/// group as Powertools' `skip_group_on_error`). Every invoke is bounded by `deadline`: what has
-/// not finished by then is answered failed (its log line says `stop: deadline`), so the
+/// order, and once one is not delivered the rest of its group is not invoked but handed back,
+/// so SQS redelivers them in order (AWS's guidance for partial batch responses on FIFO queues,
+/// per group as Powertools' `skip_group_on_error`). Every invoke is bounded by `deadline`:
+/// what has not started by then is handed back (its log line says `stop: deadline`), so the
 /// function answers before its own timeout and SQS never redelivers a record that succeeded.
 async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
     let groups = message_groups(batch.records);
     let limit = run.service.settings().sqs_concurrency.unwrap_or(groups.len()).max(1);
-    let mut failed: Vec<(usize, String)> = stream::iter(groups)
+    let mut handed_back: Vec<(usize, String)> = stream::iter(groups)
         .map(|group| run_group(run, group))
         .buffer_unordered(limit)
         .collect::<Vec<_>>()
@@ -234,9 +277,9 @@ async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
         .into_iter()
         .flatten()
         .collect();
-    failed.sort_unstable();
+    handed_back.sort_unstable();
     let mut response = SqsBatchResponse::default();
-    for (_, id) in failed {
+    for (_, id) in handed_back {
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = id;
         response.batch_item_failures.push(failure);
@@ -244,7 +287,11 @@ async fn handle_sqs(run: &Invocation<'_>, batch: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// One record of a batch: its place, its message id, its body, the trace it was sent in.
+/// The SQS message attribute that names a record's tenant (`X-Amz-Tenant-Id`).
+const TENANT_ATTRIBUTE: &str = "tenant_id";
+
+/// One record of a batch: its place, its message id, its body, the trace it was sent in, and
+/// how often SQS has delivered it.
 struct Record {
     index: usize,
     id: String,
@@ -252,6 +299,11 @@ struct Record {
     /// SQS's `AWSTraceHeader` system attribute: the sender's trace, which the record's invoke
     /// continues (else the invocation's).
     trace: Option<String>,
+    /// The message attribute `tenant_id` (a String attribute): the tenant to invoke as, unless
+    /// the body names one.
+    tenant: Option<String>,
+    /// SQS's `ApproximateReceiveCount` (1 when absent or unreadable).
+    receive_count: u32,
 }
 
 /// The batch as groups run one after another inside: a FIFO message group's records in
@@ -265,6 +317,15 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
             id: msg.message_id.unwrap_or_else(|| format!("record-{index}")),
             body: msg.body,
             trace: msg.attributes.get("AWSTraceHeader").cloned(),
+            tenant: msg
+                .message_attributes
+                .get(TENANT_ATTRIBUTE)
+                .and_then(|a| a.string_value.clone()),
+            receive_count: msg
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
         };
         match msg.attributes.get("MessageGroupId") {
             Some(group) => {
@@ -280,31 +341,132 @@ fn message_groups(messages: Vec<SqsMessage>) -> Vec<Vec<Record>> {
     groups
 }
 
-/// Invoke a group's records in order; the failed ones (and, after a failure, the rest).
+/// Invoke a group's records in order; the ones handed back (and, once one is not delivered,
+/// the rest, not invoked).
 async fn run_group(run: &Invocation<'_>, group: Vec<Record>) -> Vec<(usize, String)> {
-    let mut failed = Vec::new();
+    let mut handed_back = Vec::new();
+    let mut blocked = false;
     for record in group {
-        if !failed.is_empty() {
-            tracing::warn!(message_id = %record.id, class = "skipped", problem = "an earlier message of its FIFO group failed: not invoked, answered failed so the group stays in order", "sqs record");
-        } else if invoke_record(run, &record).await {
+        if blocked {
+            tracing::warn!(message_id = %record.id, class = "skipped", problem = "an earlier message of its FIFO group was not delivered: not invoked, handed back so the group stays in order", "sqs record");
+            handed_back.push((record.index, record.id));
             continue;
         }
-        failed.push((record.index, record.id));
+        match invoke_record(run, &record).await {
+            Verdict::Done => {}
+            Verdict::HandBack => {
+                blocked = true;
+                handed_back.push((record.index, record.id));
+            }
+            Verdict::Final => blocked = true,
+        }
     }
-    failed
+    handed_back
 }
 
-/// Invoke one record's direct event; whether it succeeded.
-async fn invoke_record(run: &Invocation<'_>, record: &Record) -> bool {
-    let problem = match DirectEvent::from_text(record.body.as_deref().unwrap_or("")) {
-        Ok(d) => match run.invoke(call_of(d), record.trace.as_deref().or(run.trace)).await {
-            Ok(r) => return r.is_ok(),
+/// Invoke one record's direct event; its verdict. A final record has gone to the failure
+/// queue (or, without one, to an ERROR line) when this returns.
+async fn invoke_record(run: &Invocation<'_>, record: &Record) -> Verdict {
+    let decoded = DirectEvent::from_text(record.body.as_deref().unwrap_or("")).and_then(|mut d| {
+        if d.tenant_id.is_none() {
+            d.tenant_id = record
+                .tenant
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| EventError::new(format!("message attribute {TENANT_ATTRIBUTE}: {e}")))?;
+        }
+        Ok(d)
+    });
+    let problem = match decoded {
+        Ok(d) => match run.service.rerun_safe(d.target.as_deref()) {
+            Ok(rerun_safe) => {
+                let call = Call {
+                    key: IdempotencyKey::new(&record.id),
+                    spent: record.receive_count.saturating_sub(1),
+                    ..call_of(d)
+                };
+                match run.invoke(call, record.trace.as_deref().or(run.trace)).await {
+                    Ok(r) => {
+                        let verdict = delivery::sqs_verdict(&r, rerun_safe);
+                        if verdict == Verdict::Final {
+                            run.give_up(record, Outcome::Invoked(&r)).await;
+                        }
+                        return verdict;
+                    }
+                    Err(problem) => problem.to_string(),
+                }
+            }
             Err(problem) => problem.to_string(),
         },
         Err(e) => e.problem,
     };
     tracing::warn!(message_id = %record.id, class = INVALID_EVENT, problem = %problem, "sqs record");
-    false
+    run.give_up(record, Outcome::Invalid(&problem)).await;
+    Verdict::Final
+}
+
+/// How a final SQS record ended: its invoke's record, or the problem that kept it from one.
+enum Outcome<'a> {
+    Invoked(&'a InvokeRecord),
+    Invalid(&'a str),
+}
+
+/// What the failure queue receives for a final SQS record: enough to act on it (the body to
+/// send again once the cause is fixed, the key the target may already have seen, the outcome).
+#[derive(serde::Serialize)]
+struct FinalRecord<'a> {
+    version: &'static str,
+    trigger: &'static str,
+    message_id: &'a str,
+    receive_count: u32,
+    /// `invalid_event` or the invoke's class.
+    class: &'a str,
+    /// The target may have run it (so it was not handed back).
+    may_have_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<&'a InvokeRecord>,
+    body: Option<&'a str>,
+}
+
+impl Invocation<'_> {
+    /// A final record leaves: to the failure queue, else as an ERROR line (no payload, no body)
+    /// and an `Undelivered` metric.
+    async fn give_up(&self, record: &Record, outcome: Outcome<'_>) {
+        let (class, may_have_run, problem, invoked) = match outcome {
+            Outcome::Invoked(r) => (r.class().name(), r.outcome.may_have_run, None, Some(r)),
+            Outcome::Invalid(p) => (INVALID_EVENT, false, Some(p), None),
+        };
+        let attempts = invoked.map_or(0, |r| r.attempts);
+        let stop = invoked.map_or("not_invoked", |r| r.stop.name());
+        if let Some(queue) = self.failures {
+            let doc = FinalRecord {
+                version: "1.0",
+                trigger: "sqs",
+                message_id: &record.id,
+                receive_count: record.receive_count,
+                class,
+                may_have_run,
+                problem,
+                record: invoked,
+                body: record.body.as_deref(),
+            };
+            let body = serde_json::to_string(&doc).unwrap_or_default();
+            match queue.send(body).await {
+                Ok(()) => {
+                    tracing::warn!(message_id = %record.id, class, may_have_run, attempts, stop, destination = queue.url(), "sqs record final: sent to the failure queue, not handed back");
+                    return;
+                }
+                Err(e) => tracing::error!(error = %e, "failure queue"),
+            }
+        }
+        tracing::error!(message_id = %record.id, receive_count = record.receive_count, class, may_have_run, attempts, stop, problem, "sqs record final and undelivered: no failure queue took it (set XINVOKE_FAILURE_QUEUE_URL); not handed back, so SQS does not run it again");
+        if let Some(m) = self.metrics {
+            m.emit(&m.undelivered_document(metrics::now_ms()));
+        }
+    }
 }
 
 fn answer(record: InvokeRecord) -> Result<Value, Diagnostic> {

@@ -11,7 +11,8 @@
 //!
 //! Per invoke: `Invokes` (1), `Failed` (1 unless ok), `Attempts`, `Retries`, `Latency`
 //! (milliseconds), under each dimension set (default `service,target,class` and
-//! `service,target,stop`); `ColdStart` (1) under `service,function_name`. Alarms then need no
+//! `service,target,stop`); `ColdStart` (1) under `service,function_name`; `Undelivered` (1)
+//! under the same for a final SQS record no failure queue took. Alarms then need no
 //! metric filter: `Failed` by target, `Invokes` by class `throttled`, `Retries` by target.
 
 use crate::adapters::config::ConfigError;
@@ -235,6 +236,13 @@ impl Emf {
     pub fn cold_start_document(&self, now_ms: i64) -> Value {
         let sets = [vec!["service".to_string(), "function_name".to_string()]];
         self.document(now_ms, &sets, &[("ColdStart", "Count", 1.0)])
+    }
+
+    /// The document of a final SQS record no failure queue took (`Undelivered`, 1, under
+    /// `service,function_name`): alarm on it, the record is only in the ERROR line beside it.
+    pub fn undelivered_document(&self, now_ms: i64) -> Value {
+        let sets = [vec!["service".to_string(), "function_name".to_string()]];
+        self.document(now_ms, &sets, &[("Undelivered", "Count", 1.0)])
     }
 
     fn document(&self, now_ms: i64, sets: &[Vec<String>], metrics: &[(&str, &str, f64)]) -> Value {

@@ -1,17 +1,65 @@
 //! The `target` Lambda (account 2): the sample VPC target, running the core's shared
 //! behaviour (echo, sleep, fail, bytes, panic).
+//!
+//! It shows how a target uses the idempotency key xinvoke sends with every message
+//! (`core::delivery`): `ClientContext.custom.idempotency_key` on a synchronous invoke, the
+//! envelope's `xinvoke.idempotency_key` on an asynchronous one. A key it has already answered
+//! in this sandbox gets the same answer without running again. That only catches a repeat in
+//! the same sandbox: a production target keeps the keys in a table every sandbox shares
+//! (Powertools for AWS Lambda's idempotency utility with DynamoDB), or is a durable function,
+//! which Lambda dedupes by execution name.
 
 use crate::core::behaviour;
+use crate::core::delivery::{self, CLIENT_CONTEXT_KEY};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// The answers of the last keys this sandbox ran, newest last.
+static ANSWERED: Mutex<VecDeque<(String, Value)>> = Mutex::new(VecDeque::new());
+/// How many keys a sandbox remembers.
+const REMEMBERED: usize = 256;
 
 /// Handle one event.
 pub async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let input = serde_json::to_vec(&event.payload).unwrap_or_default();
+    let key = event
+        .context
+        .client_context
+        .as_ref()
+        .and_then(|cc| cc.custom.get(CLIENT_CONTEXT_KEY).cloned())
+        .or_else(|| delivery::open_envelope(&input).map(|(key, _)| key));
+    if let Some(answer) = key.as_deref().and_then(answered) {
+        tracing::info!(
+            idempotency_key = key.as_deref(),
+            "repeat dropped: answered before in this sandbox"
+        );
+        return Ok(answer);
+    }
     // One line an invoke (no payload): in JSON logs it carries the invocation's request id and
     // the trace the caller passed on (xray_trace_id).
-    tracing::info!(bytes = input.len(), "invoked");
-    let plan = behaviour::plan(&input);
+    tracing::info!(bytes = input.len(), idempotency_key = key.as_deref(), "invoked");
+    let answer = run(&input).await?;
+    if let Some(key) = key {
+        let mut answered = ANSWERED.lock().unwrap_or_else(|p| p.into_inner());
+        if answered.len() == REMEMBERED {
+            answered.pop_front();
+        }
+        answered.push_back((key, answer.clone()));
+    }
+    Ok(answer)
+}
+
+/// The answer this sandbox gave `key`, if it ran it.
+fn answered(key: &str) -> Option<Value> {
+    let answered = ANSWERED.lock().unwrap_or_else(|p| p.into_inner());
+    answered.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// The behaviour: a failure is not remembered, so a retry runs it again.
+async fn run(input: &[u8]) -> Result<Value, Diagnostic> {
+    let plan = behaviour::plan(input);
     if !plan.sleep.is_zero() {
         tokio::time::sleep(plan.sleep).await;
     }
@@ -55,6 +103,28 @@ mod tests {
             (d.error_type.as_str(), d.error_message.as_str()),
             ("TargetFailure", "boom")
         );
+    }
+
+    #[tokio::test]
+    async fn a_key_answered_before_is_answered_again_without_running() {
+        // As Lambda hands it over from the invoke's ClientContext.
+        let mut context = Context::default();
+        context.client_context =
+            Some(serde_json::from_value(json!({"custom": {CLIENT_CONTEXT_KEY: "target-test-key-1"}})).unwrap());
+        let first = handle(LambdaEvent::new(json!({"a": 1}), context.clone()))
+            .await
+            .unwrap();
+        // The same key with a failing payload: not run, the first answer again.
+        let again = handle(LambdaEvent::new(json!({"fail": "ran twice"}), context))
+            .await
+            .unwrap();
+        assert_eq!((first, again), (json!({"a": 1}), json!({"a": 1})));
+        let enveloped = crate::core::delivery::IdempotencyKey::new("target-test-key-2")
+            .unwrap()
+            .envelope(br#"{"b": 2}"#);
+        let payload: Value = serde_json::from_slice(&enveloped).unwrap();
+        assert_eq!(handle(event(payload.clone())).await.unwrap(), json!({"b": 2}));
+        assert_eq!(handle(event(payload)).await.unwrap(), json!({"b": 2}));
     }
 
     #[tokio::test]

@@ -90,11 +90,21 @@ impl<A: Attempter + 'static> Sender for RunnerSender<A> {
 pub(crate) struct HandlerSender {
     handler: Arc<dyn crate::load::job::InvokerHandler>,
     names: Vec<Option<String>>,
+    retries: bool,
 }
 
 impl HandlerSender {
-    pub fn new(handler: Arc<dyn crate::load::job::InvokerHandler>, names: Vec<Option<String>>) -> HandlerSender {
-        HandlerSender { handler, names }
+    /// Without `retries`, each event says `"retries": false`: the handler retries nothing.
+    pub fn new(
+        handler: Arc<dyn crate::load::job::InvokerHandler>,
+        names: Vec<Option<String>>,
+        retries: bool,
+    ) -> HandlerSender {
+        HandlerSender {
+            handler,
+            names,
+            retries,
+        }
     }
 }
 
@@ -102,11 +112,7 @@ impl Sender for HandlerSender {
     async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
         let name = self.names[(seq % self.names.len().max(1) as u64) as usize].clone();
         let shown = name.clone().unwrap_or_else(|| "default".into());
-        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null);
-        let mut event = serde_json::json!({ "payload": payload });
-        if let Some(n) = name {
-            event["target"] = serde_json::Value::String(n);
-        }
+        let event = direct_event(&payload, name.as_deref(), self.retries);
         let text = match self.handler.handle(event).await {
             Ok(v) => v.to_string(),
             Err(e) => e.error_message,
@@ -220,16 +226,19 @@ pub struct InvokerSender {
     service: Arc<Service>,
     names: Vec<Option<String>>,
     deadline: Duration,
+    retries: bool,
 }
 
 impl InvokerSender {
-    /// `service` invokes the invoker function (its default target).
-    pub fn new(service: Arc<Service>, names: Vec<Option<String>>, deadline: Duration) -> InvokerSender {
+    /// `service` invokes the invoker function (its default target); without `retries` (its
+    /// policy then has them off too) each event says `"retries": false`, so neither hop retries.
+    pub fn new(service: Arc<Service>, names: Vec<Option<String>>, deadline: Duration, retries: bool) -> InvokerSender {
         let names = if names.is_empty() { vec![None] } else { names };
         InvokerSender {
             service,
             names,
             deadline,
+            retries,
         }
     }
 }
@@ -237,11 +246,7 @@ impl InvokerSender {
 impl Sender for InvokerSender {
     async fn invoke(&self, seq: u64, payload: Vec<u8>) -> InvokeRecord {
         let name = self.names[(seq % self.names.len() as u64) as usize].clone();
-        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null);
-        let mut event = serde_json::json!({ "payload": payload });
-        if let Some(n) = &name {
-            event["target"] = serde_json::Value::String(n.clone());
-        }
+        let event = direct_event(&payload, name.as_deref(), self.retries);
         let call = Call {
             payload: event.to_string().into_bytes(),
             invocation_type: Some(InvocationType::RequestResponse),
@@ -252,6 +257,20 @@ impl Sender for InvokerSender {
             Err(problem) => refused(name.as_deref().unwrap_or("default"), &problem.to_string()),
         }
     }
+}
+
+/// The direct event of one request: its payload, the target named in turn, and `"retries":
+/// false` when the phase runs without retries (the invoker then retries nothing either).
+fn direct_event(payload: &[u8], target: Option<&str>, retries: bool) -> serde_json::Value {
+    let payload: serde_json::Value = serde_json::from_slice(payload).unwrap_or(serde_json::Value::Null);
+    let mut event = serde_json::json!({ "payload": payload });
+    if let Some(n) = target {
+        event["target"] = serde_json::Value::String(n.to_string());
+    }
+    if !retries {
+        event["retries"] = serde_json::Value::Bool(false);
+    }
+    event
 }
 
 /// The record of a two-hop invoke from the invoke of the invoker (`outer`) for the target

@@ -34,6 +34,8 @@ pub struct QueuedEvent {
     pub payload: bytes::Bytes,
     /// The `X-Amzn-Trace-Id` of the Invoke, handed to each execution.
     pub trace_id: Option<String>,
+    /// The message's idempotency key (the envelope's), for the execution counts.
+    pub key: Option<String>,
     /// Server time it was accepted, ms.
     pub received_ms: i64,
     /// Server time it is next run, ms.
@@ -256,6 +258,7 @@ mod tests {
             function_arn: "arn:aws:lambda:us-east-1:222222222222:function:target".into(),
             payload: bytes::Bytes::from_static(b"{\"a\":1}"),
             trace_id: None,
+            key: None,
             received_ms: 0,
             due_ms: 0,
             invokes: function_errors + system_errors,

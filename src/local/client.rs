@@ -125,6 +125,16 @@ impl ControlClient {
         self.call("GET", "/_local/invocations", None).await
     }
 
+    /// `GET /_local/executions`: per function and message key, invokes and executions.
+    pub async fn executions(&self) -> Result<Value, ControlError> {
+        self.call("GET", "/_local/executions", None).await
+    }
+
+    /// `GET /_local/destinations`: what failed async events delivered, by ARN.
+    pub async fn destinations(&self) -> Result<Value, ControlError> {
+        self.call("GET", "/_local/destinations", None).await
+    }
+
     /// `POST /_local/reset`.
     pub async fn reset(&self) -> Result<Value, ControlError> {
         self.call("POST", "/_local/reset", None).await

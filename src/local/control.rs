@@ -18,6 +18,7 @@
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
 //! | `GET /_local/invocations` | | the last 1000 invokes received: request id, ARN, type, the `X-Amzn-Trace-Id` received, time |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
+//! | `GET /_local/executions` | | per function and message (idempotency key): `invokes` received and `executions` run ([`crate::local::executions`]) |
 //! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
 //! | `POST /_local/oidc/token` | `{"sub":"system:serviceaccount:xinvoke:gateway"}` | `{"token":"eyJ..."}`: a JWT (ES256) of the scenario's first OIDC issuer, as an EKS pod's projected token; `"issuer"`, `"aud"` (a string or a list; default the issuer's first audience) and `"ttl_s"` (default 3600, at most 86400) change it; `iat`, `nbf`, `exp` are on the endpoint's clock |
 //! | `GET /_local/stats` | | [`crate::local::Stats`] as JSON |
@@ -148,6 +149,10 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
             StatusCode::OK,
             serde_json::to_value(world.invocations.list()).unwrap_or_default(),
         ),
+        (&Method::GET, "/_local/executions") => json(
+            StatusCode::OK,
+            serde_json::to_value(world.executions.rows()).unwrap_or_default(),
+        ),
         (&Method::GET, "/_local/destinations") => json(
             StatusCode::OK,
             serde_json::to_value(world.events.delivered()).unwrap_or_default(),
@@ -201,7 +206,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         }
         _ => json(
             StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, /_local/invocations, /_local/destinations, POST/DELETE /_local/faults, POST /_local/state, /_local/update, /_local/clock, /_local/oidc/token, /_local/reset", parts.method) }),
+            serde_json::json!({ "error": format!("no control endpoint {} {path}; see GET /_local/stats, /_local/invocations, /_local/destinations, /_local/executions, POST/DELETE /_local/faults, POST /_local/state, /_local/update, /_local/clock, /_local/oidc/token, /_local/reset", parts.method) }),
         ),
     }
 }

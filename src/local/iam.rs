@@ -3,6 +3,7 @@
 //! organization conditions, web identity federation through an OIDC provider), with IAM's rule
 //! that an explicit Deny wins. Pure and table-tested.
 
+use crate::core::policy::wildcard_match;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -87,17 +88,109 @@ fn default_version() -> String {
     "2012-10-17".to_string()
 }
 
-/// Condition operators this evaluator understands.
-const SUPPORTED_OPERATORS: &[&str] = &["StringEquals", "StringLike", "StringNotEquals"];
+/// Condition operators this evaluator understands (IAM's "Condition operators": the string and
+/// ARN families), each also with the `ForAnyValue:` set qualifier.
+const SUPPORTED_OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringNotEquals",
+    "StringLike",
+    "StringNotLike",
+    "ArnEquals",
+    "ArnNotEquals",
+    "ArnLike",
+    "ArnNotLike",
+];
+
+/// The set qualifier IAM applies to multivalued keys: true when any of the request's values
+/// satisfies the operator (IAM's "Set operators for multivalued context keys").
+const FOR_ANY_VALUE: &str = "ForAnyValue:";
 
 /// Condition keys this evaluator understands, besides a web identity's claims
 /// ([`WEB_IDENTITY_CLAIMS`]).
 const SUPPORTED_KEYS: &[&str] = &[
     "sts:ExternalId",
     "aws:PrincipalOrgID",
+    "aws:PrincipalOrgPaths",
     "aws:PrincipalAccount",
     "aws:PrincipalArn",
 ];
+
+/// The multivalued keys among them: IAM's condition-key reference gives
+/// `aws:PrincipalOrgPaths` as "Multivalued" and tests it with `ForAnyValue:StringLike`; a plain
+/// operator on it is refused here rather than given a meaning IAM does not document.
+const MULTIVALUED_KEYS: &[&str] = &["aws:PrincipalOrgPaths"];
+
+/// A condition operator, parsed: its family, whether it is negated, and its set qualifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Operator {
+    /// `Arn*` compares the six colon-separated parts of an ARN one by one.
+    arn: bool,
+    /// `*Like` matches `*` and `?` wildcards.
+    like: bool,
+    /// `*Not*`.
+    negated: bool,
+    /// `ForAnyValue:`.
+    any_value: bool,
+}
+
+impl Operator {
+    fn parse(op: &str) -> Option<Operator> {
+        let (any_value, base) = match op.strip_prefix(FOR_ANY_VALUE) {
+            Some(base) => (true, base),
+            None => (false, op),
+        };
+        if !SUPPORTED_OPERATORS.contains(&base) {
+            return None;
+        }
+        Some(Operator {
+            arn: base.starts_with("Arn"),
+            like: base.ends_with("Like"),
+            negated: base.contains("Not"),
+            any_value,
+        })
+    }
+
+    /// Whether one request value matches one policy value, before negation.
+    fn matches(self, wanted: &str, have: &str) -> bool {
+        match (self.arn, self.like) {
+            (false, false) => wanted == have,
+            (false, true) => wildcard_match(wanted, have, false),
+            (true, like) => arn_match(wanted, have, like),
+        }
+    }
+
+    /// IAM's evaluation of one key: a negated operator holds when no policy value matches, so
+    /// it also holds for a key the request lacks; `ForAnyValue:` needs at least one request
+    /// value, any of which may satisfy it.
+    fn holds(self, wanted: &[String], have: &[&str]) -> bool {
+        let one = |h: &str| {
+            let hit = wanted.iter().any(|w| self.matches(w, h));
+            hit != self.negated
+        };
+        if self.any_value {
+            return have.iter().any(|h| one(h));
+        }
+        match have {
+            [] => self.negated,
+            [h] => one(h),
+            // Only multivalued keys have several values, and validation refuses them here.
+            _ => false,
+        }
+    }
+}
+
+/// `ArnEquals` / `ArnLike`: each of the six colon-separated parts compared on its own, so a
+/// `*` in the account part never spans into the resource (IAM: "Each of the six
+/// colon-delimited components of the ARN is checked separately").
+fn arn_match(pattern: &str, arn: &str, like: bool) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    p.len() == 6
+        && a.len() == 6
+        && p.iter()
+            .zip(&a)
+            .all(|(p, a)| if like { wildcard_match(p, a, false) } else { p == a })
+}
 
 /// The claims of a web identity token a trust policy can test, as `HOST/PATH:CLAIM` (IAM's
 /// "Available keys for OIDC federation": `aud`, `sub` and, for Amazon Cognito, `amr`; `amr` is
@@ -117,13 +210,18 @@ impl PolicyDocument {
     pub fn validate(&self) -> Result<(), String> {
         for st in self.statement.as_slice() {
             for (op, keys) in st.condition.iter().flatten() {
-                if !SUPPORTED_OPERATORS.contains(&op.as_str()) {
+                let Some(parsed) = Operator::parse(op) else {
                     return Err(format!(
-                        "condition operator {op:?} is not supported; use one of {}",
+                        "condition operator {op:?} is not supported; use one of {}, each optionally prefixed with {FOR_ANY_VALUE}",
                         SUPPORTED_OPERATORS.join(", ")
                     ));
-                }
+                };
                 for key in keys.keys() {
+                    if !parsed.any_value && MULTIVALUED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                        return Err(format!(
+                            "condition key {key:?} is multivalued: test it with a set operator, e.g. \"{FOR_ANY_VALUE}StringLike\" (as IAM's documentation does), not {op:?}"
+                        ));
+                    }
                     if !SUPPORTED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) && web_identity_key(key).is_none() {
                         return Err(format!(
                             "condition key {key:?} is not supported; use one of {}, or an OIDC provider's HOST/PATH:{}",
@@ -150,6 +248,10 @@ pub struct Caller {
     pub user_id: String,
     /// The caller account's organization, if any.
     pub org_id: Option<String>,
+    /// `aws:PrincipalOrgPaths`: the account's path in its organization,
+    /// `o-ID/r-ROOT/ou-.../`; empty outside an organization (or one the scenario does not lay
+    /// out).
+    pub org_paths: Vec<String>,
 }
 
 /// A web identity as a trust policy sees it: the OIDC provider that vouches for it and the
@@ -188,28 +290,32 @@ pub(crate) struct Query<'a> {
 }
 
 impl Query<'_> {
-    /// The request's value of a condition key (keys are case-insensitive, as in IAM); `None`
-    /// when the request has none, as a web identity has no `aws:PrincipalArn`.
-    fn context_value(&self, key: &str) -> Option<&str> {
+    /// The request's values of a condition key (keys are case-insensitive, as in IAM); none
+    /// when the request has the key not, as a web identity has no `aws:PrincipalArn`; several
+    /// only for a multivalued key.
+    fn context_values(&self, key: &str) -> Vec<&str> {
         if key.eq_ignore_ascii_case("sts:ExternalId") {
-            return self.external_id;
+            return self.external_id.into_iter().collect();
         }
         match self.requester {
             Requester::Role(caller) => match key.to_ascii_lowercase().as_str() {
-                "aws:principalorgid" => caller.org_id.as_deref(),
-                "aws:principalaccount" => Some(&caller.account),
-                "aws:principalarn" => Some(&caller.role_arn),
-                _ => None,
+                "aws:principalorgid" => caller.org_id.as_deref().into_iter().collect(),
+                "aws:principalorgpaths" => caller.org_paths.iter().map(String::as_str).collect(),
+                "aws:principalaccount" => vec![&caller.account],
+                "aws:principalarn" => vec![&caller.role_arn],
+                _ => Vec::new(),
             },
             Requester::WebIdentity(wi) => {
-                let (provider, claim) = web_identity_key(key)?;
+                let Some((provider, claim)) = web_identity_key(key) else {
+                    return Vec::new();
+                };
                 if !provider.eq_ignore_ascii_case(&wi.provider_key) {
-                    return None;
+                    return Vec::new();
                 }
                 match claim.to_ascii_lowercase().as_str() {
-                    "sub" => Some(&wi.sub),
-                    "aud" => Some(&wi.aud),
-                    _ => None,
+                    "sub" => vec![&wi.sub],
+                    "aud" => vec![&wi.aud],
+                    _ => Vec::new(),
                 }
             }
         }
@@ -225,44 +331,6 @@ pub(crate) enum Verdict {
     ExplicitDeny,
     /// Nothing matched.
     ImplicitDeny,
-}
-
-/// `*` matches any run, `?` one character.
-fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
-    // Most patterns are literal ARNs and actions: compared whole.
-    if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
-        return if case_insensitive {
-            pattern.eq_ignore_ascii_case(text)
-        } else {
-            pattern == text
-        };
-    }
-    let eq = |a: u8, b: u8| {
-        if case_insensitive {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || (p[pi] != b'*' && eq(p[pi], t[ti]))) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// Whether a statement's principal names the requester. A role matches `"*"` and `AWS`
@@ -295,18 +363,15 @@ fn principal_matches(principal: &Principal, requester: Requester<'_>) -> bool {
     }
 }
 
+/// Every operator's every key must hold (IAM ANDs them; the values listed for one key are
+/// ORed). An operator the evaluator does not know never holds.
 fn conditions_hold(st: &Statement, q: &Query<'_>) -> bool {
     st.condition.iter().flatten().all(|(op, keys)| {
-        keys.iter().all(|(key, wanted)| {
-            let have = q.context_value(key);
-            let wanted = wanted.as_slice();
-            match op.as_str() {
-                "StringEquals" => have.is_some_and(|h| wanted.iter().any(|w| w == h)),
-                "StringLike" => have.is_some_and(|h| wanted.iter().any(|w| wildcard_match(w, h, false))),
-                "StringNotEquals" => have.is_none_or(|h| wanted.iter().all(|w| w != h)),
-                _ => false,
-            }
-        })
+        let Some(op) = Operator::parse(op) else {
+            return false;
+        };
+        keys.iter()
+            .all(|(key, wanted)| op.holds(wanted.as_slice(), &q.context_values(key)))
     })
 }
 
@@ -404,6 +469,7 @@ mod tests {
             session_arn: format!("arn:aws:sts::{account}:assumed-role/{role}/s"),
             user_id: "AROAX:s".into(),
             org_id: Some("o-abc".into()),
+            org_paths: vec!["o-abc/r-ab12/ou-ab12-11111111/".into()],
         }
     }
 
@@ -646,6 +712,116 @@ mod tests {
         assert_eq!(q(&c), Verdict::ImplicitDeny);
         c.org_id = None;
         assert_eq!(q(&c), Verdict::ImplicitDeny);
+    }
+
+    /// The organization form `xinvoke policy --org ... --org-path ... --role-pattern ...` prints
+    /// for a trust policy, checked against the three ways to miss it (IAM's condition-key
+    /// reference: `aws:PrincipalOrgPaths` is multivalued, tested with `ForAnyValue:StringLike`;
+    /// `aws:PrincipalArn` of a role session is the role's ARN, tested with `ArnLike`).
+    #[test]
+    fn organization_grants_check_org_ou_path_and_role_pattern() {
+        let trust = doc(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{
+                "StringEquals":{"aws:PrincipalOrgID":"o-abc"},
+                "ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":["o-abc/r-ab12/ou-ab12-11111111/*"]},
+                "ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/xinvoke-invoker-*"}}}]}"#,
+        );
+        trust.validate().unwrap();
+        let ask = |c: &Caller| {
+            evaluate(
+                [&trust],
+                &Query {
+                    requester: Requester::Role(c),
+                    action: "sts:AssumeRole",
+                    resource: "arn:aws:iam::222222222222:role/xinvoke-invoke",
+                    external_id: None,
+                },
+                true,
+            )
+        };
+        let member = caller("333333333333", "xinvoke-invoker-us-east-1");
+        assert_eq!(ask(&member), Verdict::Allow);
+        let deeper = Caller {
+            org_paths: vec!["o-abc/r-ab12/ou-ab12-11111111/ou-ab12-22222222/".into()],
+            ..member.clone()
+        };
+        assert_eq!(ask(&deeper), Verdict::Allow, "a child OU is inside the path's wildcard");
+        let outsider = Caller {
+            org_id: Some("o-other".into()),
+            org_paths: vec!["o-other/r-zz99/".into()],
+            ..member.clone()
+        };
+        assert_eq!(
+            ask(&outsider),
+            Verdict::ImplicitDeny,
+            "same role name, other organization"
+        );
+        let other_ou = Caller {
+            org_paths: vec!["o-abc/r-ab12/ou-ab12-99999999/".into()],
+            ..member.clone()
+        };
+        assert_eq!(ask(&other_ou), Verdict::ImplicitDeny, "a member outside the OU");
+        let no_org = Caller {
+            org_id: None,
+            org_paths: Vec::new(),
+            ..member.clone()
+        };
+        assert_eq!(
+            ask(&no_org),
+            Verdict::ImplicitDeny,
+            "ForAnyValue on a missing key is false"
+        );
+        let other_name = caller("333333333333", "deployer");
+        assert_eq!(ask(&other_name), Verdict::ImplicitDeny, "a role outside the pattern");
+        // ArnLike compares part by part: a `*` in the account part never reaches the resource.
+        let colon_trick = doc(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*"}}}]}"#,
+        );
+        let q = Query {
+            requester: Requester::Role(&member),
+            action: "sts:AssumeRole",
+            resource: "r",
+            external_id: None,
+        };
+        assert_eq!(evaluate([&colon_trick], &q, true), Verdict::ImplicitDeny);
+    }
+
+    #[test]
+    fn negated_operators_hold_for_missing_keys_and_arn_operators_compare_parts() {
+        let cases = [
+            ("StringNotLike", "xinvoke-*", "deployer", true),
+            ("StringNotLike", "xinvoke-*", "xinvoke-a", false),
+            ("ArnEquals", "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a", true),
+            ("ArnEquals", "arn:aws:iam::*:role/a", "arn:aws:iam::1:role/a", false),
+            ("ArnLike", "arn:aws:iam::?:role/a*", "arn:aws:iam::1:role/ab", true),
+            ("ArnLike", "arn:aws:iam::1:role/a", "not-an-arn", false),
+            ("ArnNotLike", "arn:aws:iam::*:role/x-*", "arn:aws:iam::1:role/y", true),
+        ];
+        for (op, wanted, have, want) in cases {
+            let op = Operator::parse(op).unwrap();
+            assert_eq!(op.holds(&[wanted.to_string()], &[have]), want, "{op:?} {wanted} {have}");
+        }
+        let not_equals = Operator::parse("StringNotEquals").unwrap();
+        assert!(not_equals.holds(&["x".into()], &[]));
+        let any = Operator::parse("ForAnyValue:StringEquals").unwrap();
+        assert!(!any.holds(&["x".into()], &[]));
+        assert!(any.holds(&["x".into()], &["y", "x"]));
+    }
+
+    #[test]
+    fn a_multivalued_key_needs_a_set_operator() {
+        let d = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"StringLike":{"aws:PrincipalOrgPaths":"o-abc/*"}}}]}"#,
+        );
+        let err = d.validate().unwrap_err();
+        assert!(
+            err.contains("ForAnyValue:StringLike") && err.contains("multivalued"),
+            "{err}"
+        );
+        let d = doc(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"ForAllValues:StringLike":{"aws:PrincipalOrgPaths":"o-abc/*"}}}]}"#,
+        );
+        assert!(d.validate().unwrap_err().contains("ForAllValues:StringLike"));
     }
 
     #[test]

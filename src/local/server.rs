@@ -6,7 +6,7 @@ use crate::local::lambda_api;
 use crate::local::scenario::Scenario;
 use crate::local::sigv4::ReceivedRequest;
 use crate::local::world::{request_id, World};
-use crate::local::{control, sts};
+use crate::local::{control, json_protocol, sts};
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
@@ -109,6 +109,10 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
         return lambda_api::handle(world, req).await;
     }
     if path == "/" {
+        let target = req.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+        if let Some(t) = target.filter(|t| json_protocol::serves(t)) {
+            return json_protocol::handle(&world, &req, t);
+        }
         return sts::handle(&world, &req).await;
     }
     ApiError::new(

@@ -195,6 +195,11 @@ fn session_caller(world: &World, role: &RoleRuntime, session_name: &str) -> Call
         ),
         user_id: format!("{}:{session_name}", role.role_id),
         org_id: world.accounts.get(&role.account).and_then(|a| a.org_id.clone()),
+        org_paths: world
+            .accounts
+            .get(&role.account)
+            .map(|a| a.org_paths.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -40,6 +40,8 @@ pub struct RoleRuntime {
 #[derive(Debug)]
 pub struct AccountRuntime {
     pub org_id: Option<String>,
+    /// `aws:PrincipalOrgPaths` of the account's principals.
+    pub org_paths: Vec<String>,
     pub concurrency_limit: u32,
     /// Concurrency left for functions without reserved concurrency: the account's limit less
     /// every reserved concurrency (the Lambda guide, "unreserved account concurrency").
@@ -91,6 +93,8 @@ pub struct World {
     pub events: EventQueue,
     /// The last invokes received, with the trace header each carried.
     pub invocations: InvocationLog,
+    /// Per message: invokes and executions; durable executions by name.
+    pub executions: crate::local::executions::Executions,
     /// Server time the world began (scenario `updates` count from it), ms.
     pub started_ms: i64,
     /// Scenario `updates` already made.
@@ -194,6 +198,7 @@ impl World {
                 acct.id.clone(),
                 AccountRuntime {
                     org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
                     concurrency_limit: acct.concurrency_limit,
                     unreserved_limit: acct
                         .concurrency_limit
@@ -223,6 +228,7 @@ impl World {
                     ),
                     user_id: format!("{role_id}:{}", role.session_name),
                     org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
                 };
                 if let Some(c) = &role.credentials {
                     static_keys.insert(
@@ -282,6 +288,7 @@ impl World {
             issuers,
             events: EventQueue::default(),
             invocations: InvocationLog::default(),
+            executions: Default::default(),
             started_ms: now,
             updates_made: std::sync::atomic::AtomicUsize::new(0),
         }

@@ -192,7 +192,15 @@ async fn invoke_doctor_and_policy_print_json_or_text_as_asked() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--output"));
 
     let text = stdout(&xinvoke(Some(&server), &["doctor", target[0], target[1]]).await);
-    assert!(text.starts_with("xinvoke doctor:"), "text by default: {text}");
+    // The endpoints called come first (lambda, then sts), then the checklist.
+    assert!(
+        text.starts_with(&format!(
+            "lambda endpoint: {}\nsts endpoint: {}\nxinvoke doctor:",
+            server.url(),
+            server.url()
+        )),
+        "text by default: {text}"
+    );
     for flags in [&["--output", "json"][..], &["--json"]] {
         let args: Vec<&str> = ["doctor", target[0], target[1]].iter().chain(flags).copied().collect();
         let out = xinvoke(Some(&server), &args).await;
@@ -225,7 +233,7 @@ async fn invoke_doctor_and_policy_print_json_or_text_as_asked() {
     let args: Vec<&str> = policy.iter().chain(&["--output", "json"]).copied().collect();
     let r = json(&xinvoke(None, &args).await);
     assert_eq!(r["mode"], "resource");
-    assert!(r["add_permission_command"]
+    assert!(r["add_permission_commands"][0]
         .as_str()
         .unwrap()
         .contains("aws lambda add-permission"));
@@ -393,4 +401,33 @@ async fn demo_prints_the_tour_as_one_json_document() {
     assert!(steps.iter().all(|s| s["as_expected"] == true), "{d}");
     assert_eq!(steps[0]["record"]["class"], "ok");
     assert_eq!(d["unexpected"], 0);
+}
+
+#[tokio::test]
+async fn demo_delivery_measures_every_cell_of_the_delivery_table() {
+    let out = xinvoke(None, &["demo", "--delivery", "--output", "json"]).await;
+    let d = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{d}");
+    let cells = d["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 30, "5 triggers x 6 classes");
+    assert!(cells.iter().all(|c| c["as_documented"] == true), "{d}");
+    assert!(
+        cells.iter().all(|c| c["target_runs"].as_u64().unwrap() <= 1),
+        "nothing ran twice: {d}"
+    );
+    let cell = |trigger: &str, class: &str| {
+        cells
+            .iter()
+            .find(|c| c["trigger"] == trigger && c["class"] == class)
+            .unwrap()
+            .clone()
+    };
+    let throttled = cell("SQS", "throttled");
+    assert_eq!(
+        (throttled["attempts"].as_u64(), throttled["receives"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(cell("SQS", "not_ready")["ends"], "dead-letter queue");
+    assert_eq!(cell("SQS", "function_error")["ends"], "failure queue");
+    assert_eq!(cell("HTTP route", "timeout")["ends"], "caller (504)");
 }

@@ -17,8 +17,14 @@ const PER_ACCOUNT: &[&str] = &[
     "XINVOKE_ROLE_ARN",
     "XINVOKE_EXTERNAL_ID",
     "XINVOKE_SESSION_NAME",
-    // The routes of the invoker's HTTP requests (GatewayRoutes in the template).
+    // The routes of the invoker's HTTP requests (GatewayRoutes, GatewayRoutesParameter,
+    // GatewayRoutesFile in the template).
     "XINVOKE_GATEWAY_CONFIG_TEXT",
+    "XINVOKE_GATEWAY_CONFIG_SSM",
+    "XINVOKE_GATEWAY_CONFIG",
+    // The stack's own failure queue, and whether it is a load worker (LoadWorker).
+    "XINVOKE_FAILURE_QUEUE_URL",
+    "XINVOKE_LOAD_WORKER",
 ];
 
 /// Each Lambda binary, its resource in template.yaml and the `Side` that deploys it.

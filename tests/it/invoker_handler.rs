@@ -94,7 +94,10 @@ async fn a_named_target_event_picks_its_target() {
 }
 
 #[tokio::test]
-async fn an_sqs_batch_reports_only_the_failed_records() {
+async fn an_sqs_batch_hands_back_nothing_final_so_sqs_runs_nothing_twice() {
+    // One good record, one whose target fails (it ran: final), one malformed (final): none
+    // goes back to SQS; without a failure queue they leave as ERROR lines (tests/it/delivery.rs
+    // follows them onto a real queue).
     let server = start().await;
     for svc in [resource_service(&server, &[]).await, role_service(&server, &[]).await] {
         let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/sqs-batch.json"))))
@@ -106,13 +109,9 @@ async fn an_sqs_batch_reports_only_the_failed_records() {
             .iter()
             .map(|f| f["itemIdentifier"].as_str().unwrap())
             .collect();
-        assert_eq!(
-            failed,
-            vec![
-                "2e1424d4-f796-459a-8184-9c92662be6da",
-                "d3b0a0a2-5d0c-4a51-9c36-0c4b1b9d2c11"
-            ],
-            "the function-error record and the malformed record fail; the good one does not"
+        assert!(
+            failed.is_empty(),
+            "the function-error record and the malformed record are final, never handed back: {failed:?}"
         );
     }
     server.shutdown().await;
@@ -144,13 +143,28 @@ async fn malformed_events_are_invalid_event_diagnostics_that_show_a_valid_shape(
 async fn a_load_event_runs_a_bounded_load_and_answers_its_counts() {
     let server = start().await;
     let svc = resource_service(&server, &[]).await;
-    let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/load.json"))))
+    // Not deployed as a load worker (the default): refused, nothing sent.
+    let refused = invoker::handle(&svc, event(fixture(include_str!("../../events/load.json"))))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error_type, "invalid_event");
+    assert!(
+        refused.error_message.contains("XINVOKE_LOAD_WORKER"),
+        "{}",
+        refused.error_message
+    );
+    assert_eq!(server.stats().invokes, 0);
+    let worker = invoker::Extras {
+        load_worker: true,
+        ..invoker::Extras::default()
+    };
+    let answer = invoker::handle_with(&svc, worker, event(fixture(include_str!("../../events/load.json"))))
         .await
         .unwrap();
     let sent = answer["sent"].as_u64().unwrap();
     assert!((30..=41).contains(&sent), "20/s for 2 s: {sent}");
     assert_eq!(server.stats().invokes, sent, "every request reached the target once");
-    let bad = invoker::handle(&svc, event(json!({"load": {"name": "x"}})))
+    let bad = invoker::handle_with(&svc, worker, event(json!({"load": {"name": "x"}})))
         .await
         .unwrap_err();
     assert_eq!(bad.error_type, "invalid_event");
@@ -193,10 +207,11 @@ fn event_due_in(v: Value, ms: u64) -> LambdaEvent<Value> {
 }
 
 #[tokio::test]
-async fn a_batch_slower_than_the_time_left_answers_in_time_with_exactly_the_unfinished_records() {
+async fn a_batch_slower_than_the_time_left_answers_in_time_handing_back_only_what_never_started() {
     // The Lambda guide ("Handling errors for an SQS event source"): a function that times out
     // makes the whole batch visible again, successes included. The invoker must answer before
-    // its deadline, listing only what did not finish. Margin 500 ms of a 3 s invocation.
+    // its deadline. What was cut at the deadline may be running at the target: final, never
+    // handed back; what never started goes back to SQS. Margin 500 ms of a 3 s invocation.
     let server = start().await;
     let batch = |sleeps: &[u64]| {
         let records: Vec<Value> = sleeps
@@ -206,20 +221,21 @@ async fn a_batch_slower_than_the_time_left_answers_in_time_with_exactly_the_unfi
             .collect();
         json!({ "Records": records })
     };
-    // All at once (the default): the two slow ones are cut at the deadline.
+    // All at once (the default): the two slow ones are cut at the deadline, after they were
+    // sent: final.
     let svc = resource_service(&server, &[("XINVOKE_DEADLINE_MARGIN_MS", "500")]).await;
     let started = std::time::Instant::now();
     let answer = invoker::handle(&svc, event_due_in(batch(&[100, 100, 6000, 6000, 100]), 3000))
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_eq!(failed_ids(&answer), vec!["m2", "m3"]);
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
     assert!(took < std::time::Duration::from_millis(2900), "answered after {took:?}");
     assert!(
         took >= std::time::Duration::from_millis(2400),
         "cut before the margin: {took:?}"
     );
-    // Two at a time: m0, m1 finish; m2, m3 are cut; m4 never starts.
+    // Two at a time: m0, m1 finish; m2, m3 are cut (final); m4 never starts (handed back).
     let svc = resource_service(
         &server,
         &[("XINVOKE_DEADLINE_MARGIN_MS", "500"), ("XINVOKE_SQS_CONCURRENCY", "2")],
@@ -229,7 +245,7 @@ async fn a_batch_slower_than_the_time_left_answers_in_time_with_exactly_the_unfi
     let answer = invoker::handle(&svc, event_due_in(batch(&[1500, 1500, 1500, 1500, 1500]), 3000))
         .await
         .unwrap();
-    assert_eq!(failed_ids(&answer), vec!["m2", "m3", "m4"]);
+    assert_eq!(failed_ids(&answer), vec!["m4"]);
     assert!(started.elapsed() < std::time::Duration::from_millis(2900));
     server.shutdown().await;
 }
@@ -254,18 +270,13 @@ async fn records_run_concurrently_and_a_fifo_group_in_order_stopping_at_its_firs
     );
 
     // FIFO (events/sqs-fifo-batch.json): group a is [sleep, fail, ok], group b is [ok]. Group a
-    // runs in order; its third record is not invoked once the second failed.
+    // runs in order; the second record's target ran and failed (final, not handed back); the
+    // third is not invoked and goes back to SQS, so the group stays in order.
     let before = server.stats().invokes;
     let answer = invoker::handle(&svc, event(fixture(include_str!("../../events/sqs-fifo-batch.json"))))
         .await
         .unwrap();
-    assert_eq!(
-        failed_ids(&answer),
-        vec![
-            "6b0f0c0e-0a1d-4c6e-9a51-5f0b5a6c0002",
-            "6b0f0c0e-0a1d-4c6e-9a51-5f0b5a6c0003"
-        ]
-    );
+    assert_eq!(failed_ids(&answer), vec!["6b0f0c0e-0a1d-4c6e-9a51-5f0b5a6c0003"]);
     assert_eq!(
         server.stats().invokes - before,
         3,

@@ -459,10 +459,16 @@ fn via_invoker_reports_both_hops_each_failure_in_its_own() {
     assert_accounted(&report);
     let p = &report["phases"][0];
     let hops = &p["hops"];
-    // The invoker's own throttles (hop 1, not retried from here) and the target's ENI failures
-    // (hop 2: the invoker retries those by its own policy, so some may succeed).
+    // The invoker's own throttles (hop 1) and the target's ENI failures (hop 2): without
+    // retries in both hops (each event says "retries": false), none is tried again.
     assert_eq!(hops["invoker"]["throttled"], 6, "{hops}");
     assert_eq!(hops["invoker"]["ok"], 24, "{hops}");
+    assert_eq!(hops["target"]["eni_limit"], 4, "the invoker did not retry them: {hops}");
+    assert_eq!(
+        hops["retries"],
+        serde_json::json!({"invoker": 0, "target": 0}),
+        "{hops}"
+    );
     let reached: u64 = hops["target"]
         .as_object()
         .unwrap()
@@ -480,7 +486,10 @@ fn via_invoker_reports_both_hops_each_failure_in_its_own() {
         .sum();
     assert_eq!(inv_errors, 6, "the timeline shows the first hop's failures");
     assert!(
-        text.contains("by hop:") && text.contains("invoker (account 1)") && text.contains("inv:throttled"),
+        text.contains("by hop:")
+            && text.contains("invoker (account 1)")
+            && text.contains("inv:throttled")
+            && text.contains("0 of the invoker (hop 1) · 0 by the invoker of the target (hop 2)"),
         "{text}"
     );
     assert_eq!(report["run"]["via"], "invoker");

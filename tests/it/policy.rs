@@ -19,7 +19,7 @@ const EXTERNAL_ID: &str = "policy-test-external-id";
 fn request(mode: &str, target: &str) -> PolicyRequest {
     PolicyRequest {
         mode: mode.into(),
-        source_role: builtin::SOURCE_ROLE_ARN.into(),
+        source_roles: vec![builtin::SOURCE_ROLE_ARN.into()],
         target: target.into(),
         external_id: (mode == "role").then(|| EXTERNAL_ID.into()),
         ..Default::default()
@@ -53,7 +53,7 @@ fn policy_without(doc: &Value, drop: bool) -> Value {
 fn scenario_from(printed: &Value, drop: Drop) -> Scenario {
     let target: xinvoke::core::FunctionArn = printed["target"].as_str().unwrap().parse().unwrap();
     let mut function = json!({"name": target.name, "versions": ["1"], "aliases": [{"name": "live", "version": "1"}]});
-    if let Some(statement) = printed.get("resource_statement") {
+    if let Some(statement) = printed.get("resource_statements").map(|s| &s[0]) {
         let doc = policy_without(&policy::document(vec![statement.clone()]), drop == Drop::Resource);
         match &target.qualifier {
             Some(_) => function["aliases"][0]["resource_policy"] = doc,
@@ -120,6 +120,7 @@ async fn invoke_ok(server: &LocalServer, printed: &Value) {
                 invocation_type: None,
                 qualifier: None,
                 client_context: None,
+                ..Call::default()
             },
             None,
         )
@@ -166,8 +167,8 @@ async fn resource_mode_documents_invoke_and_each_missing_one_is_named_by_doctor(
         let c = r.check("invoke_permission").unwrap();
         assert_eq!(c.class, Some(Class::AccessDeniedResource));
         let fix = c.fix.as_deref().unwrap();
-        assert!(fix.contains(p["add_permission_command"].as_str().unwrap()), "{fix}");
-        assert!(compact(fix).contains(&json_text(&p["resource_statement"])), "{fix}");
+        assert!(fix.contains(p["add_permission_commands"][0].as_str().unwrap()), "{fix}");
+        assert!(compact(fix).contains(&json_text(&p["resource_statements"][0])), "{fix}");
     }
 }
 
@@ -292,7 +293,7 @@ fn bad_requests_say_which_flag_to_fix() {
     .unwrap_err();
     assert!(e.to_string().starts_with("--target: "), "{e}");
     let mut req = request("resource", builtin::TARGET_ALIAS_ARN);
-    req.source_role = "arn:aws:sts::111111111111:assumed-role/r/s".into();
+    req.source_roles = vec!["arn:aws:sts::111111111111:assumed-role/r/s".into()];
     assert!(policy::build(&req)
         .unwrap_err()
         .to_string()

@@ -2,7 +2,8 @@
 
 use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
 use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::invocation::InvocationType;
+use crate::core::delivery::TargetDelivery;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::RetryPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -14,6 +15,10 @@ pub struct NamedTarget {
     pub arn: FunctionArn,
     pub role: Option<AssumeRole>,
     pub invocation_type: Option<InvocationType>,
+    /// `durable` and `envelope`.
+    pub delivery: TargetDelivery,
+    /// The tenant of a target in tenant-isolation mode.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Settings as one source gives them: typed, each optional. [`Given::or`] layers sources
@@ -25,6 +30,8 @@ pub struct Given {
     pub external_id: Option<ExternalId>,
     pub session_name: Option<SessionName>,
     pub invocation_type: Option<InvocationType>,
+    /// The default target's tenant (`XINVOKE_TENANT_ID`).
+    pub tenant_id: Option<TenantId>,
     pub targets: Option<BTreeMap<String, NamedTarget>>,
     pub default_target: Option<String>,
     pub retry: Option<RetryPolicy>,
@@ -37,6 +44,10 @@ pub struct Given {
     pub scheduled_payload: Option<Vec<u8>>,
     pub sqs_concurrency: Option<usize>,
     pub function_timeout: Option<Duration>,
+    /// The default target's `XINVOKE_DURABLE` and `XINVOKE_ENVELOPE`.
+    pub delivery: Option<TargetDelivery>,
+    pub failure_queue_url: Option<String>,
+    pub load_worker: Option<bool>,
     /// The invoker's HTTP routes (Lambda only).
     pub gateway: Option<GatewaySource>,
     /// `AWS_LAMBDA_FUNCTION_NAME`, for the default session name.
@@ -53,9 +64,10 @@ impl Given {
     /// These values, and `lower`'s where these have none.
     pub fn or(self, lower: Given) -> Given {
         let hi = self;
-        or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, targets,
+        or_fields!(hi, lower; target_arn, role_arn, external_id, session_name, invocation_type, tenant_id, targets,
             default_target, retry, no_retry, idempotent, budget_capacity, connect_timeout, attempt_timeout,
-            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, gateway, function_name)
+            deadline_margin, scheduled_payload, sqs_concurrency, function_timeout, delivery, failure_queue_url,
+            load_worker, gateway, function_name)
     }
 
     /// Read the `XINVOKE_*` variables (and `AWS_LAMBDA_FUNCTION_NAME`) from `get`; a bad value
@@ -135,6 +147,28 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
                 })
             })
             .transpose()?;
+        given.tenant_id = self
+            .value(keys::TENANT_ID)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse()
+                    .map_err(|e: crate::core::invocation::TenantIdError| self.invalid(keys::TENANT_ID, e.to_string()))
+            })
+            .transpose()?;
+        let durable = self
+            .value(keys::DURABLE)
+            .map(|v| self.boolean(keys::DURABLE, &v))
+            .transpose()?;
+        let envelope = self
+            .value(keys::ENVELOPE)
+            .map(|v| self.boolean(keys::ENVELOPE, &v))
+            .transpose()?;
+        if durable.is_some() || envelope.is_some() {
+            given.delivery = Some(TargetDelivery {
+                durable: durable.unwrap_or(false),
+                envelope: envelope.unwrap_or(false),
+            });
+        }
         given.invocation_type = self
             .value(keys::INVOCATION_TYPE)
             .map(|v| {
@@ -233,24 +267,51 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .map(|v| self.number(keys::SQS_CONCURRENCY, &v, 1, 10_000).map(|n| n as usize))
             .transpose()?;
         given.function_timeout = self.millis(keys::FUNCTION_TIMEOUT_MS, 1, 900_000)?;
+        given.failure_queue_url = self
+            .value(keys::FAILURE_QUEUE_URL)
+            .map(|url| {
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(url)
+                } else {
+                    Err(self.invalid(
+                        keys::FAILURE_QUEUE_URL,
+                        format!("{url:?} is not a queue URL: give the failure queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME; the template's FailureQueue output), not its ARN or name"),
+                    ))
+                }
+            })
+            .transpose()?;
+        given.load_worker = self
+            .value(keys::LOAD_WORKER)
+            .map(|v| self.boolean(keys::LOAD_WORKER, &v))
+            .transpose()?;
         Ok(())
     }
 
-    /// `XINVOKE_GATEWAY_CONFIG` (a path) or `XINVOKE_GATEWAY_CONFIG_TEXT` (the file's text), not
-    /// both. The file itself is read where the routes are built (`lambdas::http`).
+    /// One of `XINVOKE_GATEWAY_CONFIG` (a path), `XINVOKE_GATEWAY_CONFIG_SSM` (a parameter) or
+    /// `XINVOKE_GATEWAY_CONFIG_TEXT` (the file's text); an empty one counts as unset. The file or
+    /// parameter itself is read where the routes are built (`lambdas::http`).
     fn gateway(&self) -> Result<Option<GatewaySource>, ConfigError> {
-        match (self.value(keys::GATEWAY_CONFIG), self.value(keys::GATEWAY_CONFIG_TEXT)) {
-            (Some(_), Some(_)) => Err(self.invalid(
-                keys::GATEWAY_CONFIG_TEXT,
+        let given = |key: Key| self.value(key).filter(|v| !v.trim().is_empty()).map(|v| (key, v));
+        let set: Vec<(Key, String)> = [
+            keys::GATEWAY_CONFIG,
+            keys::GATEWAY_CONFIG_SSM,
+            keys::GATEWAY_CONFIG_TEXT,
+        ]
+        .into_iter()
+        .filter_map(given)
+        .collect();
+        match set.as_slice() {
+            [] => Ok(None),
+            [(key, v)] if *key == keys::GATEWAY_CONFIG => Ok(Some(GatewaySource::File(v.into()))),
+            [(key, v)] if *key == keys::GATEWAY_CONFIG_SSM => Ok(Some(GatewaySource::Ssm(v.clone()))),
+            [(_, v)] => Ok(Some(GatewaySource::Text(v.clone()))),
+            [(first, _), (second, _), ..] => Err(self.invalid(
+                *second,
                 format!(
-                    "is set together with {}: keep one (a file of the deployment package, or the routes as text)",
-                    keys::GATEWAY_CONFIG.var
+                    "is set together with {}: keep one (a file of the deployment package, an SSM parameter, or the routes as text)",
+                    first.var
                 ),
             )),
-            (Some(path), None) => Ok(Some(GatewaySource::File(path.into()))),
-            (None, Some(text)) if text.trim().is_empty() => Ok(None),
-            (None, Some(text)) => Ok(Some(GatewaySource::Text(text))),
-            (None, None) => Ok(None),
         }
     }
 
@@ -285,6 +346,13 @@ struct TargetSpec {
     external_id: Option<String>,
     session_name: Option<String>,
     invocation_type: Option<String>,
+    /// A durable function (the key goes as `DurableExecutionName`).
+    #[serde(default)]
+    durable: bool,
+    /// Async invokes carry the key in the envelope.
+    #[serde(default)]
+    envelope: bool,
+    tenant_id: Option<String>,
 }
 
 /// One target of `XINVOKE_TARGETS`, its fields checked together; `name(field)` names them.
@@ -337,10 +405,25 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
                 })
         })
         .transpose()?;
+    let tenant_id = spec
+        .tenant_id
+        .map(|t| {
+            t.parse()
+                .map_err(|e: crate::core::invocation::TenantIdError| ConfigError::Invalid {
+                    name: name("tenant_id"),
+                    detail: e.to_string(),
+                })
+        })
+        .transpose()?;
     Ok(NamedTarget {
         arn,
         role,
         invocation_type,
+        delivery: TargetDelivery {
+            durable: spec.durable,
+            envelope: spec.envelope,
+        },
+        tenant_id,
     })
 }
 

@@ -14,8 +14,9 @@ pub use given::{Given, NamedTarget};
 pub use names::{flag_name, keys, ConfigError, Context, Key, Name, TargetError};
 pub use values::{default_session_name, BadExternalId, BadSessionName, ExternalId, GatewaySource, SessionName};
 
-use crate::core::arn::{FunctionArn, RoleArn};
-use crate::core::invocation::InvocationType;
+use crate::core::arn::{check_partition, FunctionArn, RoleArn};
+use crate::core::delivery::TargetDelivery;
+use crate::core::invocation::{InvocationType, TenantId};
 use crate::core::retry::{RetryBudget, RetryPolicy};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub struct TargetConfig {
     pub arn: FunctionArn,
     pub auth: Auth,
     pub invocation_type: InvocationType,
+    /// How it takes a message's idempotency key (durable, the async envelope).
+    pub delivery: TargetDelivery,
+    /// `X-Amz-Tenant-Id` for a target in tenant-isolation mode, unless a call names its own.
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Timeouts chosen on purpose (aws-config sets only a connect timeout by default).
@@ -86,6 +91,12 @@ pub struct Settings {
     /// (`XINVOKE_FUNCTION_TIMEOUT_MS`): emulators such as `cargo lambda watch` send a fixed
     /// deadline in 1970. Lambda always gives a real one, which wins.
     pub function_timeout: Option<Duration>,
+    /// The SQS queue the invoker sends final records to (`XINVOKE_FAILURE_QUEUE_URL`): the
+    /// template's failure destination. Without it a final record leaves as an ERROR line.
+    pub failure_queue_url: Option<String>,
+    /// The function serves `{"load": ...}` events (`XINVOKE_LOAD_WORKER`; the load stack's
+    /// setting). Off, a load event is refused: a Function URL's caller cannot start a load run.
+    pub load_worker: bool,
     /// Where the invoker's HTTP routes are (`XINVOKE_GATEWAY_CONFIG` or
     /// `XINVOKE_GATEWAY_CONFIG_TEXT`); read only in a Lambda. Boxed: most settings have none,
     /// and settings travel by value (a load job's place holds them).
@@ -148,6 +159,8 @@ impl Settings {
                     arn,
                     auth,
                     invocation_type: default_type,
+                    delivery: given.delivery.unwrap_or_default(),
+                    tenant_id: given.tenant_id.clone(),
                 },
             );
             default_target = Some("default".to_string());
@@ -194,8 +207,29 @@ impl Settings {
                     arn: t.arn,
                     auth,
                     invocation_type: t.invocation_type.unwrap_or(default_type),
+                    delivery: t.delivery,
+                    tenant_id: t.tenant_id,
                 },
             );
+        }
+        for t in targets.values() {
+            let name = if t.name == "default" && default_target.as_deref() == Some("default") {
+                name(keys::TARGET_ARN)
+            } else {
+                name(keys::TARGETS)
+            };
+            let mismatch = t.arn.check_partition().err().or_else(|| match &t.auth {
+                Auth::AssumeRole(a) => {
+                    check_partition(&a.role_arn.to_string(), &a.role_arn.partition, &t.arn.region).err()
+                }
+                Auth::ExecutionRole => None,
+            });
+            if let Some(m) = mismatch {
+                return Err(ConfigError::Invalid {
+                    name,
+                    detail: m.to_string(),
+                });
+            }
         }
         if targets.is_empty() {
             return Err(ConfigError::NoTarget {
@@ -234,6 +268,8 @@ impl Settings {
             scheduled_payload: given.scheduled_payload.unwrap_or_else(|| b"{}".to_vec()),
             sqs_concurrency: given.sqs_concurrency,
             function_timeout: given.function_timeout,
+            failure_queue_url: given.failure_queue_url,
+            load_worker: given.load_worker.unwrap_or(false),
             gateway: given.gateway.map(Box::new),
         })
     }

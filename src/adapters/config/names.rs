@@ -33,12 +33,17 @@ pub mod keys {
     pub const EXTERNAL_ID: Key = key("XINVOKE_EXTERNAL_ID", Some("--external-id"));
     pub(crate) const SESSION_NAME: Key = key("XINVOKE_SESSION_NAME", Some("--session-name"));
     pub(crate) const INVOCATION_TYPE: Key = key("XINVOKE_INVOCATION_TYPE", Some("--type"));
+    pub(crate) const TENANT_ID: Key = key("XINVOKE_TENANT_ID", Some("--tenant-id"));
     pub const TARGETS: Key = key("XINVOKE_TARGETS", None);
     pub(crate) const TARGETS_FILE: Key = key("XINVOKE_TARGETS_FILE", None);
     pub(crate) const DEFAULT_TARGET: Key = key("XINVOKE_DEFAULT_TARGET", None);
     pub(crate) const RETRY: Key = key("XINVOKE_RETRY", None);
     pub(crate) const NO_RETRY: Key = key("XINVOKE_NO_RETRY", Some("--no-retry"));
     pub(crate) const IDEMPOTENT: Key = key("XINVOKE_IDEMPOTENT", Some("--idempotent"));
+    pub(crate) const DURABLE: Key = key("XINVOKE_DURABLE", None);
+    pub(crate) const ENVELOPE: Key = key("XINVOKE_ENVELOPE", None);
+    pub const FAILURE_QUEUE_URL: Key = key("XINVOKE_FAILURE_QUEUE_URL", None);
+    pub const LOAD_WORKER: Key = key("XINVOKE_LOAD_WORKER", None);
     pub(crate) const RETRY_BUDGET: Key = key("XINVOKE_RETRY_BUDGET", None);
     pub(crate) const CONNECT_TIMEOUT_MS: Key = key("XINVOKE_CONNECT_TIMEOUT_MS", Some("--connect-timeout-ms"));
     pub(crate) const ATTEMPT_TIMEOUT_MS: Key = key("XINVOKE_ATTEMPT_TIMEOUT_MS", Some("--attempt-timeout-ms"));
@@ -48,6 +53,7 @@ pub mod keys {
     pub(crate) const FUNCTION_TIMEOUT_MS: Key = key("XINVOKE_FUNCTION_TIMEOUT_MS", None);
     pub const GATEWAY_CONFIG: Key = key("XINVOKE_GATEWAY_CONFIG", None);
     pub const GATEWAY_CONFIG_TEXT: Key = key("XINVOKE_GATEWAY_CONFIG_TEXT", None);
+    pub const GATEWAY_CONFIG_SSM: Key = key("XINVOKE_GATEWAY_CONFIG_SSM", None);
 }
 
 /// How an error names a setting: `XINVOKE_ROLE_ARN` in a Lambda, `--role-arn /

@@ -40,10 +40,14 @@ impl FromStr for ExternalId {
 }
 
 /// Where the invoker's HTTP routes are read at cold start: a file of the deployment package
-/// (`XINVOKE_GATEWAY_CONFIG`) or the text itself (`XINVOKE_GATEWAY_CONFIG_TEXT`, YAML or JSON).
+/// (`XINVOKE_GATEWAY_CONFIG`), an SSM parameter (`XINVOKE_GATEWAY_CONFIG_SSM`: no 4 KB wall, a
+/// SecureString for external ids) or the text itself (`XINVOKE_GATEWAY_CONFIG_TEXT`, YAML or
+/// JSON; all of a function's variables share 4 KB).
 #[derive(Clone, PartialEq, Eq)]
 pub enum GatewaySource {
     File(std::path::PathBuf),
+    /// The parameter's name (`/xinvoke/routes`) or ARN.
+    Ssm(String),
     Text(String),
 }
 
@@ -52,6 +56,7 @@ impl fmt::Debug for GatewaySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GatewaySource::File(p) => f.debug_tuple("File").field(p).finish(),
+            GatewaySource::Ssm(name) => f.debug_tuple("Ssm").field(name).finish(),
             GatewaySource::Text(t) => write!(f, "Text(<{} bytes>)", t.len()),
         }
     }

@@ -7,7 +7,9 @@ use crate::core::arn::FunctionArn;
 use crate::core::classify::{Class, RawOutcome};
 use serde::Serialize;
 
+mod organization;
 mod steps;
+pub use organization::*;
 pub use steps::*;
 
 /// The caller as STS sees it.
@@ -31,6 +33,9 @@ pub struct FunctionConfig {
     /// The function's timeout in seconds (what a load worker's slices must fit in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u32>,
+    /// `TenancyConfig.TenantIsolationMode` (`PER_TENANT`): every invoke must name a tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_isolation: Option<String>,
 }
 
 /// What GetAlias says.
@@ -50,6 +55,8 @@ pub enum Status {
     Fail,
     /// Neutral: not visible to this caller, or worth knowing (·).
     Info,
+    /// Works, but something that should be there is not; `fix` says what to set (!).
+    Warn,
     /// Not applicable, or not run because an earlier check failed (·).
     Skip,
 }
@@ -59,6 +66,7 @@ impl Status {
         match self {
             Status::Pass => "✓",
             Status::Fail => "✗",
+            Status::Warn => "!",
             Status::Info | Status::Skip => "·",
         }
     }
@@ -105,9 +113,59 @@ impl Check {
     }
 }
 
+/// Where doctor calls a service: the URL its SDK resolved, or why none was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceEndpoint {
+    /// `lambda` or `sts`.
+    pub service: &'static str,
+    /// The URL, when one was resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Why none was (the resolver's words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ServiceEndpoint {
+    /// A resolver's answer for `service`.
+    pub fn new<E: std::fmt::Display>(service: &'static str, url: Result<String, E>) -> ServiceEndpoint {
+        match url {
+            Ok(url) => ServiceEndpoint {
+                service,
+                url: Some(url),
+                error: None,
+            },
+            Err(e) => ServiceEndpoint {
+                service,
+                url: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Whether final failures have somewhere to go: the failure queue the invoker's settings name
+/// (`XINVOKE_FAILURE_QUEUE_URL`). Without one, an SQS record that must not be redelivered
+/// leaves the invoker only as an ERROR line: a warning, not a failure (invokes still work).
+pub fn failure_destination(queue_url: Option<&str>) -> Check {
+    const NAME: &str = "failure_queue";
+    match queue_url {
+        Some(url) => Check::new(NAME, Status::Pass, format!("final records go to the failure queue {url}")),
+        None => Check {
+            name: NAME,
+            status: Status::Warn,
+            summary: "the invoker has no failure destination (XINVOKE_FAILURE_QUEUE_URL is unset): a final SQS record, one whose target may have run, would leave only as an ERROR line".into(),
+            class: None,
+            fix: Some("set XINVOKE_FAILURE_QUEUE_URL to an SQS queue the invoker may sqs:SendMessage to: the template's FailureQueueUrl output (the template always sets it, and uses the queue as the async OnFailure destination)".into()),
+        },
+    }
+}
+
 /// Everything doctor found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnosis {
+    /// The endpoints called (Lambda's and STS's), printed first.
+    pub endpoints: Vec<ServiceEndpoint>,
     pub target: String,
     /// `resource` (the caller's own credentials) or `role` (role chaining).
     pub auth: &'static str,
@@ -122,6 +180,7 @@ impl Diagnosis {
     /// An empty report for a target; `auth` is `resource` or `role`.
     pub fn new(target: &FunctionArn, auth: &'static str) -> Diagnosis {
         Diagnosis {
+            endpoints: Vec::new(),
             target: target.to_string(),
             auth,
             caller: None,
@@ -159,9 +218,21 @@ impl Diagnosis {
         }
     }
 
-    /// The checklist as text: one line a check, the fix indented under each failure.
+    /// The checklist as text: the endpoints first, then one line a check, the fix indented
+    /// under each failure.
     pub fn render(&self) -> String {
-        let mut out = format!("xinvoke doctor: {} ({} auth)\n", self.target, self.auth);
+        let mut out = String::new();
+        for e in &self.endpoints {
+            match (&e.url, &e.error) {
+                (Some(url), _) => out.push_str(&format!("{} endpoint: {url}\n", e.service)),
+                (None, why) => out.push_str(&format!(
+                    "{} endpoint: none ({})\n",
+                    e.service,
+                    why.as_deref().unwrap_or("not resolved")
+                )),
+            }
+        }
+        out.push_str(&format!("xinvoke doctor: {} ({} auth)\n", self.target, self.auth));
         for c in &self.checks {
             out.push_str(&format!("{} {:<18} {}\n", c.status.symbol(), c.name, c.summary));
             if let Some(fix) = &c.fix {

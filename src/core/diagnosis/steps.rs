@@ -2,8 +2,8 @@
 //! failed and the fix).
 
 use super::{
-    code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, Check, FunctionConfig,
-    Missing, Status,
+    code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, CallerOrg, Check,
+    FunctionConfig, Missing, Status,
 };
 use crate::core::arn::{FunctionArn, RoleArn};
 use crate::core::classify::{classify, state_reason_class, Class, RawOutcome};
@@ -22,12 +22,12 @@ pub(crate) fn caller_identity_failed(o: &RawOutcome) -> Check {
     )
 }
 
-/// Step 1 answered.
-pub(crate) fn caller_identity_ok(me: &CallerIdentity) -> Check {
+/// Step 1 answered, with the caller's organization as far as it can see it.
+pub(crate) fn caller_identity_ok(me: &CallerIdentity, org: &CallerOrg) -> Check {
     Check::new(
         "caller_identity",
         Status::Pass,
-        format!("the caller is {} in account {}", me.arn, me.account),
+        format!("the caller is {} in account {}, {}", me.arn, me.account, org.describe()),
     )
 }
 
@@ -288,6 +288,28 @@ pub(crate) fn configuration_check(read: &FunctionArn, cfg: &FunctionConfig) -> C
             "Read LastUpdateStatusReason and fix the configuration change in account 2.",
         ),
         _ => Check::new(name, Status::Pass, format!("{read} is {state}, last update {update}{vpc}")),
+    }
+}
+
+/// Step 4, tenancy: a visible configuration's tenant isolation against the tenant the caller
+/// sends (`XINVOKE_TENANT_ID`, `--tenant-id`, a target's `tenant_id`). A mismatch replaces the
+/// `function` check: Lambda refuses every such invoke with InvalidParameterValueException.
+pub fn tenancy(read: &FunctionArn, cfg: &FunctionConfig, tenant: Option<&str>) -> Option<Check> {
+    let name = "function";
+    match (cfg.tenant_isolation.as_deref(), tenant) {
+        (Some(mode), None) => Some(Check::fail(
+            name,
+            Some(Class::InvalidRequest),
+            format!("{read} is tenant-isolated ({mode}) and no tenant id is configured: every invoke without one is refused (InvalidParameterValueException)"),
+            "Send a tenant with every invoke: XINVOKE_TENANT_ID (or --tenant-id, or a target's tenant_id in XINVOKE_TARGETS) for a fixed one, or per event the direct event's tenant_id, an SQS record's tenant_id message attribute.",
+        )),
+        (None, Some(t)) => Some(Check::fail(
+            name,
+            Some(Class::InvalidRequest),
+            format!("{read} has no tenant isolation, but tenant id {t:?} is configured: Lambda refuses an invoke that names a tenant (InvalidParameterValueException)"),
+            "Remove the tenant id (XINVOKE_TENANT_ID, --tenant-id, the target's tenant_id), or invoke a function created with TenancyConfig PER_TENANT.",
+        )),
+        _ => None,
     }
 }
 

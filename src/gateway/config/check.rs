@@ -453,6 +453,17 @@ fn route(
         }
         None => format!("route-{index}"),
     };
+    let tenant_header = match r.tenant_header {
+        None => None,
+        Some(h) if !h.is_empty() && http::HeaderName::from_bytes(h.as_bytes()).is_ok() => Some(h.to_ascii_lowercase()),
+        Some(h) => {
+            return Err(err(
+                format!("{at}.tenantHeader"),
+                format!("{h:?} is not a header name"),
+                "name the request header that carries the tenant id, e.g. x-tenant-id",
+            ))
+        }
+    };
     Ok(Route {
         name,
         matchers,
@@ -469,6 +480,7 @@ fn route(
         rewrite,
         headers,
         cors,
+        tenant_header,
     })
 }
 

@@ -120,6 +120,10 @@ pub struct RouteSpec {
     /// `off`, or a number of attempts.
     #[serde(default)]
     pub retries: Option<RetriesSpec>,
+    /// The request header whose value is the tenant to invoke as (`X-Amz-Tenant-Id`), for a
+    /// function in tenant-isolation mode.
+    #[serde(default)]
+    pub tenant_header: Option<String>,
     /// Envoy's `retry_on` conditions (`5xx`, `gateway-error`, `connect-failure`, ...).
     #[serde(default)]
     pub retry_on: Option<String>,

@@ -443,6 +443,7 @@ impl VirtualService {
                         regex_rewrite: options.regex_rewrite,
                         header_manipulation: headers,
                         cors: options.cors.or_else(|| host_options.cors.clone()),
+                        tenant_header: None,
                     },
                 )
             })

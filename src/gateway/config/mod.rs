@@ -114,6 +114,8 @@ pub struct Route {
     /// No retry starts after this long; the request's deadline.
     pub timeout: Duration,
     pub retries: Retries,
+    /// The request header (lower case) naming the tenant to invoke as (`X-Amz-Tenant-Id`).
+    pub tenant_header: Option<String>,
     /// The classes retries may follow (Envoy's `retryOn`, by the status each is answered
     /// with); every class xinvoke's policy retries when `None`.
     pub retry_on: Option<Vec<crate::core::classify::Class>>,

@@ -22,7 +22,7 @@ use std::sync::RwLock;
 /// forwards to), or take AWS as given: where the run goes, its settings, its target names.
 pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<String>>), JobError> {
     let (scenario_path, target) = match &job.place {
-        Place::Aws { settings, names } => return Ok((Started::Aws, settings.clone(), names.clone())),
+        Place::Aws { settings, names } => return Ok((Started::Aws, (**settings).clone(), names.clone())),
         Place::Local { scenario, target } => (scenario, target),
     };
     let (mut scenario, label) = match scenario_path {
@@ -121,6 +121,8 @@ pub(super) fn local_settings(
                             arn: arn.parse().expect("a scenario function's ARN is valid"),
                             role: Some(role()),
                             invocation_type: None,
+                            delivery: Default::default(),
+                            tenant_id: None,
                         },
                     )
                 })

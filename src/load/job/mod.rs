@@ -125,9 +125,10 @@ pub enum Place {
         scenario: Option<PathBuf>,
         target: Option<Box<Given>>,
     },
-    /// AWS: checked settings, and the target names cycled through.
+    /// AWS: checked settings (boxed: the larger variant by far), and the target names cycled
+    /// through.
     Aws {
-        settings: Settings,
+        settings: Box<Settings>,
         names: Vec<Option<String>>,
     },
 }
@@ -301,11 +302,11 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         let outcome = match &job.via {
             Via::Invoker { invoker, .. } => {
                 let hop1 = hop1_service(&job, invoker, &place, *retries, shorten).await?;
-                let sender = Arc::new(InvokerSender::new(hop1, names.clone(), job.deadline));
+                let sender = Arc::new(InvokerSender::new(hop1, names.clone(), job.deadline, *retries));
                 run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
             }
             Via::Handler(factory) => {
-                let sender = Arc::new(HandlerSender::new(factory(service), names.clone()));
+                let sender = Arc::new(HandlerSender::new(factory(service), names.clone(), *retries));
                 run_phase(phase, &plan, sender, &job.payloads, gauges, stop.clone(), &mut sink).await
             }
             _ => {

@@ -184,6 +184,11 @@ fn phase(out: &mut String, i: usize, p: &PhaseReport) {
         let _ = writeln!(out, "  by hop:");
         let _ = writeln!(out, "    {:<22} {}", "invoker (account 1)", line(&h.invoker));
         let _ = writeln!(out, "    {:<22} {}", "target (account 2)", line(&h.target));
+        let _ = writeln!(
+            out,
+            "    {:<22} {} of the invoker (hop 1) · {} by the invoker of the target (hop 2)",
+            "retries", h.retries.invoker, h.retries.target
+        );
         if let Some(m) = &h.metrics {
             let _ = writeln!(
                 out,

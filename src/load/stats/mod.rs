@@ -58,6 +58,10 @@ pub(crate) struct PhaseMetrics {
     /// `--via invoker`: the target's outcome, for the requests the invoker answered.
     #[serde(default)]
     target_classes: BTreeMap<Class, u64>,
+    /// `--via invoker`: retries of the invoke of the invoker (hop 1), and the invoker's own
+    /// retries of the target (hop 2), so a report says which layer retried.
+    #[serde(default)]
+    hop_retries: (u64, u64),
     /// How long each cancelled request had been in flight when it was given up.
     #[serde(default = "in_flight_histogram", with = "hist")]
     cancelled_in_flight: Histogram<u64>,
@@ -119,6 +123,7 @@ impl PhaseMetrics {
             sent_span: None,
             targets: BTreeMap::new(),
             invoker_classes: BTreeMap::new(),
+            hop_retries: (0, 0),
             target_classes: BTreeMap::new(),
             cancelled_in_flight: in_flight_histogram(),
         }
@@ -170,7 +175,9 @@ impl PhaseMetrics {
                 self.last_us = self.last_us.max(at + latency);
                 if let Some(hop) = &i.invoker {
                     *self.invoker_classes.entry(hop.class).or_default() += 1;
+                    self.hop_retries.0 += u64::from(hop.attempts.saturating_sub(1));
                     if hop.class == Class::Ok {
+                        self.hop_retries.1 += u64::from(i.attempts.saturating_sub(1));
                         *self.target_classes.entry(class).or_default() += 1;
                     } else {
                         *self.second(at).invoker_errors.entry(hop.class).or_default() += 1;
@@ -257,6 +264,8 @@ impl PhaseMetrics {
         }
         add_counts(&mut self.invoker_classes, &o.invoker_classes);
         add_counts(&mut self.target_classes, &o.target_classes);
+        self.hop_retries.0 += o.hop_retries.0;
+        self.hop_retries.1 += o.hop_retries.1;
         let _ = self.cancelled_in_flight.add(&o.cancelled_in_flight);
         self.last_us = self.last_us.max(o.last_us + off);
         if let Some((a, b)) = o.sent_span {
@@ -383,6 +392,10 @@ impl PhaseMetrics {
             hops: (!self.invoker_classes.is_empty()).then(|| Hops {
                 invoker: names(&self.invoker_classes),
                 target: names(&self.target_classes),
+                retries: HopRetries {
+                    invoker: self.hop_retries.0,
+                    target: self.hop_retries.1,
+                },
                 metrics: None,
             }),
             cancelled_in_flight: (!self.cancelled_in_flight.is_empty()).then(|| percentiles(&self.cancelled_in_flight)),

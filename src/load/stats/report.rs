@@ -84,6 +84,19 @@ pub struct Hops {
     pub metrics: Option<BTreeMap<String, u64>>,
     /// The target's outcome, for the requests the invoker answered.
     pub target: BTreeMap<String, u64>,
+    /// Which layer retried: the harness's invokes of the invoker, and the invoker's invokes of
+    /// the target.
+    #[serde(default)]
+    pub retries: HopRetries,
+}
+
+/// Retries by hop of a two-hop run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HopRetries {
+    /// Retries of the invoke of the invoker function (hop 1, this process's).
+    pub invoker: u64,
+    /// Retries the invoker made of the target (hop 2).
+    pub target: u64,
 }
 
 /// One target's outcomes.

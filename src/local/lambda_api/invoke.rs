@@ -4,6 +4,7 @@
 use crate::core::behaviour;
 use crate::local::async_invoke::{self, Next, Outcome, QueuedEvent};
 use crate::local::errors::{headers, ApiError};
+use crate::local::executions::{self, DurableStart};
 use crate::local::faults::Phase;
 use crate::local::function::FunctionRuntime;
 use crate::local::iam::Caller;
@@ -28,6 +29,32 @@ enum InvocationType {
     DryRun,
 }
 
+/// The header of Invoke's `TenantId` (botocore's lambda service-2.json).
+const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
+
+/// Tenant isolation, as the Lambda guide's "Troubleshooting tenant isolation" describes it: a
+/// tenant-isolated function refuses an invoke without a tenant id, and a function without
+/// isolation an invoke with one, both InvalidParameterValueException (its message is the
+/// guide's words: no verbatim one is documented). A tenant id that is not the model's
+/// `TenantId` (1-256 of `[a-zA-Z0-9._:/=+-@ ]`) fails validation first.
+fn check_tenant(isolated: bool, tenant: Option<&str>) -> Result<(), ApiError> {
+    if let Some(t) = tenant {
+        if t.parse::<crate::core::invocation::TenantId>().is_err() {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                format!("1 validation error detected: Value '{t}' at 'tenantId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9\\._:\\/=+\\-@ ]+"),
+            ));
+        }
+    }
+    if isolated != tenant.is_some() {
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            "Tenant ID configuration not specified or passed to a function when tenant isolation is not enabled.",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) async fn invoke(
     world: &Arc<World>,
     caller: &Caller,
@@ -49,6 +76,8 @@ pub(super) async fn invoke(
     };
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
+    let key = executions::message_key(req.headers, &req.body);
+    world.executions.invoked(&f.def.name, key.as_deref());
     // The caller's trace: recorded, and handed to the function (an upstream gets it as the
     // Invoke's X-Amzn-Trace-Id, as Lambda passes it to the runtime).
     let trace_id = req
@@ -94,6 +123,7 @@ pub(super) async fn invoke(
             format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
         ));
     }
+    check_tenant(f.def.tenant_isolation.is_some(), header(X_AMZ_TENANT_ID))?;
     if !req.body.is_empty() {
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
             return Err(ApiError::new(
@@ -119,6 +149,7 @@ pub(super) async fn invoke(
             function_arn: fref.arn(&world.region),
             payload: req.body.clone(),
             trace_id,
+            key,
             received_ms: now,
             due_ms: now,
             invokes: 0,
@@ -127,13 +158,58 @@ pub(super) async fn invoke(
         });
         return Ok(with_request_id(StatusCode::ACCEPTED.into_response(), rid));
     }
-    f.check_ready(world.clock.now_ms())?;
-    inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
-    let (status, payload, function_error) = execute(world, f, req.body.clone(), rid, trace_id.as_deref()).await?;
+    let durable = match (
+        f.def.durable,
+        header(HeaderName::from_static(executions::DURABLE_NAME_HEADER)),
+    ) {
+        (true, name) => {
+            let name = name.map_or_else(|| rid.to_string(), str::to_string);
+            let version_arn = format!(
+                "arn:aws:lambda:{}:{}:function:{}:{executed}",
+                world.region, f.account, f.def.name
+            );
+            let function = format!("{}:{}", f.account, f.def.name);
+            match world
+                .executions
+                .durable_start(&function, &name, &req.body, &version_arn, rid)?
+            {
+                DurableStart::Existing { arn, answer } => {
+                    return Ok(sync_answer(answer, &executed, Some(&arn), false, rid))
+                }
+                DurableStart::Start { arn } => Some((function, name, arn)),
+            }
+        }
+        (false, _) => None,
+    };
+    let ran = async {
+        f.check_ready(world.clock.now_ms())?;
+        inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
+        execute(world, f, req.body.clone(), rid, trace_id.as_deref(), key.as_deref()).await
+    }
+    .await;
+    if let Some((function, name, _)) = &durable {
+        world.executions.durable_finished(function, name, ran.as_ref().ok());
+    }
+    let arn = durable.as_ref().map(|(_, _, arn)| arn.as_str());
+    Ok(sync_answer(ran?, &executed, arn, tail, rid))
+}
+
+/// A sync Invoke's answer: the function's status and payload, `X-Amz-Executed-Version`,
+/// `X-Amz-Function-Error`, a durable execution's ARN, and the log tail when asked for.
+fn sync_answer(
+    (status, payload, function_error): executions::Answer,
+    executed: &str,
+    durable_execution_arn: Option<&str>,
+    tail: bool,
+    rid: &str,
+) -> Response {
     let mut resp = (status, payload).into_response();
     let h = resp.headers_mut();
+    if let Some(v) = durable_execution_arn.and_then(|a| HeaderValue::from_str(a).ok()) {
+        h.insert(executions::DURABLE_ARN_HEADER, v);
+    }
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&executed) {
+    if let Ok(v) = HeaderValue::from_str(executed) {
         h.insert(headers::EXECUTED_VERSION, v);
     }
     if let Some(fe) = function_error {
@@ -148,7 +224,7 @@ pub(super) async fn invoke(
             h.insert(headers::LOG_RESULT, v);
         }
     }
-    Ok(with_request_id(resp, rid))
+    with_request_id(resp, rid)
 }
 
 /// Apply the fault rules of `phase` for an invoke of `f`: a delay, then maybe an error.
@@ -178,7 +254,15 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
     let ran = async {
         f.check_ready(world.clock.now_ms())?;
         inject(&world, Phase::Execute, &f, ev.qualifier.as_deref()).await?;
-        execute(&world, &f, ev.payload.clone(), &ev.request_id, ev.trace_id.as_deref()).await
+        execute(
+            &world,
+            &f,
+            ev.payload.clone(),
+            &ev.request_id,
+            ev.trace_id.as_deref(),
+            ev.key.as_deref(),
+        )
+        .await
     }
     .await;
     let outcome = match ran {
@@ -353,18 +437,21 @@ async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Opt
     Ok(Some(lease))
 }
 
-/// Run the function: take a concurrency slot and an environment, then the behaviour.
-/// Returns the status, payload and `X-Amz-Function-Error`.
+/// Run the function: take a concurrency slot and an environment, then the behaviour (counted
+/// as an execution of the message `key`). Returns the status, payload and
+/// `X-Amz-Function-Error`.
 async fn execute(
     world: &Arc<World>,
     f: &Arc<FunctionRuntime>,
     payload: Bytes,
     rid: &str,
     trace_id: Option<&str>,
-) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
+    key: Option<&str>,
+) -> Result<executions::Answer, ApiError> {
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
     let _connection = connect(world, f).await?;
+    world.executions.executed(&f.def.name, key);
     match &f.def.behaviour {
         Behaviour::Named(_) => {
             let plan = behaviour::plan(&payload);

@@ -380,6 +380,9 @@ fn configuration(world: &World, f: &FunctionRuntime, fref: &FunctionRef, resolve
             "Ipv6AllowedForDualStack": false,
         });
     }
+    if f.def.tenant_isolation.is_some() {
+        v["TenancyConfig"] = serde_json::json!({ "TenantIsolationMode": "PER_TENANT" });
+    }
     if let Some(reason) = life.reason() {
         v["StateReason"] = reason.into();
     }

@@ -13,8 +13,12 @@
 //! id = "111111111111"
 //! concurrency_limit = 1000            # optional, default 1000
 //! org_id = "o-example"                # optional, for aws:PrincipalOrgID
+//! ou = "ou-ab12-11111111"             # optional: its OU in a declared [[organizations]]
+//!                                     # (default: the root), for aws:PrincipalOrgPaths
 //! oidc_providers = [{ issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
 //!                     audiences = ["sts.amazonaws.com"] }]   # optional, for web identity
+//! parameters = [{ name = "/xinvoke/routes", value = "...", type = "SecureString" }]
+//!                                     # optional: SSM parameters (GetParameter)
 //!
 //! [[accounts.roles]]
 //! name = "caller"
@@ -31,12 +35,22 @@
 //! versions = ["1"]
 //! behaviour = "builtin"               # or { upstream = "http://127.0.0.1:9000/..." }
 //! reserved_concurrency = 10           # optional
+//! tenant_isolation = "PER_TENANT"     # optional: every invoke names a tenant (X-Amz-Tenant-Id)
 //! resource_policy = { Statement = [ ... ] }   # unqualified calls
 //! aliases = [{ name = "live", version = "1", resource_policy = { Statement = [ ... ] } }]
 //! vpc = { vpc_id = "vpc-1", subnet_ids = ["subnet-a"], security_group_ids = ["sg-1"],
 //!         eni_mode = "per_environment", eni_quota = 250, free_ips_per_subnet = 250,
 //!         ec2_api_rate = 10.0, ec2_api_burst = 20, eni_setup_ms = 100 }
+//!
+//! [[organizations]]                   # optional: lays out an org_id's OUs
+//! id = "o-example"
+//! root = "r-ab12"
+//! units = [{ id = "ou-ab12-11111111", parent = "r-ab12" },
+//!          { id = "ou-ab12-22222222", parent = "ou-ab12-11111111" }]
 //! ```
+//!
+//! Any number of accounts may be declared; `scenarios/organization.toml` has four, three of
+//! them in one organization's OUs.
 
 use crate::local::iam::PolicyDocument;
 use serde::Deserialize;
@@ -71,6 +85,61 @@ pub struct Scenario {
     /// load run that starts the endpoint in-process.
     #[serde(default)]
     pub faults: Vec<crate::local::faults::FaultSpec>,
+    /// AWS Organizations: each organization's root and OUs, where accounts sit by their `ou`.
+    #[serde(default)]
+    pub organizations: Vec<Organization>,
+}
+
+/// An organization's tree: its root and organizational units.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organization {
+    /// `o-` and 10-32 lowercase letters or digits.
+    pub id: String,
+    /// The root's id, `r-` and 4-32 lowercase letters or digits.
+    pub root: String,
+    /// The management account, when the scenario names it (DescribeOrganization's
+    /// `MasterAccountId`).
+    #[serde(default)]
+    pub management_account: Option<String>,
+    /// The OUs; each names its parent (the root or an OU listed before it).
+    #[serde(default)]
+    pub units: Vec<OrganizationalUnit>,
+}
+
+/// One organizational unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationalUnit {
+    /// `ou-` + the root's suffix + `-` + 8-32 lowercase letters or digits.
+    pub id: String,
+    /// The root's id or an earlier OU's.
+    pub parent: String,
+}
+
+impl Organization {
+    /// The path IAM gives `aws:PrincipalOrgPaths` for an account in `ou` (the root when
+    /// `None`): `o-ID/r-ROOT/ou-A/ou-B/`, from the root down, ending in `/`. `None` when the OU
+    /// is not in this organization.
+    pub(crate) fn path_of(&self, ou: Option<&str>) -> Option<String> {
+        let mut chain = Vec::new();
+        let mut at = ou;
+        while let Some(id) = at.filter(|id| *id != self.root) {
+            if chain.len() > self.units.len() {
+                return None;
+            }
+            let unit = self.units.iter().find(|u| u.id == id)?;
+            chain.push(unit.id.as_str());
+            at = Some(unit.parent.as_str());
+        }
+        chain.reverse();
+        let mut path = format!("{}/{}/", self.id, self.root);
+        for id in chain {
+            path.push_str(id);
+            path.push('/');
+        }
+        Some(path)
+    }
 }
 
 /// An update of one or more functions (UpdateFunctionConfiguration), now or at a time.
@@ -154,6 +223,10 @@ pub struct Account {
     /// Organization id, for `aws:PrincipalOrgID` conditions.
     #[serde(default)]
     pub org_id: Option<String>,
+    /// The account's OU in its organization (declared in `organizations`), for
+    /// `aws:PrincipalOrgPaths`; the root when absent.
+    #[serde(default)]
+    pub ou: Option<String>,
     /// Account-wide concurrent executions.
     #[serde(default = "default_concurrency")]
     pub concurrency_limit: u32,
@@ -168,6 +241,29 @@ pub struct Account {
     /// tokens AssumeRoleWithWebIdentity accepts for this account's roles.
     #[serde(default)]
     pub oidc_providers: Vec<OidcProvider>,
+    /// Systems Manager parameters (GetParameter), e.g. the invoker's routes.
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+}
+
+/// One SSM parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    /// `/xinvoke/routes` or `routes`.
+    pub name: String,
+    /// Its value (never shown by `Debug`).
+    pub value: Secret,
+    #[serde(rename = "type", default)]
+    pub kind: ParameterType,
+}
+
+/// `String` or `SecureString` (decrypted only when asked with WithDecryption).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum ParameterType {
+    String,
+    #[default]
+    SecureString,
 }
 
 /// An IAM OIDC identity provider. Its ARN is `arn:aws:iam::ACCOUNT:oidc-provider/` followed by
@@ -433,6 +529,22 @@ pub struct Function {
     /// How long an update stays InProgress, ms (without a new ENI to make).
     #[serde(default = "default_update_ms")]
     pub update_ms: u64,
+    /// A durable function: an invoke's `DurableExecutionName` starts at most one execution
+    /// ([`crate::local::executions`]).
+    #[serde(default)]
+    pub durable: bool,
+    /// Tenant isolation (CreateFunction's `TenancyConfig`): every invoke must then name a tenant
+    /// (`X-Amz-Tenant-Id`), and an invoke of a function without it must not.
+    #[serde(default)]
+    pub tenant_isolation: Option<TenantIsolationMode>,
+}
+
+/// `TenancyConfig.TenantIsolationMode`: the service model's one value.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum TenantIsolationMode {
+    /// An execution environment per tenant.
+    #[serde(rename = "PER_TENANT")]
+    PerTenant,
 }
 
 fn default_update_ms() -> u64 {
@@ -458,6 +570,8 @@ impl Function {
             version_policies: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
+            durable: false,
+            tenant_isolation: None,
         }
     }
 }
@@ -538,6 +652,20 @@ impl Scenario {
         })?;
         s.validate(path)?;
         Ok(s)
+    }
+
+    /// `aws:PrincipalOrgPaths` of an account: its path when its organization is laid out in
+    /// `organizations`, else none (an `org_id` alone gives `aws:PrincipalOrgID` only).
+    pub(crate) fn org_paths(&self, account: &Account) -> Vec<String> {
+        let Some(org_id) = &account.org_id else {
+            return Vec::new();
+        };
+        self.organizations
+            .iter()
+            .find(|o| &o.id == org_id)
+            .and_then(|o| o.path_of(account.ou.as_deref()))
+            .into_iter()
+            .collect()
     }
 
     /// Which VPC model each VPC-attached function runs, in a sentence for a report's header:

@@ -18,6 +18,7 @@ impl Scenario {
         if self.region.is_empty() {
             return Err(bad("region".into(), "is empty".into(), "set region = \"us-east-1\""));
         }
+        self.validate_organizations(&bad)?;
         let mut ids = HashSet::new();
         let mut keys = HashSet::new();
         for (ai, acct) in self.accounts.iter().enumerate() {
@@ -35,6 +36,29 @@ impl Scenario {
                     format!("account {} is declared twice", acct.id),
                     "merge the two [[accounts]] tables",
                 ));
+            }
+            if let Some(ou) = &acct.ou {
+                let org = acct
+                    .org_id
+                    .as_ref()
+                    .and_then(|id| self.organizations.iter().find(|o| &o.id == id));
+                match org {
+                    None => {
+                        return Err(bad(
+                            format!("{at}.ou"),
+                            format!("{ou:?} needs the account's org_id to name an organization of [[organizations]]"),
+                            "set org_id to a declared organization's id, or declare it under [[organizations]]",
+                        ))
+                    }
+                    Some(o) if o.path_of(Some(ou)).is_none() => {
+                        return Err(bad(
+                            format!("{at}.ou"),
+                            format!("{ou:?} is neither the root nor an OU of {}", o.id),
+                            "name one of the organization's units (or its root)",
+                        ))
+                    }
+                    Some(_) => {}
+                }
             }
             let mut issuers = HashSet::new();
             for (pi, p) in acct.oidc_providers.iter().enumerate() {
@@ -232,6 +256,63 @@ impl Scenario {
                     e.to_string(),
                     "write it as POST /_local/faults takes it (docs/local.md)",
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Organizations' ids in AWS Organizations' formats, and OUs that form a tree.
+    fn validate_organizations(
+        &self,
+        bad: &impl Fn(String, String, &str) -> ScenarioError,
+    ) -> Result<(), ScenarioError> {
+        // AWS Organizations' id patterns: o-[a-z0-9]{10,32}, r-[0-9a-z]{4,32},
+        // ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}.
+        let alnum = |s: &str, len: std::ops::RangeInclusive<usize>| {
+            len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
+        let id_like = |s: &str, prefix: &str, len: std::ops::RangeInclusive<usize>| {
+            s.strip_prefix(prefix).is_some_and(|rest| alnum(rest, len))
+        };
+        let mut org_ids = HashSet::new();
+        for (oi, org) in self.organizations.iter().enumerate() {
+            let at = format!("organizations[{oi}]");
+            if !id_like(&org.id, "o-", 10..=32) || !org_ids.insert(&org.id) {
+                return Err(bad(
+                    format!("{at}.id"),
+                    format!("{:?} is not an organization id, or is declared twice", org.id),
+                    "use o- and 10-32 lowercase letters or digits, e.g. \"o-a1b2c3d4e5\", once",
+                ));
+            }
+            if !id_like(&org.root, "r-", 4..=32) {
+                return Err(bad(
+                    format!("{at}.root"),
+                    format!("{:?} is not a root id", org.root),
+                    "use r- and 4-32 lowercase letters or digits, e.g. \"r-ab12\"",
+                ));
+            }
+            let mut seen: HashSet<&str> = HashSet::from([org.root.as_str()]);
+            for (ui, u) in org.units.iter().enumerate() {
+                let ut = format!("{at}.units[{ui}]");
+                let well_formed =
+                    u.id.strip_prefix("ou-")
+                        .and_then(|rest| rest.split_once('-'))
+                        .is_some_and(|(root, unit)| alnum(root, 4..=32) && alnum(unit, 8..=32));
+                if !well_formed || seen.contains(u.id.as_str()) {
+                    return Err(bad(
+                        format!("{ut}.id"),
+                        format!("{:?} is not an OU id, or is declared twice", u.id),
+                        "use ou-, 4-32 letters or digits, -, 8-32 letters or digits, e.g. \"ou-ab12-11111111\", once",
+                    ));
+                }
+                if !seen.contains(u.parent.as_str()) {
+                    return Err(bad(
+                        format!("{ut}.parent"),
+                        format!("{:?} is neither the root nor an OU listed before it", u.parent),
+                        "list a parent OU before its children, or name the root",
+                    ));
+                }
+                seen.insert(&u.id);
             }
         }
         Ok(())

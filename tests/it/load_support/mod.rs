@@ -42,6 +42,7 @@ impl Attempter for FakeAttempter {
             status: 200,
             function_error: None,
             executed_version: Some("1".into()),
+            durable_execution_arn: None,
             payload: b"{}".to_vec(),
         }
     }
@@ -65,6 +66,8 @@ pub fn fake_target(retries: bool) -> Arc<RunnerSender<FakeAttempter>> {
             payload: Vec::new(),
             client_context: None,
             trace_id: None,
+            durable_execution_name: None,
+            tenant_id: None,
         },
     })
 }
