@@ -171,6 +171,10 @@ fn unsupported(doc: &Value, schema: &[(&str, Field)]) -> Option<String> {
                 false => format!("{at}.{key}"),
             };
             let Some((_, field)) = fields.iter().find(|(name, _)| name == key) else {
+                // Written but not set (`unwrapAsAlb: false`, `extauth: {}`): nothing to honour.
+                if unset(value) {
+                    continue;
+                }
                 return Some(here);
             };
             let found = match (field, value) {
@@ -188,6 +192,18 @@ fn unsupported(doc: &Value, schema: &[(&str, Field)]) -> Option<String> {
         None
     }
     walk(doc, schema, "")
+}
+
+/// A value that sets nothing: null, false, 0, empty.
+fn unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
 }
 
 /// Why a resource cannot be loaded as written.
@@ -483,6 +499,11 @@ mod tests {
             unsupported(&v, VIRTUAL_SERVICE).as_deref(),
             Some("spec.virtualHost.routes[0].routeAction.single.destinationSpec.aws.unwrapAsAlb")
         );
+        let mut v = vs.clone();
+        v["spec"]["virtualHost"]["routes"][0]["routeAction"]["single"]["destinationSpec"]["aws"]["unwrapAsAlb"] =
+            Value::Bool(false);
+        v["spec"]["virtualHost"]["options"]["extauth"] = serde_json::json!({});
+        assert!(unsupported(&v, VIRTUAL_SERVICE).is_none(), "written but not set");
         let up = yaml("kind: Upstream\nmetadata: {name: u}\nspec:\n  aws: {region: us-east-1, roleArn: r, destinationOverrides: {logicalName: x}}\n");
         assert_eq!(
             unsupported(&up, UPSTREAM).as_deref(),
