@@ -182,7 +182,7 @@ where
             let creds = aws_credential_types::Credentials::new(
                 xinvoke::local::builtin::SOURCE_ACCESS_KEY,
                 xinvoke::local::builtin::SOURCE_SECRET_KEY,
-                None,
+                Some(xinvoke::local::builtin::SOURCE_SESSION_TOKEN.to_string()),
                 None,
                 "xbench",
             );
@@ -292,7 +292,7 @@ async fn local(iterations: u32) {
     let identity = aws_credential_types::Credentials::new(
         builtin::SOURCE_ACCESS_KEY,
         builtin::SOURCE_SECRET_KEY,
-        None,
+        Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
         None,
         "xbench",
     )

@@ -84,9 +84,10 @@ for _ in $(seq 50); do grep -q "listening on" "$OUT/local.log" && break; sleep 0
 ENDPOINT="$(grep -o 'http://[0-9.:]*' "$OUT/local.log" | head -1)"
 log "local endpoint (release) at $ENDPOINT, pid $LOCAL_PID"
 
-export AWS_ACCESS_KEY_ID=AKIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
+export AWS_ACCESS_KEY_ID=ASIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
+export AWS_SESSION_TOKEN=IQoJxinvokelocalsourcesessiontoken00000000000001
 export AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$ENDPOINT"
-unset AWS_PROFILE AWS_SESSION_TOKEN XINVOKE_TARGETS XINVOKE_TARGETS_FILE 2>/dev/null || true
+unset AWS_PROFILE XINVOKE_TARGETS XINVOKE_TARGETS_FILE 2>/dev/null || true
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)

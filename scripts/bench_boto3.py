@@ -15,8 +15,9 @@ client = boto3.client(
     "lambda",
     endpoint_url=endpoint,
     region_name="us-east-1",
-    aws_access_key_id="AKIAXINVOKESOURCE001",
+    aws_access_key_id="ASIAXINVOKESOURCE001",
     aws_secret_access_key="xinvoke-local-source-secret",
+    aws_session_token="IQoJxinvokelocalsourcesessiontoken00000000000001",
     config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=threads),
 )
 client.invoke(FunctionName=FUNCTION, Payload=b"{}")

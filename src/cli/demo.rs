@@ -233,7 +233,7 @@ fn source_creds() -> Credentials {
     Credentials::new(
         builtin::SOURCE_ACCESS_KEY,
         builtin::SOURCE_SECRET_KEY,
-        None,
+        Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
         None,
         "demo",
     )

@@ -108,7 +108,7 @@ pub struct LoadArgs {
     /// Against the local endpoint, use the real retry waits (default there: shortened 10x)
     #[arg(long)]
     pub real_waits: bool,
-    /// The payload, a JSON document (default {} against AWS, {"sleep_ms":200} locally)
+    /// The payload, a JSON document (default {} against AWS, {"sleep_ms":200,"connections":1} locally: 200 ms holding one connection into the target's VPC)
     #[arg(long, conflicts_with_all = ["payload_file", "payload_ndjson"])]
     pub payload: Option<String>,
     /// Read the payload (JSON) from a file

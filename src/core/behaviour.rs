@@ -5,14 +5,17 @@
 //! `{"sleep_ms": N}` sleeps N ms then echoes, `{"fail": "msg"}` fails with a function error,
 //! `{"bytes": N}` answers a JSON string of N bytes (N ≤ 6 MB), `{"panic": "msg"}` panics (the
 //! `target` binary really does; the local endpoint answers what the Rust runtime then
-//! reports). The plan is data: the caller does the sleeping, so this module stays free of any
+//! reports). `{"connections": N}` (with any of them) declares that the execution holds N
+//! connections into its VPC meanwhile: what a Hyperplane ENI's capacity counts (the local
+//! endpoint models it; the `target` binary opens none). The plan is data: the caller does the sleeping, so this module stays free of any
 //! runtime.
 
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The largest answer `{"bytes": N}` may ask for: Lambda's synchronous response limit.
-const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
+/// The largest answer `{"bytes": N}` may ask for: past Lambda's synchronous response limit
+/// (6 MB), so that Lambda's own answer to an oversize response can be seen.
+const MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The longest `{"sleep_ms": N}` honoured (Lambda's 15-minute function timeout).
 const MAX_SLEEP: Duration = Duration::from_secs(900);
@@ -26,6 +29,8 @@ pub struct Plan {
     pub result: Result<Vec<u8>, FunctionFailure>,
     /// Panic with this message (`result` is then the function error the Rust runtime answers).
     pub panic: Option<String>,
+    /// Connections into the function's VPC the execution holds.
+    pub connections: u32,
 }
 
 /// The `errorType` lambda_runtime reports for a handler that panicked: the type name of the
@@ -59,6 +64,7 @@ struct Instructions {
     fail: Option<String>,
     bytes: Option<u64>,
     panic: Option<String>,
+    connections: Option<u32>,
 }
 
 /// Decide what the target does with `payload` (the inner payload of an async envelope).
@@ -74,6 +80,7 @@ fn plan_of(payload: &[u8]) -> Plan {
         sleep: Duration::ZERO,
         result: Ok(payload.to_vec()),
         panic: None,
+        connections: 0,
     };
     let Ok(ins) = serde_json::from_slice::<Instructions>(payload) else {
         return echo();
@@ -105,6 +112,7 @@ fn plan_of(payload: &[u8]) -> Plan {
         sleep,
         result,
         panic: ins.panic,
+        connections: ins.connections.unwrap_or(0),
     }
 }
 
@@ -126,6 +134,13 @@ mod tests {
         let p = plan(br#"{"hello":"world"}"#);
         assert_eq!(p.sleep, Duration::ZERO);
         assert_eq!(p.result.unwrap(), br#"{"hello":"world"}"#);
+    }
+
+    #[test]
+    fn connections_are_declared_beside_the_other_instructions() {
+        let p = plan(br#"{"sleep_ms":5,"connections":3}"#);
+        assert_eq!((p.connections, p.sleep), (3, Duration::from_millis(5)));
+        assert_eq!(plan(br#"{"hello":1}"#).connections, 0, "none unless declared");
     }
 
     #[test]
@@ -166,8 +181,8 @@ mod tests {
 
     #[test]
     fn bytes_over_the_response_limit_fail_clearly() {
-        let f = plan(br#"{"bytes":7000000}"#).result.unwrap_err();
-        assert!(f.error_message.contains("6291456"));
+        let f = plan(br#"{"bytes":9000000}"#).result.unwrap_err();
+        assert!(f.error_message.contains("8388608"));
     }
 
     #[test]

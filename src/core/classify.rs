@@ -712,6 +712,27 @@ mod tests {
     }
 
     #[test]
+    fn an_oversize_invoke_is_payload_too_large_under_either_name() {
+        // AWS sends RequestEntityTooLargeException (413) where the model says
+        // RequestTooLargeException: both, and the status alone, are payload_too_large.
+        for code in [
+            "RequestEntityTooLargeException",
+            "RequestTooLargeException",
+            "SomethingNew",
+        ] {
+            let c = classify(&failed(413, code));
+            assert_eq!((c.class, c.retryable), (Class::PayloadTooLarge, false), "{code}");
+        }
+        for code in ["RequestEntityTooLargeException", "RequestTooLargeException"] {
+            let c = classify(&RawOutcome::Rejected {
+                code: code.into(),
+                message: "too large".into(),
+            });
+            assert_eq!(c.class, Class::PayloadTooLarge, "{code} refused before sending");
+        }
+    }
+
+    #[test]
     fn rejected_before_sending_uses_the_code_row() {
         let c = classify(&RawOutcome::Rejected {
             code: "RequestTooLargeException".into(),

@@ -108,7 +108,7 @@ impl Runner {
                 &req.target,
                 req.function.to_string(),
                 req.invocation_type,
-                "RequestTooLargeException",
+                "RequestEntityTooLargeException",
                 too_large.to_string(),
             );
         }

@@ -16,7 +16,9 @@
 //! | | `{"function":"target","state":"Inactive"}` | next invoke 502 ResourceNotReadyException, then Pending (`pending_ms`), then Active |
 //! | | `{"function":"target","state":"Failed","reason_code":"EniLimitExceeded"}` | 502 by reason code until set Active (or `for_ms`) |
 //! | `POST /_local/update` | `{"functions":["a","b"],"security_group_ids":["sg-2"]}` | UpdateFunctionConfiguration on each at once: LastUpdateStatus InProgress, a new subnet/security-group combination makes its Hyperplane ENI (or the update Fails with EniLimitExceeded / EC2RequestLimitExceeded); answers each function's result |
-//! | `GET /_local/invocations` | | the last 1000 invokes received: request id, ARN, type, the `X-Amzn-Trace-Id` received, time |
+//! | `POST /_local/alias` | `{"function":"target","alias":"live","version":"2"}` or `"delete":true` | UpdateAlias or DeleteAlias: the alias's RevisionId changes; a deleted alias answers 404, its policy gone, and its version can then be deleted |
+//! | `POST /_local/delete_version` | `{"function":"target","version":"1"}` | DeleteFunction of that version: refused while an alias points to it; the ENIs the version held (`version_networks`) are released `eni_release_s` later |
+//! | `GET /_local/invocations` | | the last 1000 invokes that reached their function (authenticated, valid, found and authorized), whatever happened next: request id, ARN, type, the `X-Amzn-Trace-Id` received, time; invokes refused before are not listed (`/_local/stats` counts them by error) |
 //! | `GET /_local/destinations` | | what failed async events delivered, by destination or dead-letter queue ARN |
 //! | `GET /_local/executions` | | per function and message (idempotency key): `invokes` received and `executions` run ([`crate::local::executions`]) |
 //! | `POST /_local/clock` | `{"advance_s":3600}` | server time moves: sessions expire, idle functions go Inactive, queued events come due |
@@ -63,6 +65,26 @@ struct StateRequest {
     for_ms: Option<u64>,
 }
 
+/// `POST /_local/alias`: UpdateAlias (`version`) or DeleteAlias (`delete: true`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasChange {
+    function: String,
+    alias: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    delete: bool,
+}
+
+/// `POST /_local/delete_version`: DeleteFunction with a version qualifier.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteVersion {
+    function: String,
+    version: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockRequest {
@@ -82,9 +104,25 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
         );
     }
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 1024 * 1024).await {
+    // The same limits as the AWS paths: a body within the read timeout and the cap, or the
+    // connection closed (a stalled control client must not hold one open).
+    let body = match crate::serve::read_body(body, shared.limits).await {
         Ok(b) => b,
-        Err(_) => return bad("body too large"),
+        Err(true) => {
+            return json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({ "error": format!("the body is over the endpoint's {}-byte limit: send less", shared.limits.max_body) }),
+            )
+        }
+        Err(false) => {
+            let mut resp = json(
+                StatusCode::REQUEST_TIMEOUT,
+                serde_json::json!({ "error": "the body did not arrive within the endpoint's read timeout" }),
+            );
+            resp.headers_mut()
+                .insert(axum::http::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
     };
     let world = shared.world();
     let path = parts.uri.path();
@@ -144,6 +182,37 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 })
                 .collect();
             json(StatusCode::OK, serde_json::Value::Object(answers))
+        }
+        (&Method::POST, "/_local/delete_version") => {
+            let d: DeleteVersion = match parse(&body) {
+                Ok(d) => d,
+                Err(e) => return bad(e),
+            };
+            let Some(f) = world.functions.values().find(|f| f.def.name == d.function) else {
+                return bad(format!("unknown function {:?}", d.function));
+            };
+            match f.delete_version(&d.version, world.clock.now_ms()) {
+                Ok(()) => ok(),
+                Err(e) => bad(e),
+            }
+        }
+        (&Method::POST, "/_local/alias") => {
+            let a: AliasChange = match parse(&body) {
+                Ok(a) => a,
+                Err(e) => return bad(e),
+            };
+            let Some(f) = world.functions.values().find(|f| f.def.name == a.function) else {
+                return bad(format!("unknown function {:?}", a.function));
+            };
+            let version = match (a.version.as_deref(), a.delete) {
+                (Some(v), false) => Some(v),
+                (None, true) => None,
+                _ => return bad("give either \"version\" (UpdateAlias) or \"delete\": true (DeleteAlias)"),
+            };
+            match f.change_alias(&a.alias, version) {
+                Ok(()) => ok(),
+                Err(e) => bad(e),
+            }
         }
         (&Method::GET, "/_local/invocations") => json(
             StatusCode::OK,

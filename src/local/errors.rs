@@ -75,11 +75,12 @@ impl ApiError {
         }
     }
 
-    /// A 429 TooManyRequestsException with `reason` and a `Retry-After` hint.
-    pub fn throttle(reason: &str, retry_after_s: u64) -> ApiError {
+    /// A 429 TooManyRequestsException with `reason`, and a `Retry-After` hint when one
+    /// applies (a concurrency throttle has none: it ends when an execution does).
+    pub fn throttle(reason: &str, retry_after_s: Option<u64>) -> ApiError {
         ApiError {
             reason: Some(reason.to_string()),
-            retry_after_s: Some(retry_after_s),
+            retry_after_s,
             ..ApiError::named("TooManyRequestsException")
         }
     }
@@ -110,8 +111,12 @@ impl ApiError {
             Blame::User => "User",
             Blame::Service => "Service",
         };
-        // AWS's key order: capitalised keys, then `Type`, then a lowercase `message`.
-        if spec.lowercase_message {
+        // AWS's key order: capitalised keys, then `Type`, then a lowercase `message`. A
+        // ValidationException carries its message alone (LocalStack's recorded answers show
+        // no `Type` for it, unlike every modelled error).
+        if spec.code == "ValidationException" {
+            out.push_str(&format!("\"message\":{}}}", q(&self.message)));
+        } else if spec.lowercase_message {
             out.push_str(&format!("\"Type\":\"{blame}\",\"message\":{}}}", q(&self.message)));
         } else {
             out.push_str(&format!("\"Message\":{},\"Type\":\"{blame}\"}}", q(&self.message)));
@@ -221,10 +226,10 @@ mod tests {
 
     #[test]
     fn throttle_body_matches_aws() {
-        let e = ApiError::throttle("CallerRateLimitExceeded", 1);
+        let e = ApiError::throttle("ReservedFunctionConcurrentInvocationLimitExceeded", None);
         assert_eq!(
             String::from_utf8(e.body()).unwrap(),
-            r#"{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}"#
+            r#"{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}"#
         );
     }
 

@@ -15,6 +15,7 @@ use crate::local::hyperplane::{self, Hyperplane};
 use crate::local::iam::PolicyDocument;
 use crate::local::scenario::{self, EniMode, FunctionStateName};
 use crate::local::vpc::EnvironmentPool;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -45,6 +46,19 @@ impl UpdateStatus {
     }
 }
 
+/// The configuration an update changes, as GetFunctionConfiguration reports it: what invokes
+/// run with while it is in force, and what an update in progress moves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub description: String,
+    pub timeout_s: u32,
+    pub memory_mb: u32,
+    pub runtime: String,
+    pub role: String,
+    pub handler: String,
+    pub vpc: Option<NetConfig>,
+}
+
 /// A function's subnets and security groups, as its configuration reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetConfig {
@@ -53,8 +67,9 @@ pub struct NetConfig {
 }
 
 impl NetConfig {
-    fn key(&self) -> String {
-        hyperplane::combination(&self.subnet_ids, &self.security_group_ids)
+    /// Its Hyperplane ENIs: one per subnet, for its security groups.
+    fn keys(&self) -> Vec<String> {
+        hyperplane::enis_of(&self.subnet_ids, &self.security_group_ids)
     }
 }
 
@@ -68,8 +83,8 @@ pub struct LastUpdate {
     until_ms: Option<i64>,
     /// How it ends: the reason code of a failure, or success.
     fails_with: Option<String>,
-    /// The network configuration it moves to, when it changes it.
-    next: Option<NetConfig>,
+    /// The configuration it moves to.
+    next: Option<Settings>,
 }
 
 impl LastUpdate {
@@ -93,11 +108,21 @@ pub struct LifecycleState {
     /// Server time (ms) at which a Pending state ends and the function is Active again.
     pub until_ms: Option<i64>,
     pub update: LastUpdate,
-    /// The VPC configuration in force (invokes use it; an update replaces it when done).
-    pub vpc: Option<NetConfig>,
+    /// The configuration in force (invokes use it; an update replaces it when done).
+    pub settings: Settings,
 }
 
 impl LifecycleState {
+    /// The configuration GetFunctionConfiguration shows: an update's as soon as it is
+    /// requested (with `LastUpdateStatus` InProgress), though invokes keep running the one in
+    /// force until it completes.
+    pub fn shown(&self) -> &Settings {
+        match (&self.update.status, &self.update.next) {
+            (UpdateStatus::InProgress, Some(next)) => next,
+            _ => &self.settings,
+        }
+    }
+
     /// `StateReason` as GetFunctionConfiguration reports it.
     pub fn reason(&self) -> Option<String> {
         match self.state {
@@ -117,7 +142,7 @@ impl LifecycleState {
     pub(crate) fn update_reason(&self) -> Option<String> {
         match self.update.status {
             UpdateStatus::Successful => None,
-            UpdateStatus::InProgress => Some("The function is being updated.".into()),
+            UpdateStatus::InProgress => Some("The function is being created.".into()),
             UpdateStatus::Failed => Some(failure_reason(self.update.reason_code.as_deref())),
         }
     }
@@ -141,11 +166,97 @@ fn failed_error(reason_code: Option<&str>) -> ApiError {
 }
 
 /// An alias at run time.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AliasRuntime {
     pub name: String,
-    pub version: String,
-    pub revision_id: String,
+    /// The version it points to (UpdateAlias moves it).
+    version: RwLock<String>,
+    /// DeleteAlias: the alias answers 404 from then on.
+    deleted: AtomicBool,
+}
+
+impl AliasRuntime {
+    /// The version it points to now.
+    pub fn version(&self) -> String {
+        self.version.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The `RevisionId`s of a function (`$LATEST`), its aliases and its versions. Every change of
+/// a configuration or its resource policy gives the one it changed a new id (the Lambda
+/// guide; LocalStack's recorded TestLambdaRevisions: a create completing, an update starting
+/// and completing, AddPermission, RemovePermission); a write carrying an older one answers
+/// 412 PreconditionFailedException.
+#[derive(Debug, Default)]
+pub struct Revisions(Mutex<HashMap<RevisionKey, String>>);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RevisionKey {
+    Latest,
+    Version(String),
+    Alias(String),
+}
+
+impl RevisionKey {
+    fn of(resolved: Resolved<'_>) -> RevisionKey {
+        match resolved {
+            Resolved::Latest => RevisionKey::Latest,
+            Resolved::Version(v) => RevisionKey::Version(v.to_string()),
+            Resolved::Alias(a) => RevisionKey::Alias(a.name.clone()),
+        }
+    }
+}
+
+/// Which API a stale RevisionId's message sends the caller to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionOf {
+    /// The function's configuration or an alias ("Call the GetFunction/GetAlias API").
+    Configuration,
+    /// A resource policy ("Call the GetPolicy API").
+    Policy,
+}
+
+impl Revisions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RevisionKey, String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current id of what `resolved` names.
+    pub fn of(&self, resolved: Resolved<'_>) -> String {
+        self.lock()
+            .entry(RevisionKey::of(resolved))
+            .or_insert_with(new_revision)
+            .clone()
+    }
+
+    /// Refuse `given` unless it is the current id of what `resolved` names (none given: no
+    /// check), with AWS's message.
+    pub fn check(&self, resolved: Resolved<'_>, given: Option<&str>, of: RevisionOf) -> Result<(), ApiError> {
+        let Some(given) = given else {
+            return Ok(());
+        };
+        if self.of(resolved) == given {
+            return Ok(());
+        }
+        let api = match of {
+            RevisionOf::Configuration => "GetFunction/GetAlias",
+            RevisionOf::Policy => "GetPolicy",
+        };
+        Err(ApiError::new(
+            "PreconditionFailedException",
+            format!("The Revision Id provided does not match the latest Revision Id. Call the {api} API to retrieve the latest Revision Id"),
+        ))
+    }
+
+    /// What `resolved` names changed: a new id.
+    pub fn bump(&self, resolved: Resolved<'_>) {
+        self.lock().insert(RevisionKey::of(resolved), new_revision());
+    }
+}
+
+/// A fresh revision id, in AWS's UUID form.
+fn new_revision() -> String {
+    crate::local::world::request_id()
 }
 
 /// The resource policies of a function: on the function itself (unqualified and `$LATEST`
@@ -199,13 +310,27 @@ pub struct FunctionRuntime {
     /// Unqualified ARN.
     pub arn: String,
     pub aliases: Vec<AliasRuntime>,
-    /// Revision id of the function (and its policy).
-    pub revision_id: String,
+    /// Revision ids of the function, its aliases and versions (configurations and policies).
+    pub revisions: Revisions,
     /// Resource policies, changed by AddPermission / RemovePermission.
     pub policies: RwLock<Policies>,
     active: AtomicBool,
     lifecycle: Mutex<LifecycleState>,
     last_invoke_ms: AtomicI64,
+    /// The timeout in force, s.
+    timeout_s: AtomicU32,
+    /// Server time (ms) an update in progress completes (`i64::MAX`: none), so that the
+    /// invoke's fast path applies it in time.
+    update_due_ms: AtomicI64,
+    /// The Hyperplane ENIs of published versions published on another network than the
+    /// function's (`version_networks`): held until the version is deleted.
+    version_enis: HashMap<String, Vec<String>>,
+    /// Published versions deleted since the world began.
+    deleted_versions: RwLock<Vec<String>>,
+    /// Idle warm execution environments of synchronous invokes: one taken is a warm start,
+    /// none a cold start (`Init Duration` in the REPORT line). A new configuration or going
+    /// Inactive leaves none.
+    pub warm: AtomicU32,
     /// Executions in flight.
     pub in_flight: AtomicU32,
     /// Invokes received (any outcome).
@@ -229,25 +354,13 @@ pub enum Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     /// `X-Amz-Executed-Version`.
-    pub fn executed_version(&self) -> &'a str {
+    pub fn executed_version(&self) -> Cow<'a, str> {
         match self {
-            Resolved::Latest => "$LATEST",
-            Resolved::Version(v) => v,
-            Resolved::Alias(a) => &a.version,
+            Resolved::Latest => Cow::Borrowed("$LATEST"),
+            Resolved::Version(v) => Cow::Borrowed(v),
+            Resolved::Alias(a) => Cow::Owned(a.version()),
         }
     }
-}
-
-fn revision(seed: &str) -> String {
-    let h = crate::local::sigv4::sha256_hex(seed.as_bytes());
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// Why an update cannot start.
@@ -276,8 +389,8 @@ impl FunctionRuntime {
             .iter()
             .map(|a| AliasRuntime {
                 name: a.name.clone(),
-                version: a.version.clone(),
-                revision_id: revision(&format!("{arn}:{}", a.name)),
+                version: RwLock::new(a.version.clone()),
+                deleted: AtomicBool::new(false),
             })
             .collect();
         let policies = Policies {
@@ -295,21 +408,41 @@ impl FunctionRuntime {
             .filter(|v| v.eni_mode == EniMode::PerEnvironment)
             .map(|v| Mutex::new(EnvironmentPool::new(v, now_ms)));
         let hyperplane = hyperplane.filter(|_| def.vpc.as_ref().is_some_and(|v| v.eni_mode == EniMode::Hyperplane));
-        let vpc = def.vpc.as_ref().map(|v| NetConfig {
-            subnet_ids: v.subnet_ids.clone(),
-            security_group_ids: v.security_group_ids.clone(),
-        });
+        let settings = Settings {
+            description: String::new(),
+            timeout_s: def.timeout_s,
+            memory_mb: def.memory_mb,
+            runtime: "provided.al2023".into(),
+            role: format!("arn:aws:iam::{account}:role/{}-execution", def.name),
+            handler: "bootstrap".into(),
+            vpc: def.vpc.as_ref().map(|v| NetConfig {
+                subnet_ids: v.subnet_ids.clone(),
+                security_group_ids: v.security_group_ids.clone(),
+            }),
+        };
         let mut lifecycle = LifecycleState {
             state: def.state,
             reason_code: def.state_reason_code.clone(),
             until_ms: None,
             update: LastUpdate::done(),
-            vpc,
+            settings,
+        };
+        let version_enis: HashMap<String, Vec<String>> = match &hyperplane {
+            Some(h) => def
+                .version_networks
+                .iter()
+                .map(|(v, n)| {
+                    let keys = hyperplane::enis_of(&n.subnet_ids, &n.security_group_ids);
+                    h.existing(&keys);
+                    (v.clone(), keys)
+                })
+                .collect(),
+            None => HashMap::new(),
         };
         let pending_ms = def.vpc.as_ref().map(|v| v.pending_ms).unwrap_or(CREATE_MS);
-        match (def.state, &hyperplane, &lifecycle.vpc) {
-            (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.key()),
-            (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+        match (def.state, &hyperplane, &lifecycle.settings.vpc) {
+            (FunctionStateName::Active, Some(h), Some(net)) => h.existing(&net.keys()),
+            (FunctionStateName::Pending, Some(h), Some(net)) => match h.attach(&net.keys(), now_ms) {
                 Ok(made) => {
                     let eni_ms = if made { h.eni_create_ms } else { 0 };
                     lifecycle.until_ms = Some(now_ms + (pending_ms + eni_ms) as i64);
@@ -330,7 +463,12 @@ impl FunctionRuntime {
             };
         }
         FunctionRuntime {
-            revision_id: revision(&arn),
+            revisions: Revisions::default(),
+            timeout_s: AtomicU32::new(lifecycle.settings.timeout_s),
+            warm: AtomicU32::new(0),
+            update_due_ms: AtomicI64::new(i64::MAX),
+            version_enis,
+            deleted_versions: RwLock::new(Vec::new()),
             account: account.to_string(),
             arn,
             aliases,
@@ -346,15 +484,26 @@ impl FunctionRuntime {
         }
     }
 
+    /// The aliases that exist (not deleted).
+    pub fn live_aliases(&self) -> impl Iterator<Item = &AliasRuntime> {
+        self.aliases.iter().filter(|a| !a.deleted.load(Ordering::Acquire))
+    }
+
     /// Resolve a qualifier (`None` = unqualified).
     pub fn resolve(&self, qualifier: Option<&str>) -> Option<Resolved<'_>> {
         match qualifier {
             None | Some("$LATEST") => Some(Resolved::Latest),
             Some(q) => {
-                if let Some(v) = self.def.versions.iter().find(|v| v.as_str() == q) {
+                let deleted = self.deleted_versions.read().unwrap_or_else(|p| p.into_inner());
+                if let Some(v) = self
+                    .def
+                    .versions
+                    .iter()
+                    .find(|v| v.as_str() == q && !deleted.contains(v))
+                {
                     Some(Resolved::Version(v))
                 } else {
-                    self.aliases.iter().find(|a| a.name == q).map(Resolved::Alias)
+                    self.live_aliases().find(|a| a.name == q).map(Resolved::Alias)
                 }
             }
         }
@@ -387,9 +536,10 @@ impl FunctionRuntime {
         st.state = FunctionStateName::Inactive;
         st.reason_code = Some("Idle".into());
         st.until_ms = None;
-        if let (Some(h), Some(net)) = (&self.hyperplane, &st.vpc) {
-            h.detach(&net.key());
+        if let (Some(h), Some(net)) = (&self.hyperplane, &st.settings.vpc) {
+            h.detach(&net.keys());
         }
+        self.warm.store(0, Ordering::Relaxed);
         self.active.store(false, Ordering::Release);
     }
 
@@ -406,6 +556,8 @@ impl FunctionRuntime {
             st.reason_code = None;
             st.until_ms = None;
             self.last_invoke_ms.store(now_ms, Ordering::Relaxed);
+            // A state change is a configuration change (Pending to Active: a new RevisionId).
+            self.revisions.bump(Resolved::Latest);
         }
         if st.update.status == UpdateStatus::InProgress && st.update.until_ms.is_some_and(|until| now_ms >= until) {
             let update = std::mem::replace(&mut st.update, LastUpdate::done());
@@ -416,13 +568,22 @@ impl FunctionRuntime {
                 }
                 None => {
                     if let Some(next) = update.next {
-                        if let (Some(h), Some(old)) = (&self.hyperplane, &st.vpc) {
-                            h.detach(&old.key());
+                        let old_keys = st.settings.vpc.as_ref().map(NetConfig::keys);
+                        if old_keys != next.vpc.as_ref().map(NetConfig::keys) {
+                            if let (Some(h), Some(old)) = (&self.hyperplane, old_keys) {
+                                h.detach(&old);
+                            }
                         }
-                        st.vpc = Some(next);
+                        self.timeout_s.store(next.timeout_s, Ordering::Relaxed);
+                        self.warm.store(0, Ordering::Relaxed);
+                        st.settings = next;
                     }
                 }
             }
+            // The update completing is a change of its own (LocalStack's recorded
+            // test_function_revisions_basic: rev5 from the update's answer, rev6 once done).
+            self.revisions.bump(Resolved::Latest);
+            self.update_due_ms.store(i64::MAX, Ordering::Release);
         }
         self.active
             .store(st.state == FunctionStateName::Active, Ordering::Release);
@@ -459,7 +620,8 @@ impl FunctionRuntime {
     pub(crate) fn check_ready(&self, now_ms: i64) -> Result<(), ApiError> {
         let last = self.last_invoke_ms.swap(now_ms, Ordering::Relaxed);
         let idle_too_long = self.idle_limit_ms().is_some_and(|l| now_ms - last >= l);
-        if self.active.load(Ordering::Acquire) && !idle_too_long {
+        let update_due = now_ms >= self.update_due_ms.load(Ordering::Acquire);
+        if self.active.load(Ordering::Acquire) && !idle_too_long && !update_due {
             return Ok(());
         }
         let mut st = self.lock_lifecycle();
@@ -484,11 +646,14 @@ impl FunctionRuntime {
     }
 
     /// An invoke met the function Inactive: it is Pending (Restoring) while its ENI is made
-    /// again, or Failed when that cannot be done.
+    /// again. When that cannot be done it goes back to Inactive, with the reason as its
+    /// `StateReasonCode`, and the next invoke tries again (the Lambda guide, "Lambda function
+    /// states": a function that cannot be reactivated returns to Inactive); nothing was
+    /// updated, so `LastUpdateStatus` stays as it was.
     fn wake_up(&self, st: &mut LifecycleState, now_ms: i64) {
-        let eni = match (&self.hyperplane, &st.vpc) {
+        let eni = match (&self.hyperplane, &st.settings.vpc) {
             (Some(h), Some(net)) => h
-                .attach(&net.key(), now_ms)
+                .attach(&net.keys(), now_ms)
                 .map(|made| if made { h.eni_create_ms } else { 0 }),
             _ => Ok(0),
         };
@@ -499,20 +664,21 @@ impl FunctionRuntime {
                 st.until_ms = Some(now_ms.saturating_add((self.pending_ms() + eni_ms) as i64));
             }
             Err(failure) => {
-                st.state = FunctionStateName::Failed;
+                st.state = FunctionStateName::Inactive;
                 st.reason_code = Some(failure.reason_code().into());
                 st.until_ms = None;
             }
         }
     }
 
-    /// Start an update (UpdateFunctionConfiguration, or the control API's): State stays Active
-    /// and `LastUpdateStatus` is InProgress for the function's update time, during which
-    /// invokes use the previous configuration. A new subnet / security-group combination needs
-    /// its Hyperplane ENI: made now (the update lasts that much longer), or the update ends
-    /// Failed with the reason code AWS gives. Refused while another update runs, or while the
-    /// function is Pending.
-    pub(crate) fn begin_update(&self, next: Option<NetConfig>, now_ms: i64) -> Result<(), ApiError> {
+    /// Start an update (UpdateFunctionConfiguration, or the control API's) to `next`: State
+    /// stays Active and `LastUpdateStatus` is InProgress for the function's update time,
+    /// during which invokes use the previous configuration. A new subnet / security-group
+    /// combination needs its Hyperplane ENI: made now (the update lasts that much longer), or
+    /// the update ends Failed with the reason code AWS gives. Refused while another update
+    /// runs, or while the function is Pending. `edit` turns the configuration in force into
+    /// the requested one.
+    pub(crate) fn begin_update(&self, edit: impl FnOnce(&Settings) -> Settings, now_ms: i64) -> Result<(), ApiError> {
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
         if st.update.status == UpdateStatus::InProgress {
@@ -521,7 +687,7 @@ impl FunctionRuntime {
         if st.state == FunctionStateName::Pending {
             return Err(ApiError::new("ResourceConflictException", PENDING_MESSAGE));
         }
-        let next = next.filter(|n| Some(n) != st.vpc.as_ref());
+        let next = edit(&st.settings);
         let mut update = LastUpdate {
             status: UpdateStatus::InProgress,
             reason_code: None,
@@ -529,28 +695,86 @@ impl FunctionRuntime {
             fails_with: None,
             next: None,
         };
-        match (&self.hyperplane, &next) {
-            (Some(h), Some(net)) => match h.attach(&net.key(), now_ms) {
+        let new_network = next.vpc.as_ref().filter(|n| Some(*n) != st.settings.vpc.as_ref());
+        if let (Some(h), Some(net)) = (&self.hyperplane, new_network) {
+            match h.attach(&net.keys(), now_ms) {
                 Ok(made) => {
                     if made {
                         update.until_ms = update.until_ms.map(|u| u + h.eni_create_ms as i64);
                     }
-                    update.next = next;
                 }
                 Err(failure) => update.fails_with = Some(failure.reason_code().into()),
-            },
-            _ => update.next = next,
+            }
         }
+        if update.fails_with.is_none() {
+            update.next = Some(next);
+        }
+        self.update_due_ms
+            .store(update.until_ms.unwrap_or(i64::MAX), Ordering::Release);
         st.update = update;
+        self.revisions.bump(Resolved::Latest);
         Ok(())
     }
 
-    /// The subnet / security-group combination in force (Hyperplane functions).
-    pub(crate) fn network_key(&self, now_ms: i64) -> Option<String> {
+    /// Delete the published version `version` (the control API): refused while an alias
+    /// points to it, as Lambda refuses it; the ENIs it held are released `eni_release_s`
+    /// later.
+    pub(crate) fn delete_version(&self, version: &str, now_ms: i64) -> Result<(), String> {
+        if !self.def.versions.iter().any(|v| v == version) {
+            return Err(format!("{} has no version {version:?}", self.def.name));
+        }
+        if let Some(a) = self.live_aliases().find(|a| a.version() == version) {
+            return Err(format!(
+                "alias {:?} points to version {version}: a version an alias uses cannot be deleted",
+                a.name
+            ));
+        }
+        let mut deleted = self.deleted_versions.write().unwrap_or_else(|p| p.into_inner());
+        if deleted.iter().any(|v| v == version) {
+            return Err(format!("version {version} is already deleted"));
+        }
+        deleted.push(version.to_string());
+        if let (Some(h), Some(keys)) = (&self.hyperplane, self.version_enis.get(version)) {
+            h.release_later(keys.clone(), now_ms);
+        }
+        Ok(())
+    }
+
+    /// UpdateAlias (`version`: point it there) or DeleteAlias (`None`), through the control
+    /// API: either is a change of the alias (a new RevisionId); a deleted alias answers 404
+    /// and its policy goes with it.
+    pub(crate) fn change_alias(&self, alias: &str, version: Option<&str>) -> Result<(), String> {
+        let Some(a) = self.live_aliases().find(|a| a.name == alias) else {
+            return Err(format!("{} has no alias {alias:?}", self.def.name));
+        };
+        match version {
+            Some(v) => {
+                if self.resolve(Some(v)).is_none_or(|r| !matches!(r, Resolved::Version(_))) {
+                    return Err(format!("{} has no version {v:?} to point {alias} to", self.def.name));
+                }
+                *a.version.write().unwrap_or_else(|p| p.into_inner()) = v.to_string();
+            }
+            None => {
+                let mut policies = self.policies.write().unwrap_or_else(|p| p.into_inner());
+                policies.edit(Resolved::Alias(a), |doc| *doc = None);
+                a.deleted.store(true, Ordering::Release);
+            }
+        }
+        self.revisions.bump(Resolved::Alias(a));
+        Ok(())
+    }
+
+    /// The timeout in force, s (an update changes it when it completes).
+    pub(crate) fn timeout_s(&self) -> u32 {
+        self.timeout_s.load(Ordering::Relaxed)
+    }
+
+    /// The Hyperplane ENIs of the configuration in force.
+    pub(crate) fn network_keys(&self, now_ms: i64) -> Option<Vec<String>> {
         self.hyperplane.as_ref()?;
         let mut st = self.lock_lifecycle();
         self.advance(&mut st, now_ms);
-        st.vpc.as_ref().map(NetConfig::key)
+        st.settings.vpc.as_ref().map(NetConfig::keys)
     }
 }
 
@@ -638,26 +862,38 @@ mod tests {
             subnet_ids: vec!["s".into()],
             security_group_ids: vec!["sg-2".into()],
         };
-        f.begin_update(Some(next.clone()), 0).unwrap();
+        let edit = |s: &Settings| Settings {
+            vpc: Some(next.clone()),
+            ..s.clone()
+        };
+        let before = f.revisions.of(Resolved::Latest);
+        f.begin_update(edit, 0).unwrap();
+        let started = f.revisions.of(Resolved::Latest);
+        assert_ne!(before, started, "the update's answer has a new RevisionId");
         let life = f.lifecycle(10);
         assert_eq!(
             (life.state, life.update.status),
             (FunctionStateName::Active, UpdateStatus::InProgress)
         );
         assert_eq!(
-            life.vpc.unwrap().security_group_ids,
+            life.settings.vpc.clone().unwrap().security_group_ids,
             ["sg-1"],
             "invokes use the previous configuration"
         );
         assert!(f.check_ready(10).is_ok());
         assert_eq!(
-            f.begin_update(None, 20).unwrap_err().name(),
+            f.begin_update(Settings::clone, 20).unwrap_err().name(),
             "ResourceConflictException",
             "one update at a time"
         );
         let life = f.lifecycle(1_200);
         assert_eq!(life.update.status, UpdateStatus::Successful);
-        assert_eq!(life.vpc, Some(next));
+        assert_eq!(life.settings.vpc, Some(next));
+        assert_ne!(
+            f.revisions.of(Resolved::Latest),
+            started,
+            "completing is a change of its own"
+        );
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! Today's VPC networking (Lambda since 2019, "Hyperplane"): one shared ENI per unique
-//! subnet + security-group combination of an account, created when a function with that
-//! combination is created or updated (the function is Pending, or its update InProgress,
-//! meanwhile), shared by every function with the same combination, reclaimed when no function
-//! uses it (AWS: after weeks idle, the function then Inactive). Each ENI serves a bounded
-//! number of connections (AWS documents 65,000; scenarios scale it down to show the effect);
-//! more executions than that need another ENI.
+//! Today's VPC networking (Lambda since 2019, "Hyperplane"): one shared ENI per subnet and
+//! set of security groups of an account (the Lambda guide, "Giving Lambda functions access to
+//! resources in an Amazon VPC": a function on two subnets holds two ENIs; functions that share
+//! a subnet and the same security groups share that ENI), created when a function needing it
+//! is created or updated (the function is Pending, or its update InProgress, meanwhile),
+//! reclaimed when no function uses it (AWS: after weeks idle, the function then Inactive).
+//! Each ENI carries a bounded number of connections from the functions into the VPC (AWS
+//! documents 65,000; scenarios scale it down to show the effect); an execution holds the
+//! connections its behaviour declares, none unless it does, and more than the ENIs carry need
+//! another ENI.
 //!
 //! ENIs are made through EC2's API, paced by a token bucket, within the account's quota of
 //! Hyperplane ENIs (250 per VPC by default): a burst of creates, updates or wake-ups that
@@ -47,13 +50,13 @@ impl EniFailure {
     }
 }
 
-/// The ENIs of one subnet + security-group combination.
+/// The ENIs of one subnet + security-group set.
 #[derive(Debug, Default, Clone, Copy)]
 struct Group {
     enis: u32,
     /// Functions set up on it (Active, Pending, or updating to it).
     users: u32,
-    /// Executions in flight through it.
+    /// Connections held through it by executions in flight.
     connections: u32,
 }
 
@@ -64,6 +67,9 @@ struct Inner {
     ec2: TokenBucket,
     groups: HashMap<String, Group>,
     created: u64,
+    /// Uses that end later (a deleted version's), as (server time ms, keys).
+    releases: Vec<(i64, Vec<String>)>,
+    release_ms: i64,
 }
 
 /// The Hyperplane ENIs of one account.
@@ -72,17 +78,23 @@ pub struct Hyperplane {
     inner: Mutex<Inner>,
     /// How long making one ENI takes, ms.
     pub eni_create_ms: u64,
-    /// Executions one ENI carries.
+    /// Connections one ENI carries.
     pub connections_per_eni: u32,
 }
 
-/// The combination a function's VPC config names: its subnets and security groups, sorted.
-pub(crate) fn combination(subnet_ids: &[String], security_group_ids: &[String]) -> String {
-    let mut s = subnet_ids.to_vec();
-    let mut g = security_group_ids.to_vec();
-    s.sort();
-    g.sort();
-    format!("{}|{}", s.join(","), g.join(","))
+/// The ENIs a function's VPC config needs: one per subnet, for its set of security groups
+/// (sorted and deduplicated, so equal sets name the same ENIs).
+pub(crate) fn enis_of(subnet_ids: &[String], security_group_ids: &[String]) -> Vec<String> {
+    let mut groups = security_group_ids.to_vec();
+    groups.sort();
+    groups.dedup();
+    let mut subnets = subnet_ids.to_vec();
+    subnets.sort();
+    subnets.dedup();
+    subnets
+        .into_iter()
+        .map(|subnet| format!("{subnet}|{}", groups.join(",")))
+        .collect()
 }
 
 impl Hyperplane {
@@ -95,6 +107,8 @@ impl Hyperplane {
                 ec2: TokenBucket::new(net.ec2_api_rate, net.ec2_api_burst, now_ms),
                 groups: HashMap::new(),
                 created: 0,
+                releases: Vec::new(),
+                release_ms: (net.eni_release_s as i64).saturating_mul(1000),
             }),
             eni_create_ms: net.eni_create_ms,
             connections_per_eni: net.connections_per_eni.max(1),
@@ -105,67 +119,102 @@ impl Hyperplane {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A function that was already deployed when the world began uses `key`: its ENI exists
-    /// (made before, outside the EC2 budget of this run).
-    pub(crate) fn existing(&self, key: &str) {
+    /// A function that was already deployed when the world began uses `keys`: their ENIs
+    /// exist (made before, outside the EC2 budget of this run).
+    pub(crate) fn existing(&self, keys: &[String]) {
         let mut inner = self.lock();
-        let g = inner.groups.entry(key.to_string()).or_default();
-        g.users += 1;
-        g.enis = g.enis.max(1);
+        for key in keys {
+            let g = inner.groups.entry(key.clone()).or_default();
+            g.users += 1;
+            g.enis = g.enis.max(1);
+        }
     }
 
-    /// A function is created, updated to, or woken up on `key`: use the combination's ENI,
-    /// making it when none exists. `Ok(true)` when one was made (the caller waits
-    /// `eni_create_ms`).
-    pub(crate) fn attach(&self, key: &str, now_ms: i64) -> Result<bool, EniFailure> {
+    /// A deleted version stops using `keys` `eni_release_s` after `now_ms`: its ENIs hold the
+    /// quota until then.
+    pub(crate) fn release_later(&self, keys: Vec<String>, now_ms: i64) {
         let mut inner = self.lock();
-        let has_eni = inner.groups.get(key).is_some_and(|g| g.enis > 0);
-        if !has_eni {
-            inner.make_eni(now_ms)?;
-        }
-        let g = inner.groups.entry(key.to_string()).or_default();
-        g.users += 1;
-        if !has_eni {
-            g.enis = 1;
-        }
-        Ok(!has_eni)
+        let at = now_ms.saturating_add(inner.release_ms);
+        inner.releases.push((at, keys));
     }
 
-    /// A function no longer uses `key` (Inactive, or updated away): when none does, its ENIs
-    /// are reclaimed.
-    pub(crate) fn detach(&self, key: &str) {
+    /// Apply the releases due at `now_ms`.
+    pub(crate) fn release_due(&self, now_ms: i64) {
+        let due: Vec<Vec<String>> = {
+            let mut inner = self.lock();
+            let (due, later) = std::mem::take(&mut inner.releases)
+                .into_iter()
+                .partition(|(at, _)| *at <= now_ms);
+            inner.releases = later;
+            due.into_iter().map(|(_, keys)| keys).collect()
+        };
+        for keys in due {
+            self.detach(&keys);
+        }
+    }
+
+    /// A function is created, updated to, or woken up on `keys`: it uses their ENIs, making
+    /// those that do not exist, all or none (within the quota, at EC2's pace). `Ok(true)` when
+    /// any was made (the caller waits `eni_create_ms`).
+    pub(crate) fn attach(&self, keys: &[String], now_ms: i64) -> Result<bool, EniFailure> {
+        self.release_due(now_ms);
         let mut inner = self.lock();
-        if let Some(g) = inner.groups.get_mut(key) {
-            g.users = g.users.saturating_sub(1);
-            if g.users == 0 && g.connections == 0 {
-                inner.groups.remove(key);
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| inner.groups.get(k.as_str()).is_none_or(|g| g.enis == 0))
+            .collect();
+        inner.make_enis(missing.len() as u32, now_ms)?;
+        for key in keys {
+            let g = inner.groups.entry(key.clone()).or_default();
+            g.users += 1;
+            g.enis = g.enis.max(1);
+        }
+        Ok(!missing.is_empty())
+    }
+
+    /// A function no longer uses `keys` (Inactive, or updated away): an ENI no function uses
+    /// and no connection holds is reclaimed.
+    pub(crate) fn detach(&self, keys: &[String]) {
+        let mut inner = self.lock();
+        for key in keys {
+            if let Some(g) = inner.groups.get_mut(key) {
+                g.users = g.users.saturating_sub(1);
+                if g.users == 0 && g.connections == 0 {
+                    inner.groups.remove(key);
+                }
             }
         }
     }
 
-    /// One more execution through `key`'s ENIs; past their capacity another ENI is made.
-    /// `Ok(true)` when one was made.
-    pub fn connect(&self, key: &str, now_ms: i64) -> Result<bool, EniFailure> {
+    /// An execution opens `n` connections into the VPC through one of `keys` (its subnets'
+    /// ENIs; the one with the most room), past the ENIs' capacity another ENI is made. The key
+    /// used and whether an ENI was made.
+    pub fn connect(&self, keys: &[String], n: u32, now_ms: i64) -> Result<(String, bool), EniFailure> {
         let mut inner = self.lock();
         let per_eni = inner.per_eni;
-        let g = inner.groups.get(key).copied().unwrap_or_default();
-        let grow = g.connections + 1 > g.enis.saturating_mul(per_eni);
-        if grow {
-            inner.make_eni(now_ms)?;
-        }
-        let g = inner.groups.entry(key.to_string()).or_default();
-        g.connections += 1;
-        if grow {
-            g.enis += 1;
-        }
-        Ok(grow)
+        let room = |g: &Group| i64::from(g.enis) * i64::from(per_eni) - i64::from(g.connections);
+        let Some(key) = keys
+            .iter()
+            .max_by_key(|k| inner.groups.get(k.as_str()).map_or(0, room))
+            .cloned()
+        else {
+            return Err(EniFailure::Quota);
+        };
+        let g = inner.groups.get(&key).copied().unwrap_or_default();
+        let needed = (g.connections + n).div_ceil(per_eni);
+        let grow = needed.saturating_sub(g.enis);
+        inner.make_enis(grow, now_ms)?;
+        let g = inner.groups.entry(key.clone()).or_default();
+        g.connections += n;
+        g.enis += grow;
+        Ok((key, grow > 0))
     }
 
-    /// One execution through `key` ended.
-    pub(crate) fn disconnect(&self, key: &str) {
+    /// An execution's `n` connections through `key` closed.
+    pub(crate) fn disconnect(&self, key: &str, n: u32) {
         let mut inner = self.lock();
         if let Some(g) = inner.groups.get_mut(key) {
-            g.connections = g.connections.saturating_sub(1);
+            g.connections = g.connections.saturating_sub(n);
             if g.users == 0 && g.connections == 0 {
                 inner.groups.remove(key);
             }
@@ -184,15 +233,19 @@ impl Hyperplane {
 }
 
 impl Inner {
-    fn make_eni(&mut self, now_ms: i64) -> Result<(), EniFailure> {
+    /// Make `n` ENIs: within the quota, each an EC2 call at its pace (a throttled call fails
+    /// them all; the calls already made are spent).
+    fn make_enis(&mut self, n: u32, now_ms: i64) -> Result<(), EniFailure> {
         let held: u32 = self.groups.values().map(|g| g.enis).sum();
-        if held >= self.quota {
+        if held.saturating_add(n) > self.quota {
             return Err(EniFailure::Quota);
         }
-        if !self.ec2.take(now_ms) {
-            return Err(EniFailure::Throttled);
+        for _ in 0..n {
+            if !self.ec2.take(now_ms) {
+                return Err(EniFailure::Throttled);
+            }
         }
-        self.created += 1;
+        self.created += u64::from(n);
         Ok(())
     }
 }
@@ -209,19 +262,56 @@ mod tests {
                 ec2_api_rate: rate,
                 ec2_api_burst: burst,
                 eni_create_ms: 100,
+                eni_release_s: 60,
             },
             0,
         )
     }
 
+    fn keys(subnets: &[&str], groups: &[&str]) -> Vec<String> {
+        let s: Vec<String> = subnets.iter().map(|x| x.to_string()).collect();
+        let g: Vec<String> = groups.iter().map(|x| x.to_string()).collect();
+        enis_of(&s, &g)
+    }
+
+    #[test]
+    fn an_eni_per_subnet_shared_by_functions_with_the_same_security_groups() {
+        let h = net(10, 100, 1.0, 5);
+        let two = keys(&["subnet-b", "subnet-a"], &["sg-2", "sg-1"]);
+        assert_eq!(
+            two,
+            keys(&["subnet-a", "subnet-b"], &["sg-1", "sg-2"]),
+            "sets, not lists"
+        );
+        assert_eq!(h.attach(&two, 0), Ok(true));
+        assert_eq!(h.enis(), 2, "a function on two subnets holds two ENIs");
+        let one = keys(&["subnet-a"], &["sg-1", "sg-2"]);
+        assert_eq!(h.attach(&one, 0), Ok(false), "same subnet, same groups: shared");
+        assert_eq!(h.enis(), 2);
+        let other = keys(&["subnet-a"], &["sg-3"]);
+        assert_eq!(h.attach(&other, 0), Ok(true), "same subnet, other groups: its own");
+        assert_eq!(h.enis(), 3);
+        h.detach(&two);
+        assert_eq!(h.enis(), 2, "subnet-a's is still used");
+        h.detach(&one);
+        h.detach(&other);
+        assert_eq!(h.enis(), 0, "reclaimed when unused");
+    }
+
+    #[test]
+    fn a_function_needing_more_enis_than_the_quota_leaves_gets_none() {
+        let h = net(2, 100, 1000.0, 100);
+        assert_eq!(h.attach(&keys(&["s1"], &["sg"]), 0), Ok(true));
+        assert_eq!(h.attach(&keys(&["s2", "s3"], &["sg"]), 0), Err(EniFailure::Quota));
+        assert_eq!(h.enis(), 1, "all or none");
+        assert_eq!(h.attach(&keys(&["s1", "s2"], &["sg"]), 0), Ok(true));
+        assert_eq!(h.enis(), 2);
+    }
+
     #[test]
     fn functions_with_the_same_combination_share_one_eni() {
         let h = net(10, 100, 1.0, 5);
-        let key = combination(&["subnet-b".into(), "subnet-a".into()], &["sg-1".into()]);
-        assert_eq!(
-            key,
-            combination(&["subnet-a".into(), "subnet-b".into()], &["sg-1".into()])
-        );
+        let key = keys(&["subnet-a"], &["sg-1"]);
         assert_eq!(h.attach(&key, 0), Ok(true));
         assert_eq!(h.attach(&key, 0), Ok(false), "shared: no second ENI");
         assert_eq!(h.enis(), 1);
@@ -234,31 +324,41 @@ mod tests {
     #[test]
     fn a_burst_of_new_combinations_meets_ec2s_rate_then_the_quota() {
         let h = net(3, 100, 0.0, 2);
-        assert_eq!(h.attach("a", 0), Ok(true));
-        assert_eq!(h.attach("b", 0), Ok(true));
-        assert_eq!(h.attach("c", 0), Err(EniFailure::Throttled));
+        let k = |name: &str| vec![name.to_string()];
+        assert_eq!(h.attach(&k("a"), 0), Ok(true));
+        assert_eq!(h.attach(&k("b"), 0), Ok(true));
+        assert_eq!(h.attach(&k("c"), 0), Err(EniFailure::Throttled));
         assert_eq!(EniFailure::Throttled.reason_code(), "EC2RequestLimitExceeded");
         let h = net(2, 100, 1000.0, 100);
-        assert_eq!(h.attach("a", 0), Ok(true));
-        assert_eq!(h.attach("b", 0), Ok(true));
-        assert_eq!(h.attach("c", 1), Err(EniFailure::Quota));
+        assert_eq!(h.attach(&k("a"), 0), Ok(true));
+        assert_eq!(h.attach(&k("b"), 0), Ok(true));
+        assert_eq!(h.attach(&k("c"), 1), Err(EniFailure::Quota));
         assert_eq!(EniFailure::Quota.reason_code(), "EniLimitExceeded");
     }
 
     #[test]
     fn connections_past_an_enis_capacity_need_another_eni() {
         let h = net(2, 2, 1000.0, 100);
-        h.existing("a");
-        assert_eq!(h.connect("a", 0), Ok(false));
-        assert_eq!(h.connect("a", 0), Ok(false));
-        assert_eq!(h.connect("a", 0), Ok(true), "the third connection needs a second ENI");
+        let a = vec!["a".to_string()];
+        h.existing(&a);
+        assert_eq!(h.connect(&a, 1, 0), Ok(("a".into(), false)));
+        assert_eq!(h.connect(&a, 1, 0), Ok(("a".into(), false)));
+        assert_eq!(
+            h.connect(&a, 1, 0),
+            Ok(("a".into(), true)),
+            "the third connection needs a second ENI"
+        );
         assert_eq!(h.enis(), 2);
-        for _ in 0..1 {
-            assert_eq!(h.connect("a", 0), Ok(false));
-        }
-        assert_eq!(h.connect("a", 0), Err(EniFailure::Quota));
+        assert_eq!(h.connect(&a, 1, 0), Ok(("a".into(), false)));
+        assert_eq!(h.connect(&a, 1, 0), Err(EniFailure::Quota));
         assert_eq!(EniFailure::Quota.invoke_error().name(), "ENILimitReachedException");
-        h.disconnect("a");
-        assert_eq!(h.connect("a", 0), Ok(false));
+        h.disconnect("a", 1);
+        assert_eq!(h.connect(&a, 1, 0), Ok(("a".into(), false)));
+        h.disconnect("a", 4);
+        assert_eq!(
+            h.connect(&a, 4, 0),
+            Ok(("a".into(), false)),
+            "one execution's many connections count"
+        );
     }
 }

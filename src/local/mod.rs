@@ -14,14 +14,16 @@
 //! ```
 //!
 //! Any SDK or the AWS CLI works against it with the keys of [`builtin`], e.g.
-//! `AWS_ACCESS_KEY_ID=AKIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
-//! aws --endpoint-url http://127.0.0.1:4590 --region us-east-1 lambda invoke
+//! `AWS_ACCESS_KEY_ID=ASIAXINVOKESOURCE001 AWS_SECRET_ACCESS_KEY=xinvoke-local-source-secret
+//! AWS_SESSION_TOKEN=IQoJxinvokelocalsourcesessiontoken00000000000001 aws --endpoint-url http://127.0.0.1:4590 --region us-east-1 lambda invoke
 //! --function-name arn:aws:lambda:us-east-1:222222222222:function:target:live out.json`.
 //!
 //! Choices where AWS is silent or the model simplifies:
-//! - A static key stands for a role session (as a Lambda execution role's credentials do):
-//!   its identity is `arn:aws:sts::ACCT:assumed-role/ROLE/<session_name>` (default
-//!   `xinvoke-local`), and its AssumeRole calls are role chaining (1 hour at most).
+//! - A role's fixed credentials are a session of it, as Lambda hands a function its
+//!   execution role's: an `ASIA` key with a session token, whose identity is
+//!   `arn:aws:sts::ACCT:assumed-role/ROLE/<session_name>` (default `xinvoke-local`) and whose
+//!   AssumeRole calls are role chaining (1 hour at most). Long-term `AKIA` keys are IAM
+//!   users' (`arn:aws:iam::ACCT:user/NAME`).
 //! - `X-Amz-Log-Type: Tail` across accounts answers 403 AccessDeniedException
 //!   "Cross-account log access is not allowed".
 //! - 4xx errors carry `"Type":"User"`, 5xx `"Type":"Service"`.
@@ -77,15 +79,18 @@ pub mod builtin {
     pub const TARGET_ACCOUNT: &str = "222222222222";
     /// The invoker's role in account 1.
     pub const SOURCE_ROLE_ARN: &str = "arn:aws:iam::111111111111:role/xinvoke-source";
-    /// Static access key of `xinvoke-source`.
-    pub const SOURCE_ACCESS_KEY: &str = "AKIAXINVOKESOURCE001";
-    /// Static secret key of `xinvoke-source`.
+    /// Access key of a session of `xinvoke-source` (the invoker's execution role: Lambda
+    /// hands a function `ASIA` keys with a session token).
+    pub const SOURCE_ACCESS_KEY: &str = "ASIAXINVOKESOURCE001";
+    /// Secret key of that session.
     pub const SOURCE_SECRET_KEY: &str = "xinvoke-local-source-secret";
-    /// Access key of `xinvoke-stranger` (account 1, no policy).
+    /// Session token of that session (`AWS_SESSION_TOKEN`).
+    pub const SOURCE_SESSION_TOKEN: &str = "IQoJxinvokelocalsourcesessiontoken00000000000001";
+    /// Long-term access key of the IAM user `xinvoke-stranger` (account 1, no policy).
     pub const STRANGER_ACCESS_KEY: &str = "AKIAXINVOKESTRANGER1";
     /// Secret key of `xinvoke-stranger`.
     pub const STRANGER_SECRET_KEY: &str = "xinvoke-local-stranger-secret";
-    /// Access key of the operator role `xinvoke-admin` (account 2).
+    /// Long-term access key of the operator, IAM user `xinvoke-admin` (account 2).
     pub const ADMIN_ACCESS_KEY: &str = "AKIAXINVOKEADMIN0001";
     /// Secret key of `xinvoke-admin`.
     pub const ADMIN_SECRET_KEY: &str = "xinvoke-local-admin-secret";

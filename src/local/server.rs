@@ -70,18 +70,15 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
     }
     let world = shared.world();
     let (parts, body) = req.into_parts();
+    let is_invoke = parts.method == axum::http::Method::POST
+        && parts.uri.path().starts_with("/2015-03-31/functions/")
+        && parts.uri.path().ends_with("/invocations");
     let limits = shared.limits;
     let body = match crate::serve::read_body(body, limits).await {
         Ok(body) => body,
         Err(true) => {
-            return ApiError::new(
-                "RequestTooLargeException",
-                format!(
-                    "Request must be smaller than {} bytes for the InvokeFunction operation",
-                    lambda_api::MAX_SYNC_PAYLOAD
-                ),
-            )
-            .into_response_with(&request_id())
+            return ApiError::new("RequestEntityTooLargeException", lambda_api::sync_too_large())
+                .into_response_with(&request_id())
         }
         Err(false) => {
             // The body did not arrive in time: answer and close the connection.
@@ -94,6 +91,25 @@ async fn dispatch(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Resp
             return resp;
         }
     };
+    if is_invoke {
+        // A caller that gives up (disconnects, or its client times out) does not stop the
+        // function, as on AWS: the invoke runs to its end in a task of its own, holding its
+        // concurrency until the execution finishes or meets the function's timeout, counted,
+        // its side effects done. Only the answer has no one to go to.
+        let task = tokio::spawn(async move {
+            let req = ReceivedRequest {
+                method: parts.method.as_str(),
+                raw_path: parts.uri.path(),
+                raw_query: parts.uri.query().unwrap_or_default(),
+                headers: &parts.headers,
+                body,
+            };
+            lambda_api::handle(world, req).await
+        });
+        return task
+            .await
+            .unwrap_or_else(|_| ApiError::named("ServiceException").into_response_with(&request_id()));
+    }
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or_default();
     let req = ReceivedRequest {

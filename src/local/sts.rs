@@ -159,6 +159,22 @@ fn session_name(params: &HashMap<String, String>) -> Result<&str, StsError> {
     Ok(session_name)
 }
 
+/// An ARN STS cannot read answers 400 ValidationError "ARN is invalid", before any role is
+/// looked up (LocalStack's recorded test_sts_invalid_parameters: "nothing-valid-in-here is
+/// invalid", "arn::b:::something/test-role is invalid", "arn:a:a::aaaaaaaaaa: is invalid"):
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` with a partition, a service and a resource.
+fn check_arn(arn: &str) -> Result<(), StsError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let readable = matches!(parts.as_slice(),
+        ["arn", partition, service, _region, _account, resource]
+            if !partition.is_empty() && !service.is_empty() && !resource.is_empty());
+    if readable {
+        Ok(())
+    } else {
+        Err(StsError::validation(format!("{arn} is invalid")))
+    }
+}
+
 /// `DurationSeconds`: the model's `roleDurationSecondsType` (900-43200), one hour when absent.
 fn duration(params: &HashMap<String, String>) -> Result<u32, StsError> {
     let duration: u32 = match params.get("DurationSeconds") {
@@ -224,6 +240,7 @@ fn assume_role(
 ) -> Result<Response, StsError> {
     let role_arn = required(params, "RoleArn", "roleArn")?;
     let session_name = session_name(params)?;
+    check_arn(role_arn)?;
     let external_id = params.get("ExternalId").map(String::as_str);
     if let Some(x) = external_id {
         if x.len() < 2 || x.len() > 1224 || !valid_chars(x, "+=,.@:/-") {
@@ -255,10 +272,10 @@ fn assume_role(
     if trust != Verdict::Allow || iam::authorize(identity, trust, caller.account == role.account).is_err() {
         return Err(denied());
     }
-    // Every caller here acts as a role (a static key stands for an execution role's
-    // session, and a web identity's session is a role's), so AssumeRole is role chaining:
-    // one hour at most.
-    if duration > 3600 {
+    // A caller acting as a role (a role's session, a web identity's session) chains roles:
+    // one hour at most. An IAM user's long-term keys may ask for the role's maximum.
+    let chaining = caller.session_arn.contains(":assumed-role/");
+    if chaining && duration > 3600 {
         return Err(StsError::validation(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
         ));
@@ -296,6 +313,7 @@ fn assume_role_with_web_identity(
         )));
     }
     let session_name = session_name(params)?;
+    check_arn(role_arn)?;
     // The token is sensitive (the model's `clientTokenType`): never echoed, not even here.
     let token = required(params, "WebIdentityToken", "webIdentityToken")?;
     if token.len() < 4 || token.len() > 20_000 {

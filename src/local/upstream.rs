@@ -26,7 +26,8 @@ fn function_error(error_type: &str, message: String) -> (StatusCode, Bytes, Opti
     )
 }
 
-/// POST `payload` to `url`. A 2xx answer is the function's result (its
+/// POST `payload` to `url`, with the caller's trace and client context as an Invoke carries
+/// them (`X-Amzn-Trace-Id`, `X-Amz-Client-Context`). A 2xx answer is the function's result (its
 /// `X-Amz-Function-Error` kept); an answer naming a Lambda error in `x-amzn-ErrorType` is
 /// that error; anything else, or no answer, is an `Unhandled` function error, as when a
 /// function's runtime crashes.
@@ -34,10 +35,14 @@ pub async fn forward(
     url: &str,
     payload: Bytes,
     trace_id: Option<&str>,
+    client_context: Option<&str>,
 ) -> Result<(StatusCode, Bytes, Option<HeaderValue>), ApiError> {
     let mut req = Request::post(url).header("content-type", "application/json");
     if let Some(t) = trace_id {
         req = req.header("x-amzn-trace-id", t);
+    }
+    if let Some(c) = client_context {
+        req = req.header("x-amz-client-context", c);
     }
     let req = req.body(Full::new(payload));
     let req = match req {

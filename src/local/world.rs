@@ -6,7 +6,7 @@ use crate::local::async_invoke::EventQueue;
 use crate::local::clock::Clock;
 use crate::local::errors::ApiError;
 use crate::local::faults::Faults;
-use crate::local::function::{FunctionRuntime, NetConfig};
+use crate::local::function::{FunctionRuntime, NetConfig, Settings};
 use crate::local::hyperplane::Hyperplane;
 use crate::local::iam::{Caller, PolicyDocument};
 use crate::local::oidc;
@@ -57,6 +57,14 @@ pub struct AccountRuntime {
     pub oidc_providers: Vec<oidc::Provider>,
 }
 
+/// Credentials of the scenario: a role session's (with its token) or a user's long-term key.
+#[derive(Debug)]
+struct StaticKey {
+    secret: Secret,
+    session_token: Option<Secret>,
+    caller: Arc<Caller>,
+}
+
 /// An STS session issued by AssumeRole or AssumeRoleWithWebIdentity.
 #[derive(Debug)]
 pub struct Session {
@@ -76,9 +84,11 @@ pub struct World {
     pub scenario: Scenario,
     pub region: String,
     pub clock: Clock,
-    static_keys: NameMap<(Secret, Arc<Caller>)>,
+    static_keys: NameMap<StaticKey>,
     /// Roles by ARN.
     pub roles: NameMap<RoleRuntime>,
+    /// Users' identity policies, by user ARN.
+    user_policies: NameMap<Option<PolicyDocument>>,
     /// Accounts by id.
     pub accounts: NameMap<AccountRuntime>,
     /// Functions by `ACCOUNT:NAME`.
@@ -191,6 +201,7 @@ impl World {
         let now = clock.now_ms();
         let mut static_keys = NameMap::default();
         let mut roles = NameMap::default();
+        let mut user_policies = NameMap::default();
         let mut accounts = NameMap::default();
         let mut functions = NameMap::default();
         for acct in &scenario.accounts {
@@ -233,7 +244,11 @@ impl World {
                 if let Some(c) = &role.credentials {
                     static_keys.insert(
                         c.access_key_id.clone(),
-                        (c.secret_access_key.clone(), Arc::new(static_caller.clone())),
+                        StaticKey {
+                            secret: c.secret_access_key.clone(),
+                            session_token: c.session_token.clone(),
+                            caller: Arc::new(static_caller.clone()),
+                        },
                     );
                 }
                 roles.insert(
@@ -249,6 +264,28 @@ impl World {
                         static_caller,
                     },
                 );
+            }
+            for user in &acct.users {
+                let arn = format!("arn:aws:iam::{}:user/{}", acct.id, user.name);
+                // A user is its own principal: GetCallerIdentity and AWS's messages name
+                // `user/NAME`, and its policy is found by that ARN.
+                let caller = Caller {
+                    account: acct.id.clone(),
+                    role_arn: arn.clone(),
+                    session_arn: arn.clone(),
+                    user_id: id_from("AIDA", &arn),
+                    org_id: acct.org_id.clone(),
+                    org_paths: scenario.org_paths(acct),
+                };
+                static_keys.insert(
+                    user.credentials.access_key_id.clone(),
+                    StaticKey {
+                        secret: user.credentials.secret_access_key.clone(),
+                        session_token: None,
+                        caller: Arc::new(caller),
+                    },
+                );
+                user_policies.insert(arn, user.policy.clone());
             }
             let hyperplane = accounts
                 .get(&acct.id)
@@ -272,6 +309,7 @@ impl World {
             clock,
             static_keys,
             roles,
+            user_policies,
             accounts,
             functions,
             sessions: RwLock::new(NameMap::default()),
@@ -301,21 +339,23 @@ impl World {
         let mut out = Vec::new();
         for name in &u.functions {
             for f in self.functions.values().filter(|f| &f.def.name == name) {
-                let current = f.lifecycle(now).vpc;
-                let next = match (&u.subnet_ids, &u.security_group_ids, current) {
-                    (None, None, _) => None,
-                    (subnets, groups, current) => Some(NetConfig {
-                        subnet_ids: subnets
-                            .clone()
-                            .or_else(|| current.as_ref().map(|c| c.subnet_ids.clone()))
-                            .unwrap_or_default(),
-                        security_group_ids: groups
-                            .clone()
-                            .or_else(|| current.as_ref().map(|c| c.security_group_ids.clone()))
-                            .unwrap_or_default(),
-                    }),
+                let edit = |current: &Settings| {
+                    let vpc = match (&u.subnet_ids, &u.security_group_ids, &current.vpc) {
+                        (None, None, vpc) => vpc.clone(),
+                        (subnets, groups, vpc) => Some(NetConfig {
+                            subnet_ids: subnets
+                                .clone()
+                                .or_else(|| vpc.as_ref().map(|c| c.subnet_ids.clone()))
+                                .unwrap_or_default(),
+                            security_group_ids: groups
+                                .clone()
+                                .or_else(|| vpc.as_ref().map(|c| c.security_group_ids.clone()))
+                                .unwrap_or_default(),
+                        }),
+                    };
+                    Settings { vpc, ..current.clone() }
                 };
-                out.push((name.clone(), f.begin_update(next, now)));
+                out.push((name.clone(), f.begin_update(edit, now)));
             }
         }
         out
@@ -351,19 +391,19 @@ impl World {
         let auth = auth.to_str().map_err(|_| AuthFailure::Missing)?;
         let header = sigv4::parse_authorization(auth)?;
         let real_now_s = Clock::real_ms() / 1000;
-        if let Some((secret, caller)) = self.static_keys.get(header.access_key) {
+        if let Some(key) = self.static_keys.get(header.access_key) {
             sigv4::verify(
                 req,
                 &header,
                 KeySecret {
-                    secret: &secret.0,
-                    session_token: None,
+                    secret: &key.secret.0,
+                    session_token: key.session_token.as_ref().map(|t| t.0.as_str()),
                     cache: Some(&self.signing_keys),
                 },
                 real_now_s,
             )?;
             self.check_scope(&header, service)?;
-            return Ok(Arc::clone(caller));
+            return Ok(Arc::clone(&key.caller));
         }
         let session = {
             let sessions = self.sessions.read().unwrap_or_else(|p| p.into_inner());
@@ -422,9 +462,12 @@ impl World {
         (access_key, session)
     }
 
-    /// The identity policy of the caller's role.
+    /// The identity policy of the caller's role (or user).
     pub(crate) fn identity_policy(&self, caller: &Caller) -> Option<&PolicyDocument> {
-        self.roles.get(&caller.role_arn).and_then(|r| r.policy.as_ref())
+        match self.roles.get(&caller.role_arn) {
+            Some(r) => r.policy.as_ref(),
+            None => self.user_policies.get(&caller.role_arn).and_then(Option::as_ref),
+        }
     }
 
     /// A function by account and name.
@@ -451,6 +494,7 @@ impl World {
             }
         }
         for a in self.accounts.values() {
+            a.hyperplane.release_due(now);
             s.enis_in_use += u64::from(a.hyperplane.enis());
             s.hyperplane_enis_created += a.hyperplane.created();
         }
@@ -495,10 +539,11 @@ mod tests {
     #[test]
     fn debug_of_the_world_and_its_sessions_never_shows_secrets() {
         let w = World::new(Scenario::builtin());
-        let caller = w.static_keys[builtin::SOURCE_ACCESS_KEY].1.as_ref().clone();
+        let caller = w.static_keys[builtin::SOURCE_ACCESS_KEY].caller.as_ref().clone();
         let (_, session) = w.issue_session(caller, 900);
         let text = format!("{w:?}");
         assert!(!text.contains(builtin::SOURCE_SECRET_KEY));
+        assert!(!text.contains(builtin::SOURCE_SESSION_TOKEN));
         assert!(!text.contains(&session.secret.0));
         assert!(!text.contains(&session.token.0));
     }

@@ -52,14 +52,22 @@ pub async fn fault(server: &LocalServer, spec: serde_json::Value) {
         .unwrap_or_else(|e| panic!("fault {spec} refused: {e}"));
 }
 
+/// The credentials of `akid`: a role session's (`ASIA`) carry its session token, which is the
+/// built-in source's [`builtin::SOURCE_SESSION_TOKEN`], or, in the scenarios the tests write,
+/// the secret followed by `-token`; a user's long-term key (`AKIA`) has none.
+pub fn credentials(akid: &str, secret: &str) -> Credentials {
+    let token = match akid {
+        builtin::SOURCE_ACCESS_KEY => Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+        k if k.starts_with("ASIA") => Some(format!("{secret}-token")),
+        _ => None,
+    };
+    Credentials::new(akid, secret, token, None, "test")
+}
+
+/// A session of the invoker's execution role, `xinvoke-source` (ASIA key and token, as
+/// Lambda hands them to a function).
 pub fn source_credentials() -> Credentials {
-    Credentials::new(
-        builtin::SOURCE_ACCESS_KEY,
-        builtin::SOURCE_SECRET_KEY,
-        None,
-        None,
-        "test",
-    )
+    credentials(builtin::SOURCE_ACCESS_KEY, builtin::SOURCE_SECRET_KEY)
 }
 
 pub fn stranger_credentials() -> Credentials {
@@ -168,7 +176,7 @@ pub fn lambda_with(server: &LocalServer, creds: Credentials) -> aws_sdk_lambda::
 }
 
 pub fn lambda(server: &LocalServer, akid: &str, secret: &str) -> aws_sdk_lambda::Client {
-    lambda_with(server, Credentials::new(akid, secret, None, None, "test"))
+    lambda_with(server, credentials(akid, secret))
 }
 
 pub fn source_lambda(server: &LocalServer) -> aws_sdk_lambda::Client {
@@ -184,7 +192,7 @@ pub fn sts(server: &LocalServer, akid: &str, secret: &str) -> aws_sdk_sts::Clien
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
         .region(aws_sdk_sts::config::Region::new(builtin::REGION))
         .http_client(xinvoke::adapters::transport::sdk_http_client())
-        .credentials_provider(Credentials::new(akid, secret, None, None, "test"))
+        .credentials_provider(credentials(akid, secret))
         .endpoint_url(server.url())
         .retry_config(RetryConfig::disabled())
         .build();

@@ -30,13 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import procs  # noqa: E402
 
 REGION = "us-east-1"
-SOURCE_KEY = "AKIAXINVOKESOURCE001"
+SOURCE_KEY = "ASIAXINVOKESOURCE001"
 SOURCE_SECRET = "xinvoke-local-source-secret"
+# A session of the invoker's execution role: ASIA key and token, as Lambda gives them.
+SOURCE_TOKEN = "IQoJxinvokelocalsourcesessiontoken00000000000001"
 EXTERNAL_ID = "xinvoke-local-external-id"
 ROLE_ARN = "arn:aws:iam::222222222222:role/xinvoke-invoke"
 TARGET = "arn:aws:lambda:us-east-1:222222222222:function:target"
 INVOKER_ARN = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker"
-SECRETS = [SOURCE_SECRET, EXTERNAL_ID]
+SECRETS = [SOURCE_SECRET, SOURCE_TOKEN, EXTERNAL_ID]
 
 
 class Checks:
@@ -392,6 +394,7 @@ def base_fn_env(local_url):
         "AWS_REGION": REGION,
         "AWS_ACCESS_KEY_ID": SOURCE_KEY,
         "AWS_SECRET_ACCESS_KEY": SOURCE_SECRET,
+        "AWS_SESSION_TOKEN": SOURCE_TOKEN,
         "AWS_EC2_METADATA_DISABLED": "true",
         "XINVOKE_PAYLOAD": '{"from": "the schedule"}',
         "XINVOKE_ATTEMPT_TIMEOUT_MS": "4000",
@@ -469,7 +472,7 @@ def metrics_read_back(ck, chain, args, local, watch):
     since = len(log_lines(watch.server))
     report_path = Path(args.work, "read-metrics.json")
     env = clean_env({"AWS_ENDPOINT_URL": local.url, "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url, "AWS_REGION": REGION,
-                     "AWS_ACCESS_KEY_ID": SOURCE_KEY, "AWS_SECRET_ACCESS_KEY": SOURCE_SECRET,
+                     "AWS_ACCESS_KEY_ID": SOURCE_KEY, "AWS_SECRET_ACCESS_KEY": SOURCE_SECRET, "AWS_SESSION_TOKEN": SOURCE_TOKEN,
                      "XINVOKE_TARGET_ARN": f"{TARGET}:live"})
     argv = [args.xinvoke, "load", "--via", "invoker", "--invoker", INVOKER_ARN, "--requests", "6",
             "--concurrency", "2", "--no-retry", "--payload", "{}", "--read-metrics", "60s",
@@ -728,7 +731,7 @@ def chain_moto(ck, args, local):
              "unexpected record", {"record": rec, "local stats": st})
 
     # 2. moto refuses: a key it does not know (InvalidClientTokenId)
-    rc, rec = xinvoke_invoke(args, dict(env, AWS_ACCESS_KEY_ID=SOURCE_KEY, AWS_SECRET_ACCESS_KEY=SOURCE_SECRET))
+    rc, rec = xinvoke_invoke(args, dict(env, AWS_ACCESS_KEY_ID=SOURCE_KEY, AWS_SECRET_ACCESS_KEY=SOURCE_SECRET, AWS_SESSION_TOKEN=SOURCE_TOKEN))
     # moto's 403 body is not STS's XML, so the SDK reads no error code from it: the record keeps
     # the status, and a 403 from STS is a refusal, not retried.
     ck.check(f"{chain}: moto refuses AssumeRole for a key it does not know -> credentials (STS's 403, "

@@ -16,6 +16,7 @@ async fn xinvoke(server: &LocalServer, args: &[&str], env: &[(&str, &str)]) -> O
         .env("AWS_REGION", builtin::REGION)
         .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN)
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
     for (k, v) in env {

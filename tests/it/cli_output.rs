@@ -41,7 +41,8 @@ async fn xinvoke(server: Option<&LocalServer>, args: &[&str]) -> Output {
         cmd.env("AWS_ENDPOINT_URL", s.url())
             .env("AWS_REGION", builtin::REGION)
             .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY);
+            .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN);
     }
     tokio::task::spawn_blocking(move || cmd.output().expect("xinvoke runs"))
         .await
@@ -294,6 +295,7 @@ async fn first_line(args: Vec<String>, endpoint: String) -> (String, Option<i32>
             .env("AWS_REGION", builtin::REGION)
             .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -154,6 +154,7 @@ async fn portal() -> (String, Seen, tokio::task::JoinHandle<()>) {
                 let body = serde_json::json!({"roleCredentials": {
                     "accessKeyId": builtin::SOURCE_ACCESS_KEY,
                     "secretAccessKey": builtin::SOURCE_SECRET_KEY,
+                    "sessionToken": builtin::SOURCE_SESSION_TOKEN,
                     "expiration": expiration,
                 }});
                 ([("content-type", "application/json")], body.to_string()).into_response()

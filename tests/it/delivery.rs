@@ -296,6 +296,7 @@ async fn invoker(server: &LocalServer, extra: &[(&str, &str)]) -> RuntimeApi {
         ("AWS_REGION", builtin::REGION),
         ("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY),
         ("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY),
+        ("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN),
         ("XINVOKE_TARGET_ARN", builtin::TARGET_ALIAS_ARN),
         ("XINVOKE_RETRY", retry.as_str()),
         ("XINVOKE_ATTEMPT_TIMEOUT_MS", "1000"),

@@ -518,6 +518,7 @@ pub(crate) fn gateway_process(
         .env("AWS_REGION", builtin::REGION)
         .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/config")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
@@ -705,9 +706,10 @@ async fn a_gloo_secret_ref_signs_with_the_profile_of_its_name() {
     std::fs::write(
         &credentials,
         format!(
-            "[aws-creds]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            "[aws-creds]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
             builtin::SOURCE_ACCESS_KEY,
-            builtin::SOURCE_SECRET_KEY
+            builtin::SOURCE_SECRET_KEY,
+            builtin::SOURCE_SESSION_TOKEN
         ),
     )
     .unwrap();

@@ -107,8 +107,13 @@ async fn wrong_qualifier_is_not_found_and_bad_credentials_are_credentials() {
         .unwrap();
     assert_eq!((r.class(), r.outcome.status), (Class::NotFound, Some(404)));
 
-    let bad_secret =
-        aws_credential_types::Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
+    let bad_secret = aws_credential_types::Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        "wrong-secret",
+        Some(builtin::SOURCE_SESSION_TOKEN.into()),
+        None,
+        "t",
+    );
     let svc = service(
         &server,
         bad_secret,
@@ -459,50 +464,196 @@ async fn oversize_payloads_are_refused_before_sending() {
     server.shutdown().await;
 }
 
-/// The Invoke errors of the pinned aws-sdk-lambda crate (Cargo.lock): the names its
-/// deserializer matches in `src/protocol_serde/shape_invoke.rs`, one arm per error the
-/// service model lists for Invoke.
-fn sdk_invoke_errors() -> Vec<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
-    let manifest = meta["packages"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["name"] == "aws-sdk-lambda"))
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("aws-sdk-lambda is a dependency");
-    let source = std::path::Path::new(manifest)
-        .with_file_name("src")
-        .join("protocol_serde/shape_invoke.rs");
-    let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
-    let arm = "\" => crate::operation::invoke::InvokeError::";
-    text.lines()
-        .filter_map(|l| l.split_once(arm))
-        .filter_map(|(left, _)| left.trim().strip_prefix('"'))
-        .map(str::to_string)
-        .collect()
+/// botocore's Lambda service model, vendored with its version (`tests/model/VERSION`) and
+/// refreshed by `scripts/refresh-lambda-model.sh`.
+const LAMBDA_MODEL: &str = include_str!("../model/lambda-2015-03-31.service-2.json");
+
+/// The SDKs' standard retry mode (botocore `retries/standard.py`: its throttling error codes
+/// and transient statuses 500, 502, 503, 504), which a shape without the model's `retryable`
+/// trait gets.
+fn standard_mode_retries(code: &str, status: u16) -> bool {
+    const THROTTLING: [&str; 14] = [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ];
+    THROTTLING.contains(&code) || [500, 502, 503, 504].contains(&status)
 }
 
+/// Where the one table's retry judgement differs from what the model and the standard mode
+/// say, on purpose (docs/classes.md says why for each class).
+const RETRY_JUDGEMENTS: [(&str, bool, &str); 19] = [
+    (
+        "EFSMountConnectivityException",
+        true,
+        "a mount target that did not answer in time may answer the next time",
+    ),
+    ("EFSMountTimeoutException", true, "as EFSMountConnectivityException"),
+    (
+        "S3FilesMountConnectivityException",
+        true,
+        "as EFSMountConnectivityException",
+    ),
+    ("S3FilesMountTimeoutException", true, "as EFSMountConnectivityException"),
+    ("EFSIOException", true, "a transient IO error of the file system"),
+    (
+        "SnapStartTimeoutException",
+        true,
+        "a restore that timed out may finish the next time",
+    ),
+    (
+        "ResourceConflictException",
+        true,
+        "Pending ends by itself: not_ready, retried patiently",
+    ),
+    (
+        "SnapStartNotReadyException",
+        true,
+        "the snapshot is still being made: not_ready",
+    ),
+    (
+        "CodeArtifactUserPendingException",
+        true,
+        "provisioning ends by itself: not_ready",
+    ),
+    (
+        "CodeArtifactUserDeletedException",
+        true,
+        "Lambda provisions a new user: not_ready",
+    ),
+    (
+        "EC2AccessDeniedException",
+        false,
+        "the execution role lacks EC2 permissions: vpc_config, no retry can help",
+    ),
+    (
+        "InvalidSubnetIDException",
+        false,
+        "the function's VPC config is wrong: vpc_config",
+    ),
+    (
+        "InvalidSecurityGroupIDException",
+        false,
+        "the function's VPC config is wrong: vpc_config",
+    ),
+    (
+        "InvalidRuntimeException",
+        false,
+        "the deployment is broken: invalid_request",
+    ),
+    (
+        "InvalidZipFileException",
+        false,
+        "the deployment is broken: invalid_request",
+    ),
+    (
+        "KMSAccessDeniedException",
+        false,
+        "the key or the role's kms:Decrypt: kms, no retry can help",
+    ),
+    ("KMSNotFoundException", false, "the key is gone: kms"),
+    (
+        "KMSDisabledException",
+        false,
+        "the key is disabled: kms, an operator must enable it",
+    ),
+    (
+        "KMSInvalidStateException",
+        false,
+        "the key's state refuses Decrypt: kms",
+    ),
+];
+
+/// The one table against the model, Invoke error by Invoke error: the same names both ways,
+/// each row with the shape's status, its blame (`senderFault`), the spelling of its message
+/// member, and the retryability the model's `retryable` trait or the standard mode gives
+/// unless [`RETRY_JUDGEMENTS`] says otherwise. Any difference fails, named.
 #[test]
-fn every_invoke_error_of_the_service_model_has_its_row() {
-    use xinvoke::core::errors::{lambda_error, Origin};
-    let modelled = sdk_invoke_errors();
-    assert!(
-        modelled.len() >= 40,
-        "the crate's Invoke errors were not found: {modelled:?}"
-    );
-    let missing: Vec<_> = modelled
+fn the_error_table_matches_the_vendored_lambda_model() {
+    use xinvoke::core::errors::{answered_by, Blame, Origin};
+    let model: serde_json::Value = serde_json::from_str(LAMBDA_MODEL).expect("the vendored model is JSON");
+    let shapes = &model["shapes"];
+    let modelled: std::collections::BTreeSet<&str> = model["operations"]["Invoke"]["errors"]
+        .as_array()
+        .expect("Invoke lists its errors")
         .iter()
-        .filter(|code| lambda_error(code).is_none_or(|r| r.origin != Origin::Invoke))
+        .filter_map(|e| e["shape"].as_str())
         .collect();
+    let rows: std::collections::BTreeMap<&str, _> = answered_by(false)
+        .filter(|r| r.origin == Origin::Invoke)
+        .map(|r| (r.code, r))
+        .collect();
+    let mut differences = Vec::new();
+    for name in &modelled {
+        if !rows.contains_key(name) {
+            differences.push(format!("{name}: in the model, no Invoke row"));
+        }
+    }
+    let mut judged = 0;
+    for (name, row) in &rows {
+        if !modelled.contains(name) {
+            differences.push(format!("{name}: an Invoke row the model does not list"));
+            continue;
+        }
+        let shape = &shapes[*name];
+        let status = shape["error"]["httpStatusCode"].as_u64();
+        if status != Some(u64::from(row.status)) {
+            differences.push(format!(
+                "{name}: status {} in the table, {status:?} in the model",
+                row.status
+            ));
+        }
+        let sender = shape["error"]["senderFault"].as_bool().unwrap_or(false);
+        if sender != (row.blame == Blame::User) {
+            differences.push(format!(
+                "{name}: blame {:?} in the table, senderFault {sender} in the model",
+                row.blame
+            ));
+        }
+        let lowercase = shape["members"].get("message").is_some();
+        if lowercase != row.lowercase_message {
+            differences.push(format!("{name}: message member spelled differently from the model"));
+        }
+        let by_model = shape.get("retryable").is_some() || standard_mode_retries(name, row.status);
+        let expected = match RETRY_JUDGEMENTS.iter().find(|(n, _, _)| n == name) {
+            Some((_, judged_retryable, _)) => {
+                judged += 1;
+                assert_ne!(
+                    *judged_retryable, by_model,
+                    "{name}: listed as a judgement but the model already agrees: remove it from RETRY_JUDGEMENTS"
+                );
+                *judged_retryable
+            }
+            None => by_model,
+        };
+        if expected != row.retryable {
+            differences.push(format!(
+                "{name}: retryable {} in the table, {expected} by the model and the standard mode",
+                row.retryable
+            ));
+        }
+    }
+    assert_eq!(
+        judged,
+        RETRY_JUDGEMENTS.len(),
+        "a judgement names an error the table does not have"
+    );
     assert!(
-        missing.is_empty(),
-        "Invoke errors of the model without a row of the one table: {missing:?}"
+        differences.is_empty(),
+        "the one table differs from botocore's model ({}):\n{}",
+        include_str!("../model/VERSION").trim(),
+        differences.join("\n")
     );
 }
 

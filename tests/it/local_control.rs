@@ -67,7 +67,7 @@ async fn injected_throttle_carries_reason_and_retry_after() {
         e.reason().map(|r| r.as_str()),
         Some("ConcurrentInvocationLimitExceeded")
     );
-    assert_eq!(e.message(), Some("Rate exceeded"));
+    assert_eq!(e.message(), Some("Rate Exceeded."));
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 429);
 }
 

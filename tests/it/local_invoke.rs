@@ -86,32 +86,46 @@ async fn function_failure_is_200_with_unhandled_and_the_error_payload() {
     assert_eq!(stats.invokes_by_error["Function.Unhandled"], 1);
 }
 
+/// AWS answers an oversize Invoke 413 `RequestEntityTooLargeException`, a code the model does
+/// not list (it names RequestTooLargeException), with these messages: public reports from SDK
+/// users (awslabs/aws-athena-query-federation#793: "Request must be smaller than 6291456 bytes
+/// for the InvokeFunction operation (Service: AWSLambda; Status Code: 413; Error Code:
+/// RequestEntityTooLargeException)"; ASFHyP3/hyp3#2241: "264496 byte payload is too large for
+/// the Event invocation type (limit 262144 bytes)", before the async limit became 1 MB).
 #[tokio::test]
-async fn payloads_over_the_limits_are_413_request_too_large() {
+async fn payloads_over_the_limits_are_413_request_entity_too_large_as_aws_sends_it() {
     let server = start().await;
     let client = source_lambda(&server);
     let cases = [
-        (InvocationType::RequestResponse, 6 * 1024 * 1024 + 1, "6291456"),
-        (InvocationType::Event, 1024 * 1024 + 1, "1048576"),
+        (
+            InvocationType::RequestResponse,
+            6 * 1024 * 1024 + 1,
+            "Request must be smaller than 6291456 bytes for the InvokeFunction operation".to_string(),
+        ),
+        (
+            InvocationType::Event,
+            1024 * 1024 + 1,
+            format!(
+                "{} byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+                1024 * 1024 + 1
+            ),
+        ),
     ];
-    for (kind, size, limit) in cases {
+    for (kind, size, message) in cases {
         let mut payload = vec![b'x'; size];
         payload[0] = b'"';
         payload[size - 1] = b'"';
         let err = client
             .invoke()
             .function_name(builtin::TARGET_ALIAS_ARN)
-            .invocation_type(kind)
+            .invocation_type(kind.clone())
             .payload(Blob::new(payload))
             .send()
             .await
             .unwrap_err();
         assert_eq!(status_of(&err), Some(413));
-        assert!(matches!(
-            err.as_service_error(),
-            Some(InvokeError::RequestTooLargeException(_))
-        ));
-        assert!(err.message().unwrap().contains(limit), "{:?}", err.message());
+        assert_eq!(err.code(), Some("RequestEntityTooLargeException"), "{kind:?}");
+        assert_eq!(err.message(), Some(message.as_str()), "{kind:?}");
     }
     // At the limit exactly, an Event is accepted.
     let out = client
@@ -234,7 +248,7 @@ async fn assume_role_provider_of_aws_config_works_against_the_server() {
         .credentials_provider(Credentials::new(
             builtin::SOURCE_ACCESS_KEY,
             builtin::SOURCE_SECRET_KEY,
-            None,
+            Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
             None,
             "static",
         ))
@@ -353,7 +367,7 @@ async fn sleeping_past_the_function_timeout_is_an_unhandled_timeout() {
 region = "us-east-1"
 [[accounts]]
 id = "222222222222"
-[[accounts.roles]]
+[[accounts.users]]
 name = "operator"
 credentials = { access_key_id = "AKIAXINVOKEOPERATOR1", secret_access_key = "operator-secret" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }
@@ -381,4 +395,57 @@ timeout_s = 1
         .as_str()
         .unwrap()
         .ends_with("Task timed out after 1.00 seconds"));
+}
+
+/// A synchronous caller that gives up (its client's timeout) does not stop the function, as on
+/// AWS: the execution runs to its end holding its concurrency, and is counted as an invocation
+/// answered 200 (before, the endpoint dropped it at once: concurrency back to 0, not counted,
+/// so load runs with timeouts under-reported concurrency and throttles).
+#[tokio::test]
+async fn a_caller_that_gives_up_does_not_stop_the_function() {
+    use aws_smithy_types::timeout::TimeoutConfig;
+    let server = start().await;
+    let conf = aws_sdk_lambda::config::Builder::new()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new(builtin::REGION))
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .credentials_provider(credentials(builtin::ADMIN_ACCESS_KEY, builtin::ADMIN_SECRET_KEY))
+        .endpoint_url(server.url())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_millis(200))
+                .build(),
+        )
+        .build();
+    let impatient = aws_sdk_lambda::Client::from_conf(conf);
+    let err = impatient
+        .invoke()
+        .function_name("target:live")
+        .payload(Blob::new(r#"{"sleep_ms":2000}"#))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aws_sdk_lambda::error::SdkError::TimeoutError(_)),
+        "the caller gave up: {err:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let during = server.stats();
+    assert_eq!(during.concurrency, 1, "the execution still holds its concurrency");
+    let mut after = server.stats();
+    for _ in 0..100 {
+        if after.invokes_by_status.get("200") == Some(&1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = server.stats();
+    }
+    assert_eq!(
+        after.invokes_by_status.get("200"),
+        Some(&1),
+        "counted when it ended: {after:?}"
+    );
+    assert_eq!(after.concurrency, 0);
+    assert_eq!(after.concurrency_peak, 1);
 }

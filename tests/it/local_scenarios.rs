@@ -24,7 +24,10 @@ fn broken_scenarios_name_the_file_the_field_and_the_fix() {
         ("typo.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.functions]]\nnmae = \"f\"\n", "nmae"),
         ("policy.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.roles]]\nname = \"r\"\npolicy = { Statement = [{ Effect = \"Allow\", Action = \"*\", Condition = { IpAddress = { \"aws:SourceIp\" = \"1.2.3.4\" } } }] }\n", "accounts[0].roles[0].policy"),
         ("vpc.json", r#"{"region":"us-east-1","accounts":[{"id":"222222222222","functions":[{"name":"f","vpc":{"subnet_ids":[]}}]}]}"#, "accounts[0].functions[0].vpc.subnet_ids"),
-        ("key.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.roles]]\nname = \"r\"\ncredentials = { access_key_id = \"ASIA0000000000000000\", secret_access_key = \"s\" }\n", "access_key_id"),
+        // A role's keys are a session's (ASIA + token); long-term AKIA keys are a user's.
+        ("key.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.roles]]\nname = \"r\"\ncredentials = { access_key_id = \"AKIA0000000000000000\", secret_access_key = \"s\" }\n", "roles[0].credentials.access_key_id"),
+        ("token.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.roles]]\nname = \"r\"\ncredentials = { access_key_id = \"ASIA0000000000000000\", secret_access_key = \"s\" }\n", "roles[0].credentials.session_token"),
+        ("user.toml", "region = \"us-east-1\"\n[[accounts]]\nid = \"222222222222\"\n[[accounts.users]]\nname = \"u\"\ncredentials = { access_key_id = \"ASIA0000000000000000\", secret_access_key = \"s\", session_token = \"t\" }\n", "users[0].credentials"),
     ];
     for (file, text, field) in cases {
         let path = dir.path().join(file);

@@ -142,3 +142,62 @@ async fn sts_authentication_errors_use_sts_codes() {
         assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
     }
 }
+
+/// A role's session carries an `ASIA` key and a session token, as Lambda hands a function its
+/// execution role's (`AWS_ACCESS_KEY_ID=ASIA...`, `AWS_SESSION_TOKEN`): GetCallerIdentity names
+/// the assumed role, and the key without its token is refused as STS refuses it. Long-term
+/// `AKIA` keys are an IAM user's: GetCallerIdentity names `user/NAME` with an `AIDA` id (the
+/// IAM User Guide, "Unique identifiers": AIDA users, AROA roles, ASIA temporary keys).
+#[tokio::test]
+async fn role_sessions_carry_asia_keys_with_a_token_and_akia_keys_are_users() {
+    let server = start().await;
+    assert!(builtin::SOURCE_ACCESS_KEY.starts_with("ASIA"));
+    let me = source_sts(&server).get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::111111111111:assumed-role/xinvoke-source/xinvoke-local")
+    );
+    assert!(me.user_id().unwrap().starts_with("AROA"), "{:?}", me.user_id());
+
+    let without_token = aws_sdk_sts::config::Builder::new()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(builtin::REGION))
+        .http_client(xinvoke::adapters::transport::sdk_http_client())
+        .credentials_provider(aws_credential_types::Credentials::new(
+            builtin::SOURCE_ACCESS_KEY,
+            builtin::SOURCE_SECRET_KEY,
+            None,
+            None,
+            "no-token",
+        ))
+        .endpoint_url(server.url())
+        .build();
+    let err = aws_sdk_sts::Client::from_conf(without_token)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("InvalidClientTokenId"),
+        "a session key needs its token"
+    );
+
+    for (key, secret, arn) in [
+        (
+            builtin::STRANGER_ACCESS_KEY,
+            builtin::STRANGER_SECRET_KEY,
+            "arn:aws:iam::111111111111:user/xinvoke-stranger",
+        ),
+        (
+            builtin::ADMIN_ACCESS_KEY,
+            builtin::ADMIN_SECRET_KEY,
+            "arn:aws:iam::222222222222:user/xinvoke-admin",
+        ),
+    ] {
+        assert!(key.starts_with("AKIA"));
+        let id = sts(&server, key, secret).get_caller_identity().send().await.unwrap();
+        assert_eq!(id.arn(), Some(arn));
+        assert!(id.user_id().unwrap().starts_with("AIDA"), "{:?}", id.user_id());
+    }
+}

@@ -29,6 +29,7 @@ mod local_fidelity;
 mod local_invoke;
 mod local_list;
 mod local_read;
+mod local_recorded;
 mod local_scenarios;
 mod local_signing;
 mod local_sts;

@@ -7,7 +7,6 @@
 //! outside the organization, a member outside the OU and a member with another role name are
 //! each refused; `xinvoke doctor --org ...` says which condition left each out.
 
-use aws_credential_types::Credentials;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,30 +24,30 @@ const WORKLOADS: &str = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*";
 const PATTERN: &str = "xinvoke-invoker-*";
 const EXTERNAL_ID: &str = "xinvoke-org-external-id";
 
-/// The scenario's callers: (who, access key, secret).
+/// The scenario's callers: (who, access key of a session of the role, secret).
 const MEMBER: (&str, &str, &str) = (
     "111111111111 invoker",
-    "AKIAXINVOKEORGMEMBER",
+    "ASIAXINVOKEORGMEMBER",
     "xinvoke-org-member-secret",
 );
 const DEPLOYER: (&str, &str, &str) = (
     "111111111111 deployer",
-    "AKIAXINVOKEORGDEPLOY",
+    "ASIAXINVOKEORGDEPLOY",
     "xinvoke-org-deployer-secret",
 );
 const TARGET_SIDE: (&str, &str, &str) = (
     "222222222222 invoker",
-    "AKIAXINVOKEORGTARGET",
+    "ASIAXINVOKEORGTARGET",
     "xinvoke-org-target-secret",
 );
 const SANDBOX: (&str, &str, &str) = (
     "333333333333 invoker",
-    "AKIAXINVOKEORGSANDBX",
+    "ASIAXINVOKEORGSANDBX",
     "xinvoke-org-sandbox-secret",
 );
 const OUTSIDER: (&str, &str, &str) = (
     "444444444444 invoker",
-    "AKIAXINVOKEORGOUTSDR",
+    "ASIAXINVOKEORGOUTSDR",
     "xinvoke-org-outsider-secret",
 );
 
@@ -239,6 +238,9 @@ async fn invoke_as(server: &LocalServer, who: (&str, &str, &str), env: &[(&str, 
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", who.1)
         .env("AWS_SECRET_ACCESS_KEY", who.2)
+        // The scenario's roles act through sessions (ASIA keys with a token, the test
+        // scenarios' convention: the secret and `-token`).
+        .env("AWS_SESSION_TOKEN", format!("{}-token", who.2))
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("XINVOKE_TARGET_ARN", TARGET);
@@ -272,7 +274,7 @@ async fn doctor_as(
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let target = settings.target(None).unwrap().clone();
-    let creds = Credentials::new(who.1, who.2, None, None, "test");
+    let creds = crate::common::credentials(who.1, who.2);
     let base = crate::common::base(server, creds, Timeouts::default()).await;
     let grant = policy::org_grant(
         grant.org_id.as_deref().unwrap(),

@@ -74,7 +74,7 @@ fn scenario_from(printed: &Value, drop: Drop) -> Scenario {
         "accounts": [
             {"id": "111111111111", "roles": [{
                 "name": "xinvoke-source",
-                "credentials": {"access_key_id": builtin::SOURCE_ACCESS_KEY, "secret_access_key": builtin::SOURCE_SECRET_KEY},
+                "credentials": {"access_key_id": builtin::SOURCE_ACCESS_KEY, "secret_access_key": builtin::SOURCE_SECRET_KEY, "session_token": builtin::SOURCE_SESSION_TOKEN},
                 "policy": policy_without(&printed["source_identity_policy"], drop == Drop::SourceIdentity),
             }]},
             account2,

@@ -250,7 +250,7 @@ org_id = "o-aaaaaaaaaa"
 
 [[accounts.roles]]
 name = "caller"
-credentials = { access_key_id = "AKIATESTCALLER000001", secret_access_key = "caller-secret" }
+credentials = { access_key_id = "ASIATESTCALLER000001", secret_access_key = "caller-secret", session_token = "caller-secret-token" }
 policy = { Statement = [
   { Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "arn:aws:lambda:us-east-1:222222222222:function:*" },
   { Effect = "Allow", Action = "sts:AssumeRole", Resource = "arn:aws:iam::222222222222:role/*" },
@@ -258,7 +258,7 @@ policy = { Statement = [
 
 [[accounts.roles]]
 name = "denied"
-credentials = { access_key_id = "AKIATESTDENIED000001", secret_access_key = "denied-secret" }
+credentials = { access_key_id = "ASIATESTDENIED000001", secret_access_key = "denied-secret", session_token = "denied-secret-token" }
 policy = { Statement = [
   { Effect = "Allow", Action = "lambda:*", Resource = "*" },
   { Effect = "Deny", Action = "lambda:InvokeFunction", Resource = "arn:aws:lambda:us-east-1:222222222222:function:target:*" },
@@ -266,22 +266,22 @@ policy = { Statement = [
 
 [[accounts.roles]]
 name = "wild"
-credentials = { access_key_id = "AKIATESTWILD00000001", secret_access_key = "wild-secret" }
+credentials = { access_key_id = "ASIATESTWILD00000001", secret_access_key = "wild-secret", session_token = "wild-secret-token" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:Invoke*", Resource = "arn:aws:lambda:us-east-1:222222222222:function:tar*" }] }
 
 [[accounts.roles]]
 name = "getonly"
-credentials = { access_key_id = "AKIATESTGETONLY00001", secret_access_key = "getonly-secret" }
+credentials = { access_key_id = "ASIATESTGETONLY00001", secret_access_key = "getonly-secret", session_token = "getonly-secret-token" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:Get*", Resource = "*" }] }
 
 [[accounts.roles]]
 name = "narrow"
-credentials = { access_key_id = "AKIATESTNARROW000001", secret_access_key = "narrow-secret" }
+credentials = { access_key_id = "ASIATESTNARROW000001", secret_access_key = "narrow-secret", session_token = "narrow-secret-token" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "arn:aws:lambda:us-east-1:222222222222:function:other*" }] }
 
 [[accounts.roles]]
 name = "blocked"
-credentials = { access_key_id = "AKIATESTBLOCKED00001", secret_access_key = "blocked-secret" }
+credentials = { access_key_id = "ASIATESTBLOCKED00001", secret_access_key = "blocked-secret", session_token = "blocked-secret-token" }
 policy = { Statement = [{ Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" }] }
 
 [[accounts]]
@@ -290,7 +290,7 @@ org_id = "o-bbbbbbbbbb"
 
 [[accounts.roles]]
 name = "caller"
-credentials = { access_key_id = "AKIATESTOUTSIDER0001", secret_access_key = "outsider-secret" }
+credentials = { access_key_id = "ASIATESTOUTSIDER0001", secret_access_key = "outsider-secret", session_token = "outsider-secret-token" }
 policy = { Statement = [
   { Effect = "Allow", Action = "lambda:InvokeFunction", Resource = "*" },
   { Effect = "Allow", Action = "sts:AssumeRole", Resource = "*" },
@@ -334,13 +334,13 @@ async fn the_policy_evaluator_denies_what_aws_would_deny_and_allows_the_rest() {
         Scenario::from_toml_str(SCENARIO, std::path::Path::new("boundary.toml")).unwrap_or_else(|e| panic!("{e}"));
     let server = start_with(scenario).await;
     let key = |akid: &str, secret: &str| lambda(&server, akid, secret);
-    let caller = key("AKIATESTCALLER000001", "caller-secret");
-    let denied = key("AKIATESTDENIED000001", "denied-secret");
-    let wild = key("AKIATESTWILD00000001", "wild-secret");
-    let getonly = key("AKIATESTGETONLY00001", "getonly-secret");
-    let narrow = key("AKIATESTNARROW000001", "narrow-secret");
-    let blocked = key("AKIATESTBLOCKED00001", "blocked-secret");
-    let outsider = key("AKIATESTOUTSIDER0001", "outsider-secret");
+    let caller = key("ASIATESTCALLER000001", "caller-secret");
+    let denied = key("ASIATESTDENIED000001", "denied-secret");
+    let wild = key("ASIATESTWILD00000001", "wild-secret");
+    let getonly = key("ASIATESTGETONLY00001", "getonly-secret");
+    let narrow = key("ASIATESTNARROW000001", "narrow-secret");
+    let blocked = key("ASIATESTBLOCKED00001", "blocked-secret");
+    let outsider = key("ASIATESTOUTSIDER0001", "outsider-secret");
     const T: &str = "arn:aws:lambda:us-east-1:222222222222:function:target";
     let live = format!("{T}:live");
     let beta = format!("{T}:beta");
@@ -409,7 +409,7 @@ async fn the_policy_evaluator_denies_what_aws_would_deny_and_allows_the_rest() {
             })
         }
     };
-    let caller_key = ("AKIATESTCALLER000001", "caller-secret");
+    let caller_key = ("ASIATESTCALLER000001", "caller-secret");
     assert_eq!(
         assume(caller_key.0, caller_key.1, Some("the-external-id")).await,
         Ok(())
@@ -426,12 +426,12 @@ async fn the_policy_evaluator_denies_what_aws_would_deny_and_allows_the_rest() {
         "external id compared exactly"
     );
     assert_eq!(
-        assume("AKIATESTOUTSIDER0001", "outsider-secret", Some("the-external-id")).await,
+        assume("ASIATESTOUTSIDER0001", "outsider-secret", Some("the-external-id")).await,
         denied_code,
         "a principal the trust policy does not name, whatever its own policy says"
     );
     assert_eq!(
-        assume("AKIATESTWILD00000001", "wild-secret", Some("the-external-id")).await,
+        assume("ASIATESTWILD00000001", "wild-secret", Some("the-external-id")).await,
         denied_code,
         "a named account's other role without sts:AssumeRole"
     );

@@ -213,7 +213,13 @@ async fn answers_function_errors_and_access_denied_agree_in_both_auth_modes() {
 #[tokio::test]
 async fn bad_credentials_agree_whether_the_service_or_sts_refuses_them() {
     let server = start().await;
-    let bad_secret = Credentials::new(builtin::SOURCE_ACCESS_KEY, "wrong-secret", None, None, "t");
+    let bad_secret = Credentials::new(
+        builtin::SOURCE_ACCESS_KEY,
+        "wrong-secret",
+        Some(builtin::SOURCE_SESSION_TOKEN.into()),
+        None,
+        "t",
+    );
     for (what, creds) in [
         ("bad secret", bad_secret.clone()),
         (

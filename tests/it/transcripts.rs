@@ -116,7 +116,8 @@ async fn run(t: &Transcript) -> String {
         cmd.env("AWS_ENDPOINT_URL", server.url())
             .env("AWS_REGION", builtin::REGION)
             .env("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY);
+            .env("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN);
     }
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await

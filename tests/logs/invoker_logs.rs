@@ -82,6 +82,7 @@ async fn invoker_process(server: &xinvoke::local::LocalServer, extra: &[(&str, &
         ("AWS_REGION", builtin::REGION),
         ("AWS_ACCESS_KEY_ID", builtin::SOURCE_ACCESS_KEY),
         ("AWS_SECRET_ACCESS_KEY", builtin::SOURCE_SECRET_KEY),
+        ("AWS_SESSION_TOKEN", builtin::SOURCE_SESSION_TOKEN),
         ("XINVOKE_RETRY", retry.as_str()),
     ];
     env.extend_from_slice(extra);

@@ -153,7 +153,7 @@ pub(super) async fn local_base(url: String, timeouts: Timeouts) -> aws_config::S
     let creds = Credentials::new(
         builtin::SOURCE_ACCESS_KEY,
         builtin::SOURCE_SECRET_KEY,
-        None,
+        Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
         None,
         "xinvoke-load",
     );

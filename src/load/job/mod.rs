@@ -36,8 +36,9 @@ use workers::{worker_phase, workers, Workers};
 pub(crate) const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
 /// The built-in job's load: a ramp per phase.
 pub(crate) const DEFAULT_RAMP: &str = "6:180:6s";
-/// The built-in job's payload: each invoke holds its execution environment for 200 ms.
-pub(crate) const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200}"#;
+/// The built-in job's payload: each invoke holds its execution environment for 200 ms and one
+/// connection into the target's VPC (what a Hyperplane ENI's capacity counts).
+pub(crate) const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200,"connections":1}"#;
 /// Account 1's invoker function in the local endpoint, for `--via lambda-workers`.
 pub(crate) const LOCAL_INVOKER_ARN: &str = "arn:aws:lambda:us-east-1:111111111111:function:xinvoke-invoker";
 

@@ -2,6 +2,7 @@
 //! function's network, an environment, its behaviour) or the async queue.
 
 use crate::core::behaviour;
+use crate::core::invocation::TenantId;
 use crate::local::async_invoke::{self, Next, Outcome, QueuedEvent};
 use crate::local::errors::{headers, ApiError};
 use crate::local::executions::{self, DurableStart};
@@ -20,6 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::validate::Violations;
 use super::{authorize, with_request_id, FunctionRef, MAX_CLIENT_CONTEXT, MAX_EVENT_PAYLOAD, MAX_SYNC_PAYLOAD};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,43 @@ enum InvocationType {
     DryRun,
 }
 
+/// The Invoke headers the model constrains with enums, checked before the function is
+/// looked up (an unknown value is one error of the request's ValidationException).
+pub(super) struct InvokeHeaders {
+    kind: InvocationType,
+    /// `X-Amz-Log-Type: Tail`.
+    tail: bool,
+}
+
+impl InvokeHeaders {
+    pub(super) fn checked(req: &ReceivedRequest<'_>, v: &mut Violations) -> InvokeHeaders {
+        let header = |name: HeaderName| req.headers.get(name).and_then(|h| h.to_str().ok());
+        let kind = match v.one_of(
+            "invocationType",
+            header(headers::INVOCATION_TYPE),
+            &["Event", "RequestResponse", "DryRun"],
+        ) {
+            Some("Event") => InvocationType::Event,
+            Some("DryRun") => InvocationType::DryRun,
+            _ => InvocationType::RequestResponse,
+        };
+        let tail = v.one_of("logType", header(headers::LOG_TYPE), &["None", "Tail"]) == Some("Tail");
+        // `TenantId`: the model's 1-256 characters of its pattern.
+        if let Some(t) = header(X_AMZ_TENANT_ID).filter(|t| t.parse::<TenantId>().is_err()) {
+            if t.len() > 256 {
+                v.too_long("tenantId", t, 256);
+            } else {
+                v.failed(
+                    "tenantId",
+                    t,
+                    r"Member must satisfy regular expression pattern: [a-zA-Z0-9\._:\/=+\-@ ]+",
+                );
+            }
+        }
+        InvokeHeaders { kind, tail }
+    }
+}
+
 /// The header of Invoke's `TenantId` (botocore's lambda service-2.json).
 const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
 
@@ -36,16 +75,9 @@ const X_AMZ_TENANT_ID: HeaderName = HeaderName::from_static("x-amz-tenant-id");
 /// tenant-isolated function refuses an invoke without a tenant id, and a function without
 /// isolation an invoke with one, both InvalidParameterValueException (its message is the
 /// guide's words: no verbatim one is documented). A tenant id that is not the model's
-/// `TenantId` (1-256 of `[a-zA-Z0-9._:/=+-@ ]`) fails validation first.
+/// `TenantId` (1-256 of `[a-zA-Z0-9._:/=+-@ ]`) failed validation before the lookup
+/// ([`InvokeHeaders::checked`]).
 fn check_tenant(isolated: bool, tenant: Option<&str>) -> Result<(), ApiError> {
-    if let Some(t) = tenant {
-        if t.parse::<crate::core::invocation::TenantId>().is_err() {
-            return Err(ApiError::new(
-                "InvalidParameterValueException",
-                format!("1 validation error detected: Value '{t}' at 'tenantId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9\\._:\\/=+\\-@ ]+"),
-            ));
-        }
-    }
     if isolated != tenant.is_some() {
         return Err(ApiError::new(
             "InvalidParameterValueException",
@@ -59,21 +91,11 @@ pub(super) async fn invoke(
     world: &Arc<World>,
     caller: &Caller,
     fref: FunctionRef,
+    InvokeHeaders { kind, tail }: InvokeHeaders,
     req: &ReceivedRequest<'_>,
     rid: &str,
 ) -> Result<Response, ApiError> {
     let header = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok());
-    let kind = match header(headers::INVOCATION_TYPE) {
-        None | Some("RequestResponse") => InvocationType::RequestResponse,
-        Some("Event") => InvocationType::Event,
-        Some("DryRun") => InvocationType::DryRun,
-        Some(other) => {
-            return Err(ApiError::new(
-                "InvalidParameterValueException",
-                format!("1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"),
-            ))
-        }
-    };
     let (f, resolved) = authorize(world, caller, &fref, "lambda:InvokeFunction")?;
     f.invokes.fetch_add(1, Ordering::Relaxed);
     let key = executions::message_key(req.headers, &req.body);
@@ -96,7 +118,6 @@ pub(super) async fn invoke(
         trace_id: trace_id.clone(),
         at_ms: world.clock.now_ms(),
     });
-    let tail = header(headers::LOG_TYPE) == Some("Tail");
     // AWS refuses log tails across accounts; its exact status and code are not documented,
     // so this answers 403 AccessDeniedException (permanent, like a missing permission) with
     // AWS's message.
@@ -106,24 +127,11 @@ pub(super) async fn invoke(
             "Cross-account log access is not allowed",
         ));
     }
-    let limit = if kind == InvocationType::Event {
-        MAX_EVENT_PAYLOAD
-    } else {
-        MAX_SYNC_PAYLOAD
-    };
-    if req.body.len() > limit {
-        return Err(ApiError::new(
-            "RequestTooLargeException",
-            format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
-        ));
-    }
-    if header(headers::CLIENT_CONTEXT).is_some_and(|c| c.len() > MAX_CLIENT_CONTEXT) {
-        return Err(ApiError::new(
-            "InvalidParameterValueException",
-            format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
-        ));
+    if let Some(e) = payload_too_large(kind, req.body.len()) {
+        return Err(e);
     }
     check_tenant(f.def.tenant_isolation.is_some(), header(X_AMZ_TENANT_ID))?;
+    let client_context = header(headers::CLIENT_CONTEXT).map(client_context).transpose()?;
     if !req.body.is_empty() {
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&req.body) {
             return Err(ApiError::new(
@@ -174,24 +182,43 @@ pub(super) async fn invoke(
                 .durable_start(&function, &name, &req.body, &version_arn, rid)?
             {
                 DurableStart::Existing { arn, answer } => {
-                    return Ok(sync_answer(answer, &executed, Some(&arn), false, rid))
+                    return Ok(sync_answer(answer, &executed, Some(&arn), None, rid))
                 }
                 DurableStart::Start { arn } => Some((function, name, arn)),
             }
         }
         (false, _) => None,
     };
+    let environment = WarmStart::take(f);
+    let started = std::time::Instant::now();
     let ran = async {
         f.check_ready(world.clock.now_ms())?;
         inject(world, Phase::Sync, f, fref.qualifier.as_deref()).await?;
-        execute(world, f, req.body.clone(), rid, trace_id.as_deref(), key.as_deref()).await
+        execute(
+            world,
+            f,
+            req.body.clone(),
+            rid,
+            trace_id.as_deref(),
+            client_context,
+            key.as_deref(),
+        )
+        .await
     }
-    .await;
+    .await
+    .map(|(status, payload, function_error)| {
+        let (payload, function_error) = within_response_limit(payload, function_error);
+        (status, payload, function_error)
+    });
     if let Some((function, name, _)) = &durable {
         world.executions.durable_finished(function, name, ran.as_ref().ok());
     }
     let arn = durable.as_ref().map(|(_, _, arn)| arn.as_str());
-    Ok(sync_answer(ran?, &executed, arn, tail, rid))
+    let log = tail.then(|| {
+        let memory_mb = f.lifecycle(world.clock.now_ms()).settings.memory_mb;
+        tail_log(rid, &executed, started.elapsed(), memory_mb, environment.cold)
+    });
+    Ok(sync_answer(ran?, &executed, arn, log.as_deref(), rid))
 }
 
 /// A sync Invoke's answer: the function's status and payload, `X-Amz-Executed-Version`,
@@ -200,7 +227,7 @@ fn sync_answer(
     (status, payload, function_error): executions::Answer,
     executed: &str,
     durable_execution_arn: Option<&str>,
-    tail: bool,
+    tail: Option<&str>,
     rid: &str,
 ) -> Response {
     let mut resp = (status, payload).into_response();
@@ -215,16 +242,107 @@ fn sync_answer(
     if let Some(fe) = function_error {
         h.insert(headers::FUNCTION_ERROR, fe);
     }
-    if tail {
-        let log = format!(
-            "START RequestId: {rid} Version: {executed}\nEND RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: 1.00 ms\n"
-        );
+    if let Some(log) = tail {
         use base64::Engine as _;
         if let Ok(v) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(log)) {
             h.insert(headers::LOG_RESULT, v);
         }
     }
     with_request_id(resp, rid)
+}
+
+/// The init phase a cold start reports (the endpoint runs no real runtime: a modelled value).
+const INIT_DURATION: Duration = Duration::from_millis(120);
+/// The memory an execution reports using (modelled).
+const MAX_MEMORY_USED_MB: u32 = 24;
+
+/// A synchronous execution's environment: a warm one when the function has one idle, else a
+/// new one (a cold start); warm again when the execution ends.
+struct WarmStart<'f> {
+    f: &'f FunctionRuntime,
+    cold: bool,
+}
+
+impl<'f> WarmStart<'f> {
+    fn take(f: &'f FunctionRuntime) -> WarmStart<'f> {
+        let warm = f
+            .warm
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        WarmStart { f, cold: !warm }
+    }
+}
+
+impl Drop for WarmStart<'_> {
+    fn drop(&mut self) {
+        self.f.warm.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The log tail of `LogType=Tail`: START, END and a REPORT line with every field Lambda
+/// writes (the Lambda guide, "Using CloudWatch Logs with Lambda": Duration, Billed Duration,
+/// Memory Size, Max Memory Used, and Init Duration on a cold start, whose init phase is
+/// billed since August 2025), tab-separated as Lambda writes them.
+fn tail_log(rid: &str, version: &str, duration: Duration, memory_mb: u32, cold: bool) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let init = cold.then_some(INIT_DURATION);
+    let billed = (ms(duration) + init.map_or(0.0, ms)).ceil().max(1.0) as u64;
+    let mut report = format!(
+        "REPORT RequestId: {rid}\tDuration: {:.2} ms\tBilled Duration: {billed} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB\t",
+        ms(duration),
+        MAX_MEMORY_USED_MB.min(memory_mb)
+    );
+    if let Some(init) = init {
+        report.push_str(&format!("Init Duration: {:.2} ms\t", ms(init)));
+    }
+    format!("START RequestId: {rid} Version: {version}\nEND RequestId: {rid}\n{report}\n")
+}
+
+/// What AWS answers an Invoke whose payload is over its invocation type's limit: 413
+/// RequestEntityTooLargeException (not the model's RequestTooLargeException), with the
+/// sync and the async wording users report (awslabs/aws-athena-query-federation#793,
+/// ASFHyP3/hyp3#2241).
+fn payload_too_large(kind: InvocationType, size: usize) -> Option<ApiError> {
+    let message = match kind {
+        InvocationType::Event if size > MAX_EVENT_PAYLOAD => {
+            format!("{size} byte payload is too large for the Event invocation type (limit {MAX_EVENT_PAYLOAD} bytes)")
+        }
+        InvocationType::Event => return None,
+        _ if size > MAX_SYNC_PAYLOAD => sync_too_large(),
+        _ => return None,
+    };
+    Some(ApiError::new("RequestEntityTooLargeException", message))
+}
+
+/// The message of a synchronous request over 6 MB.
+pub(crate) fn sync_too_large() -> String {
+    format!("Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation")
+}
+
+/// Check `X-Amz-Client-Context`: up to 3,583 bytes of base64 (the API reference) encoding a
+/// JSON object, else 400 InvalidRequestContentException with AWS's wording (the answer SDK
+/// users report, aws/aws-sdk-js#1388). The header as received is what the function gets.
+fn client_context(raw: &str) -> Result<&str, ApiError> {
+    use base64::Engine as _;
+    if raw.len() > MAX_CLIENT_CONTEXT {
+        // The wording of this refusal is not publicly recorded.
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            format!("Client context must be smaller than {MAX_CLIENT_CONTEXT} bytes."),
+        ));
+    }
+    let is_object = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .is_some_and(|v| v.is_object());
+    if !is_object {
+        return Err(ApiError::new(
+            "InvalidRequestContentException",
+            "Client context must be a valid Base64-encoded JSON object.",
+        ));
+    }
+    Ok(raw)
 }
 
 /// Apply the fault rules of `phase` for an invoke of `f`: a delay, then maybe an error.
@@ -254,12 +372,14 @@ pub async fn run_event(world: Arc<World>, mut ev: QueuedEvent) {
     let ran = async {
         f.check_ready(world.clock.now_ms())?;
         inject(&world, Phase::Execute, &f, ev.qualifier.as_deref()).await?;
+        // Lambda hands ClientContext to synchronous invocations only (the API reference).
         execute(
             &world,
             &f,
             ev.payload.clone(),
             &ev.request_id,
             ev.trace_id.as_deref(),
+            None,
             ev.key.as_deref(),
         )
         .await
@@ -348,7 +468,7 @@ fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, Ap
     if let Some(reason) = over {
         f.in_flight.fetch_sub(1, Ordering::Relaxed);
         account.in_flight.fetch_sub(1, Ordering::Relaxed);
-        return Err(ApiError::throttle(reason, 1));
+        return Err(ApiError::throttle(reason, None));
     }
     world.counters.execution_started();
     Ok(Slot {
@@ -357,36 +477,38 @@ fn acquire_slot(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Slot, Ap
     })
 }
 
-/// One execution's connection through its function's Hyperplane ENIs; given back when dropped.
+/// One execution's connections through its function's Hyperplane ENIs; closed when dropped.
 struct Connection {
     f: Arc<FunctionRuntime>,
     key: String,
+    n: u32,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(h) = &self.f.hyperplane {
-            h.disconnect(&self.key);
+            h.disconnect(&self.key, self.n);
         }
     }
 }
 
-/// Connect an execution of a Hyperplane function, when its ENIs could run out of
-/// connections: only when one ENI carries fewer than the account's concurrency limit (with
-/// AWS's 65,000 it never does, and nothing is counted). A new ENI takes its creation time.
-async fn connect(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Option<Connection>, ApiError> {
-    let (Some(h), Some(account)) = (&f.hyperplane, world.accounts.get(&f.account)) else {
+/// Open the `n` connections into the VPC an execution of a Hyperplane function holds (what
+/// an ENI's 65,000 counts; none unless the behaviour declares them). A new ENI takes its
+/// creation time.
+async fn connect(world: &Arc<World>, f: &Arc<FunctionRuntime>, n: u32) -> Result<Option<Connection>, ApiError> {
+    let Some(h) = f.hyperplane.as_ref().filter(|_| n > 0) else {
         return Ok(None);
     };
-    if h.connections_per_eni >= account.concurrency_limit {
-        return Ok(None);
-    }
     let now = world.clock.now_ms();
-    let Some(key) = f.network_key(now) else {
+    let Some(keys) = f.network_keys(now) else {
         return Ok(None);
     };
-    let made = h.connect(&key, now).map_err(|e| e.invoke_error())?;
-    let conn = Connection { f: Arc::clone(f), key };
+    let (key, made) = h.connect(&keys, n, now).map_err(|e| e.invoke_error())?;
+    let conn = Connection {
+        f: Arc::clone(f),
+        key,
+        n,
+    };
     if made {
         tokio::time::sleep(Duration::from_millis(h.eni_create_ms)).await;
     }
@@ -437,8 +559,51 @@ async fn acquire_env(world: &Arc<World>, f: &Arc<FunctionRuntime>) -> Result<Opt
     Ok(Some(lease))
 }
 
+/// The largest synchronous response Lambda returns (LocalStack's recorded
+/// test_lambda_too_large_response: "Response payload size exceeded maximum allowed payload size
+/// (6291556 bytes).").
+const MAX_RESPONSE: usize = 6_291_556;
+
+/// A response over Lambda's limit becomes the function error Lambda answers instead.
+fn within_response_limit(payload: Bytes, function_error: Option<HeaderValue>) -> (Bytes, Option<HeaderValue>) {
+    if payload.len() <= MAX_RESPONSE {
+        return (payload, function_error);
+    }
+    let body = serde_json::json!({
+        "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
+        "errorType": "Function.ResponseSizeTooLarge",
+    });
+    (
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        Some(HeaderValue::from_static("Unhandled")),
+    )
+}
+
+/// What an execution runs.
+enum Run<'a> {
+    /// The built-in behaviour's plan for the payload.
+    Builtin(behaviour::Plan),
+    /// An upstream process, by URL.
+    Upstream(&'a str),
+}
+
+/// The function error of an execution stopped at the function's timeout, as Lambda reports it.
+fn timed_out(rid: &str, timeout_s: u32) -> (StatusCode, Bytes, Option<HeaderValue>) {
+    let body = serde_json::json!({
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": format!("RequestId: {rid} Error: Task timed out after {timeout_s}.00 seconds"),
+    });
+    (
+        StatusCode::OK,
+        Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+        Some(HeaderValue::from_static("Unhandled")),
+    )
+}
+
 /// Run the function: take a concurrency slot and an environment, then the behaviour (counted
-/// as an execution of the message `key`). Returns the status, payload and
+/// as an execution of the message `key`; an upstream gets the trace and the client context as
+/// an Invoke's headers, which a Runtime API hands the function as `Lambda-Runtime-Trace-Id`
+/// and `Lambda-Runtime-Client-Context`). Returns the status, payload and
 /// `X-Amz-Function-Error`.
 async fn execute(
     world: &Arc<World>,
@@ -446,41 +611,48 @@ async fn execute(
     payload: Bytes,
     rid: &str,
     trace_id: Option<&str>,
+    client_context: Option<&str>,
     key: Option<&str>,
 ) -> Result<executions::Answer, ApiError> {
+    let run = match &f.def.behaviour {
+        Behaviour::Named(_) => Run::Builtin(behaviour::plan(&payload)),
+        Behaviour::Upstream { upstream } => Run::Upstream(upstream),
+    };
+    let connections = match &run {
+        Run::Builtin(plan) => plan.connections,
+        Run::Upstream(_) => 0,
+    };
     let _slot = acquire_slot(world, f)?;
     let _env = acquire_env(world, f).await?;
-    let _connection = connect(world, f).await?;
+    let _connection = connect(world, f, connections).await?;
     world.executions.executed(&f.def.name, key);
-    match &f.def.behaviour {
-        Behaviour::Named(_) => {
-            let plan = behaviour::plan(&payload);
-            let timeout = Duration::from_secs(u64::from(f.def.timeout_s));
-            if plan.sleep >= timeout {
-                tokio::time::sleep(timeout).await;
-                let body = serde_json::json!({
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": format!("RequestId: {rid} Error: Task timed out after {}.00 seconds", f.def.timeout_s),
-                });
-                return Ok((
-                    StatusCode::OK,
-                    Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
-                    Some(HeaderValue::from_static("Unhandled")),
-                ));
-            }
-            if !plan.sleep.is_zero() {
-                tokio::time::sleep(plan.sleep).await;
-            }
-            Ok(match plan.result {
-                Ok(body) if body.as_slice() == payload.as_ref() => (StatusCode::OK, payload, None),
-                Ok(body) => (StatusCode::OK, Bytes::from(body), None),
-                Err(failure) => (
-                    StatusCode::OK,
-                    Bytes::from(failure.to_payload()),
-                    Some(HeaderValue::from_static("Unhandled")),
-                ),
-            })
+    let timeout_s = f.timeout_s();
+    let timeout = Duration::from_secs(u64::from(timeout_s));
+    let plan = match run {
+        Run::Builtin(plan) => plan,
+        Run::Upstream(url) => {
+            // The function's timeout bounds an upstream's run as it bounds any execution.
+            let forward = crate::local::upstream::forward(url, payload, trace_id, client_context);
+            return match tokio::time::timeout(timeout, forward).await {
+                Ok(answer) => answer,
+                Err(_) => Ok(timed_out(rid, timeout_s)),
+            };
         }
-        Behaviour::Upstream { upstream } => crate::local::upstream::forward(upstream, payload, trace_id).await,
+    };
+    if plan.sleep >= timeout {
+        tokio::time::sleep(timeout).await;
+        return Ok(timed_out(rid, timeout_s));
     }
+    if !plan.sleep.is_zero() {
+        tokio::time::sleep(plan.sleep).await;
+    }
+    Ok(match plan.result {
+        Ok(body) if body.as_slice() == payload.as_ref() => (StatusCode::OK, payload, None),
+        Ok(body) => (StatusCode::OK, Bytes::from(body), None),
+        Err(failure) => (
+            StatusCode::OK,
+            Bytes::from(failure.to_payload()),
+            Some(HeaderValue::from_static("Unhandled")),
+        ),
+    })
 }

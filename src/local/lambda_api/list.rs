@@ -11,9 +11,10 @@
 //! GetFunction"). ListAliases is authorized on the function like the other calls that name one:
 //! the identity policy in the function's account, both sides across accounts.
 
+use super::validate::{self, Violations};
 use super::{authorize, configuration, json_response, FunctionRef};
 use crate::local::errors::ApiError;
-use crate::local::function::{AliasRuntime, FunctionRuntime};
+use crate::local::function::{AliasRuntime, FunctionRuntime, Resolved};
 use crate::local::iam::{self, Caller, Query, Requester, Verdict};
 use crate::local::world::World;
 use axum::response::Response;
@@ -42,9 +43,11 @@ const NOT_LISTED: [&str; 7] = [
     "RuntimeVersionConfig",
 ];
 
+/// A parameter that breaks the model's constraint (ValidationException, as AWS answers
+/// `FunctionVersion=invalid`: LocalStack's recorded test_list_functions).
 fn invalid(member: &str, value: &str, constraint: &str) -> ApiError {
     ApiError::new(
-        "InvalidParameterValueException",
+        "ValidationException",
         format!(
             "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
         ),
@@ -168,8 +171,11 @@ pub(super) fn list_functions(
         .collect();
     functions.sort_by(|a, b| a.def.name.cmp(&b.def.name));
     let mut entries: Vec<(String, (&FunctionRuntime, Option<&str>))> = Vec::new();
+    // With FunctionVersion=ALL, `$LATEST` is listed with its qualified ARN (the recorded
+    // test_list_functions: "FunctionArn": "...:function:NAME:$LATEST").
+    let latest = all.then_some("$LATEST");
     for f in functions {
-        entries.push((f.def.name.clone(), (f, None)));
+        entries.push((f.def.name.clone(), (f, latest)));
         if all {
             for v in &f.def.versions {
                 entries.push((format!("{}:{v}", f.def.name), (f, Some(v.as_str()))));
@@ -199,14 +205,26 @@ pub(super) fn list_functions(
 }
 
 /// An AliasConfiguration, as GetAlias and ListAliases answer it.
-pub(super) fn alias_json(function_arn: &str, a: &AliasRuntime) -> serde_json::Value {
+pub(super) fn alias_json(f: &FunctionRuntime, a: &AliasRuntime) -> serde_json::Value {
     serde_json::json!({
-        "AliasArn": format!("{function_arn}:{}", a.name),
+        "AliasArn": format!("{}:{}", f.arn, a.name),
         "Name": a.name,
-        "FunctionVersion": a.version,
+        "FunctionVersion": a.version(),
         "Description": "",
-        "RevisionId": a.revision_id,
+        "RevisionId": f.revisions.of(Resolved::Alias(a)),
     })
+}
+
+/// ListAliases's `FunctionVersion`, checked against the model's `VersionWithLatestPublished`
+/// into `v`.
+pub(super) fn alias_version_filter(query: &HashMap<String, String>, v: &mut Violations) -> Option<String> {
+    let version = query.get("FunctionVersion")?;
+    if version.len() > 1024 {
+        v.too_long("functionVersion", version, 1024);
+    } else {
+        v.pattern("functionVersion", version, &validate::VERSION_WITH_LATEST_PUBLISHED);
+    }
+    Some(version.clone())
 }
 
 /// ListAliases (`GET /2015-03-31/functions/{FunctionName}/aliases`): the function's aliases by
@@ -215,6 +233,7 @@ pub(super) fn list_aliases(
     world: &World,
     caller: &Caller,
     fref: FunctionRef,
+    version: Option<String>,
     query: &HashMap<String, String>,
     rid: &str,
 ) -> Result<Response, ApiError> {
@@ -225,31 +244,17 @@ pub(super) fn list_aliases(
             "ListAliases takes an unqualified function name or ARN: remove the qualifier.",
         ));
     }
-    let version = query.get("FunctionVersion").map(String::as_str);
-    if let Some(v) = version {
-        // The model's `VersionWithLatestPublished` (ListAliases's FunctionVersion).
-        let valid = v == "$LATEST"
-            || v == "$LATEST.PUBLISHED"
-            || (!v.is_empty() && v.len() <= 1024 && v.bytes().all(|b| b.is_ascii_digit()));
-        if !valid {
-            return Err(invalid(
-                "functionVersion",
-                v,
-                "Member must satisfy regular expression pattern: (\\$LATEST|\\$LATEST\\.PUBLISHED|[0-9]+)",
-            ));
-        }
-    }
+    let version = version.as_deref();
     let page = Page::of(query, DEFAULT_ALIASES, MAX_LIST_ITEMS)?;
     let (f, _) = authorize(world, caller, &fref, "lambda:ListAliases")?;
     let mut aliases: Vec<&AliasRuntime> = f
-        .aliases
-        .iter()
-        .filter(|a| version.is_none_or(|v| a.version == v))
+        .live_aliases()
+        .filter(|a| version.is_none_or(|v| a.version() == v))
         .collect();
     aliases.sort_by(|a, b| a.name.cmp(&b.name));
     let keyed = aliases.into_iter().map(|a| (a.name.clone(), a)).collect();
     let (aliases, next) = page.cut(keyed)?;
-    let listed = aliases.into_iter().map(|a| alias_json(&f.arn, a)).collect();
+    let listed = aliases.into_iter().map(|a| alias_json(f, a)).collect();
     Ok(json_response(&page_body("Aliases", listed, next), rid))
 }
 
@@ -289,7 +294,7 @@ mod tests {
         assert_eq!(Page::of(&query(&[("MaxItems", "7")]), 50, 50).unwrap().len, 7);
         for bad in ["0", "-1", "10001", "x"] {
             let e = Page::of(&query(&[("MaxItems", bad)]), 50, 50).unwrap_err();
-            assert_eq!(e.name(), "InvalidParameterValueException", "{bad}");
+            assert_eq!(e.name(), "ValidationException", "{bad}");
         }
     }
 

@@ -1,14 +1,15 @@
 //! AddPermission and RemovePermission: statements in the resource policy of a function, an
 //! alias or a version, as Lambda writes them.
 
+use super::validate::{self, Violations};
 use crate::local::errors::ApiError;
-use crate::local::function::{FunctionRuntime, Resolved};
+use crate::local::function::{FunctionRuntime, Resolved, RevisionOf};
 use crate::local::iam;
 
 /// The body of AddPermission (botocore's `AddPermissionRequest`).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AddPermissionRequest {
+pub(super) struct AddPermissionRequest {
     statement_id: String,
     action: String,
     principal: String,
@@ -18,38 +19,80 @@ struct AddPermissionRequest {
     source_account: Option<String>,
     #[serde(rename = "PrincipalOrgID", default)]
     principal_org_id: Option<String>,
+    #[serde(default)]
+    event_source_token: Option<String>,
+    #[serde(default)]
+    function_url_auth_type: Option<String>,
+    #[serde(default)]
+    invoked_via_function_url: Option<bool>,
+    #[serde(default)]
+    revision_id: Option<String>,
+}
+
+impl AddPermissionRequest {
+    /// The body, its model constraints checked into `v` (before the function is looked up).
+    pub(super) fn checked(body: &[u8], v: &mut Violations) -> Result<AddPermissionRequest, ApiError> {
+        let req: AddPermissionRequest = serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                "InvalidRequestContentException",
+                format!("Could not parse request body into json: {e}"),
+            )
+        })?;
+        v.pattern("statementId", &req.statement_id, &validate::STATEMENT_ID);
+        v.one_of(
+            "functionUrlAuthType",
+            req.function_url_auth_type.as_deref(),
+            &["NONE", "AWS_IAM"],
+        );
+        Ok(req)
+    }
+}
+
+/// Whether Lambda takes `principal`: `*`, an account id, an ARN, or a service principal (an
+/// AWS service's `*.amazonaws.com`, Alexa's `*.amazon.com`); "invalid.nonaws.com" is refused
+/// (LocalStack's recorded test_permission_exceptions).
+fn valid_principal(principal: &str) -> bool {
+    principal == "*"
+        || (principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()))
+        || principal.starts_with("arn:")
+        || principal.ends_with(".amazonaws.com")
+        || principal.ends_with(".amazon.com")
+}
+
+/// A resource policy as GetPolicy's `Policy` text: AWS writes `"Id": "default"` after the
+/// version (LocalStack's recorded test_add_lambda_permission_aws).
+pub(super) fn policy_text(policy: &iam::PolicyDocument) -> String {
+    let statements = serde_json::to_string(&policy.statement).unwrap_or_else(|_| "[]".into());
+    let statements = if statements.starts_with('[') {
+        statements
+    } else {
+        format!("[{statements}]")
+    };
+    format!(
+        "{{\"Version\":{},\"Id\":\"default\",\"Statement\":{statements}}}",
+        serde_json::to_string(&policy.version).unwrap_or_else(|_| "\"2012-10-17\"".into())
+    )
 }
 
 /// AddPermission: one statement in the policy of the calls `resolved` names (the function,
-/// an alias or a version), as Lambda writes it; its JSON text.
+/// an alias or a version), as Lambda writes it, every condition it was given kept; its JSON
+/// text. A RevisionId that is not the current one's is refused; the change gives a new one.
 pub(super) fn add_permission(
     f: &FunctionRuntime,
     resolved: Resolved<'_>,
     arn: &str,
-    body: &[u8],
+    req: AddPermissionRequest,
 ) -> Result<String, ApiError> {
     let invalid = |m: String| ApiError::new("InvalidParameterValueException", m);
-    let req: AddPermissionRequest = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            "InvalidRequestContentException",
-            format!("Could not parse request body into json: {e}"),
-        )
-    })?;
     if matches!(resolved, Resolved::Latest) && arn.ends_with(":$LATEST") {
         return Err(invalid(
             "We currently do not support adding policies for $LATEST.".into(),
         ));
     }
-    if req.statement_id.is_empty()
-        || !req
-            .statement_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(invalid(format!(
-            "1 validation error detected: Value '{}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)",
-            req.statement_id
-        )));
+    if !valid_principal(&req.principal) {
+        return Err(invalid(
+            "The provided principal was invalid. Please check the principal and try again.".into(),
+        ));
     }
     let principal = if req.principal == "*" {
         serde_json::json!("*")
@@ -67,19 +110,31 @@ pub(super) fn add_permission(
         "Action": req.action,
         "Resource": arn,
     });
+    // The conditions AWS writes for each optional member (the Lambda API reference and the
+    // recorded test_add_lambda_permission_fields).
+    let mut string_equals = serde_json::Map::new();
     let mut condition = serde_json::Map::new();
-    if let Some(org) = req.principal_org_id {
-        condition.insert("StringEquals".into(), serde_json::json!({ "aws:PrincipalOrgID": org }));
+    for (key, value) in [
+        ("AWS:SourceAccount", req.source_account),
+        ("lambda:FunctionUrlAuthType", req.function_url_auth_type),
+        ("aws:PrincipalOrgID", req.principal_org_id),
+        ("lambda:EventSourceToken", req.event_source_token),
+    ] {
+        if let Some(v) = value {
+            string_equals.insert(key.into(), v.into());
+        }
     }
-    if let Some(account) = req.source_account {
-        condition
-            .entry("StringEquals")
-            .or_insert_with(|| serde_json::json!({}))
-            .as_object_mut()
-            .map(|m| m.insert("AWS:SourceAccount".into(), account.into()));
+    if !string_equals.is_empty() {
+        condition.insert("StringEquals".into(), string_equals.into());
     }
     if let Some(source) = req.source_arn {
         condition.insert("ArnLike".into(), serde_json::json!({ "AWS:SourceArn": source }));
+    }
+    if let Some(via_url) = req.invoked_via_function_url {
+        condition.insert(
+            "Bool".into(),
+            serde_json::json!({ "lambda:InvokedViaFunctionUrl": via_url.to_string() }),
+        );
     }
     if !condition.is_empty() {
         statement["Condition"] = condition.into();
@@ -87,6 +142,8 @@ pub(super) fn add_permission(
     let parsed: iam::Statement = serde_json::from_value(statement.clone())
         .map_err(|e| invalid(format!("The statement is not a valid policy statement: {e}")))?;
     let mut policies = f.policies.write().unwrap_or_else(|p| p.into_inner());
+    f.revisions
+        .check(resolved, req.revision_id.as_deref(), RevisionOf::Policy)?;
     policies.edit(resolved, |doc| {
         let doc = doc.get_or_insert_with(|| iam::PolicyDocument {
             version: "2012-10-17".into(),
@@ -104,13 +161,22 @@ pub(super) fn add_permission(
         }
         statements.push(parsed);
         doc.statement = iam::OneOrMany::Many(statements);
-        Ok(statement.to_string())
-    })
+        Ok(())
+    })?;
+    f.revisions.bump(resolved);
+    Ok(statement.to_string())
 }
 
 /// RemovePermission: the statement `sid` leaves the policy of the calls `resolved` names.
-pub(super) fn remove_permission(f: &FunctionRuntime, resolved: Resolved<'_>, sid: &str) -> Result<(), ApiError> {
+/// A RevisionId that is not the current one's is refused; the change gives a new one.
+pub(super) fn remove_permission(
+    f: &FunctionRuntime,
+    resolved: Resolved<'_>,
+    sid: &str,
+    revision_id: Option<&str>,
+) -> Result<(), ApiError> {
     let mut policies = f.policies.write().unwrap_or_else(|p| p.into_inner());
+    f.revisions.check(resolved, revision_id, RevisionOf::Policy)?;
     policies.edit(resolved, |doc| {
         let Some(d) = doc else {
             return Err(ApiError::new(
@@ -133,5 +199,7 @@ pub(super) fn remove_permission(f: &FunctionRuntime, resolved: Resolved<'_>, sid
             d.statement = iam::OneOrMany::Many(statements);
         }
         Ok(())
-    })
+    })?;
+    f.revisions.bump(resolved);
+    Ok(())
 }

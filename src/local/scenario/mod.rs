@@ -159,6 +159,14 @@ pub struct ScheduledUpdate {
     pub security_group_ids: Option<Vec<String>>,
 }
 
+/// The subnets and security groups a published version keeps.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VersionNetwork {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
 /// An account's Hyperplane networking (today's VPC model): its ENI quota, what one ENI
 /// carries, and the pace of the EC2 calls Lambda makes for it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -174,6 +182,9 @@ pub struct Network {
     /// How long making one ENI takes, ms (the function is Pending, or its update
     /// InProgress, meanwhile).
     pub eni_create_ms: u64,
+    /// How long after the last function or version using an ENI is deleted the ENI is
+    /// released, s on the endpoint's clock (AWS releases it some minutes later; modelled).
+    pub eni_release_s: u64,
 }
 
 impl Default for Network {
@@ -184,6 +195,7 @@ impl Default for Network {
             ec2_api_rate: 5.0,
             ec2_api_burst: 10,
             eni_create_ms: 1000,
+            eni_release_s: 1200,
         }
     }
 }
@@ -232,6 +244,9 @@ pub struct Account {
     pub concurrency_limit: u32,
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// IAM users (long-term keys).
+    #[serde(default)]
+    pub users: Vec<User>,
     #[serde(default)]
     pub functions: Vec<Function>,
     /// Hyperplane networking of the account's VPC functions.
@@ -316,10 +331,26 @@ fn default_concurrency() -> u32 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticCredentials {
-    /// `AKIA...`.
+    /// `ASIA...` for a role's session, `AKIA...` for a user's long-term key.
     pub access_key_id: String,
     /// The secret.
     pub secret_access_key: Secret,
+    /// The session token a role's session carries (`X-Amz-Security-Token`); a user's
+    /// long-term key has none.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+}
+
+/// One IAM user: long-term `AKIA` keys, reported by GetCallerIdentity as
+/// `arn:aws:iam::ACCOUNT:user/NAME`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub credentials: StaticCredentials,
+    /// Identity policy.
+    #[serde(default)]
+    pub policy: Option<PolicyDocument>,
 }
 
 /// One IAM role.
@@ -327,7 +358,8 @@ pub struct StaticCredentials {
 #[serde(deny_unknown_fields)]
 pub struct Role {
     pub name: String,
-    /// Static credentials that act as this role.
+    /// A session of this role with fixed credentials (`ASIA...` and a session token), as
+    /// Lambda hands its execution role's to a function.
     #[serde(default)]
     pub credentials: Option<StaticCredentials>,
     /// The session name a static key reports (`assumed-role/NAME/SESSION`).
@@ -523,6 +555,10 @@ pub struct Function {
     /// Resource policies of published versions (`add-permission --qualifier N`), by version.
     #[serde(default)]
     pub version_policies: std::collections::BTreeMap<String, PolicyDocument>,
+    /// The network a published version was published with, when not the function's own
+    /// (a version keeps its configuration, and a Hyperplane version its ENIs, until deleted).
+    #[serde(default)]
+    pub version_networks: std::collections::BTreeMap<String, VersionNetwork>,
     /// Asynchronous invocation: retries, event age, where failed events go.
     #[serde(default)]
     pub async_invoke: AsyncInvoke,
@@ -568,6 +604,7 @@ impl Function {
             memory_mb: default_memory(),
             timeout_s: default_timeout(),
             version_policies: Default::default(),
+            version_networks: Default::default(),
             async_invoke: AsyncInvoke::default(),
             update_ms: default_update_ms(),
             durable: false,
@@ -711,6 +748,10 @@ mod tests {
         let c = src.credentials.as_ref().unwrap();
         assert_eq!(c.access_key_id, builtin::SOURCE_ACCESS_KEY);
         assert_eq!(c.secret_access_key.0, builtin::SOURCE_SECRET_KEY);
+        assert_eq!(
+            c.session_token.as_ref().map(|t| t.0.as_str()),
+            Some(builtin::SOURCE_SESSION_TOKEN)
+        );
         let a2 = s.accounts.iter().find(|a| a.id == builtin::TARGET_ACCOUNT).unwrap();
         let f = &a2.functions[0];
         assert_eq!(f.name, "target");

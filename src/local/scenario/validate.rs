@@ -105,18 +105,27 @@ impl Scenario {
                     ));
                 }
                 if let Some(c) = &role.credentials {
-                    if !c.access_key_id.starts_with("AKIA") || c.access_key_id.len() < 16 {
+                    // A role acts through sessions: temporary ASIA keys with a session token,
+                    // as Lambda gives a function its execution role's (AKIA keys are users').
+                    if !c.access_key_id.starts_with("ASIA") || c.access_key_id.len() < 16 {
                         return Err(bad(
                             format!("{rt}.credentials.access_key_id"),
-                            format!("{:?} is not a long-term access key id", c.access_key_id),
-                            "use AKIA followed by at least 12 characters",
+                            format!("{:?} is not a role session's access key id", c.access_key_id),
+                            "use ASIA followed by at least 12 characters with a session_token, or give long-term AKIA keys to a user ([[accounts.users]])",
+                        ));
+                    }
+                    if c.session_token.as_ref().is_none_or(|t| t.0.is_empty()) {
+                        return Err(bad(
+                            format!("{rt}.credentials.session_token"),
+                            "a role session's credentials need a session token".to_string(),
+                            "add session_token = \"...\" (what the caller sends as X-Amz-Security-Token)",
                         ));
                     }
                     if !keys.insert(&c.access_key_id) {
                         return Err(bad(
                             format!("{rt}.credentials.access_key_id"),
                             format!("{} is used twice", c.access_key_id),
-                            "give each role its own key",
+                            "give each role and user its own key",
                         ));
                     }
                 }
@@ -131,6 +140,35 @@ impl Scenario {
                     if let Some(Err(e)) = doc.as_ref().map(PolicyDocument::validate) {
                         return Err(bad(format!("{rt}.{name}"), e, "rewrite the condition"));
                     }
+                }
+            }
+            let mut user_names = HashSet::new();
+            for (ui, user) in acct.users.iter().enumerate() {
+                let ut = format!("{at}.users[{ui}]");
+                if user.name.is_empty() || !user_names.insert(&user.name) {
+                    return Err(bad(
+                        format!("{ut}.name"),
+                        format!("{:?} is empty or duplicated", user.name),
+                        "give each user a unique name",
+                    ));
+                }
+                let c = &user.credentials;
+                if !c.access_key_id.starts_with("AKIA") || c.access_key_id.len() < 16 || c.session_token.is_some() {
+                    return Err(bad(
+                        format!("{ut}.credentials"),
+                        format!("{:?} is not a user's long-term access key", c.access_key_id),
+                        "use AKIA followed by at least 12 characters and no session_token (a session's ASIA keys belong to a role)",
+                    ));
+                }
+                if !keys.insert(&c.access_key_id) {
+                    return Err(bad(
+                        format!("{ut}.credentials.access_key_id"),
+                        format!("{} is used twice", c.access_key_id),
+                        "give each role and user its own key",
+                    ));
+                }
+                if let Some(Err(e)) = user.policy.as_ref().map(PolicyDocument::validate) {
+                    return Err(bad(format!("{ut}.policy"), e, "rewrite the condition"));
                 }
             }
             let mut fn_names = HashSet::new();
@@ -188,6 +226,25 @@ impl Scenario {
                     }
                     if let Err(e) = doc.validate() {
                         return Err(bad(format!("{ft}.version_policies.{v}"), e, "rewrite the condition"));
+                    }
+                }
+                for v in f.version_networks.keys() {
+                    if !f.versions.contains(v) {
+                        return Err(bad(
+                            format!("{ft}.version_networks.{v}"),
+                            format!("version {v:?} is not in versions"),
+                            "add the version to versions = [...]",
+                        ));
+                    }
+                    if f.vpc
+                        .as_ref()
+                        .is_none_or(|n| n.eni_mode != crate::local::scenario::EniMode::Hyperplane)
+                    {
+                        return Err(bad(
+                            format!("{ft}.version_networks.{v}"),
+                            "a version's network needs the function on Hyperplane networking".to_string(),
+                            "give the function a vpc with eni_mode = \"hyperplane\"",
+                        ));
                     }
                 }
                 let a = &f.async_invoke;
