@@ -1108,11 +1108,38 @@ async fn a_gloo_role_upstream_without_an_external_id_loads_and_serves() {
         "{text}"
     );
     let before = server.stats().sts_assume_role;
-    let gw = gateway(&server, path).await;
+    let gw = gateway(&server, path.clone()).await;
     let a = send(&gw, "POST", "/", br#"{"role":"no id"}"#, &[]).await;
     assert_eq!((a.status, a.json()["role"].as_str()), (200, Some("no id")));
     assert!(server.stats().sts_assume_role > before, "through the role");
     gw.shutdown().await;
+    // The binary says it once, at start, as a WARN.
+    let mut child = gateway_process(&server, &path, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.starts_with("listening on "), "{first:?}");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| {
+            l["level"] == "WARN"
+                && l["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("without an external id"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert_eq!(warnings[0]["fields"]["upstream"], "aws-upstream");
     server.shutdown().await;
 }
 
