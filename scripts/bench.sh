@@ -8,6 +8,9 @@
 #
 #   scripts/bench.sh [--quick]
 #
+# The gateway is measured by protocol in the same run: the harness through it over HTTP/1.1,
+# and h2load over HTTP/1.1, TLS with HTTP/1.1 and TLS with HTTP/2, each against the direct path.
+#
 # Environment: CARGO_TARGET_DIR (release build dir), XINVOKE_VENV (boto3 venv, default .venv).
 set -euo pipefail
 
@@ -58,6 +61,12 @@ if ! command -v wrk >/dev/null; then
   log "installing wrk (Debian package)"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null; }
+fi
+# h2load (nghttp2's load client) drives the gateway over HTTP/1.1, TLS and HTTP/2 alike.
+if ! command -v h2load >/dev/null; then
+  log "installing h2load (Debian package nghttp2-client)"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get install -y -qq nghttp2-client >/dev/null 2>&1 || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nghttp2-client >/dev/null; }
 fi
 if ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
   log "installing boto3 into $VENV"
@@ -138,7 +147,9 @@ done
 kill "$NULL_PID" 2>/dev/null || true
 
 # The gateway: the same harness, each request an HTTP POST through `xinvoke gateway` (release),
-# which invokes on the signed path; the server CPU column is the gateway's.
+# which invokes on the signed path; the server CPU column is the gateway's. Then h2load sends
+# the same POSTs at the same concurrency over plain HTTP/1.1, and to the gateway serving TLS
+# (a throwaway certificate) over HTTP/1.1 and HTTP/2 (ALPN h2), one stream per connection.
 cat >"$OUT/gateway.yaml" <<EOF
 upstreams:
   - {name: account2, region: us-east-1, awsAccountId: "222222222222",
@@ -146,12 +157,44 @@ upstreams:
 routes:
   - {name: target, upstream: account2, logicalName: target, matchers: [{exact: /target}]}
 EOF
-"$OUT/xinvoke" gateway --config "$OUT/gateway.yaml" --listen 127.0.0.1:0 >"$OUT/gateway.out" 2>"$OUT/gateway.log" &
-GW_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$OUT/gateway.out" && break; sleep 0.1; done
-GW_URL="$(grep -o 'http://[0-9.:]*' "$OUT/gateway.out" | head -1)"
+# gateway OUTFILE [ARGS...]: start a gateway in the background (its pid in GW_PID), wait for its
+# first line, leave its URL in GW_URL.
+gateway() {
+  local out=$1; shift
+  "$OUT/xinvoke" gateway --config "$OUT/gateway.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 "$@" >"$out" 2>"$out.log" &
+  GW_PID=$!
+  for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
+  GW_URL="$(grep -o 'https\?://[0-9.:]*' "$out" | head -1)"
+}
+# h2load_row NAME URL [ARGS...]: h2load's GW_N POSTs at concurrency SDK_C through the gateway
+# at GW_PID, as a row of $OUT/rows; says so when an answer was not a 2xx.
+printf '{}' >"$OUT/body.json"
+h2load_row() {
+  local name=$1 url=$2; shift 2
+  local t0 t1 out wall user sys rss rate ok gw_us
+  t0=$(ticks "$GW_PID")
+  out=$(/usr/bin/time -f 'TIME %e %U %S %M' h2load -n "$GW_N" -c "$SDK_C" -m 1 -d "$OUT/body.json" \
+    -H 'content-type: application/json' "$@" "$url" 2>&1)
+  t1=$(ticks "$GW_PID")
+  read -r _ wall user sys rss <<<"$(grep '^TIME ' <<<"$out" | tail -1)"
+  rate=$(grep -oP 'finished in [0-9.]+m?s, \K[0-9.]+(?= req/s)' <<<"$out" | head -1 || true)
+  ok=$(grep -oP 'status codes: \K[0-9]+(?= 2xx)' <<<"$out" | head -1 || true)
+  [[ "$ok" == "$GW_N" ]] || log "warning: $name: ${ok:-0} of $GW_N answers were 2xx"
+  gw_us=$(awk -v a="$t0" -v b="$t1" -v n="$GW_N" -v hz="$HZ" 'BEGIN{printf "%.1f", (b-a)*1e6/hz/n}')
+  echo "$name ${rate:-0} $(awk -v u="$user" -v s="$sys" -v n="$GW_N" 'BEGIN{printf "%.1f", (u+s)*1e6/n}') $gw_us $rss" >>"$OUT/rows"
+  log "$name: ${rate:-0}/s, gateway ${gw_us} us CPU/request"
+}
+GW_N=$HARNESS_N
+gateway "$OUT/gateway.out"
 SERVER_PID=$GW_PID run "gateway-c$SDK_C" "$HARNESS_N" "$OUT/xinvoke" load --via gateway "$GW_URL/target" \
   --payload '{}' --quiet --concurrency "$SDK_C" --requests "$HARNESS_N"
+h2load_row "gateway-h1-c$SDK_C" "$GW_URL/target" --h1
+kill "$GW_PID" 2>/dev/null || true
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$OUT/tls.key" -out "$OUT/tls.pem" 2>/dev/null
+gateway "$OUT/gateway-tls.out" --tls-cert "$OUT/tls.pem" --tls-key "$OUT/tls.key"
+h2load_row "gateway-tls-h1-c$SDK_C" "$GW_URL/target" --h1
+h2load_row "gateway-tls-h2-c$SDK_C" "$GW_URL/target"
 kill "$GW_PID" 2>/dev/null || true
 
 log "core overhead ($CORE_N iterations)"
@@ -243,6 +286,12 @@ echo "local endpoint's own work per invoke (handler, no network): $(jf "$LOCAL_W
 GW_RATE=$(get "gateway-c$SDK_C" 2); GW_CPU=$(get "gateway-c$SDK_C" 4)
 D32_RATE=$(get "harness-signed-c$SDK_C" 2); D32_CPU=$(get "harness-signed-c$SDK_C" 3)
 echo "gateway (c$SDK_C): $GW_CPU µs CPU per request in the gateway, $(awk -v g="$GW_CPU" -v d="$D32_CPU" 'BEGIN{printf "%.1f", g-d}') µs over the harness's direct signed path ($D32_CPU µs)   (target <= 25 µs); $GW_RATE requests/s through it = $(awk -v g="$GW_RATE" -v d="$D32_RATE" 'BEGIN{ if (d>0) printf "%.2f", g/d; else print "-" }')x the direct harness at c$SDK_C ($D32_RATE/s)   (target >= 0.7x)"
+# The same gateway by protocol, h2load the client: its CPU per request and throughput against
+# the direct path (the harness's own CPU per invoke and rate at c$SDK_C).
+for proto in "h1:HTTP/1.1" "tls-h1:TLS, HTTP/1.1" "tls-h2:TLS, HTTP/2"; do
+  row="gateway-${proto%%:*}-c$SDK_C"
+  echo "gateway over ${proto#*:} (h2load, c$SDK_C): $(get "$row" 4) µs CPU per request in the gateway, $(awk -v g="$(get "$row" 4)" -v d="$D32_CPU" 'BEGIN{printf "%.1f", g-d}') µs over the direct signed path; $(get "$row" 2) requests/s = $(awk -v g="$(get "$row" 2)" -v d="$D32_RATE" 'BEGIN{ if (d>0) printf "%.2f", g/d; else print "-" }')x the direct harness"
+done
 NULL_CPU=$(awk -v a="$(get "pair1-null-c$SDK_C" 4)" -v b="$(get "pair2-null-c$SDK_C" 4)" 'BEGIN{printf "%.1f", (a+b)/2}')
 PAIR_LOCAL=$(awk -v a="$(get "pair1-local-c$SDK_C" 4)" -v b="$(get "pair2-local-c$SDK_C" 4)" 'BEGIN{printf "%.1f", (a+b)/2}')
 echo "local endpoint over the do-nothing endpoint, alternating runs at c$SDK_C: $PAIR_LOCAL vs $NULL_CPU µs CPU per invoke = $(ratio "$PAIR_LOCAL" "$NULL_CPU")x, $(awk -v a="$PAIR_LOCAL" -v b="$NULL_CPU" 'BEGIN{printf "%.1f", a-b}') µs added per invoke   (goal <= 1.3x)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # xinvoke's whole test suite, runnable on a fresh machine: it installs what it needs (a Python
-# venv with pinned tools, Debian's chromium for the HTML report test), checks formatting and
+# venv with pinned tools, Debian's chromium for the HTML report test, curl with HTTP/2 for the
+# gateway's TLS tests), checks formatting and
 # lints, runs every Rust test (unit, wire, handler, CLI, load harness), cross-checks the local
 # endpoint with boto3, checks the SAM template (cfn-lint, sam validate, our rules, sam build)
 # and runs the end-to-end chains. Servers it starts listen on 127.0.0.1 only and are stopped on
@@ -40,6 +41,14 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${XINVOKE_CHROMIUM:-}" ]; then
     || { $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 fi
 command -v chromium || echo "XINVOKE_CHROMIUM=${XINVOKE_CHROMIUM:-}"
+
+step "curl with HTTP/2 (the gateway's TLS and h2 tests)"
+if ! curl -V 2>/dev/null | grep -q HTTP2; then
+  as_root=""; [ "$(id -u)" -eq 0 ] || as_root="sudo"
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null 2>&1 \
+    || { $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
+fi
+curl -V | head -1
 
 step "cargo fmt --check"
 rc=0; cargo fmt --all -- --check || rc=$?; record "cargo fmt" $rc

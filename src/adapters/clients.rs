@@ -135,9 +135,12 @@ pub(crate) async fn assume_role_provider(
     a: &crate::adapters::config::AssumeRole,
     region: &str,
 ) -> AssumeRoleProvider {
-    AssumeRoleProvider::builder(a.role_arn.to_string())
-        .session_name(a.session_name.clone())
-        .external_id(a.external_id.expose())
+    let builder = AssumeRoleProvider::builder(a.role_arn.to_string()).session_name(a.session_name.clone());
+    let builder = match &a.external_id {
+        Some(id) => builder.external_id(id.expose()),
+        None => builder,
+    };
+    builder
         .region(Region::new(region.to_string()))
         .configure(base)
         .build()

@@ -113,7 +113,7 @@ mod tests {
         let Auth::AssumeRole(a) = &t.auth else {
             panic!("role chaining expected")
         };
-        assert_eq!(a.external_id.expose(), "from-env-id");
+        assert_eq!(a.external_id.as_ref().unwrap().expose(), "from-env-id");
     }
 
     #[test]

@@ -10,9 +10,11 @@ use std::path::PathBuf;
 /// Serve HTTP routes to Lambda functions in other accounts (Gloo Edge's Upstream and
 /// VirtualService resources load as they are).
 ///
-/// Prints `listening on http://HOST:PORT` first on stdout; logs (one JSON access line per
-/// request) go to stderr. Reloads the file on SIGHUP and when it changes; a bad new file keeps
-/// the routes in service. `/metrics` (Prometheus) and `/healthz` answer beside the routes.
+/// Prints `listening on http://HOST:PORT` first on stdout, then `admin on http://HOST:PORT`;
+/// logs (one JSON access line per request) go to stderr. Reloads the file on SIGHUP and when it
+/// changes, after the checks a start runs; a file that fails them keeps the routes in service.
+/// The public listener serves routes only: `/metrics` (Prometheus), `/healthz` and `/readyz`
+/// are on the admin listener.
 /// Credentials: the standard AWS chain (variables, profile, web identity as IRSA sets it,
 /// container credentials), or an upstream's `secretRef` / `profile`; every upstream's are
 /// fetched at start and a missing link is named. Exit code 2 when it cannot start.
@@ -24,11 +26,22 @@ pub struct GatewayArgs {
     /// Address to listen on (port 0 picks a free port)
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Address of the admin listener: /metrics, /healthz, /readyz (keep it private; port 0
+    /// picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9901")]
+    pub admin_listen: SocketAddr,
+    /// Serve the routes over TLS with this PEM certificate chain (HTTP/2 to clients that ask
+    /// by ALPN, HTTP/1.1 to the others); read again on every reload
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Check the file, print its routes and exit
     #[arg(long)]
     pub check: bool,
-    /// text: `listening on URL` (--check: the routes, one a line); json: {"listening": URL} on
-    /// one line (--check: {upstreams, routes})
+    /// text: `listening on URL`, `admin on URL` (--check: the routes, one a line); json:
+    /// {"listening": URL, "admin": URL} on one line (--check: {upstreams, routes})
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
@@ -44,13 +57,25 @@ pub async fn run(args: GatewayArgs) -> Result<u8, CliError> {
         }
         return Ok(0);
     }
-    let mut server = GatewayServer::start(args.config.clone(), args.listen).await?;
+    let options = crate::gateway::server::Options {
+        admin: args.admin_listen,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::gateway::server::TlsFiles { cert, key }),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    let mut server = GatewayServer::start_with(args.config.clone(), args.listen, options).await?;
     let stop = shutdown_signal().map_err(|e| CliError::flag("--listen", format!("cannot watch for signals: {e}")))?;
     {
         let mut out = std::io::stdout().lock();
         let _ = match args.output {
-            Output::Text => writeln!(out, "listening on {}", server.url()),
-            Output::Json => writeln!(out, "{}", serde_json::json!({ "listening": server.url() })),
+            Output::Text => writeln!(out, "listening on {}\nadmin on {}", server.url(), server.admin_url()),
+            Output::Json => writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "listening": server.url(), "admin": server.admin_url() })
+            ),
         };
         let _ = out.flush();
     }
@@ -77,6 +102,9 @@ fn describe_config(c: &GatewayConfig) -> String {
             u.region,
             auth(u)
         );
+        if u.assumes_without_external_id() {
+            let _ = writeln!(out, "  note: {}", crate::gateway::config::NO_EXTERNAL_ID_NOTE);
+        }
         for f in &u.functions {
             let arn = u
                 .function_arn(&f.logical_name)
@@ -129,6 +157,11 @@ fn config_json(c: &GatewayConfig) -> serde_json::Value {
                 "role_arn": role,
                 "profile": u.profile,
                 "functions": functions,
+                "notes": if u.assumes_without_external_id() {
+                    vec![crate::gateway::config::NO_EXTERNAL_ID_NOTE]
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect();

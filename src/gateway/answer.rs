@@ -8,9 +8,18 @@
 //! missing or misconfigured) 502: the gateway's set-up, which the client cannot fix. Every
 //! answer carries the class and the attempts in headers; a failure's body gives the class and a
 //! short message, never ARNs or policy text (those are in the gateway's log).
+//!
+//! What crosses from the function's account is input, never the gateway's word: the outcome
+//! headers come from the invoke record alone, once each, and an unwrapped answer's headers are
+//! sanitised as Envoy sanitises an upstream's (its own `x-envoy-*` never trusted from upstream,
+//! hop-by-hop headers dropped, RFC 9110 §7.6.1): a function's `x-xinvoke-*` and `x-request-id`
+//! are dropped, hop-by-hop and framing headers are not relayed (the server frames the answer
+//! itself), and the few that API Gateway remaps reach the client as `x-amzn-remapped-NAME`. A
+//! status outside 200-599 or a body that does not decode is a 502 `bad_proxy_answer`, never `ok`.
 
 use crate::domain::classify::Class;
 use crate::domain::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER, STOP_HEADER};
+use crate::domain::retry::StopReason;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
@@ -30,12 +39,46 @@ pub struct Request<'a> {
     pub time_ms: i64,
 }
 
-/// An answer to send: status, headers (repeated names kept, e.g. `set-cookie`), body.
+/// The outcome an answer names in `x-xinvoke-class`: an invoke's class, or one only the gateway
+/// gives. A closed set, so metric labels are too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerClass {
+    Invoke(Class),
+    /// No route takes the request.
+    NoRoute,
+    /// The function answered, but not in the proxy format its route unwraps (a status outside
+    /// 200-599, a body that does not decode, headers that are not strings).
+    BadProxyAnswer,
+    /// A CORS preflight, answered by the gateway from the route's policy.
+    CorsPreflight,
+    /// The invoker Lambda has no routes.
+    NotConfigured,
+}
+
+impl AnswerClass {
+    /// The snake_case name headers, logs and metrics carry.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnswerClass::Invoke(c) => c.name(),
+            AnswerClass::NoRoute => "no_route",
+            AnswerClass::BadProxyAnswer => "bad_proxy_answer",
+            AnswerClass::CorsPreflight => "cors_preflight",
+            AnswerClass::NotConfigured => "not_configured",
+        }
+    }
+}
+
+/// An answer to send: status, headers (repeated names kept, e.g. `set-cookie`), body, and the
+/// outcome it names (already among the headers, once each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub class: AnswerClass,
+    /// Attempts made; 0 when nothing was invoked.
+    pub attempts: u32,
+    pub stop: StopReason,
 }
 
 impl Answer {
@@ -44,7 +87,42 @@ impl Answer {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body,
+            class: AnswerClass::Invoke(Class::Ok),
+            attempts: 0,
+            stop: StopReason::Succeeded,
         }
+    }
+
+    /// An answer the gateway gives without invoking anything: `{"class", "message"}` with the
+    /// outcome headers (no attempt; stopped as `stop`).
+    pub(crate) fn refusal(
+        status: u16,
+        class: AnswerClass,
+        stop: StopReason,
+        message: &str,
+        request_id: &str,
+    ) -> Answer {
+        let mut a = Answer::new(
+            status,
+            "application/json",
+            json!({"class": class.name(), "message": message})
+                .to_string()
+                .into_bytes(),
+        );
+        a.stamp(class, 0, stop, request_id);
+        a
+    }
+
+    /// Write the outcome headers, once each, from the gateway's own knowledge.
+    fn stamp(&mut self, class: AnswerClass, attempts: u32, stop: StopReason, request_id: &str) {
+        self.class = class;
+        self.attempts = attempts;
+        self.stop = stop;
+        self.headers.retain(|(k, _)| !gateway_writes(k));
+        self.headers.push((CLASS_HEADER.into(), class.name().into()));
+        self.headers.push((ATTEMPTS_HEADER.into(), attempts.to_string()));
+        self.headers.push((STOP_HEADER.into(), stop.name().into()));
+        self.headers.push(("x-request-id".into(), request_id.into()));
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -187,56 +265,90 @@ pub struct Shape {
 /// The answer to a request whose invoke ended as `record`.
 pub fn answer(record: &InvokeRecord, shape: Shape, request_id: &str) -> Answer {
     let class = record.class();
-    let mut a = match class {
-        Class::Ok if shape.asynchronous => Answer::new(202, "application/json", br#"{"status":"queued"}"#.to_vec()),
+    let (mut a, class) = match class {
+        Class::Ok if shape.asynchronous => (
+            Answer::new(202, "application/json", br#"{"status":"queued"}"#.to_vec()),
+            AnswerClass::Invoke(class),
+        ),
         Class::Ok => {
             let raw = record.raw_payload.clone().unwrap_or_default();
             if shape.unwrap_as_api_gateway {
-                unwrap(&raw).unwrap_or_else(|problem| failure(502, class, problem))
+                match unwrap(&raw) {
+                    Ok(a) => (a, AnswerClass::Invoke(class)),
+                    Err(problem) => (
+                        failure(502, AnswerClass::BadProxyAnswer, problem),
+                        AnswerClass::BadProxyAnswer,
+                    ),
+                }
             } else {
-                Answer::new(200, "application/json", raw)
+                (Answer::new(200, "application/json", raw), AnswerClass::Invoke(class))
             }
         }
         _ => {
             let status = status_of(record);
-            let mut a = failure(status, class, message(record));
+            let mut a = failure(status, AnswerClass::Invoke(class), message(record));
             if let Some(after) = retry_after(record) {
                 a.headers.push(("retry-after".into(), after.to_string()));
             }
-            a
+            (a, AnswerClass::Invoke(class))
         }
     };
-    a.headers.push((CLASS_HEADER.into(), class.name().into()));
-    a.headers.push((ATTEMPTS_HEADER.into(), record.attempts.to_string()));
-    a.headers.push((STOP_HEADER.into(), record.stop.name().into()));
-    a.headers.push(("x-request-id".into(), request_id.into()));
+    a.stamp(class, record.attempts, record.stop, request_id);
     a
 }
 
 /// A request no route takes.
 pub fn no_route(method: &str, request_id: &str) -> Answer {
-    let mut a = Answer::new(
+    Answer::refusal(
         404,
-        "application/json",
-        json!({"class": "no_route", "message": format!("no route for this {method} request")})
-            .to_string()
-            .into_bytes(),
-    );
-    a.headers.push((CLASS_HEADER.into(), "no_route".into()));
-    a.headers.push(("x-request-id".into(), request_id.into()));
+        AnswerClass::NoRoute,
+        StopReason::NotRetryable,
+        &format!("no route for this {method} request"),
+        request_id,
+    )
+}
+
+/// A CORS preflight, answered by the gateway with `cors` (the policy's headers; none when it
+/// does not allow the origin): 200, no body, nothing invoked.
+pub(crate) fn preflight(cors: Vec<(String, String)>, request_id: &str) -> Answer {
+    let mut a = Answer::new(200, "text/plain", Vec::new());
+    a.headers = cors;
+    a.stamp(AnswerClass::CorsPreflight, 0, StopReason::Succeeded, request_id);
     a
+}
+
+/// A request whose body could not be read: over the limit (413), or not in time (408).
+pub(crate) fn unread_body(too_large: bool, request_id: &str) -> Answer {
+    match too_large {
+        true => Answer::refusal(
+            413,
+            AnswerClass::Invoke(Class::PayloadTooLarge),
+            StopReason::NotRetryable,
+            "the request body is over the gateway's limit",
+            request_id,
+        ),
+        false => Answer::refusal(
+            408,
+            AnswerClass::Invoke(Class::Timeout),
+            StopReason::Deadline,
+            "the request body did not arrive in time",
+            request_id,
+        ),
+    }
 }
 
 /// 400 `invalid_request`: the request lacks what its route needs (e.g. its tenant header).
-pub fn bad_request(message: &str, request_id: &str) -> Answer {
-    let mut a = failure(400, Class::InvalidRequest, message);
-    a.headers
-        .push((CLASS_HEADER.into(), Class::InvalidRequest.name().into()));
-    a.headers.push(("x-request-id".into(), request_id.into()));
-    a
+pub(crate) fn bad_request(message: &str, request_id: &str) -> Answer {
+    Answer::refusal(
+        400,
+        AnswerClass::Invoke(Class::InvalidRequest),
+        StopReason::NotRetryable,
+        message,
+        request_id,
+    )
 }
 
-fn failure(status: u16, class: Class, message: &str) -> Answer {
+fn failure(status: u16, class: AnswerClass, message: &str) -> Answer {
     Answer::new(
         status,
         "application/json",
@@ -248,6 +360,15 @@ fn failure(status: u16, class: Class, message: &str) -> Answer {
 
 fn status_of(r: &InvokeRecord) -> u16 {
     match r.class() {
+        Class::InvalidRequest if r.outcome.error_code.as_deref() == Some("InvalidRequestContentException") => 400,
+        class => status_of_class(class),
+    }
+}
+
+/// The status an invoke's class is answered with (`invalid_request` is 400 only for a body
+/// Lambda calls malformed; see [`answer`]).
+pub(crate) fn status_of_class(class: Class) -> u16 {
+    match class {
         Class::Ok => 200,
         Class::AlreadyDone => 409,
         Class::FunctionError => 502,
@@ -262,7 +383,6 @@ fn status_of(r: &InvokeRecord) -> u16 {
         | Class::StsUnavailable => 503,
         Class::Timeout => 504,
         Class::PayloadTooLarge => 413,
-        Class::InvalidRequest if r.outcome.error_code.as_deref() == Some("InvalidRequestContentException") => 400,
         Class::InvalidRequest
         | Class::VpcConfig
         | Class::AccessDeniedIdentity
@@ -336,7 +456,8 @@ fn unwrap(raw: &[u8]) -> Result<Answer, &'static str> {
     let status = map
         .get("statusCode")
         .and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|t| t.parse().ok())))
-        .filter(|s| (100..=599).contains(s))
+        // 1xx would announce another answer (101 switches protocols): the framing is the gateway's.
+        .filter(|s| (200..=599).contains(s))
         .ok_or(BAD)? as u16;
     let mut headers = Vec::new();
     if let Some(h) = map.get("headers").filter(|h| !h.is_null()) {
@@ -366,10 +487,48 @@ fn unwrap(raw: &[u8]) -> Result<Answer, &'static str> {
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(_) => return Err(BAD),
     };
+    let mut headers = sanitise(headers);
     if !headers.iter().any(|(k, _)| k == "content-type") && !body.is_empty() {
         headers.push(("content-type".into(), "application/json".into()));
     }
-    Ok(Answer { status, headers, body })
+    // The outcome fields are the record's, written by `answer`.
+    Ok(Answer {
+        status,
+        headers,
+        body,
+        class: AnswerClass::Invoke(Class::Ok),
+        attempts: 0,
+        stop: StopReason::Succeeded,
+    })
+}
+
+/// Headers the gateway writes itself, from the record: never taken from a function.
+fn gateway_writes(name: &str) -> bool {
+    name.starts_with("x-xinvoke-") || name == "x-request-id"
+}
+
+/// The function's headers as the gateway relays them (lower-case names): its own headers and
+/// hop-by-hop ones dropped (`Connection` and every header it lists, `Keep-Alive`,
+/// `Transfer-Encoding`, `TE`, `Trailer`, `Upgrade`, `Proxy-*`: RFC 9110 §7.6.1, RFC 9112 §6),
+/// and the ones the gateway writes for the message (`Connection`, `Content-Length`, `Date`,
+/// `Server`) relayed as API Gateway remaps reserved headers of an integration's answer,
+/// `x-amzn-remapped-NAME`.
+fn sanitise(headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    let listed: Vec<String> = headers
+        .iter()
+        .filter(|(k, _)| k == "connection")
+        .flat_map(|(_, v)| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
+        .filter(|t| !t.is_empty())
+        .collect();
+    headers
+        .into_iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "connection" | "content-length" | "date" | "server" => Some((format!("x-amzn-remapped-{k}"), v)),
+            "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" => None,
+            _ if k.starts_with("proxy-") || gateway_writes(&k) || listed.contains(&k) => None,
+            _ => Some((k, v)),
+        })
+        .collect()
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -497,6 +656,86 @@ mod tests {
         );
         let bad = answer(&answered(r#"{"statusCode":"teapot"}"#, None), shape, "r");
         assert_eq!(bad.status, 502);
+    }
+
+    #[test]
+    fn a_function_cannot_write_the_gateways_headers_or_its_framing() {
+        let shape = Shape {
+            asynchronous: false,
+            unwrap_as_api_gateway: true,
+        };
+        let forged = r#"{"statusCode":200,"headers":{"X-Xinvoke-Class":"evil-1","x-xinvoke-attempts":"1000001","x-xinvoke-stop":"x","x-request-id":"forged","Content-Length":"5","Transfer-Encoding":"chunked","Connection":"close, x-secret","x-secret":"1","Keep-Alive":"timeout=5","Upgrade":"h2c","TE":"trailers","Trailer":"x","Proxy-Authenticate":"Basic","Server":"fn","x-fine":"yes"},"body":"hello world"}"#;
+        let record = answered(forged, None);
+        let a = answer(&record, shape, "rid");
+        let names: Vec<&str> = a.headers.iter().map(|(k, _)| k.as_str()).collect();
+        for (name, value) in [
+            (CLASS_HEADER, "ok"),
+            (ATTEMPTS_HEADER, "2"),
+            (STOP_HEADER, record.stop.name()),
+            ("x-request-id", "rid"),
+        ] {
+            assert_eq!(
+                names.iter().filter(|n| **n == name).count(),
+                1,
+                "{name} once: {names:?}"
+            );
+            assert_eq!(a.header(name), Some(value));
+        }
+        for dropped in [
+            "transfer-encoding",
+            "keep-alive",
+            "upgrade",
+            "te",
+            "trailer",
+            "proxy-authenticate",
+            "x-secret",
+            "content-length",
+            "connection",
+            "server",
+        ] {
+            assert!(!names.contains(&dropped), "{dropped} relayed: {names:?}");
+        }
+        assert_eq!(a.header("x-amzn-remapped-content-length"), Some("5"));
+        assert_eq!(a.header("x-amzn-remapped-connection"), Some("close, x-secret"));
+        assert_eq!(a.header("x-amzn-remapped-server"), Some("fn"));
+        assert_eq!(
+            (a.header("x-fine"), a.body.as_slice()),
+            (Some("yes"), b"hello world".as_slice())
+        );
+        assert_eq!((a.class, a.attempts), (AnswerClass::Invoke(Class::Ok), 2));
+
+        for bad in [
+            r#"{"statusCode":101,"body":"x"}"#,
+            r#"{"statusCode":99}"#,
+            r#"{"statusCode":600}"#,
+            r#"{"statusCode":200,"body":"not base64!","isBase64Encoded":true}"#,
+            r#"{"statusCode":200,"headers":{"x":{"nested":1}}}"#,
+        ] {
+            let a = answer(&answered(bad, None), shape, "rid");
+            assert_eq!(
+                (a.status, a.header(CLASS_HEADER), a.class),
+                (502, Some("bad_proxy_answer"), AnswerClass::BadProxyAnswer),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_given_without_an_invoke_carry_every_outcome_header() {
+        for a in [
+            no_route("GET", "rid"),
+            unread_body(true, "rid"),
+            unread_body(false, "rid"),
+        ] {
+            for name in [CLASS_HEADER, ATTEMPTS_HEADER, STOP_HEADER, "x-request-id"] {
+                assert!(a.header(name).is_some(), "{name} missing: {a:?}");
+            }
+            assert_eq!(a.header(ATTEMPTS_HEADER), Some("0"));
+        }
+        assert_eq!(
+            (unread_body(true, "r").status, unread_body(false, "r").status),
+            (413, 408)
+        );
     }
 
     #[test]

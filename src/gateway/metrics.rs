@@ -21,7 +21,7 @@ struct Histogram {
 
 #[derive(Debug, Default)]
 struct Counters {
-    requests: BTreeMap<(String, String), u64>,
+    requests: BTreeMap<(String, &'static str), u64>,
     latency: BTreeMap<String, Histogram>,
     retries: BTreeMap<String, u64>,
     reloads: BTreeMap<&'static str, u64>,
@@ -34,10 +34,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// One answered request: its route (`no_route` when none took it), class, retries and time.
-    pub fn request(&self, route: &str, class: &str, retries: u32, took: Duration) {
+    /// One answered request: its route (a configured name, `no_route`, `none` or
+    /// `discovered:UPSTREAM`), class (a closed set: nothing a function answers becomes a label),
+    /// retries and time.
+    pub fn request(&self, route: &str, class: &'static str, retries: u32, took: Duration) {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        *c.requests.entry((route.to_string(), class.to_string())).or_default() += 1;
+        *c.requests.entry((route.to_string(), class)).or_default() += 1;
         *c.retries.entry(route.to_string()).or_default() += u64::from(retries);
         let h = c.latency.entry(route.to_string()).or_default();
         let s = took.as_secs_f64();

@@ -14,4 +14,4 @@ pub(crate) mod server;
 pub(crate) mod upstreams;
 
 pub(crate) use front::Gateway;
-pub use server::{GatewayError, GatewayServer, Options};
+pub use server::{GatewayError, GatewayServer, Options, TlsFiles};

@@ -1,17 +1,23 @@
 //! The gateway server: each request routed, invoked through its upstream's service and
-//! answered ([`crate::gateway::answer`]); `/metrics` and `/healthz` beside the routes; the
-//! file reloaded on SIGHUP or when it changes (a bad new file keeps the routes in service and
-//! says why); discovery refreshed in the background.
+//! answered ([`crate::gateway::answer`]) on the public listener, which serves routes and
+//! nothing else; operations on an admin listener of their own (loopback by default, as
+//! Envoy's admin listener): `/metrics`, `/healthz` (liveness) and `/readyz` (every upstream's
+//! credentials resolve and every discovery has succeeded once; the body says what is not
+//! ready, ARNs included, which the public side never shows). The file is reloaded on SIGHUP or
+//! when it changes, after the same checks as a start (credentials, and a first listing for
+//! discovering upstreams): a reload that fails them keeps the routes in service and says why.
+//! Discovery is refreshed in the background; a failed refresh keeps the last routes found.
 
 use crate::gateway::answer::Request;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::front::{Gateway, Routed};
 use crate::gateway::metrics::Metrics;
-use crate::gateway::upstreams::UpstreamError;
+use crate::gateway::upstreams::{Found, UpstreamError};
 use crate::serve::{self, Handler, ServeLimits};
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -19,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Why the gateway cannot start.
+/// Why the gateway cannot start, or a reload was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// The gateway's file is wrong (the message names the field and the fix).
@@ -31,6 +37,9 @@ pub enum GatewayError {
     /// The upstreams' credentials were checked before listening and do not work: one line each.
     #[error("the credentials do not work:\n  {}", .0.join("\n  "))]
     Credentials(Vec<String>),
+    /// Discovery was checked before listening and does not work: one line each.
+    #[error("discovery does not work:\n  {}", .0.join("\n  "))]
+    Discovery(Vec<String>),
     /// The address is taken or not ours.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -39,6 +48,46 @@ pub enum GatewayError {
         /// Why it cannot be used.
         source: std::io::Error,
     },
+    /// A reload was asked of a gateway started without a file.
+    #[error("no file to reload")]
+    NoFile,
+    /// The listener's certificate or key cannot be read.
+    #[error("cannot read {path}: {source}")]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// The certificate and key do not make a TLS configuration.
+    #[error(transparent)]
+    Tls(#[from] serve::TlsError),
+}
+
+/// The listener's certificate chain and private key (PEM files), read at start and again with
+/// every reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    fn read(&self) -> Result<(Vec<u8>, Vec<u8>), GatewayError> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|source| GatewayError::TlsFile {
+                path: path.clone(),
+                source,
+            })
+        };
+        Ok((read(&self.cert)?, read(&self.key)?))
+    }
+
+    fn names(&self) -> (String, String) {
+        (self.cert.display().to_string(), self.key.display().to_string())
+    }
 }
 
 /// The routes in service, and since when.
@@ -55,13 +104,18 @@ pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct Options {
     /// What one client may take: header and body read times, body size.
     pub limits: ServeLimits,
-    /// Fetch every upstream's credentials before listening, and refuse to start without them.
+    /// Fetch every upstream's credentials before listening (and before a reload swaps), and
+    /// refuse to start (or to reload) without them.
     pub check_credentials: bool,
     /// Every upstream's AWS configuration (credentials, endpoint) in place of the standard
     /// chain and the upstreams' profiles: for tests and embedders.
     pub base: Option<aws_config::SdkConfig>,
     /// Where settings are read (`XINVOKE_RETRY`, `XINVOKE_EXTERNAL_ID`, ...).
     pub env: Env,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (a free loopback port by default).
+    pub admin: SocketAddr,
+    /// Serve the routes over TLS (HTTP/1.1, and HTTP/2 to clients that ask by ALPN).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Options {
@@ -71,8 +125,22 @@ impl Default for Options {
             check_credentials: true,
             base: None,
             env: Arc::new(crate::adapters::config::process_env),
+            admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
         }
     }
+}
+
+/// What `/readyz` reads: each upstream's last credential check and discoveries.
+#[derive(Default)]
+struct Readiness {
+    /// Each upstream's credentials, as last checked (`None`: not checked, by the options).
+    credentials: Option<BTreeMap<String, Result<(), String>>>,
+    /// Each discovering upstream's last listing: what it found, or why not.
+    discovery: BTreeMap<String, Result<Found, String>>,
+    /// The discovering upstreams whose listing has succeeded at least once.
+    discovered_once: BTreeSet<String>,
+    last_reload_error: Option<String>,
 }
 
 /// What every request shares.
@@ -81,8 +149,9 @@ struct State {
     metrics: Metrics,
     source: Option<PathBuf>,
     options: Options,
-    last_reload_error: RwLock<Option<String>>,
-    discovery_status: RwLock<std::collections::BTreeMap<String, Result<usize, String>>>,
+    readiness: RwLock<Readiness>,
+    /// The listener's TLS, when it has one: its certificate is replaced by a reload.
+    tls: Option<Arc<serve::Tls>>,
     /// The discovery loops of the configuration in service.
     discovery: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -90,7 +159,16 @@ struct State {
 /// A running gateway.
 pub struct GatewayServer {
     running: serve::Running,
+    admin: serve::Running,
     state: Arc<State>,
+}
+
+/// A configuration built and checked, ready to serve.
+struct Prepared {
+    live: Live,
+    credentials: Option<BTreeMap<String, Result<(), String>>>,
+    /// What a reload's first listing found, by upstream.
+    discovered: BTreeMap<String, Found>,
 }
 
 impl GatewayServer {
@@ -106,40 +184,46 @@ impl GatewayServer {
         addr: SocketAddr,
         options: Options,
     ) -> Result<GatewayServer, GatewayError> {
-        let env = Arc::clone(&options.env);
-        let config = GatewayConfig::load(&source, |k| env(k))?;
-        let gateway = Gateway::build(config, &|k| env(k), options.base.as_ref()).await?;
-        if options.check_credentials {
-            let problems = gateway.upstreams().check_credentials().await;
-            if !problems.is_empty() {
-                return Err(GatewayError::Credentials(problems));
+        let prepared = prepare(&source, &options, true).await?;
+        let tls = match &options.tls {
+            Some(files) => {
+                let (cert, key) = files.read()?;
+                let (c, k) = files.names();
+                Some(Arc::new(serve::Tls::from_pem(&cert, &key, (&c, &k))?))
             }
-        }
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| GatewayError::Bind { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| GatewayError::Bind { addr, source })?;
+            None => None,
+        };
+        let bind = |addr: SocketAddr| async move {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Bind { addr, source })?;
+            Ok::<_, GatewayError>(listener)
+        };
+        let listener = bind(addr).await?;
+        let admin_listener = bind(options.admin).await?;
         let state = Arc::new(State {
-            live: RwLock::new(Arc::new(Live {
-                gateway,
-                loaded_at: SystemTime::now(),
-            })),
+            live: RwLock::new(Arc::new(prepared.live)),
             metrics: Metrics::default(),
             source: Some(source),
             options: options.clone(),
-            last_reload_error: RwLock::new(None),
-            discovery_status: RwLock::new(Default::default()),
+            readiness: RwLock::new(Readiness {
+                credentials: prepared.credentials,
+                ..Readiness::default()
+            }),
+            tls: tls.clone(),
             discovery: Default::default(),
         });
         state.metrics.reload(true);
         start_discovery(&state);
-        let handler = Arc::new(Front(Arc::clone(&state)));
-        let running = serve::Running::spawn(listener, handler, options.limits)
+        let running = serve::Running::spawn_tls(listener, Arc::new(Front(Arc::clone(&state))), options.limits, tls)
             .map_err(|source| GatewayError::Bind { addr, source })?;
+        let admin = serve::Running::spawn(admin_listener, Arc::new(Admin(Arc::clone(&state))), options.limits)
+            .map_err(|source| GatewayError::Bind {
+                addr: options.admin,
+                source,
+            })?;
         tokio::spawn(watch(Arc::downgrade(&state)));
-        Ok(GatewayServer { running, state })
+        Ok(GatewayServer { running, admin, state })
     }
 
     /// The address it listens on.
@@ -147,19 +231,25 @@ impl GatewayServer {
         self.running.addr()
     }
 
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` with TLS.
     pub fn url(&self) -> String {
         self.running.url()
     }
 
-    /// Load the file again: the new routes serve from now on, or the error says why the
-    /// previous ones still do.
-    pub async fn reload(&self) -> Result<(), String> {
+    /// The admin listener's `http://HOST:PORT` (`/metrics`, `/healthz`, `/readyz`).
+    pub fn admin_url(&self) -> String {
+        self.admin.url()
+    }
+
+    /// Load the file again, after the checks a start runs: the new routes serve from now on,
+    /// or the error says why the previous ones still do.
+    pub async fn reload(&self) -> Result<(), GatewayError> {
         reload(&self.state).await
     }
 
     /// Stop accepting, let requests in flight finish (10 s at most), stop.
     pub async fn shutdown(self) {
+        self.admin.shutdown().await;
         self.running.shutdown().await
     }
 
@@ -169,38 +259,97 @@ impl GatewayServer {
     }
 }
 
-/// Reload from the source file: parse, build, swap; on failure keep the routes in service.
-async fn reload(state: &Arc<State>) -> Result<(), String> {
-    let Some(path) = &state.source else {
-        return Err("no file to reload".into());
+/// Read `path` and build its routes, then the checks both a start and a reload run: every
+/// upstream's credentials (when the options ask), and, before a reload swaps (`first` false),
+/// one listing of each discovering upstream, so a role that lost `lambda:ListFunctions` is
+/// refused as a start refuses a role that cannot be assumed. At a start discovery runs in the
+/// background and `/readyz` waits for it.
+async fn prepare(path: &std::path::Path, options: &Options, first: bool) -> Result<Prepared, GatewayError> {
+    let env = Arc::clone(&options.env);
+    let config = GatewayConfig::load(path, |k| env(k))?;
+    if first {
+        crate::gateway::front::warn_without_external_id(&config);
+    }
+    let gateway = Gateway::build(config, &|k| env(k), options.base.as_ref()).await?;
+    let credentials = match options.check_credentials {
+        true => Some(gateway.upstreams().check_credentials().await),
+        false => None,
     };
-    let env = Arc::clone(&state.options.env);
-    let result = async {
-        let config = GatewayConfig::load(path, |k| env(k)).map_err(|e| e.to_string())?;
-        let gateway = Gateway::build(config, &|k| env(k), state.options.base.as_ref())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(Live {
+    let problems: Vec<String> = credentials
+        .iter()
+        .flatten()
+        .filter_map(|(name, r)| r.as_ref().err().map(|p| format!("upstream {name}: {p}")))
+        .collect();
+    if !problems.is_empty() {
+        return Err(GatewayError::Credentials(problems));
+    }
+    let mut discovered = BTreeMap::new();
+    if !first {
+        let mut problems = Vec::new();
+        for (name, _) in gateway.upstreams().discovering() {
+            match gateway.upstreams().discover(&name, &gateway.config().routes).await {
+                Ok(n) => {
+                    discovered.insert(name, n);
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(GatewayError::Discovery(problems));
+        }
+    }
+    Ok(Prepared {
+        live: Live {
             gateway,
             loaded_at: SystemTime::now(),
-        })
-    }
-    .await;
-    match result {
-        Ok(live) => {
-            let routes = live.gateway.config().routes.len();
-            *state.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(live);
-            *state.last_reload_error.write().unwrap_or_else(|p| p.into_inner()) = None;
+        },
+        credentials,
+        discovered,
+    })
+}
+
+/// Reload from the source file: prepare and check, then swap; on failure keep the routes in
+/// service, count it and say why on `/readyz`.
+async fn reload(state: &Arc<State>) -> Result<(), GatewayError> {
+    let Some(path) = &state.source else {
+        return Err(GatewayError::NoFile);
+    };
+    let prepared = async {
+        let prepared = prepare(path, &state.options, false).await?;
+        // The certificate and key are read again with the routes; a bad pair is refused the same.
+        if let (Some(tls), Some(files)) = (&state.tls, &state.options.tls) {
+            let (cert, key) = files.read()?;
+            let (c, k) = files.names();
+            tls.replace(&cert, &key, (&c, &k))?;
+        }
+        Ok::<_, GatewayError>(prepared)
+    };
+    match prepared.await {
+        Ok(prepared) => {
+            let routes = prepared.live.gateway.config().routes.len();
+            *state.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(prepared.live);
+            {
+                let mut r = state.readiness.write().unwrap_or_else(|p| p.into_inner());
+                r.credentials = prepared.credentials;
+                r.last_reload_error = None;
+                r.discovered_once = prepared.discovered.keys().cloned().collect();
+                r.discovery = prepared.discovered.into_iter().map(|(k, n)| (k, Ok(n))).collect();
+            }
             state.metrics.reload(true);
             start_discovery(state);
             tracing::info!(target: "xinvoke::gateway", file = %path.display(), routes, "configuration reloaded");
             Ok(())
         }
-        Err(problem) => {
+        Err(e) => {
             state.metrics.reload(false);
+            let problem = e.to_string();
             tracing::error!(target: "xinvoke::gateway", file = %path.display(), %problem, "configuration reload failed: the previous routes stay in service");
-            *state.last_reload_error.write().unwrap_or_else(|p| p.into_inner()) = Some(problem.clone());
-            Err(problem)
+            state
+                .readiness
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .last_reload_error = Some(problem);
+            Err(e)
         }
     }
 }
@@ -256,17 +405,19 @@ fn start_discovery(state: &Arc<State>) {
                     .discover(&name, &live.gateway.config().routes)
                     .await;
                 match &result {
-                    Ok(n) => tracing::info!(target: "xinvoke::gateway", upstream = %name, found = n, "discovery"),
+                    Ok(f) => tracing::info!(target: "xinvoke::gateway", upstream = %name, found = f.count, "discovery"),
                     Err(e) => {
-                        tracing::error!(target: "xinvoke::gateway", upstream = %name, problem = %e, "discovery failed")
+                        tracing::error!(target: "xinvoke::gateway", upstream = %name, problem = %e, "discovery failed: the functions found before stay routed")
                     }
                 }
                 let Some(state) = weak_state.upgrade() else { return };
-                state
-                    .discovery_status
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(name.clone(), result.map_err(|e| e.to_string()));
+                {
+                    let mut r = state.readiness.write().unwrap_or_else(|p| p.into_inner());
+                    if result.is_ok() {
+                        r.discovered_once.insert(name.clone());
+                    }
+                    r.discovery.insert(name.clone(), result.map_err(|e| e.to_string()));
+                }
                 drop(state);
                 tokio::time::sleep(every).await;
             }
@@ -274,8 +425,8 @@ fn start_discovery(state: &Arc<State>) {
     }
 }
 
-/// The server's side of a request: `/metrics`, `/healthz`, the body read within limits, then
-/// the gateway's route, invoke and answer; counted and logged.
+/// The public listener: the body read within limits, then the gateway's route, invoke and
+/// answer; counted and logged. Nothing else is served here.
 struct Front(Arc<State>);
 
 impl Handler for Front {
@@ -291,39 +442,22 @@ impl Handler for Front {
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_string)
             .unwrap_or_else(request_id);
-        if method == "GET" && path == "/metrics" {
-            return text(
-                200,
-                "text/plain; version=0.0.4",
-                state.metrics.render(crate::adapters::credentials::sessions_opened()),
-            );
-        }
-        if method == "GET" && path == "/healthz" {
-            return health(state);
-        }
         let live = Arc::clone(&state.live.read().unwrap_or_else(|p| p.into_inner()));
         let (parts, body) = req.into_parts();
         let body = match serve::read_body(Body::new(body), state.options.limits).await {
             Ok(b) => b,
             Err(too_large) => {
-                let (status, class, message) = match too_large {
-                    true => (413, "payload_too_large", "the request body is over the gateway's limit"),
-                    false => (408, "timeout", "the request body did not arrive in time"),
+                let routed = Routed {
+                    answer: crate::gateway::answer::unread_body(too_large, &request_id),
+                    route: "none".into(),
+                    upstream: String::new(),
+                    function: String::new(),
+                    style: None,
                 };
-                state.metrics.request("none", class, 0, started.elapsed());
-                let mut r = text(
-                    status,
-                    "application/json",
-                    json!({"class": class, "message": message}).to_string(),
-                );
-                r.headers_mut().insert(
-                    crate::domain::record::CLASS_HEADER,
-                    axum::http::HeaderValue::from_static(class),
-                );
-                return r;
+                return finish(state, started, &method, &path, routed);
             }
         };
-        let headers: Vec<(String, String)> = parts
+        let mut headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .map(|(k, v)| {
@@ -333,6 +467,10 @@ impl Handler for Front {
                 )
             })
             .collect();
+        // HTTP/2 says the host in `:authority`, which hyper keeps in the URI.
+        if let (false, Some(authority)) = (parts.headers.contains_key("host"), parts.uri.authority()) {
+            headers.push(("host".into(), authority.as_str().to_string()));
+        }
         let request = Request {
             method: &method,
             path: &path,
@@ -358,18 +496,12 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
         route,
         upstream,
         function,
+        ..
     } = routed;
     let (route, upstream, function) = (route.as_str(), upstream.as_str(), function.as_str());
-    let class = a
-        .header(crate::domain::record::CLASS_HEADER)
-        .unwrap_or("none")
-        .to_string();
-    let attempts: u32 = a
-        .header(crate::domain::record::ATTEMPTS_HEADER)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let (class, attempts) = (a.class.name(), a.attempts);
     let took = started.elapsed();
-    state.metrics.request(route, &class, attempts.saturating_sub(1), took);
+    state.metrics.request(route, class, attempts.saturating_sub(1), took);
     tracing::info!(
         target: "xinvoke::gateway::access",
         method,
@@ -377,7 +509,7 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
         route,
         upstream,
         function,
-        class = %class,
+        class,
         attempts,
         status = a.status,
         latency_ms = took.as_secs_f64() * 1000.0,
@@ -397,34 +529,94 @@ fn finish(state: &State, started: Instant, method: &str, path: &str, routed: Rou
     r
 }
 
-fn health(state: &State) -> Response<Body> {
+/// The admin listener: `/metrics`, `/healthz`, `/readyz`.
+struct Admin(Arc<State>);
+
+impl Handler for Admin {
+    async fn handle(&self, _peer: SocketAddr, req: axum::http::Request<hyper::body::Incoming>) -> Response<Body> {
+        let state = &self.0;
+        match (req.method().as_str(), req.uri().path()) {
+            ("GET", "/metrics") => text(
+                200,
+                "text/plain; version=0.0.4",
+                state.metrics.render(crate::adapters::credentials::sessions_opened()),
+            ),
+            ("GET", "/healthz") => text(200, "application/json", json!({"status": "ok"}).to_string()),
+            ("GET", "/readyz") => {
+                let (ready, body) = readiness(state);
+                text(if ready { 200 } else { 503 }, "application/json", body.to_string())
+            }
+            _ => text(
+                404,
+                "application/json",
+                json!({"message": "the admin listener serves GET /metrics, /healthz and /readyz"}).to_string(),
+            ),
+        }
+    }
+}
+
+/// Whether the gateway is ready, and the body saying what is not: ready when every upstream's
+/// credentials resolved at the last check and every discovering upstream has listed its
+/// account once. A failed reload or refresh is named, and leaves the gateway ready on the
+/// routes it kept.
+fn readiness(state: &State) -> (bool, serde_json::Value) {
     let live = Arc::clone(&state.live.read().unwrap_or_else(|p| p.into_inner()));
-    let discovery: serde_json::Map<String, serde_json::Value> = state
-        .discovery_status
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                match v {
-                    Ok(n) => json!({"found": n}),
-                    Err(e) => json!({"error": e}),
-                },
-            )
-        })
-        .collect();
+    let r = state.readiness.read().unwrap_or_else(|p| p.into_inner());
+    let mut not_ready = Vec::new();
+    let mut upstreams = serde_json::Map::new();
+    for u in &live.gateway.config().upstreams {
+        let credentials = match r.credentials.as_ref().map(|c| c.get(&u.name)) {
+            None => json!("not checked"),
+            Some(Some(Ok(()))) => json!("ok"),
+            Some(Some(Err(e))) => {
+                not_ready.push(format!("upstream {}: credentials: {e}", u.name));
+                json!({"error": e})
+            }
+            Some(None) => json!("not checked"),
+        };
+        let discovery = u.discovery.as_ref().map(|_| {
+            let once = r.discovered_once.contains(&u.name);
+            match r.discovery.get(&u.name) {
+                None => {
+                    not_ready.push(format!("upstream {}: discovery has not listed the account yet", u.name));
+                    json!({"pending": true})
+                }
+                Some(Ok(f)) => json!({"found": f.count, "capped_at_max_functions": f.capped_at}),
+                Some(Err(e)) => {
+                    if !once {
+                        not_ready.push(format!("upstream {}: discovery: {e}", u.name));
+                    }
+                    json!({"error": e, "succeeded_before": once})
+                }
+            }
+        });
+        let auth = match &u.auth {
+            crate::gateway::config::UpstreamAuth::Resource => "resource-based".to_string(),
+            crate::gateway::config::UpstreamAuth::Role { role, .. } => format!("role {role}"),
+        };
+        upstreams.insert(
+            u.name.clone(),
+            json!({
+                "account": u.account,
+                "region": u.region,
+                "auth": auth,
+                "credentials": credentials,
+                "discovery": discovery,
+            }),
+        );
+    }
+    let ready = not_ready.is_empty();
     let body = json!({
-        "status": "ok",
+        "ready": ready,
+        "not_ready": not_ready,
+        "upstreams": upstreams,
         "routes": live.gateway.config().routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-        "upstreams": live.gateway.config().upstreams.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
         "loaded_at": crate::domain::utc::iso8601(
             live.loaded_at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
         ),
-        "last_reload_error": *state.last_reload_error.read().unwrap_or_else(|p| p.into_inner()),
-        "discovery": discovery,
+        "last_reload_error": r.last_reload_error,
     });
-    text(200, "application/json", body.to_string())
+    (ready, body)
 }
 
 fn text(status: u16, content_type: &'static str, body: String) -> Response<Body> {

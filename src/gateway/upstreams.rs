@@ -24,6 +24,14 @@ pub struct UpstreamError {
     pub problem: String,
 }
 
+/// What a discovery found: functions and aliases routed, and the limit when the account had
+/// more functions than `maxFunctions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub count: usize,
+    pub capped_at: Option<usize>,
+}
+
 /// The services of every upstream and route of one configuration.
 pub struct Upstreams {
     by_name: HashMap<String, UpstreamRuntime>,
@@ -118,6 +126,22 @@ impl Upstreams {
         None
     }
 
+    /// How the functions an upstream's discovery found are invoked.
+    pub fn discovered_options(&self, upstream: &str) -> crate::gateway::config::Discovery {
+        self.by_name
+            .get(upstream)
+            .and_then(|u| u.upstream.discovery.clone())
+            .unwrap_or(crate::gateway::config::Discovery {
+                refresh: std::time::Duration::from_secs(300),
+                route_prefix: None,
+                max_functions: crate::gateway::config::DEFAULT_MAX_FUNCTIONS,
+                style: crate::gateway::config::InvocationStyle::Sync,
+                wrap_as_api_gateway: false,
+                unwrap_as_api_gateway: false,
+                timeout: crate::gateway::config::DEFAULT_TIMEOUT,
+            })
+    }
+
     /// The upstreams with discovery on, and how often to list them.
     pub fn discovering(&self) -> Vec<(String, std::time::Duration)> {
         self.by_name
@@ -132,13 +156,15 @@ impl Upstreams {
     }
 
     /// List an upstream's account (ListFunctions, then ListAliases for each) and serve what was
-    /// found; returns how many functions and aliases. The error names the permission missing.
-    pub async fn discover(&self, name: &str, routes: &[Route]) -> Result<usize, UpstreamError> {
+    /// found; returns how many functions and aliases. The error names the permission missing;
+    /// on an error the functions found before stay served.
+    pub async fn discover(&self, name: &str, routes: &[Route]) -> Result<Found, UpstreamError> {
         let u = self.by_name.get(name).ok_or_else(|| UpstreamError {
             upstream: name.to_string(),
             problem: "no such upstream".into(),
         })?;
-        let found = crate::gateway::discovery::list(&u.upstream, &u.base, &auth_of(&u.upstream)).await?;
+        let listing = crate::gateway::discovery::list(&u.upstream, &u.base, &auth_of(&u.upstream)).await?;
+        let (found, capped_at) = (listing.found, listing.capped_at);
         let count = found.len();
         let changed = *u.discovered.read().unwrap_or_else(|p| p.into_inner()) != found;
         if changed {
@@ -154,40 +180,47 @@ impl Upstreams {
             *u.services.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(services);
             *u.discovered.write().unwrap_or_else(|p| p.into_inner()) = found;
         }
-        Ok(count)
+        Ok(Found { count, capped_at })
     }
 
-    /// Fetch each upstream's credentials once (the default chain, then AssumeRole for role
-    /// upstreams), so that a missing link is named at start rather than on the first request.
-    pub async fn check_credentials(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+    /// Fetch each upstream's credentials (the default chain, then AssumeRole for role
+    /// upstreams), once for upstreams that share them, so that a missing link is named before
+    /// routes serve (at start and before a reload swaps) rather than on the first request.
+    /// Each upstream's result, by name.
+    pub async fn check_credentials(&self) -> BTreeMap<String, Result<(), String>> {
+        let mut results = BTreeMap::new();
+        let mut by_key: HashMap<String, Result<(), String>> = HashMap::new();
         for u in self.by_name.values() {
-            let key = format!("{:?}/{:?}", u.upstream.profile, auth_key(&u.upstream));
-            if !seen.insert(key) {
-                continue;
-            }
-            let env = crate::adapters::config::process_env;
-            if let Err(p) = chain::check(
-                &u.base,
-                &auth_of(&u.upstream),
-                &u.upstream.region,
-                u.upstream.profile.as_deref(),
-                &env,
-            )
-            .await
-            {
-                problems.push(format!("upstream {}: {p}", u.upstream.name));
-            }
+            let key = format!("{:?}/{}", u.upstream.profile, auth_key(&u.upstream));
+            let result = match by_key.get(&key) {
+                Some(r) => r.clone(),
+                None => {
+                    let env = crate::adapters::config::process_env;
+                    let r = chain::check(
+                        &u.base,
+                        &auth_of(&u.upstream),
+                        &u.upstream.region,
+                        u.upstream.profile.as_deref(),
+                        &env,
+                    )
+                    .await;
+                    by_key.insert(key, r.clone());
+                    r
+                }
+            };
+            results.insert(u.upstream.name.clone(), result);
         }
-        problems
+        results
     }
 }
 
 fn auth_key(u: &Upstream) -> String {
     match &u.auth {
         UpstreamAuth::Resource => "resource".into(),
-        UpstreamAuth::Role { role, .. } => format!("{role}@{}", u.region),
+        // The external id is part of what STS checks; the key never leaves this module.
+        UpstreamAuth::Role { role, external_id, .. } => {
+            format!("{role}@{}/{:?}", u.region, external_id.as_ref().map(|e| e.expose()))
+        }
     }
 }
 
@@ -304,24 +337,43 @@ fn targets_of(u: &Upstream, functions: &[LambdaFunction]) -> BTreeMap<String, cr
         .collect()
 }
 
-/// The upstream's service (signed path) and one per route of this upstream with its retries.
+/// The upstream's service (signed path) and one per route of this upstream with its retries:
+/// its attempts, the classes its `retryOn` lets a retry follow, and its own attempt timeout
+/// (`perTryTimeout`, which needs clients of its own).
 async fn services(settings: &Settings, base: &SdkConfig, routes: &[Route], upstream: &str) -> Services {
     let service = Arc::new(Service::with_path(settings.clone(), base, InvokePath::Signed).await);
-    let by_route = routes
-        .iter()
-        .filter(|r| r.upstream == upstream)
-        .map(|r| {
-            let policy = match r.retries {
-                Retries::Policy => settings.retry.clone(),
-                Retries::Off => crate::domain::retry::RetryPolicy {
-                    disabled: true,
-                    ..settings.retry.clone()
-                },
-                Retries::MaxAttempts(n) => settings.retry.with_max_attempts(n),
-            };
-            (r.name.clone(), Arc::new(service.with_retry_policy(policy)))
-        })
-        .collect();
+    let mut by_route = HashMap::new();
+    for r in routes.iter().filter(|r| r.upstream == upstream) {
+        let mut policy = match r.retries {
+            Retries::Policy => settings.retry.clone(),
+            Retries::Off => crate::domain::retry::RetryPolicy {
+                disabled: true,
+                ..settings.retry.clone()
+            },
+            Retries::MaxAttempts(n) => settings.retry.with_max_attempts(n),
+        };
+        if let Some(on) = &r.retry_on {
+            for class in crate::domain::classify::Class::ALL
+                .into_iter()
+                .filter(|c| !on.contains(c))
+            {
+                let never = crate::domain::retry::ClassPolicy {
+                    max_retries: 0,
+                    ..policy.class(class)
+                };
+                policy.classes.insert(class, never);
+            }
+        }
+        let own = match r.per_try_timeout {
+            Some(attempt) => {
+                let mut settings = settings.clone();
+                settings.timeouts.attempt = attempt;
+                Service::with_path(settings, base, InvokePath::Signed).await
+            }
+            None => service.with_retry_policy(policy.clone()),
+        };
+        by_route.insert(r.name.clone(), Arc::new(own.with_retry_policy(policy)));
+    }
     Services { service, by_route }
 }
 

@@ -77,7 +77,14 @@ pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Opti
             (None, source.clone())
         }
         Auth::AssumeRole(a) => {
-            match assume_role(&sts, &a.role_arn, &a.session_name, Some(a.external_id.expose())).await {
+            match assume_role(
+                &sts,
+                &a.role_arn,
+                &a.session_name,
+                a.external_id.as_ref().map(|id| id.expose()),
+            )
+            .await
+            {
                 Ok(s) => {
                     report.checks.push(diagnosis::assume_role_ok(&a.role_arn, &s.arn));
                     let without = assume_role(&sts, &a.role_arn, &a.session_name, None).await;

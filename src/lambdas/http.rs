@@ -13,9 +13,9 @@
 //! `xinvoke gateway`. A Function URL has no stages (its `stage` is the placeholder `$default`).
 
 use crate::adapters::config::{keys, GatewaySource};
-use crate::domain::record::CLASS_HEADER;
-use crate::gateway::answer::{Answer, Request};
-use crate::gateway::config::{ConfigError, Format, GatewayConfig};
+use crate::domain::retry::StopReason;
+use crate::gateway::answer::{Answer, AnswerClass, Request};
+use crate::gateway::config::{ConfigError, Format, GatewayConfig, InvocationStyle};
 use crate::gateway::upstreams::UpstreamError;
 use crate::gateway::Gateway;
 use crate::lambdas::event::EventError;
@@ -24,7 +24,7 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use base64::Engine;
 use http::HeaderMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::fmt;
 use tokio::time::Instant;
 
@@ -293,6 +293,7 @@ pub async fn load_routes(
         }
     }
     let routes = config.routes.len();
+    crate::gateway::front::warn_without_external_id(&config);
     let gateway = Gateway::build(config, env, base)
         .await
         .map_err(|source| RoutesError::Upstream {
@@ -333,8 +334,10 @@ pub async fn answer(
 /// it).
 pub struct Observed {
     pub function: String,
-    pub class: String,
-    pub stop: String,
+    pub class: &'static str,
+    pub stop: &'static str,
+    /// `RequestResponse` for a sync route, `Event` for an async one.
+    pub invocation_type: &'static str,
     pub attempts: u32,
     pub latency_ms: f64,
 }
@@ -373,29 +376,24 @@ pub async fn answer_observed(
         route = %routed.route,
         upstream = %routed.upstream,
         function = %routed.function,
-        class = a.header(CLASS_HEADER).unwrap_or("none"),
-        attempts = a.header(crate::domain::record::ATTEMPTS_HEADER).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0),
+        class = a.class.name(),
+        attempts = a.attempts,
         status = a.status,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         request_id,
         "request"
     );
-    let observed = match (routed.function.is_empty(), a.header(CLASS_HEADER)) {
-        (false, Some(class)) => Some(Observed {
-            function: routed.function.clone(),
-            class: class.to_string(),
-            stop: a
-                .header(crate::domain::record::STOP_HEADER)
-                .unwrap_or("succeeded")
-                .to_string(),
-            attempts: a
-                .header(crate::domain::record::ATTEMPTS_HEADER)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        }),
-        _ => None,
-    };
+    let observed = routed.style.map(|style| Observed {
+        function: routed.function.clone(),
+        class: a.class.name(),
+        stop: a.stop.name(),
+        invocation_type: match style {
+            InvocationStyle::Sync => "RequestResponse",
+            InvocationStyle::Async => "Event",
+        },
+        attempts: a.attempts,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+    });
     (a.to_proxy_response(), observed)
 }
 
@@ -407,23 +405,21 @@ fn not_configured(request_id: &str) -> Answer {
         keys::GATEWAY_CONFIG_SSM.var,
         keys::GATEWAY_CONFIG_TEXT.var
     );
-    Answer {
-        status: 500,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            (CLASS_HEADER.into(), NOT_CONFIGURED.into()),
-            ("x-request-id".into(), request_id.into()),
-        ],
-        body: json!({"class": NOT_CONFIGURED, "message": message})
-            .to_string()
-            .into_bytes(),
-    }
+    Answer::refusal(
+        500,
+        AnswerClass::NotConfigured,
+        StopReason::NotRetryable,
+        &message,
+        request_id,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::record::CLASS_HEADER;
     use crate::lambdas::event::InvokerEvent;
+    use serde_json::json;
 
     const HTTP_API: &str = include_str!("../../events/apigw-http-api.json");
     const FUNCTION_URL: &str = include_str!("../../events/function-url.json");

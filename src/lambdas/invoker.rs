@@ -165,9 +165,9 @@ async fn handle_in_span(service: &Service, extras: Extras<'_>, event: LambdaEven
             if let (Some(m), Some(o)) = (run.metrics, observed) {
                 let sample = Sample {
                     target: &o.function,
-                    class: &o.class,
-                    stop: &o.stop,
-                    invocation_type: "RequestResponse",
+                    class: o.class,
+                    stop: o.stop,
+                    invocation_type: o.invocation_type,
                     attempts: o.attempts,
                     latency_ms: o.latency_ms,
                     request_id: run.request_id,

@@ -535,3 +535,28 @@ async fn an_http_request_without_routes_is_a_500_naming_the_variable_and_invokes
     assert_eq!(server.stats().invokes, 0);
     server.shutdown().await;
 }
+
+/// What an HTTP request's invoke came to (the invoker writes its EMF document from it) names
+/// the invocation type its route used: `Event` for an async route, `RequestResponse` for a sync
+/// one; nothing when no route took the request.
+#[tokio::test]
+async fn an_http_routes_emf_sample_names_its_invocation_type() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = routes(&server, dir.path(), "").await;
+    let api = fixture(HTTP_API);
+    let mut types = Vec::new();
+    for path in ["/target-async", "/target", "/nowhere"] {
+        let request = match xinvoke::lambdas::event::InvokerEvent::from_value(at(&api, path)).unwrap() {
+            xinvoke::lambdas::event::InvokerEvent::Http(r) => r,
+            other => panic!("not HTTP: {other:?}"),
+        };
+        let (_, observed) = xinvoke::lambdas::http::answer_observed(Some(&gw), &request, "rid", None, None).await;
+        types.push(observed.map(|o| (o.invocation_type, o.class)));
+    }
+    assert_eq!(
+        types,
+        vec![Some(("Event", "ok")), Some(("RequestResponse", "ok")), None]
+    );
+    server.shutdown().await;
+}

@@ -370,6 +370,8 @@ async fn local_and_gateway_announce_their_address_as_json_and_gateway_check_list
             config.into(),
             "--listen".into(),
             "127.0.0.1:0".into(),
+            "--admin-listen".into(),
+            "127.0.0.1:0".into(),
             "--output".into(),
             "json".into(),
         ],
@@ -381,6 +383,10 @@ async fn local_and_gateway_announce_their_address_as_json_and_gateway_check_list
         v["listening"]
             .as_str()
             .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "{v}"
+    );
+    assert!(
+        v["admin"].as_str().is_some_and(|u| u.starts_with("http://127.0.0.1:")),
         "{v}"
     );
     assert_eq!(code, Some(0));

@@ -362,7 +362,15 @@ async fn the_gateway_names_the_missing_token_at_start_and_signs_with_the_profile
     let setup = Setup::new(ROLE);
     let config = gateway_file(&setup);
     let config = config.to_str().unwrap();
-    let args = ["gateway", "--config", config, "--listen", "127.0.0.1:0"];
+    let args = [
+        "gateway",
+        "--config",
+        config,
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ];
     // AWS_PROFILE names another profile: the upstream's own is the one that counts.
     let out = setup.xinvoke(&args, "nobody", &local, None).await;
     let err = String::from_utf8_lossy(&out.stderr);

@@ -15,6 +15,7 @@ mod deploy_metadata;
 mod doctor;
 mod endpoints;
 mod gateway;
+mod gateway_tls;
 mod load_cli;
 mod organization;
 mod public_api;

@@ -285,7 +285,7 @@ impl Surface<'_> {
                 self.lines.insert(format!("enum {at}{}", tokens(&e.generics)));
                 for v in &e.variants {
                     self.lines
-                        .insert(format!("variant {at}::{}{}", v.ident, tokens(&v.fields)));
+                        .insert(format!("variant {at}::{}{}", v.ident, fields(&v.fields)));
                 }
                 self.methods(&e.ident.to_string(), &at);
             }
@@ -312,6 +312,24 @@ impl Surface<'_> {
                 }
             }
         }
+    }
+}
+
+/// A variant's fields as `{ name: Type, .. }` or `(Type, ..)`, without attributes or docs.
+fn fields(f: &syn::Fields) -> String {
+    let list = |named: bool| {
+        f.iter()
+            .map(|field| match (&field.ident, named) {
+                (Some(name), true) => format!("{name}: {}", tokens(&field.ty)),
+                _ => tokens(&field.ty),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match f {
+        syn::Fields::Named(_) => format!(" {{ {} }}", list(true)),
+        syn::Fields::Unnamed(_) => format!("({})", list(false)),
+        syn::Fields::Unit => String::new(),
     }
 }
 

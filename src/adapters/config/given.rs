@@ -367,9 +367,9 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
                 name: name("role_arn"),
                 source,
             })?,
-            external_id: id.parse().map_err(|_| ConfigError::BadExternalId {
+            external_id: Some(id.parse().map_err(|_| ConfigError::BadExternalId {
                 name: name("external_id"),
-            })?,
+            })?),
             session_name: match spec.session_name {
                 Some(s) => {
                     s.parse::<SessionName>()

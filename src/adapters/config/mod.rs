@@ -34,7 +34,10 @@ pub enum Auth {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AssumeRole {
     pub role_arn: RoleArn,
-    pub external_id: ExternalId,
+    /// The trust policy's `sts:ExternalId`. Only a gateway upstream may go without one (Gloo's
+    /// resources have no such field); every flag and variable of the CLI and the invoker
+    /// requires it.
+    pub external_id: Option<ExternalId>,
     pub session_name: String,
 }
 
@@ -136,7 +139,7 @@ impl Settings {
             let auth = match (given.role_arn, given.external_id) {
                 (Some(role_arn), Some(external_id)) => Auth::AssumeRole(AssumeRole {
                     role_arn,
-                    external_id,
+                    external_id: Some(external_id),
                     session_name: given
                         .session_name
                         .map(|s| s.0)
@@ -337,7 +340,7 @@ mod tests {
             panic!("expected role chaining")
         };
         assert_eq!(a.session_name, "xinvoke-my-invoker");
-        assert_eq!(a.external_id.expose(), "ext-123");
+        assert_eq!(a.external_id.as_ref().unwrap().expose(), "ext-123");
     }
 
     #[test]

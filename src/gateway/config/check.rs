@@ -2,11 +2,13 @@
 
 use super::file;
 use super::{
-    one_line, parse_duration, ConfigError, Discovery, GatewayConfig, HeaderMatcher, HeaderValueMatch, InvocationStyle,
-    LambdaFunction, Matcher, PathMatch, Retries, Route, Upstream, UpstreamAuth, DEFAULT_TIMEOUT, EXTERNAL_ID_VAR,
+    one_line, parse_duration, ConfigError, Cors, Discovery, GatewayConfig, HeaderEdits, HeaderMatcher,
+    HeaderValueMatch, InvocationStyle, LambdaFunction, Matcher, PathMatch, QueryMatcher, Retries, Rewrite, Route,
+    Upstream, UpstreamAuth, DEFAULT_TIMEOUT, EXTERNAL_ID_VAR,
 };
 use crate::adapters::config::{ExternalId, SessionName};
 use crate::domain::arn::{Qualifier, RoleArn};
+use crate::domain::classify::Class;
 use regex_lite::Regex;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -53,6 +55,20 @@ pub(super) fn check(
                 format!("{:?} is used by two routes", route.name),
                 "give each route its own name",
             ));
+        }
+        for earlier in &out {
+            let earlier: &Route = earlier;
+            if let Some(d) = route
+                .domains
+                .iter()
+                .find(|d| earlier.domains != route.domains && earlier.domains.contains(d))
+            {
+                return Err(err(
+                    format!("{at}.domains"),
+                    format!("{d:?} is also a domain of route {}'s virtual host", earlier.name),
+                    "a host is served by one virtual host: keep each domain in one VirtualService",
+                ));
+            }
         }
         out.push(route);
     }
@@ -106,15 +122,22 @@ fn upstream(
                     "the role must be in the functions' account: drop awsAccountId or fix the role",
                 ));
             }
-            let external_id = match u.external_id.clone().or_else(|| env(EXTERNAL_ID_VAR)) {
-                Some(id) => id.parse::<ExternalId>().map_err(|_| {
+            let parse = |id: String| {
+                id.parse::<ExternalId>().map_err(|_| {
                     err(format!("{at}.externalId"), "is not a valid external id".into(), "use 2-1224 characters of letters, digits and +=,.@:/-")
-                })?,
-                None => {
+                })
+            };
+            let external_id = match (u.external_id.clone(), env(EXTERNAL_ID_VAR)) {
+                // Said explicitly: the trust policy asks for none.
+                (Some(id), _) if id == "none" => None,
+                (Some(id), _) | (None, Some(id)) => Some(parse(id)?),
+                // Gloo's resources have no such field: its guide's trust policies ask for none.
+                (None, None) if u.gloo => None,
+                (None, None) => {
                     return Err(err(
                         format!("{at}.roleArn"),
                         "a role is assumed without an external id".into(),
-                        &format!("set externalId on the upstream, or {EXTERNAL_ID_VAR}, to the id the role's trust policy requires (sts:ExternalId)"),
+                        &format!("set externalId on the upstream, or {EXTERNAL_ID_VAR}, to the id the role's trust policy requires (sts:ExternalId); externalId: none assumes it without one"),
                     ))
                 }
             };
@@ -223,9 +246,34 @@ fn upstream(
                     ));
                 }
             }
+            let style = style(
+                &format!("{at}.discovery.invocationStyle"),
+                d.invocation_style.as_deref(),
+                err,
+            )?;
+            if style == InvocationStyle::Async && d.unwrap_as_api_gateway {
+                return Err(err(
+                    format!("{at}.discovery.unwrapAsApiGateway"),
+                    "is set with async invocations".into(),
+                    "an async invoke has no answer to unwrap: drop one of them",
+                ));
+            }
+            let max_functions = d.max_functions.unwrap_or(super::DEFAULT_MAX_FUNCTIONS);
+            if max_functions == 0 {
+                return Err(err(
+                    format!("{at}.discovery.maxFunctions"),
+                    "is 0".into(),
+                    "give the most functions one listing may take, e.g. 10000",
+                ));
+            }
             Some(Discovery {
                 refresh,
                 route_prefix: d.route_prefix,
+                max_functions,
+                style,
+                wrap_as_api_gateway: d.wrap_as_api_gateway,
+                unwrap_as_api_gateway: d.unwrap_as_api_gateway,
+                timeout: timeout(&format!("{at}.discovery.timeout"), d.timeout.as_deref(), err)?,
             })
         }
         _ => None,
@@ -274,17 +322,7 @@ fn route(
             ),
         ));
     }
-    let style = match r.invocation_style.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("sync") => InvocationStyle::Sync,
-        Some("async") => InvocationStyle::Async,
-        Some(other) => {
-            return Err(err(
-                format!("{at}.invocationStyle"),
-                format!("{other:?} is not a style"),
-                "use sync or async",
-            ))
-        }
-    };
+    let style = style(&format!("{at}.invocationStyle"), r.invocation_style.as_deref(), err)?;
     if style == InvocationStyle::Async && r.unwrap_as_api_gateway {
         return Err(err(
             format!("{at}.unwrapAsApiGateway"),
@@ -292,19 +330,7 @@ fn route(
             "an async invoke has no answer to unwrap: drop one of them",
         ));
     }
-    let timeout = match r.timeout.as_deref() {
-        None => DEFAULT_TIMEOUT,
-        Some(s) => match parse_duration(s) {
-            Some(d) if !d.is_zero() && d <= Duration::from_secs(900) => d,
-            _ => {
-                return Err(err(
-                    format!("{at}.timeout"),
-                    format!("{s:?} is not a timeout"),
-                    "give 1ms-15m, e.g. 10s",
-                ))
-            }
-        },
-    };
+    let timeout = timeout(&format!("{at}.timeout"), r.timeout.as_deref(), err)?;
     let retries = match r.retries {
         None => Retries::Policy,
         Some(file::RetriesSpec::Attempts(0)) | Some(file::RetriesSpec::Attempts(1)) => Retries::Off,
@@ -318,6 +344,96 @@ fn route(
                 "give off, default, or 1-10 attempts",
             ))
         }
+    };
+    let retry_on = r
+        .retry_on
+        .as_deref()
+        .map(|on| retry_on(&format!("{at}.retryOn"), on, &r.retriable_status_codes, err))
+        .transpose()?;
+    let per_try_timeout = match r.per_try_timeout.as_deref() {
+        None => None,
+        Some(s) => match parse_duration(s) {
+            Some(d) if !d.is_zero() => Some(d),
+            _ => {
+                return Err(err(
+                    format!("{at}.perTryTimeout"),
+                    format!("{s:?} is not a timeout"),
+                    "give a duration, e.g. 2s",
+                ))
+            }
+        },
+    };
+    let mut domains = Vec::new();
+    for (i, d) in r.domains.iter().enumerate() {
+        let d = d.to_ascii_lowercase();
+        let stars = d.matches('*').count();
+        let placed = d == "*" || (stars == 1 && (d.starts_with('*') || d.ends_with('*'))) || stars == 0;
+        if d.is_empty() || !placed || d.bytes().any(|b| b.is_ascii_whitespace() || b == b'/') {
+            return Err(err(
+                format!("{at}.domains[{i}]"),
+                format!("{d:?} is not a domain"),
+                "give a host (api.example.com, with :port if clients send one), *.example.com, api.* or *",
+            ));
+        }
+        domains.push(d);
+    }
+    let any_regex = r.matchers.iter().any(|m| m.regex.is_some());
+    let rewrite = match (r.prefix_rewrite, r.regex_rewrite) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                format!("{at}.regexRewrite"),
+                "is set beside prefixRewrite".into(),
+                "keep one",
+            ))
+        }
+        (Some(p), None) if any_regex => {
+            return Err(err(
+                format!("{at}.prefixRewrite"),
+                format!("{p:?} is set on a route with a regex matcher"),
+                "a prefix rewrite replaces a prefix or exact path: use regexRewrite with a regex matcher",
+            ))
+        }
+        (Some(p), None) => Some(Rewrite::Prefix(p)),
+        (None, Some(rr)) => Some(Rewrite::Regex {
+            pattern: Regex::new(&rr.pattern.regex).map_err(|e| {
+                err(
+                    format!("{at}.regexRewrite.pattern.regex"),
+                    format!("not a regular expression: {}", one_line(&e.to_string())),
+                    "fix the pattern",
+                )
+            })?,
+            substitution: substitution(&rr.substitution),
+        }),
+        (None, None) => None,
+    };
+    let headers = match r.header_manipulation {
+        None => HeaderEdits::default(),
+        Some(h) => HeaderEdits {
+            request_add: header_adds(
+                &format!("{at}.headerManipulation.requestHeadersToAdd"),
+                h.request_headers_to_add,
+                err,
+            )?,
+            request_remove: header_names(
+                &format!("{at}.headerManipulation.requestHeadersToRemove"),
+                h.request_headers_to_remove,
+                err,
+            )?,
+            response_add: header_adds(
+                &format!("{at}.headerManipulation.responseHeadersToAdd"),
+                h.response_headers_to_add,
+                err,
+            )?,
+            response_remove: header_names(
+                &format!("{at}.headerManipulation.responseHeadersToRemove"),
+                h.response_headers_to_remove,
+                err,
+            )?,
+        },
+    };
+    let cors = match r.cors {
+        Some(c) if !c.disable_for_route => Some(std::sync::Arc::new(cors(&format!("{at}.cors"), c, err)?)),
+        _ => None,
     };
     let mut matchers = Vec::new();
     for (m_i, m) in r.matchers.into_iter().enumerate() {
@@ -358,7 +474,210 @@ fn route(
         wrap_as_api_gateway: r.wrap_as_api_gateway,
         timeout,
         retries,
+        retry_on,
+        per_try_timeout,
+        domains,
+        rewrite,
+        headers,
+        cors,
         tenant_header,
+    })
+}
+
+/// `sync` (the default) or `async`, in any case.
+fn style(at: &str, given: Option<&str>, err: &ErrFn) -> Result<InvocationStyle, ConfigError> {
+    match given.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("sync") => Ok(InvocationStyle::Sync),
+        Some("async") => Ok(InvocationStyle::Async),
+        Some(other) => Err(err(
+            at.to_string(),
+            format!("{other:?} is not a style"),
+            "use sync or async",
+        )),
+    }
+}
+
+/// A route's timeout: 1 ms to 15 minutes, [`DEFAULT_TIMEOUT`] when not given.
+fn timeout(at: &str, given: Option<&str>, err: &ErrFn) -> Result<Duration, ConfigError> {
+    match given {
+        None => Ok(DEFAULT_TIMEOUT),
+        Some(s) => match parse_duration(s) {
+            Some(d) if !d.is_zero() && d <= Duration::from_secs(900) => Ok(d),
+            _ => Err(err(
+                at.to_string(),
+                format!("{s:?} is not a timeout"),
+                "give 1ms-15m, e.g. 10s",
+            )),
+        },
+    }
+}
+
+/// The classes Envoy's `retry_on` conditions let a retry follow, by the status each class is
+/// answered with: `5xx` and `gateway-error` (502-504), `connect-failure`, `reset` and
+/// `refused-stream` (no connection to Lambda), `retriable-4xx` (409: none here) and
+/// `retriable-status-codes` (`codes`, e.g. 429 for throttles). xinvoke's policy still decides
+/// each class within them, and never retries what may have run.
+fn retry_on(at: &str, on: &str, codes: &[u16], err: &ErrFn) -> Result<Vec<Class>, ConfigError> {
+    let status = crate::gateway::answer::status_of_class;
+    let mut classes = Vec::new();
+    for condition in on.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let takes: &dyn Fn(Class) -> bool = match condition {
+            "5xx" => &|c| status(c) >= 500,
+            "gateway-error" => &|c| matches!(status(c), 502..=504),
+            "connect-failure" | "reset" | "refused-stream" => &|c| c == Class::Connect,
+            "retriable-4xx" => &|c| status(c) == 409,
+            "retriable-status-codes" => &|c| codes.contains(&status(c)),
+            other => {
+                return Err(err(
+                    at.to_string(),
+                    format!("{other:?} is not a condition xinvoke can honour"),
+                    "use 5xx, gateway-error, connect-failure, reset, refused-stream, retriable-4xx or retriable-status-codes (with retriableStatusCodes)",
+                ))
+            }
+        };
+        for c in Class::ALL.into_iter().filter(|c| takes(*c)) {
+            if !classes.contains(&c) {
+                classes.push(c);
+            }
+        }
+    }
+    Ok(classes)
+}
+
+/// Envoy's substitution (`\1` for a group) in regex-lite's spelling (`${1}`).
+fn substitution(envoy: &str) -> String {
+    let mut out = String::new();
+    let mut chars = envoy.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()).copied() {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Header names the gateway writes itself: no file may add or remove them.
+fn reserved(name: &str) -> bool {
+    name.starts_with("x-xinvoke-")
+        || name == "x-request-id"
+        || name.starts_with("proxy-")
+        || matches!(
+            name,
+            "connection"
+                | "keep-alive"
+                | "transfer-encoding"
+                | "te"
+                | "trailer"
+                | "upgrade"
+                | "content-length"
+                | "host"
+        )
+}
+
+fn header_name(at: &str, name: &str, err: &ErrFn) -> Result<String, ConfigError> {
+    let lower = name.to_ascii_lowercase();
+    if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
+        return Err(err(
+            at.to_string(),
+            format!("{name:?} is not a header name"),
+            "e.g. x-tenant",
+        ));
+    }
+    if reserved(&lower) {
+        return Err(err(
+            at.to_string(),
+            format!("{name:?} is written by the gateway itself"),
+            "edit other headers: the outcome, request id and framing headers are the gateway's",
+        ));
+    }
+    Ok(lower)
+}
+
+fn header_names(at: &str, names: Vec<String>, err: &ErrFn) -> Result<Vec<String>, ConfigError> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| header_name(&format!("{at}[{i}]"), n, err))
+        .collect()
+}
+
+fn header_adds(
+    at: &str,
+    adds: Vec<super::file::HeaderValueOption>,
+    err: &ErrFn,
+) -> Result<Vec<(String, String, bool)>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, h) in adds.into_iter().enumerate() {
+        let name = header_name(&format!("{at}[{i}].header.key"), &h.header.key, err)?;
+        let value = h.header.value;
+        if value.contains('%') || http::HeaderValue::from_str(&value).is_err() {
+            return Err(err(
+                format!("{at}[{i}].header.value"),
+                format!("{value:?} is not a value xinvoke can send as it is"),
+                "give a literal value: Envoy's %VARIABLE% substitutions are not supported",
+            ));
+        }
+        out.push((name, value, h.append.unwrap_or(true)));
+    }
+    Ok(out)
+}
+
+fn cors(at: &str, c: super::file::CorsSpec, err: &ErrFn) -> Result<Cors, ConfigError> {
+    let mut origin_patterns = Vec::new();
+    for (i, p) in c.allow_origin_regex.iter().enumerate() {
+        origin_patterns.push(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+            err(
+                format!("{at}.allowOriginRegex[{i}]"),
+                format!("not a regular expression: {}", one_line(&e.to_string())),
+                "fix the pattern",
+            )
+        })?);
+    }
+    if let Some(age) = c
+        .max_age
+        .as_deref()
+        .filter(|a| a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err(
+            format!("{at}.maxAge"),
+            format!("{age:?} is not a number of seconds"),
+            "e.g. \"86400\"",
+        ));
+    }
+    for (i, v) in c
+        .allow_headers
+        .iter()
+        .chain(&c.expose_headers)
+        .chain(&c.allow_methods)
+        .enumerate()
+    {
+        if http::HeaderValue::from_str(v).is_err() || v.contains(',') {
+            return Err(err(
+                at.to_string(),
+                format!(
+                    "{v:?} (entry {i} of allowHeaders, exposeHeaders, allowMethods) is not a header or method name"
+                ),
+                "one name an entry",
+            ));
+        }
+    }
+    Ok(Cors {
+        origins: c.allow_origin,
+        origin_patterns,
+        methods: c.allow_methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
+        headers: c.allow_headers,
+        expose: c.expose_headers,
+        max_age: c.max_age,
+        credentials: c.allow_credentials,
     })
 }
 
@@ -428,7 +747,41 @@ fn matcher(at: &str, m: file::MatcherSpec, err: &ErrFn) -> Result<Matcher, Confi
             invert: h.invert_match,
         });
     }
-    Ok(Matcher { path, methods, headers })
+    let mut query = Vec::new();
+    for (i, q) in m.query_parameters.into_iter().enumerate() {
+        if q.name.is_empty() {
+            return Err(err(
+                format!("{at}.queryParameters[{i}].name"),
+                "is empty".into(),
+                "name the parameter",
+            ));
+        }
+        let value = match (q.value.filter(|v| !v.is_empty()), q.regex) {
+            (None, _) => HeaderValueMatch::Present,
+            (Some(v), false) => HeaderValueMatch::Exact(v),
+            (Some(v), true) => HeaderValueMatch::Regex(Regex::new(&format!("^(?:{v})$")).map_err(|e| {
+                err(
+                    format!("{at}.queryParameters[{i}].value"),
+                    format!("not a regular expression: {}", one_line(&e.to_string())),
+                    "fix the pattern",
+                )
+            })?),
+        };
+        query.push(QueryMatcher { name: q.name, value });
+    }
+    let case_sensitive = m.case_sensitive.unwrap_or(true);
+    let path = match (path, case_sensitive) {
+        (PathMatch::Prefix(p), false) => PathMatch::Prefix(p.to_ascii_lowercase()),
+        (PathMatch::Exact(p), false) => PathMatch::Exact(p.to_ascii_lowercase()),
+        (p, _) => p,
+    };
+    Ok(Matcher {
+        path,
+        methods,
+        headers,
+        query,
+        case_sensitive,
+    })
 }
 
 fn valid_name(s: &str) -> bool {

@@ -33,6 +33,9 @@ pub struct UpstreamSpec {
     pub lambda_functions: Vec<FunctionSpec>,
     #[serde(default)]
     pub discovery: Option<DiscoverySpec>,
+    /// Read from a Gloo `Upstream`, whose role chaining has no external id.
+    #[serde(skip)]
+    pub gloo: bool,
 }
 
 /// An account id, written as a string or (unquoted in YAML) a number.
@@ -79,6 +82,18 @@ pub struct DiscoverySpec {
     pub refresh: Option<String>,
     #[serde(default)]
     pub route_prefix: Option<String>,
+    /// Most functions one listing takes (default 10,000).
+    #[serde(default)]
+    pub max_functions: Option<usize>,
+    /// How discovered functions are invoked, as a route's fields say it.
+    #[serde(default)]
+    pub invocation_style: Option<String>,
+    #[serde(default)]
+    pub wrap_as_api_gateway: bool,
+    #[serde(default)]
+    pub unwrap_as_api_gateway: bool,
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
 
 fn yes() -> bool {
@@ -109,6 +124,102 @@ pub struct RouteSpec {
     /// function in tenant-isolation mode.
     #[serde(default)]
     pub tenant_header: Option<String>,
+    /// Envoy's `retry_on` conditions (`5xx`, `gateway-error`, `connect-failure`, ...).
+    #[serde(default)]
+    pub retry_on: Option<String>,
+    #[serde(default)]
+    pub retriable_status_codes: Vec<u16>,
+    #[serde(default)]
+    pub per_try_timeout: Option<String>,
+    /// The `Host` values this route answers (Gloo's virtual host `domains`); any when empty.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub prefix_rewrite: Option<String>,
+    #[serde(default)]
+    pub regex_rewrite: Option<RegexRewriteSpec>,
+    #[serde(default)]
+    pub header_manipulation: Option<HeaderManipulationSpec>,
+    #[serde(default)]
+    pub cors: Option<CorsSpec>,
+}
+
+/// Envoy's `RegexMatchAndSubstitute`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexRewriteSpec {
+    pub pattern: RegexSpec,
+    pub substitution: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexSpec {
+    pub regex: String,
+}
+
+/// Gloo's `HeaderManipulation`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HeaderManipulationSpec {
+    #[serde(default)]
+    pub request_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    pub request_headers_to_remove: Vec<String>,
+    #[serde(default)]
+    pub response_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    pub response_headers_to_remove: Vec<String>,
+}
+
+impl HeaderManipulationSpec {
+    /// `self`'s edits, then `then`'s (a virtual host's, then its route's).
+    pub fn and_then(mut self, then: HeaderManipulationSpec) -> HeaderManipulationSpec {
+        self.request_headers_to_add.extend(then.request_headers_to_add);
+        self.request_headers_to_remove.extend(then.request_headers_to_remove);
+        self.response_headers_to_add.extend(then.response_headers_to_add);
+        self.response_headers_to_remove.extend(then.response_headers_to_remove);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderValueOption {
+    pub header: HeaderKeyValue,
+    /// Envoy's default: append to a header the request already has.
+    #[serde(default)]
+    pub append: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderKeyValue {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// Gloo's `CorsPolicy`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CorsSpec {
+    #[serde(default)]
+    pub allow_origin: Vec<String>,
+    #[serde(default)]
+    pub allow_origin_regex: Vec<String>,
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    #[serde(default)]
+    pub allow_headers: Vec<String>,
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    #[serde(default)]
+    pub max_age: Option<String>,
+    #[serde(default)]
+    pub allow_credentials: bool,
+    #[serde(default)]
+    pub disable_for_route: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +242,23 @@ pub struct MatcherSpec {
     pub methods: Vec<String>,
     #[serde(default)]
     pub headers: Vec<HeaderSpec>,
+    /// Prefix and exact paths compared case-insensitively when `false` (Envoy's default: true).
+    #[serde(default)]
+    pub case_sensitive: Option<bool>,
+    #[serde(default)]
+    pub query_parameters: Vec<QuerySpec>,
+}
+
+/// Gloo's `QueryParameterMatcher`: present when `value` is empty, else equal to it (or matching
+/// it as a pattern).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QuerySpec {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub regex: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -53,12 +53,23 @@ pub enum UpstreamAuth {
     /// The gateway's own credentials; the functions' resource policies name them (Gloo's
     /// `awsAccountId`).
     Resource,
-    /// A role in the functions' account, assumed with an external id (Gloo's `roleArn`).
+    /// A role in the functions' account (Gloo's `roleArn`), assumed with an external id, or
+    /// without one where Gloo's resource has none (or xinvoke's file says `externalId: none`).
     Role {
         role: RoleArn,
-        external_id: ExternalId,
+        external_id: Option<ExternalId>,
         session_name: Option<SessionName>,
     },
+}
+
+/// What `--check` and the start say about a role assumed without an external id.
+pub const NO_EXTERNAL_ID_NOTE: &str = "the role is assumed without an external id: a trust policy without sts:ExternalId is Gloo's guide's choice, fine between accounts of one organization, and a confused-deputy risk when a third party can assume roles on others' behalf (set externalId, or XINVOKE_EXTERNAL_ID, to the id the trust policy requires)";
+
+impl Upstream {
+    /// Whether the upstream assumes its role without an external id.
+    pub fn assumes_without_external_id(&self) -> bool {
+        matches!(&self.auth, UpstreamAuth::Role { external_id: None, .. })
+    }
 }
 
 /// A function an upstream exposes under a logical name.
@@ -76,7 +87,17 @@ pub struct Discovery {
     pub refresh: Duration,
     /// Exposes `POST PREFIX/FUNCTION` and `PREFIX/FUNCTION/ALIAS` for what was found.
     pub route_prefix: Option<String>,
+    /// Most functions one listing takes; past it the rest are left out and the log says so.
+    pub max_functions: usize,
+    /// How the functions found are invoked.
+    pub style: InvocationStyle,
+    pub wrap_as_api_gateway: bool,
+    pub unwrap_as_api_gateway: bool,
+    pub timeout: Duration,
 }
+
+/// The default of `discovery.maxFunctions`.
+pub const DEFAULT_MAX_FUNCTIONS: usize = 10_000;
 
 /// A route: the first whose matchers match a request takes it.
 #[derive(Debug, Clone)]
@@ -95,6 +116,57 @@ pub struct Route {
     pub retries: Retries,
     /// The request header (lower case) naming the tenant to invoke as (`X-Amz-Tenant-Id`).
     pub tenant_header: Option<String>,
+    /// The classes retries may follow (Envoy's `retryOn`, by the status each is answered
+    /// with); every class xinvoke's policy retries when `None`.
+    pub retry_on: Option<Vec<crate::domain::classify::Class>>,
+    /// One attempt's time limit for this route (Gloo's `perTryTimeout`).
+    pub per_try_timeout: Option<Duration>,
+    /// The hosts this route answers (its virtual host's `domains`, lower-case); any when empty.
+    pub domains: Vec<String>,
+    /// The path the function is told (`rawPath` of a wrapped event).
+    pub rewrite: Option<Rewrite>,
+    pub headers: HeaderEdits,
+    pub cors: Option<std::sync::Arc<Cors>>,
+}
+
+/// How a route rewrites the path before the function sees it.
+#[derive(Debug, Clone)]
+pub enum Rewrite {
+    /// The matched prefix (or exact path) replaced by this.
+    Prefix(String),
+    /// Every match of `pattern` replaced by `substitution` (`$1`: the first group).
+    Regex { pattern: Regex, substitution: String },
+}
+
+/// Headers a route adds and removes: on the request (what a wrapped event carries) and on the
+/// answer.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderEdits {
+    /// Lower-case name, value, and whether to keep a value the request already has.
+    pub request_add: Vec<(String, String, bool)>,
+    pub request_remove: Vec<String>,
+    pub response_add: Vec<(String, String, bool)>,
+    pub response_remove: Vec<String>,
+}
+
+/// A route's CORS policy (Gloo's `CorsPolicy`, as Envoy's CORS filter applies it).
+#[derive(Debug, Clone)]
+pub struct Cors {
+    /// Exact origins (`*` for any).
+    pub origins: Vec<String>,
+    pub origin_patterns: Vec<Regex>,
+    pub methods: Vec<String>,
+    pub headers: Vec<String>,
+    pub expose: Vec<String>,
+    pub max_age: Option<String>,
+    pub credentials: bool,
+}
+
+impl Cors {
+    /// Whether a request from `origin` may read the answer.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == "*" || o == origin) || self.origin_patterns.iter().any(|p| p.is_match(origin))
+    }
 }
 
 /// Sync waits for the function's answer; async queues the event (202).
@@ -122,6 +194,18 @@ pub struct Matcher {
     /// Upper-case methods; empty matches any.
     pub methods: Vec<String>,
     pub headers: Vec<HeaderMatcher>,
+    /// Query parameters that must be present (with a value or a pattern).
+    pub query: Vec<QueryMatcher>,
+    /// `false`: prefix and exact paths compared without case (Envoy's `case_sensitive`).
+    pub case_sensitive: bool,
+}
+
+/// A query parameter that must be present, with a value or a pattern (matching the decoded
+/// value whole).
+#[derive(Debug, Clone)]
+pub struct QueryMatcher {
+    pub name: String,
+    pub value: HeaderValueMatch,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +331,9 @@ impl GatewayConfig {
                     format!("document {}: {field}", i + 1)
                 }
             };
+            if let Some(kind @ ("Upstream" | "VirtualService")) = doc.get("kind").and_then(Value::as_str) {
+                gloo::refuse_unsupported(&doc, kind).map_err(|r| err(&at(r.field), r.problem, r.fix))?;
+            }
             match doc.get("kind").and_then(Value::as_str) {
                 Some("Upstream") => {
                     let u: gloo::Upstream = typed(doc, &|f| at(f), source)?;
@@ -425,15 +512,165 @@ spec:
         assert!(matches!(&r.matchers[0].path, PathMatch::Exact(p) if p == "/"));
         assert!(r.unwrap_as_api_gateway && r.style == InvocationStyle::Sync);
 
-        let e = parse(GLOO_ROLE, &[]).unwrap_err().to_string();
-        assert!(e.contains("spec.aws.roleArn") && e.contains(EXTERNAL_ID_VAR), "{e}");
+        // Gloo's guide's role Upstream has no external id (Gloo has no such field): it loads.
+        let c = parse(GLOO_ROLE, &[]).unwrap();
+        assert!(c.upstreams[0].assumes_without_external_id());
         let c = parse(GLOO_ROLE, &[(EXTERNAL_ID_VAR, "the-shared-id")]).unwrap();
         let UpstreamAuth::Role { role, external_id, .. } = &c.upstreams[0].auth else {
             panic!("a role upstream")
         };
         assert_eq!(role.to_string(), "arn:aws:iam::123456789012:role/lambda-role");
-        assert_eq!(external_id.expose(), "the-shared-id");
+        assert_eq!(external_id.as_ref().map(|e| e.expose()), Some("the-shared-id"));
         assert_eq!(c.upstreams[0].account, "123456789012");
+    }
+
+    #[test]
+    fn xinvokes_own_role_upstream_needs_an_external_id_unless_it_says_none() {
+        let role = "upstreams:\n- name: a\n  region: us-east-1\n  roleArn: arn:aws:iam::222222222222:role/r\n  lambdaFunctions: [{lambdaFunctionName: f}]\n";
+        let e = parse(role, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("upstreams[0].roleArn") && e.contains(EXTERNAL_ID_VAR) && e.contains("externalId: none"),
+            "{e}"
+        );
+        let c = parse(
+            &role.replace("  lambdaFunctions", "  externalId: none\n  lambdaFunctions"),
+            &[],
+        )
+        .unwrap();
+        assert!(c.upstreams[0].assumes_without_external_id());
+        let c = parse(role, &[(EXTERNAL_ID_VAR, "from-env")]).unwrap();
+        assert!(!c.upstreams[0].assumes_without_external_id());
+    }
+
+    const UPSTREAM: &str = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: u, namespace: gloo-system, labels: {team: a}}\nspec:\n  aws: {region: us-east-1, awsAccountId: \"222222222222\", lambdaFunctions: [{lambdaFunctionName: f, logicalName: f}]}\n---\n";
+
+    /// What guards, limits or transforms a Gloo route is refused by name, where Gloo writes it,
+    /// in the route's options or its virtual host's; what changes nothing is accepted.
+    #[test]
+    fn gloo_fields_that_guard_or_transform_are_refused_by_name() {
+        let vs = |host_options: &str, route_options: &str, destination: &str| {
+            format!("{UPSTREAM}apiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {{name: guarded, namespace: gloo-system, labels: {{a: b}}}}\nspec:\n  displayName: Guarded\n  virtualHost:\n    domains: ['*']\n    options: {{{host_options}}}\n    routes:\n    - matchers: [{{prefix: /}}]\n      routeAction: {{single: {{upstream: {{name: u}}, destinationSpec: {{aws: {{logicalName: f{destination}}}}}}}}}\n      options: {{{route_options}}}\n")
+        };
+        assert!(
+            parse(&vs("", "", ""), &[]).is_ok(),
+            "labels, namespaces and displayName are accepted"
+        );
+        for (host, route, destination, field) in [
+            (
+                "extauth: {configRef: {name: basic}}",
+                "",
+                "",
+                "spec.virtualHost.options.extauth",
+            ),
+            (
+                "",
+                "extauth: {disable: false}",
+                "",
+                "spec.virtualHost.routes[0].options.extauth",
+            ),
+            (
+                "ratelimitBasic: {anonymousLimits: {requestsPerUnit: 1, unit: MINUTE}}",
+                "",
+                "",
+                "spec.virtualHost.options.ratelimitBasic",
+            ),
+            (
+                "",
+                "rateLimitConfigs: {refs: [{name: x}]}",
+                "",
+                "spec.virtualHost.routes[0].options.rateLimitConfigs",
+            ),
+            ("waf: {disabled: false}", "", "", "spec.virtualHost.options.waf"),
+            (
+                "",
+                "jwt: {disable: false}",
+                "",
+                "spec.virtualHost.routes[0].options.jwt",
+            ),
+            (
+                "",
+                "transformations: {requestTransformation: {}}",
+                "",
+                "spec.virtualHost.routes[0].options.transformations",
+            ),
+            (
+                "",
+                "",
+                ", unwrapAsAlb: true",
+                "spec.virtualHost.routes[0].routeAction.single.destinationSpec.aws.unwrapAsAlb",
+            ),
+        ] {
+            let e = parse(&vs(host, route, destination), &[]).unwrap_err();
+            assert_eq!(e.field, format!("document 2: {field}"));
+            let text = e.to_string();
+            let name = field.rsplit('.').next().unwrap();
+            assert!(
+                text.contains(&format!(
+                    "{name} is not supported: this route would be served without it"
+                )) && text.contains("VirtualService \"guarded\""),
+                "{text}"
+            );
+        }
+        let e = parse(
+            &UPSTREAM.replace(
+                "lambdaFunctions",
+                "destinationOverrides: {unwrapAsAlb: true}, lambdaFunctions",
+            ),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.field.ends_with("spec.aws.destinationOverrides")
+                && e.problem.contains("this upstream would be served without it"),
+            "{e}"
+        );
+    }
+
+    /// Gloo's routing fields, honoured: domains, query parameters, case, rewrites, header edits,
+    /// CORS and retries, read from the route or (where Gloo allows) its virtual host.
+    #[test]
+    fn gloo_routing_fields_load_into_the_route() {
+        let text = format!("{UPSTREAM}kind: VirtualService\nmetadata: {{name: r}}\nspec:\n  virtualHost:\n    domains: [API.example.com, '*.example.com']\n    options:\n      cors: {{allowOrigin: ['https://app.example.com'], allowMethods: [post], maxAge: '600'}}\n      headerManipulation: {{responseHeadersToAdd: [{{header: {{key: x-host, value: h}}}}]}}\n      retries: {{retryOn: 'gateway-error,retriable-status-codes', retriableStatusCodes: [429], numRetries: 3, perTryTimeout: 2s}}\n    routes:\n    - name: r1\n      matchers: [{{prefix: /API, caseSensitive: false, queryParameters: [{{name: v, value: '[0-9]+', regex: true}}]}}]\n      routeAction: {{single: {{upstream: {{name: u}}, destinationSpec: {{aws: {{logicalName: f}}}}}}}}\n      options:\n        prefixRewrite: /v1\n        headerManipulation: {{requestHeadersToAdd: [{{header: {{key: X-Tenant, value: t1}}, append: false}}], responseHeadersToRemove: [x-internal]}}\n");
+        let c = parse(&text, &[]).unwrap();
+        let r = &c.routes[0];
+        assert_eq!(r.domains, vec!["api.example.com", "*.example.com"]);
+        let m = &r.matchers[0];
+        assert!(matches!(&m.path, PathMatch::Prefix(p) if p == "/api") && !m.case_sensitive);
+        assert_eq!(m.query.len(), 1);
+        assert!(matches!(&r.rewrite, Some(Rewrite::Prefix(p)) if p == "/v1"));
+        assert_eq!(
+            r.headers.request_add,
+            vec![("x-tenant".to_string(), "t1".to_string(), false)]
+        );
+        assert_eq!(
+            r.headers.response_add,
+            vec![("x-host".to_string(), "h".to_string(), true)]
+        );
+        assert_eq!(r.headers.response_remove, vec!["x-internal".to_string()]);
+        let cors = r.cors.as_ref().expect("the virtual host's policy");
+        assert!(cors.allows("https://app.example.com") && !cors.allows("https://evil.example"));
+        assert_eq!(cors.methods, vec!["POST"]);
+        assert_eq!(
+            (r.retries, r.per_try_timeout),
+            (Retries::MaxAttempts(4), Some(Duration::from_secs(2)))
+        );
+        use crate::domain::classify::Class;
+        let on = r.retry_on.as_ref().unwrap();
+        assert!(on.contains(&Class::Throttled) && on.contains(&Class::EniLimit) && on.contains(&Class::Timeout));
+        assert!(!on.contains(&Class::PayloadTooLarge) && !on.contains(&Class::Ok));
+
+        for (bad, field) in [
+            ("retryOn: cancelled", "retryOn"),
+            ("headerManipulation: {responseHeadersToAdd: [{header: {key: x-xinvoke-class, value: ok}}]}", "headerManipulation.responseHeadersToAdd[0].header.key"),
+            ("headerManipulation: {requestHeadersToAdd: [{header: {key: x-ip, value: '%DOWNSTREAM_REMOTE_ADDRESS%'}}]}", "headerManipulation.requestHeadersToAdd[0].header.value"),
+        ] {
+            let text = format!("upstreams:\n- {{name: a, region: us-east-1, awsAccountId: \"222222222222\", lambdaFunctions: [{{lambdaFunctionName: f}}]}}\nroutes:\n- {{upstream: a, logicalName: f, {bad}}}\n");
+            let e = parse(&text, &[]).unwrap_err();
+            assert_eq!(e.field, format!("routes[0].{field}"), "{e}");
+        }
+        let two_hosts = format!("{UPSTREAM}kind: VirtualService\nmetadata: {{name: a}}\nspec: {{virtualHost: {{domains: [x.example], routes: [{{routeAction: {{single: {{upstream: {{name: u}}, destinationSpec: {{aws: {{logicalName: f}}}}}}}}}}]}}}}\n---\nkind: VirtualService\nmetadata: {{name: b}}\nspec: {{virtualHost: {{domains: [y.example, x.example], routes: [{{routeAction: {{single: {{upstream: {{name: u}}, destinationSpec: {{aws: {{logicalName: f}}}}}}}}}}]}}}}\n");
+        let e = parse(&two_hosts, &[]).unwrap_err();
+        assert!(e.problem.contains("x.example"), "{e}");
     }
 
     #[test]

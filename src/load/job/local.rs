@@ -104,7 +104,7 @@ pub(super) fn local_settings(
                 role_arn: builtin::INVOKE_ROLE_ARN
                     .parse()
                     .expect("the built-in role ARN is valid"),
-                external_id: builtin_external_id(),
+                external_id: Some(builtin_external_id()),
                 session_name: String::new(),
             };
             let targets: BTreeMap<String, NamedTarget> = functions
