@@ -5,9 +5,10 @@
 use crate::adapters::config::{self, Auth, Given, Settings};
 use crate::adapters::{chain, clients, logging};
 use crate::cli::target::TargetArgs;
-use crate::cli::{print_json, seconds, CliError, Output};
+use crate::cli::{deadline, duration, print_json, CliError, Output};
 use crate::domain::arn::Qualifier;
 use crate::domain::classify::Class;
+use crate::domain::duration::Unit;
 use crate::domain::invocation::InvocationType;
 use crate::domain::record::InvokeRecord;
 use crate::invoke::service::{Call, Service};
@@ -44,8 +45,8 @@ pub struct InvokeArgs {
     /// Client context for a sync invoke, a JSON object (sent base64, at most 3,583 bytes)
     #[arg(long, value_name = "JSON")]
     pub client_context: Option<String>,
-    /// Give up (no further retries) after this many seconds
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    /// Give up (no further retries) after this long: 60s, 2m, 1500ms (a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deadline)]
     pub deadline: Duration,
     /// Make one attempt only, whatever happens [env: XINVOKE_NO_RETRY]
     #[arg(long)]
@@ -53,12 +54,14 @@ pub struct InvokeArgs {
     /// The target is idempotent: retry sync timeouts too [env: XINVOKE_IDEMPOTENT]
     #[arg(long)]
     pub idempotent: bool,
-    /// Per-attempt timeout in ms [env: XINVOKE_ATTEMPT_TIMEOUT_MS, default 30000]
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=900_000))]
-    pub attempt_timeout_ms: Option<u64>,
-    /// Connect timeout in ms [env: XINVOKE_CONNECT_TIMEOUT_MS, default 2000]
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=60_000))]
-    pub connect_timeout_ms: Option<u64>,
+    /// Per-attempt timeout: 30s, 1500ms (a bare number is milliseconds), at most 15m
+    /// [env: XINVOKE_ATTEMPT_TIMEOUT_MS, default 30s]
+    #[arg(long, value_name = "DURATION", value_parser = duration(Unit::Millis, Duration::from_millis(1), Duration::from_secs(900)))]
+    pub attempt_timeout_ms: Option<Duration>,
+    /// Connect timeout: 2s, 500ms (a bare number is milliseconds), at most 1m
+    /// [env: XINVOKE_CONNECT_TIMEOUT_MS, default 2s]
+    #[arg(long, value_name = "DURATION", value_parser = duration(Unit::Millis, Duration::from_millis(1), Duration::from_secs(60)))]
+    pub connect_timeout_ms: Option<Duration>,
     /// json: the outcome record (xinvoke's record, as the invoker answers it); text: its main
     /// fields, one a line
     #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Output::Json)]
@@ -72,8 +75,8 @@ impl InvokeArgs {
             invocation_type: self.invocation_type,
             no_retry: self.no_retry.then_some(true),
             idempotent: self.idempotent.then_some(true),
-            attempt_timeout: self.attempt_timeout_ms.map(Duration::from_millis),
-            connect_timeout: self.connect_timeout_ms.map(Duration::from_millis),
+            attempt_timeout: self.attempt_timeout_ms,
+            connect_timeout: self.connect_timeout_ms,
             ..Given::default()
         };
         Ok(self.target.settings_from(more, env)?)

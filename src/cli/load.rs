@@ -6,7 +6,7 @@ use crate::adapters::config::{self, keys, Auth, Given};
 use crate::adapters::signed::InvokePath;
 use crate::adapters::{chain, clients};
 use crate::cli::target::TargetArgs;
-use crate::cli::{report, seconds, CliError, Output, ValueError};
+use crate::cli::{deadline, report, CliError, Output, ValueError};
 use crate::domain::arn::FunctionArn;
 use crate::domain::invocation::InvocationType;
 use crate::load::engine::{stop_signal, Model, Payloads, StopRules};
@@ -41,7 +41,7 @@ pub struct LoadArgs {
     /// Closed loop: keep this many invokes in flight, each sent when one finishes
     #[arg(long, value_name = "C", group = "load", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: Option<u32>,
-    /// Stop sending after this long (e.g. 30s, 2m); default: the ramp's or the steps' length, else 10s unless --requests bounds the run
+    /// Stop sending after this long (30s, 2m; a bare number is seconds); default: the ramp's or the steps' length, else 10s unless --requests bounds the run
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Stop after this many invokes (per phase)
@@ -63,7 +63,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub workers: u32,
     /// With --via lambda-workers: each worker runs the load in slices of at most this long (one
-    /// invoke of the invoker each, 1s to 30s), shortened to fit the invoker's timeout; Ctrl-C
+    /// invoke of the invoker each, 1s to 30s; a bare number is seconds), shortened to fit the invoker's timeout; Ctrl-C
     /// and the stop rules act between slices
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = slice_length)]
     pub slice: Duration,
@@ -72,7 +72,7 @@ pub struct LoadArgs {
     pub invoker: Option<FunctionArn>,
     /// With --via invoker against AWS: after the run, read the invoker's own metrics (its EMF
     /// Invokes by class) back from CloudWatch, waiting up to WAIT for them to arrive (default
-    /// 3m); on the local endpoint they are read from the invoker's log anyway
+    /// 3m; a bare number is seconds); on the local endpoint they are read from the invoker's log anyway
     #[arg(long, value_name = "WAIT", num_args = 0..=1, default_missing_value = "3m", value_parser = parse_duration)]
     pub read_metrics: Option<Duration>,
     /// With --read-metrics: the invoker's metrics namespace (its XINVOKE_METRICS_NAMESPACE)
@@ -123,14 +123,15 @@ pub struct LoadArgs {
     /// Stop when the share of failed invokes exceeds this (0.05 or 5%), after 20 have finished
     #[arg(long, value_name = "P", value_parser = share)]
     pub max_error_rate: Option<f64>,
-    /// At stop, how long invokes in flight may still finish before they count as cancelled
+    /// At stop, how long invokes in flight may still finish before they count as cancelled (5s,
+    /// 500ms; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub grace: Duration,
     /// Open loop: at most this many invokes in flight (later ones wait; their wait is counted)
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
-    /// Give up retrying one invoke after this many seconds
-    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    /// Give up retrying one invoke after this long: 60s, 2m (a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = deadline)]
     pub deadline: Duration,
     /// Write the JSON report (schema xinvoke.load.v1) to FILE
     #[arg(long, value_name = "FILE")]

@@ -13,8 +13,10 @@ pub(crate) mod report;
 pub(crate) mod target;
 
 use crate::adapters::config::{ConfigError, TargetError};
+use crate::domain::duration::{self, DurationError, Unit};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Why a command could not do its work (exit code 2): bad input or an unusable environment,
 /// each naming the flag, variable or file to fix.
@@ -86,12 +88,20 @@ pub(crate) fn print_json(value: &impl serde::Serialize) {
 #[error("{0}")]
 pub(crate) struct ValueError(pub &'static str);
 
-/// A number of seconds above 0 and at most a day (`--deadline`).
-pub(crate) fn seconds(s: &str) -> Result<std::time::Duration, ValueError> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(v)),
-        _ => Err(ValueError("must be a number of seconds above 0 and at most 86400")),
-    }
+/// The parser of every duration flag: the one syntax (`1500ms`, `30s`, `2m`,
+/// `domain::duration`), a bare number in `bare`, within `min..=max`. clap's error names the
+/// flag; ours says what is wrong, with an example.
+pub(crate) fn duration(
+    bare: Unit,
+    min: Duration,
+    max: Duration,
+) -> impl Fn(&str) -> Result<Duration, DurationError> + Clone + Send + Sync + 'static {
+    move |s| duration::parse_in(s, bare, min, max)
+}
+
+/// `--deadline`: above 0, at most a day; a bare number is seconds.
+pub(crate) fn deadline(s: &str) -> Result<Duration, DurationError> {
+    duration::parse_in(s, Unit::Seconds, Duration::from_millis(1), Duration::from_secs(86_400))
 }
 
 /// Invoke AWS Lambda functions across accounts, classify every failure, retry with judgement.

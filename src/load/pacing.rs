@@ -255,7 +255,7 @@ fn secs(d: Duration) -> String {
 
 /// Parse a duration: `500ms`, `5s`, `2m`, or a plain number of seconds, at most 7 days.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, PacingError> {
-    crate::domain::duration::parse(s).map_err(PacingError)
+    crate::domain::duration::parse(s, crate::domain::duration::Unit::Seconds).map_err(|e| PacingError(e.to_string()))
 }
 
 fn parse_rate(s: &str) -> Result<f64, PacingError> {

@@ -146,6 +146,122 @@ async fn bad_input_exits_two_naming_the_flag_and_never_echoing_the_external_id()
     server.shutdown().await;
 }
 
+/// Flags, and variables, of one `xinvoke invoke`.
+type Flags<'a> = &'a [&'a str];
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// One syntax for every duration: flags and `*_MS` variables take `30s`, `1500ms`, `2m`; a bare
+/// number keeps its old unit (seconds for `--deadline`, milliseconds for the `*_MS` settings);
+/// a bad one exits 2 naming the flag or variable and showing an example. (`xinvoke load`'s
+/// duration flags: tests/it/load_cli.rs.)
+#[tokio::test]
+async fn every_duration_flag_and_variable_takes_the_one_syntax_and_bare_numbers_keep_their_unit() {
+    let server = start().await;
+    let target = ["--target", builtin::TARGET_ALIAS_ARN];
+    let written: &[(Flags, Env)] = &[
+        (
+            &[
+                "--deadline",
+                "30s",
+                "--attempt-timeout-ms",
+                "1500ms",
+                "--connect-timeout-ms",
+                "2s",
+            ],
+            &[],
+        ),
+        (
+            &[
+                "--deadline",
+                "2m",
+                "--attempt-timeout-ms",
+                "25000",
+                "--connect-timeout-ms",
+                "500",
+            ],
+            &[],
+        ),
+        (
+            &["--deadline", "45"],
+            &[
+                ("XINVOKE_ATTEMPT_TIMEOUT_MS", "30s"),
+                ("XINVOKE_CONNECT_TIMEOUT_MS", "1500ms"),
+            ],
+        ),
+        (
+            &[],
+            &[
+                ("XINVOKE_ATTEMPT_TIMEOUT_MS", "25000"),
+                ("XINVOKE_DEADLINE_MARGIN_MS", "1s"),
+            ],
+        ),
+    ];
+    for (flags, env) in written {
+        let args: Vec<&str> = target.iter().chain(flags.iter()).copied().collect();
+        let out = xinvoke(&server, &args, env).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{flags:?} {env:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(record(&out)["class"], "ok");
+    }
+    // Too short to answer: the attempt timeout was read as 1 ms, not 1 s.
+    let out = xinvoke(
+        &server,
+        &[
+            "--target",
+            builtin::TARGET_ALIAS_ARN,
+            "--no-retry",
+            "--attempt-timeout-ms",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(record(&out)["class"], "timeout", "a bare 1 is one millisecond");
+    let refused: &[(Flags, Env, &str)] = &[
+        (&["--deadline", "soon"], &[], "--deadline <DURATION>"),
+        (&["--deadline", "5d"], &[], "--deadline <DURATION>"),
+        (&["--attempt-timeout-ms", "20m"], &[], "--attempt-timeout-ms <DURATION>"),
+        (&["--connect-timeout-ms", "1w"], &[], "--connect-timeout-ms <DURATION>"),
+        (
+            &[],
+            &[("XINVOKE_ATTEMPT_TIMEOUT_MS", "soon")],
+            "XINVOKE_ATTEMPT_TIMEOUT_MS",
+        ),
+        (
+            &[],
+            &[("XINVOKE_DEADLINE_MARGIN_MS", "2m")],
+            "XINVOKE_DEADLINE_MARGIN_MS",
+        ),
+    ];
+    for (flags, env, named) in refused {
+        let args: Vec<&str> = target.iter().chain(flags.iter()).copied().collect();
+        let out = xinvoke(&server, &args, env).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?} {env:?}: {err}");
+        assert!(err.contains(named), "{flags:?} {env:?} names {named}: {err}");
+        assert!(err.contains("e.g."), "{flags:?} {env:?} shows an example: {err}");
+    }
+    // The help says the unit of a bare number.
+    let help = Command::new(env!("CARGO_BIN_EXE_xinvoke"))
+        .args(["invoke", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--deadline <DURATION>") && help.contains("a bare number is seconds"),
+        "{help}"
+    );
+    assert!(
+        help.contains("--attempt-timeout-ms <DURATION>") && help.contains("a bare number is milliseconds"),
+        "{help}"
+    );
+    server.shutdown().await;
+}
+
 #[test]
 fn xinvoke_local_announces_its_address_first_and_stops_on_ctrl_c() {
     use std::io::{BufRead, BufReader};

@@ -720,3 +720,24 @@ fn lambda_workers_slices_fit_the_invokers_timeout() {
         "{err}"
     );
 }
+
+/// `xinvoke load`'s duration flags share the one syntax: a bad value exits 2 naming the flag and
+/// showing an example, before anything runs.
+#[test]
+fn load_duration_flags_name_the_flag_and_an_example() {
+    for (flag, value) in [
+        ("--deadline", "soon"),
+        ("--duration", "10x"),
+        ("--grace", "1w"),
+        ("--slice", "2m"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xinvoke"))
+            .args(["load", "--local", "--requests", "1", flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(&format!("{flag} <")), "{flag} {value}: {err}");
+        assert!(err.contains("e.g."), "{flag} {value}: {err}");
+    }
+}

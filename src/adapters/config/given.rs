@@ -3,6 +3,7 @@
 use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
 use crate::domain::arn::{FunctionArn, RoleArn};
 use crate::domain::delivery::TargetDelivery;
+use crate::domain::duration::{self, Unit};
 use crate::domain::invocation::{InvocationType, TenantId};
 use crate::domain::retry::RetryPolicy;
 use serde::Deserialize;
@@ -331,9 +332,11 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .ok_or_else(|| self.invalid(key, format!("{v:?} must be a whole number from {min} to {max}")))
     }
 
+    /// A `*_MS` variable: the one duration syntax (`30s`, `1500ms`), a bare number in ms.
     fn millis(&self, key: Key, min: u64, max: u64) -> Result<Option<Duration>, ConfigError> {
+        let (min, max) = (Duration::from_millis(min), Duration::from_millis(max));
         self.value(key)
-            .map(|v| self.number(key, &v, min, max).map(Duration::from_millis))
+            .map(|v| duration::parse_in(&v, Unit::Millis, min, max).map_err(|e| self.invalid(key, e.to_string())))
             .transpose()
     }
 }

@@ -471,6 +471,36 @@ mod tests {
     }
 
     #[test]
+    fn ms_variables_take_the_one_duration_syntax_and_a_bare_number_is_milliseconds() {
+        for (attempt, connect, margin, want) in [
+            ("30s", "1500ms", "1s", (30_000, 1500, 1000)),
+            ("25000", "250", "0", (25_000, 250, 0)),
+            ("2m", "0.5s", "500", (120_000, 500, 500)),
+        ] {
+            let s = settings(&[
+                ("XINVOKE_TARGET_ARN", ARN),
+                ("XINVOKE_ATTEMPT_TIMEOUT_MS", attempt),
+                ("XINVOKE_CONNECT_TIMEOUT_MS", connect),
+                ("XINVOKE_DEADLINE_MARGIN_MS", margin),
+            ])
+            .unwrap();
+            let got = (
+                s.timeouts.attempt.as_millis() as u64,
+                s.timeouts.connect.as_millis() as u64,
+                s.deadline_margin.as_millis() as u64,
+            );
+            assert_eq!(got, want, "{attempt} {connect} {margin}");
+        }
+        let e = settings(&[("XINVOKE_TARGET_ARN", ARN), ("XINVOKE_CONNECT_TIMEOUT_MS", "5m")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("XINVOKE_CONNECT_TIMEOUT_MS") && e.contains("from 1ms to 1m"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn retry_switches_and_timeouts_are_read() {
         let s = settings(&[
             ("XINVOKE_TARGET_ARN", ARN),

@@ -424,7 +424,7 @@ fn typed<T: serde::de::DeserializeOwned>(
 
 /// `500ms`, `10s`, `5m`, or Gloo's protobuf durations (`10s`, `0.5s`).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    crate::domain::duration::parse(s).ok()
+    crate::domain::duration::parse(s, crate::domain::duration::Unit::Seconds).ok()
 }
 
 /// Logical name → function, for the functions discovery found (name, and `name:alias` per alias).
