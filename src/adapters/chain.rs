@@ -14,6 +14,52 @@ use std::error::Error as StdError;
 
 mod profiles;
 
+/// The link of the chain that broke, each said with its fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    /// The configuration has no credentials provider at all.
+    #[error("no credentials provider is configured")]
+    NoProvider,
+    /// The base chain gave nothing: the missing link (a variable, a token file, a profile, an
+    /// SSO token, a container endpoint) and what to do, as `explain_base` says it.
+    #[error("{0}")]
+    Base(String),
+    /// STS refused AssumeRole: the role's trust, or the caller's permission.
+    #[error("STS refused AssumeRole on {role}: its trust policy (in account {account}) must name the gateway's role as Principal with Condition StringEquals sts:ExternalId = the upstream's external id, and the gateway's role needs sts:AssumeRole on {role} (`xinvoke policy --mode role` prints both)")]
+    AssumeRoleRefused {
+        /// The role.
+        role: String,
+        /// The role's account.
+        account: String,
+    },
+    /// STS answered AssumeRole with another error.
+    #[error("STS answered {code} to AssumeRole on {role} in {region}")]
+    AssumeRoleAnswered {
+        /// STS's error code.
+        code: String,
+        /// The role.
+        role: String,
+        /// The region asked.
+        region: String,
+    },
+    /// STS could not be reached.
+    #[error("STS in {region} did not answer AssumeRole on {role}: check the network path to sts.{region}.amazonaws.com (or AWS_ENDPOINT_URL_STS)")]
+    StsUnreachable {
+        /// The role.
+        role: String,
+        /// The region asked.
+        region: String,
+    },
+    /// AssumeRole failed otherwise: the SDK's error chain, on one line.
+    #[error("AssumeRole on {role} failed: {cause}")]
+    AssumeRoleFailed {
+        /// The role.
+        role: String,
+        /// The error and its causes.
+        cause: String,
+    },
+}
+
 /// Fetch the base configuration's credentials, then (role chaining) the role's, and say which
 /// link broke. `env` reads the process's variables.
 pub async fn check(
@@ -22,9 +68,9 @@ pub async fn check(
     region: &str,
     profile: Option<&str>,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<(), String> {
+) -> Result<(), ChainError> {
     let Some(provider) = base.credentials_provider() else {
-        return Err("no credentials provider is configured".into());
+        return Err(ChainError::NoProvider);
     };
     if let Err(e) = provider.provide_credentials().await {
         let code = match credentials_failure(&e) {
@@ -36,25 +82,32 @@ pub async fn check(
             code,
             unreachable: unreachable(&e),
         };
-        return Err(explain_base(&failure, profile, env).await);
+        return Err(ChainError::Base(explain_base(&failure, profile, env).await));
     }
     if let Auth::AssumeRole(a) = auth {
         let provider = crate::adapters::clients::assume_role_provider(base, a, region).await;
         if let Err(e) = provider.provide_credentials().await {
             let role = a.role_arn.to_string();
+            let region = region.to_string();
             return Err(match credentials_failure(&e) {
-                Some(RawOutcome::CredentialsFailed(CredentialsFailure { code, .. })) => match code.as_deref() {
-                    Some("AccessDenied") => format!(
-                        "STS refused AssumeRole on {role}: its trust policy (in account {}) must name the gateway's role as Principal with Condition StringEquals sts:ExternalId = the upstream's external id, and the gateway's role needs sts:AssumeRole on {role} (`xinvoke policy --mode role` prints both)",
-                        a.role_arn.account
-                    ),
-                    Some(code) => format!("STS answered {code} to AssumeRole on {role} in {region}"),
-                    None => format!("AssumeRole on {role} failed in {region}"),
+                Some(RawOutcome::CredentialsFailed(CredentialsFailure { code, .. })) => match code {
+                    Some(code) if code == "AccessDenied" => ChainError::AssumeRoleRefused {
+                        role,
+                        account: a.role_arn.account.to_string(),
+                    },
+                    Some(code) => ChainError::AssumeRoleAnswered { code, role, region },
+                    None => ChainError::AssumeRoleFailed {
+                        role,
+                        cause: format!("no answer code in {region}"),
+                    },
                 },
                 Some(RawOutcome::ConnectFailed) | Some(RawOutcome::TimedOut { .. }) => {
-                    format!("STS in {region} did not answer AssumeRole on {role}: check the network path to sts.{region}.amazonaws.com (or AWS_ENDPOINT_URL_STS)")
+                    ChainError::StsUnreachable { role, region }
                 }
-                _ => format!("AssumeRole on {role} failed: {}", chain_text(&e)),
+                _ => ChainError::AssumeRoleFailed {
+                    role,
+                    cause: chain_text(&e),
+                },
             });
         }
     }

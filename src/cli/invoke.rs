@@ -155,7 +155,7 @@ pub async fn run(args: InvokeArgs) -> Result<u8, CliError> {
         // profile's cached SSO token, a variable, a token file) instead of the generic hint.
         let region = service.target(args.name.as_deref())?.arn.region.clone();
         if let Err(link) = chain::check(&base, &Auth::ExecutionRole, &region, None, &config::process_env).await {
-            record.outcome.hint = Some(link);
+            record.outcome.hint = Some(link.to_string());
         }
     }
     match args.output {

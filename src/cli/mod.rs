@@ -52,7 +52,7 @@ pub(crate) enum CliError {
     Routes(#[from] crate::lambdas::http::RoutesError),
     /// The credential chain gave nothing; its missing link and the fix.
     #[error("no AWS credentials: {0}")]
-    Credentials(String),
+    Credentials(crate::adapters::chain::ChainError),
 }
 
 impl CliError {

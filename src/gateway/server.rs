@@ -8,6 +8,7 @@
 //! discovering upstreams): a reload that fails them keeps the routes in service and says why.
 //! Discovery is refreshed in the background; a failed refresh keeps the last routes found.
 
+use crate::adapters::chain::ChainError;
 use crate::gateway::answer::Request;
 use crate::gateway::config::GatewayConfig;
 use crate::gateway::front::{Gateway, Routed};
@@ -135,7 +136,7 @@ impl Default for Options {
 #[derive(Default)]
 struct Readiness {
     /// Each upstream's credentials, as last checked (`None`: not checked, by the options).
-    credentials: Option<BTreeMap<String, Result<(), String>>>,
+    credentials: Option<BTreeMap<String, Result<(), ChainError>>>,
     /// Each discovering upstream's last listing: what it found, or why not.
     discovery: BTreeMap<String, Result<Found, String>>,
     /// The discovering upstreams whose listing has succeeded at least once.
@@ -166,7 +167,7 @@ pub struct GatewayServer {
 /// A configuration built and checked, ready to serve.
 struct Prepared {
     live: Live,
-    credentials: Option<BTreeMap<String, Result<(), String>>>,
+    credentials: Option<BTreeMap<String, Result<(), ChainError>>>,
     /// What a reload's first listing found, by upstream.
     discovered: BTreeMap<String, Found>,
 }
@@ -570,7 +571,7 @@ fn readiness(state: &State) -> (bool, serde_json::Value) {
             Some(Some(Ok(()))) => json!("ok"),
             Some(Some(Err(e))) => {
                 not_ready.push(format!("upstream {}: credentials: {e}", u.name));
-                json!({"error": e})
+                json!({"error": e.to_string()})
             }
             Some(None) => json!("not checked"),
         };

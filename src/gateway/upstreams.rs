@@ -3,9 +3,10 @@
 //! functions' account in the upstream's region (STS included), one service a route's retry
 //! policy. Discovery lists an upstream's account and grows its functions.
 
+use crate::adapters::chain::{self, ChainError};
+use crate::adapters::clients;
 use crate::adapters::config::{AssumeRole, Auth, Context, Given, NamedTarget, Settings, Timeouts};
 use crate::adapters::signed::InvokePath;
-use crate::adapters::{chain, clients};
 use crate::domain::arn::Qualifier;
 use crate::gateway::config::{Discovered, GatewayConfig, LambdaFunction, Retries, Route, Upstream, UpstreamAuth};
 use crate::invoke::service::Service;
@@ -187,9 +188,9 @@ impl Upstreams {
     /// upstreams), once for upstreams that share them, so that a missing link is named before
     /// routes serve (at start and before a reload swaps) rather than on the first request.
     /// Each upstream's result, by name.
-    pub async fn check_credentials(&self) -> BTreeMap<String, Result<(), String>> {
+    pub async fn check_credentials(&self) -> BTreeMap<String, Result<(), ChainError>> {
         let mut results = BTreeMap::new();
-        let mut by_key: HashMap<String, Result<(), String>> = HashMap::new();
+        let mut by_key: HashMap<String, Result<(), ChainError>> = HashMap::new();
         for u in self.by_name.values() {
             let key = format!("{:?}/{}", u.upstream.profile, auth_key(&u.upstream));
             let result = match by_key.get(&key) {

@@ -46,7 +46,7 @@ pub async fn diagnose_grant(target: &TargetConfig, base: &SdkConfig, grant: Opti
             if let Err(link) = chain::check(base, &Auth::ExecutionRole, &arn.region, None, &env).await {
                 check.summary = "no credentials: the call was never signed".into();
                 check.class = Some(Class::Credentials);
-                check.fix = Some(link);
+                check.fix = Some(link.to_string());
             }
             report.checks.push(check);
             diagnosis::skip_rest(&mut report, arn, role, "no working credentials");
