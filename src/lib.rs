@@ -63,7 +63,7 @@ pub use adapters::clients::{base_config, endpoint_config};
 pub use adapters::config::{ConfigError, Settings, TargetError, Timeouts};
 pub use adapters::signed::InvokePath;
 pub use adapters::transport::sdk_http_client as http_client;
-pub use domain::classify::Class;
+pub use domain::class::Class;
 pub use domain::classify::Classification;
 pub use domain::invocation::InvocationType;
 pub use domain::record::{AttemptRecord, InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER};

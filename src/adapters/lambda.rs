@@ -3,9 +3,10 @@
 //! `code()`, never message text.
 
 use crate::adapters::credentials::SessionCredentials;
+use crate::domain::classify::Sent;
 use crate::domain::classify::{CredentialsFailure, RawOutcome, ServiceError};
+use crate::domain::invocation::InvocationType;
 use crate::domain::invocation::{Attempter, InvokeRequest};
-use crate::domain::invocation::{InvocationType, Sent};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke::InvokeError;
@@ -99,7 +100,7 @@ pub(crate) fn token_expired(outcome: &RawOutcome) -> bool {
 
 /// Translate an Invoke error.
 fn translate_error(err: SdkError<InvokeError>, ty: InvocationType) -> RawOutcome {
-    let sent = Sent::of(ty);
+    let sent = ty.sent();
     if let Some(outcome) = credentials_failure(&err) {
         return outcome;
     }

@@ -5,10 +5,11 @@
 use crate::adapters::json_protocol::{JsonCallError, JsonService};
 use crate::adapters::lambda::{sts_failure, SdkAttempter};
 use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::classify::Sent;
 use crate::domain::classify::{RawOutcome, ServiceError};
 use crate::domain::diagnosis::{AliasInfo, CallerIdentity, CallerOrg, FunctionConfig};
 use crate::domain::invocation::{Attempter, InvokeRequest};
-use crate::domain::invocation::{InvocationType, Sent, TenantId};
+use crate::domain::invocation::{InvocationType, TenantId};
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};

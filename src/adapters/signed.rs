@@ -11,8 +11,8 @@ use crate::adapters::lambda::{credentials_failure, token_expired, transport_fail
 use crate::adapters::sigv4::{InvokeToSign, SigningCredentials};
 use crate::adapters::{clients, endpoints, transport};
 use crate::domain::classify::{RawOutcome, ServiceError};
+use crate::domain::invocation::InvocationType;
 use crate::domain::invocation::{Attempter, InvokeRequest};
-use crate::domain::invocation::{InvocationType, Sent};
 use crate::domain::sigv4::UNRESERVED;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -306,7 +306,7 @@ impl SignedAttempter {
         let Some(request) = self.signed_request(req, &credentials) else {
             return unsignable();
         };
-        let sent = Sent::of(req.invocation_type);
+        let sent = req.invocation_type.sent();
         let exchange = async {
             let resp = self
                 .client

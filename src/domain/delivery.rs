@@ -13,7 +13,7 @@
 //! bound. Whatever is final leaves as a record on the failure destination
 //! ([`Verdict::Final`]), never silently.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::record::InvokeRecord;
 use crate::domain::retry::StopReason;
 use serde::Serialize;
@@ -192,8 +192,9 @@ pub fn sqs_verdict(record: &InvokeRecord, rerun_safe: bool) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::classify::Sent;
     use crate::domain::classify::{classify, RawOutcome, ServiceError};
-    use crate::domain::invocation::{InvocationType, Sent};
+    use crate::domain::invocation::InvocationType;
 
     fn record(raw: RawOutcome, attempts: u32, stop: StopReason) -> InvokeRecord {
         let mut r = InvokeRecord::refused("t", "f".into(), InvocationType::RequestResponse, "X", String::new());

@@ -10,7 +10,7 @@
 //! (AccessDenied, the signature and token errors, STS's `Throttling`) from the AWS docs. The
 //! tests read the pinned models and fail when a modelled error has no row.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 
 /// Who AWS blames, as the body's `Type` says: the caller (`User`, the model's `senderFault`)
 /// or itself (`Service`).

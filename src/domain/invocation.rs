@@ -3,7 +3,7 @@
 //! method every way of sending it implements ([`Attempter`]).
 
 use crate::domain::arn::FunctionArn;
-use crate::domain::classify::RawOutcome;
+use crate::domain::classify::{RawOutcome, Sent};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::future::Future;
@@ -20,29 +20,6 @@ pub enum InvocationType {
     Event,
     /// Checks parameters and permission only, answers 204.
     DryRun,
-}
-
-/// What a request that got no answer may have done: nothing, started the target (sync), or
-/// queued the event (async, which Lambda then runs). A DryRun has no effect to fear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sent {
-    /// Nothing was sent, or nothing sent can have an effect.
-    No,
-    /// A synchronous invoke was sent: the target may be running it.
-    Sync,
-    /// An asynchronous invoke was sent: the event may be queued, and will then run.
-    Event,
-}
-
-impl Sent {
-    /// What a request of type `ty` may have done once sent.
-    pub fn of(ty: InvocationType) -> Sent {
-        match ty {
-            InvocationType::RequestResponse => Sent::Sync,
-            InvocationType::Event => Sent::Event,
-            InvocationType::DryRun => Sent::No,
-        }
-    }
 }
 
 /// A tenant of a function in tenant-isolation mode (Invoke's `TenantId`, sent as
@@ -145,6 +122,15 @@ impl InvocationType {
             InvocationType::RequestResponse => "RequestResponse",
             InvocationType::Event => "Event",
             InvocationType::DryRun => "DryRun",
+        }
+    }
+
+    /// What a request of this type may have done once sent.
+    pub(crate) fn sent(self) -> Sent {
+        match self {
+            InvocationType::RequestResponse => Sent::Sync,
+            InvocationType::Event => Sent::Event,
+            InvocationType::DryRun => Sent::No,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod arn;
 pub mod behaviour;
+pub mod class;
 pub mod classify;
 pub mod delivery;
 pub mod diagnosis;

@@ -1,8 +1,10 @@
 //! The outcome record: one flat struct per attempt and one per invoke. Everything after an
 //! invoke (logs, the CLI's JSON, the invoker's answer, load statistics) reads these.
 
-use crate::domain::classify::{classify, Class, Classification, RawOutcome};
-use crate::domain::invocation::{InvocationType, Sent};
+use crate::domain::class::Class;
+use crate::domain::classify::Sent;
+use crate::domain::classify::{classify, Classification, RawOutcome};
+use crate::domain::invocation::InvocationType;
 use crate::domain::retry::StopReason;
 use serde::{Deserialize, Serialize};
 

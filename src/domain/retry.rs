@@ -3,7 +3,8 @@
 //! a number in [0, 1), and the shared [`RetryBudget`] is the only state. Step Functions'
 //! retrier shape per class: first interval, backoff rate, max attempts, max delay, jitter.
 
-use crate::domain::classify::{Class, Classification};
+use crate::domain::class::Class;
+use crate::domain::classify::Classification;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -302,8 +303,8 @@ impl Default for RetryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::classify::Sent;
     use crate::domain::classify::{classify, RawOutcome, ServiceError};
-    use crate::domain::invocation::Sent;
 
     fn outcome(status: u16, code: &str) -> Classification {
         classify(&RawOutcome::Failed(ServiceError {

@@ -17,7 +17,7 @@
 //! itself), and the few that API Gateway remaps reach the client as `x-amzn-remapped-NAME`. A
 //! status outside 200-599 or a body that does not decode is a 502 `bad_proxy_answer`, never `ok`.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::record::{InvokeRecord, ATTEMPTS_HEADER, CLASS_HEADER, STOP_HEADER};
 use crate::domain::retry::StopReason;
 use base64::Engine;

@@ -10,8 +10,8 @@
 
 use crate::adapters::clients;
 use crate::adapters::config::Auth;
-use crate::gateway::config::{Discovered, Upstream};
-use crate::gateway::upstreams::{discovered_function, UpstreamError};
+use crate::domain::arn::Qualifier;
+use crate::gateway::config::{Discovered, LambdaFunction, Upstream};
 use aws_config::SdkConfig;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use std::future::Future;
@@ -25,6 +25,14 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// Functions whose aliases are listed at once.
 const ALIAS_CONCURRENCY: usize = 4;
 
+/// Why a listing failed: the upstream, and what to grant or fix.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream {upstream}: {problem}")]
+pub struct DiscoveryError {
+    pub upstream: String,
+    pub problem: String,
+}
+
 /// What one listing found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
@@ -34,8 +42,8 @@ pub struct Listing {
 }
 
 /// The functions of `u`'s account and their aliases, by logical name.
-pub async fn list(u: &Upstream, base: &SdkConfig, auth: &Auth) -> Result<Listing, UpstreamError> {
-    let err = |problem: String| UpstreamError {
+pub async fn list(u: &Upstream, base: &SdkConfig, auth: &Auth) -> Result<Listing, DiscoveryError> {
+    let err = |problem: String| DiscoveryError {
         upstream: u.name.clone(),
         problem,
     };
@@ -118,8 +126,8 @@ async fn aliases_of(
     u: &Upstream,
     name: &str,
     who: &str,
-) -> Result<Vec<String>, UpstreamError> {
-    let err = |problem: String| UpstreamError {
+) -> Result<Vec<String>, DiscoveryError> {
+    let err = |problem: String| DiscoveryError {
         upstream: u.name.clone(),
         problem,
     };
@@ -207,4 +215,20 @@ fn failure<E: ProvideErrorMetadata, R: RawStatus>(e: &SdkError<E, R>) -> String 
         (None, SdkError::ServiceError(s)) => format!("HTTP {}", s.raw().status_code()),
         _ => "no answer".to_string(),
     }
+}
+
+/// A logical name for a discovered function (`name`) or alias (`name:alias`).
+pub(crate) fn discovered_function(name: &str, alias: Option<&str>) -> Option<LambdaFunction> {
+    let qualifier = match alias {
+        Some(a) => Some(a.parse::<Qualifier>().ok()?),
+        None => None,
+    };
+    Some(LambdaFunction {
+        name: name.to_string(),
+        logical_name: match alias {
+            Some(a) => format!("{name}:{a}"),
+            None => name.to_string(),
+        },
+        qualifier,
+    })
 }

@@ -133,10 +133,10 @@ impl Gateway {
         route_request.method = request.method;
         let target = match self.target(&route_request) {
             Ok(t) => t,
-            Err(route) => {
+            Err(none) => {
                 return Routed {
                     answer: answer::no_route(request.method, request.request_id),
-                    route,
+                    route: none.to_string(),
                     upstream: String::new(),
                     function: String::new(),
                     style: None,
@@ -229,11 +229,15 @@ impl Gateway {
     }
 
     /// The route that takes `request` and its service, or a function discovery found under
-    /// the path; else the name to log: the route whose function its upstream does not know,
-    /// or `no_route`.
-    fn target(&self, request: &RouteRequest<'_>) -> Result<Target<'_>, String> {
+    /// the path; else why none does.
+    fn target(&self, request: &RouteRequest<'_>) -> Result<Target<'_>, NoTarget> {
         if let Some((route, matcher)) = self.router.route(request) {
-            let service = self.upstreams.service_for(route).ok_or_else(|| route.name.clone())?;
+            let service = self
+                .upstreams
+                .service_for(route)
+                .ok_or_else(|| NoTarget::UnknownFunction {
+                    route: route.name.clone(),
+                })?;
             return Ok(Target {
                 service,
                 route: Some(route),
@@ -247,10 +251,7 @@ impl Gateway {
                 path: rewritten(request.path, route.rewrite.as_ref(), &matcher.path),
             });
         }
-        let (upstream, service, logical) = self
-            .upstreams
-            .discovered(request.path)
-            .ok_or_else(|| "no_route".to_string())?;
+        let (upstream, service, logical) = self.upstreams.discovered(request.path).ok_or(NoTarget::NoRoute)?;
         let options = self.upstreams.discovered_options(&upstream);
         Ok(Target {
             route: None,
@@ -265,6 +266,17 @@ impl Gateway {
             path: request.path.to_string(),
         })
     }
+}
+
+/// Why no function takes a request; shown as the route the access log and metrics name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NoTarget {
+    /// A route took the request, but its upstream does not know the route's function.
+    #[error("{route}")]
+    UnknownFunction { route: String },
+    /// No route took it, and discovery found no function under the path.
+    #[error("no_route")]
+    NoRoute,
 }
 
 /// One WARN per role upstream assumed without an external id: both fronts say it once, at start.

@@ -138,7 +138,7 @@ struct Readiness {
     /// Each upstream's credentials, as last checked (`None`: not checked, by the options).
     credentials: Option<BTreeMap<String, Result<(), ChainError>>>,
     /// Each discovering upstream's last listing: what it found, or why not.
-    discovery: BTreeMap<String, Result<Found, String>>,
+    discovery: BTreeMap<String, Result<Found, UpstreamError>>,
     /// The discovering upstreams whose listing has succeeded at least once.
     discovered_once: BTreeSet<String>,
     last_reload_error: Option<String>,
@@ -417,7 +417,7 @@ fn start_discovery(state: &Arc<State>) {
                     if result.is_ok() {
                         r.discovered_once.insert(name.clone());
                     }
-                    r.discovery.insert(name.clone(), result.map_err(|e| e.to_string()));
+                    r.discovery.insert(name.clone(), result);
                 }
                 drop(state);
                 tokio::time::sleep(every).await;
@@ -587,7 +587,7 @@ fn readiness(state: &State) -> (bool, serde_json::Value) {
                     if !once {
                         not_ready.push(format!("upstream {}: discovery: {e}", u.name));
                     }
-                    json!({"error": e, "succeeded_before": once})
+                    json!({"error": e.to_string(), "succeeded_before": once})
                 }
             }
         });

@@ -7,8 +7,8 @@ use crate::adapters::chain::{self, ChainError};
 use crate::adapters::clients;
 use crate::adapters::config::{AssumeRole, Auth, Context, Given, NamedTarget, Settings, Timeouts};
 use crate::adapters::signed::InvokePath;
-use crate::domain::arn::Qualifier;
 use crate::gateway::config::{Discovered, GatewayConfig, LambdaFunction, Retries, Route, Upstream, UpstreamAuth};
+use crate::gateway::discovery::DiscoveryError;
 use crate::invoke::service::Service;
 use aws_config::SdkConfig;
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +23,15 @@ pub const SESSION_NAME: &str = "xinvoke-gateway";
 pub struct UpstreamError {
     pub upstream: String,
     pub problem: String,
+}
+
+impl From<DiscoveryError> for UpstreamError {
+    fn from(e: DiscoveryError) -> UpstreamError {
+        UpstreamError {
+            upstream: e.upstream,
+            problem: e.problem,
+        }
+    }
 }
 
 /// What a discovery found: functions and aliases routed, and the limit when the account had
@@ -354,10 +363,7 @@ async fn services(settings: &Settings, base: &SdkConfig, routes: &[Route], upstr
             Retries::MaxAttempts(n) => settings.retry.with_max_attempts(n),
         };
         if let Some(on) = &r.retry_on {
-            for class in crate::domain::classify::Class::ALL
-                .into_iter()
-                .filter(|c| !on.contains(c))
-            {
+            for class in crate::domain::class::Class::ALL.into_iter().filter(|c| !on.contains(c)) {
                 let never = crate::domain::retry::ClassPolicy {
                     max_retries: 0,
                     ..policy.class(class)
@@ -376,20 +382,4 @@ async fn services(settings: &Settings, base: &SdkConfig, routes: &[Route], upstr
         by_route.insert(r.name.clone(), Arc::new(own.with_retry_policy(policy)));
     }
     Services { service, by_route }
-}
-
-/// A logical name for a discovered function (`name`) or alias (`name:alias`).
-pub(crate) fn discovered_function(name: &str, alias: Option<&str>) -> Option<LambdaFunction> {
-    let qualifier = match alias {
-        Some(a) => Some(a.parse::<Qualifier>().ok()?),
-        None => None,
-    };
-    Some(LambdaFunction {
-        name: name.to_string(),
-        logical_name: match alias {
-            Some(a) => format!("{name}:{a}"),
-            None => name.to_string(),
-        },
-        qualifier,
-    })
 }

@@ -9,7 +9,8 @@ use crate::adapters::probes::{
     sts_client,
 };
 use crate::adapters::{chain, endpoints};
-use crate::domain::classify::{classify, Class};
+use crate::domain::class::Class;
+use crate::domain::classify::classify;
 use crate::domain::diagnosis::{self, Diagnosis, Missing};
 use crate::domain::policy::{self, OrgGrant};
 use aws_config::SdkConfig;

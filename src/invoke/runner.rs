@@ -3,7 +3,7 @@
 
 use crate::domain::classify::{classify, RawOutcome};
 use crate::domain::delivery::Allowance;
-use crate::domain::invocation::{Attempter, InvocationType, InvokeRequest, Sent};
+use crate::domain::invocation::{Attempter, InvocationType, InvokeRequest};
 use crate::domain::record::{payload_value, AttemptRecord, InvokeRecord};
 use crate::domain::retry::{Decision, RetryBudget, RetryPolicy, StopReason};
 use std::sync::{Arc, Mutex};
@@ -135,7 +135,7 @@ impl Runner {
                     Ok(raw) => (raw, false),
                     Err(_) => (
                         RawOutcome::TimedOut {
-                            sent: Sent::of(req.invocation_type),
+                            sent: req.invocation_type.sent(),
                         },
                         true,
                     ),
@@ -220,7 +220,8 @@ fn ms(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::classify::{Class, ServiceError};
+    use crate::domain::class::Class;
+    use crate::domain::classify::ServiceError;
     use std::collections::VecDeque;
 
     /// Answers from a script, counting attempts.

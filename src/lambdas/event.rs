@@ -189,7 +189,9 @@ impl InvokerEvent {
         // that helps.
         if obj.contains_key("requestContext") && !obj.contains_key("payload") {
             return match obj.get("version").and_then(Value::as_str) {
-                Some("2.0") => HttpRequest::from_value(v).map(|r| InvokerEvent::Http(Box::new(r))),
+                Some("2.0") => HttpRequest::from_value(v)
+                    .map(|r| InvokerEvent::Http(Box::new(r)))
+                    .map_err(|e| EventError::new(e.to_string())),
                 Some(other) => Err(EventError::new(format!(
                     "an HTTP request of payload format version {other}: the invoker reads payload format 2.0 (an HTTP API integration with payloadFormatVersion 2.0, or a Function URL)"
                 ))),

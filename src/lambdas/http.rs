@@ -18,7 +18,6 @@ use crate::gateway::answer::{Answer, AnswerClass, Request};
 use crate::gateway::config::{ConfigError, Format, GatewayConfig, InvocationStyle};
 use crate::gateway::upstreams::UpstreamError;
 use crate::gateway::Gateway;
-use crate::lambdas::event::EventError;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
@@ -93,16 +92,32 @@ struct Parts {
     stage: Option<String>,
 }
 
+/// Why an HTTP event cannot be decoded (the invoker answers it as an invalid event).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpEventError {
+    /// A Function URL request that does not have the shape of one.
+    #[error("Function URL request: {0}")]
+    FunctionUrl(serde_json::Error),
+    /// An API Gateway HTTP API request that does not have the shape of one.
+    #[error("HTTP API request (payload format 2.0): {0}")]
+    HttpApi(serde_json::Error),
+    #[error("requestContext.http.method is missing")]
+    NoMethod,
+    #[error("rawPath is missing or does not start with /")]
+    NoPath,
+    #[error("body: isBase64Encoded is true but the body is not base64")]
+    NotBase64,
+}
+
 impl HttpRequest {
     /// Decode an HTTP API (payload 2.0) or Function URL event.
-    pub(crate) fn from_value(v: Value) -> Result<HttpRequest, EventError> {
+    pub(crate) fn from_value(v: Value) -> Result<HttpRequest, HttpEventError> {
         let function_url = v
             .pointer("/requestContext/domainName")
             .and_then(Value::as_str)
             .is_some_and(|d| d.contains(".lambda-url."));
         let (source, parts) = if function_url {
-            let e: LambdaFunctionUrlRequest =
-                serde_json::from_value(v).map_err(|e| EventError::new(format!("Function URL request: {e}")))?;
+            let e: LambdaFunctionUrlRequest = serde_json::from_value(v).map_err(HttpEventError::FunctionUrl)?;
             let http = e.request_context.http;
             let parts = Parts {
                 method: http.method,
@@ -121,8 +136,7 @@ impl HttpRequest {
             };
             (HttpSource::FunctionUrl, parts)
         } else {
-            let e: ApiGatewayV2httpRequest = serde_json::from_value(v)
-                .map_err(|e| EventError::new(format!("HTTP API request (payload format 2.0): {e}")))?;
+            let e: ApiGatewayV2httpRequest = serde_json::from_value(v).map_err(HttpEventError::HttpApi)?;
             let http = e.request_context.http;
             let parts = Parts {
                 method: Some(http.method.as_str().to_string()),
@@ -143,16 +157,13 @@ impl HttpRequest {
         HttpRequest::from_parts(source, parts)
     }
 
-    fn from_parts(source: HttpSource, p: Parts) -> Result<HttpRequest, EventError> {
-        let method = p
-            .method
-            .filter(|m| !m.is_empty())
-            .ok_or_else(|| EventError::new("requestContext.http.method is missing"))?;
+    fn from_parts(source: HttpSource, p: Parts) -> Result<HttpRequest, HttpEventError> {
+        let method = p.method.filter(|m| !m.is_empty()).ok_or(HttpEventError::NoMethod)?;
         let raw_path = p
             .raw_path
             .or(p.context_path)
             .filter(|p| p.starts_with('/'))
-            .ok_or_else(|| EventError::new("rawPath is missing or does not start with /"))?;
+            .ok_or(HttpEventError::NoPath)?;
         let path = match p.stage.as_deref() {
             Some(stage) if !stage.is_empty() && stage != "$default" => without_stage(&raw_path, stage),
             _ => raw_path,
@@ -175,7 +186,7 @@ impl HttpRequest {
             (None, _) => Vec::new(),
             (Some(b), true) => base64::engine::general_purpose::STANDARD
                 .decode(b.trim())
-                .map_err(|_| EventError::new("body: isBase64Encoded is true but the body is not base64"))?,
+                .map_err(|_| HttpEventError::NotBase64)?,
             (Some(b), false) => b.into_bytes(),
         };
         let query = p.query.unwrap_or_default();
@@ -418,7 +429,7 @@ fn not_configured(request_id: &str) -> Answer {
 mod tests {
     use super::*;
     use crate::domain::record::CLASS_HEADER;
-    use crate::lambdas::event::InvokerEvent;
+    use crate::lambdas::event::{EventError, InvokerEvent};
     use serde_json::json;
 
     const HTTP_API: &str = include_str!("../../events/apigw-http-api.json");

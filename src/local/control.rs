@@ -30,7 +30,7 @@ use crate::local::faults::FaultSpec;
 use crate::local::iam::OneOrMany;
 use crate::local::oidc::{self, TokenRequest};
 use crate::local::scenario::FunctionStateName;
-use crate::local::server::Shared;
+use crate::local::shared::Shared;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -256,7 +256,7 @@ impl Revisions {
 
 /// A fresh revision id, in AWS's UUID form.
 fn new_revision() -> String {
-    crate::local::world::request_id()
+    crate::local::ids::request_id()
 }
 
 /// The resource policies of a function: on the function itself (unqualified and `$LATEST`

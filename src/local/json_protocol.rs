@@ -1,39 +1,15 @@
 //! The JSON 1.x services the local endpoint answers beside Lambda and STS, all on `POST /` told
 //! apart by `X-Amz-Target`: Organizations' DescribeOrganization ([`organizations`]) and Systems
-//! Manager's GetParameter ([`ssm`]). Here: the dispatch, the caller's authentication (signed for
-//! the service's signing name) and the answers' framing (`__type` and `Message`, as the AWS JSON
-//! protocols write errors).
+//! Manager's GetParameter ([`ssm`]). Here: the dispatch and the caller's authentication (signed
+//! for the service's signing name); the answers' framing is [`crate::local::json_answer`]'s.
 
+use crate::local::ids::request_id;
+use crate::local::json_answer::error;
 use crate::local::sigv4::{AuthFailure, ReceivedRequest};
-use crate::local::world::{request_id, World};
+use crate::local::world::World;
 use crate::local::{organizations, ssm};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
-
-/// A JSON 1.1 answer.
-pub(crate) fn answer(status: StatusCode, body: Value, rid: &str) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(v) = HeaderValue::from_str(rid) {
-        h.insert(crate::local::errors::headers::REQUEST_ID, v);
-    }
-    resp
-}
-
-/// An error answer: 400 with the error's shape name and message.
-pub(crate) fn error(code: &str, message: &str, rid: &str) -> Response {
-    let body = if message.is_empty() {
-        json!({ "__type": code })
-    } else {
-        json!({ "__type": code, "Message": message })
-    };
-    answer(StatusCode::BAD_REQUEST, body, rid)
-}
+use axum::response::Response;
+use serde_json::Value;
 
 /// The services, by `X-Amz-Target` prefix, with their signing names.
 const SERVICES: &[(&str, &str)] = &[

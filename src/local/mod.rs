@@ -47,12 +47,15 @@ pub(crate) mod faults;
 pub(crate) mod function;
 pub(crate) mod hyperplane;
 pub(crate) mod iam;
+pub(crate) mod ids;
+pub(crate) mod json_answer;
 pub(crate) mod json_protocol;
 pub(crate) mod lambda_api;
 pub(crate) mod oidc;
 pub(crate) mod organizations;
 pub(crate) mod scenario;
 pub(crate) mod server;
+pub(crate) mod shared;
 pub(crate) mod sigv4;
 pub(crate) mod ssm;
 pub(crate) mod stats;
@@ -67,7 +70,7 @@ pub use scenario::{Scenario, ScenarioError, Secret};
 pub use stats::Stats;
 
 use crate::serve::ServeLimits;
-use server::Shared;
+use shared::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@
 //! caller's identity policy does not allow `organizations:DescribeOrganization`.
 
 use crate::local::iam::{self, Caller, Query, Requester, Verdict};
-use crate::local::json_protocol::{answer, error};
+use crate::local::json_answer::{answer, error};
 use crate::local::world::World;
 use axum::http::StatusCode;
 use axum::response::Response;

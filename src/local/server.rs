@@ -2,59 +2,16 @@
 //! Lambda API or the control API, reading each body once with a hard cap.
 
 use crate::local::errors::ApiError;
+use crate::local::ids::request_id;
 use crate::local::lambda_api;
-use crate::local::scenario::Scenario;
+use crate::local::shared::Shared;
 use crate::local::sigv4::ReceivedRequest;
-use crate::local::world::{request_id, World};
 use crate::local::{control, json_protocol, sts};
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-
-pub use crate::serve::ServeLimits;
-
-/// State shared by every request: the current world and the scenario to reset it to.
-#[derive(Debug)]
-pub struct Shared {
-    scenario: Scenario,
-    /// The OIDC issuers' signing keys, one set for the server's life: a reset starts the
-    /// accounts afresh, not the identity providers, so tokens minted before it still verify.
-    issuers: Arc<crate::local::oidc::Issuers>,
-    world: RwLock<Arc<World>>,
-    pub limits: ServeLimits,
-}
-
-impl Shared {
-    /// A fresh world for `scenario`.
-    #[cfg(test)]
-    pub fn new(scenario: Scenario) -> Shared {
-        Shared::with_limits(scenario, ServeLimits::default())
-    }
-
-    /// A fresh world for `scenario`, served within `limits`.
-    pub(crate) fn with_limits(scenario: Scenario, limits: ServeLimits) -> Shared {
-        let world = World::new(scenario.clone());
-        Shared {
-            issuers: Arc::clone(&world.issuers),
-            world: RwLock::new(Arc::new(world)),
-            scenario,
-            limits,
-        }
-    }
-
-    /// The current world.
-    pub fn world(&self) -> Arc<World> {
-        Arc::clone(&self.world.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Replace the world with a fresh one (scenario, sessions, faults, clock, counters).
-    pub fn reset(&self) {
-        let fresh = Arc::new(World::with_issuers(self.scenario.clone(), Arc::clone(&self.issuers)));
-        *self.world.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-    }
-}
+use std::sync::Arc;
 
 /// The server's answer to every request of every connection.
 pub(crate) struct LocalHandler(pub(crate) Arc<Shared>);

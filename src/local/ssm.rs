@@ -6,7 +6,7 @@
 //! `ParameterNotFound`, and `AccessDeniedException` with IAM's wording.
 
 use crate::local::iam::{self, Caller, Query, Requester, Verdict};
-use crate::local::json_protocol::{answer, error};
+use crate::local::json_answer::{answer, error};
 use crate::local::scenario::ParameterType;
 use crate::local::world::World;
 use axum::http::StatusCode;

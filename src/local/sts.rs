@@ -7,9 +7,10 @@
 use crate::local::clock;
 use crate::local::errors::{xml_escape, StsError};
 use crate::local::iam::{self, Caller, Query, Requester, Verdict, WebIdentity};
+use crate::local::ids::request_id;
 use crate::local::oidc;
 use crate::local::sigv4::{AuthFailure, ReceivedRequest};
-use crate::local::world::{request_id, RoleRuntime, Session, World};
+use crate::local::world::{RoleRuntime, Session, World};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;

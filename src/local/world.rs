@@ -164,20 +164,6 @@ fn random_string(n: usize, alphabet: &[u8]) -> String {
         .collect()
 }
 
-/// A request id in UUID form.
-pub(crate) fn request_id() -> String {
-    let mut hex = [0u8; 32];
-    hex::encode_to_slice(fastrand::u128(..).to_be_bytes(), &mut hex).expect("16 bytes are 32 hex digits");
-    let mut id = String::with_capacity(36);
-    for (i, group) in [0..8, 8..12, 12..16, 16..20, 20..32].into_iter().enumerate() {
-        if i > 0 {
-            id.push('-');
-        }
-        id.push_str(std::str::from_utf8(&hex[group]).expect("hex digits are ASCII"));
-    }
-    id
-}
-
 impl World {
     /// Compile `scenario`, with fresh signing keys for its OIDC issuers.
     pub fn new(scenario: Scenario) -> World {
@@ -510,6 +496,7 @@ impl World {
 mod tests {
     use super::*;
     use crate::local::builtin;
+    use crate::local::ids::request_id;
 
     #[test]
     fn builtin_world_has_its_keys_roles_and_function() {

@@ -6,7 +6,7 @@ use aws_credential_types::Credentials;
 use std::collections::HashMap;
 use std::path::Path;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::diagnosis::{Diagnosis, Status};
 use xinvoke::invoke::doctor::diagnose;
 use xinvoke::local::{builtin, LocalServer, Scenario};

@@ -6,7 +6,7 @@ use crate::tests::common::*;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::invocation::InvocationType;
 use xinvoke::domain::retry::StopReason;
 use xinvoke::invoke::service::{Call, Service};

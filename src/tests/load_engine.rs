@@ -5,7 +5,7 @@
 use crate::tests::load_support::*;
 use serde_json::json;
 use std::time::Duration;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::load::collect::{read_recording, Collector};
 use xinvoke::load::engine::{Model, StopRules};
 use xinvoke::load::pacing::Pacing;

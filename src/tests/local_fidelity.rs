@@ -552,7 +552,7 @@ async fn an_explicit_deny_is_reported_in_awss_words() {
         )
         .await
         .unwrap();
-    assert_eq!(r.class(), xinvoke::domain::classify::Class::AccessDeniedResource);
+    assert_eq!(r.class(), xinvoke::domain::class::Class::AccessDeniedResource);
     assert!(
         r.outcome.hint.unwrap().contains("explicit Deny"),
         "an Allow cannot undo it: the hint says so"

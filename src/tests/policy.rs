@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
 use xinvoke::adapters::config::{Settings, Timeouts};
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::diagnosis::Diagnosis;
 use xinvoke::domain::policy::{self, PolicyError, PolicyRequest};
 use xinvoke::invoke::doctor::diagnose;

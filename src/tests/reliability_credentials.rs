@@ -8,7 +8,7 @@
 //! fresh session, so no invoke fails for it, and a burst of invokes causes one AssumeRole.
 
 use crate::tests::common::*;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::invocation::InvocationType;
 use xinvoke::domain::record::InvokeRecord;
 use xinvoke::domain::retry::StopReason;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::Settings;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::invocation::InvocationType;
 use xinvoke::domain::retry::StopReason;
 use xinvoke::invoke::service::{Call, Service};

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xinvoke::adapters::clients;
 use xinvoke::adapters::config::Settings;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::invoke::service::Service;
 use xinvoke::load::engine::{run_phase, Model, Payloads, PhasePlan, StopRules};
 use xinvoke::load::record::{EndReason, LoadRecord};

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use xinvoke::adapters::config::Settings;
 use xinvoke::adapters::signed::InvokePath;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::domain::errors;
 use xinvoke::domain::invocation::InvocationType;
 use xinvoke::domain::record::InvokeRecord;

@@ -11,7 +11,7 @@ use aws_sdk_lambda::error::ProvideErrorMetadata;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use xinvoke::adapters::signed::InvokePath;
-use xinvoke::domain::classify::Class;
+use xinvoke::domain::class::Class;
 use xinvoke::invoke::service::Call;
 use xinvoke::local::scenario::TenantIsolationMode;
 use xinvoke::local::{builtin, Scenario};

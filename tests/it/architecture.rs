@@ -1,6 +1,8 @@
 //! The arrows between the parts (docs/architecture.md): each part of `src/` names only the
 //! parts it may use, and the pure core names no runtime, SDK, HTTP stack or environment.
-//! A new `use` that points the wrong way fails here, naming the file and the line.
+//! A new `use` that points the wrong way fails here, naming the file and the line. Within a
+//! part, no files import each other in a ring (each can be read alone), and a module is
+//! written one way: `name/mod.rs`, never `name.rs` beside `name/`.
 
 use std::path::{Path, PathBuf};
 
@@ -215,4 +217,248 @@ fn the_checks_see_a_wrong_arrow() {
         crate_paths("crate::domain::arn::FunctionArn"),
         vec![("domain", "arn::FunctionArn")]
     );
+}
+
+/// Rings of files that import each other, left to be untied by the work that owns them: each
+/// entry is one ring's files as module paths, sorted. Only `load`'s (issue 29: `load::job`
+/// and its senders) may stay here, and only until that work lands.
+const RINGS_ALLOWED: &[&[&str]] = &[&["load::job", "load::senders"]];
+
+/// Every library file of `src/` (not the binaries, not the in-crate tests) by its module
+/// path (`src/local/scenario/mod.rs` is `local::scenario`), with its code: comments blanked,
+/// its `#[cfg(test)] mod tests` left out, so line numbers hold.
+fn library_files() -> Vec<(String, String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap().with_extension("");
+        let mut segs: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
+        if matches!(segs[0].as_str(), "bin" | "main" | "tests") {
+            continue;
+        }
+        if matches!(segs.last().map(String::as_str), Some("mod" | "lib")) {
+            segs.pop();
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let text = match text.find("#[cfg(test)]\nmod tests") {
+            Some(i) => &text[..i],
+            None => &text[..],
+        };
+        let code: Vec<&str> = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect();
+        let name = format!("src/{}", f.strip_prefix(&src).unwrap().display());
+        out.push((segs.join("::"), name, code.join("\n")));
+    }
+    out
+}
+
+/// The paths a file's code names through `crate::`, `super::` or `self::`, made absolute
+/// (`a::b::c` for `super::c` in `a/b/x.rs`), each with its line; a group `x::{y, z::W}`
+/// gives `x::y` and `x::z::W`.
+fn named_paths(module: &str, code: &str) -> Vec<(usize, Vec<String>)> {
+    let here: Vec<&str> = module.split("::").filter(|s| !s.is_empty()).collect();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for start in ["crate::", "super::", "self::"] {
+        for (i, _) in code.match_indices(start) {
+            if code[..i].ends_with(|c: char| ident(c) || c == ':') {
+                continue;
+            }
+            let line = code[..i].matches('\n').count() + 1;
+            // `self` is the module itself, `super` its parent (`a/b.rs` is module `a::b`).
+            let mut base: Vec<String> = match start {
+                "crate::" => Vec::new(),
+                _ => here.iter().map(|s| s.to_string()).collect(),
+            };
+            let mut rest = &code[i..];
+            if start == "crate::" {
+                rest = &rest["crate::".len()..];
+            }
+            loop {
+                if let Some(r) = rest.strip_prefix("super::") {
+                    base.pop();
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix("self::") {
+                    rest = r;
+                } else {
+                    break;
+                }
+            }
+            let mut prefix = base;
+            loop {
+                let end = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
+                if end == 0 {
+                    break;
+                }
+                prefix.push(rest[..end].to_string());
+                rest = &rest[end..];
+                match rest.strip_prefix("::") {
+                    Some(r) => rest = r,
+                    None => break,
+                }
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut item = String::new();
+                let mut items = Vec::new();
+                for c in group.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            items.push(std::mem::take(&mut item));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    item.push(c);
+                }
+                items.push(item);
+                for item in items {
+                    let mut path = prefix.clone();
+                    path.extend(
+                        item.split("::")
+                            .map(str::trim)
+                            .take_while(|s| !s.is_empty() && s.chars().all(ident))
+                            .map(str::to_string),
+                    );
+                    out.push((line, path));
+                }
+            } else {
+                out.push((line, prefix));
+            }
+        }
+    }
+    out
+}
+
+/// Which files import which: for each file, the other files it names, with the line of the
+/// first mention. A module's own `mod.rs` and its parents' are not counted (declaring a child,
+/// or a child naming what its module re-exports, is no ring).
+fn imports() -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, (String, usize)>> {
+    let files = library_files();
+    let modules: std::collections::BTreeSet<&str> = files.iter().map(|(m, _, _)| m.as_str()).collect();
+    let within = |outer: &str, inner: &str| outer.is_empty() || inner.starts_with(&format!("{outer}::"));
+    let mut out = std::collections::BTreeMap::new();
+    for (module, name, code) in &files {
+        let mut to: std::collections::BTreeMap<String, (String, usize)> = Default::default();
+        for (line, path) in named_paths(module, code) {
+            let Some(file) = (0..=path.len())
+                .rev()
+                .map(|n| path[..n].join("::"))
+                .find(|m| modules.contains(m.as_str()))
+            else {
+                continue;
+            };
+            if file != *module && !within(&file, module) && !within(module, &file) {
+                to.entry(file).or_insert((name.clone(), line));
+            }
+        }
+        out.insert(module.clone(), to);
+    }
+    out
+}
+
+/// The rings among `edges`: each set of two or more nodes that reach each other, sorted.
+fn rings(edges: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<Vec<String>> {
+    let reach = |from: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(n) = todo.pop() {
+            for next in edges.get(&n).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reached: std::collections::BTreeMap<&String, _> = edges.keys().map(|k| (k, reach(k))).collect();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (node, from_node) in &reached {
+        let ring: Vec<String> = from_node
+            .iter()
+            .filter(|other| reached.get(other).is_some_and(|r| r.contains(*node)))
+            .cloned()
+            .collect();
+        if ring.len() > 1 && !out.contains(&ring) {
+            out.push(ring);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_files_import_each_other_in_a_ring() {
+    let imports = imports();
+    let edges = imports
+        .iter()
+        .map(|(from, to)| (from.clone(), to.keys().cloned().collect()))
+        .collect();
+    let mut wrong = Vec::new();
+    for ring in rings(&edges) {
+        if RINGS_ALLOWED.iter().any(|allowed| *allowed == ring.as_slice()) {
+            continue;
+        }
+        let how: Vec<String> = ring
+            .iter()
+            .flat_map(|from| {
+                imports[from]
+                    .iter()
+                    .filter(|(to, _)| ring.contains(to))
+                    .map(move |(to, (file, line))| format!("  {file}:{line}: {from} uses {to}"))
+            })
+            .collect();
+        wrong.push(format!("{}:\n{}", ring.join(" <-> "), how.join("\n")));
+    }
+    assert!(
+        wrong.is_empty(),
+        "files that import each other (move the shared type to the file that owns it, or down a layer):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_ring_check_sees_a_ring_and_resolves_super() {
+    assert_eq!(
+        named_paths("a::b", "use super::c::{D, e::F};\nlet x = crate::g::H;"),
+        vec![
+            (2, vec!["g".to_string(), "H".to_string()]),
+            (1, vec!["a".to_string(), "c".to_string(), "D".to_string()]),
+            (
+                1,
+                vec!["a".to_string(), "c".to_string(), "e".to_string(), "F".to_string()]
+            ),
+        ]
+    );
+    let edges = [("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"]), ("d", vec!["a"])]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+        .collect();
+    assert_eq!(
+        rings(&edges),
+        vec![vec!["a".to_string(), "b".to_string(), "c".to_string()]]
+    );
+}
+
+#[test]
+fn one_module_style_no_name_rs_beside_a_name_directory() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let both: Vec<String> = files
+        .iter()
+        .filter(|f| f.with_extension("").is_dir())
+        .map(|f| {
+            let dir = f.with_extension("");
+            format!(
+                "{} beside {}/: move it to {}/mod.rs",
+                f.display(),
+                dir.display(),
+                dir.display()
+            )
+        })
+        .collect();
+    assert!(both.is_empty(), "two module styles:\n{}", both.join("\n"));
 }

@@ -4,7 +4,8 @@
 //! themselves are `adapters::probes`; `xinvoke doctor` prints the [`Diagnosis`].
 
 use crate::domain::arn::FunctionArn;
-use crate::domain::classify::{Class, RawOutcome};
+use crate::domain::class::Class;
+use crate::domain::classify::RawOutcome;
 use serde::Serialize;
 
 mod organization;

@@ -6,7 +6,8 @@ use super::{
     FunctionConfig, Missing, Status,
 };
 use crate::domain::arn::{FunctionArn, RoleArn};
-use crate::domain::classify::{classify, state_reason_class, Class, RawOutcome};
+use crate::domain::class::Class;
+use crate::domain::classify::{classify, state_reason_class, RawOutcome};
 use crate::domain::policy;
 
 /// Step 1 failed: GetCallerIdentity did not answer.

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::adapters::config::{ExternalId, SessionName};
 use crate::domain::arn::{Qualifier, RoleArn};
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use regex_lite::Regex;
 use std::collections::HashSet;
 use std::time::Duration;

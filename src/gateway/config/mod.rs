@@ -118,7 +118,7 @@ pub struct Route {
     pub tenant_header: Option<String>,
     /// The classes retries may follow (Envoy's `retryOn`, by the status each is answered
     /// with); every class xinvoke's policy retries when `None`.
-    pub retry_on: Option<Vec<crate::domain::classify::Class>>,
+    pub retry_on: Option<Vec<crate::domain::class::Class>>,
     /// One attempt's time limit for this route (Gloo's `perTryTimeout`).
     pub per_try_timeout: Option<Duration>,
     /// The hosts this route answers (its virtual host's `domains`, lower-case); any when empty.
@@ -654,7 +654,7 @@ spec:
             (r.retries, r.per_try_timeout),
             (Retries::MaxAttempts(4), Some(Duration::from_secs(2)))
         );
-        use crate::domain::classify::Class;
+        use crate::domain::class::Class;
         let on = r.retry_on.as_ref().unwrap();
         assert!(on.contains(&Class::Throttled) && on.contains(&Class::EniLimit) && on.contains(&Class::Timeout));
         assert!(!on.contains(&Class::PayloadTooLarge) && !on.contains(&Class::Ok));

@@ -5,9 +5,10 @@
 use crate::local::errors::{headers, lambda_error_index, ApiError};
 use crate::local::function::{FunctionRuntime, NetConfig, Resolved, RevisionOf, Settings, UpdateStatus};
 use crate::local::iam::{self, Caller, Query, Requester};
+use crate::local::ids::request_id;
 use crate::local::scenario::FunctionStateName;
 use crate::local::sigv4::{AuthFailure, ReceivedRequest};
-use crate::local::world::{request_id, World};
+use crate::local::world::World;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
