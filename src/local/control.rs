@@ -26,7 +26,8 @@
 //! | `GET /_local/stats` | | [`crate::local::Stats`] as JSON |
 //! | `POST /_local/reset` | | fresh world: scenario, sessions, faults, clock, counters |
 
-use crate::local::faults::FaultSpec;
+use crate::local::faults::{FaultError, FaultSpec};
+use crate::local::function::ChangeError;
 use crate::local::iam::OneOrMany;
 use crate::local::oidc::{self, TokenRequest};
 use crate::local::scenario::FunctionStateName;
@@ -46,8 +47,26 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response {
     resp
 }
 
-fn bad(message: impl Into<String>) -> Response {
-    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": message.into() }))
+/// A refused control request: 400 with `{"error": "<why>"}`.
+fn bad(e: ControlError) -> Response {
+    json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": e.to_string() }))
+}
+
+/// Why a control request is refused.
+#[derive(Debug, thiserror::Error)]
+enum ControlError {
+    #[error("invalid JSON body: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("unknown function {0:?}")]
+    UnknownFunction(String),
+    #[error("give either \"version\" (UpdateAlias) or \"delete\": true (DeleteAlias)")]
+    AliasChange,
+    #[error(transparent)]
+    Fault(#[from] FaultError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Mint(#[from] oidc::MintError),
 }
 
 fn ok() -> Response {
@@ -91,8 +110,8 @@ struct ClockRequest {
     advance_s: i64,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ControlError> {
+    Ok(serde_json::from_slice(body)?)
 }
 
 /// Answer one control request.
@@ -137,11 +156,11 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Err(e) => return bad(e),
             };
             if let Some(name) = spec.function.as_deref().filter(|n| !known(n)) {
-                return bad(format!("unknown function {name:?}"));
+                return bad(ControlError::UnknownFunction(name.to_string()));
             }
             match world.faults.add(spec) {
                 Ok(()) => ok(),
-                Err(e) => bad(e.to_string()),
+                Err(e) => bad(e.into()),
             }
         }
         (&Method::DELETE, "/_local/faults") => {
@@ -154,7 +173,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Err(e) => return bad(e),
             };
             if !known(&st.function) {
-                return bad(format!("unknown function {:?}", st.function));
+                return bad(ControlError::UnknownFunction(st.function));
             }
             let now = world.clock.now_ms();
             for f in world.functions.values().filter(|f| f.def.name == st.function) {
@@ -168,7 +187,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Err(e) => return bad(e),
             };
             if let Some(name) = u.functions.iter().find(|n| !known(n)) {
-                return bad(format!("unknown function {name:?}"));
+                return bad(ControlError::UnknownFunction(name.clone()));
             }
             let answers: serde_json::Map<String, serde_json::Value> = world
                 .update(&u)
@@ -189,11 +208,11 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Err(e) => return bad(e),
             };
             let Some(f) = world.functions.values().find(|f| f.def.name == d.function) else {
-                return bad(format!("unknown function {:?}", d.function));
+                return bad(ControlError::UnknownFunction(d.function));
             };
             match f.delete_version(&d.version, world.clock.now_ms()) {
                 Ok(()) => ok(),
-                Err(e) => bad(e),
+                Err(e) => bad(e.into()),
             }
         }
         (&Method::POST, "/_local/alias") => {
@@ -202,16 +221,16 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 Err(e) => return bad(e),
             };
             let Some(f) = world.functions.values().find(|f| f.def.name == a.function) else {
-                return bad(format!("unknown function {:?}", a.function));
+                return bad(ControlError::UnknownFunction(a.function));
             };
             let version = match (a.version.as_deref(), a.delete) {
                 (Some(v), false) => Some(v),
                 (None, true) => None,
-                _ => return bad("give either \"version\" (UpdateAlias) or \"delete\": true (DeleteAlias)"),
+                _ => return bad(ControlError::AliasChange),
             };
             match f.change_alias(&a.alias, version) {
                 Ok(()) => ok(),
-                Err(e) => bad(e),
+                Err(e) => bad(e.into()),
             }
         }
         (&Method::GET, "/_local/invocations") => json(
@@ -252,7 +271,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
                 .map(|p| p.issuer.clone())
                 .next();
             let Some(issuer) = t.issuer.or(first) else {
-                return bad(oidc::MintError::NoIssuer.to_string());
+                return bad(oidc::MintError::NoIssuer.into());
             };
             let aud = match t.aud {
                 Some(OneOrMany::One(a)) => vec![a],
@@ -266,7 +285,7 @@ pub async fn handle(shared: &Shared, peer: SocketAddr, req: Request<Body>) -> Re
             let now_s = world.clock.now_ms().div_euclid(1000);
             match world.issuers.mint(&issuer, &t.sub, &aud, ttl_s, now_s) {
                 Ok(token) => json(StatusCode::OK, serde_json::json!({ "token": token.0 })),
-                Err(e) => bad(e.to_string()),
+                Err(e) => bad(e.into()),
             }
         }
         (&Method::POST, "/_local/reset") => {
@@ -324,5 +343,61 @@ mod tests {
                 .unwrap();
             assert_eq!(handle(&shared, peer, req).await.status(), status, "{path} {body}");
         }
+    }
+
+    /// The refusals' texts are the API (tests and people read them): each names what failed.
+    #[tokio::test]
+    async fn refusals_name_what_failed() {
+        let shared = Shared::new(Scenario::builtin());
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let cases = [
+            (
+                "/_local/state",
+                r#"{"function":"nope","state":"Active"}"#,
+                r#"unknown function "nope""#,
+            ),
+            (
+                "/_local/alias",
+                r#"{"function":"target","alias":"live"}"#,
+                r#"give either "version" (UpdateAlias) or "delete": true (DeleteAlias)"#,
+            ),
+            (
+                "/_local/alias",
+                r#"{"function":"target","alias":"nope","version":"1"}"#,
+                r#"target has no alias "nope""#,
+            ),
+            (
+                "/_local/alias",
+                r#"{"function":"target","alias":"live","version":"9"}"#,
+                r#"target has no version "9" to point live to"#,
+            ),
+            (
+                "/_local/delete_version",
+                r#"{"function":"target","version":"1"}"#,
+                r#"alias "live" points to version 1: a version an alias uses cannot be deleted"#,
+            ),
+            (
+                "/_local/delete_version",
+                r#"{"function":"target","version":"9"}"#,
+                r#"target has no version "9""#,
+            ),
+        ];
+        for (path, body, error) in cases {
+            let req = Request::post(path).body(Body::from(body)).unwrap();
+            let resp = handle(&shared, peer, req).await;
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path} {body}");
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(answer, serde_json::json!({ "error": error }), "{path} {body}");
+        }
+        let req = Request::post("/_local/clock").body(Body::from("{")).unwrap();
+        let bytes = axum::body::to_bytes(handle(&shared, peer, req).await.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            answer["error"].as_str().unwrap().starts_with("invalid JSON body: EOF"),
+            "{answer}"
+        );
     }
 }

@@ -301,6 +301,26 @@ impl Policies {
     }
 }
 
+/// Why the control API cannot delete a version or change an alias (what Lambda's
+/// DeleteFunction and UpdateAlias would refuse, said for the tester).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("{function} has no version {version:?}")]
+    NoVersion { function: String, version: String },
+    #[error("alias {alias:?} points to version {version}: a version an alias uses cannot be deleted")]
+    VersionInUse { alias: String, version: String },
+    #[error("version {version} is already deleted")]
+    AlreadyDeleted { version: String },
+    #[error("{function} has no alias {alias:?}")]
+    NoAlias { function: String, alias: String },
+    #[error("{function} has no version {version:?} to point {alias} to")]
+    NoTargetVersion {
+        function: String,
+        version: String,
+        alias: String,
+    },
+}
+
 /// A function at run time.
 #[derive(Debug)]
 pub struct FunctionRuntime {
@@ -719,19 +739,24 @@ impl FunctionRuntime {
     /// Delete the published version `version` (the control API): refused while an alias
     /// points to it, as Lambda refuses it; the ENIs it held are released `eni_release_s`
     /// later.
-    pub(crate) fn delete_version(&self, version: &str, now_ms: i64) -> Result<(), String> {
+    pub(crate) fn delete_version(&self, version: &str, now_ms: i64) -> Result<(), ChangeError> {
         if !self.def.versions.iter().any(|v| v == version) {
-            return Err(format!("{} has no version {version:?}", self.def.name));
+            return Err(ChangeError::NoVersion {
+                function: self.def.name.clone(),
+                version: version.to_string(),
+            });
         }
         if let Some(a) = self.live_aliases().find(|a| a.version() == version) {
-            return Err(format!(
-                "alias {:?} points to version {version}: a version an alias uses cannot be deleted",
-                a.name
-            ));
+            return Err(ChangeError::VersionInUse {
+                alias: a.name.clone(),
+                version: version.to_string(),
+            });
         }
         let mut deleted = self.deleted_versions.write().unwrap_or_else(|p| p.into_inner());
         if deleted.iter().any(|v| v == version) {
-            return Err(format!("version {version} is already deleted"));
+            return Err(ChangeError::AlreadyDeleted {
+                version: version.to_string(),
+            });
         }
         deleted.push(version.to_string());
         if let (Some(h), Some(keys)) = (&self.hyperplane, self.version_enis.get(version)) {
@@ -743,14 +768,21 @@ impl FunctionRuntime {
     /// UpdateAlias (`version`: point it there) or DeleteAlias (`None`), through the control
     /// API: either is a change of the alias (a new RevisionId); a deleted alias answers 404
     /// and its policy goes with it.
-    pub(crate) fn change_alias(&self, alias: &str, version: Option<&str>) -> Result<(), String> {
+    pub(crate) fn change_alias(&self, alias: &str, version: Option<&str>) -> Result<(), ChangeError> {
         let Some(a) = self.live_aliases().find(|a| a.name == alias) else {
-            return Err(format!("{} has no alias {alias:?}", self.def.name));
+            return Err(ChangeError::NoAlias {
+                function: self.def.name.clone(),
+                alias: alias.to_string(),
+            });
         };
         match version {
             Some(v) => {
                 if self.resolve(Some(v)).is_none_or(|r| !matches!(r, Resolved::Version(_))) {
-                    return Err(format!("{} has no version {v:?} to point {alias} to", self.def.name));
+                    return Err(ChangeError::NoTargetVersion {
+                        function: self.def.name.clone(),
+                        version: v.to_string(),
+                        alias: alias.to_string(),
+                    });
                 }
                 *a.version.write().unwrap_or_else(|p| p.into_inner()) = v.to_string();
             }

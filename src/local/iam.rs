@@ -204,30 +204,36 @@ fn web_identity_key(key: &str) -> Option<(&str, &str)> {
         .then_some((provider, claim))
 }
 
+/// A condition the evaluator does not support: the scenario would mean something else than it
+/// says.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    #[error("condition operator {op:?} is not supported; use one of {}, each optionally prefixed with {FOR_ANY_VALUE}", SUPPORTED_OPERATORS.join(", "))]
+    Operator { op: String },
+    #[error("condition key {key:?} is multivalued: test it with a set operator, e.g. \"{FOR_ANY_VALUE}StringLike\" (as IAM's documentation does), not {op:?}")]
+    Multivalued { key: String, op: String },
+    #[error("condition key {key:?} is not supported; use one of {}, or an OIDC provider's HOST/PATH:{}", SUPPORTED_KEYS.join(", "), WEB_IDENTITY_CLAIMS.join(" or HOST/PATH:"))]
+    Key { key: String },
+}
+
 impl PolicyDocument {
     /// Check that every condition uses an operator and key this evaluator supports, so a
     /// scenario never silently means something else than it says.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConditionError> {
         for st in self.statement.as_slice() {
             for (op, keys) in st.condition.iter().flatten() {
                 let Some(parsed) = Operator::parse(op) else {
-                    return Err(format!(
-                        "condition operator {op:?} is not supported; use one of {}, each optionally prefixed with {FOR_ANY_VALUE}",
-                        SUPPORTED_OPERATORS.join(", ")
-                    ));
+                    return Err(ConditionError::Operator { op: op.clone() });
                 };
                 for key in keys.keys() {
                     if !parsed.any_value && MULTIVALUED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-                        return Err(format!(
-                            "condition key {key:?} is multivalued: test it with a set operator, e.g. \"{FOR_ANY_VALUE}StringLike\" (as IAM's documentation does), not {op:?}"
-                        ));
+                        return Err(ConditionError::Multivalued {
+                            key: key.clone(),
+                            op: op.clone(),
+                        });
                     }
                     if !SUPPORTED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) && web_identity_key(key).is_none() {
-                        return Err(format!(
-                            "condition key {key:?} is not supported; use one of {}, or an OIDC provider's HOST/PATH:{}",
-                            SUPPORTED_KEYS.join(", "),
-                            WEB_IDENTITY_CLAIMS.join(" or HOST/PATH:")
-                        ));
+                        return Err(ConditionError::Key { key: key.clone() });
                     }
                 }
             }
@@ -685,6 +691,7 @@ mod tests {
         assert!(with_key("token.actions.githubusercontent.com:aud").is_ok());
         assert!(with_key("oidc.eks.us-east-1.amazonaws.com/id/X:email")
             .unwrap_err()
+            .to_string()
             .contains("HOST/PATH:sub"));
         assert!(with_key("nohost:sub").is_err());
     }
@@ -813,7 +820,7 @@ mod tests {
         let d = doc(
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"StringLike":{"aws:PrincipalOrgPaths":"o-abc/*"}}}]}"#,
         );
-        let err = d.validate().unwrap_err();
+        let err = d.validate().unwrap_err().to_string();
         assert!(
             err.contains("ForAnyValue:StringLike") && err.contains("multivalued"),
             "{err}"
@@ -821,7 +828,11 @@ mod tests {
         let d = doc(
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"ForAllValues:StringLike":{"aws:PrincipalOrgPaths":"o-abc/*"}}}]}"#,
         );
-        assert!(d.validate().unwrap_err().contains("ForAllValues:StringLike"));
+        assert!(d
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("ForAllValues:StringLike"));
     }
 
     #[test]
@@ -829,7 +840,7 @@ mod tests {
         let d = doc(
             r#"{"Statement":[{"Effect":"Allow","Action":"*","Condition":{"IpAddress":{"aws:SourceIp":"1.2.3.4"}}}]}"#,
         );
-        assert!(d.validate().unwrap_err().contains("IpAddress"));
+        assert!(d.validate().unwrap_err().to_string().contains("IpAddress"));
     }
 
     #[test]

@@ -90,29 +90,42 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
+/// Why a JWKS key cannot verify tokens.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwkError {
+    #[error("a {kty} key needs {field:?}")]
+    Missing { kty: String, field: &'static str },
+    #[error("{field:?} is not base64url without padding")]
+    NotBase64 { field: &'static str },
+    #[error("EC curve {crv:?} is not supported; ES256 keys are on \"P-256\"")]
+    Curve { crv: Option<String> },
+    #[error("a P-256 key's x and y are 32 bytes each")]
+    PointSize,
+    #[error("the RSA modulus has {bits} bits; RS256 keys have 2048 or more")]
+    RsaModulus { bits: usize },
+    #[error("key type {kty:?} is not supported; use \"EC\" (ES256) or \"RSA\" (RS256)")]
+    KeyType { kty: String },
+}
+
 impl VerifyingKey {
     /// A key of a JWKS (RFC 7517): `{"kty":"EC","crv":"P-256","x","y"}` or
     /// `{"kty":"RSA","n","e"}` of 2048 bits or more; the error says what is wrong.
-    pub fn from_jwk(jwk: &Jwk) -> Result<VerifyingKey, String> {
-        let field = |name: &str, v: &Option<String>| -> Result<Vec<u8>, String> {
-            let text = v
-                .as_deref()
-                .ok_or_else(|| format!("a {} key needs {name:?}", jwk.kty))?;
-            URL_SAFE_NO_PAD
-                .decode(text)
-                .map_err(|_| format!("{name:?} is not base64url without padding"))
+    pub fn from_jwk(jwk: &Jwk) -> Result<VerifyingKey, JwkError> {
+        let field = |field: &'static str, v: &Option<String>| -> Result<Vec<u8>, JwkError> {
+            let text = v.as_deref().ok_or_else(|| JwkError::Missing {
+                kty: jwk.kty.clone(),
+                field,
+            })?;
+            URL_SAFE_NO_PAD.decode(text).map_err(|_| JwkError::NotBase64 { field })
         };
         match jwk.kty.as_str() {
             "EC" => {
                 if jwk.crv.as_deref() != Some("P-256") {
-                    return Err(format!(
-                        "EC curve {:?} is not supported; ES256 keys are on \"P-256\"",
-                        jwk.crv
-                    ));
+                    return Err(JwkError::Curve { crv: jwk.crv.clone() });
                 }
                 let (x, y) = (field("x", &jwk.x)?, field("y", &jwk.y)?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err("a P-256 key's x and y are 32 bytes each".into());
+                    return Err(JwkError::PointSize);
                 }
                 let mut point = Vec::with_capacity(65);
                 point.push(4);
@@ -126,10 +139,7 @@ impl VerifyingKey {
             "RSA" => {
                 let (n, e) = (field("n", &jwk.n)?, field("e", &jwk.e)?);
                 if n.len() < 256 {
-                    return Err(format!(
-                        "the RSA modulus has {} bits; RS256 keys have 2048 or more",
-                        n.len() * 8
-                    ));
+                    return Err(JwkError::RsaModulus { bits: n.len() * 8 });
                 }
                 Ok(VerifyingKey::Rsa {
                     kid: jwk.kid.clone(),
@@ -137,9 +147,7 @@ impl VerifyingKey {
                     e,
                 })
             }
-            other => Err(format!(
-                "key type {other:?} is not supported; use \"EC\" (ES256) or \"RSA\" (RS256)"
-            )),
+            other => Err(JwkError::KeyType { kty: other.to_string() }),
         }
     }
 
@@ -633,10 +641,16 @@ mod tests {
             }
         );
         let small_rsa = jwk(serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([1u8; 128]), "e": "AQAB"}));
-        assert!(VerifyingKey::from_jwk(&small_rsa).unwrap_err().contains("1024 bits"));
+        assert!(VerifyingKey::from_jwk(&small_rsa)
+            .unwrap_err()
+            .to_string()
+            .contains("1024 bits"));
         let oct = jwk(serde_json::json!({"kty": "oct", "k": "x"}));
-        assert!(VerifyingKey::from_jwk(&oct).unwrap_err().contains("\"oct\""));
+        assert!(VerifyingKey::from_jwk(&oct)
+            .unwrap_err()
+            .to_string()
+            .contains("\"oct\""));
         let p384 = jwk(serde_json::json!({"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"}));
-        assert!(VerifyingKey::from_jwk(&p384).unwrap_err().contains("P-384"));
+        assert!(VerifyingKey::from_jwk(&p384).unwrap_err().to_string().contains("P-384"));
     }
 }

@@ -88,7 +88,7 @@ impl Scenario {
                     if let Err(e) = oidc::VerifyingKey::from_jwk(k) {
                         return Err(bad(
                             format!("{pt}.jwks.keys[{ki}]"),
-                            e,
+                            e.to_string(),
                             "give the issuer's public keys as its JWKS lists them",
                         ));
                     }
@@ -138,7 +138,7 @@ impl Scenario {
                 }
                 for (name, doc) in [("policy", &role.policy), ("trust", &role.trust)] {
                     if let Some(Err(e)) = doc.as_ref().map(PolicyDocument::validate) {
-                        return Err(bad(format!("{rt}.{name}"), e, "rewrite the condition"));
+                        return Err(bad(format!("{rt}.{name}"), e.to_string(), "rewrite the condition"));
                     }
                 }
             }
@@ -168,7 +168,7 @@ impl Scenario {
                     ));
                 }
                 if let Some(Err(e)) = user.policy.as_ref().map(PolicyDocument::validate) {
-                    return Err(bad(format!("{ut}.policy"), e, "rewrite the condition"));
+                    return Err(bad(format!("{ut}.policy"), e.to_string(), "rewrite the condition"));
                 }
             }
             let mut fn_names = HashSet::new();
@@ -208,13 +208,17 @@ impl Scenario {
                     if let Some(Err(e)) = al.resource_policy.as_ref().map(PolicyDocument::validate) {
                         return Err(bad(
                             format!("{ft}.aliases[{xi}].resource_policy"),
-                            e,
+                            e.to_string(),
                             "rewrite the condition",
                         ));
                     }
                 }
                 if let Some(Err(e)) = f.resource_policy.as_ref().map(PolicyDocument::validate) {
-                    return Err(bad(format!("{ft}.resource_policy"), e, "rewrite the condition"));
+                    return Err(bad(
+                        format!("{ft}.resource_policy"),
+                        e.to_string(),
+                        "rewrite the condition",
+                    ));
                 }
                 for (v, doc) in &f.version_policies {
                     if !f.versions.contains(v) {
@@ -225,7 +229,11 @@ impl Scenario {
                         ));
                     }
                     if let Err(e) = doc.validate() {
-                        return Err(bad(format!("{ft}.version_policies.{v}"), e, "rewrite the condition"));
+                        return Err(bad(
+                            format!("{ft}.version_policies.{v}"),
+                            e.to_string(),
+                            "rewrite the condition",
+                        ));
                     }
                 }
                 for v in f.version_networks.keys() {
