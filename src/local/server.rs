@@ -1,20 +1,131 @@
-//! The HTTP server: every request goes to one function that dispatches by path to STS, the
-//! Lambda API or the control API, reading each body once with a hard cap.
+//! The HTTP server: [`LocalServer`] binds, serves in the background and stops; every request
+//! goes to one function that dispatches by path to STS, the Lambda API or the control API,
+//! reading each body once with a hard cap; a scheduler runs what the endpoint does by itself.
 
 use crate::local::errors::ApiError;
 use crate::local::ids::request_id;
 use crate::local::lambda_api;
+use crate::local::scenario::{Scenario, ScenarioError};
 use crate::local::shared::Shared;
 use crate::local::sigv4::ReceivedRequest;
+use crate::local::stats::Stats;
 use crate::local::{control, json_protocol, sts};
+use crate::serve::ServeLimits;
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// The address is taken or not ours.
+    #[error("cannot listen on {addr}: {source}; pick another --listen address or port 0")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why it cannot be used.
+        source: std::io::Error,
+    },
+    /// The scenario is unusable.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Serving failed.
+    #[error("local server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// The stop signals could not be hooked.
+    #[error("cannot listen for Ctrl-C/SIGTERM: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// A running local endpoint.
+#[derive(Debug)]
+pub struct LocalServer {
+    running: crate::serve::Running,
+    shared: Arc<Shared>,
+}
+
+impl LocalServer {
+    /// Bind `addr` (port 0 = a free port) and serve `scenario` in the background on the
+    /// current tokio runtime.
+    pub async fn start(scenario: Scenario, addr: SocketAddr) -> Result<LocalServer, LocalError> {
+        LocalServer::start_with(scenario, addr, ServeLimits::default()).await
+    }
+
+    /// As [`LocalServer::start`], serving connections within `limits`.
+    pub async fn start_with(
+        scenario: Scenario,
+        addr: SocketAddr,
+        limits: ServeLimits,
+    ) -> Result<LocalServer, LocalError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| LocalError::Bind { addr, source })?;
+        let shared = Arc::new(Shared::with_limits(scenario, limits));
+        let handler = Arc::new(LocalHandler(Arc::clone(&shared)));
+        let running = crate::serve::Running::spawn(listener, handler, limits)
+            .map_err(|source| LocalError::Bind { addr, source })?;
+        tokio::spawn(scheduler(Arc::downgrade(&shared)));
+        Ok(LocalServer { running, shared })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.running.addr()
+    }
+
+    /// `http://HOST:PORT`, the `endpoint_url` for SDK clients.
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    /// The scenario served.
+    pub fn scenario(&self) -> Scenario {
+        self.shared.world().scenario.clone()
+    }
+
+    /// The counters (same data as `GET /_local/stats`).
+    pub fn stats(&self) -> Stats {
+        self.shared.world().stats()
+    }
+
+    /// Stop accepting, let in-flight requests finish (at most 10 s), then return.
+    pub async fn shutdown(self) {
+        self.running.shutdown().await
+    }
+
+    /// Wait until the server stops by itself (it only does on an error).
+    pub async fn wait(&mut self) -> Result<(), LocalError> {
+        self.running.wait().await.map_err(LocalError::Serve)
+    }
+}
+
+/// What the endpoint does by itself, on its clock: the scenario's scheduled updates, and the
+/// queued events that are due. Ends with the server.
+async fn scheduler(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let world = shared.world();
+        for (function, answer) in world.due_updates() {
+            match answer {
+                Ok(()) => tracing::info!(function, "scheduled update started"),
+                Err(e) => tracing::info!(function, refused = %e.message, "scheduled update refused"),
+            }
+        }
+        for ev in world.events.due(world.clock.now_ms()) {
+            tokio::spawn(lambda_api::run_event(Arc::clone(&world), ev));
+        }
+    }
+}
+
 /// The server's answer to every request of every connection.
-pub(crate) struct LocalHandler(pub(crate) Arc<Shared>);
+struct LocalHandler(Arc<Shared>);
 
 impl crate::serve::Handler for LocalHandler {
     async fn handle(&self, peer: SocketAddr, req: Request<hyper::body::Incoming>) -> Response {

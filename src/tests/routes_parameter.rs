@@ -12,7 +12,8 @@ use xinvoke::adapters::config::{GatewaySource, Settings};
 use xinvoke::domain::record::CLASS_HEADER;
 use xinvoke::lambdas::{http, invoker};
 use xinvoke::local::iam::{OneOrMany, Statement};
-use xinvoke::local::scenario::{Parameter, ParameterType, Secret};
+use xinvoke::local::scenario::accounts::Parameter;
+use xinvoke::local::scenario::{ParameterType, Secret};
 use xinvoke::local::Scenario;
 
 const NAME: &str = "/xinvoke/routes";

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use xinvoke::adapters::signed::InvokePath;
 use xinvoke::domain::class::Class;
 use xinvoke::invoke::service::Call;
-use xinvoke::local::scenario::TenantIsolationMode;
+use xinvoke::local::scenario::functions::TenantIsolationMode;
 use xinvoke::local::{builtin, Scenario};
 
 /// The built-in scenario with its `target` in tenant-isolation mode.

@@ -1,8 +1,9 @@
 //! A scenario's checks, each error naming the file, the field, what is wrong and the fix.
 
-use super::{Behaviour, Scenario, ScenarioError};
 use crate::local::iam::PolicyDocument;
 use crate::local::oidc;
+use crate::local::scenario::file::{Scenario, ScenarioError};
+use crate::local::scenario::functions::Behaviour;
 use std::collections::HashSet;
 use std::path::Path;
 
