@@ -1,14 +1,15 @@
 //! The whole file checked: names unique, references resolved, values valid.
 
-use super::file;
-use super::{
-    one_line, parse_duration, ConfigError, Cors, Discovery, GatewayConfig, HeaderEdits, HeaderMatcher,
-    HeaderValueMatch, InvocationStyle, LambdaFunction, Matcher, PathMatch, QueryMatcher, Retries, Rewrite, Route,
-    Upstream, UpstreamAuth, DEFAULT_TIMEOUT, EXTERNAL_ID_VAR,
-};
 use crate::adapters::config::{ExternalId, SessionName};
 use crate::domain::arn::{Qualifier, RoleArn};
 use crate::domain::class::Class;
+use crate::gateway::config::error::{one_line, ConfigError};
+use crate::gateway::config::file;
+use crate::gateway::config::model::{
+    Cors, Discovery, GatewayConfig, HeaderEdits, HeaderMatcher, HeaderValueMatch, InvocationStyle, LambdaFunction,
+    Matcher, PathMatch, QueryMatcher, Retries, Rewrite, Route, Upstream, UpstreamAuth, DEFAULT_MAX_FUNCTIONS,
+    DEFAULT_TIMEOUT, EXTERNAL_ID_VAR,
+};
 use regex_lite::Regex;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -258,7 +259,7 @@ fn upstream(
                     "an async invoke has no answer to unwrap: drop one of them",
                 ));
             }
-            let max_functions = d.max_functions.unwrap_or(super::DEFAULT_MAX_FUNCTIONS);
+            let max_functions = d.max_functions.unwrap_or(DEFAULT_MAX_FUNCTIONS);
             if max_functions == 0 {
                 return Err(err(
                     format!("{at}.discovery.maxFunctions"),
@@ -612,7 +613,7 @@ fn header_names(at: &str, names: Vec<String>, err: &ErrFn) -> Result<Vec<String>
 
 fn header_adds(
     at: &str,
-    adds: Vec<super::file::HeaderValueOption>,
+    adds: Vec<file::HeaderValueOption>,
     err: &ErrFn,
 ) -> Result<Vec<(String, String, bool)>, ConfigError> {
     let mut out = Vec::new();
@@ -631,7 +632,7 @@ fn header_adds(
     Ok(out)
 }
 
-fn cors(at: &str, c: super::file::CorsSpec, err: &ErrFn) -> Result<Cors, ConfigError> {
+fn cors(at: &str, c: file::CorsSpec, err: &ErrFn) -> Result<Cors, ConfigError> {
     let mut origin_patterns = Vec::new();
     for (i, p) in c.allow_origin_regex.iter().enumerate() {
         origin_patterns.push(Regex::new(&format!("^(?:{p})$")).map_err(|e| {
@@ -801,4 +802,9 @@ fn valid_region(s: &str) -> bool {
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
         && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `500ms`, `10s`, `5m`, or Gloo's protobuf durations (`10s`, `0.5s`).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    crate::domain::duration::parse(s, crate::domain::duration::Unit::Seconds).ok()
 }

@@ -9,7 +9,7 @@
 //! `core/matchers/matchers.proto`, `route_options.proto`, `virtual_host_options.proto`,
 //! `projects/gateway/api/v1/virtual_service.proto`).
 
-use super::file::{
+use crate::gateway::config::file::{
     CorsSpec, FunctionSpec, HeaderManipulationSpec, HeaderSpec, MatcherSpec, QuerySpec, RegexRewriteSpec, RetriesSpec,
     RouteSpec, SecretRef, UpstreamSpec,
 };
@@ -254,7 +254,7 @@ pub struct Aws {
     #[serde(default)]
     pub role_arn: Option<String>,
     #[serde(default)]
-    pub aws_account_id: Option<super::file::AccountId>,
+    pub aws_account_id: Option<crate::gateway::config::file::AccountId>,
     #[serde(default)]
     pub secret_ref: Option<SecretRef>,
     #[serde(default)]
