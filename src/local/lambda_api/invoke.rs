@@ -21,8 +21,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::validate::Violations;
-use super::{authorize, with_request_id, FunctionRef, MAX_CLIENT_CONTEXT, MAX_EVENT_PAYLOAD, MAX_SYNC_PAYLOAD};
+use crate::local::lambda_api::request::{
+    authorize, with_request_id, FunctionRef, MAX_CLIENT_CONTEXT, MAX_EVENT_PAYLOAD, MAX_SYNC_PAYLOAD,
+};
+use crate::local::lambda_api::validate::Violations;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InvocationType {

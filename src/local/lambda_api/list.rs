@@ -11,11 +11,12 @@
 //! GetFunction"). ListAliases is authorized on the function like the other calls that name one:
 //! the identity policy in the function's account, both sides across accounts.
 
-use super::validate::{self, Violations};
-use super::{authorize, configuration, json_response, FunctionRef};
 use crate::local::errors::ApiError;
 use crate::local::function::{AliasRuntime, FunctionRuntime, Resolved};
 use crate::local::iam::{self, Caller, Query, Requester, Verdict};
+use crate::local::lambda_api::configuration::configuration;
+use crate::local::lambda_api::request::{authorize, json_response, FunctionRef};
+use crate::local::lambda_api::validate::{self, Violations};
 use crate::local::world::World;
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,10 +1,10 @@
 //! AddPermission and RemovePermission: statements in the resource policy of a function, an
 //! alias or a version, as Lambda writes them.
 
-use super::validate::{self, Violations};
 use crate::local::errors::ApiError;
 use crate::local::function::{FunctionRuntime, Resolved, RevisionOf};
 use crate::local::iam;
+use crate::local::lambda_api::validate::{self, Violations};
 
 /// The body of AddPermission (botocore's `AddPermissionRequest`).
 #[derive(serde::Deserialize)]
