@@ -1,6 +1,8 @@
 //! Settings as one source gives them ([`Given`]), and the environment as such a source.
 
-use super::{keys, AssumeRole, ConfigError, Context, ExternalId, GatewaySource, Key, Name, SessionName};
+use crate::adapters::config::auth::AssumeRole;
+use crate::adapters::config::names::{keys, ConfigError, Context, Key, Name};
+use crate::adapters::config::values::{ExternalId, GatewaySource, SessionName};
 use crate::domain::arn::{FunctionArn, RoleArn};
 use crate::domain::delivery::TargetDelivery;
 use crate::domain::duration::{self, Unit};
@@ -434,4 +436,9 @@ fn named_target(spec: TargetSpec, name: impl Fn(&str) -> Name) -> Result<NamedTa
 /// A target's name in `XINVOKE_TARGETS`: 1-64 letters, digits, `-` and `_`.
 fn valid_target_name(n: &str) -> bool {
     (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A variable of this process; set to the empty string counts as unset.
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
 }
