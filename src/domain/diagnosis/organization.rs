@@ -5,8 +5,8 @@
 //! read (ListParents answers the management account only), so the path is blamed only when the
 //! other two hold.
 
-use super::{pretty, Check, Status};
 use crate::domain::arn::{FunctionArn, RoleArn};
+use crate::domain::diagnosis::check::{pretty, Check, Status};
 use crate::domain::policy::{self, wildcard_match, OrgGrant};
 
 /// The caller's organization, as far as the caller can see it.

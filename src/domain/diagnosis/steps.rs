@@ -1,13 +1,12 @@
 //! Each step of the checklist: a probe's result in, its [`Check`] out (what passed, what
 //! failed and the fix).
 
-use super::{
-    code_of, describe, is_denied, pretty, qualifier_check_name, AliasInfo, CallerIdentity, CallerOrg, Check,
-    FunctionConfig, Missing, Status,
-};
 use crate::domain::arn::{FunctionArn, RoleArn};
 use crate::domain::class::Class;
 use crate::domain::classify::{classify, state_reason_class, RawOutcome};
+use crate::domain::diagnosis::check::{pretty, Check, Status};
+use crate::domain::diagnosis::facts::{AliasInfo, CallerIdentity, FunctionConfig, Missing};
+use crate::domain::diagnosis::organization::CallerOrg;
 use crate::domain::policy;
 
 /// Step 1 failed: GetCallerIdentity did not answer.
@@ -397,5 +396,66 @@ pub fn qualifier(
                 }
             }
         }
+    }
+}
+
+/// Whether final failures have somewhere to go: the failure queue the invoker's settings name
+/// (`XINVOKE_FAILURE_QUEUE_URL`). Without one, an SQS record that must not be redelivered
+/// leaves the invoker only as an ERROR line: a warning, not a failure (invokes still work).
+pub fn failure_destination(queue_url: Option<&str>) -> Check {
+    const NAME: &str = "failure_queue";
+    match queue_url {
+        Some(url) => Check::new(NAME, Status::Pass, format!("final records go to the failure queue {url}")),
+        None => Check {
+            name: NAME,
+            status: Status::Warn,
+            summary: "the invoker has no failure destination (XINVOKE_FAILURE_QUEUE_URL is unset): a final SQS record, one whose target may have run, would leave only as an ERROR line".into(),
+            class: None,
+            fix: Some("set XINVOKE_FAILURE_QUEUE_URL to an SQS queue the invoker may sqs:SendMessage to: the template's FailureQueueUrl output (the template always sets it, and uses the queue as the async OnFailure destination)".into()),
+        },
+    }
+}
+
+/// The error code and message of a failure, for a sentence.
+pub(crate) fn describe(outcome: &RawOutcome) -> String {
+    match outcome {
+        RawOutcome::Failed(e) => match &e.message {
+            Some(m) => format!("{} ({}): {m}", e.code, e.status),
+            None => format!("{} ({})", e.code, e.status),
+        },
+        RawOutcome::TimedOut { .. } => "no answer in time".into(),
+        RawOutcome::ConnectFailed | RawOutcome::ConnectionLost { .. } => "no connection to the endpoint".into(),
+        RawOutcome::CredentialsFailed(f) => match (&f.code, f.status, &f.message) {
+            (Some(code), Some(status), Some(m)) => format!("{code} ({status}): {m}"),
+            (Some(code), Some(status), None) => format!("{code} ({status})"),
+            _ => format!("credentials failed ({})", f.code.as_deref().unwrap_or("?")),
+        },
+        RawOutcome::Rejected { code, message } => format!("{code}: {message}"),
+        RawOutcome::Answered { status, .. } => format!("answered {status}"),
+    }
+}
+
+/// The error code of a service answer.
+pub(crate) fn code_of(outcome: &RawOutcome) -> Option<&str> {
+    match outcome {
+        RawOutcome::Failed(e) => Some(&e.code),
+        RawOutcome::CredentialsFailed(f) => f.code.as_deref(),
+        _ => None,
+    }
+}
+
+/// Any of the AccessDenied classes.
+pub(crate) fn is_denied(class: Class) -> bool {
+    matches!(
+        class,
+        Class::AccessDenied | Class::AccessDeniedIdentity | Class::AccessDeniedResource
+    )
+}
+
+/// `alias`, or `version` for a target qualified with a version number.
+pub(crate) fn qualifier_check_name(arn: &FunctionArn) -> &'static str {
+    match &arn.qualifier {
+        Some(q) if q.as_str().bytes().all(|b| b.is_ascii_digit()) => "version",
+        _ => "alias",
     }
 }
