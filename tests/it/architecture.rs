@@ -293,6 +293,9 @@ fn named_paths(module: &str, code: &str) -> Vec<(usize, Vec<String>)> {
                 }
                 prefix.push(rest[..end].to_string());
                 rest = &rest[end..];
+                if rest.starts_with("::*") {
+                    prefix.push("*".to_string());
+                }
                 match rest.strip_prefix("::") {
                     Some(r) => rest = r,
                     None => break,
@@ -321,7 +324,7 @@ fn named_paths(module: &str, code: &str) -> Vec<(usize, Vec<String>)> {
                     path.extend(
                         item.split("::")
                             .map(str::trim)
-                            .take_while(|s| !s.is_empty() && s.chars().all(ident))
+                            .take_while(|s| *s == "*" || (!s.is_empty() && s.chars().all(ident)))
                             .map(str::to_string),
                     );
                     out.push((line, path));
@@ -334,22 +337,120 @@ fn named_paths(module: &str, code: &str) -> Vec<(usize, Vec<String>)> {
     out
 }
 
+/// What each module re-exports (`pub use file::Item;`, `pub use file::*;`): the item's name
+/// (`*` for a glob) to the file it comes from, so a path through a module's re-export counts
+/// as naming the file that holds the item.
+fn reexports(
+    files: &[(String, String, String)],
+    modules: &std::collections::BTreeSet<&str>,
+) -> std::collections::BTreeMap<(String, String), Vec<String>> {
+    let mut out: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
+    for (module, _, code) in files {
+        for statement in code.split(';') {
+            let statement = statement.trim_start();
+            let Some(rest) = ["pub use ", "pub(crate) use ", "pub(super) use "]
+                .iter()
+                .find_map(|p| statement.strip_prefix(p))
+            else {
+                continue;
+            };
+            // `use child::X` names the child module relative to this one.
+            let first = rest.split("::").next().unwrap_or_default();
+            let child = [module.as_str(), first]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("::");
+            let rest = match modules.contains(child.as_str()) {
+                true => format!("self::{rest}"),
+                false => rest.to_string(),
+            };
+            for (_, path) in named_paths(module, &rest) {
+                let Some(n) = (1..=path.len())
+                    .rev()
+                    .find(|n| modules.contains(path[..*n].join("::").as_str()))
+                else {
+                    continue;
+                };
+                if let Some(name) = path.get(n) {
+                    out.entry((module.clone(), name.clone()))
+                        .or_default()
+                        .push(path[..n].join("::"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The file that holds what `path` names: the longest prefix that is a file, followed through
+/// the re-exports of that module (a glob's file only when it declares the name).
+fn owner(
+    path: &[String],
+    modules: &std::collections::BTreeSet<&str>,
+    reexports: &std::collections::BTreeMap<(String, String), Vec<String>>,
+    code_of: &std::collections::BTreeMap<&str, &str>,
+) -> Option<String> {
+    let mut path = path.to_vec();
+    for _ in 0..8 {
+        let n = (0..=path.len())
+            .rev()
+            .find(|n| modules.contains(path[..*n].join("::").as_str()))?;
+        let file = path[..n].join("::");
+        let Some(name) = path.get(n).cloned() else {
+            return Some(file);
+        };
+        let declares = |m: &String| {
+            let code = code_of.get(m.as_str()).copied().unwrap_or_default();
+            [
+                "struct ", "enum ", "fn ", "const ", "static ", "type ", "trait ", "mod ",
+            ]
+            .iter()
+            .any(|kind| {
+                code.match_indices(&format!("{kind}{name}")).any(|(i, _)| {
+                    !code[i + kind.len() + name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+        };
+        let from = reexports
+            .get(&(file.clone(), name.clone()))
+            .and_then(|f| f.first().cloned())
+            .or_else(|| {
+                reexports
+                    .get(&(file.clone(), "*".to_string()))
+                    .and_then(|globs| globs.iter().find(|g| declares(g)).cloned())
+            });
+        match from {
+            Some(from) if from != file => {
+                path = from
+                    .split("::")
+                    .map(str::to_string)
+                    .chain(path[n..].iter().cloned())
+                    .collect();
+            }
+            _ => return Some(file),
+        }
+    }
+    None
+}
+
 /// Which files import which: for each file, the other files it names, with the line of the
-/// first mention. A module's own `mod.rs` and its parents' are not counted (declaring a child,
-/// or a child naming what its module re-exports, is no ring).
-fn imports() -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, (String, usize)>> {
-    let files = library_files();
+/// first mention. A path through a module's re-export counts as naming the file the item is
+/// in. A module's own `mod.rs` and its parents' are not counted (declaring a child, or a
+/// child naming what its module itself holds, is no ring).
+fn imports(
+    files: &[(String, String, String)],
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, (String, usize)>> {
     let modules: std::collections::BTreeSet<&str> = files.iter().map(|(m, _, _)| m.as_str()).collect();
+    let code_of = files.iter().map(|(m, _, c)| (m.as_str(), c.as_str())).collect();
+    let reexports = reexports(files, &modules);
     let within = |outer: &str, inner: &str| outer.is_empty() || inner.starts_with(&format!("{outer}::"));
     let mut out = std::collections::BTreeMap::new();
-    for (module, name, code) in &files {
+    for (module, name, code) in files {
         let mut to: std::collections::BTreeMap<String, (String, usize)> = Default::default();
         for (line, path) in named_paths(module, code) {
-            let Some(file) = (0..=path.len())
-                .rev()
-                .map(|n| path[..n].join("::"))
-                .find(|m| modules.contains(m.as_str()))
-            else {
+            let Some(file) = owner(&path, &modules, &reexports, &code_of) else {
                 continue;
             };
             if file != *module && !within(&file, module) && !within(module, &file) {
@@ -392,7 +493,7 @@ fn rings(edges: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<Vec<Str
 
 #[test]
 fn no_files_import_each_other_in_a_ring() {
-    let imports = imports();
+    let imports = imports(&library_files());
     let edges = imports
         .iter()
         .map(|(from, to)| (from.clone(), to.keys().cloned().collect()))
