@@ -26,10 +26,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
 
-CFN_LINT_VERSION=1.58.0
-SAM_CLI_VERSION=1.170.0 # pins boto3[crt]==1.43.108: it cannot share a venv with scripts/test.sh's boto3
-CARGO_LAMBDA_VERSION=1.9.2
-
 # The tools live in their own venv inside the test venv (.venv/template-tools by default):
 # aws-sam-cli pins its own boto3, which conflicts with the boto3 scripts/test.sh pins.
 venv="${XINVOKE_VENV:-$root/.venv}/template-tools"
@@ -49,8 +45,7 @@ record() { # name, exit code
 
 step "Python tools (venv at $venv)"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check \
-  "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-template.txt
 export PATH="$venv/bin:$PATH" # sam runs `cargo lambda`, which cargo finds on PATH
 export SAM_CLI_TELEMETRY=0
 echo "cfn-lint $(cfn-lint --version | awk '{print $2}'), $(sam --version), $(cargo lambda --version 2>/dev/null | head -1)"
