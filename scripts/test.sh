@@ -47,12 +47,19 @@ step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 record() { # name, exit code
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
+# timed NAME CMD...: run CMD (a command or a function), noting its wall and CPU seconds (its
+# children included) in $work/time.NAME for the summary.
+timed() {
+  local name="$1"; shift
+  local TIMEFORMAT="%R %U %S"
+  { time "$@" 2>&3 3>&-; } 3>&2 2>"$work/time.$name"
+}
 # background NAME CMD...: run CMD with its output in $work/NAME.log; `finish NAME` waits for it
 # and prints that output.
 declare -A jobs_pid
 background() {
   local name="$1"; shift
-  "$@" >"$work/$name.log" 2>&1 &
+  timed "$name" "$@" >"$work/$name.log" 2>&1 &
   jobs_pid[$name]=$!
   pids+=($!)
 }
@@ -86,6 +93,22 @@ debian_packages() { # chromium for the HTML report test, curl with HTTP/2 for th
   curl -V | head -1
 }
 
+msrv_and_docs() { # the library and binaries on rust-version's toolchain, then the API's docs
+  local msrv
+  msrv="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
+  echo "rust-version $msrv"
+  rustup toolchain install "$msrv" --profile minimal --no-self-update >/dev/null 2>&1 \
+    || { echo "rustup could not install toolchain $msrv (Cargo.toml's rust-version)"; return 1; }
+  # Its own target dir: another compiler's artefacts. `cargo doc` reuses this check's
+  # dependency builds (both are metadata-only), so the docs cost no second build of the SDK.
+  export CARGO_TARGET_DIR="$root/target/msrv"
+  cargo "+$msrv" check --locked --quiet --lib --bins || { echo "FAILED: cargo +$msrv check"; return 1; }
+  echo "ok  cargo +$msrv check --lib --bins"
+  RUSTDOCFLAGS="-D warnings" cargo "+$msrv" doc --locked --quiet --no-deps --lib \
+    || { echo "FAILED: cargo doc (warnings are errors)"; return 1; }
+  echo "ok  cargo +$msrv doc --no-deps --lib: no warnings"
+}
+
 step "set-up, in the background while Rust compiles: Python tools (venv at $venv), the template tools, Debian's chromium and curl"
 background python-tools python_tools
 background template-tools template_tools
@@ -104,11 +127,14 @@ export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 step "cargo clippy on every target (lib, binaries, tests, examples; -D warnings), built once for the tests"
-rc=0; cargo test --locked --no-run --quiet || rc=$?; record "cargo clippy" $rc
+rc=0; timed build cargo test --locked --no-run --quiet || rc=$?; record "cargo clippy" $rc
 
 step "Python tools ready"
 rc=0; finish python-tools || rc=$?; record "Python tools" $rc
 rc=0; finish template-tools || rc=$?; record "template tools" $rc
+
+step "MSRV build and cargo doc started beside the tests, at the lowest CPU priority"
+background msrv-docs nice -n 19 env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS bash -c "$(declare -f msrv_and_docs); root='$root'; msrv_and_docs"
 
 step "template checks started beside the tests, at the lowest CPU priority (their output follows the e2e chains)"
 # Not under clippy: sam build's release build is the one that deploys.
@@ -121,11 +147,8 @@ rc=0; finish debian-packages || rc=$?; record "Debian packages" $rc
 step "cargo test (unit, wire, handler, CLI, load, reliability, security and fuzz tests)"
 # Most tests wait on timers and sockets, not the CPU: 8 at a time halve the run on 2 cores.
 # The venv holds moto's server (tests/it/delivery.rs) and cargo-lambda (deploy_metadata.rs).
-rc=0; XINVOKE_VENV="$venv" RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}" cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=${PIPESTATUS[0]}
+rc=0; XINVOKE_VENV="$venv" RUST_TEST_THREADS="${RUST_TEST_THREADS:-8}" timed tests cargo test --locked --no-fail-fast 2>&1 | tee "$work/cargo-test.log" || rc=${PIPESTATUS[0]}
 record "cargo test" $rc
-
-step "cargo doc --no-deps (the public API's docs, warning-free)"
-rc=0; RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --lib --quiet || rc=$?; record "cargo doc" $rc
 
 step "cargo build --examples (the example a user copies: examples/cross_account.rs)"
 rc=0; cargo build --locked --quiet --examples || rc=$?; record "cargo build --examples" $rc
@@ -136,13 +159,6 @@ if [ $rc -eq 0 ] && grep -E '^(tests|scripts|docs|rules|template\.yaml|src/tests
   echo "the package holds tests, scripts or deployment files (Cargo.toml's include)"; rc=1
 fi
 record "cargo package --list" $rc
-
-step "MSRV build (rust-version in Cargo.toml)"
-msrv="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)"
-rc=0
-rustup toolchain install "$msrv" --profile minimal --no-self-update >/dev/null 2>&1 || rc=$?
-[ $rc -eq 0 ] && { CARGO_TARGET_DIR="$root/target/msrv" cargo "+$msrv" check --locked --quiet --lib --bins || rc=$?; }
-record "MSRV build ($msrv)" $rc
 
 step "boto3 against xinvoke local"
 rc=0
@@ -164,8 +180,11 @@ fi
 record "boto3 cross-check" $rc
 
 step "end-to-end chains (scripts/e2e.sh)"
-rc=0; XINVOKE_VENV="$venv" scripts/e2e.sh || rc=$?
+rc=0; XINVOKE_VENV="$venv" timed e2e scripts/e2e.sh || rc=$?
 record "e2e chains" $rc
+
+step "MSRV build and cargo doc (the public API's docs, warning-free): waiting for them"
+rc=0; finish msrv-docs || rc=$?; record "MSRV build and cargo doc" $rc
 
 step "template checks (cfn-lint, sam validate, rules, StackSet, sam build): waiting for them"
 rc=0; finish template-checks || rc=$?; record "template checks" $rc
@@ -177,6 +196,9 @@ echo "==> summary (${elapsed}s)"
 grep -E '^test result:' "$work/cargo-test.log" | awk '{p+=$4; f+=$6} END {printf "rust tests: %d passed, %d failed\n", p, f}'
 for f in "${failures[@]:-}"; do [ -n "$f" ] && echo "FAILED: $f"; done
 echo "suites: $passed passed, $failed failed"
+for f in "$work"/time.*; do # wall, user, sys seconds per part
+  [ -f "$f" ] && awk -v part="${f##*/time.}" 'NF == 3 {printf "  %-16s %4.0f s wall, %5.0f s CPU\n", part, $1, $2 + $3}' "$f"
+done
 echo "wall time: $took (from a $cold checkout, $(nproc) cores)"
 if [ "$record_time" -eq 1 ]; then
   if [ "$failed" -eq 0 ]; then
