@@ -33,7 +33,7 @@ fn check_shape(doc: &str, figure: &str) {
         .unwrap_or_else(|| panic!("{doc}: {figure:?} is not '**N min M s** (date, ...)'"));
     let words: Vec<&str> = time.split(' ').collect();
     assert!(
-        matches!(words.as_slice(), [m, "min", s, "s"] if m.parse::<u32>().is_ok() && s.parse::<u32>().map_or(false, |s| s < 60)),
+        matches!(words.as_slice(), [m, "min", s, "s"] if m.parse::<u32>().is_ok() && s.parse::<u32>().is_ok_and(|s| s < 60)),
         "{doc}: {time:?} is not 'N min M s'"
     );
     let date = &rest[..10.min(rest.len())];
