@@ -162,7 +162,9 @@ record "cargo package --list" $rc
 
 step "boto3 against xinvoke local"
 rc=0
-cargo build --locked --quiet --bin xinvoke
+# --tests: the features `cargo test` built it with (nothing to build; a plain `cargo build`
+# would select other features of tokio and getrandom and rebuild most of the SDK)
+cargo build --locked --quiet --bin xinvoke --tests
 ./target/debug/xinvoke local --listen 127.0.0.1:0 >"$work/local.out" 2>"$work/local.err" &
 pids+=($!)
 url=""
