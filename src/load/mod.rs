@@ -4,6 +4,7 @@
 
 pub mod collect;
 pub mod engine;
+pub mod handler;
 pub mod job;
 pub mod pacing;
 #[cfg(feature = "cli")]
