@@ -27,6 +27,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("local", &["adapters", "invoke", "lambdas", "load", "gateway", "cli"]),
     ("gateway", &["lambdas", "load", "local", "cli"]),
     ("load", &["lambdas", "gateway", "cli"]),
+    ("demo", &["cli"]),
 ];
 
 /// What the core must not touch: it is plain data in, plain data out.

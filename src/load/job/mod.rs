@@ -3,7 +3,8 @@
 //! `--via`: this process invokes the target, or the invoker Lambda's handler does here, or the
 //! invoker function does (`invoker`), or a gateway (`gateway`), or invoker Lambdas run shares
 //! of it (`workers`)), its phases (`run`), and the statistics that come back (`Outcome`).
-//! The CLI parses the flags into a job and prints the outcome; everything in between is here.
+//! The CLI parses the flags into a job and prints the outcome; everything in between is here
+//! (built with the `cli` feature: the Lambda functions run a worker's share, `load::worker`).
 
 mod error;
 mod gateway;
@@ -19,5 +20,4 @@ mod workers;
 pub use error::JobError;
 pub use run::run;
 pub use spec::{Job, Place, ReadMetrics, Via};
-#[cfg(feature = "cli")]
 pub(crate) use spec::{DEFAULT_PAYLOAD, DEFAULT_RAMP};

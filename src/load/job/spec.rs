@@ -15,11 +15,9 @@ use std::time::Duration;
 /// The scenario of the built-in job.
 pub(crate) const VPC_LIMITS_SCENARIO: &str = include_str!("../../../scenarios/vpc-limits.toml");
 /// The built-in job's load: a ramp per phase.
-#[cfg(feature = "cli")]
 pub(crate) const DEFAULT_RAMP: &str = "6:180:6s";
 /// The built-in job's payload: each invoke holds its execution environment for 200 ms and one
 /// connection into the target's VPC (what a Hyperplane ENI's capacity counts).
-#[cfg(feature = "cli")]
 pub(crate) const DEFAULT_PAYLOAD: &str = r#"{"sleep_ms":200,"connections":1}"#;
 /// Account 1's invoker function in the local endpoint, for `--via invoker` and `--via
 /// lambda-workers`.
