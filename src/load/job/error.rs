@@ -73,3 +73,50 @@ pub enum WorkerFailure {
         slices: usize,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_failure_names_the_worker_and_what_failed() {
+        let failures = [
+            (
+                WorkerFailure::Refused {
+                    worker: 2,
+                    source: TargetError::Unknown {
+                        name: "orders".into(),
+                        known: "billing".into(),
+                    },
+                },
+                "worker 2: unknown target \"orders\"",
+            ),
+            (
+                WorkerFailure::Failed {
+                    worker: 1,
+                    class: Class::Throttled,
+                    detail: "Rate exceeded".into(),
+                },
+                "worker 1: the invoker answered throttled (Rate exceeded)",
+            ),
+            (
+                WorkerFailure::NotALoadAnswer {
+                    worker: 0,
+                    answer: "{}".into(),
+                },
+                "worker 0: not a load answer: {}",
+            ),
+            (
+                WorkerFailure::Abandoned { slices: 3 },
+                "3 slice(s) abandoned at the second Ctrl-C: their requests ran but are not counted",
+            ),
+        ];
+        for (failure, starts) in failures {
+            assert!(failure.to_string().starts_with(starts), "{failure}");
+        }
+        let none = JobError::NoWorker(None).to_string();
+        assert_eq!(none, "no worker answered: ");
+        let first = JobError::NoWorker(Some(WorkerFailure::Abandoned { slices: 1 })).to_string();
+        assert!(first.starts_with("no worker answered: 1 slice(s) abandoned"), "{first}");
+    }
+}
