@@ -28,6 +28,7 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
         return phases(&job, None, Gateway::new(&job, url.clone()), stop).await;
     }
     let run = place::start(&job).await?;
+    // The one place a mode is chosen; what was started stops whatever the run came to.
     let outcome = match &job.via {
         Via::Direct => phases(&job, Some(&run), Direct { job: &job, run: &run }, stop).await,
         Via::Handler(handler) => {
@@ -49,10 +50,13 @@ pub async fn run(job: Job, stop: StopSignal) -> Result<Outcome, JobError> {
             slice,
             invoker,
             ..
-        } => match workers(&job, &run, *count, invoker, *slice).await {
-            Ok(mode) => phases(&job, Some(&run), mode, stop).await,
-            Err(e) => Err(e),
-        },
+        } => {
+            let started = async {
+                let mode = workers(&job, &run, *count, invoker, *slice).await?;
+                phases(&job, Some(&run), mode, stop).await
+            };
+            started.await
+        }
         // Returned above: the gateway starts nothing here.
         Via::Gateway(_) => unreachable!("--via gateway runs without a place"),
     };
