@@ -27,6 +27,8 @@
 mod adapters;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+mod demo;
 mod domain;
 pub mod gateway;
 mod invoke;
