@@ -26,10 +26,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
 
-CFN_LINT_VERSION=1.58.0
-SAM_CLI_VERSION=1.170.0 # pins boto3[crt]==1.43.108: it cannot share a venv with scripts/test.sh's boto3
-CARGO_LAMBDA_VERSION=1.9.2
-
 # The tools live in their own venv inside the test venv (.venv/template-tools by default):
 # aws-sam-cli pins its own boto3, which conflicts with the boto3 scripts/test.sh pins.
 venv="${XINVOKE_VENV:-$root/.venv}/template-tools"
@@ -49,8 +45,7 @@ record() { # name, exit code
 
 step "Python tools (venv at $venv)"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check \
-  "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-template.txt
 export PATH="$venv/bin:$PATH" # sam runs `cargo lambda`, which cargo finds on PATH
 export SAM_CLI_TELEMETRY=0
 echo "cfn-lint $(cfn-lint --version | awk '{print $2}'), $(sam --version), $(cargo lambda --version 2>/dev/null | head -1)"
@@ -148,6 +143,19 @@ if [ "${XINVOKE_SAM_PRODUCTION_PROFILE:-0}" = "1" ]; then
 else
   profile="release profile, opt-level 0 and no LTO for speed (XINVOKE_SAM_PRODUCTION_PROFILE=1: as deployed)"
   export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256
+  # Cargo.toml's per-package overrides ([profile.release.package.aws-sdk-lambda] opt-level "z",
+  # ...) outrank CARGO_PROFILE_RELEASE_OPT_LEVEL, and cargo reads no environment variable for
+  # them; sam gives `cargo lambda build` no flags to pass `--config`. A cargo home of our own
+  # (its config.toml lowering each override to 0, its registry the usual one) is the one way
+  # in: it halves the build's CPU time, since the SDK crates are most of it.
+  cargo_home="$work/cargo-home"
+  mkdir -p "$cargo_home"
+  real_home="${CARGO_HOME:-$HOME/.cargo}"
+  for d in registry git bin; do [ -e "$real_home/$d" ] && ln -s "$real_home/$d" "$cargo_home/$d"; done
+  sed -n 's/^\[profile\.release\.package\.\([^]]*\)\]$/[profile.release.package.\1]\nopt-level = 0/p' Cargo.toml \
+    >"$cargo_home/config.toml"
+  [ -f "$real_home/config.toml" ] && cat "$real_home/config.toml" >>"$cargo_home/config.toml"
+  export CARGO_HOME="$cargo_home"
 fi
 for side in source target; do
   step "sam build Side=$side Architecture=x86_64 (rust-cargolambda, $profile)"

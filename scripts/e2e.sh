@@ -47,16 +47,18 @@ venv="${XINVOKE_VENV:-$root/.venv}"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-e2e.txt
 
 echo "==> e2e: building xinvoke, invoker and target (debug)"
-# the same profile and target dir cargo lambda watch uses, so its `cargo run` finds them built
-cargo build --locked --quiet --bin xinvoke --bin invoker --bin target
+# With the tests' features (--tests: tokio's paused clock, the dev-dependencies'), so that after
+# `cargo test` (scripts/test.sh) this builds nothing: a plain `cargo build` of the binaries
+# selects other features of tokio and getrandom and rebuilds most of the SDK.
+cargo build --locked --quiet --bin xinvoke --bin invoker --bin target --tests
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 mkdir -p "$work/bin"
-# a private copy: another build in the same target dir cannot change it under the run
-cp "$target_dir/debug/xinvoke" "$work/bin/xinvoke"
+# private copies: another build in the same target dir cannot change them under the run
+for bin in xinvoke invoker target; do cp "$target_dir/debug/$bin" "$work/bin/$bin"; done
 
 echo "==> e2e: chains (logs in $work; XINVOKE_E2E_KEEP=1 keeps them)"
 # in the background, so that a SIGTERM to this script reaches the trap at once
-"$venv/bin/python" tests/e2e/run.py --root "$root" --work "$work" --xinvoke "$work/bin/xinvoke" \
+"$venv/bin/python" tests/e2e/run.py --root "$root" --work "$work" --xinvoke "$work/bin/xinvoke" --functions "$work/bin" \
   --cargo-lambda "$venv/bin/cargo-lambda" --moto-server "$venv/bin/moto_server" \
   --pgid-file "$pgids" --started "$started" "$@" &
 runner=$!

@@ -1,20 +1,12 @@
-//! `xinvoke demo`: the main job on the built-in local endpoint, no AWS needed. It starts the
-//! local endpoint in-process, then invokes through both auth modes and through injected VPC
-//! failures, printing each outcome as it would arrive from AWS.
+//! `xinvoke demo`: the tour, or with `--delivery` the delivery table, on the built-in local
+//! endpoint (the library's `demo`); this module parses the flags and prints each step or cell
+//! as it comes.
 
-use crate::adapters::clients;
-use crate::adapters::config::{Context, Given, Settings, Timeouts};
 use crate::cli::{print_json, CliError, Output};
+use crate::demo::{Delivery, DemoError, Tour, Trigger};
 use crate::domain::classify::Class;
-use crate::domain::invocation::InvocationType;
-use crate::domain::record::InvokeRecord;
-use crate::domain::retry::RetryPolicy;
-use crate::invoke::service::{Call, Service};
-use crate::local::client::ControlClient;
-use crate::local::{builtin, LocalServer, Scenario};
-use aws_credential_types::Credentials;
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use crate::local::builtin;
+use serde_json::json;
 
 /// Run the built-in tour: the local endpoint, both auth modes, the VPC failures.
 #[derive(clap::Args, Debug)]
@@ -36,229 +28,25 @@ pub struct DemoArgs {
     pub delivery: bool,
 }
 
-/// A step of the tour.
-struct Step {
-    title: &'static str,
-    auth: &'static str,
-    /// Faults or state changes to apply first.
-    setup: Vec<(&'static str, Value)>,
-    payload: Value,
-    invocation_type: InvocationType,
-    expect: Class,
-}
-
-fn steps() -> Vec<Step> {
-    use InvocationType::*;
-    let step = |title, auth, setup, payload, invocation_type, expect| Step {
-        title,
-        auth,
-        setup,
-        payload,
-        invocation_type,
-        expect,
-    };
-    vec![
-        step(
-            "sync invoke of target:live",
-            "resource",
-            vec![],
-            json!({"hello": "world"}),
-            RequestResponse,
-            Class::Ok,
-        ),
-        step(
-            "async invoke (Event)",
-            "resource",
-            vec![],
-            json!({"order": 1}),
-            Event,
-            Class::Ok,
-        ),
-        step(
-            "permission check (DryRun)",
-            "resource",
-            vec![],
-            json!({}),
-            DryRun,
-            Class::Ok,
-        ),
-        step(
-            "sync invoke via the assumed role",
-            "role",
-            vec![],
-            json!({"hello": "role"}),
-            RequestResponse,
-            Class::Ok,
-        ),
-        step(
-            "unqualified target, resource policy grants :live only",
-            "unqualified",
-            vec![],
-            json!({}),
-            RequestResponse,
-            Class::AccessDeniedResource,
-        ),
-        step(
-            "a role with no identity policy",
-            "stranger",
-            vec![],
-            json!({}),
-            RequestResponse,
-            Class::AccessDeniedIdentity,
-        ),
-        step(
-            "assume role with the wrong external id",
-            "wrong-external-id",
-            vec![],
-            json!({}),
-            RequestResponse,
-            Class::Credentials,
-        ),
-        step(
-            "target throws",
-            "resource",
-            vec![],
-            json!({"fail": "boom"}),
-            RequestResponse,
-            Class::FunctionError,
-        ),
-        step(
-            "EC2 throttles ENI set-up once, then recovers",
-            "role",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "EC2ThrottledException", "times": 1}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::Ok,
-        ),
-        step(
-            "ENI quota used up (stays)",
-            "resource",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "ENILimitReachedException", "times": 5}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::EniLimit,
-        ),
-        step(
-            "EC2 RequestLimitExceeded (stays)",
-            "role",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "EC2UnexpectedException", "ec2_error_code": "RequestLimitExceeded", "times": 5}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::Ec2RequestLimit,
-        ),
-        step(
-            "subnets out of IP addresses (stays)",
-            "resource",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "SubnetIPAddressLimitReachedException", "times": 5}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::SubnetIpLimit,
-        ),
-        step(
-            "throttled with Retry-After: 1",
-            "resource",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "TooManyRequestsException", "reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "retry_after_s": 1, "times": 1}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::Ok,
-        ),
-        step(
-            "invalid subnet (configuration: never retried)",
-            "resource",
-            vec![(
-                "fault",
-                json!({"function": "target", "error": "InvalidSubnetIDException", "times": 1}),
-            )],
-            json!({}),
-            RequestResponse,
-            Class::VpcConfig,
-        ),
-    ]
-}
-
-async fn service_for(server: &LocalServer, auth: &str, policy: &RetryPolicy) -> Result<Service, CliError> {
-    let (creds, target, role) = match auth {
-        "resource" => (source_creds(), builtin::TARGET_ALIAS_ARN, None),
-        "role" => (source_creds(), builtin::TARGET_FUNCTION_ARN, Some(builtin::EXTERNAL_ID)),
-        "unqualified" => (source_creds(), builtin::TARGET_FUNCTION_ARN, None),
-        "stranger" => (
-            Credentials::new(
-                builtin::STRANGER_ACCESS_KEY,
-                builtin::STRANGER_SECRET_KEY,
-                None,
-                None,
-                "demo",
-            ),
-            builtin::TARGET_ALIAS_ARN,
-            None,
-        ),
-        _ => (
-            source_creds(),
-            builtin::TARGET_FUNCTION_ARN,
-            Some("not-the-external-id"),
-        ),
-    };
-    let given = Given {
-        target_arn: Some(target.parse().expect("the built-in ARNs are valid")),
-        role_arn: role.map(|_| {
-            builtin::INVOKE_ROLE_ARN
-                .parse()
-                .expect("the built-in role ARN is valid")
-        }),
-        external_id: role.map(|id| id.parse().expect("the demo's external ids are valid")),
-        ..Given::default()
-    };
-    let mut settings = Settings::resolve(given, Context::Cli)?;
-    settings.retry = policy.clone();
-    let base = clients::endpoint_config(Timeouts::default(), server.url(), creds, builtin::REGION).await;
-    Ok(Service::new(settings, &base).await)
-}
-
-fn source_creds() -> Credentials {
-    Credentials::new(
-        builtin::SOURCE_ACCESS_KEY,
-        builtin::SOURCE_SECRET_KEY,
-        Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
-        None,
-        "demo",
-    )
-}
-
-/// Run the tour; exit code 0 when every step ended as expected.
+/// Run the tour (or the delivery table); exit code 0 when every step ended as expected.
 pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
     if args.delivery {
         // No log subscriber: the final records' ERROR lines (no failure queue here) are the
         // table's "ends" column.
-        return super::demo_delivery::run(args.output).await;
+        return Ok(delivery(args.output).await?);
     }
     crate::adapters::logging::init_cli();
-    let server = LocalServer::start(Scenario::builtin(), ([127, 0, 0, 1], 0).into()).await?;
-    let control = ControlClient::new(server.addr());
-    let policy = if args.real_waits {
-        RetryPolicy::default()
-    } else {
-        RetryPolicy::defaults_shortened(10.0)
-    };
+    Ok(tour(&args).await?)
+}
+
+/// The tour: a header, a line per step as it ends (or one JSON document at the end).
+async fn tour(args: &DemoArgs) -> Result<u8, DemoError> {
+    let mut tour = Tour::start(args.real_waits).await?;
     let text = args.output == Output::Text;
     if text {
         println!(
             "xinvoke demo: local endpoint (built-in scenario) listening on {}",
-            server.url()
+            tour.endpoint()
         );
         println!(
             "account 1 {} (role xinvoke-source) invokes {} in account 2 {}",
@@ -276,42 +64,20 @@ pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
         );
     }
     let mut steps_json = Vec::new();
-    let mut services: HashMap<&str, Service> = HashMap::new();
-    let mut records: Vec<InvokeRecord> = Vec::new();
+    let mut records = Vec::new();
     let mut unexpected = 0;
-    for (i, step) in steps().into_iter().enumerate() {
-        for (kind, spec) in &step.setup {
-            let path = if *kind == "fault" {
-                "/_local/faults"
-            } else {
-                "/_local/state"
-            };
-            control.call("POST", path, Some(spec)).await?;
-        }
-        if !services.contains_key(step.auth) {
-            services.insert(step.auth, service_for(&server, step.auth, &policy).await?);
-        }
-        let svc = &services[step.auth];
-        let call = Call {
-            payload: step.payload.to_string().into_bytes(),
-            invocation_type: Some(step.invocation_type),
-            ..Call::default()
-        };
-        let record = svc.invoke(call, None).await?;
-        let mark = if record.class() == step.expect { " " } else { "!" };
-        if record.class() != step.expect {
+    while let Some(step) = tour.next().await? {
+        let record = &step.record;
+        if !step.as_expected() {
             unexpected += 1;
         }
-        let auth = match step.auth {
-            "resource" | "unqualified" | "stranger" => "resource-based",
-            _ => "role chaining",
-        };
         if text {
+            let mark = if step.as_expected() { " " } else { "!" };
             println!(
                 "{:>2}{mark} {:<54} {:<18} {:<16} {:<23} {:>8} {:>7.0}ms",
-                i + 1,
+                step.number,
                 step.title,
-                auth,
+                step.auth,
                 record.invocation_type.as_str(),
                 record.class().name(),
                 record.attempts,
@@ -323,40 +89,100 @@ pub async fn run(args: DemoArgs) -> Result<u8, CliError> {
         } else {
             steps_json.push(json!({
                 "step": step.title,
-                "auth": auth,
-                "expected": step.expect.name(),
-                "as_expected": record.class() == step.expect,
+                "auth": step.auth,
+                "expected": step.expected.name(),
+                "as_expected": step.as_expected(),
                 "record": record,
             }));
         }
-        control.clear_faults().await?;
-        records.push(record);
+        records.push(step.record);
     }
-    let stats = control.stats().await?;
+    let endpoint = tour.endpoint();
+    let assume_role_calls = tour.finish().await;
     if !text {
         print_json(&json!({
-            "endpoint": server.url(),
+            "endpoint": endpoint,
             "steps": steps_json,
-            "assume_role_calls": stats["sts_assume_role"],
+            "assume_role_calls": assume_role_calls,
             "unexpected": unexpected,
         }));
-        server.shutdown().await;
-        return Ok(if unexpected > 0 { 1 } else { 0 });
+        return Ok(u8::from(unexpected > 0));
     }
     println!();
     println!(
-        "local endpoint: {} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column",
-        stats["sts_assume_role"]
+        "local endpoint: {assume_role_calls} AssumeRole call(s) served every role-chained invoke; retries are counted in the attempts column"
     );
     if args.json {
         for r in &records {
             println!("{}", serde_json::to_string(r).unwrap_or_default());
         }
     }
-    server.shutdown().await;
     if unexpected > 0 {
         println!("{unexpected} step(s) ended differently than expected (marked !)");
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The delivery table: a header, a row per cell as it is measured (or one JSON document at the
+/// end), and whether every cell is as docs/lambdas.md says.
+async fn delivery(output: Output) -> Result<u8, DemoError> {
+    let mut table = Delivery::start().await?;
+    let text = output == Output::Text;
+    if text {
+        println!("xinvoke demo --delivery: each trigger x class, one message, counted by the local endpoint");
+        println!("(SQS with no retry budget: every retry is a redelivery; waits are the defaults / 100)");
+        println!();
+        println!(
+            "{:<13} {:<15} {:>11} {:>9} {:>9}  ends",
+            "trigger", "class", "target runs", "attempts", "receives"
+        );
+    }
+    let mut rows = Vec::new();
+    let mut unexpected = 0;
+    while let Some(cell) = table.next().await? {
+        if !cell.as_documented {
+            unexpected += 1;
+        }
+        if text {
+            let mark = if cell.as_documented { "" } else { " !" };
+            println!(
+                "{:<13} {:<15} {:>11} {:>9} {:>9}  {}{mark}",
+                cell.trigger.name(),
+                cell.class.name(),
+                if cell.runs == 1 {
+                    "once".to_string()
+                } else {
+                    cell.runs.to_string()
+                },
+                cell.attempts,
+                if cell.trigger == Trigger::Sqs {
+                    cell.receives.to_string()
+                } else {
+                    "-".into()
+                },
+                cell.ends
+            );
+        } else {
+            rows.push(json!({
+                "trigger": cell.trigger.name(),
+                "class": cell.class.name(),
+                "target_runs": cell.runs,
+                "attempts": cell.attempts,
+                "receives": cell.receives,
+                "ends": cell.ends,
+                "as_documented": cell.as_documented,
+            }));
+        }
+    }
+    table.finish().await;
+    if !text {
+        print_json(&json!({"cells": rows, "unexpected": unexpected}));
+    } else if unexpected > 0 {
+        println!("{unexpected} cell(s) measured differently than docs/lambdas.md says (marked !)");
+    } else {
+        println!();
+        println!("every cell as docs/lambdas.md's table says: nothing ran twice");
+    }
+    Ok(u8::from(unexpected > 0))
 }

@@ -2,7 +2,6 @@
 
 pub(crate) mod completions;
 pub(crate) mod demo;
-mod demo_delivery;
 pub(crate) mod doctor;
 pub(crate) mod gateway;
 pub(crate) mod invoke;
@@ -46,6 +45,8 @@ pub(crate) enum CliError {
     Recording(#[from] crate::load::collect::RecordingError),
     #[error(transparent)]
     Load(#[from] crate::load::job::JobError),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
     #[error(transparent)]
     Gateway(#[from] crate::gateway::server::GatewayError),
     #[error(transparent)]

@@ -32,23 +32,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-/// The invoker's handler for a load job to call in its own process (`--via invoker`, and the
-/// local stand-in of the invoker function for `--via lambda-workers`).
-pub fn handler() -> crate::load::job::HandlerFactory {
-    use crate::load::job::{HandlerError, HandlerFuture, InvokerHandler};
-    use std::sync::Arc;
-    struct InProcess(Arc<Service>, Emf);
+/// The invoker's handler for a load job to call in its own process (`--via handler`, `--via
+/// invoker`, and the local stand-in of the invoker function for `--via lambda-workers`), with
+/// its metrics kept in memory.
+pub fn handler() -> std::sync::Arc<dyn crate::load::handler::InvokerHandler> {
+    use crate::load::handler::{HandlerError, HandlerFuture, InvokerHandler};
+    struct InProcess(Emf);
     impl InvokerHandler for InProcess {
-        fn handle(&self, event: Value) -> HandlerFuture<'_> {
+        fn handle<'a>(&'a self, service: &'a Service, event: Value) -> HandlerFuture<'a> {
             Box::pin(async move {
                 // The stand-in of a load worker: the load stack's XINVOKE_LOAD_WORKER.
                 let extras = Extras {
-                    metrics: Some(&self.1),
+                    metrics: Some(&self.0),
                     load_worker: true,
                     ..Extras::default()
                 };
                 handle_with(
-                    &self.0,
+                    service,
                     extras,
                     LambdaEvent::new(event, lambda_runtime::Context::default()),
                 )
@@ -61,10 +61,10 @@ pub fn handler() -> crate::load::job::HandlerFactory {
         }
 
         fn metrics(&self) -> Vec<Value> {
-            self.1.take()
+            self.0.take()
         }
     }
-    Arc::new(|service| Arc::new(InProcess(service, Emf::in_memory())) as Arc<dyn InvokerHandler>)
+    std::sync::Arc::new(InProcess(Emf::in_memory()))
 }
 
 /// The invoker's service, built once at cold start: invokes are signed here and sent on the

@@ -4,6 +4,8 @@
 
 pub mod collect;
 pub mod engine;
+pub mod handler;
+#[cfg(feature = "cli")]
 pub mod job;
 pub mod pacing;
 #[cfg(feature = "cli")]

@@ -1,5 +1,7 @@
-//! What a load run invokes: the core [`Service`] (this process invokes the target
-//! cross-account, with the service's retry policy), the invoker's handler, or a gateway.
+//! What a load run sends each request through, one [`Sender`] a `--via` mode: the core
+//! [`Service`] (this process invokes the target cross-account, with the service's retry
+//! policy), the invoker's handler in this process, the invoker function (two hops), or a
+//! gateway. (`--via lambda-workers` sends slices, not requests: `job::workers`.)
 
 use crate::domain::classify::Class;
 use crate::domain::invocation::InvocationType;
@@ -7,6 +9,7 @@ use crate::domain::record::InvokeRecord;
 use crate::domain::retry::StopReason;
 use crate::invoke::service::{Call, Service};
 use crate::load::engine::Sender;
+use crate::load::handler::InvokerHandler;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -66,10 +69,11 @@ pub fn refused(target: &str, problem: &str) -> InvokeRecord {
     )
 }
 
-/// `--via invoker`: the invoker Lambda's handler, in this process, one direct event a request
-/// (to the target named in turn); its answer or error is the invoke's record.
+/// `--via handler`: the invoker Lambda's handler, in this process, one direct event a request
+/// (to the target named in turn) through `service`; its answer or error is the invoke's record.
 pub(crate) struct HandlerSender {
-    handler: Arc<dyn crate::load::job::InvokerHandler>,
+    handler: Arc<dyn InvokerHandler>,
+    service: Arc<Service>,
     names: Vec<Option<String>>,
     retries: bool,
 }
@@ -77,12 +81,14 @@ pub(crate) struct HandlerSender {
 impl HandlerSender {
     /// Without `retries`, each event says `"retries": false`: the handler retries nothing.
     pub fn new(
-        handler: Arc<dyn crate::load::job::InvokerHandler>,
+        handler: Arc<dyn InvokerHandler>,
+        service: Arc<Service>,
         names: Vec<Option<String>>,
         retries: bool,
     ) -> HandlerSender {
         HandlerSender {
             handler,
+            service,
             names,
             retries,
         }
@@ -94,7 +100,7 @@ impl Sender for HandlerSender {
         let name = self.names[(seq % self.names.len().max(1) as u64) as usize].clone();
         let shown = name.clone().unwrap_or_else(|| "default".into());
         let event = direct_event(&payload, name.as_deref(), self.retries);
-        let text = match self.handler.handle(event).await {
+        let text = match self.handler.handle(&self.service, event).await {
             Ok(v) => v.to_string(),
             Err(e) => e.error_message,
         };

@@ -57,14 +57,15 @@ def children_of(pid):
 class Server:
     """One background process with its log files."""
 
-    def __init__(self, name, argv, logdir, env=None, cwd=None, pgid_file=None):
+    def __init__(self, name, argv, logdir, env=None, cwd=None, pgid_file=None, out_path=None):
+        """`out_path`: append stdout to this file (another server's) instead of NAME.out."""
         self.name = name
-        self.out_path = Path(logdir) / f"{name}.out"
+        self.out_path = Path(out_path) if out_path else Path(logdir) / f"{name}.out"
         self.err_path = Path(logdir) / f"{name}.err"
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
-            stdout=open(self.out_path, "wb"),
+            stdout=open(self.out_path, "ab" if out_path else "wb"),
             stderr=open(self.err_path, "wb"),
             env=env,
             cwd=cwd,

@@ -99,24 +99,50 @@ def clean_env(extra=None):
 
 
 class Watch:
-    """`cargo lambda watch` serving the crate's `invoker` and `target` binaries."""
+    """`cargo lambda watch` serving the crate's `invoker` and `target` binaries.
+
+    Watch runs only the Lambda APIs (`--only-lambda-apis`) and the chain starts the two
+    binaries itself, as watch would (its environment: the function's name, version, memory, its
+    Runtime API under `/.rt/NAME`), from the build `cargo test` made: watch's own `cargo run`
+    builds without the dev-dependencies' features (tokio's paused clock, proptest's getrandom),
+    which was a second debug build of nearly every dependency. Their stdout goes where watch's
+    goes, as when watch runs them."""
+
+    FUNCTIONS = ("invoker", "target")
 
     def __init__(self, ck, args, name, fn_env, port):
         self.ck = ck
         self.args = args
+        self.name = name
+        self.fn_env = fn_env
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        env_file = Path(args.work) / f"{name}.env"
-        # dotenv format; single quotes keep the JSON values whole
-        env_file.write_text("".join(f"{k}='{v}'\n" for k, v in fn_env.items()))
-        argv = [args.cargo_lambda, "lambda", "watch", "--invoke-address", "127.0.0.1",
-                "--invoke-port", str(port), "--ignore-changes", "--env-file", str(env_file)]
+        self.functions = []
+        argv = [args.cargo_lambda, "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1",
+                "--invoke-port", str(port), "--ignore-changes"]
         self.server = procs.Server(name, argv, args.work, env=clean_env(), cwd=args.root,
                                    pgid_file=args.pgid_file)
         ck.servers.append(self.server)
 
     def started(self):
-        return self.server.wait_for_line(r"starting Runtime server", 60) is not None
+        if self.server.wait_for_line(r"starting Runtime server", 60) is None:
+            return False
+        m = self.server.wait_for_line(r"AWS_LAMBDA_RUNTIME_API=(http://[0-9A-Za-z.:\[\]]+/\.rt)", 10)
+        if m is None:
+            return False
+        for function in self.FUNCTIONS:
+            env = clean_env(dict(self.fn_env,
+                                 AWS_LAMBDA_FUNCTION_NAME=function,
+                                 AWS_LAMBDA_FUNCTION_VERSION="1",
+                                 AWS_LAMBDA_FUNCTION_MEMORY_SIZE="4096",
+                                 AWS_LAMBDA_MAX_CONCURRENCY="1",
+                                 AWS_LAMBDA_RUNTIME_API=f"{m.group(1)}/{function}"))
+            f = procs.Server(f"{self.name}-{function}", [str(Path(self.args.functions, function))],
+                             self.args.work, env=env, cwd=self.args.root, pgid_file=self.args.pgid_file,
+                             out_path=self.server.out_path)
+            self.ck.servers.append(f)
+            self.functions.append(f)
+        return True
 
     def invoke(self, function, data_file=None, data=None, timeout_s=600):
         """`cargo lambda invoke`: (ok, answer) where answer is the function's result, or for a
@@ -143,6 +169,8 @@ class Watch:
         return False, {"errorType": "?", "errorMessage": p.stderr[-2000:]}
 
     def stop(self):
+        for f in self.functions:
+            f.stop()
         self.server.stop()
 
 
@@ -403,7 +431,7 @@ def base_fn_env(local_url):
 
 
 def warm_up(ck, chain, watch):
-    """Start both functions (watch runs `cargo run` on a function's first invoke)."""
+    """Both functions answer their first invoke."""
     t0 = time.monotonic()
     ok, answer = watch.invoke("target", data={"warm": "up"})
     ck.check(f"{chain}: the target binary runs under cargo lambda watch and echoes",
@@ -834,6 +862,7 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--xinvoke", required=True)
+    ap.add_argument("--functions", required=True, help="the directory holding the invoker and target binaries")
     ap.add_argument("--cargo-lambda", required=True)
     ap.add_argument("--moto-server", required=True)
     ap.add_argument("--pgid-file", required=True)

@@ -29,6 +29,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("local", &["adapters", "invoke", "lambdas", "load", "gateway", "cli"]),
     ("gateway", &["lambdas", "load", "local", "cli"]),
     ("load", &["lambdas", "gateway", "cli"]),
+    ("demo", &["cli"]),
 ];
 
 /// What the core must not touch: it is plain data in, plain data out.
@@ -47,7 +48,7 @@ const NOT_IN_CORE: &[&str] = &[
     "std::fs",
 ];
 
-/// What `load` may take from `local`: its public face (the server, scenarios, the built-in
+/// What `load` and `demo` may take from `local`: its public face (the server, scenarios, the built-in
 /// names, the control client), never the internals.
 const LOCAL_FACE: &[&str] = &[
     "LocalServer",
@@ -171,28 +172,30 @@ fn local_names(text: &str) -> Vec<(usize, String)> {
 }
 
 #[test]
-fn load_reaches_the_local_endpoint_through_its_public_face_only() {
-    let mut by_file: std::collections::BTreeMap<String, Vec<(usize, String)>> = Default::default();
-    for (file, n, line) in lines("load") {
-        by_file.entry(file).or_default().push((n, line));
-    }
+fn load_and_the_demo_reach_the_local_endpoint_through_its_public_face_only() {
     let mut wrong = Vec::new();
-    for (file, lines) in by_file {
-        // The code of the file, one line a line (comments are blank), so line numbers hold.
-        let last = lines.last().map_or(0, |(n, _)| *n);
-        let mut text = vec![String::new(); last];
-        for (n, line) in lines {
-            text[n - 1] = line;
+    for part in ["load", "demo"] {
+        let mut by_file: std::collections::BTreeMap<String, Vec<(usize, String)>> = Default::default();
+        for (file, n, line) in lines(part) {
+            by_file.entry(file).or_default().push((n, line));
         }
-        for (n, name) in local_names(&text.join("\n")) {
-            if !LOCAL_FACE.contains(&name.as_str()) && name != "self" {
-                wrong.push(format!("{file}:{n}: load uses local::{name}"));
+        for (file, lines) in by_file {
+            // The code of the file, one line a line (comments are blank), so line numbers hold.
+            let last = lines.last().map_or(0, |(n, _)| *n);
+            let mut text = vec![String::new(); last];
+            for (n, line) in lines {
+                text[n - 1] = line;
+            }
+            for (n, name) in local_names(&text.join("\n")) {
+                if !LOCAL_FACE.contains(&name.as_str()) && name != "self" {
+                    wrong.push(format!("{file}:{n}: {part} uses local::{name}"));
+                }
             }
         }
     }
     assert!(
         wrong.is_empty(),
-        "load reaches into the local endpoint:\n{}",
+        "a part reaches into the local endpoint:\n{}",
         wrong.join("\n")
     );
 }
@@ -218,11 +221,6 @@ fn the_checks_see_a_wrong_arrow() {
         vec![("domain", "arn::FunctionArn")]
     );
 }
-
-/// Rings of files that import each other, left to be untied by the work that owns them: each
-/// entry is one ring's files as module paths, sorted. Only `load`'s (issue 29: `load::job`
-/// and its senders) may stay here, and only until that work lands.
-const RINGS_ALLOWED: &[&[&str]] = &[&["load::job", "load::senders"]];
 
 /// Every library file of `src/` (not the binaries, not the in-crate tests) by its module
 /// path (`src/local/scenario/mod.rs` is `local::scenario`), with its code: comments blanked,
@@ -500,9 +498,6 @@ fn no_files_import_each_other_in_a_ring() {
         .collect();
     let mut wrong = Vec::new();
     for ring in rings(&edges) {
-        if RINGS_ALLOWED.iter().any(|allowed| *allowed == ring.as_slice()) {
-            continue;
-        }
         let how: Vec<String> = ring
             .iter()
             .flat_map(|from| {

@@ -12,6 +12,7 @@ mod cli_output;
 mod cli_profiles;
 mod delivery;
 mod deploy_metadata;
+mod docs;
 mod doctor;
 mod endpoints;
 mod gateway;

@@ -2,7 +2,8 @@
 //! here for `--via invoker` and `--via lambda-workers`), the targets a scenario offers, its
 //! gauges.
 
-use super::{HandlerFactory, InvokerHandler, Job, JobError, Place, Started, Via, VPC_LIMITS_SCENARIO};
+use super::error::JobError;
+use super::spec::{Job, VPC_LIMITS_SCENARIO};
 use crate::adapters::clients;
 use crate::adapters::config::AssumeRole;
 use crate::adapters::config::{Context, Given, NamedTarget, Settings, Timeouts};
@@ -10,30 +11,42 @@ use crate::domain::invocation::InvocationType;
 use crate::domain::retry::RetryPolicy;
 use crate::invoke::service::Service;
 use crate::load::engine::Gauges;
+use crate::load::handler::InvokerHandler;
 use crate::local::{builtin, scenario, LocalServer, Scenario};
 use aws_credential_types::Credentials;
 use axum::response::IntoResponse;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::RwLock;
 
-/// Start the local endpoint in-process (and, for `--via lambda-workers`, the invoker it
-/// forwards to), or take AWS as given: where the run goes, its settings, its target names.
-pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<String>>), JobError> {
-    let (scenario_path, target) = match &job.place {
-        Place::Aws { settings, names } => return Ok((Started::Aws, (**settings).clone(), names.clone())),
-        Place::Local { scenario, target } => (scenario, target),
-    };
+/// The local endpoint a run goes to.
+pub(super) struct LocalPlace {
+    pub(super) server: LocalServer,
+    /// The scenario's name, for the report.
+    pub(super) label: String,
+    /// Account 1's invoker played in this process (`--via invoker`, `--via lambda-workers`).
+    pub(super) invoker: Option<LocalInvoker>,
+}
+
+/// Start the local endpoint in-process with `scenario_path` (the built-in job's when none),
+/// and, when the mode invokes the invoker function, the invoker it forwards to: the place,
+/// its settings (`target`, or the scenario's functions) and target names.
+pub(super) async fn start(
+    job: &Job,
+    scenario_path: Option<&Path>,
+    target: Option<Given>,
+) -> Result<(LocalPlace, Settings, Vec<Option<String>>), JobError> {
     let (mut scenario, label) = match scenario_path {
         Some(p) => (Scenario::from_path(p)?, p.display().to_string()),
         None => (
-            Scenario::from_toml_str(VPC_LIMITS_SCENARIO, std::path::Path::new("scenarios/vpc-limits.toml"))?,
+            Scenario::from_toml_str(VPC_LIMITS_SCENARIO, Path::new("scenarios/vpc-limits.toml"))?,
             "vpc-limits".to_string(),
         ),
     };
     let mut invoker_listener = None;
-    if let Via::LambdaWorkers { .. } | Via::Invoker { .. } = &job.via {
+    if job.via.local_invoker().is_some() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(JobError::LocalInvoker)?;
@@ -42,26 +55,26 @@ pub(super) async fn start(job: &Job) -> Result<(Started, Settings, Vec<Option<St
         invoker_listener = Some(listener);
     }
     let server = LocalServer::start(scenario.clone(), ([127, 0, 0, 1], 0).into()).await?;
-    let (settings, names) = local_settings(&scenario, target.as_deref().cloned(), job.invocation_type)?;
-    let invoker = match (invoker_listener, &job.via) {
-        (Some(listener), Via::LambdaWorkers { handler, .. } | Via::Invoker { handler, .. }) => {
+    let (settings, names) = local_settings(&scenario, target, job.invocation_type)?;
+    let invoker = match (invoker_listener, job.via.local_invoker()) {
+        (Some(listener), Some(handler)) => {
             let mut invoker_settings = settings.clone();
             if !job.real_waits {
                 invoker_settings.retry = RetryPolicy::defaults_shortened(10.0);
             }
             let slot = Arc::new(RwLock::new(None));
             let invoker = LocalInvoker {
-                task: serve_local_invoker(listener, Arc::clone(&slot)),
+                task: serve_local_invoker(listener, Arc::clone(handler), Arc::clone(&slot)),
                 slot,
                 handler: Arc::clone(handler),
                 settings: invoker_settings,
             };
             invoker.renew(&server).await;
-            Some(Box::new(invoker))
+            Some(invoker)
         }
         _ => None,
     };
-    Ok((Started::Local { server, label, invoker }, settings, names))
+    Ok((LocalPlace { server, label, invoker }, settings, names))
 }
 
 /// The functions a local run spreads its load over when no target is given: account 2's
@@ -200,34 +213,33 @@ pub(super) fn add_local_invoker(scenario: &mut Scenario, upstream: &str) -> Resu
     Ok(())
 }
 
-/// The invoker's handler the local `xinvoke-invoker` runs; swapped for a fresh one per phase.
-type HandlerSlot = Arc<RwLock<Option<Arc<dyn InvokerHandler>>>>;
+/// The service the local `xinvoke-invoker`'s handler invokes through; a fresh one per phase.
+type ServiceSlot = Arc<RwLock<Option<Arc<Service>>>>;
 
 /// Account 1's invoker function played in this process (`--via invoker`, `--via
 /// lambda-workers`).
 pub(super) struct LocalInvoker {
     task: tokio::task::JoinHandle<()>,
-    slot: HandlerSlot,
-    handler: HandlerFactory,
+    slot: ServiceSlot,
+    handler: Arc<dyn InvokerHandler>,
     settings: Settings,
 }
 
 impl LocalInvoker {
-    /// A fresh handler with fresh clients: at the start and after the endpoint's reset between
+    /// Fresh clients for the handler: at the start and after the endpoint's reset between
     /// phases (which ends every session, as a new deployment of the invoker would start anew).
     pub(super) async fn renew(&self, server: &LocalServer) {
         let base = local_base(server.url(), self.settings.timeouts).await;
         let service = Arc::new(Service::new(self.settings.clone(), &base).await);
         if let Ok(mut slot) = self.slot.write() {
-            *slot = Some((self.handler)(service));
+            *slot = Some(service);
         }
     }
 
     /// Invokes by class, from the EMF documents the invoker wrote since last asked.
-    pub(super) fn invokes_by_class(&self) -> std::collections::BTreeMap<String, u64> {
-        let handler = self.slot.read().ok().and_then(|h| h.clone());
-        let mut by_class = std::collections::BTreeMap::new();
-        for doc in handler.map(|h| h.metrics()).unwrap_or_default() {
+    pub(super) fn invokes_by_class(&self) -> BTreeMap<String, u64> {
+        let mut by_class = BTreeMap::new();
+        for doc in self.handler.metrics() {
             if let (Some(class), Some(n)) = (doc["class"].as_str(), doc["Invokes"].as_f64()) {
                 *by_class.entry(class.to_string()).or_default() += n as u64;
             }
@@ -243,11 +255,16 @@ impl LocalInvoker {
 /// The invoker Lambda played in this process for `--via lambda-workers` locally: the local
 /// endpoint forwards each invoke of account 1's `xinvoke-invoker` here, and this answers its
 /// `load` event as the deployed invoker would.
-fn serve_local_invoker(listener: tokio::net::TcpListener, slot: HandlerSlot) -> tokio::task::JoinHandle<()> {
+fn serve_local_invoker(
+    listener: tokio::net::TcpListener,
+    handler: Arc<dyn InvokerHandler>,
+    slot: ServiceSlot,
+) -> tokio::task::JoinHandle<()> {
     let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
-        let handler = slot.read().ok().and_then(|h| h.clone());
+        let service = slot.read().ok().and_then(|s| s.clone());
+        let handler = Arc::clone(&handler);
         async move {
-            let Some(handler) = handler else {
+            let Some(service) = service else {
                 return (
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
                     "the local invoker is starting",
@@ -257,7 +274,7 @@ fn serve_local_invoker(listener: tokio::net::TcpListener, slot: HandlerSlot) -> 
             let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             // A handler's error is a function error, as Lambda answers it: 200 with
             // X-Amz-Function-Error, which the local endpoint passes on.
-            let (answer, function_error) = match handler.handle(event).await {
+            let (answer, function_error) = match handler.handle(&service, event).await {
                 Ok(answer) => (answer, None),
                 Err(e) => (
                     json!({"errorType": e.error_type, "errorMessage": e.error_message}),

@@ -1,14 +1,18 @@
 //! `--via lambda-workers`: each phase split into shares, each share run in slices (one invoke
 //! of the invoker Lambda a slice), the statistics merged as each slice returns.
 
-use super::{base_config, plan_end, Job, JobError, Started, LOCAL_INVOKER_ARN};
+use super::error::{JobError, WorkerFailure};
+use super::info;
+use super::mode::{Mode, Phase, PhaseEnd};
+use super::place::Run;
+use super::spec::Job;
 use crate::adapters::config::{Context, Given, Settings};
 use crate::adapters::probes;
 use crate::domain::arn::FunctionArn;
 use crate::invoke::service::{Call, Service};
 use crate::load::collect::Collector;
-use crate::load::engine::{Gauges, Model, PhasePlan, Stop, StopRules, StopSignal};
-use crate::load::record::{EndReason, LoadRecord};
+use crate::load::engine::{Model, Stop, StopRules};
+use crate::load::record::{EndReason, LoadRecord, RunInfo};
 use crate::load::worker::{WorkerAnswer, WorkerJob};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -20,28 +24,27 @@ use tokio::time::Instant;
 const SLICE_MARGIN: Duration = Duration::from_secs(5);
 
 /// `--via lambda-workers`: how the invoker Lambda is reached and how long each slice runs.
-pub(super) struct Workers {
-    pub(super) count: u32,
+pub(super) struct Workers<'a> {
+    job: &'a Job,
+    run: &'a Run,
+    count: u32,
     invoker: Arc<Service>,
     slice: Duration,
     /// How the slice length was decided, for the report's notes.
-    pub(super) note: String,
+    note: String,
 }
 
 /// `--via lambda-workers`: the service that invokes the invoker Lambda (account 1's, or the
 /// one played in this process), and the slice length: the one asked for, shortened to fit the
 /// invoker's timeout as GetFunctionConfiguration gives it.
-pub(super) async fn workers(
-    job: &Job,
+pub(super) async fn workers<'a>(
+    job: &'a Job,
+    run: &'a Run,
     count: u32,
     invoker: &Option<FunctionArn>,
     asked: Duration,
-    place: &Started,
-) -> Result<Workers, JobError> {
-    let arn: FunctionArn = match place {
-        Started::Local { .. } => LOCAL_INVOKER_ARN.parse().expect("the local invoker's ARN is valid"),
-        Started::Aws => invoker.clone().ok_or(JobError::NoInvoker)?,
-    };
+) -> Result<Workers<'a>, JobError> {
+    let arn = run.invoker_arn(invoker)?;
     let mut s = Settings::resolve(
         Given {
             target_arn: Some(arn.clone()),
@@ -50,7 +53,7 @@ pub(super) async fn workers(
         Context::Cli,
     )?;
     s.retry.disabled = true;
-    let base = base_config(place, s.timeouts).await;
+    let base = run.base_config(s.timeouts).await;
     let lambda = probes::lambda_client(&base, &arn.region, None);
     let (slice, note) = match probes::function_configuration(&lambda, &arn).await.map(|c| c.timeout_s) {
         Ok(Some(timeout_s)) => {
@@ -98,8 +101,10 @@ pub(super) async fn workers(
     };
     // A worker answers when its slice is done: the slice, its grace, and the margin.
     s.timeouts.attempt = slice + job.grace + SLICE_MARGIN * 2;
-    let base = base_config(place, s.timeouts).await;
+    let base = run.base_config(s.timeouts).await;
     Ok(Workers {
+        job,
+        run,
         count,
         invoker: Arc::new(Service::new(s, &base).await),
         slice,
@@ -120,23 +125,30 @@ struct Chain {
     in_flight: Option<u64>,
 }
 
+impl Mode for Workers<'_> {
+    fn info(&self) -> Result<RunInfo, JobError> {
+        info::header(self.job, self.run, vec![self.note.clone()])
+    }
+
+    async fn phase(&mut self, at: Phase<'_>, collector: &mut Collector) -> Result<PhaseEnd, JobError> {
+        worker_phase(self, at, collector).await
+    }
+}
+
 /// One phase through the workers: each worker runs its share of the phase in slices, one
 /// invoke of the invoker each, chained until the phase ends; each slice's statistics are
 /// merged as it returns, so the stop rules apply to the whole run and a stop is heard within
 /// one slice. The harness samples the gauges itself meanwhile. Returns how the phase ended and
-/// a line per worker that failed (the rest of its share is missing). Fails when no slice was
+/// each worker that failed (the rest of its share is missing). Fails when no slice was
 /// answered.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn worker_phase(
-    workers: &Workers,
-    job: &Job,
-    plan: &PhasePlan,
-    phase: u32,
-    names: &[Option<String>],
-    collector: &mut Collector,
-    gauges: Option<&dyn Gauges>,
-    mut stop: StopSignal,
-) -> Result<(EndReason, Vec<String>), JobError> {
+async fn worker_phase(workers: &Workers<'_>, at: Phase<'_>, collector: &mut Collector) -> Result<PhaseEnd, JobError> {
+    let Phase {
+        index: phase,
+        plan,
+        gauges,
+        mut stop,
+    } = at;
+    let (job, names) = (workers.job, &workers.run.names);
     let whole = WorkerJob {
         worker: 0,
         phase,
@@ -158,7 +170,7 @@ pub(super) async fn worker_phase(
         max_in_flight: job.max_in_flight,
         deadline_ms: job.deadline.as_millis() as u64,
     };
-    let phase_len = job.duration.or(plan_end(&job.model));
+    let phase_len = job.phase_length();
     let mut chains: Vec<Chain> = whole
         .split(&job.model, workers.count)
         .into_iter()
@@ -197,10 +209,7 @@ pub(super) async fn worker_phase(
                 if level == Stop::Now && !set.is_empty() {
                     // A second Ctrl-C: abandon the slices still running (their requests ran
                     // on the workers and are not in this report).
-                    failures.push(format!(
-                        "{} slice(s) abandoned at the second Ctrl-C: their requests ran but are not counted",
-                        set.len()
-                    ));
+                    failures.push(WorkerFailure::Abandoned { slices: set.len() });
                     set.abort_all();
                 }
             }
@@ -247,9 +256,9 @@ pub(super) async fn worker_phase(
     // The phase's length is the slices' (each merged at its offset in the schedule).
     collector.take(&LoadRecord::phase_end(phase, Duration::ZERO, 0, end));
     if !answered {
-        return Err(JobError::NoWorker(failures.first().cloned().unwrap_or_default()));
+        return Err(JobError::NoWorker(failures.into_iter().next()));
     }
-    Ok((end, failures))
+    Ok(PhaseEnd { end, failures })
 }
 
 /// How slices are cut.
@@ -259,7 +268,7 @@ struct Slices {
     max_errors: Option<u64>,
 }
 
-type SliceSet = tokio::task::JoinSet<(u32, Duration, Result<WorkerAnswer, String>)>;
+type SliceSet = tokio::task::JoinSet<(u32, Duration, Result<WorkerAnswer, WorkerFailure>)>;
 
 impl Slices {
     /// Start the next slice of every worker that has none running and whose share goes on.
@@ -329,8 +338,8 @@ fn broken(collector: &Collector, phase: u32, rules: &StopRules) -> Option<EndRea
     }
 }
 
-/// Invoke the invoker with one worker's job: its answer, or a line saying why there is none.
-pub(super) async fn invoke_worker(invoker: &Service, job: WorkerJob) -> Result<WorkerAnswer, String> {
+/// Invoke the invoker with one worker's job: its answer, or why there is none.
+async fn invoke_worker(invoker: &Service, job: WorkerJob) -> Result<WorkerAnswer, WorkerFailure> {
     let worker = job.worker;
     let call = Call {
         payload: json!({ "load": job }).to_string().into_bytes(),
@@ -339,23 +348,21 @@ pub(super) async fn invoke_worker(invoker: &Service, job: WorkerJob) -> Result<W
     let record = invoker
         .invoke(call, None)
         .await
-        .map_err(|e| format!("worker {worker}: {e}"))?;
+        .map_err(|source| WorkerFailure::Refused { worker, source })?;
     if !record.is_ok() {
-        return Err(format!(
-            "worker {worker}: the invoker answered {} ({})",
-            record.class(),
-            record
+        return Err(WorkerFailure::Failed {
+            worker,
+            class: record.class(),
+            detail: record
                 .message
                 .clone()
                 .or(record.outcome.hint.clone())
-                .unwrap_or_default()
-        ));
+                .unwrap_or_default(),
+        });
     }
     let payload = record.payload.unwrap_or(Value::Null);
-    serde_json::from_value::<WorkerAnswer>(payload.clone()).map_err(|_| {
-        format!(
-            "worker {worker}: not a load answer: {}",
-            payload.to_string().chars().take(300).collect::<String>()
-        )
+    serde_json::from_value::<WorkerAnswer>(payload.clone()).map_err(|_| WorkerFailure::NotALoadAnswer {
+        worker,
+        answer: payload.to_string().chars().take(300).collect(),
     })
 }

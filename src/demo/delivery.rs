@@ -1,4 +1,4 @@
-//! `xinvoke demo --delivery`: docs/lambdas.md's delivery table, measured here. For each
+//! The delivery table (`xinvoke demo --delivery`): docs/lambdas.md's table, measured here. For each
 //! trigger (direct sync, direct async, schedule, SQS, HTTP route) and each outcome class the
 //! table has, one message goes through the invoker's handler as that trigger's layers deliver
 //! it, and the built-in local endpoint counts how often the target ran it and how many Invoke
@@ -11,17 +11,16 @@
 //! target is a redelivery: the attempts then span receives. Waits are the defaults / 100.
 //! `tests/it/delivery.rs` runs the same cells on real parts (the invoker binary, moto's SQS).
 
-use crate::adapters::clients;
-use crate::adapters::config::{Context, GatewaySource, Given, Settings, Timeouts};
-use crate::cli::{print_json, CliError, Output};
+use super::error::DemoError;
+use super::world;
+use crate::adapters::config::{Context, GatewaySource, Given, Settings};
 use crate::domain::classify::Class;
 use crate::domain::retry::RetryPolicy;
 use crate::gateway::Gateway;
 use crate::invoke::service::Service;
 use crate::lambdas::invoker::{self, Extras};
 use crate::local::client::ControlClient;
-use crate::local::{builtin, LocalServer, Scenario};
-use aws_credential_types::Credentials;
+use crate::local::{builtin, LocalServer};
 use lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -34,8 +33,9 @@ const ROUTES: &str = r#"{"upstreams": [{"name": "account2", "region": "us-east-1
  "routes": [{"name": "target", "matchers": [{"exact": "/target", "methods": ["POST"]}], "upstream": "account2",
   "logicalName": "target-live", "timeout": "15s"}]}"#;
 
+/// How a message reaches the invoker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trigger {
+pub(crate) enum Trigger {
     DirectSync,
     DirectAsync,
     Schedule,
@@ -52,7 +52,8 @@ impl Trigger {
         Trigger::Http,
     ];
 
-    fn name(self) -> &'static str {
+    /// The table's name for it.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Trigger::DirectSync => "direct sync",
             Trigger::DirectAsync => "direct async",
@@ -64,6 +65,7 @@ impl Trigger {
 }
 
 /// An outcome class of the table: its class, the attempts it may take, how it is provoked.
+#[derive(Clone)]
 struct Case {
     class: Class,
     /// docs/lambdas.md: Invoke attempts at most.
@@ -92,17 +94,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// What one message came to.
-struct Measured {
-    runs: u64,
-    attempts: u64,
-    receives: u32,
-    ends: String,
-}
-
 /// The invoker's service for one cell: the target's `live` alias, the default policy with its
 /// waits / 100, `budget` retry tokens, the schedule's payload, a 1 s attempt timeout.
-async fn service(server: &LocalServer, budget: u32, scheduled: &Value) -> Result<Service, CliError> {
+async fn service(server: &LocalServer, budget: u32, scheduled: &Value) -> Result<Service, DemoError> {
     let given = Given {
         target_arn: Some(builtin::TARGET_ALIAS_ARN.parse().expect("the built-in ARN is valid")),
         budget_capacity: Some(budget),
@@ -112,18 +106,7 @@ async fn service(server: &LocalServer, budget: u32, scheduled: &Value) -> Result
     };
     let mut settings = Settings::resolve(given, Context::Cli)?;
     settings.retry = RetryPolicy::defaults_shortened(100.0);
-    let base = clients::endpoint_config(Timeouts::default(), server.url(), source_credentials(), builtin::REGION).await;
-    Ok(invoker::service(settings, &base).await)
-}
-
-fn source_credentials() -> Credentials {
-    Credentials::new(
-        builtin::SOURCE_ACCESS_KEY,
-        builtin::SOURCE_SECRET_KEY,
-        Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
-        None,
-        "demo",
-    )
+    Ok(invoker::service(settings, &world::caller(server, world::source_credentials()).await).await)
 }
 
 /// One event to the handler, with `request_id` as Lambda gives it.
@@ -149,7 +132,7 @@ async fn deliver(
     trigger: Trigger,
     case: &Case,
     key: &str,
-) -> Result<(u32, String), CliError> {
+) -> Result<(u32, String), DemoError> {
     let direct = json!({"payload": case.payload});
     let budget = if trigger == Trigger::Sqs { 0 } else { 500 };
     let svc = service(server, budget, &case.payload).await?;
@@ -223,7 +206,7 @@ async fn deliver(
 }
 
 /// The target's (attempts that reached it, executions) for the message `key`.
-async fn counts(server: &LocalServer, key: &str) -> Result<(u64, u64), CliError> {
+async fn counts(server: &LocalServer, key: &str) -> Result<(u64, u64), DemoError> {
     let rows = ControlClient::new(server.addr()).executions().await?;
     Ok(rows
         .as_array()
@@ -239,102 +222,94 @@ async fn counts(server: &LocalServer, key: &str) -> Result<(u64, u64), CliError>
         .unwrap_or((0, 0)))
 }
 
-/// Run every cell; exit code 0 when each measured as the table says.
-pub async fn run(output: Output) -> Result<u8, CliError> {
-    let server = LocalServer::start(Scenario::builtin(), ([127, 0, 0, 1], 0).into()).await?;
-    let control = ControlClient::new(server.addr());
-    // The routes' upstreams read their settings as the invoker would from its environment:
-    // the same waits and attempt timeout as the other rows, the source role's credentials.
-    let retry = serde_json::to_string(&RetryPolicy::defaults_shortened(100.0)).unwrap_or_default();
-    let env = move |k: &str| match k {
-        "XINVOKE_RETRY" => Some(retry.clone()),
-        "XINVOKE_ATTEMPT_TIMEOUT_MS" => Some("1000".to_string()),
-        _ => None,
-    };
-    let base = clients::endpoint_config(Timeouts::default(), server.url(), source_credentials(), builtin::REGION).await;
-    let routes = crate::lambdas::http::load_routes(Some(&GatewaySource::Text(ROUTES.to_string())), &env, Some(&base))
-        .await?
-        .ok_or_else(|| CliError::flag("--delivery", "the demo's routes did not load"))?;
-    let text = output == Output::Text;
-    if text {
-        println!("xinvoke demo --delivery: each trigger x class, one message, counted by the local endpoint");
-        println!("(SQS with no retry budget: every retry is a redelivery; waits are the defaults / 100)");
-        println!();
-        println!(
-            "{:<13} {:<15} {:>11} {:>9} {:>9}  ends",
-            "trigger", "class", "target runs", "attempts", "receives"
-        );
+/// What one message of one cell came to.
+pub(crate) struct Cell {
+    pub(crate) trigger: Trigger,
+    pub(crate) class: Class,
+    /// How often the target ran it.
+    pub(crate) runs: u64,
+    /// The Invoke attempts that reached the target.
+    pub(crate) attempts: u64,
+    /// SQS: the receives it took (1 for the other triggers).
+    pub(crate) receives: u32,
+    /// Where it ended.
+    pub(crate) ends: String,
+    /// At most once, the class's attempts, as the table says.
+    pub(crate) as_documented: bool,
+}
+
+/// The table, running: the endpoint, the HTTP row's routes, the cells still to go.
+pub(crate) struct Delivery {
+    server: LocalServer,
+    control: ControlClient,
+    routes: Gateway,
+    cells: std::vec::IntoIter<(Trigger, usize, Case)>,
+}
+
+impl Delivery {
+    /// Start the endpoint and load the HTTP row's routes.
+    pub(crate) async fn start() -> Result<Delivery, DemoError> {
+        let server = world::start().await?;
+        // The routes' upstreams read their settings as the invoker would from its environment:
+        // the same waits and attempt timeout as the other rows, the source role's credentials.
+        let retry = serde_json::to_string(&RetryPolicy::defaults_shortened(100.0)).unwrap_or_default();
+        let env = move |k: &str| match k {
+            "XINVOKE_RETRY" => Some(retry.clone()),
+            "XINVOKE_ATTEMPT_TIMEOUT_MS" => Some("1000".to_string()),
+            _ => None,
+        };
+        let base = world::caller(&server, world::source_credentials()).await;
+        let routes =
+            crate::lambdas::http::load_routes(Some(&GatewaySource::Text(ROUTES.to_string())), &env, Some(&base))
+                .await?
+                .ok_or(DemoError::NoRoutes)?;
+        let cells: Vec<(Trigger, usize, Case)> = Trigger::ALL
+            .into_iter()
+            .flat_map(|trigger| cases().into_iter().enumerate().map(move |(n, case)| (trigger, n, case)))
+            .collect();
+        Ok(Delivery {
+            control: ControlClient::new(server.addr()),
+            server,
+            routes,
+            cells: cells.into_iter(),
+        })
     }
-    let mut rows = Vec::new();
-    let mut unexpected = 0;
-    for trigger in Trigger::ALL {
-        for (n, case) in cases().iter().enumerate() {
-            control.clear_faults().await?;
-            if let Some(error) = case.fault {
-                control
-                    .fault(&json!({"function": "target", "error": error, "times": 1000, "retry_after_s": 0}))
-                    .await?;
-            }
-            let key = format!("demo-{}-{n}", trigger.name().replace(' ', "-").to_lowercase());
-            let (receives, ends) = deliver(&server, &routes, trigger, case, &key).await?;
-            let (attempts, runs) = counts(&server, &key).await?;
-            let m = Measured {
-                runs,
-                attempts,
-                receives,
-                ends,
-            };
-            // What the table says: at most once, the class's attempts (not ready's 6 meet SQS's
-            // 5 receives first).
-            let ran = matches!(case.class, Class::FunctionError | Class::Timeout);
-            let want_attempts = match (trigger, case.class) {
-                (Trigger::Sqs, Class::NotReady) => u64::from(MAX_RECEIVE_COUNT),
-                _ => u64::from(case.attempts),
-            };
-            let as_table = m.runs == u64::from(ran) && m.attempts == want_attempts;
-            if !as_table {
-                unexpected += 1;
-            }
-            if text {
-                let mark = if as_table { "" } else { " !" };
-                println!(
-                    "{:<13} {:<15} {:>11} {:>9} {:>9}  {}{mark}",
-                    trigger.name(),
-                    case.class.name(),
-                    if m.runs == 1 {
-                        "once".to_string()
-                    } else {
-                        m.runs.to_string()
-                    },
-                    m.attempts,
-                    if trigger == Trigger::Sqs {
-                        m.receives.to_string()
-                    } else {
-                        "-".into()
-                    },
-                    m.ends
-                );
-            } else {
-                rows.push(json!({
-                    "trigger": trigger.name(),
-                    "class": case.class.name(),
-                    "target_runs": m.runs,
-                    "attempts": m.attempts,
-                    "receives": m.receives,
-                    "ends": m.ends,
-                    "as_documented": as_table,
-                }));
-            }
+
+    /// Measure the next cell: one message, its faults in place, counted by the endpoint. None
+    /// when every cell is done.
+    pub(crate) async fn next(&mut self) -> Result<Option<Cell>, DemoError> {
+        let Some((trigger, n, case)) = self.cells.next() else {
+            return Ok(None);
+        };
+        self.control.clear_faults().await?;
+        if let Some(error) = case.fault {
+            self.control
+                .fault(&json!({"function": "target", "error": error, "times": 1000, "retry_after_s": 0}))
+                .await?;
         }
+        let key = format!("demo-{}-{n}", trigger.name().replace(' ', "-").to_lowercase());
+        let (receives, ends) = deliver(&self.server, &self.routes, trigger, &case, &key).await?;
+        let (attempts, runs) = counts(&self.server, &key).await?;
+        // What the table says: at most once, the class's attempts (not ready's 6 meet SQS's 5
+        // receives first).
+        let ran = matches!(case.class, Class::FunctionError | Class::Timeout);
+        let want_attempts = match (trigger, case.class) {
+            (Trigger::Sqs, Class::NotReady) => u64::from(MAX_RECEIVE_COUNT),
+            _ => u64::from(case.attempts),
+        };
+        Ok(Some(Cell {
+            trigger,
+            class: case.class,
+            runs,
+            attempts,
+            receives,
+            ends,
+            as_documented: runs == u64::from(ran) && attempts == want_attempts,
+        }))
     }
-    server.shutdown().await;
-    if !text {
-        print_json(&json!({"cells": rows, "unexpected": unexpected}));
-    } else if unexpected > 0 {
-        println!("{unexpected} cell(s) measured differently than docs/lambdas.md says (marked !)");
-    } else {
-        println!();
-        println!("every cell as docs/lambdas.md's table says: nothing ran twice");
+
+    /// Stop the endpoint.
+    pub(crate) async fn finish(self) {
+        self.server.shutdown().await;
     }
-    Ok(u8::from(unexpected > 0))
 }
