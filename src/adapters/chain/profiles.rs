@@ -4,7 +4,7 @@
 //! aws-config's own parser, so a profile means here what it means to the chain; a profile that
 //! takes its credentials from another (`source_profile`) is followed to that one.
 
-use super::Failure;
+use crate::adapters::chain::error::Failure;
 use aws_config::profile::{Profile, ProfileSet};
 use aws_types::os_shim_internal::{Env, Fs};
 use std::collections::HashMap;
