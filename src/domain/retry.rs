@@ -148,8 +148,8 @@ fn default_class_policy(class: Class) -> ClassPolicy {
 
 /// The whole policy: one [`ClassPolicy`] per class, plus what holds for every invoke.
 ///
-/// Its JSON is what `XINVOKE_RETRY` takes: overrides by class
-/// name; every class not named keeps its default (docs/classes.md's table).
+/// Its JSON is what `XINVOKE_RETRY` takes: overrides by class name; every class not named
+/// keeps its default (docs/classes.md's table).
 ///
 /// ```
 /// use xinvoke::{Class, RetryPolicy};
