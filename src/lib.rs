@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`Service`]'s own example does the same against the crate's local endpoint, without AWS.
+//!
 //! The rest is reached through one entry point each: the two Lambda functions
 //! ([`lambdas`]), the local AWS endpoint ([`local`]), the HTTP gateway ([`gateway`]) and the
 //! command line (`cli`, feature `cli`). Everything else is the crate's own

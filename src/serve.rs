@@ -102,7 +102,41 @@ fn server_config(
 /// What one connection may take of a server: how long a client may take to send a
 /// request's headers (also the longest a kept-alive connection may sit idle), how long its
 /// body, and how large the body may be. A slow or stalled client is closed within these,
-/// while every other client is served.
+/// while every other client is served. The local endpoint
+/// ([`LocalServer::start_with`](crate::local::LocalServer::start_with)) and the gateway
+/// ([`gateway::Options`](crate::gateway::Options)) take one.
+///
+/// ```
+/// use std::time::Duration;
+/// use aws_sdk_lambda::{error::ProvideErrorMetadata, primitives::Blob};
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// use xinvoke::ServeLimits;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let defaults = ServeLimits::default();
+/// assert_eq!((defaults.header_read, defaults.body_read), (Duration::from_secs(60), Duration::from_secs(60)));
+/// assert_eq!(defaults.max_body, 8 * 1024 * 1024); // above Lambda's 6 MB request limit
+///
+/// // A local endpoint taking bodies of 1 KiB at most.
+/// let limits = ServeLimits { max_body: 1024, ..defaults };
+/// let aws = LocalServer::start_with(Scenario::builtin(), "127.0.0.1:0".parse()?, limits).await?;
+/// let credentials = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(xinvoke::Timeouts::default(), aws.url(), credentials, builtin::REGION).await;
+/// let lambda = aws_sdk_lambda::Client::new(&base);
+/// let invoke = |size: usize| {
+///     let payload = format!(r#"{{"pad":"{}"}}"#, "x".repeat(size));
+///     lambda.invoke().function_name(builtin::TARGET_ALIAS_ARN).payload(Blob::new(payload)).send()
+/// };
+/// assert_eq!(invoke(100).await?.status_code(), 200);
+/// let refused = invoke(2048).await.unwrap_err().into_service_error();
+/// assert_eq!(refused.code(), Some("RequestEntityTooLargeException"));
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeLimits {
     /// How long a client may take to send a request's headers.

@@ -17,6 +17,19 @@ use std::collections::HashMap;
 
 /// The shared base configuration: standard AWS variables (region, profile, credentials,
 /// `AWS_ENDPOINT_URL*`), xinvoke's HTTP client (`transport`), SDK retries off, our timeouts.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// // AWS_REGION and the credentials of the Lambda's execution role, as Lambda sets them.
+/// let settings = xinvoke::Settings::from_env()?;
+/// let base = xinvoke::base_config(settings.timeouts()).await;
+/// let service = xinvoke::Service::new(settings, &base).await;
+/// // Any SDK client built from it shares xinvoke's transport, timeouts and no-retry setting.
+/// let sts = aws_sdk_sts::Client::new(&base);
+/// let me = sts.get_caller_identity().send().await?;
+/// println!("invoking as {}", me.arn().unwrap_or_default());
+/// # drop(service); Ok(()) }
+/// ```
 pub async fn base_config(timeouts: Timeouts) -> SdkConfig {
     loader(timeouts).load().await
 }
@@ -38,6 +51,31 @@ pub fn loader(timeouts: Timeouts) -> aws_config::ConfigLoader {
 
 /// A base configuration with explicit credentials, endpoint and region: how the demo, the load
 /// harness and the tests reach a local endpoint.
+///
+/// ```
+/// use aws_sdk_lambda::primitives::Blob;
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let credentials = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(xinvoke::Timeouts::default(), aws.url(), credentials, builtin::REGION).await;
+/// // Resource-based: account 1's role invokes the alias account 2's resource policy names.
+/// let lambda = aws_sdk_lambda::Client::new(&base);
+/// let answer = lambda
+///     .invoke()
+///     .function_name(builtin::TARGET_ALIAS_ARN)
+///     .payload(Blob::new(r#"{"order":42}"#))
+///     .send()
+///     .await?;
+/// assert_eq!((answer.status_code(), answer.executed_version()), (200, Some("1")));
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub async fn endpoint_config(
     timeouts: Timeouts,
     endpoint: impl Into<String>,

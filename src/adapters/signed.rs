@@ -26,7 +26,35 @@ use percent_encoding::utf8_percent_encode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-/// Which attempter sends the invokes.
+/// Which attempter sends the invokes: chosen with [`Service::with_path`], read back with
+/// [`Service::path`] (the signed path falls back on the SDK when it cannot be built).
+///
+/// [`Service::with_path`]: crate::Service::with_path
+/// [`Service::path`]: crate::Service::path
+///
+/// ```
+/// use aws_config::{BehaviorVersion, Region, SdkConfig};
+/// use xinvoke::{InvokePath, Service, Settings};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert_eq!(InvokePath::default(), InvokePath::Signed);
+/// // `--path`'s values.
+/// let path: InvokePath = "sdk".parse()?;
+/// assert_eq!((path, path.name()), (InvokePath::Sdk, "sdk"));
+/// assert!("http2".parse::<InvokePath>().is_err());
+///
+/// // No credentials to sign with: the service says it took the SDK's path instead.
+/// let settings = Settings::from_lookup(|name| {
+///     (name == "XINVOKE_TARGET_ARN").then(|| "arn:aws:lambda:us-east-1:222222222222:function:target:live".to_string())
+/// })?;
+/// let no_credentials = SdkConfig::builder()
+///     .behavior_version(BehaviorVersion::latest())
+///     .region(Region::new("us-east-1"))
+///     .build();
+/// let service = Service::with_path(settings, &no_credentials, InvokePath::Signed).await;
+/// assert_eq!(service.path(), InvokePath::Sdk);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InvokePath {
     /// aws-sdk-lambda.

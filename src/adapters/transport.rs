@@ -204,7 +204,33 @@ impl hyper_util::client::legacy::connect::Connection for LimitedIo {
     }
 }
 
-/// The SDK clients' HTTP client: `client`, one per connect timeout the SDK asks for.
+/// The SDK clients' HTTP client: `client`, one per connect timeout the SDK asks for. Give it
+/// to an SDK client of your own so it connects, times out and trusts certificates as xinvoke's
+/// do (one TLS stack in the binary).
+///
+/// ```
+/// use aws_sdk_sts::config::{BehaviorVersion, Region};
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let credentials = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let conf = aws_sdk_sts::Config::builder()
+///     .behavior_version(BehaviorVersion::latest())
+///     .http_client(xinvoke::http_client())
+///     .endpoint_url(aws.url())
+///     .region(Region::new(builtin::REGION))
+///     .credentials_provider(credentials)
+///     .build();
+/// let me = aws_sdk_sts::Client::from_conf(conf).get_caller_identity().send().await?;
+/// assert_eq!(me.account(), Some(builtin::SOURCE_ACCOUNT));
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub fn sdk_http_client() -> SharedHttpClient {
     SharedHttpClient::new(SdkHttp::default())
 }

@@ -106,6 +106,19 @@ pub(crate) fn deadline(s: &str) -> Result<Duration, DurationError> {
 }
 
 /// Invoke AWS Lambda functions across accounts, classify every failure, retry with judgement.
+///
+/// The `xinvoke` command line, parsed with clap ([`clap::Parser`]); [`run`] runs it. A value a
+/// flag cannot take is refused while parsing, naming the flag and an example.
+///
+/// ```
+/// use clap::Parser;
+/// use xinvoke::cli::Cli;
+/// let cli = Cli::try_parse_from(["xinvoke", "invoke", "--deadline", "30s"]);
+/// assert!(cli.is_ok());
+/// let bad = Cli::try_parse_from(["xinvoke", "invoke", "--deadline", "soon"]).unwrap_err();
+/// assert!(bad.to_string().contains("'--deadline <DURATION>'"), "{bad}");
+/// assert!(bad.to_string().contains("write e.g. 1500ms, 30s or 2m"), "{bad}");
+/// ```
 #[derive(Parser, Debug)]
 #[command(name = "xinvoke", version, about, long_about = None)]
 pub struct Cli {
@@ -137,7 +150,29 @@ pub(crate) enum Command {
     Report(report::ReportArgs),
 }
 
-/// Run the parsed command; returns the process exit code.
+/// Run the parsed command; returns the process exit code: 0 done, 2 bad input or an unusable
+/// environment (the error, on stderr, names the flag, variable or file to fix), 1 a finding:
+/// an invoke that did not succeed, a failed check, a load run that did not complete (README,
+/// docs/doctor.md, docs/load.md).
+///
+/// ```
+/// use clap::Parser;
+/// use xinvoke::cli::{run, Cli};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let policy = |mode: &str| {
+///     Cli::parse_from([
+///         "xinvoke", "policy", "--mode", mode, "--json",
+///         "--source-role", "arn:aws:iam::111111111111:role/xinvoke-source",
+///         "--target", "arn:aws:lambda:us-east-1:222222222222:function:target:live",
+///     ])
+/// };
+/// // Prints the target's resource-policy statement and the invoker's identity policy.
+/// assert_eq!(run(policy("resource")).await, 0);
+/// // Role mode without the external id its trust policy needs: refused, exit code 2.
+/// assert_eq!(run(policy("role")).await, 2);
+/// # }
+/// ```
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Completions(args) => completions::completions(args),

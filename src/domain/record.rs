@@ -10,13 +10,53 @@ use serde::{Deserialize, Serialize};
 
 /// The header in which the gateway (and the invoker behind API Gateway) says an answer's
 /// outcome class.
+///
+/// ```
+/// // An answer of `xinvoke gateway`, as an HTTP client receives it.
+/// let answer = http::Response::builder()
+///     .status(429)
+///     .header("x-xinvoke-class", "throttled")
+///     .body(())
+///     .unwrap();
+/// let class = answer.headers()[xinvoke::CLASS_HEADER].to_str().unwrap();
+/// assert_eq!(xinvoke::Class::from_name(class), Some(xinvoke::Class::Throttled));
+/// ```
 pub const CLASS_HEADER: &str = "x-xinvoke-class";
 /// The header with the attempts made.
+///
+/// ```
+/// // An answer of `xinvoke gateway` after one retry.
+/// let answer = http::Response::builder()
+///     .header("x-xinvoke-attempts", "2")
+///     .body(())
+///     .unwrap();
+/// let attempts: u32 = answer.headers()[xinvoke::ATTEMPTS_HEADER].to_str().unwrap().parse().unwrap();
+/// assert_eq!(attempts, 2);
+/// ```
 pub const ATTEMPTS_HEADER: &str = "x-xinvoke-attempts";
 /// The header saying why no further attempt was made (`succeeded`, `attempts_exhausted`, ...).
 pub const STOP_HEADER: &str = "x-xinvoke-stop";
 
-/// One attempt: what happened and how long it and the wait before it took.
+/// One attempt: what happened and how long it and the wait before it took. An
+/// [`InvokeRecord`]'s `attempt_log` holds one per attempt, in order.
+///
+/// ```
+/// use xinvoke::{AttemptRecord, Class};
+/// // The first of two attempts: Lambda throttled it, nothing ran.
+/// let first = AttemptRecord {
+///     attempt: 1,
+///     class: Class::Throttled,
+///     status: Some(429),
+///     error_code: Some("TooManyRequestsException".to_string()),
+///     latency_ms: 12.5,
+///     wait_before_ms: 0.0,
+///     may_have_run: false,
+/// };
+/// // As the records print it: `may_have_run` only when true.
+/// let json = serde_json::to_value(&first).unwrap();
+/// assert_eq!(json["class"], "throttled");
+/// assert!(json.get("may_have_run").is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     /// 1-based.
@@ -37,7 +77,41 @@ pub struct AttemptRecord {
     pub may_have_run: bool,
 }
 
-/// The final outcome of one invoke, after every retry.
+/// The final outcome of one invoke, after every retry: what [`Service::invoke`] answers, and
+/// (as JSON) what the invoker function answers and `xinvoke invoke --output json` prints.
+///
+/// [`Service::invoke`]: crate::Service::invoke
+///
+/// ```
+/// use xinvoke::{Class, InvokeRecord, StopReason};
+/// // The invoker function's answer: throttled once, then answered.
+/// let answer = r#"{
+///     "target": "default",
+///     "function": "arn:aws:lambda:us-east-1:222222222222:function:target:live",
+///     "invocation_type": "RequestResponse",
+///     "class": "ok", "retryable": false, "status": 200,
+///     "executed_version": "1",
+///     "attempts": 2, "stop": "succeeded", "latency_ms": 1043.2,
+///     "attempt_log": [
+///         {"attempt": 1, "class": "throttled", "status": 429, "error_code": "TooManyRequestsException",
+///          "latency_ms": 11.0, "wait_before_ms": 0.0},
+///         {"attempt": 2, "class": "ok", "status": 200, "error_code": null,
+///          "latency_ms": 30.1, "wait_before_ms": 1002.1}
+///     ],
+///     "payload": {"order": 42, "state": "accepted"}
+/// }"#;
+/// let record: InvokeRecord = serde_json::from_str(answer).unwrap();
+/// assert!(record.is_ok());
+/// assert_eq!((record.class(), record.stop, record.attempts), (Class::Ok, StopReason::Succeeded, 2));
+/// assert_eq!(record.attempt_log[0].class, Class::Throttled);
+/// assert_eq!(record.payload.as_ref().unwrap()["state"], "accepted");
+/// // Sent and never answered: the target may have run, so it was not retried.
+/// let lost = answer
+///     .replace(r#""class": "ok""#, r#""class": "timeout", "may_have_run": true"#)
+///     .replace(r#""stop": "succeeded""#, r#""stop": "not_retryable""#);
+/// let lost: InvokeRecord = serde_json::from_str(&lost).unwrap();
+/// assert!(!lost.is_ok() && lost.outcome.may_have_run);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvokeRecord {
     /// The configured target's name.

@@ -11,6 +11,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// How a computed wait is spread, so that many clients failing at once do not retry at once.
+///
+/// ```
+/// use xinvoke::{Class, Jitter, RetryPolicy};
+/// // Named in XINVOKE_RETRY as `full`, `equal` or `none`.
+/// let jitter: Jitter = serde_json::from_str(r#""equal""#).unwrap();
+/// assert_eq!(jitter, Jitter::Equal);
+/// // The defaults: full jitter, except EC2's ENI classes, whose waits never drop below half.
+/// let defaults = RetryPolicy::default();
+/// assert_eq!(defaults.class(Class::Throttled).jitter, Jitter::Full);
+/// assert_eq!(defaults.class(Class::EniLimit).jitter, Jitter::Equal);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
@@ -24,7 +35,55 @@ pub enum Jitter {
     None,
 }
 
-/// How one class is retried.
+/// How one class is retried: retry `n` (1 = the first) waits at most
+/// `min(interval_s × backoff_rate^(n-1), max_delay_s)`, spread by `jitter`, and never less than
+/// the service's `Retry-After`.
+///
+/// Here the waits are counted on a real run: Lambda (the local endpoint) throttles the first
+/// two attempts, under a `throttled` policy 100 times faster than the default.
+///
+/// ```
+/// use serde_json::json;
+/// use xinvoke::local::{builtin, ControlClient, LocalServer, Scenario};
+/// use xinvoke::{Call, Class, ClassPolicy, Jitter, RetryPolicy, Service, Settings, StopReason};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let default = RetryPolicy::default().class(Class::Throttled);
+/// assert_eq!(
+///     default,
+///     ClassPolicy { interval_s: 1.0, backoff_rate: 2.0, max_retries: 3, max_delay_s: 20.0, jitter: Jitter::Full, cost: 5 }
+/// );
+/// let fast = ClassPolicy { interval_s: 0.01, max_delay_s: 0.2, ..default };
+/// let retry = json!({ "classes": { "throttled": fast } }).to_string();
+///
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let settings = Settings::from_lookup(|name| match name {
+///     "XINVOKE_TARGET_ARN" => Some(builtin::TARGET_ALIAS_ARN.to_string()),
+///     "XINVOKE_RETRY" => Some(retry.clone()),
+///     _ => None,
+/// })?;
+/// let credentials = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(settings.timeouts(), aws.url(), credentials, builtin::REGION).await;
+/// let service = Service::new(settings, &base).await;
+/// ControlClient::new(aws.addr())
+///     .fault(&json!({ "function": "target", "error": "TooManyRequestsException", "retry_after_s": 0, "times": 2 }))
+///     .await?;
+///
+/// let record = service.invoke(Call::payload(b"{}".to_vec()), None).await?;
+/// assert_eq!((record.class(), record.attempts, record.stop), (Class::Ok, 3, StopReason::Succeeded));
+/// for (retry, attempt) in record.attempt_log.iter().enumerate().skip(1) {
+///     let ceiling_ms = 1000.0 * (fast.interval_s * fast.backoff_rate.powi(retry as i32 - 1)).min(fast.max_delay_s);
+///     assert!((0.0..=ceiling_ms + 1e-3).contains(&attempt.wait_before_ms), "{attempt:?}");
+/// }
+/// // Each retry took `cost` tokens of the budget (500); the answer gave the last one's back.
+/// assert_eq!(service.budget_available(), 500 - 2 * fast.cost + fast.cost);
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassPolicy {
@@ -89,6 +148,25 @@ fn default_class_policy(class: Class) -> ClassPolicy {
 }
 
 /// The whole policy: one [`ClassPolicy`] per class, plus what holds for every invoke.
+///
+/// Its JSON is what `XINVOKE_RETRY` takes: overrides by class name; every class not named
+/// keeps its default (docs/classes.md's table).
+///
+/// ```
+/// use xinvoke::{Class, RetryPolicy};
+/// let policy: RetryPolicy = serde_json::from_str(
+///     r#"{"classes": {"throttled": {"interval_s": 0.5, "backoff_rate": 2, "max_retries": 5,
+///                                  "max_delay_s": 10, "jitter": "full", "cost": 5}},
+///         "idempotent": true}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(policy.class(Class::Throttled).max_retries, 5);
+/// assert_eq!(policy.class(Class::Service), RetryPolicy::default().class(Class::Service));
+/// assert_eq!(policy.class(Class::AccessDenied).max_retries, 0); // retrying cannot help
+/// assert!(policy.idempotent && !policy.disabled);
+/// // A misspelt field is refused, not ignored.
+/// assert!(serde_json::from_str::<RetryPolicy>(r#"{"classes": {"throttled": {"interval": 1}}}"#).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
@@ -101,7 +179,24 @@ pub struct RetryPolicy {
     pub disabled: bool,
 }
 
-/// Why no further attempt is made.
+/// Why no further attempt is made: an [`InvokeRecord`](crate::InvokeRecord)'s `stop`.
+///
+/// ```
+/// use xinvoke::StopReason;
+/// let all = [
+///     StopReason::Succeeded,
+///     StopReason::NotRetryable,
+///     StopReason::RetriesDisabled,
+///     StopReason::AttemptsExhausted,
+///     StopReason::Deadline,
+///     StopReason::BudgetExhausted,
+/// ];
+/// for stop in all {
+///     // The name is the JSON's (records, logs, the gateway's x-xinvoke-stop header).
+///     assert_eq!(serde_json::to_value(stop).unwrap(), stop.name());
+/// }
+/// assert_eq!(serde_json::from_str::<StopReason>(r#""budget_exhausted""#).unwrap(), StopReason::BudgetExhausted);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {

@@ -18,6 +18,18 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 /// One invoke as an event or the CLI asks for it.
+///
+/// Start from [`Call::payload`] and set the public fields (some fields are the crate's own,
+/// so `Call { .., ..Call::payload(..) }` does not compile outside it):
+///
+/// ```
+/// use xinvoke::{Call, InvocationType};
+/// let mut call = Call::payload(br#"{"order":42}"#.to_vec());
+/// assert_eq!((call.target.as_deref(), call.invocation_type, call.no_retry), (None, None, false));
+/// call.target = Some("orders".to_string()); // a name of XINVOKE_TARGETS
+/// call.invocation_type = Some(InvocationType::Event); // queue it: Lambda answers 202
+/// call.no_retry = true; // one attempt, whatever happens
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Call {
     /// A configured target's name; the default target when `None`.
@@ -45,11 +57,6 @@ pub struct Call {
 impl Call {
     /// A call of the default target with `payload`, its configured invocation type, and retries
     /// as the policy says.
-    ///
-    /// ```
-    /// let call = xinvoke::Call::payload(br#"{"order":42}"#.to_vec());
-    /// assert_eq!(call.target, None);
-    /// ```
     pub fn payload(payload: Vec<u8>) -> Call {
         Call {
             payload,
@@ -58,7 +65,60 @@ impl Call {
     }
 }
 
-/// Configured targets, their clients and the runner.
+/// Configured targets, their clients and the runner: build it once (a Lambda's cold start)
+/// and share it by reference between invokes.
+///
+/// This one invokes the target in account 2 by role chaining (assume `xinvoke-invoke` with
+/// its external id, then Invoke), against the crate's local Lambda + STS endpoint. Against
+/// AWS, read the settings with [`Settings::from_env`](crate::Settings::from_env) and the
+/// config with [`base_config`](crate::base_config) instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// use xinvoke::{Call, Class, InvokePath, Service, Settings, StopReason};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let vars = [
+///     ("XINVOKE_TARGET_ARN", builtin::TARGET_FUNCTION_ARN),
+///     ("XINVOKE_ROLE_ARN", builtin::INVOKE_ROLE_ARN),
+///     ("XINVOKE_EXTERNAL_ID", builtin::EXTERNAL_ID),
+/// ];
+/// let settings = Settings::from_lookup(|name| {
+///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+/// })?;
+/// // The invoker's own role: the session Lambda would hand it.
+/// let credentials = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(settings.timeouts(), aws.url(), credentials, builtin::REGION).await;
+/// let service = Service::with_path(settings, &base, InvokePath::Signed).await;
+/// assert_eq!(service.path(), InvokePath::Signed);
+///
+/// let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+/// let record = service.invoke(Call::payload(br#"{"order":42}"#.to_vec()), Some(deadline)).await?;
+/// assert!(record.is_ok(), "{:?}: {:?}", record.class(), record.outcome.hint);
+/// assert_eq!((record.class(), record.attempts, record.stop), (Class::Ok, 1, StopReason::Succeeded));
+///
+/// // In the caller's X-Ray trace; a name that is not configured is an error naming the known ones.
+/// let traced = service
+///     .invoke_traced(Call::payload(b"{}".to_vec()), None, Some("Root=1-5759e988-bd862e3fe1be46a994272793"))
+///     .await?;
+/// assert!(traced.is_ok());
+/// let mut unknown = Call::payload(b"{}".to_vec());
+/// unknown.target = Some("orders".to_string());
+/// assert!(service.invoke(unknown, None).await.is_err());
+///
+/// // Neither durable nor declared idempotent: running a message twice is not safe.
+/// assert!(!service.rerun_safe(None)?);
+/// assert_eq!(service.budget_available(), 500); // no retry took a token
+/// assert_eq!(service.settings().timeouts().attempt, Duration::from_secs(30));
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Service {
     settings: Settings,
