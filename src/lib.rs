@@ -70,7 +70,7 @@ extern crate self as xinvoke;
 
 pub use adapters::clients::{base_config, endpoint_config};
 pub use adapters::config::{ConfigError, Settings, TargetError, Timeouts};
-pub use adapters::signed::InvokePath;
+pub use adapters::signed::{InvokePath, UnknownPath};
 pub use adapters::transport::sdk_http_client as http_client;
 pub use domain::class::Class;
 pub use domain::classify::Classification;

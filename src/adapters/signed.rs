@@ -41,7 +41,8 @@ use std::time::{Duration, SystemTime};
 /// // `--path`'s values.
 /// let path: InvokePath = "sdk".parse()?;
 /// assert_eq!((path, path.name()), (InvokePath::Sdk, "sdk"));
-/// assert!("http2".parse::<InvokePath>().is_err());
+/// let unknown = "http2".parse::<InvokePath>().unwrap_err();
+/// assert_eq!(unknown.to_string(), r#"unknown path "http2": use signed or sdk"#);
 ///
 /// // No credentials to sign with: the service says it took the SDK's path instead.
 /// let settings = Settings::from_lookup(|name| {
@@ -75,13 +76,18 @@ impl InvokePath {
     }
 }
 
+/// A name that is no [`InvokePath`] (`--path`'s values are `signed` and `sdk`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown path {0:?}: use signed or sdk")]
+pub struct UnknownPath(String);
+
 impl std::str::FromStr for InvokePath {
-    type Err = String;
+    type Err = UnknownPath;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "sdk" => Ok(InvokePath::Sdk),
             "signed" | "fast" => Ok(InvokePath::Signed),
-            other => Err(format!("unknown path {other:?}: use signed or sdk")),
+            other => Err(UnknownPath(other.to_string())),
         }
     }
 }

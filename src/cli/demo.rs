@@ -4,7 +4,7 @@
 
 use crate::cli::{print_json, CliError, Output};
 use crate::demo::{Delivery, DemoError, Tour, Trigger};
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::local::builtin;
 use serde_json::json;
 

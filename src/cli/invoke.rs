@@ -7,7 +7,7 @@ use crate::adapters::{chain, clients, logging};
 use crate::cli::target::TargetArgs;
 use crate::cli::{deadline, duration, print_json, CliError, Output};
 use crate::domain::arn::Qualifier;
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::duration::Unit;
 use crate::domain::invocation::InvocationType;
 use crate::domain::record::InvokeRecord;

@@ -14,7 +14,7 @@
 use super::error::DemoError;
 use super::world;
 use crate::adapters::config::{Context, GatewaySource, Given, Settings};
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::retry::RetryPolicy;
 use crate::gateway::Gateway;
 use crate::invoke::service::Service;

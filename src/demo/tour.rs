@@ -5,7 +5,7 @@
 use super::error::DemoError;
 use super::world;
 use crate::adapters::config::{Context, Given, Settings};
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::invocation::InvocationType;
 use crate::domain::record::InvokeRecord;
 use crate::domain::retry::RetryPolicy;

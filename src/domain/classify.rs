@@ -6,8 +6,7 @@
 //! HTTP status. Message text is read in one place only, [`access_denied_side`], because AWS
 //! gives no other signal there.
 
-/// `load`, `demo` and `cli` still name the class here (their owners move them to `domain::class`).
-pub use crate::domain::class::Class;
+use crate::domain::class::Class;
 use crate::domain::errors::{self, ErrorRow};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! Accounting: every request the engine sends comes back exactly once, as an `invoke` record
 //! or, when it is still in flight after the grace period at stop, as a `cancelled` record.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::record::InvokeRecord;
 use crate::load::pacing::Pacing;
 use crate::load::record::{EndReason, LoadRecord, PhaseInfo};

@@ -1,7 +1,7 @@
 //! The live line a load run draws on stderr while it runs (indicatif, drawn only when stderr is a
 //! terminal). The command line's alone (feature `cli`): the Lambda bootstraps never draw it.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::record::LoadRecord;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;

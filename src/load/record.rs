@@ -3,7 +3,7 @@
 //! them back into the very same statistics. Times are whole microseconds so that a report
 //! rebuilt from a recording is equal to the original, bit for bit.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::record::InvokeRecord;
 use crate::domain::retry::StopReason;
 use serde::{Deserialize, Serialize};

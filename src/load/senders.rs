@@ -3,7 +3,7 @@
 //! policy), the invoker's handler in this process, the invoker function (two hops), or a
 //! gateway. (`--via lambda-workers` sends slices, not requests: `job::workers`.)
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::domain::invocation::InvocationType;
 use crate::domain::record::InvokeRecord;
 use crate::domain::retry::StopReason;

@@ -2,7 +2,7 @@
 //! is missing from a report ([`WorkerFailure`]).
 
 use crate::adapters::config::{ConfigError, TargetError};
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::collect::RecordingError;
 use crate::local::{builtin, LocalError, ScenarioError};
 

@@ -5,7 +5,7 @@
 pub mod html;
 pub mod text;
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::stats::{PhaseReport, Report};
 use std::collections::BTreeSet;
 

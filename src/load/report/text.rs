@@ -2,7 +2,7 @@
 //! accounting line, latency, outcomes with where each first appeared, a per-second timeline,
 //! then a side-by-side comparison of the phases.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::stats::{PhaseReport, Report, SecondRow};
 use std::collections::BTreeSet;
 use std::fmt::Write;

@@ -53,7 +53,7 @@ pub(super) mod wire {
 
 /// Histograms by class on the wire.
 pub(super) mod wire_map {
-    use crate::domain::classify::Class;
+    use crate::domain::class::Class;
     use hdrhistogram::Histogram;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The statistics of a whole run ([`Metrics`]): records added one at a time, each to its
 //! phase; a worker's share merged; the report when the run is done.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::record::{LoadRecord, PhaseInfo, RunInfo};
 use crate::load::stats::phase::PhaseMetrics;
 use crate::load::stats::report::{Report, LATENCY_NOTE, SCHEMA};

@@ -1,7 +1,7 @@
 //! One phase's running statistics ([`PhaseMetrics`]): what each record adds, how a worker's
 //! share merges in, and the phase's part of the report.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::record::{EndReason, LoadRecord, PhaseInfo};
 use crate::load::stats::histogram::{distribution, histogram, ms, percentiles, round3, MAX_US};
 use crate::load::stats::report::{

@@ -1,6 +1,6 @@
 //! A run's finished statistics ([`Report`]): what the text, JSON and HTML reports show.
 
-use crate::domain::classify::Class;
+use crate::domain::class::Class;
 use crate::load::record::{EndReason, RunInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
