@@ -106,6 +106,14 @@ pub enum GatewayError {
 /// let options = Options { tls: Some(tls), check_credentials: false, ..Options::default() };
 /// let gateway = GatewayServer::start_with(routes.into(), "127.0.0.1:0".parse()?, options).await?;
 /// assert!(gateway.url().starts_with("https://127.0.0.1:"));
+///
+/// // A client that trusts the certificate completes the handshake for localhost.
+/// let mut roots = rustls::RootCertStore::empty();
+/// roots.add(made.cert.der().clone())?;
+/// let client = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+/// let tcp = tokio::net::TcpStream::connect(gateway.addr()).await?;
+/// let name = rustls::pki_types::ServerName::try_from("localhost")?;
+/// tokio_rustls::TlsConnector::from(std::sync::Arc::new(client)).connect(name, tcp).await?;
 /// gateway.shutdown().await;
 /// # Ok(()) }
 /// ```
