@@ -77,6 +77,11 @@ impl InvokePath {
 }
 
 /// A name that is no [`InvokePath`] (`--path`'s values are `signed` and `sdk`).
+///
+/// ```
+/// let refused = "fastest".parse::<xinvoke::InvokePath>().unwrap_err();
+/// assert_eq!(refused.to_string(), r#"unknown path "fastest": use signed or sdk"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown path {0:?}: use signed or sdk")]
 pub struct UnknownPath(String);

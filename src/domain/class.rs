@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The classes every outcome falls into. Names are stable (snake_case in JSON and reports).
+///
+/// A record's `X-Xinvoke-Class` header or JSON carries the name; read it back with
+/// [`Class::from_name`]:
+///
+/// ```
+/// use xinvoke::Class;
+/// assert_eq!(Class::from_name("eni_limit"), Some(Class::EniLimit));
+/// assert_eq!(Class::EniLimit.name(), "eni_limit");
+/// assert_eq!(Class::EniLimit.to_string(), "eni_limit");
+/// assert_eq!(serde_json::to_string(&Class::NotReady).unwrap(), r#""not_ready""#);
+/// assert_eq!(Class::from_name("EniLimit"), None); // names are snake_case only
+/// // ALL lists each class once, and every name reads back.
+/// assert_eq!(Class::ALL.len(), 26);
+/// assert!(Class::ALL.iter().all(|c| Class::from_name(c.name()) == Some(*c)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {

@@ -93,7 +93,44 @@ impl Class {
     }
 }
 
-/// What one outcome means.
+/// What one outcome means: an [`InvokeRecord`](crate::InvokeRecord)'s `outcome`, and each
+/// attempt's class.
+///
+/// Here the local endpoint throttles the target once, as Lambda does when the function's
+/// reserved concurrency is used up, and the call asks for one attempt:
+///
+/// ```
+/// use serde_json::json;
+/// use xinvoke::local::{builtin, ControlClient, LocalServer, Scenario};
+/// use xinvoke::{Call, Class, Service, Settings};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let reason = "ReservedFunctionConcurrentInvocationLimitExceeded";
+/// ControlClient::new(aws.addr())
+///     .fault(&json!({"function": "target", "error": "TooManyRequestsException", "reason": reason, "times": 1}))
+///     .await?;
+/// // Account 1 may invoke the alias with its own role.
+/// let settings = Settings::from_lookup(|name| (name == "XINVOKE_TARGET_ARN").then(|| builtin::TARGET_ALIAS_ARN.to_string()))?;
+/// let keys = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(settings.timeouts(), aws.url(), keys, builtin::REGION).await;
+/// let service = Service::new(settings, &base).await;
+/// let mut call = Call::payload(b"{}".to_vec());
+/// call.no_retry = true;
+/// let outcome = service.invoke(call, None).await?.outcome;
+///
+/// assert_eq!((outcome.class, outcome.status), (Class::Throttled, Some(429)));
+/// assert_eq!(outcome.error_code.as_deref(), Some("TooManyRequestsException"));
+/// assert_eq!(outcome.reason.as_deref(), Some(reason));
+/// assert!(outcome.retryable && !outcome.may_have_run); // refused before it ran
+/// assert!(outcome.hint.is_some()); // what to fix, in a sentence
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Classification {
     /// What the outcome means.

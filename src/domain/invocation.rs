@@ -10,7 +10,17 @@ use std::future::Future;
 use std::str::FromStr;
 use thiserror::Error;
 
-/// Lambda's three invocation types.
+/// Lambda's three invocation types: `as_str` and `Display` give the `X-Amz-Invocation-Type`
+/// value, which `FromStr` (and `XINVOKE_INVOCATION_TYPE`) reads back.
+///
+/// ```
+/// use xinvoke::InvocationType;
+/// assert_eq!(InvocationType::default(), InvocationType::RequestResponse);
+/// assert_eq!(InvocationType::Event.as_str(), "Event");
+/// assert_eq!("DryRun".parse::<InvocationType>().ok(), Some(InvocationType::DryRun));
+/// let refused = "Async".parse::<InvocationType>().unwrap_err();
+/// assert!(refused.to_string().contains("RequestResponse"), "{refused}");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum InvocationType {
     /// Synchronous: waits for the function's result.

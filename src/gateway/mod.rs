@@ -3,6 +3,10 @@
 //! a request (`routes`), and what a client gets back (`answer`) — all pure — around the
 //! server (`server`), its metrics and the upstreams' services (`upstreams`). One request's
 //! way from route to answer is `Gateway::handle`, which both fronts use.
+//!
+//! Embedders start a [`GatewayServer`] (its example serves `examples/gateway.yaml` in front of
+//! the local endpoint); [`Options`] and [`TlsFiles`] say how it runs, [`GatewayError`] why it
+//! does not.
 
 pub(crate) mod answer;
 pub(crate) mod config;

@@ -26,7 +26,30 @@ use std::time::{Duration, SystemTime};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Why the gateway cannot start, or a reload was refused.
+/// Why the gateway cannot start, or a reload was refused: the message names the file, the
+/// field or the address, and what to do.
+///
+/// ```
+/// use xinvoke::gateway::{GatewayError, GatewayServer, Options, TlsFiles};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("gateway.yaml");
+/// // A Gloo field xinvoke cannot honour: refused, never served without it.
+/// std::fs::write(&file, "upstreams:\n  - name: a\n    region: us-east-1\n    awsAccountId: \"222222222222\"\n    disableRoleChaining: true\n    lambdaFunctions: [{lambdaFunctionName: f}]\nroutes: []\n")?;
+/// let options = || Options { check_credentials: false, ..Options::default() };
+/// let err = GatewayServer::start_with(file.clone(), "127.0.0.1:0".parse()?, options()).await.err().unwrap();
+/// assert!(matches!(err, GatewayError::Config(_)));
+/// assert!(err.to_string().contains("disableRoleChaining"), "{err}");
+///
+/// // A good file, but the certificate is not where the options say.
+/// let good = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.yaml");
+/// let tls = TlsFiles { cert: dir.path().join("missing.pem"), key: dir.path().join("missing.key") };
+/// let with_tls = Options { tls: Some(tls), ..options() };
+/// let err = GatewayServer::start_with(good.into(), "127.0.0.1:0".parse()?, with_tls).await.err().unwrap();
+/// assert!(matches!(&err, GatewayError::TlsFile { path, .. } if path.ends_with("missing.pem")), "{err}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// The gateway's file is wrong (the message names the field and the fix).
@@ -67,6 +90,33 @@ pub enum GatewayError {
 
 /// The listener's certificate chain and private key (PEM files), read at start and again with
 /// every reload.
+///
+/// ```
+/// use xinvoke::gateway::{GatewayServer, Options, TlsFiles};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A certificate for localhost (yours comes from your CA).
+/// let dir = tempfile::tempdir()?;
+/// let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+/// let tls = TlsFiles { cert: dir.path().join("cert.pem"), key: dir.path().join("key.pem") };
+/// std::fs::write(&tls.cert, made.cert.pem())?;
+/// std::fs::write(&tls.key, made.signing_key.serialize_pem())?;
+///
+/// let routes = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.yaml");
+/// let options = Options { tls: Some(tls), check_credentials: false, ..Options::default() };
+/// let gateway = GatewayServer::start_with(routes.into(), "127.0.0.1:0".parse()?, options).await?;
+/// assert!(gateway.url().starts_with("https://127.0.0.1:"));
+///
+/// // A client that trusts the certificate completes the handshake for localhost.
+/// let mut roots = rustls::RootCertStore::empty();
+/// roots.add(made.cert.der().clone())?;
+/// let client = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+/// let tcp = tokio::net::TcpStream::connect(gateway.addr()).await?;
+/// let name = rustls::pki_types::ServerName::try_from("localhost")?;
+/// tokio_rustls::TlsConnector::from(std::sync::Arc::new(client)).connect(name, tcp).await?;
+/// gateway.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
     /// The certificate chain, leaf first.
@@ -100,7 +150,8 @@ struct Live {
 /// Where settings are read: a variable's value by name.
 pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// How a gateway runs beside its file.
+/// How a gateway runs beside its file; [`GatewayServer`]'s example gives its own AWS config
+/// and no environment, [`TlsFiles`]' serves TLS.
 #[derive(Clone)]
 pub struct Options {
     /// What one client may take: header and body read times, body size.
@@ -158,6 +209,49 @@ struct State {
 }
 
 /// A running gateway.
+///
+/// This one serves `examples/gateway.yaml` in front of the local endpoint (its upstreams are
+/// the built-in scenario's account 2), and answers one routed invoke:
+///
+/// ```
+/// use http_body_util::{BodyExt, Full};
+/// use std::sync::Arc;
+/// use xinvoke::gateway::{GatewayServer, Options};
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// // The gateway's own credentials: account 1's role, granted the `live` alias by its policy.
+/// let keys = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(xinvoke::Timeouts::default(), aws.url(), keys, builtin::REGION).await;
+/// let options = Options {
+///     base: Some(base),           // in place of the standard credential chain
+///     env: Arc::new(|_| None),    // no XINVOKE_* variables
+///     ..Options::default()        // credentials checked before listening, admin on a free port
+/// };
+/// let file = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.yaml");
+/// let gateway = GatewayServer::start_with(file.into(), "127.0.0.1:0".parse()?, options).await?;
+/// assert_eq!(gateway.url(), format!("http://{}", gateway.addr()));
+///
+/// let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+///     .build_http::<Full<bytes::Bytes>>();
+/// let request = http::Request::post(format!("{}/target", gateway.url())).body(Full::from(r#"{"order":42}"#))?;
+/// let answer = client.request(request).await?;
+/// assert_eq!(answer.status(), 200);
+/// let _body = answer.into_body().collect().await?.to_bytes(); // the function's answer
+/// assert_eq!(aws.stats().invokes_by_status.get("200"), Some(&1)); // one invoke reached Lambda
+///
+/// let health = client.get(format!("{}/healthz", gateway.admin_url()).parse()?).await?;
+/// assert_eq!(health.status(), 200);
+/// gateway.reload().await?; // the file again, checked as at start (also on SIGHUP)
+/// gateway.shutdown().await;
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub struct GatewayServer {
     running: serve::Running,
     admin: serve::Running,

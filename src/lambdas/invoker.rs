@@ -70,6 +70,7 @@ pub fn handler() -> std::sync::Arc<dyn crate::load::handler::InvokerHandler> {
 /// The invoker's service, built once at cold start: invokes are signed here and sent on the
 /// signed path ([`InvokePath::Signed`], the one `xinvoke load` uses); the SDK sends only where
 /// the signed path cannot be built, which a warning says once.
+/// [`invoker_handler`](crate::lambdas::invoker_handler)'s example builds one.
 pub async fn service(settings: Settings, base: &SdkConfig) -> Service {
     Service::with_path(settings, base, InvokePath::Signed).await
 }
@@ -92,7 +93,48 @@ pub struct Extras<'a> {
 }
 
 /// Handle one event, without HTTP routes (an HTTP request is answered 500, naming the
-/// variables that give routes) and without metrics.
+/// variables that give routes) and without metrics: the answer is the invoke's record, a
+/// failure a [`Diagnostic`] whose type is the class and whose message is the record
+/// (docs/lambdas.md).
+///
+/// This one is the invoker of account 1 against the local endpoint, invoking the target's
+/// `live` alias with its own role:
+///
+/// ```
+/// use lambda_runtime::{Context, LambdaEvent};
+/// use serde_json::{json, Value};
+/// use xinvoke::lambdas::{invoker_handler, invoker_service};
+/// use xinvoke::local::{builtin, LocalServer, Scenario};
+/// use xinvoke::Settings;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let aws = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let settings = Settings::from_lookup(|name| (name == "XINVOKE_TARGET_ARN").then(|| builtin::TARGET_ALIAS_ARN.to_string()))?;
+/// let keys = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let base = xinvoke::endpoint_config(settings.timeouts(), aws.url(), keys, builtin::REGION).await;
+/// let service = invoker_service(settings, &base).await; // once, at cold start
+/// let event = |payload: Value| LambdaEvent::new(payload, Context::default());
+///
+/// // A direct event (events/direct-sync.json): the target echoes the payload.
+/// let record = invoker_handler(&service, event(json!({"payload": {"order": 42}})))
+///     .await
+///     .map_err(|d| d.error_message)?;
+/// assert_eq!((record["class"].clone(), record["attempts"].clone()), (json!("ok"), json!(1)));
+/// assert_eq!(record["payload"], json!({"order": 42}));
+///
+/// // The target fails: never retried (it ran), the error is named by its class.
+/// let failed = invoker_handler(&service, event(json!({"payload": {"fail": "no stock"}}))).await.unwrap_err();
+/// assert_eq!(failed.error_type, "function_error");
+/// let record: Value = serde_json::from_str(&failed.error_message)?;
+/// assert_eq!(record["attempts"], 1);
+/// assert_eq!(aws.stats().invokes, 2);
+/// aws.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub async fn handle(service: &Service, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     handle_with(service, Extras::default(), event).await
 }

@@ -1,6 +1,8 @@
 //! The two Lambda handlers: `invoker` (account 1) and `target` (account 2). Thin: decode the
 //! event, call the core through the service (or, for HTTP requests, the gateway's routes),
 //! encode the answer. Each binary's `main` is one call: [`run_invoker`], [`run_target`].
+//! The handlers run in a process of your own too: [`invoker_handler`]'s example answers a
+//! direct event against the local endpoint, [`target_handler`]'s runs the target's behaviour.
 
 pub(crate) mod event;
 pub(crate) mod http;

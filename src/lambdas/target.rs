@@ -21,7 +21,22 @@ static ANSWERED: Mutex<VecDeque<(String, Value)>> = Mutex::new(VecDeque::new());
 /// How many keys a sandbox remembers.
 const REMEMBERED: usize = 256;
 
-/// Handle one event.
+/// Handle one event: the behaviour the payload asks for (docs/lambdas.md), and the same answer
+/// again for an idempotency key this sandbox has answered.
+///
+/// ```
+/// use lambda_runtime::{Context, LambdaEvent};
+/// use serde_json::json;
+/// use xinvoke::lambdas::target_handler;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let event = |payload| LambdaEvent::new(payload, Context::default());
+/// let echoed = target_handler(event(json!({"order": 42}))).await.unwrap();
+/// assert_eq!(echoed, json!({"order": 42}));
+/// let failed = target_handler(event(json!({"fail": "no stock"}))).await.unwrap_err();
+/// assert_eq!((failed.error_type.as_str(), failed.error_message.as_str()), ("TargetFailure", "no stock"));
+/// # }
+/// ```
 pub async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let input = serde_json::to_vec(&event.payload).unwrap_or_default();
     let key = event

@@ -1,6 +1,33 @@
 //! Constants of the built-in scenario (`builtin.toml`), for other modules and tests: its
 //! accounts, roles, keys and the target's ARNs, checked against the file by the scenario's
 //! tests.
+//!
+//! ```
+//! use xinvoke::local::{builtin, LocalServer, Scenario};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+//! let keys = aws_credential_types::Credentials::from_keys(
+//!     builtin::SOURCE_ACCESS_KEY,
+//!     builtin::SOURCE_SECRET_KEY,
+//!     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+//! );
+//! let config = xinvoke::endpoint_config(xinvoke::Timeouts::default(), server.url(), keys, builtin::REGION).await;
+//! let sts = aws_sdk_sts::Client::new(&config);
+//! let me = sts.get_caller_identity().send().await?;
+//! assert_eq!(me.account(), Some(builtin::SOURCE_ACCOUNT));
+//! assert_eq!(me.arn(), Some("arn:aws:sts::111111111111:assumed-role/xinvoke-source/xinvoke-local"));
+//!
+//! // Account 2's invoke role trusts the source role with the external id, and only with it.
+//! let assume = || sts.assume_role().role_arn(builtin::INVOKE_ROLE_ARN).role_session_name("docs");
+//! let session = assume().external_id(builtin::EXTERNAL_ID).send().await?;
+//! let user = session.assumed_role_user().expect("an assumed role");
+//! assert_eq!(user.arn(), "arn:aws:sts::222222222222:assumed-role/xinvoke-invoke/docs");
+//! let refused = assume().send().await.unwrap_err().into_service_error();
+//! assert_eq!(refused.meta().code(), Some("AccessDenied"));
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 /// Region served.
 pub const REGION: &str = "us-east-1";

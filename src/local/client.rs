@@ -9,7 +9,7 @@ use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A control call that failed.
+/// A control call that failed; [`ControlClient`]'s example meets `Refused` and `Io`.
 #[derive(Debug, Error)]
 pub enum ControlError {
     /// No connection to the endpoint.
@@ -38,7 +38,52 @@ pub enum ControlError {
     },
 }
 
-/// Talks to one local endpoint.
+/// Talks to one local endpoint's control API (docs/local.md, "Control API"): inject faults and
+/// states, move the clock, mint web identity tokens, read what was invoked.
+///
+/// ```
+/// use aws_sdk_lambda::primitives::Blob;
+/// use serde_json::json;
+/// use xinvoke::local::{builtin, ControlClient, ControlError, LocalServer, Scenario, TokenRequest};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// let control = ControlClient::new(server.addr());
+/// // The next invoke of `target` is throttled, as reserved concurrency would.
+/// control.fault(&json!({"function": "target", "error": "TooManyRequestsException", "times": 1})).await?;
+///
+/// let keys = aws_credential_types::Credentials::from_keys(
+///     builtin::SOURCE_ACCESS_KEY,
+///     builtin::SOURCE_SECRET_KEY,
+///     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+/// );
+/// let config = xinvoke::endpoint_config(xinvoke::Timeouts::default(), server.url(), keys, builtin::REGION).await;
+/// let lambda = aws_sdk_lambda::Client::new(&config);
+/// let invoke = || lambda.invoke().function_name(builtin::TARGET_ALIAS_ARN).payload(Blob::new("{}")).send();
+/// let throttled = invoke().await.unwrap_err().into_service_error();
+/// assert!(throttled.is_too_many_requests_exception(), "{throttled:?}");
+/// assert_eq!(invoke().await?.status_code(), 200); // `times` spent
+/// let stats = control.stats().await?;
+/// assert_eq!((stats["invokes"].as_u64(), stats["invokes_by_status"]["429"].as_u64()), (Some(2), Some(1)));
+/// assert_eq!(control.invocations().await?.as_array().map(Vec::len), Some(2));
+///
+/// // A token of the scenario's EKS issuer, for AssumeRoleWithWebIdentity: a Secret, whose
+/// // Debug never shows it.
+/// let token = control.oidc_token(&TokenRequest::subject(builtin::WEB_IDENTITY_SUBJECT)).await?;
+/// assert!(token.0.starts_with("eyJ")); // a JWT
+/// assert_eq!(format!("{token:?}"), "<redacted>");
+///
+/// // A path the API does not have; an endpoint that is not there.
+/// let err = control.call("GET", "/_local/nothing", None).await.unwrap_err();
+/// assert!(matches!(err, ControlError::Refused { status: 404, .. }), "{err}");
+/// control.reset().await?;
+/// let addr = server.addr();
+/// server.shutdown().await;
+/// let err = ControlClient::new(addr).stats().await.unwrap_err();
+/// assert!(matches!(err, ControlError::Io { .. }));
+/// assert!(err.to_string().contains("is `xinvoke local` running there?"), "{err}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ControlClient {
     addr: SocketAddr,

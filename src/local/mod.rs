@@ -4,11 +4,36 @@
 //! lifecycle states, throttles and the VPC/ENI failures that emerge under concurrency. It is
 //! the test bed of the whole project and the `xinvoke local` command.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), xinvoke::local::LocalError> {
-//! use xinvoke::local::{LocalServer, Scenario};
-//! let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse().unwrap()).await?;
-//! println!("{}", server.url());
+//! This one serves the built-in scenario on a free port, invokes the target's alias through
+//! aws-sdk-lambda as account 1's invoker role, and counts what the endpoint answered:
+//!
+//! ```
+//! use aws_sdk_lambda::primitives::Blob;
+//! use xinvoke::local::{builtin, LocalServer, Scenario};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+//! assert_eq!(server.url(), format!("http://{}", server.addr()));
+//! // The session Lambda would hand the invoker function (its execution role, account 1).
+//! let keys = aws_credential_types::Credentials::from_keys(
+//!     builtin::SOURCE_ACCESS_KEY,
+//!     builtin::SOURCE_SECRET_KEY,
+//!     Some(builtin::SOURCE_SESSION_TOKEN.to_string()),
+//! );
+//! let config = xinvoke::endpoint_config(xinvoke::Timeouts::default(), server.url(), keys, builtin::REGION).await;
+//! let lambda = aws_sdk_lambda::Client::new(&config);
+//! let answer = lambda
+//!     .invoke()
+//!     .function_name(builtin::TARGET_ALIAS_ARN)
+//!     .payload(Blob::new(r#"{"order":42}"#))
+//!     .send()
+//!     .await?;
+//! assert_eq!((answer.status_code(), answer.executed_version()), (200, Some("1")));
+//! assert_eq!(answer.function_error(), None);
+//!
+//! let stats = server.stats(); // as GET /_local/stats answers
+//! assert_eq!(stats.invokes, 1);
+//! assert_eq!(stats.invokes_by_status.get("200"), Some(&1));
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -179,7 +179,9 @@ enum Alg {
     Rs256,
 }
 
-/// What to mint: the body of `POST /_local/oidc/token`.
+/// What to mint: the body of `POST /_local/oidc/token`, sent by
+/// [`ControlClient::oidc_token`](crate::local::ControlClient::oidc_token) (whose example mints
+/// one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {

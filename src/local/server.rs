@@ -17,7 +17,24 @@ use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Why the server could not start.
+/// Why the server could not start: each message says what to change.
+///
+/// ```
+/// use std::path::Path;
+/// use xinvoke::local::{LocalError, LocalServer, Scenario};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let first = LocalServer::start(Scenario::builtin(), "127.0.0.1:0".parse()?).await?;
+/// // The port is taken.
+/// let err = LocalServer::start(Scenario::builtin(), first.addr()).await.unwrap_err();
+/// assert!(matches!(err, LocalError::Bind { addr, .. } if addr == first.addr()));
+/// assert!(err.to_string().ends_with("pick another --listen address or port 0"), "{err}");
+/// // A scenario that cannot be read, met by `?` in a function answering LocalError.
+/// let err = LocalError::from(Scenario::from_path(Path::new("no-such-scenario.toml")).unwrap_err());
+/// assert!(err.to_string().contains("check the path given to --scenario"), "{err}");
+/// first.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     /// The address is taken or not ours.
@@ -39,7 +56,7 @@ pub enum LocalError {
     Signal(#[source] std::io::Error),
 }
 
-/// A running local endpoint.
+/// A running local endpoint: [the module's example](crate::local) starts one and invokes it.
 #[derive(Debug)]
 pub struct LocalServer {
     running: crate::serve::Running,

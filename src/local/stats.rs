@@ -6,7 +6,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// A snapshot of the server's counters (the JSON of `GET /_local/stats`).
+/// A snapshot of the server's counters (the JSON of `GET /_local/stats`), from
+/// [`LocalServer::stats`](crate::local::LocalServer::stats): [the module's
+/// example](crate::local) counts an invoke.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Successful AssumeRole calls.

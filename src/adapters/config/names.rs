@@ -104,6 +104,24 @@ pub fn flag_name(key: Key) -> Name {
 }
 
 /// A configuration error: always names the setting (or file) and what to set.
+///
+/// ```
+/// use xinvoke::{ConfigError, Settings};
+/// // A role to assume, but not the external id its trust policy asks for.
+/// let vars = [
+///     ("XINVOKE_TARGET_ARN", "arn:aws:lambda:us-east-1:222222222222:function:target:live"),
+///     ("XINVOKE_ROLE_ARN", "arn:aws:iam::222222222222:role/xinvoke-invoke"),
+/// ];
+/// let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+/// let err = Settings::from_lookup(get).unwrap_err();
+/// assert!(matches!(err, ConfigError::MissingExternalId { .. }));
+/// assert!(err.to_string().contains("set XINVOKE_EXTERNAL_ID"), "{err}");
+///
+/// // Nothing to invoke: the message says which variable to set, with an example.
+/// let err = Settings::from_lookup(|_| None).unwrap_err();
+/// assert!(matches!(err, ConfigError::NoTarget { .. }));
+/// assert!(err.to_string().contains("set XINVOKE_TARGET_ARN"), "{err}");
+/// ```
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// A setting that must be an ARN is not a usable one.
@@ -182,7 +200,30 @@ impl ConfigError {
     }
 }
 
-/// An event or command names a target that is not configured.
+/// An event or command names a target that is not configured: the message lists the
+/// configured names.
+///
+/// ```
+/// use xinvoke::{Service, Settings, TargetError, Timeouts};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let targets = r#"{"orders": {"arn": "arn:aws:lambda:us-east-1:222222222222:function:orders:live"},
+///                   "billing": {"arn": "arn:aws:lambda:us-east-1:222222222222:function:billing:live"}}"#;
+/// let settings = Settings::from_lookup(|name| (name == "XINVOKE_TARGETS").then(|| targets.to_string()))?;
+/// // No request is sent: the name is checked against the settings.
+/// let keys = aws_credential_types::Credentials::from_keys("AKIDEXAMPLE", "example", None);
+/// let base = xinvoke::endpoint_config(Timeouts::default(), "http://127.0.0.1:9", keys, "us-east-1").await;
+/// let service = Service::new(settings, &base).await;
+///
+/// let err = service.rerun_safe(Some("shipping")).unwrap_err();
+/// assert!(matches!(&err, TargetError::Unknown { name, .. } if name == "shipping"));
+/// assert_eq!(err.to_string(), r#"unknown target "shipping": configured targets are "billing", "orders""#);
+/// // Two targets and no XINVOKE_DEFAULT_TARGET: a call must name one.
+/// let err = service.rerun_safe(None).unwrap_err();
+/// assert!(matches!(err, TargetError::NoDefault { .. }));
+/// assert!(err.to_string().contains("set XINVOKE_DEFAULT_TARGET"), "{err}");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TargetError {
     /// The name is not a configured target.

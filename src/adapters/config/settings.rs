@@ -26,7 +26,19 @@ pub struct TargetConfig {
     pub tenant_id: Option<TenantId>,
 }
 
-/// Timeouts chosen on purpose (aws-config sets only a connect timeout by default).
+/// Timeouts chosen on purpose (aws-config sets only a connect timeout by default): from
+/// `XINVOKE_CONNECT_TIMEOUT_MS` and `XINVOKE_ATTEMPT_TIMEOUT_MS` through
+/// [`Settings::timeouts`], or your own for [`base_config`](crate::base_config).
+///
+/// ```
+/// use std::time::Duration;
+/// use xinvoke::Timeouts;
+/// let defaults = Timeouts::default();
+/// assert_eq!((defaults.connect, defaults.attempt), (Duration::from_secs(2), Duration::from_secs(30)));
+/// // A slow synchronous target: wait up to 5 minutes for its answer.
+/// let slow = Timeouts { attempt: Duration::from_secs(300), ..Timeouts::default() };
+/// assert_eq!(slow.connect, Duration::from_secs(2));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Opening a connection (TCP and TLS).
@@ -44,7 +56,22 @@ impl Default for Timeouts {
     }
 }
 
-/// Everything configured, checked.
+/// Everything configured, checked: the `XINVOKE_*` variables of docs/configuration.md, read
+/// by [`Settings::from_env`] in a Lambda or from any source by [`Settings::from_lookup`].
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::time::Duration;
+/// use xinvoke::Settings;
+/// let vars = HashMap::from([
+///     ("XINVOKE_TARGET_ARN", "arn:aws:lambda:us-east-1:222222222222:function:target:live"),
+///     ("XINVOKE_ATTEMPT_TIMEOUT_MS", "90s"),
+/// ]);
+/// let settings = Settings::from_lookup(|name| vars.get(name).map(|v| v.to_string()))?;
+/// assert_eq!(settings.timeouts().attempt, Duration::from_secs(90));
+/// assert_eq!(settings.timeouts().connect, Duration::from_secs(2)); // the default
+/// # Ok::<(), xinvoke::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Targets by name.

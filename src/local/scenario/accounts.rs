@@ -6,7 +6,8 @@ use crate::local::scenario::functions::Function;
 use serde::Deserialize;
 use std::fmt;
 
-/// A secret string (secret key): never shown by `Debug`.
+/// A secret string (a secret key, a minted token): never shown by `Debug`.
+/// [`ControlClient`](crate::local::ControlClient)'s example gets one.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(pub String);

@@ -7,7 +7,30 @@ use crate::local::scenario::functions::{EniMode, ScheduledUpdate};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// A whole simulated world.
+/// A whole simulated world: accounts, their roles, users and functions, the region (the
+/// format is in [`xinvoke::local`](crate::local)'s `scenario` docs and docs/local.md).
+///
+/// ```
+/// use std::path::Path;
+/// use xinvoke::local::Scenario;
+/// let builtin = Scenario::builtin(); // the one `xinvoke local` serves by default
+/// assert!(builtin.validate(Path::new("<builtin>")).is_ok());
+///
+/// // Four accounts, three of them in one organization's OUs.
+/// let org = Scenario::from_path(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/organization.toml")))?;
+/// assert!(org.validate(Path::new("organization.toml")).is_ok());
+///
+/// // The smallest world: one account with one function (its answer is the built-in echo).
+/// let text = r#"
+///     region = "eu-west-1"
+///     [[accounts]]
+///     id = "333333333333"
+///     [[accounts.functions]]
+///     name = "echo"
+/// "#;
+/// let _small = Scenario::from_toml_str(text, Path::new("small.toml"))?;
+/// # Ok::<(), xinvoke::local::ScenarioError>(())
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -27,7 +50,26 @@ pub struct Scenario {
     pub(crate) organizations: Vec<Organization>,
 }
 
-/// Why a scenario cannot be used.
+/// Why a scenario cannot be used: the file, the field and what to do.
+///
+/// ```
+/// use std::path::Path;
+/// use xinvoke::local::{Scenario, ScenarioError};
+/// let err = Scenario::from_toml_str("region = 3", Path::new("world.toml")).unwrap_err();
+/// assert!(matches!(err, ScenarioError::Parse { .. }));
+/// assert!(err.to_string().starts_with("scenario world.toml: "), "{err}");
+///
+/// // Well-formed, but an account id is 12 digits.
+/// let text = "region = \"us-east-1\"\n[[accounts]]\nid = \"1234\"\n";
+/// let err = Scenario::from_toml_str(text, Path::new("world.toml")).unwrap_err();
+/// let ScenarioError::Invalid { field, fix, .. } = &err else { panic!("{err}") };
+/// assert!(field.starts_with("accounts"), "{err}");
+/// assert!(!fix.is_empty());
+///
+/// let err = Scenario::from_path(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))).unwrap_err();
+/// assert!(matches!(err, ScenarioError::Extension { .. }));
+/// assert!(err.to_string().ends_with("name it *.toml or *.json"), "{err}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file cannot be read.
